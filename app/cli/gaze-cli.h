@@ -1,0 +1,13 @@
+/* gaze-cli.h — the subcommands of gaze-cli
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Each subcommand lives in its own cli-NAME.c and returns the process exit
+ * status: 0 on success, 1 on bad input (after printing one line to stderr),
+ * 2 on a usage error.
+ */
+#pragma once
+
+int gz_cli_info (int argc, char **argv);
+int gz_cli_predict (int argc, char **argv);
+int gz_cli_explain (int argc, char **argv);
+int gz_cli_bench (int argc, char **argv);
