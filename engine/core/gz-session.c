@@ -1,0 +1,517 @@
+/* gz-session.c — running a model: forward with memory reuse, and the backward pass
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Memory: activation buffers come from a pool of blocks that lives as long as
+ * the session. A block returns to the pool after the last node reading its
+ * value has run, unless the value is kept (the output, and whatever a backward
+ * pass from the output to the kept layer needs). Blocks are never given back to
+ * malloc between runs, so repeated forwards do not fault pages in again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gz-model-private.h"
+#include "gz-session-private.h"
+
+enum { MAX_IO = 64 };
+
+typedef struct
+{
+  void *data;
+  size_t capacity;
+  bool in_use;
+} Block;
+
+struct GzSession
+{
+  const GzModel *model;
+  const GzPlan *plan;        /* model->plan or batch_plan */
+  GzPlan *batch_plan;        /* for a batch other than 1 */
+  GzTensor *values;          /* per graph value: header + data while live */
+  int *block_of;             /* per value: pool block index, -1 */
+  bool *kept;                /* per value: kept after the last forward */
+  Block *blocks;
+  int n_blocks;
+  bool have_forward;
+  uint64_t forward_count;
+};
+
+static const GzGraph *
+session_graph (const GzSession *s)
+{
+  return s->model->graph;
+}
+
+GzStatus
+gz_session_new (const GzModel *model, GzSession **out, GzError *err)
+{
+  const GzGraph *g = model->graph;
+  GzSession *s = calloc (1, sizeof *s);
+  if (s == NULL)
+    return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+  s->model = model;
+  s->plan = model->plan;
+  s->values = calloc ((size_t) g->n_values + 1, sizeof *s->values);
+  s->block_of = malloc (((size_t) g->n_values + 1) * sizeof (int));
+  s->kept = calloc ((size_t) g->n_values + 1, sizeof (bool));
+  if (s->values == NULL || s->block_of == NULL || s->kept == NULL)
+    {
+      gz_session_free (s);
+      return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+    }
+  for (int v = 0; v < g->n_values; v++)
+    s->block_of[v] = -1;
+  *out = s;
+  return GZ_OK;
+}
+
+void
+gz_session_free (GzSession *s)
+{
+  if (s == NULL)
+    return;
+  for (int b = 0; b < s->n_blocks; b++)
+    free (s->blocks[b].data);
+  free (s->blocks);
+  free (s->values);
+  free (s->block_of);
+  free (s->kept);
+  gz_plan_free (s->batch_plan);
+  free (s);
+}
+
+const GzModel *
+gz_session_model (const GzSession *s)
+{
+  return s->model;
+}
+
+uint64_t
+gz_session_forward_count (const GzSession *s)
+{
+  return s->forward_count;
+}
+
+/* ---- The block pool ---------------------------------------------------- */
+
+static void
+pool_release (GzSession *s, int v)
+{
+  int b = s->block_of[v];
+  if (b < 0)
+    return;
+  s->blocks[b].in_use = false;
+  s->block_of[v] = -1;
+  s->values[v].data = NULL;
+}
+
+/* Best fit among free blocks; else grow the largest free block; else a new one. */
+static GzStatus
+pool_acquire (GzSession *s, int v, GzError *err)
+{
+  size_t need = (size_t) gz_tensor_numel (&s->values[v]) * gz_dtype_size (s->values[v].dtype);
+  if (need == 0)
+    need = sizeof (float);
+  int best = -1, largest = -1;
+  for (int b = 0; b < s->n_blocks; b++)
+    {
+      if (s->blocks[b].in_use)
+        continue;
+      if (s->blocks[b].capacity >= need
+          && (best < 0 || s->blocks[b].capacity < s->blocks[best].capacity))
+        best = b;
+      if (largest < 0 || s->blocks[b].capacity > s->blocks[largest].capacity)
+        largest = b;
+    }
+  if (best < 0 && largest >= 0)
+    {
+      void *p = realloc (s->blocks[largest].data, need);
+      if (p == NULL)
+        return gz_error_set (err, GZ_ERR_NOMEM, "out of memory for activations");
+      s->blocks[largest].data = p;
+      s->blocks[largest].capacity = need;
+      best = largest;
+    }
+  if (best < 0)
+    {
+      Block *blocks = realloc (s->blocks, ((size_t) s->n_blocks + 1) * sizeof *blocks);
+      if (blocks == NULL)
+        return gz_error_set (err, GZ_ERR_NOMEM, "out of memory for activations");
+      s->blocks = blocks;
+      void *p = malloc (need);
+      if (p == NULL)
+        return gz_error_set (err, GZ_ERR_NOMEM, "out of memory for activations");
+      best = s->n_blocks++;
+      s->blocks[best] = (Block) { p, need, false };
+    }
+  s->blocks[best].in_use = true;
+  s->block_of[v] = best;
+  s->values[v].data = s->blocks[best].data;
+  return GZ_OK;
+}
+
+/* ---- Graph reachability ------------------------------------------------ */
+
+/* Marks the nodes that lie on a path from value `from` to the graph output:
+ * descendants of `from` that are ancestors of the output. */
+static void
+mark_path_nodes (const GzGraph *g, const GzPlan *plan, int from, bool *on_path)
+{
+  bool *reached = calloc ((size_t) g->n_values + 1, sizeof (bool));
+  bool *needed = calloc ((size_t) g->n_values + 1, sizeof (bool));
+  if (reached == NULL || needed == NULL)
+    goto out;
+  reached[from] = true;
+  for (int n = 0; n < g->n_nodes; n++)
+    {
+      const GzNode *node = &g->nodes[n];
+      bool hit = false;
+      for (int i = 0; i < node->n_inputs; i++)
+        hit |= node->inputs[i] >= 0 && reached[node->inputs[i]];
+      on_path[n] = hit && !plan->node_folded[n];
+      if (on_path[n])
+        for (int j = 0; j < node->n_outputs; j++)
+          if (node->outputs[j] >= 0)
+            reached[node->outputs[j]] = true;
+    }
+  needed[g->output] = true;
+  for (int n = g->n_nodes - 1; n >= 0; n--)
+    {
+      const GzNode *node = &g->nodes[n];
+      bool feeds = false;
+      for (int j = 0; j < node->n_outputs; j++)
+        feeds |= node->outputs[j] >= 0 && needed[node->outputs[j]];
+      on_path[n] = on_path[n] && feeds;
+      if (feeds)
+        for (int i = 0; i < node->n_inputs; i++)
+          if (node->inputs[i] >= 0)
+            needed[node->inputs[i]] = true;
+    }
+out:
+  free (reached);
+  free (needed);
+}
+
+static GzStatus
+resolve_value (const GzSession *s, const char *name, int *v, GzError *err)
+{
+  const GzGraph *g = session_graph (s);
+  *v = name == NULL ? g->input : gz_graph_find_value (g, name);
+  if (*v < 0)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "the model has no tensor named '%s'", name);
+  if (s->plan->is_constant[*v])
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "'%s' is a constant, not an activation", name);
+  return GZ_OK;
+}
+
+/* Which values survive the forward. */
+static GzStatus
+compute_keep_set (GzSession *s, const char *keep_layer, GzError *err)
+{
+  const GzGraph *g = session_graph (s);
+  memset (s->kept, 0, (size_t) g->n_values * sizeof (bool));
+  s->kept[g->output] = true;
+  if (keep_layer == NULL)
+    return GZ_OK;
+  if (strcmp (keep_layer, "*") == 0)
+    {
+      for (int v = 0; v < g->n_values; v++)
+        s->kept[v] = !s->plan->is_constant[v];
+      return GZ_OK;
+    }
+  int layer;
+  GzStatus st = resolve_value (s, keep_layer, &layer, err);
+  if (st != GZ_OK)
+    return st;
+  bool *on_path = calloc ((size_t) g->n_nodes + 1, sizeof (bool));
+  if (on_path == NULL)
+    return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+  mark_path_nodes (g, s->plan, layer, on_path);
+  s->kept[layer] = true;
+  for (int n = 0; n < g->n_nodes; n++)
+    if (on_path[n])
+      {
+        const GzNode *node = &g->nodes[n];
+        for (int i = 0; i < node->n_inputs; i++)
+          if (node->inputs[i] >= 0 && !s->plan->is_constant[node->inputs[i]])
+            s->kept[node->inputs[i]] = true;
+        for (int j = 0; j < node->n_outputs; j++)
+          if (node->outputs[j] >= 0)
+            s->kept[node->outputs[j]] = true;
+      }
+  free (on_path);
+  return GZ_OK;
+}
+
+/* ---- Forward ----------------------------------------------------------- */
+
+static GzStatus
+select_plan (GzSession *s, int batch, GzError *err)
+{
+  if (batch == s->model->plan->batch)
+    {
+      s->plan = s->model->plan;
+      return GZ_OK;
+    }
+  if (s->batch_plan == NULL || s->batch_plan->batch != batch)
+    {
+      gz_plan_free (s->batch_plan);
+      s->batch_plan = NULL;
+      GzStatus st = gz_plan_build (s->model->graph, batch, &s->model->limits, &s->batch_plan, err);
+      if (st != GZ_OK)
+        return st;
+    }
+  s->plan = s->batch_plan;
+  return GZ_OK;
+}
+
+GzStatus
+gz_session_forward (GzSession *s, const GzTensor *input, const char *keep_layer, GzError *err)
+{
+  const GzGraph *g = session_graph (s);
+  GzStatus st;
+  s->have_forward = false;
+  for (int v = 0; v < g->n_values; v++)
+    pool_release (s, v);
+
+  if (input == NULL || input->dtype != GZ_DTYPE_FLOAT || input->ndim < 1)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "the input must be a float32 tensor");
+  if ((st = select_plan (s, (int) input->dims[0], err)) != GZ_OK)
+    return st;
+  const GzTensor *expect = &s->plan->values[g->input];
+  if (input->ndim != expect->ndim
+      || memcmp (input->dims, expect->dims, (size_t) input->ndim * sizeof (int64_t)) != 0)
+    {
+      char want[128] = "", got[128] = "";
+      for (int d = 0; d < expect->ndim; d++)
+        snprintf (want + strlen (want), sizeof want - strlen (want), "%s%lld", d ? "×" : "",
+                  (long long) expect->dims[d]);
+      for (int d = 0; d < input->ndim; d++)
+        snprintf (got + strlen (got), sizeof got - strlen (got), "%s%lld", d ? "×" : "",
+                  (long long) input->dims[d]);
+      return gz_error_set (err, GZ_ERR_SHAPE, "the model expects an input of %s, got %s", want,
+                           got);
+    }
+  for (int v = 0; v < g->n_values; v++)
+    {
+      s->values[v] = s->plan->values[v];
+      s->values[v].owns_data = false;
+      if (!s->plan->is_constant[v])
+        s->values[v].data = NULL;
+    }
+  if ((st = compute_keep_set (s, keep_layer, err)) != GZ_OK)
+    return st;
+
+  if ((st = pool_acquire (s, g->input, err)) != GZ_OK)
+    return st;
+  memcpy (s->values[g->input].data, input->data,
+          (size_t) gz_tensor_numel (input) * sizeof (float));
+
+  for (int n = 0; n < g->n_nodes; n++)
+    {
+      if (s->plan->node_folded[n])
+        continue;
+      const GzNode *node = &g->nodes[n];
+      const GzTensor *in[MAX_IO];
+      GzTensor *out[MAX_IO];
+      for (int i = 0; i < node->n_inputs; i++)
+        in[i] = node->inputs[i] >= 0 ? &s->values[node->inputs[i]] : NULL;
+      for (int j = 0; j < node->n_outputs; j++)
+        {
+          int v = node->outputs[j];
+          out[j] = v >= 0 ? &s->values[v] : NULL;
+          if (v >= 0 && !s->plan->is_constant[v] && (st = pool_acquire (s, v, err)) != GZ_OK)
+            return st;
+        }
+      if ((st = node->op->forward (node, in, out, err)) != GZ_OK)
+        return st;
+      /* Free what no later node reads. */
+      for (int i = 0; i < node->n_inputs; i++)
+        {
+          int v = node->inputs[i];
+          if (v >= 0 && s->plan->last_use[v] == n && !s->kept[v])
+            pool_release (s, v);
+        }
+      for (int j = 0; j < node->n_outputs; j++)
+        {
+          int v = node->outputs[j];
+          if (v >= 0 && s->plan->last_use[v] < 0 && !s->kept[v])
+            pool_release (s, v);
+        }
+    }
+  s->have_forward = true;
+  s->forward_count++;
+  return GZ_OK;
+}
+
+const GzTensor *
+gz_session_output (const GzSession *s)
+{
+  if (!s->have_forward)
+    return NULL;
+  return &s->values[session_graph (s)->output];
+}
+
+const GzTensor *
+gz_session_value (const GzSession *s, const char *name)
+{
+  if (!s->have_forward || name == NULL)
+    return NULL;
+  int v = gz_graph_find_value (session_graph (s), name);
+  if (v < 0 || s->values[v].data == NULL)
+    return NULL;
+  return &s->values[v];
+}
+
+/* ---- Backward ---------------------------------------------------------- */
+
+/* Adds a node's contribution to a value's gradient, taking ownership of it. */
+static void
+grad_accumulate (GzTensor **grads, int v, GzTensor *fresh)
+{
+  if (grads[v] == NULL)
+    {
+      grads[v] = fresh;
+      return;
+    }
+  float *dst = gz_tensor_f (grads[v]);
+  const float *src = gz_tensor_f (fresh);
+  int64_t n = gz_tensor_numel (fresh);
+  for (int64_t k = 0; k < n; k++)
+    dst[k] += src[k];
+  gz_tensor_free (fresh);
+}
+
+GzStatus
+gz_session_backward (GzSession *s, const GzTensor *grad_output, const char *wrt,
+                     GzReluMode relu_mode, GzTensor **grad, GzError *err)
+{
+  const GzGraph *g = session_graph (s);
+  GzStatus st = GZ_OK;
+  int target;
+  *grad = NULL;
+  if (!s->have_forward)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "backward needs a forward pass first");
+  if ((st = resolve_value (s, wrt, &target, err)) != GZ_OK)
+    return st;
+  const GzTensor *out_header = &s->values[g->output];
+  if (grad_output == NULL || grad_output->ndim != out_header->ndim
+      || gz_tensor_numel (grad_output) != gz_tensor_numel (out_header))
+    return gz_error_set (err, GZ_ERR_SHAPE, "the output gradient must have the output's shape");
+
+  bool *on_path = calloc ((size_t) g->n_nodes + 1, sizeof (bool));
+  bool *needs_grad = calloc ((size_t) g->n_values + 1, sizeof (bool));
+  GzTensor **grads = calloc ((size_t) g->n_values + 1, sizeof *grads);
+  if (on_path == NULL || needs_grad == NULL || grads == NULL)
+    {
+      st = gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+      goto out;
+    }
+  mark_path_nodes (g, s->plan, target, on_path);
+  needs_grad[target] = true;
+  for (int n = 0; n < g->n_nodes; n++)
+    if (on_path[n])
+      {
+        const GzNode *node = &g->nodes[n];
+        for (int j = 0; j < node->n_outputs; j++)
+          if (node->outputs[j] >= 0)
+            needs_grad[node->outputs[j]] = true;
+        for (int i = 0; i < node->n_inputs; i++)
+          if (node->inputs[i] >= 0 && !s->plan->is_constant[node->inputs[i]]
+              && s->values[node->inputs[i]].data == NULL)
+            {
+              st = gz_error_set (err, GZ_ERR_ARGUMENT,
+                                 "the forward pass did not keep '%s', needed for the backward "
+                                 "pass to '%s'", g->values[node->inputs[i]].name,
+                                 g->values[target].name);
+              goto out;
+            }
+      }
+  if ((grads[g->output] = gz_tensor_copy (grad_output, err)) == NULL)
+    {
+      st = err ? err->code : GZ_ERR_NOMEM;
+      goto out;
+    }
+  gz_tensor_set_shape (grads[g->output], GZ_DTYPE_FLOAT, out_header->ndim, out_header->dims);
+
+  for (int n = g->n_nodes - 1; n >= 0; n--)
+    {
+      if (!on_path[n])
+        continue;
+      const GzNode *node = &g->nodes[n];
+      const GzTensor *in[MAX_IO], *outv[MAX_IO], *dout[MAX_IO];
+      GzTensor *din[MAX_IO];
+      bool any = false;
+      for (int j = 0; j < node->n_outputs; j++)
+        {
+          int v = node->outputs[j];
+          outv[j] = v >= 0 ? &s->values[v] : NULL;
+          dout[j] = v >= 0 ? grads[v] : NULL;
+          any |= dout[j] != NULL;
+        }
+      if (!any)
+        continue;
+      if (node->op->backward == NULL)
+        {
+          st = gz_error_set (err, GZ_ERR_UNSUPPORTED,
+                             "no gradient through operator %s (node '%s')", node->op_type,
+                             node->name);
+          goto out;
+        }
+      for (int i = 0; i < node->n_inputs; i++)
+        {
+          int v = node->inputs[i];
+          in[i] = v >= 0 ? &s->values[v] : NULL;
+          din[i] = NULL;
+          if (v >= 0 && needs_grad[v] && !s->plan->is_constant[v]
+              && s->values[v].dtype == GZ_DTYPE_FLOAT)
+            {
+              din[i] = gz_tensor_new (GZ_DTYPE_FLOAT, s->values[v].ndim, s->values[v].dims, err);
+              if (din[i] == NULL)
+                {
+                  for (int k = 0; k < i; k++)
+                    gz_tensor_free (din[k]);
+                  st = err ? err->code : GZ_ERR_NOMEM;
+                  goto out;
+                }
+            }
+        }
+      st = node->op->backward (node, in, outv, dout, din, relu_mode, err);
+      for (int i = 0; i < node->n_inputs; i++)
+        {
+          if (din[i] == NULL)
+            continue;
+          if (st == GZ_OK)
+            grad_accumulate (grads, node->inputs[i], din[i]);
+          else
+            gz_tensor_free (din[i]);
+        }
+      if (st != GZ_OK)
+        goto out;
+      /* Gradients of this node's outputs are no longer needed. */
+      for (int j = 0; j < node->n_outputs; j++)
+        if (node->outputs[j] >= 0 && node->outputs[j] != target)
+          {
+            gz_tensor_free (grads[node->outputs[j]]);
+            grads[node->outputs[j]] = NULL;
+          }
+    }
+  if (grads[target] == NULL)
+    {
+      st = gz_error_set (err, GZ_ERR_ARGUMENT, "the output does not depend on '%s'",
+                         g->values[target].name);
+      goto out;
+    }
+  *grad = grads[target];
+  grads[target] = NULL;
+
+out:
+  if (grads != NULL)
+    for (int v = 0; v < g->n_values; v++)
+      gz_tensor_free (grads[v]);
+  free (grads);
+  free (needs_grad);
+  free (on_path);
+  return st;
+}
