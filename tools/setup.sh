@@ -1,0 +1,62 @@
+# tools/setup.sh — shared by run.sh, test.sh and .ci/run: install what is
+# missing (Debian 12) and configure the meson build. Sourced, not executed.
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# What building and running Gaze needs.
+GAZE_BUILD_PACKAGES=(
+  meson ninja-build pkg-config gcc gettext
+  libglib2.0-dev libgtk-4-dev libadwaita-1-dev libjson-glib-dev
+  libgdk-pixbuf-2.0-dev libcairo2-dev librsvg2-common
+  libopenblas-dev libprotobuf-c-dev protobuf-c-compiler
+  desktop-file-utils appstream shared-mime-info
+)
+# What the test suite adds: a display server for the UI tests, the ONNX
+# backend node tests, and Debian's PyTorch for the reference computations.
+GAZE_TEST_PACKAGES=(
+  xvfb xauth
+  libonnx-testdata
+  python3 python3-numpy python3-pil python3-torch python3-torchvision python3-onnx
+)
+
+gaze_missing_packages () {
+  local missing=() p
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$p")
+    fi
+  done
+  echo "${missing[@]}"
+}
+
+gaze_ensure_packages () {
+  local missing
+  missing=$(gaze_missing_packages "$@")
+  [ -z "$missing" ] && return 0
+  echo "Installing missing packages: $missing"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      echo "error: these Debian packages are missing and I am neither root nor able to use sudo:" >&2
+      echo "  $missing" >&2
+      echo "Install them (apt-get install $missing) and run this again." >&2
+      exit 1
+    fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q || true
+  # shellcheck disable=SC2086
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends $missing
+}
+
+# gaze_configure BUILD_DIR [MESON_OPTION...]
+gaze_configure () {
+  local dir=$1
+  shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson configure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@"
+  fi
+}
