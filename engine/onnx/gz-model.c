@@ -1,0 +1,337 @@
+/* gz-model.c — loading a model: graph, batch-1 plan, node and layer tables
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gz-model-private.h"
+#include "gz-onnx-load.h"
+
+void
+gz_limits_default (GzLimits *limits)
+{
+  limits->max_file_bytes = INT64_C (2) << 30;
+  limits->max_tensor_elements = INT64_C (1) << 31;
+  limits->max_nodes = 100000;
+  limits->max_activation_bytes = INT64_C (4) << 30;
+  limits->max_image_pixels = 100 * 1000 * 1000;
+}
+
+static bool
+is_spatial (const GzTensor *t)
+{
+  return t->ndim == 4 && t->dims[2] * t->dims[3] > 1;
+}
+
+/* The default layer: walk back from the output through the nodes whose
+ * outputs have no spatial extent left (pooling, flatten, linear, softmax…);
+ * the spatial values where the walk stops feed the classifier head. Of those,
+ * the one produced last is the layer (for torchvision models: resnet's layer4
+ * output, mobilenet_v2's features[18], densenet's final Relu). */
+static int
+find_default_layer (const GzGraph *g, const GzPlan *plan)
+{
+  if (g->output < 0)
+    return -1;
+  if (is_spatial (&plan->values[g->output]))
+    return g->values[g->output].producer >= 0 ? g->output : -1;
+  int *stack = malloc (((size_t) g->n_values + 1) * sizeof *stack);
+  bool *seen = calloc ((size_t) g->n_values + 1, 1);
+  int best = -1;
+  if (stack == NULL || seen == NULL)
+    goto out;
+  int top = 0;
+  stack[top++] = g->output;
+  seen[g->output] = true;
+  while (top > 0)
+    {
+      int v = stack[--top];
+      int p = g->values[v].producer;
+      if (p < 0 || plan->is_constant[v])
+        continue;
+      if (is_spatial (&plan->values[v]))
+        {
+          if (best < 0 || p > g->values[best].producer)
+            best = v;
+          continue;
+        }
+      const GzNode *node = &g->nodes[p];
+      for (int i = 0; i < node->n_inputs; i++)
+        {
+          int in = node->inputs[i];
+          if (in >= 0 && !seen[in] && !plan->is_constant[in])
+            {
+              seen[in] = true;
+              stack[top++] = in;
+            }
+        }
+    }
+out:
+  free (stack);
+  free (seen);
+  return best;
+}
+
+static void
+fill_info (GzNodeInfo *info, const GzGraph *g, const GzPlan *plan, const GzNode *node, int value)
+{
+  info->name = node->name;
+  info->op_type = node->op_type;
+  info->output = value >= 0 ? g->values[value].name : "";
+  info->ndim = 0;
+  if (value >= 0)
+    {
+      const GzTensor *t = &plan->values[value];
+      info->ndim = t->ndim;
+      memcpy (info->dims, t->dims, sizeof info->dims);
+    }
+}
+
+static void
+value_info (GzValueInfo *info, const GzGraph *g, const GzPlan *plan, int index, bool batch_dim)
+{
+  const GzValue *v = &g->values[index];
+  info->name = v->name;
+  if (v->has_shape)
+    {
+      info->ndim = v->ndim;
+      memcpy (info->dims, v->dims, sizeof info->dims);
+    }
+  else
+    {
+      /* Only the batch-1 plan knows it: the batch dimension is symbolic. */
+      info->ndim = plan->values[index].ndim;
+      memcpy (info->dims, plan->values[index].dims, sizeof info->dims);
+      if (batch_dim && info->ndim > 0)
+        info->dims[0] = -1;
+    }
+}
+
+static GzStatus
+model_index (GzModel *model, GzError *err)
+{
+  const GzGraph *g = model->graph;
+  const GzPlan *plan = model->plan;
+
+  value_info (&model->input_info, g, plan, g->input, true);
+  value_info (&model->output_info, g, plan, g->output, true);
+
+  for (int i = 0; i < g->n_values; i++)
+    {
+      const GzTensor *t = g->values[i].initializer;
+      if (t != NULL && t->dtype == GZ_DTYPE_FLOAT)
+        model->parameter_count += gz_tensor_numel (t);
+    }
+
+  int n_outputs = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    n_outputs += g->nodes[i].n_outputs;
+  model->node_infos = calloc ((size_t) g->n_nodes + 1, sizeof *model->node_infos);
+  model->layers = calloc ((size_t) n_outputs + 1, sizeof *model->layers);
+  if (model->node_infos == NULL || model->layers == NULL)
+    return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < g->n_nodes; i++)
+    {
+      const GzNode *node = &g->nodes[i];
+      fill_info (&model->node_infos[i], g, plan, node, node->n_outputs > 0 ? node->outputs[0] : -1);
+      model->n_node_infos++;
+      if (plan->node_folded[i])
+        continue; /* constants are no layers */
+      for (int j = 0; j < node->n_outputs; j++)
+        {
+          int v = node->outputs[j];
+          if (v < 0)
+            continue;
+          const GzTensor *t = &plan->values[v];
+          if (t->ndim == 4 && t->dims[0] == 1 && t->dtype == GZ_DTYPE_FLOAT)
+            fill_info (&model->layers[model->n_layers++], g, plan, node, v);
+        }
+    }
+  int layer = find_default_layer (g, plan);
+  model->default_layer = layer >= 0 ? g->values[layer].name : NULL;
+  return GZ_OK;
+}
+
+GzStatus
+gz_model_load_mem (const void *bytes, size_t len, const char *base_dir, const GzLimits *limits,
+                   GzModel **out, GzError *err)
+{
+  *out = NULL;
+  GzModel *model = calloc (1, sizeof *model);
+  if (model == NULL)
+    return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+  if (limits != NULL)
+    model->limits = *limits;
+  else
+    gz_limits_default (&model->limits);
+  GzStatus s = gz_onnx_load_graph (bytes, len, base_dir, &model->limits, &model->graph, err);
+  if (s == GZ_OK)
+    s = gz_plan_build (model->graph, 1, &model->limits, &model->plan, err);
+  if (s == GZ_OK)
+    s = model_index (model, err);
+  if (s != GZ_OK)
+    {
+      gz_model_free (model);
+      return s;
+    }
+  *out = model;
+  return GZ_OK;
+}
+
+GzStatus
+gz_model_load (const char *path, const GzLimits *limits, GzModel **out, GzError *err)
+{
+  *out = NULL;
+  GzLimits lim;
+  if (limits != NULL)
+    lim = *limits;
+  else
+    gz_limits_default (&lim);
+  if (path == NULL)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "no model path");
+
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    return gz_error_set (err, GZ_ERR_IO, "cannot open '%s': %s", path, strerror (errno));
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      close (fd);
+      return gz_error_set (err, GZ_ERR_IO, "'%s' is not a regular file", path);
+    }
+  if (st.st_size > lim.max_file_bytes || (uint64_t) st.st_size > SIZE_MAX - 1)
+    {
+      close (fd);
+      return gz_error_set (err, GZ_ERR_LIMIT, "'%s' is %lld bytes; the limit is %lld", path,
+                           (long long) st.st_size, (long long) lim.max_file_bytes);
+    }
+  size_t size = (size_t) st.st_size;
+  unsigned char *bytes = malloc (size + 1);
+  if (bytes == NULL)
+    {
+      close (fd);
+      return gz_error_set (err, GZ_ERR_NOMEM, "out of memory reading '%s'", path);
+    }
+  size_t done = 0;
+  while (done < size)
+    {
+      ssize_t r = read (fd, bytes + done, size - done);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      done += (size_t) r;
+    }
+  close (fd);
+  if (done != size)
+    {
+      free (bytes);
+      return gz_error_set (err, GZ_ERR_IO, "cannot read '%s'", path);
+    }
+
+  /* External data is looked up next to the model file. */
+  char *dir = strdup (path);
+  char *slash = dir != NULL ? strrchr (dir, '/') : NULL;
+  if (dir != NULL)
+    {
+      if (slash == NULL)
+        strcpy (dir, ".");
+      else if (slash == dir)
+        dir[1] = '\0';
+      else
+        *slash = '\0';
+    }
+  GzStatus s = dir == NULL ? gz_error_set (err, GZ_ERR_NOMEM, "out of memory")
+                           : gz_model_load_mem (bytes, size, dir, &lim, out, err);
+  free (dir);
+  free (bytes);
+  if (s == GZ_OK && ((*out)->path = strdup (path)) == NULL)
+    {
+      gz_model_free (*out);
+      *out = NULL;
+      return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+    }
+  return s;
+}
+
+void
+gz_model_free (GzModel *model)
+{
+  if (model == NULL)
+    return;
+  gz_plan_free (model->plan);
+  gz_graph_free (model->graph);
+  free (model->node_infos);
+  free (model->layers);
+  free (model->path);
+  free (model);
+}
+
+const GzValueInfo *
+gz_model_input (const GzModel *model)
+{
+  return &model->input_info;
+}
+
+const GzValueInfo *
+gz_model_output (const GzModel *model)
+{
+  return &model->output_info;
+}
+
+int64_t
+gz_model_opset (const GzModel *model)
+{
+  return model->graph->opset;
+}
+
+int64_t
+gz_model_parameter_count (const GzModel *model)
+{
+  return model->parameter_count;
+}
+
+const char *
+gz_model_producer (const GzModel *model)
+{
+  return model->graph->producer != NULL ? model->graph->producer : "";
+}
+
+int
+gz_model_node_count (const GzModel *model)
+{
+  return model->n_node_infos;
+}
+
+const GzNodeInfo *
+gz_model_node (const GzModel *model, int index)
+{
+  if (index < 0 || index >= model->n_node_infos)
+    return NULL;
+  return &model->node_infos[index];
+}
+
+int
+gz_model_layer_count (const GzModel *model)
+{
+  return model->n_layers;
+}
+
+const GzNodeInfo *
+gz_model_layer (const GzModel *model, int index)
+{
+  if (index < 0 || index >= model->n_layers)
+    return NULL;
+  return &model->layers[index];
+}
+
+const char *
+gz_model_default_layer (const GzModel *model)
+{
+  return model->default_layer;
+}
