@@ -16,6 +16,7 @@ typedef struct
 } Subcommand;
 
 static const Subcommand subcommands[] = {
+  { "info", gz_cli_info, "Show a model's inputs, outputs, nodes and default layer" },
   { NULL, NULL, NULL },
 };
 
