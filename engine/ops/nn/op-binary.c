@@ -1,0 +1,331 @@
+/* op-binary.c — Add, Sub, Mul, Div, Pow and PRelu with numpy broadcasting
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Forward walks the broadcast iterator row by row (rows split across threads);
+ * the innermost stride of each operand is 0 (broadcast) or 1. The backward
+ * pass for an operand sums the local gradient over the axes it was broadcast
+ * along: in parallel when the operand has the output's size (no reduction),
+ * serially otherwise. Add/Sub/Mul/Div also accept int64 pairs (shape
+ * arithmetic that gets folded at load time); they have no gradient.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "gz-nn.h"
+
+typedef enum
+{
+  B_ADD,
+  B_SUB,
+  B_MUL,
+  B_DIV,
+  B_POW,
+  B_PRELU,
+} Kind;
+
+static Kind
+kind_of (const GzNode *node)
+{
+  const char *t = node->op_type;
+  if (strcmp (t, "Add") == 0)
+    return B_ADD;
+  if (strcmp (t, "Sub") == 0)
+    return B_SUB;
+  if (strcmp (t, "Mul") == 0)
+    return B_MUL;
+  if (strcmp (t, "Div") == 0)
+    return B_DIV;
+  if (strcmp (t, "Pow") == 0)
+    return B_POW;
+  return B_PRELU;
+}
+
+static GzStatus
+binary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+              GzError *err)
+{
+  Kind k = kind_of (node);
+  const GzTensor *a = gz_nn_input (node, in, 0), *b = gz_nn_input (node, in, 1);
+  int nd;
+  int64_t dims[GZ_MAX_DIMS];
+  char sa[160], sb[160];
+  GzStatus st;
+
+  if (a == NULL || b == NULL)
+    return gz_nn_error (err, GZ_ERR_SHAPE, node, "needs two inputs");
+  bool ints = a->dtype == GZ_DTYPE_INT64 && b->dtype == GZ_DTYPE_INT64 && k <= B_DIV;
+  bool pow_int_exp = k == B_POW && a->dtype == GZ_DTYPE_FLOAT && b->dtype == GZ_DTYPE_INT64;
+  if (!ints && !pow_int_exp && (a->dtype != GZ_DTYPE_FLOAT || b->dtype != GZ_DTYPE_FLOAT))
+    return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
+                        "input data types %d and %d; only float32 (or int64 pairs for "
+                        "Add/Sub/Mul/Div) are supported",
+                        (int) a->dtype, (int) b->dtype);
+  if (a->ndim > GZ_MAX_DIMS || b->ndim > GZ_MAX_DIMS)
+    return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "rank above %d", GZ_MAX_DIMS);
+  if (gz_broadcast_shape (a->ndim, a->dims, b->ndim, b->dims, &nd, dims, NULL) != GZ_OK)
+    return gz_nn_error (err, GZ_ERR_SHAPE, node, "shapes %s and %s cannot be broadcast",
+                        gz_nn_shape_str (a->ndim, a->dims, sa, sizeof sa),
+                        gz_nn_shape_str (b->ndim, b->dims, sb, sizeof sb));
+  if (k == B_PRELU)
+    {
+      bool same = nd == a->ndim;
+      for (int i = 0; same && i < nd; i++)
+        same = dims[i] == a->dims[i];
+      if (!same)
+        return gz_nn_error (err, GZ_ERR_SHAPE, node,
+                            "slope %s does not broadcast to the input %s",
+                            gz_nn_shape_str (b->ndim, b->dims, sb, sizeof sb),
+                            gz_nn_shape_str (a->ndim, a->dims, sa, sizeof sa));
+    }
+  if ((st = gz_nn_check_shape (node, nd, dims, err)) != GZ_OK)
+    return st;
+  gz_tensor_set_shape (out[0], a->dtype, nd, dims);
+  return GZ_OK;
+}
+
+static void
+make_iter (const GzTensor *out, const GzTensor *a, const GzTensor *b, GzNnBcast *it)
+{
+  const int nds[3] = { out->ndim, a->ndim, b->ndim };
+  const int64_t *const ds[3] = { out->dims, a->dims, b->dims };
+  gz_nn_bcast_init (it, out->ndim, out->dims, 3, nds, ds);
+}
+
+typedef struct
+{
+  Kind kind;
+  const GzNnBcast *it;
+  const float *a, *b, *y, *dy;
+  float *o;
+  int target; /* backward: 1 (dA) or 2 (dB) */
+} Job;
+
+/* Inner loop over one row with the broadcast cases split so each vectorises. */
+#define ROW_LOOP(EXPR)                                                                       \
+  do                                                                                         \
+    {                                                                                        \
+      if (sa == 1 && sb == 1)                                                                \
+        for (int64_t i = 0; i < n; i++)                                                      \
+          {                                                                                  \
+            float av = pa[i], bv = pb[i];                                                    \
+            po[i] = (EXPR);                                                                  \
+          }                                                                                  \
+      else if (sa == 1)                                                                      \
+        {                                                                                    \
+          const float bv = pb[0];                                                            \
+          for (int64_t i = 0; i < n; i++)                                                    \
+            {                                                                                \
+              float av = pa[i];                                                              \
+              po[i] = (EXPR);                                                                \
+            }                                                                                \
+        }                                                                                    \
+      else if (sb == 1)                                                                      \
+        {                                                                                    \
+          const float av = pa[0];                                                            \
+          for (int64_t i = 0; i < n; i++)                                                    \
+            {                                                                                \
+              float bv = pb[i];                                                              \
+              po[i] = (EXPR);                                                                \
+            }                                                                                \
+        }                                                                                    \
+      else                                                                                   \
+        {                                                                                    \
+          const float av = pa[0], bv = pb[0];                                                \
+          for (int64_t i = 0; i < n; i++)                                                    \
+            po[i] = (EXPR);                                                                  \
+        }                                                                                    \
+    }                                                                                        \
+  while (0)
+
+static void
+forward_rows (long begin, long end, void *data)
+{
+  const Job *j = data;
+  const GzNnBcast *it = j->it;
+  const int64_t n = it->inner, sa = gz_nn_bcast_inner_stride (it, 1),
+                sb = gz_nn_bcast_inner_stride (it, 2);
+  GzNnBcastPos pos;
+  gz_nn_bcast_seek (it, begin, &pos);
+  for (long r = begin; r < end; r++, gz_nn_bcast_next (it, &pos))
+    {
+      const float *pa = j->a + pos.off[1], *pb = j->b + pos.off[2];
+      float *po = j->o + pos.off[0];
+      switch (j->kind)
+        {
+        case B_ADD: ROW_LOOP (av + bv); break;
+        case B_SUB: ROW_LOOP (av - bv); break;
+        case B_MUL: ROW_LOOP (av * bv); break;
+        case B_DIV: ROW_LOOP (av / bv); break;
+        case B_POW: ROW_LOOP (powf (av, bv)); break;
+        case B_PRELU: ROW_LOOP (av >= 0.0f ? av : av * bv); break;
+        }
+    }
+}
+
+static void
+forward_int64 (Kind k, const GzNnBcast *it, const int64_t *a, const int64_t *b, int64_t *o)
+{
+  GzNnBcastPos pos;
+  const int64_t sa = gz_nn_bcast_inner_stride (it, 1), sb = gz_nn_bcast_inner_stride (it, 2);
+  gz_nn_bcast_seek (it, 0, &pos);
+  for (int64_t r = 0; r < it->rows; r++, gz_nn_bcast_next (it, &pos))
+    for (int64_t i = 0; i < it->inner; i++)
+      {
+        /* Unsigned arithmetic: wrap-around instead of undefined overflow. */
+        uint64_t av = (uint64_t) a[pos.off[1] + i * sa], bv = (uint64_t) b[pos.off[2] + i * sb];
+        int64_t as = (int64_t) av, bs = (int64_t) bv, v;
+        switch (k)
+          {
+          case B_ADD: v = (int64_t) (av + bv); break;
+          case B_SUB: v = (int64_t) (av - bv); break;
+          case B_MUL: v = (int64_t) (av * bv); break;
+          default: v = bs == 0 || (bs == -1 && as == INT64_MIN) ? 0 : as / bs; break;
+          }
+        o[pos.off[0] + i] = v;
+      }
+}
+
+static GzStatus
+binary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+                GzError *err)
+{
+  GzNnBcast it;
+  Job j = { 0 };
+  float *tmp = NULL;
+  make_iter (out[0], in[0], in[1], &it);
+  j.kind = kind_of (node);
+  if (in[0]->dtype == GZ_DTYPE_INT64)
+    {
+      forward_int64 (j.kind, &it, in[0]->data, in[1]->data, out[0]->data);
+      return GZ_OK;
+    }
+  j.b = in[1]->data;
+  if (in[1]->dtype == GZ_DTYPE_INT64)
+    {
+      /* Pow with an integer exponent. */
+      int64_t nb = gz_tensor_numel (in[1]);
+      if ((tmp = gz_nn_alloc_floats (node, nb, err)) == NULL)
+        return err != NULL ? err->code : GZ_ERR_NOMEM;
+      for (int64_t i = 0; i < nb; i++)
+        tmp[i] = (float) ((const int64_t *) in[1]->data)[i];
+      j.b = tmp;
+    }
+  j.it = &it;
+  j.a = in[0]->data;
+  j.o = out[0]->data;
+  gz_parallel_for (it.rows, it.inner >= 4096 ? 1 : 1 + 16384 / (it.inner + 1), forward_rows,
+                   &j);
+  free (tmp);
+  return GZ_OK;
+}
+
+/* Local derivative of the output element w.r.t. operand `t`, times dy. */
+static inline float
+local_grad (Kind k, int t, float a, float b, float y, float g)
+{
+  switch (k)
+    {
+    case B_ADD: return g;
+    case B_SUB: return t == 1 ? g : -g;
+    case B_MUL: return t == 1 ? g * b : g * a;
+    case B_DIV: return t == 1 ? g / b : -g * y / b;
+    case B_POW:
+      if (t == 1)
+        return b == 0.0f ? 0.0f : g * b * powf (a, b - 1.0f);
+      return a > 0.0f ? g * y * logf (a) : 0.0f;
+    case B_PRELU:
+      if (t == 1)
+        return a > 0.0f ? g : g * b;
+      return a > 0.0f ? 0.0f : g * a;
+    }
+  return 0.0f;
+}
+
+/* Writes (no reduction) or accumulates (reduction) the gradient of one operand
+ * over rows [begin, end). */
+static void
+backward_rows (long begin, long end, void *data)
+{
+  const Job *j = data;
+  const GzNnBcast *it = j->it;
+  const int64_t n = it->inner, sa = gz_nn_bcast_inner_stride (it, 1),
+                sb = gz_nn_bcast_inner_stride (it, 2), st = j->target == 1 ? sa : sb;
+  GzNnBcastPos pos;
+  gz_nn_bcast_seek (it, begin, &pos);
+  for (long r = begin; r < end; r++, gz_nn_bcast_next (it, &pos))
+    {
+      const float *pa = j->a + pos.off[1], *pb = j->b + pos.off[2];
+      const float *py = j->y + pos.off[0], *pg = j->dy + pos.off[0];
+      float *pd = j->o + pos.off[j->target];
+      for (int64_t i = 0; i < n; i++)
+        pd[i * st] += local_grad (j->kind, j->target, pa[i * sa], pb[i * sb], py[i], pg[i]);
+    }
+}
+
+static GzStatus
+binary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+                 const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
+                 GzError *err)
+{
+  GzNnBcast it;
+  Job j = { 0 };
+  int64_t n_out = gz_tensor_numel (out[0]);
+  for (int t = 0; t < 2; t++)
+    {
+      if (din[t] == NULL)
+        continue;
+      if (in[t]->dtype != GZ_DTYPE_FLOAT || din[t]->dtype != GZ_DTYPE_FLOAT)
+        return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through integer data");
+      memset (din[t]->data, 0, (size_t) gz_tensor_numel (in[t]) * sizeof (float));
+    }
+  if (dout[0] == NULL || in[0]->dtype != GZ_DTYPE_FLOAT)
+    return GZ_OK; /* integer inputs: refused above when a gradient was asked for */
+  make_iter (out[0], in[0], in[1], &it);
+  j.kind = kind_of (node);
+  j.it = &it;
+  j.a = in[0]->data;
+  j.b = in[1]->data;
+  float *tmp = NULL;
+  if (in[1]->dtype == GZ_DTYPE_INT64)
+    {
+      /* Pow with an integer exponent. */
+      int64_t nb = gz_tensor_numel (in[1]);
+      if ((tmp = gz_nn_alloc_floats (node, nb, err)) == NULL)
+        return err != NULL ? err->code : GZ_ERR_NOMEM;
+      for (int64_t i = 0; i < nb; i++)
+        tmp[i] = (float) ((const int64_t *) in[1]->data)[i];
+      j.b = tmp;
+    }
+  j.y = out[0]->data;
+  j.dy = dout[0]->data;
+  for (int t = 0; t < 2; t++)
+    {
+      if (din[t] == NULL)
+        continue;
+      j.target = t + 1;
+      j.o = din[t]->data;
+      bool reduce = gz_tensor_numel (in[t]) != n_out;
+      if (!reduce && (j.kind == B_ADD || (j.kind == B_SUB && t == 0)))
+        memcpy (j.o, j.dy, (size_t) n_out * sizeof (float));
+      else if (reduce)
+        backward_rows (0, it.rows, &j);
+      else
+        gz_parallel_for (it.rows, it.inner >= 4096 ? 1 : 1 + 16384 / (it.inner + 1),
+                         backward_rows, &j);
+    }
+  free (tmp);
+  return GZ_OK;
+}
+
+#define BINARY_OP(sym, type, opset)                                                  \
+  const GzOpDef sym = {                                                              \
+    .op_type = type, .min_opset = opset, .infer = binary_infer,                      \
+    .forward = binary_forward, .backward = binary_backward,                          \
+  }
+
+BINARY_OP (gz_nn_op_add, "Add", 7);
+BINARY_OP (gz_nn_op_sub, "Sub", 7);
+BINARY_OP (gz_nn_op_mul, "Mul", 7);
+BINARY_OP (gz_nn_op_div, "Div", 7);
+BINARY_OP (gz_nn_op_pow, "Pow", 7);
+BINARY_OP (gz_nn_op_prelu, "PRelu", 9);

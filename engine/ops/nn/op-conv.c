@@ -1,0 +1,515 @@
+/* op-conv.c — Conv (1-D and 2-D, groups, dilations, strides, pads, auto_pad, bias)
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Three paths, picked per call from the geometry:
+ *  - pointwise (1×1 kernel, stride 1, no padding): the input planes already are
+ *    the im2col matrix, so Y_g = W_g · X_g is one gz_sgemm per image and group;
+ *  - depthwise (group == C_in == C_out): a direct kernel per plane, planes split
+ *    across threads (a GEMM with one input channel would be all overhead);
+ *  - general: im2col (rows split across threads) then Y_g = W_g · col.
+ * Backward: dcol = W_g^T · dY_g then col2im (channels split across threads),
+ * with the pointwise and depthwise equivalents. Weight and bias gradients are
+ * computed too when asked for (dW_g += dY_g · col^T).
+ */
+#include <string.h>
+
+#include "gz-nn.h"
+
+typedef struct
+{
+  GzNnWindowAttrs win;
+  int64_t group;
+} Params;
+
+static GzStatus
+conv_init (GzNode *node, int64_t opset, GzError *err)
+{
+  Params *p = calloc (1, sizeof *p);
+  GzStatus st;
+  if (p == NULL)
+    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
+  if ((st = gz_nn_window_parse (node, &p->win, err)) != GZ_OK)
+    {
+      free (p);
+      return st;
+    }
+  if (p->win.ceil_mode)
+    {
+      free (p);
+      return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "Conv has no ceil_mode");
+    }
+  p->group = gz_node_attr_int (node, "group", 1);
+  node->params = p;
+  return GZ_OK;
+}
+
+/* Everything a call needs, derived from the shapes. */
+typedef struct
+{
+  int64_t n, c, m, group, cg, mg;
+  GzNnWindow w;
+  int64_t k;      /* cg * k_h * k_w: rows of the im2col matrix */
+  int64_t p;      /* out_h * out_w */
+  int64_t hw;     /* in_h * in_w */
+  bool pointwise, depthwise;
+} Geo;
+
+static GzStatus
+conv_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *err)
+{
+  const Params *p = node->params;
+  GzStatus st;
+  char sx[160], sw[160];
+
+  if (p == NULL)
+    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+  if ((st = gz_nn_need_float (node, in, 0, "X", err)) != GZ_OK
+      || (st = gz_nn_need_float (node, in, 1, "W", err)) != GZ_OK)
+    return st;
+  const GzTensor *x = in[0], *w = in[1], *b = gz_nn_input (node, in, 2);
+  if (x->ndim < 3)
+    return gz_nn_error (err, GZ_ERR_SHAPE, node, "input X %s must have rank >= 3 (N,C,...)",
+                        gz_nn_shape_str (x->ndim, x->dims, sx, sizeof sx));
+  if (w->ndim != x->ndim)
+    return gz_nn_error (err, GZ_ERR_SHAPE, node, "weight %s and input %s differ in rank",
+                        gz_nn_shape_str (w->ndim, w->dims, sw, sizeof sw),
+                        gz_nn_shape_str (x->ndim, x->dims, sx, sizeof sx));
+  int nsp = x->ndim - 2;
+  g->n = x->dims[0];
+  g->c = x->dims[1];
+  g->m = w->dims[0];
+  g->group = p->group;
+  if (g->group < 1 || g->c % g->group != 0 || g->m % g->group != 0)
+    return gz_nn_error (err, GZ_ERR_SHAPE, node,
+                        "group %lld must divide the %lld input and %lld output channels",
+                        (long long) g->group, (long long) g->c, (long long) g->m);
+  g->cg = g->c / g->group;
+  g->mg = g->m / g->group;
+  if (g->cg < 1 || g->mg < 1)
+    return gz_nn_error (err, GZ_ERR_SHAPE, node, "no input or output channels (%lld, %lld)",
+                        (long long) g->c, (long long) g->m);
+  if (w->dims[1] != g->cg)
+    return gz_nn_error (err, GZ_ERR_SHAPE, node,
+                        "input has %lld channels; weight %s expects %lld per group × %lld "
+                        "groups",
+                        (long long) g->c, gz_nn_shape_str (w->ndim, w->dims, sw, sizeof sw),
+                        (long long) w->dims[1], (long long) g->group);
+  if (b != NULL)
+    {
+      if (b->dtype != GZ_DTYPE_FLOAT)
+        return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "bias must be float32");
+      if (b->ndim != 1 || b->dims[0] != g->m)
+        return gz_nn_error (err, GZ_ERR_SHAPE, node, "bias %s must be [%lld]",
+                            gz_nn_shape_str (b->ndim, b->dims, sw, sizeof sw),
+                            (long long) g->m);
+    }
+  if ((st = gz_nn_window_resolve (node, &p->win, nsp, x->dims + 2, w->dims + 2, &g->w, err))
+      != GZ_OK)
+    return st;
+  const GzNnWindow *wi = &g->w;
+  g->k = g->cg * wi->k_h * wi->k_w;
+  g->p = wi->out_h * wi->out_w;
+  g->hw = wi->in_h * wi->in_w;
+  if ((st = gz_nn_check_int (node, "im2col rows", g->k, err)) != GZ_OK
+      || (st = gz_nn_check_int (node, "output plane size", g->p, err)) != GZ_OK
+      || (st = gz_nn_check_int (node, "input plane size", g->hw, err)) != GZ_OK
+      || (st = gz_nn_check_int (node, "output channels", g->m, err)) != GZ_OK
+      || (st = gz_nn_check_int (node, "input channels", g->c, err)) != GZ_OK)
+    return st;
+  if (g->k > 0 && g->p > INT64_MAX / g->k)
+    return gz_nn_error (err, GZ_ERR_LIMIT, node, "im2col matrix too large");
+  g->pointwise = wi->k_h == 1 && wi->k_w == 1 && wi->s_h == 1 && wi->s_w == 1 && wi->pad_t == 0
+                 && wi->pad_l == 0 && wi->pad_b == 0 && wi->pad_r == 0;
+  g->depthwise = g->cg == 1 && g->mg == 1 && !g->pointwise;
+  return GZ_OK;
+}
+
+static GzStatus
+conv_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+            GzError *err)
+{
+  Geo g;
+  GzStatus st;
+  int64_t dims[4];
+  if ((st = conv_geometry (node, in, &g, err)) != GZ_OK)
+    return st;
+  int nd = in[0]->ndim;
+  dims[0] = g.n;
+  dims[1] = g.m;
+  if (nd == 4)
+    {
+      dims[2] = g.w.out_h;
+      dims[3] = g.w.out_w;
+    }
+  else
+    dims[2] = g.w.out_w;
+  if ((st = gz_nn_check_shape (node, nd, dims, err)) != GZ_OK)
+    return st;
+  gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, nd, dims);
+  return GZ_OK;
+}
+
+/* Output positions o in [*lo, *hi) with 0 <= o * s + off < in. */
+static inline void
+valid_range (int64_t off, int64_t s, int64_t in, int64_t out, int64_t *lo, int64_t *hi)
+{
+  int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
+  int64_t h = in - off > 0 ? (in - off + s - 1) / s : 0;
+  if (h > out)
+    h = out;
+  if (l > h)
+    l = h;
+  *lo = l;
+  *hi = h;
+}
+
+/* ---- im2col / col2im --------------------------------------------------- */
+
+typedef struct
+{
+  const Geo *g;
+  const float *x;  /* one image, first channel of the group */
+  float *col;      /* k × p */
+  float *dx;       /* col2im target */
+} ColJob;
+
+static void
+im2col_rows (long begin, long end, void *data)
+{
+  const ColJob *j = data;
+  const GzNnWindow *w = &j->g->w;
+  const int64_t ow = w->out_w, oh = w->out_h;
+  for (long r = begin; r < end; r++)
+    {
+      int64_t kj = r % w->k_w, ki = (r / w->k_w) % w->k_h, c = r / (w->k_w * w->k_h);
+      const float *xc = j->x + c * j->g->hw;
+      float *dst = j->col + r * j->g->p;
+      int64_t xoff = kj * w->d_w - w->pad_l, lo, hi;
+      valid_range (xoff, w->s_w, w->in_w, ow, &lo, &hi);
+      for (int64_t oy = 0; oy < oh; oy++, dst += ow)
+        {
+          int64_t iy = oy * w->s_h - w->pad_t + ki * w->d_h;
+          if (iy < 0 || iy >= w->in_h)
+            {
+              memset (dst, 0, (size_t) ow * sizeof (float));
+              continue;
+            }
+          const float *src = xc + iy * w->in_w + xoff;
+          for (int64_t ox = 0; ox < lo; ox++)
+            dst[ox] = 0.0f;
+          if (w->s_w == 1)
+            memcpy (dst + lo, src + lo, (size_t) (hi - lo) * sizeof (float));
+          else
+            for (int64_t ox = lo; ox < hi; ox++)
+              dst[ox] = src[ox * w->s_w];
+          for (int64_t ox = hi; ox < ow; ox++)
+            dst[ox] = 0.0f;
+        }
+    }
+}
+
+/* Accumulates col (k × p) into dx; one channel per work item, so no races. */
+static void
+col2im_channels (long begin, long end, void *data)
+{
+  const ColJob *j = data;
+  const GzNnWindow *w = &j->g->w;
+  const int64_t ow = w->out_w, oh = w->out_h;
+  for (long c = begin; c < end; c++)
+    {
+      float *dxc = j->dx + c * j->g->hw;
+      for (int64_t ki = 0; ki < w->k_h; ki++)
+        for (int64_t kj = 0; kj < w->k_w; kj++)
+          {
+            const float *src = j->col + ((c * w->k_h + ki) * w->k_w + kj) * j->g->p;
+            int64_t xoff = kj * w->d_w - w->pad_l, lo, hi;
+            valid_range (xoff, w->s_w, w->in_w, ow, &lo, &hi);
+            for (int64_t oy = 0; oy < oh; oy++, src += ow)
+              {
+                int64_t iy = oy * w->s_h - w->pad_t + ki * w->d_h;
+                if (iy < 0 || iy >= w->in_h)
+                  continue;
+                float *dst = dxc + iy * w->in_w + xoff;
+                for (int64_t ox = lo; ox < hi; ox++)
+                  dst[ox * w->s_w] += src[ox];
+              }
+          }
+    }
+}
+
+static void
+run_im2col (const Geo *g, const float *x, float *col)
+{
+  ColJob j = { .g = g, .x = x, .col = col };
+  gz_parallel_for (g->k, 1 + 65536 / (g->p + 1), im2col_rows, &j);
+}
+
+/* ---- Depthwise direct kernels ------------------------------------------ */
+
+typedef struct
+{
+  const Geo *g;
+  const float *x, *w, *bias, *dy;
+  float *y, *dx, *dw;
+} DwJob;
+
+static void
+dw_forward_planes (long begin, long end, void *data)
+{
+  const DwJob *j = data;
+  const GzNnWindow *w = &j->g->w;
+  const int64_t ow = w->out_w;
+  for (long pl = begin; pl < end; pl++)
+    {
+      int64_t c = pl % j->g->c;
+      const float *xc = j->x + pl * j->g->hw, *wc = j->w + c * w->k_h * w->k_w;
+      float *yc = j->y + pl * j->g->p;
+      float b0 = j->bias != NULL ? j->bias[c] : 0.0f;
+      for (int64_t i = 0; i < j->g->p; i++)
+        yc[i] = b0;
+      for (int64_t oy = 0; oy < w->out_h; oy++)
+        {
+          float *yr = yc + oy * ow;
+          for (int64_t ki = 0; ki < w->k_h; ki++)
+            {
+              int64_t iy = oy * w->s_h - w->pad_t + ki * w->d_h;
+              if (iy < 0 || iy >= w->in_h)
+                continue;
+              for (int64_t kj = 0; kj < w->k_w; kj++)
+                {
+                  int64_t xoff = kj * w->d_w - w->pad_l, lo, hi;
+                  valid_range (xoff, w->s_w, w->in_w, ow, &lo, &hi);
+                  const float *src = xc + iy * w->in_w + xoff;
+                  const float wv = wc[ki * w->k_w + kj];
+                  if (w->s_w == 1)
+                    for (int64_t ox = lo; ox < hi; ox++)
+                      yr[ox] += wv * src[ox];
+                  else
+                    for (int64_t ox = lo; ox < hi; ox++)
+                      yr[ox] += wv * src[ox * w->s_w];
+                }
+            }
+        }
+    }
+}
+
+static void
+dw_backward_planes (long begin, long end, void *data)
+{
+  const DwJob *j = data;
+  const GzNnWindow *w = &j->g->w;
+  const int64_t ow = w->out_w;
+  for (long pl = begin; pl < end; pl++)
+    {
+      int64_t c = pl % j->g->c;
+      const float *wc = j->w + c * w->k_h * w->k_w, *dyc = j->dy + pl * j->g->p;
+      float *dxc = j->dx + pl * j->g->hw;
+      memset (dxc, 0, (size_t) j->g->hw * sizeof (float));
+      for (int64_t oy = 0; oy < w->out_h; oy++)
+        {
+          const float *gr = dyc + oy * ow;
+          for (int64_t ki = 0; ki < w->k_h; ki++)
+            {
+              int64_t iy = oy * w->s_h - w->pad_t + ki * w->d_h;
+              if (iy < 0 || iy >= w->in_h)
+                continue;
+              for (int64_t kj = 0; kj < w->k_w; kj++)
+                {
+                  int64_t xoff = kj * w->d_w - w->pad_l, lo, hi;
+                  valid_range (xoff, w->s_w, w->in_w, ow, &lo, &hi);
+                  float *dst = dxc + iy * w->in_w + xoff;
+                  const float wv = wc[ki * w->k_w + kj];
+                  for (int64_t ox = lo; ox < hi; ox++)
+                    dst[ox * w->s_w] += wv * gr[ox];
+                }
+            }
+        }
+    }
+}
+
+/* dW for depthwise: one channel per work item, summed over the batch. */
+static void
+dw_weight_channels (long begin, long end, void *data)
+{
+  const DwJob *j = data;
+  const GzNnWindow *w = &j->g->w;
+  const int64_t ow = w->out_w;
+  for (long c = begin; c < end; c++)
+    {
+      float *dwc = j->dw + c * w->k_h * w->k_w;
+      memset (dwc, 0, (size_t) (w->k_h * w->k_w) * sizeof (float));
+      for (int64_t n = 0; n < j->g->n; n++)
+        {
+          const float *xc = j->x + (n * j->g->c + c) * j->g->hw;
+          const float *dyc = j->dy + (n * j->g->c + c) * j->g->p;
+          for (int64_t ki = 0; ki < w->k_h; ki++)
+            for (int64_t kj = 0; kj < w->k_w; kj++)
+              {
+                int64_t xoff = kj * w->d_w - w->pad_l, lo, hi;
+                valid_range (xoff, w->s_w, w->in_w, ow, &lo, &hi);
+                float acc = 0.0f;
+                for (int64_t oy = 0; oy < w->out_h; oy++)
+                  {
+                    int64_t iy = oy * w->s_h - w->pad_t + ki * w->d_h;
+                    if (iy < 0 || iy >= w->in_h)
+                      continue;
+                    const float *src = xc + iy * w->in_w + xoff, *gr = dyc + oy * ow;
+                    for (int64_t ox = lo; ox < hi; ox++)
+                      acc += src[ox * w->s_w] * gr[ox];
+                  }
+                dwc[ki * w->k_w + kj] += acc;
+              }
+        }
+    }
+}
+
+/* ---- Forward ----------------------------------------------------------- */
+
+static GzStatus
+conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+              GzError *err)
+{
+  Geo g;
+  GzStatus st;
+  if ((st = conv_geometry (node, in, &g, err)) != GZ_OK)
+    return st;
+  const float *x = in[0]->data, *w = in[1]->data;
+  const GzTensor *bt = gz_nn_input (node, in, 2);
+  const float *bias = bt != NULL ? bt->data : NULL;
+  float *y = out[0]->data;
+
+  if (g.depthwise)
+    {
+      DwJob j = { .g = &g, .x = x, .w = w, .bias = bias, .y = y };
+      gz_parallel_for (g.n * g.c, 1, dw_forward_planes, &j);
+      return GZ_OK;
+    }
+
+  float *col = NULL;
+  if (!g.pointwise && (col = gz_nn_alloc_floats (node, g.k * g.p, err)) == NULL)
+    return err != NULL ? err->code : GZ_ERR_NOMEM;
+  for (int64_t n = 0; n < g.n; n++)
+    for (int64_t gi = 0; gi < g.group; gi++)
+      {
+        const float *xg = x + (n * g.c + gi * g.cg) * g.hw;
+        float *yg = y + (n * g.m + gi * g.mg) * g.p;
+        float beta = 0.0f;
+        if (bias != NULL)
+          {
+            for (int64_t o = 0; o < g.mg; o++)
+              for (int64_t i = 0; i < g.p; i++)
+                yg[o * g.p + i] = bias[gi * g.mg + o];
+            beta = 1.0f;
+          }
+        const float *b = xg;
+        if (!g.pointwise)
+          {
+            run_im2col (&g, xg, col);
+            b = col;
+          }
+        gz_sgemm (false, false, (int) g.mg, (int) g.p, (int) g.k, 1.0f, w + gi * g.mg * g.k,
+                  (int) g.k, b, (int) g.p, beta, yg, (int) g.p);
+      }
+  free (col);
+  return GZ_OK;
+}
+
+/* ---- Backward ---------------------------------------------------------- */
+
+static GzStatus
+conv_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+               const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
+               GzError *err)
+{
+  Geo g;
+  GzStatus st;
+  if ((st = conv_geometry (node, in, &g, err)) != GZ_OK)
+    return st;
+  float *dx = din[0] != NULL ? din[0]->data : NULL;
+  float *dw = din[1] != NULL ? din[1]->data : NULL;
+  float *db = node->n_inputs > 2 && din[2] != NULL ? din[2]->data : NULL;
+  const float *x = in[0]->data, *w = in[1]->data;
+
+  if (dout[0] == NULL)
+    {
+      for (int i = 0; i < node->n_inputs && i < 3; i++)
+        if (din[i] != NULL)
+          memset (din[i]->data, 0, (size_t) gz_tensor_numel (din[i]) * sizeof (float));
+      return GZ_OK;
+    }
+  const float *dy = dout[0]->data;
+
+  if (db != NULL)
+    for (int64_t o = 0; o < g.m; o++)
+      {
+        double acc = 0.0;
+        for (int64_t n = 0; n < g.n; n++)
+          {
+            const float *r = dy + (n * g.m + o) * g.p;
+            for (int64_t i = 0; i < g.p; i++)
+              acc += r[i];
+          }
+        db[o] = (float) acc;
+      }
+
+  if (g.depthwise)
+    {
+      DwJob j = { .g = &g, .x = x, .w = w, .dy = dy, .dx = dx, .dw = dw };
+      if (dx != NULL)
+        gz_parallel_for (g.n * g.c, 1, dw_backward_planes, &j);
+      if (dw != NULL)
+        gz_parallel_for (g.c, 1, dw_weight_channels, &j);
+      return GZ_OK;
+    }
+
+  float *col = NULL;
+  if (!g.pointwise && (col = gz_nn_alloc_floats (node, g.k * g.p, err)) == NULL)
+    return err != NULL ? err->code : GZ_ERR_NOMEM;
+  if (dx != NULL && !g.pointwise)
+    memset (dx, 0, (size_t) (g.n * g.c * g.hw) * sizeof (float));
+  if (dw != NULL)
+    memset (dw, 0, (size_t) (g.m * g.k) * sizeof (float));
+  for (int64_t n = 0; n < g.n; n++)
+    for (int64_t gi = 0; gi < g.group; gi++)
+      {
+        const float *xg = x + (n * g.c + gi * g.cg) * g.hw;
+        const float *dyg = dy + (n * g.m + gi * g.mg) * g.p;
+        const float *wg = w + gi * g.mg * g.k;
+        if (dw != NULL)
+          {
+            const float *b = xg;
+            if (!g.pointwise)
+              {
+                run_im2col (&g, xg, col);
+                b = col;
+              }
+            gz_sgemm (false, true, (int) g.mg, (int) g.k, (int) g.p, 1.0f, dyg, (int) g.p, b,
+                      (int) g.p, 1.0f, dw + gi * g.mg * g.k, (int) g.k);
+          }
+        if (dx == NULL)
+          continue;
+        float *dxg = dx + (n * g.c + gi * g.cg) * g.hw;
+        if (g.pointwise)
+          {
+            gz_sgemm (true, false, (int) g.k, (int) g.p, (int) g.mg, 1.0f, wg, (int) g.k, dyg,
+                      (int) g.p, 0.0f, dxg, (int) g.p);
+            continue;
+          }
+        gz_sgemm (true, false, (int) g.k, (int) g.p, (int) g.mg, 1.0f, wg, (int) g.k, dyg,
+                  (int) g.p, 0.0f, col, (int) g.p);
+        ColJob j = { .g = &g, .col = col, .dx = dxg };
+        gz_parallel_for (g.cg, 1, col2im_channels, &j);
+      }
+  free (col);
+  return GZ_OK;
+}
+
+const GzOpDef gz_nn_op_conv = {
+  .op_type = "Conv",
+  .min_opset = 1,
+  .init = conv_init,
+  .infer = conv_infer,
+  .forward = conv_forward,
+  .backward = conv_backward,
+  .free_params = gz_nn_free_params,
+};

@@ -1,0 +1,417 @@
+/* op-pool.c — MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Windowed pools run one (n, c) plane per work item across threads. Padding
+ * never wins a max; AveragePool divides by the number of real elements, or
+ * with count_include_pad by the window clipped to the padded extent (the
+ * PyTorch rule, which matters only with ceil_mode). MaxPool's backward finds
+ * the window's argmax again (the first maximum, as PyTorch does) rather than
+ * storing indices.
+ */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "gz-nn.h"
+
+typedef enum
+{
+  P_MAX,
+  P_AVG,
+} Kind;
+
+typedef struct
+{
+  Kind kind;
+  GzNnWindowAttrs win;
+  bool count_include_pad;
+} Params;
+
+static GzStatus
+pool_init (GzNode *node, int64_t opset, GzError *err)
+{
+  GzStatus st;
+  Params *p = calloc (1, sizeof *p);
+  if (p == NULL)
+    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
+  p->kind = strcmp (node->op_type, "MaxPool") == 0 ? P_MAX : P_AVG;
+  if ((st = gz_nn_window_parse (node, &p->win, err)) != GZ_OK)
+    {
+      free (p);
+      return st;
+    }
+  p->count_include_pad = gz_node_attr_int (node, "count_include_pad", 0) != 0;
+  if (p->kind == P_MAX && node->n_outputs > 1 && node->outputs[1] >= 0)
+    {
+      free (p);
+      return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
+                          "the optional Indices output of MaxPool is not supported");
+    }
+  node->params = p;
+  return GZ_OK;
+}
+
+static GzStatus
+pool_geometry (const GzNode *node, const GzTensor *const *in, GzNnWindow *w, GzError *err)
+{
+  const Params *p = node->params;
+  GzStatus st;
+  char sx[160];
+  if (p == NULL)
+    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+  if ((st = gz_nn_need_float (node, in, 0, "X", err)) != GZ_OK)
+    return st;
+  const GzTensor *x = in[0];
+  if (x->ndim < 3)
+    return gz_nn_error (err, GZ_ERR_SHAPE, node, "input %s must have rank >= 3 (N,C,...)",
+                        gz_nn_shape_str (x->ndim, x->dims, sx, sizeof sx));
+  return gz_nn_window_resolve (node, &p->win, x->ndim - 2, x->dims + 2, NULL, w, err);
+}
+
+static GzStatus
+pool_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+            GzError *err)
+{
+  GzNnWindow w;
+  GzStatus st;
+  int64_t dims[4];
+  if ((st = pool_geometry (node, in, &w, err)) != GZ_OK)
+    return st;
+  int nd = in[0]->ndim;
+  dims[0] = in[0]->dims[0];
+  dims[1] = in[0]->dims[1];
+  if (nd == 4)
+    {
+      dims[2] = w.out_h;
+      dims[3] = w.out_w;
+    }
+  else
+    dims[2] = w.out_w;
+  if ((st = gz_nn_check_shape (node, nd, dims, err)) != GZ_OK)
+    return st;
+  gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, nd, dims);
+  return GZ_OK;
+}
+
+typedef struct
+{
+  const Params *p;
+  const GzNnWindow *w;
+  const float *x, *dy;
+  float *y, *dx;
+} Job;
+
+/* Window taps along one axis: the valid input range [*lo, *hi) of tap
+ * indices, and how many taps lie inside the padded extent. */
+static inline void
+taps (int64_t start, int64_t k, int64_t d, int64_t in, int64_t pad_e, int64_t *lo,
+      int64_t *hi, int64_t *padded)
+{
+  int64_t l = start >= 0 ? 0 : (-start + d - 1) / d;
+  int64_t h = in - start > 0 ? (in - start + d - 1) / d : 0;
+  int64_t hp = in + pad_e - start > 0 ? (in + pad_e - start + d - 1) / d : 0;
+  if (h > k)
+    h = k;
+  if (hp > k)
+    hp = k;
+  if (l > h)
+    l = h;
+  *lo = l;
+  *hi = h;
+  *padded = hp; /* taps from 0 (start >= -pad_begin) up to the padded end */
+}
+
+/* For one output position: applies fn to the window. Written out in each
+ * kernel to keep the loops simple for the compiler. */
+static void
+forward_planes (long begin, long end, void *data)
+{
+  const Job *j = data;
+  const GzNnWindow *w = j->w;
+  const int64_t hw = w->in_h * w->in_w, ohw = w->out_h * w->out_w;
+  for (long pl = begin; pl < end; pl++)
+    {
+      const float *x = j->x + pl * hw;
+      float *y = j->y + pl * ohw;
+      for (int64_t oy = 0; oy < w->out_h; oy++)
+        {
+          int64_t hs = oy * w->s_h - w->pad_t, ylo, yhi, yp;
+          taps (hs, w->k_h, w->d_h, w->in_h, w->pad_b, &ylo, &yhi, &yp);
+          for (int64_t ox = 0; ox < w->out_w; ox++)
+            {
+              int64_t ws = ox * w->s_w - w->pad_l, xlo, xhi, xp;
+              taps (ws, w->k_w, w->d_w, w->in_w, w->pad_r, &xlo, &xhi, &xp);
+              float v;
+              if (j->p->kind == P_MAX)
+                {
+                  v = -INFINITY;
+                  for (int64_t ki = ylo; ki < yhi; ki++)
+                    {
+                      const float *row = x + (hs + ki * w->d_h) * w->in_w + ws;
+                      for (int64_t kj = xlo; kj < xhi; kj++)
+                        if (row[kj * w->d_w] > v)
+                          v = row[kj * w->d_w];
+                    }
+                  if (yhi <= ylo || xhi <= xlo)
+                    v = 0.0f; /* a window entirely in the padding */
+                }
+              else
+                {
+                  float s = 0.0f;
+                  for (int64_t ki = ylo; ki < yhi; ki++)
+                    {
+                      const float *row = x + (hs + ki * w->d_h) * w->in_w + ws;
+                      for (int64_t kj = xlo; kj < xhi; kj++)
+                        s += row[kj * w->d_w];
+                    }
+                  int64_t cnt = j->p->count_include_pad ? yp * xp : (yhi - ylo) * (xhi - xlo);
+                  v = cnt > 0 ? s / (float) cnt : 0.0f;
+                }
+              y[oy * w->out_w + ox] = v;
+            }
+        }
+    }
+}
+
+static void
+backward_planes (long begin, long end, void *data)
+{
+  const Job *j = data;
+  const GzNnWindow *w = j->w;
+  const int64_t hw = w->in_h * w->in_w, ohw = w->out_h * w->out_w;
+  for (long pl = begin; pl < end; pl++)
+    {
+      const float *x = j->x + pl * hw, *dy = j->dy + pl * ohw;
+      float *dx = j->dx + pl * hw;
+      memset (dx, 0, (size_t) hw * sizeof (float));
+      for (int64_t oy = 0; oy < w->out_h; oy++)
+        {
+          int64_t hs = oy * w->s_h - w->pad_t, ylo, yhi, yp;
+          taps (hs, w->k_h, w->d_h, w->in_h, w->pad_b, &ylo, &yhi, &yp);
+          for (int64_t ox = 0; ox < w->out_w; ox++)
+            {
+              int64_t ws = ox * w->s_w - w->pad_l, xlo, xhi, xp;
+              taps (ws, w->k_w, w->d_w, w->in_w, w->pad_r, &xlo, &xhi, &xp);
+              float g = dy[oy * w->out_w + ox];
+              if (yhi <= ylo || xhi <= xlo)
+                continue;
+              if (j->p->kind == P_MAX)
+                {
+                  float v = -INFINITY;
+                  int64_t arg = -1;
+                  for (int64_t ki = ylo; ki < yhi; ki++)
+                    for (int64_t kj = xlo; kj < xhi; kj++)
+                      {
+                        int64_t idx = (hs + ki * w->d_h) * w->in_w + ws + kj * w->d_w;
+                        if (arg < 0 || x[idx] > v)
+                          {
+                            v = x[idx];
+                            arg = idx;
+                          }
+                      }
+                  dx[arg] += g;
+                }
+              else
+                {
+                  int64_t cnt = j->p->count_include_pad ? yp * xp : (yhi - ylo) * (xhi - xlo);
+                  float share = g / (float) cnt;
+                  for (int64_t ki = ylo; ki < yhi; ki++)
+                    {
+                      float *row = dx + (hs + ki * w->d_h) * w->in_w + ws;
+                      for (int64_t kj = xlo; kj < xhi; kj++)
+                        row[kj * w->d_w] += share;
+                    }
+                }
+            }
+        }
+    }
+}
+
+static GzStatus
+pool_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+              GzError *err)
+{
+  GzNnWindow w;
+  GzStatus st;
+  if ((st = pool_geometry (node, in, &w, err)) != GZ_OK)
+    return st;
+  Job j = { .p = node->params, .w = &w, .x = in[0]->data, .y = out[0]->data };
+  gz_parallel_for (in[0]->dims[0] * in[0]->dims[1], 1, forward_planes, &j);
+  return GZ_OK;
+}
+
+static GzStatus
+pool_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+               const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
+               GzError *err)
+{
+  GzNnWindow w;
+  GzStatus st;
+  if (din[0] == NULL)
+    return GZ_OK;
+  if ((st = pool_geometry (node, in, &w, err)) != GZ_OK)
+    return st;
+  if (dout[0] == NULL)
+    {
+      memset (din[0]->data, 0, (size_t) gz_tensor_numel (in[0]) * sizeof (float));
+      return GZ_OK;
+    }
+  Job j = { .p = node->params, .w = &w, .x = in[0]->data, .dy = dout[0]->data,
+            .dx = din[0]->data };
+  gz_parallel_for (in[0]->dims[0] * in[0]->dims[1], 1, backward_planes, &j);
+  return GZ_OK;
+}
+
+const GzOpDef gz_nn_op_maxpool = {
+  .op_type = "MaxPool",
+  .min_opset = 1,
+  .init = pool_init,
+  .infer = pool_infer,
+  .forward = pool_forward,
+  .backward = pool_backward,
+  .free_params = gz_nn_free_params,
+};
+
+const GzOpDef gz_nn_op_averagepool = {
+  .op_type = "AveragePool",
+  .min_opset = 1,
+  .init = pool_init,
+  .infer = pool_infer,
+  .forward = pool_forward,
+  .backward = pool_backward,
+  .free_params = gz_nn_free_params,
+};
+
+/* ---- Global pools ------------------------------------------------------ */
+
+static GzStatus
+global_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+              GzError *err)
+{
+  GzStatus st;
+  char sx[160];
+  int64_t dims[GZ_MAX_DIMS];
+  if ((st = gz_nn_need_float (node, in, 0, "X", err)) != GZ_OK)
+    return st;
+  const GzTensor *x = in[0];
+  if (x->ndim < 2)
+    return gz_nn_error (err, GZ_ERR_SHAPE, node, "input %s must have rank >= 2 (N,C,...)",
+                        gz_nn_shape_str (x->ndim, x->dims, sx, sizeof sx));
+  for (int i = 0; i < x->ndim; i++)
+    dims[i] = i < 2 ? x->dims[i] : 1;
+  if ((st = gz_nn_check_shape (node, x->ndim, x->dims, err)) != GZ_OK)
+    return st;
+  gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, x->ndim, dims);
+  return GZ_OK;
+}
+
+typedef struct
+{
+  bool max;
+  int64_t plane;
+  const float *x, *dy;
+  float *y, *dx;
+} GlobalJob;
+
+static void
+global_forward_planes (long begin, long end, void *data)
+{
+  const GlobalJob *j = data;
+  for (long pl = begin; pl < end; pl++)
+    {
+      const float *x = j->x + pl * j->plane;
+      if (j->max)
+        {
+          float v = j->plane > 0 ? x[0] : 0.0f;
+          for (int64_t i = 1; i < j->plane; i++)
+            if (x[i] > v)
+              v = x[i];
+          j->y[pl] = v;
+        }
+      else
+        {
+          float s = 0.0f;
+          for (int64_t i = 0; i < j->plane; i++)
+            s += x[i];
+          j->y[pl] = j->plane > 0 ? s / (float) j->plane : 0.0f;
+        }
+    }
+}
+
+static void
+global_backward_planes (long begin, long end, void *data)
+{
+  const GlobalJob *j = data;
+  for (long pl = begin; pl < end; pl++)
+    {
+      const float *x = j->x + pl * j->plane;
+      float *dx = j->dx + pl * j->plane;
+      float g = j->dy[pl];
+      if (j->max)
+        {
+          memset (dx, 0, (size_t) j->plane * sizeof (float));
+          int64_t arg = 0;
+          for (int64_t i = 1; i < j->plane; i++)
+            if (x[i] > x[arg])
+              arg = i;
+          if (j->plane > 0)
+            dx[arg] = g;
+        }
+      else
+        {
+          float share = g / (float) j->plane;
+          for (int64_t i = 0; i < j->plane; i++)
+            dx[i] = share;
+        }
+    }
+}
+
+static GzStatus
+global_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+                GzError *err)
+{
+  const GzTensor *x = in[0];
+  GlobalJob j = { .max = strcmp (node->op_type, "GlobalMaxPool") == 0,
+                  .plane = gz_shape_numel (x->ndim - 2, x->dims + 2), .x = x->data,
+                  .y = out[0]->data };
+  gz_parallel_for (x->dims[0] * x->dims[1], 1 + 16384 / (j.plane + 1), global_forward_planes,
+                   &j);
+  return GZ_OK;
+}
+
+static GzStatus
+global_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+                 const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
+                 GzError *err)
+{
+  const GzTensor *x = in[0];
+  if (din[0] == NULL)
+    return GZ_OK;
+  if (dout[0] == NULL)
+    {
+      memset (din[0]->data, 0, (size_t) gz_tensor_numel (x) * sizeof (float));
+      return GZ_OK;
+    }
+  GlobalJob j = { .max = strcmp (node->op_type, "GlobalMaxPool") == 0,
+                  .plane = gz_shape_numel (x->ndim - 2, x->dims + 2), .x = x->data,
+                  .dy = dout[0]->data, .dx = din[0]->data };
+  gz_parallel_for (x->dims[0] * x->dims[1], 1 + 16384 / (j.plane + 1), global_backward_planes,
+                   &j);
+  return GZ_OK;
+}
+
+const GzOpDef gz_nn_op_globalaveragepool = {
+  .op_type = "GlobalAveragePool",
+  .min_opset = 1,
+  .infer = global_infer,
+  .forward = global_forward,
+  .backward = global_backward,
+};
+
+const GzOpDef gz_nn_op_globalmaxpool = {
+  .op_type = "GlobalMaxPool",
+  .min_opset = 1,
+  .infer = global_infer,
+  .forward = global_forward,
+  .backward = global_backward,
+};

@@ -1,0 +1,400 @@
+/* op-unary.c — element-wise activations and math: Relu, LeakyRelu, Clip, Sigmoid,
+ * HardSigmoid, HardSwish, Tanh, Erf, Sqrt, Exp, Log, Neg, Abs, Reciprocal
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * One family: the op type picks a kind at init; forward and backward are a
+ * switch outside a flat loop split across the engine's threads. Derivatives
+ * at kinks follow PyTorch (Relu' (0) = 0, Clip passes the gradient only
+ * strictly inside its bounds). Guided backprop (GZ_RELU_GUIDED) applies to
+ * Relu and to Clip with a lower bound of 0 (ReLU6).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "gz-nn.h"
+
+typedef enum
+{
+  K_RELU,
+  K_LEAKYRELU,
+  K_CLIP,
+  K_SIGMOID,
+  K_HARDSIGMOID,
+  K_HARDSWISH,
+  K_TANH,
+  K_ERF,
+  K_SQRT,
+  K_EXP,
+  K_LOG,
+  K_NEG,
+  K_ABS,
+  K_RECIPROCAL,
+} Kind;
+
+static const struct
+{
+  const char *name;
+  Kind kind;
+} kinds[] = {
+  { "Relu", K_RELU },     { "LeakyRelu", K_LEAKYRELU }, { "Clip", K_CLIP },
+  { "Sigmoid", K_SIGMOID }, { "HardSigmoid", K_HARDSIGMOID }, { "HardSwish", K_HARDSWISH },
+  { "Tanh", K_TANH },     { "Erf", K_ERF },             { "Sqrt", K_SQRT },
+  { "Exp", K_EXP },       { "Log", K_LOG },             { "Neg", K_NEG },
+  { "Abs", K_ABS },       { "Reciprocal", K_RECIPROCAL },
+};
+
+typedef struct
+{
+  Kind kind;
+  float alpha, beta;
+  float lo, hi;          /* Clip bounds from attributes (opset < 11) */
+  bool clip_inputs;      /* opset >= 11: bounds are inputs 1 and 2 */
+} Params;
+
+static GzStatus
+unary_init (GzNode *node, int64_t opset, GzError *err)
+{
+  Params *p = calloc (1, sizeof *p);
+  if (p == NULL)
+    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
+  size_t i;
+  for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (strcmp (kinds[i].name, node->op_type) == 0)
+      break;
+  if (i == sizeof kinds / sizeof kinds[0])
+    {
+      free (p);
+      return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "not an element-wise operator");
+    }
+  p->kind = kinds[i].kind;
+  switch (p->kind)
+    {
+    case K_LEAKYRELU:
+      p->alpha = gz_node_attr_float (node, "alpha", 0.01f);
+      break;
+    case K_HARDSIGMOID:
+      p->alpha = gz_node_attr_float (node, "alpha", 0.2f);
+      p->beta = gz_node_attr_float (node, "beta", 0.5f);
+      break;
+    case K_CLIP:
+      p->clip_inputs = opset >= 11;
+      p->lo = gz_node_attr_float (node, "min", -INFINITY);
+      p->hi = gz_node_attr_float (node, "max", INFINITY);
+      break;
+    default:
+      break;
+    }
+  node->params = p;
+  return GZ_OK;
+}
+
+static GzStatus
+get_params (const GzNode *node, const Params **p, GzError *err)
+{
+  *p = node->params;
+  if (*p == NULL)
+    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+  return GZ_OK;
+}
+
+/* Clip bounds for this call: attributes, or the optional scalar inputs. */
+static GzStatus
+clip_bounds (const GzNode *node, const Params *p, const GzTensor *const *in, float *lo,
+             float *hi, GzError *err)
+{
+  *lo = p->lo;
+  *hi = p->hi;
+  if (!p->clip_inputs)
+    return GZ_OK;
+  *lo = -INFINITY;
+  *hi = INFINITY;
+  for (int i = 1; i <= 2; i++)
+    {
+      const GzTensor *t = gz_nn_input (node, in, i);
+      if (t == NULL)
+        continue;
+      if (gz_tensor_numel (t) != 1)
+        return gz_nn_error (err, GZ_ERR_SHAPE, node, "%s must be a scalar",
+                            i == 1 ? "min" : "max");
+      if (t->data == NULL)
+        return GZ_OK; /* shape inference: values not known yet */
+      float v = t->dtype == GZ_DTYPE_INT64 ? (float) ((const int64_t *) t->data)[0]
+                                           : ((const float *) t->data)[0];
+      if (i == 1)
+        *lo = v;
+      else
+        *hi = v;
+    }
+  return GZ_OK;
+}
+
+static GzStatus
+unary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+             GzError *err)
+{
+  const Params *p;
+  GzStatus st;
+  float lo, hi;
+  if ((st = get_params (node, &p, err)) != GZ_OK)
+    return st;
+  const GzTensor *x = gz_nn_input (node, in, 0);
+  if (x == NULL)
+    return gz_nn_error (err, GZ_ERR_SHAPE, node, "input is missing");
+  bool int_ok = p->kind == K_NEG || p->kind == K_ABS || p->kind == K_RELU;
+  if (x->dtype != GZ_DTYPE_FLOAT && !(int_ok && x->dtype == GZ_DTYPE_INT64))
+    return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
+                        "input has data type %d; only float32 is supported", (int) x->dtype);
+  if (p->kind == K_CLIP && (st = clip_bounds (node, p, in, &lo, &hi, err)) != GZ_OK)
+    return st;
+  if ((st = gz_nn_check_shape (node, x->ndim, x->dims, err)) != GZ_OK)
+    return st;
+  gz_tensor_set_shape (out[0], x->dtype, x->ndim, x->dims);
+  return GZ_OK;
+}
+
+typedef struct
+{
+  const Params *p;
+  float lo, hi;
+  const float *x, *y, *dy;
+  float *out;
+  bool guided;
+} Job;
+
+static void
+forward_range (long b, long e, void *data)
+{
+  const Job *j = data;
+  const float *x = j->x;
+  float *y = j->out;
+  const float a = j->p->alpha, be = j->p->beta;
+  switch (j->p->kind)
+    {
+    case K_RELU:
+      for (long i = b; i < e; i++)
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+      break;
+    case K_LEAKYRELU:
+      for (long i = b; i < e; i++)
+        y[i] = x[i] >= 0.0f ? x[i] : a * x[i];
+      break;
+    case K_CLIP:
+      for (long i = b; i < e; i++)
+        {
+          float v = x[i] < j->lo ? j->lo : x[i];
+          y[i] = v > j->hi ? j->hi : v;
+        }
+      break;
+    case K_SIGMOID:
+      for (long i = b; i < e; i++)
+        y[i] = x[i] >= 0.0f ? 1.0f / (1.0f + expf (-x[i]))
+                            : expf (x[i]) / (1.0f + expf (x[i]));
+      break;
+    case K_HARDSIGMOID:
+      for (long i = b; i < e; i++)
+        y[i] = fmaxf (0.0f, fminf (1.0f, a * x[i] + be));
+      break;
+    case K_HARDSWISH:
+      for (long i = b; i < e; i++)
+        y[i] = x[i] * fmaxf (0.0f, fminf (1.0f, x[i] / 6.0f + 0.5f));
+      break;
+    case K_TANH:
+      for (long i = b; i < e; i++)
+        y[i] = tanhf (x[i]);
+      break;
+    case K_ERF:
+      for (long i = b; i < e; i++)
+        y[i] = erff (x[i]);
+      break;
+    case K_SQRT:
+      for (long i = b; i < e; i++)
+        y[i] = sqrtf (x[i]);
+      break;
+    case K_EXP:
+      for (long i = b; i < e; i++)
+        y[i] = expf (x[i]);
+      break;
+    case K_LOG:
+      for (long i = b; i < e; i++)
+        y[i] = logf (x[i]);
+      break;
+    case K_NEG:
+      for (long i = b; i < e; i++)
+        y[i] = -x[i];
+      break;
+    case K_ABS:
+      for (long i = b; i < e; i++)
+        y[i] = fabsf (x[i]);
+      break;
+    case K_RECIPROCAL:
+      for (long i = b; i < e; i++)
+        y[i] = 1.0f / x[i];
+      break;
+    }
+}
+
+static GzStatus
+unary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+               GzError *err)
+{
+  const Params *p;
+  GzStatus st;
+  Job j = { 0 };
+  if ((st = get_params (node, &p, err)) != GZ_OK)
+    return st;
+  int64_t n = gz_tensor_numel (in[0]);
+  if (in[0]->dtype == GZ_DTYPE_INT64)
+    {
+      const int64_t *x = in[0]->data;
+      int64_t *y = out[0]->data;
+      for (int64_t i = 0; i < n; i++)
+        y[i] = p->kind == K_NEG ? -x[i] : p->kind == K_ABS ? (x[i] < 0 ? -x[i] : x[i])
+                                                           : (x[i] > 0 ? x[i] : 0);
+      return GZ_OK;
+    }
+  j.p = p;
+  if (p->kind == K_CLIP && (st = clip_bounds (node, p, in, &j.lo, &j.hi, err)) != GZ_OK)
+    return st;
+  j.x = in[0]->data;
+  j.out = out[0]->data;
+  gz_parallel_for (n, 16384, forward_range, &j);
+  return GZ_OK;
+}
+
+static void
+backward_range (long b, long e, void *data)
+{
+  const Job *j = data;
+  const float *x = j->x, *y = j->y, *dy = j->dy;
+  float *dx = j->out;
+  const float a = j->p->alpha, be = j->p->beta;
+  switch (j->p->kind)
+    {
+    case K_RELU:
+      if (j->guided)
+        for (long i = b; i < e; i++)
+          dx[i] = x[i] > 0.0f && dy[i] > 0.0f ? dy[i] : 0.0f;
+      else
+        for (long i = b; i < e; i++)
+          dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+      break;
+    case K_LEAKYRELU:
+      for (long i = b; i < e; i++)
+        dx[i] = x[i] > 0.0f ? dy[i] : a * dy[i];
+      break;
+    case K_CLIP:
+      for (long i = b; i < e; i++)
+        {
+          bool pass = x[i] > j->lo && x[i] < j->hi && (!j->guided || dy[i] > 0.0f);
+          dx[i] = pass ? dy[i] : 0.0f;
+        }
+      break;
+    case K_SIGMOID:
+      for (long i = b; i < e; i++)
+        dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+      break;
+    case K_HARDSIGMOID:
+      for (long i = b; i < e; i++)
+        {
+          float v = a * x[i] + be;
+          dx[i] = v > 0.0f && v < 1.0f ? a * dy[i] : 0.0f;
+        }
+      break;
+    case K_HARDSWISH:
+      for (long i = b; i < e; i++)
+        dx[i] = x[i] < -3.0f ? 0.0f
+                : x[i] > 3.0f ? dy[i]
+                              : dy[i] * (2.0f * x[i] + 3.0f) / 6.0f;
+      break;
+    case K_TANH:
+      for (long i = b; i < e; i++)
+        dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+      break;
+    case K_ERF:
+      for (long i = b; i < e; i++)
+        dx[i] = dy[i] * 1.12837916709551257f * expf (-x[i] * x[i]);
+      break;
+    case K_SQRT:
+      for (long i = b; i < e; i++)
+        dx[i] = dy[i] * 0.5f / y[i];
+      break;
+    case K_EXP:
+      for (long i = b; i < e; i++)
+        dx[i] = dy[i] * y[i];
+      break;
+    case K_LOG:
+      for (long i = b; i < e; i++)
+        dx[i] = dy[i] / x[i];
+      break;
+    case K_NEG:
+      for (long i = b; i < e; i++)
+        dx[i] = -dy[i];
+      break;
+    case K_ABS:
+      for (long i = b; i < e; i++)
+        dx[i] = x[i] > 0.0f ? dy[i] : x[i] < 0.0f ? -dy[i] : 0.0f;
+      break;
+    case K_RECIPROCAL:
+      for (long i = b; i < e; i++)
+        dx[i] = -dy[i] * y[i] * y[i];
+      break;
+    }
+}
+
+static GzStatus
+unary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+                const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
+                GzError *err)
+{
+  const Params *p;
+  GzStatus st;
+  Job j = { 0 };
+  if ((st = get_params (node, &p, err)) != GZ_OK)
+    return st;
+  /* Gradients to Clip's bounds are not defined here; only the data input. */
+  for (int i = 1; i < node->n_inputs; i++)
+    if (din[i] != NULL)
+      memset (din[i]->data, 0, (size_t) gz_tensor_numel (din[i]) * gz_dtype_size (din[i]->dtype));
+  if (din[0] == NULL)
+    return GZ_OK;
+  if (in[0]->dtype != GZ_DTYPE_FLOAT)
+    return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through integer data");
+  int64_t n = gz_tensor_numel (in[0]);
+  if (dout[0] == NULL)
+    {
+      memset (din[0]->data, 0, (size_t) n * sizeof (float));
+      return GZ_OK;
+    }
+  j.p = p;
+  if (p->kind == K_CLIP && (st = clip_bounds (node, p, in, &j.lo, &j.hi, err)) != GZ_OK)
+    return st;
+  j.guided = relu_mode == GZ_RELU_GUIDED
+             && (p->kind == K_RELU || (p->kind == K_CLIP && j.lo == 0.0f));
+  j.x = in[0]->data;
+  j.y = out[0]->data;
+  j.dy = dout[0]->data;
+  j.out = din[0]->data;
+  gz_parallel_for (n, 16384, backward_range, &j);
+  return GZ_OK;
+}
+
+#define UNARY_OP(sym, type)                                                                 \
+  const GzOpDef sym = {                                                                     \
+    .op_type = type, .min_opset = 6, .init = unary_init, .infer = unary_infer,              \
+    .forward = unary_forward, .backward = unary_backward, .free_params = gz_nn_free_params, \
+  }
+
+UNARY_OP (gz_nn_op_relu, "Relu");
+UNARY_OP (gz_nn_op_leakyrelu, "LeakyRelu");
+UNARY_OP (gz_nn_op_clip, "Clip");
+UNARY_OP (gz_nn_op_sigmoid, "Sigmoid");
+UNARY_OP (gz_nn_op_hardsigmoid, "HardSigmoid");
+UNARY_OP (gz_nn_op_hardswish, "HardSwish");
+UNARY_OP (gz_nn_op_tanh, "Tanh");
+UNARY_OP (gz_nn_op_erf, "Erf");
+UNARY_OP (gz_nn_op_sqrt, "Sqrt");
+UNARY_OP (gz_nn_op_exp, "Exp");
+UNARY_OP (gz_nn_op_log, "Log");
+UNARY_OP (gz_nn_op_neg, "Neg");
+UNARY_OP (gz_nn_op_abs, "Abs");
+UNARY_OP (gz_nn_op_reciprocal, "Reciprocal");
