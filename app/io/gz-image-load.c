@@ -1,0 +1,229 @@
+/* gz-image-load.c — decoding image files into the engine's RGB8 GzImage
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "gaze-io"
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#include "gz-image-load.h"
+
+G_DEFINE_QUARK (gz-io-error-quark, gz_io_error)
+
+#define DEFAULT_MAX_PIXELS ((gint64) 100 * 1000 * 1000)
+#define CHUNK (64 * 1024)
+
+void
+gz_loaded_image_free (GzLoadedImage *image)
+{
+  if (image == NULL)
+    return;
+  g_free (image->pixels);
+  g_free (image->format);
+  g_free (image);
+}
+
+static gboolean
+too_large (gint64 w, gint64 h, gint64 max_pixels)
+{
+  return w > 0 && h > 0 && w > max_pixels / h;
+}
+
+static void
+set_too_large (GError **error, const char *what, gint64 w, gint64 h, gint64 max_pixels)
+{
+  g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_TOO_LARGE,
+               "%s: too large: %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT " exceeds %" G_GINT64_FORMAT
+               " pixels", what, w, h, max_pixels);
+}
+
+GzLoadedImage *
+gz_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error)
+{
+  g_return_val_if_fail (GDK_IS_PIXBUF (pixbuf), NULL);
+
+  g_autoptr (GdkPixbuf) oriented = gdk_pixbuf_apply_embedded_orientation (pixbuf);
+  GdkPixbuf *pb = oriented != NULL ? oriented : pixbuf;
+  if (gdk_pixbuf_get_colorspace (pb) != GDK_COLORSPACE_RGB
+      || gdk_pixbuf_get_bits_per_sample (pb) != 8)
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_CORRUPT, "unsupported pixel layout");
+      return NULL;
+    }
+  int w = gdk_pixbuf_get_width (pb), h = gdk_pixbuf_get_height (pb);
+  int n = gdk_pixbuf_get_n_channels (pb), stride = gdk_pixbuf_get_rowstride (pb);
+  gboolean alpha = gdk_pixbuf_get_has_alpha (pb);
+  if (w <= 0 || h <= 0 || w > G_MAXINT / 3 || (alpha ? n != 4 : n != 3))
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_CORRUPT, "unsupported pixel layout");
+      return NULL;
+    }
+  const guint8 *src = gdk_pixbuf_read_pixels (pb);
+
+  g_autoptr (GzLoadedImage) img = g_new0 (GzLoadedImage, 1);
+  img->pixels = g_try_malloc ((gsize) w * h * 3);
+  if (img->pixels == NULL)
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_TOO_LARGE,
+                   "not enough memory for a %d×%d image", w, h);
+      return NULL;
+    }
+  gboolean gray = TRUE;
+  for (int y = 0; y < h; y++)
+    {
+      const guint8 *s = src + (gsize) y * stride;
+      guint8 *d = img->pixels + (gsize) y * w * 3;
+      for (int x = 0; x < w; x++, s += n, d += 3)
+        {
+          if (alpha)
+            {
+              /* Composite onto black: c·a/255, rounded. */
+              guint a = s[3];
+              for (int c = 0; c < 3; c++)
+                d[c] = (guint8) ((s[c] * a + 127) / 255);
+            }
+          else
+            memcpy (d, s, 3);
+          gray = gray && d[0] == d[1] && d[1] == d[2];
+        }
+    }
+  img->image.width = w;
+  img->image.height = h;
+  img->image.channels = 3;
+  img->image.stride = w * 3;
+  img->image.pixels = img->pixels;
+  img->is_gray = gray;
+  img->had_alpha = alpha;
+  return g_steal_pointer (&img);
+}
+
+typedef struct
+{
+  gint64 max_pixels;
+  gint64 width, height;
+  gboolean refused;
+} SizeGuard;
+
+static void
+size_prepared_cb (GdkPixbufLoader *loader, int width, int height, gpointer user_data)
+{
+  SizeGuard *guard = user_data;
+  guard->width = width;
+  guard->height = height;
+  if (too_large (width, height, guard->max_pixels))
+    {
+      /* Decode to a single pixel instead of allocating the huge buffer; the
+       * caller reports the refusal. */
+      guard->refused = TRUE;
+      gdk_pixbuf_loader_set_size (loader, 1, 1);
+    }
+}
+
+/* Feeds a loader from a stream, refusing oversized images at the header. */
+static GzLoadedImage *
+decode_stream (GInputStream *in, const char *what, gint64 max_pixels, GError **error)
+{
+  g_autoptr (GdkPixbufLoader) loader = gdk_pixbuf_loader_new ();
+  SizeGuard guard = { max_pixels, 0, 0, FALSE };
+  g_signal_connect (loader, "size-prepared", G_CALLBACK (size_prepared_cb), &guard);
+  g_autofree guint8 *buf = g_malloc (CHUNK);
+  g_autoptr (GError) local = NULL;
+  gboolean ok = TRUE;
+  gsize total = 0;
+  for (;;)
+    {
+      gssize n = g_input_stream_read (in, buf, CHUNK, NULL, &local);
+      if (n < 0)
+        {
+          gdk_pixbuf_loader_close (loader, NULL);
+          g_set_error (error, G_IO_ERROR, local->code, "%s: %s", what, local->message);
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      total += (gsize) n;
+      if (!gdk_pixbuf_loader_write (loader, buf, (gsize) n, &local))
+        {
+          ok = FALSE;
+          break;
+        }
+      if (guard.refused)
+        break;
+    }
+  if (!gdk_pixbuf_loader_close (loader, ok && local == NULL ? &local : NULL))
+    ok = FALSE;
+  if (guard.refused)
+    {
+      set_too_large (error, what, guard.width, guard.height, max_pixels);
+      return NULL;
+    }
+  GdkPixbuf *pb = gdk_pixbuf_loader_get_pixbuf (loader);
+  if (!ok || pb == NULL)
+    {
+      GdkPixbufFormat *fmt = gdk_pixbuf_loader_get_format (loader);
+      if (fmt == NULL || total == 0)
+        g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_NOT_IMAGE,
+                     "%s: not an image (or a format this system cannot read)", what);
+      else
+        g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_CORRUPT, "%s: cannot decode %s image: %s",
+                     what, gdk_pixbuf_format_get_name (fmt),
+                     local != NULL ? local->message : "no pixels");
+      return NULL;
+    }
+  GzLoadedImage *img = gz_image_from_pixbuf (pb, error);
+  if (img != NULL)
+    {
+      GdkPixbufFormat *fmt = gdk_pixbuf_loader_get_format (loader);
+      img->format = g_strdup (fmt != NULL ? gdk_pixbuf_format_get_name (fmt) : "unknown");
+    }
+  else if (error != NULL && *error != NULL)
+    g_prefix_error (error, "%s: ", what);
+  return img;
+}
+
+GzLoadedImage *
+gz_image_load (const char *path, gint64 max_pixels, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  if (max_pixels <= 0)
+    max_pixels = DEFAULT_MAX_PIXELS;
+
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GFileInputStream) in = g_file_read (file, NULL, &local);
+  if (in == NULL)
+    {
+      g_set_error (error, local->domain, local->code, "%s: %s", path,
+                   g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
+                     ? "no such file"
+                     : local->message);
+      return NULL;
+    }
+  /* The header alone says whether this is an image and how big it is. */
+  int w = 0, h = 0;
+  GdkPixbufFormat *fmt = gdk_pixbuf_get_file_info (path, &w, &h);
+  if (fmt == NULL)
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_NOT_IMAGE,
+                   "%s: not an image (or a format this system cannot read)", path);
+      return NULL;
+    }
+  if (too_large (w, h, max_pixels))
+    {
+      set_too_large (error, path, w, h, max_pixels);
+      return NULL;
+    }
+  return decode_stream (G_INPUT_STREAM (in), path, max_pixels, error);
+}
+
+GzLoadedImage *
+gz_image_load_bytes (GBytes *bytes, gint64 max_pixels, GError **error)
+{
+  g_return_val_if_fail (bytes != NULL, NULL);
+  if (max_pixels <= 0)
+    max_pixels = DEFAULT_MAX_PIXELS;
+  g_autoptr (GInputStream) in = g_memory_input_stream_new_from_bytes (bytes);
+  return decode_stream (in, "image data", max_pixels, error);
+}

@@ -1,0 +1,179 @@
+/* gz-settings.c — preprocessing settings and labels: flags > sidecar > defaults
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "gaze-io"
+
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "gz-image-load.h"
+#include "gz-settings.h"
+
+void
+gz_settings_init (GzSettings *settings)
+{
+  memset (settings, 0, sizeof *settings);
+}
+
+void
+gz_settings_clear (GzSettings *settings)
+{
+  g_clear_pointer (&settings->labels, g_strfreev);
+  g_clear_pointer (&settings->labels_path, g_free);
+  gz_settings_init (settings);
+}
+
+static void
+apply (GzPreprocess *pp, const GzSettings *s, gboolean *resize_set, gboolean *crop_set)
+{
+  if (s == NULL)
+    return;
+  if (s->has_mean)
+    memcpy (pp->mean, s->mean, sizeof pp->mean);
+  if (s->has_std)
+    memcpy (pp->std, s->std, sizeof pp->std);
+  if (s->has_channels)
+    pp->channels = s->channels;
+  if (s->has_stretch)
+    pp->mode = s->stretch ? GZ_RESIZE_STRETCH : GZ_RESIZE_CROP;
+  if (s->has_resize)
+    {
+      pp->resize = s->resize;
+      *resize_set = TRUE;
+    }
+  if (s->has_crop)
+    {
+      pp->crop_width = s->crop_width;
+      pp->crop_height = s->crop_height;
+      *crop_set = TRUE;
+    }
+}
+
+gboolean
+gz_settings_resolve (const GzModel *model, const GzSettings *sidecar, const GzSettings *flags,
+                     GzPreprocess *pp, GError **error)
+{
+  gz_preprocess_defaults (model, pp);
+  gboolean resize_set = FALSE, crop_set = FALSE;
+  apply (pp, sidecar, &resize_set, &crop_set);
+  apply (pp, flags, &resize_set, &crop_set);
+  /* A crop without a resize keeps the ImageNet ratio 256:224. */
+  if (crop_set && !resize_set)
+    {
+      int shorter = MIN (pp->crop_width, pp->crop_height);
+      pp->resize = (int) (((gint64) shorter * 256 + 112) / 224);
+    }
+
+  if (pp->channels != 1 && pp->channels != 3)
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "channels must be 1 or 3, not %d",
+                   pp->channels);
+      return FALSE;
+    }
+  if (pp->crop_width <= 0 || pp->crop_height <= 0 || pp->crop_width > 16384
+      || pp->crop_height > 16384 || (pp->mode == GZ_RESIZE_CROP
+                                     && (pp->resize <= 0 || pp->resize > 65536)))
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+                   "resize %d / crop %d×%d is out of range", pp->resize, pp->crop_width,
+                   pp->crop_height);
+      return FALSE;
+    }
+  for (int c = 0; c < 3; c++)
+    if (!isfinite (pp->mean[c]) || !isfinite (pp->std[c]) || pp->std[c] == 0.0f)
+      {
+        g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+                     "mean and std must be finite and std non-zero");
+        return FALSE;
+      }
+
+  const GzValueInfo *in = model != NULL ? gz_model_input (model) : NULL;
+  if (in != NULL && in->ndim == 4)
+    {
+      if ((in->dims[2] > 0 && in->dims[2] != pp->crop_height)
+          || (in->dims[3] > 0 && in->dims[3] != pp->crop_width))
+        {
+          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+                       "the model takes %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT
+                       " inputs; a %d×%d crop does not fit",
+                       in->dims[3], in->dims[2], pp->crop_width, pp->crop_height);
+          return FALSE;
+        }
+      if (in->dims[1] > 0 && in->dims[1] != pp->channels)
+        {
+          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+                       "the model takes %" G_GINT64_FORMAT "-channel inputs, not %d",
+                       in->dims[1], pp->channels);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+const char *const *
+gz_settings_labels (const GzSettings *sidecar, const GzSettings *flags)
+{
+  if (flags != NULL && flags->labels != NULL)
+    return (const char *const *) flags->labels;
+  if (sidecar != NULL && sidecar->labels != NULL)
+    return (const char *const *) sidecar->labels;
+  return NULL;
+}
+
+GStrv
+gz_labels_read (const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+  g_autoptr (GError) local = NULL;
+  if (!g_file_get_contents (path, &text, &len, &local))
+    {
+      g_set_error (error, local->domain, local->code, "labels %s: %s", path,
+                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? "no such file"
+                                                                             : local->message);
+      return NULL;
+    }
+  if (len > 64 * 1024 * 1024 || memchr (text, '\0', len) != NULL || !g_utf8_validate (text, len, NULL))
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "labels %s: not a UTF-8 text file",
+                   path);
+      return NULL;
+    }
+  GStrv lines = g_strsplit (text, "\n", -1);
+  guint n = g_strv_length (lines);
+  if (n > 0 && lines[n - 1][0] == '\0')
+    {
+      g_free (lines[n - 1]);
+      lines[--n] = NULL;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      gsize l = strlen (lines[i]);
+      if (l > 0 && lines[i][l - 1] == '\r')
+        lines[i][l - 1] = '\0';
+    }
+  if (n == 0)
+    {
+      g_strfreev (lines);
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "labels %s: the file is empty", path);
+      return NULL;
+    }
+  return lines;
+}
+
+const char *
+gz_label_for (const char *const *labels, int index, char *buf, gsize buf_len)
+{
+  if (labels != NULL && index >= 0)
+    {
+      int i = 0;
+      while (labels[i] != NULL && i < index)
+        i++;
+      if (i == index && labels[i] != NULL)
+        return labels[i];
+    }
+  g_snprintf (buf, buf_len, "class %d", index);
+  return buf;
+}

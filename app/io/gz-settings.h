@@ -1,0 +1,50 @@
+/* gz-settings.h — preprocessing settings and labels: flags > sidecar > defaults
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A GzSettings is a partial GzPreprocess: each field counts only when its
+ * has_ flag is set. The CLI fills one from its flags, gz_sidecar_read one from
+ * MODEL.json; gz_settings_resolve layers them over gz_preprocess_defaults.
+ * Labels: line i of a labels file names class i; without labels, classes are
+ * called "class N".
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "gaze-engine.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gboolean has_mean, has_std, has_resize, has_crop, has_stretch, has_channels;
+  float mean[3];
+  float std[3];
+  int resize;
+  int crop_width, crop_height;
+  gboolean stretch;
+  int channels;
+  /* Labels, already read: NULL when not given at this level. */
+  GStrv labels;
+  char *labels_path;   /* where they came from ("inline" for a JSON array) */
+} GzSettings;
+
+void gz_settings_init (GzSettings *settings);
+void gz_settings_clear (GzSettings *settings);
+
+/* defaults (from the model) < sidecar < flags; either may be NULL. Fails when
+ * the result cannot feed the model (e.g. a crop that is not the model's fixed
+ * input size, a zero std). */
+gboolean gz_settings_resolve (const GzModel *model, const GzSettings *sidecar,
+                              const GzSettings *flags, GzPreprocess *pp, GError **error);
+
+/* Labels: the flags', else the sidecar's, else NULL. */
+const char *const *gz_settings_labels (const GzSettings *sidecar, const GzSettings *flags);
+
+/* Reads a labels file: one label per line (trailing CR and a final empty line
+ * dropped). Empty files are an error. */
+GStrv gz_labels_read (const char *path, GError **error);
+/* The label of class index, or "class N" written into buf. */
+const char *gz_label_for (const char *const *labels, int index, char *buf, gsize buf_len);
+
+G_END_DECLS

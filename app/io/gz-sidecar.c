@@ -1,0 +1,283 @@
+/* gz-sidecar.c — MODEL.json next to MODEL.onnx: preprocessing and labels
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "gaze-io"
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "gz-image-load.h"
+#include "gz-sidecar.h"
+
+#define SIDECAR_MAX_BYTES (16 * 1024 * 1024)
+
+char *
+gz_sidecar_path (const char *model_path)
+{
+  g_autofree char *base = g_path_get_basename (model_path);
+  const char *dot = strrchr (base, '.');
+  gsize stem = dot != NULL && dot != base ? (gsize) (dot - base) : strlen (base);
+  g_autofree char *dir = g_path_get_dirname (model_path);
+  g_autofree char *name = g_strdup_printf ("%.*s.json", (int) stem, base);
+  return g_build_filename (dir, name, NULL);
+}
+
+static gboolean
+invalid (GError **error, const char *file, const char *key, const char *what)
+{
+  g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: \"%s\" must be %s", file, key, what);
+  return FALSE;
+}
+
+static gboolean
+node_number (JsonNode *node, double *out)
+{
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    return FALSE;
+  GType t = json_node_get_value_type (node);
+  if (t != G_TYPE_INT64 && t != G_TYPE_DOUBLE)
+    return FALSE;
+  *out = json_node_get_double (node);
+  return TRUE;
+}
+
+static gboolean
+node_int (JsonNode *node, int lo, int hi, int *out)
+{
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return FALSE;
+  gint64 v = json_node_get_int (node);
+  if (v < lo || v > hi)
+    return FALSE;
+  *out = (int) v;
+  return TRUE;
+}
+
+/* An array of 3 numbers, or of 1 (repeated: single-channel models). */
+static gboolean
+node_triple (JsonNode *node, float out[3])
+{
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return FALSE;
+  JsonArray *a = json_node_get_array (node);
+  guint n = json_array_get_length (a);
+  if (n != 3 && n != 1)
+    return FALSE;
+  for (guint i = 0; i < 3; i++)
+    {
+      double v;
+      if (!node_number (json_array_get_element (a, n == 1 ? 0 : i), &v))
+        return FALSE;
+      out[i] = (float) v;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_labels_node (JsonNode *node, const char *model_dir, const char *file, GzSettings *s,
+                  GError **error)
+{
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    {
+      const char *name = json_node_get_string (node);
+      g_autofree char *path = g_path_is_absolute (name) ? g_strdup (name)
+                                                        : g_build_filename (model_dir, name, NULL);
+      GStrv labels = gz_labels_read (path, error);
+      if (labels == NULL)
+        {
+          g_prefix_error (error, "%s: ", file);
+          return FALSE;
+        }
+      s->labels = labels;
+      s->labels_path = g_steal_pointer (&path);
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return invalid (error, file, "labels", "a file name or an array of strings");
+  JsonArray *a = json_node_get_array (node);
+  guint n = json_array_get_length (a);
+  if (n == 0)
+    return invalid (error, file, "labels", "a file name or a non-empty array of strings");
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *e = json_array_get_element (a, i);
+      if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING)
+        return invalid (error, file, "labels", "a file name or an array of strings");
+      g_strv_builder_add (b, json_node_get_string (e));
+    }
+  s->labels = g_strv_builder_end (b);
+  s->labels_path = g_strdup ("inline");
+  return TRUE;
+}
+
+gboolean
+gz_sidecar_read (const char *model_path, GzSettings *s, GError **error)
+{
+  g_autofree char *path = gz_sidecar_path (model_path);
+  g_autofree char *dir = g_path_get_dirname (model_path);
+  gboolean have_labels_key = FALSE;
+
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_autofree char *text = NULL;
+      gsize len;
+      if (!g_file_get_contents (path, &text, &len, error))
+        return FALSE;
+      if (len > SIDECAR_MAX_BYTES)
+        {
+          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: too large", path);
+          return FALSE;
+        }
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      g_autoptr (GError) local = NULL;
+      if (!json_parser_load_from_data (parser, text, (gssize) len, &local))
+        {
+          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: not valid JSON: %s", path,
+                       local->message);
+          return FALSE;
+        }
+      JsonNode *root = json_parser_get_root (parser);
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+        {
+          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: not a JSON object", path);
+          return FALSE;
+        }
+      JsonObject *o = json_node_get_object (root);
+      JsonNode *n;
+      if ((n = json_object_get_member (o, "mean")) != NULL)
+        {
+          if (!node_triple (n, s->mean))
+            return invalid (error, path, "mean", "an array of 3 numbers");
+          s->has_mean = TRUE;
+        }
+      if ((n = json_object_get_member (o, "std")) != NULL)
+        {
+          if (!node_triple (n, s->std) || s->std[0] == 0 || s->std[1] == 0 || s->std[2] == 0)
+            return invalid (error, path, "std", "an array of 3 non-zero numbers");
+          s->has_std = TRUE;
+        }
+      if ((n = json_object_get_member (o, "resize")) != NULL)
+        {
+          if (!node_int (n, 1, 65536, &s->resize))
+            return invalid (error, path, "resize", "an integer from 1 to 65536");
+          s->has_resize = TRUE;
+        }
+      if ((n = json_object_get_member (o, "crop")) != NULL)
+        {
+          if (node_int (n, 1, 16384, &s->crop_width))
+            s->crop_height = s->crop_width;
+          else if (!JSON_NODE_HOLDS_ARRAY (n) || json_array_get_length (json_node_get_array (n)) != 2
+                   || !node_int (json_array_get_element (json_node_get_array (n), 0), 1, 16384,
+                                 &s->crop_height)
+                   || !node_int (json_array_get_element (json_node_get_array (n), 1), 1, 16384,
+                                 &s->crop_width))
+            return invalid (error, path, "crop", "an integer or [height, width] from 1 to 16384");
+          s->has_crop = TRUE;
+        }
+      if ((n = json_object_get_member (o, "stretch")) != NULL)
+        {
+          if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
+            return invalid (error, path, "stretch", "true or false");
+          s->stretch = json_node_get_boolean (n);
+          s->has_stretch = TRUE;
+        }
+      if ((n = json_object_get_member (o, "channels")) != NULL)
+        {
+          if (!node_int (n, 1, 3, &s->channels) || s->channels == 2)
+            return invalid (error, path, "channels", "1 or 3");
+          s->has_channels = TRUE;
+        }
+      if ((n = json_object_get_member (o, "labels")) != NULL)
+        {
+          if (!read_labels_node (n, dir, path, s, error))
+            return FALSE;
+          have_labels_key = TRUE;
+        }
+    }
+
+  if (!have_labels_key)
+    {
+      g_autofree char *labels = g_build_filename (dir, "labels.txt", NULL);
+      if (g_file_test (labels, G_FILE_TEST_IS_REGULAR))
+        {
+          s->labels = gz_labels_read (labels, error);
+          if (s->labels == NULL)
+            return FALSE;
+          s->labels_path = g_steal_pointer (&labels);
+        }
+    }
+  return TRUE;
+}
+
+static void
+append_json_string (GString *out, const char *s)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = s; *p != '\0'; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        g_string_append_printf (out, "\\%c", *p);
+      else if ((guchar) *p < 0x20)
+        g_string_append_printf (out, "\\u%04x", (guchar) *p);
+      else
+        g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+append_triple (GString *out, const char *key, const float v[3])
+{
+  char a[3][G_ASCII_DTOSTR_BUF_SIZE];
+  for (int i = 0; i < 3; i++)
+    g_ascii_formatd (a[i], sizeof a[i], "%.6g", v[i]);
+  g_string_append_printf (out, "  \"%s\": [%s, %s, %s],\n", key, a[0], a[1], a[2]);
+}
+
+gboolean
+gz_sidecar_write (const char *model_path, const GzPreprocess *pp, const char *labels_path,
+                  GError **error)
+{
+  g_autofree char *path = gz_sidecar_path (model_path);
+  g_autoptr (GString) out = g_string_new ("{\n");
+  append_triple (out, "mean", pp->mean);
+  append_triple (out, "std", pp->std);
+  g_string_append_printf (out, "  \"stretch\": %s,\n",
+                          pp->mode == GZ_RESIZE_STRETCH ? "true" : "false");
+  if (pp->mode == GZ_RESIZE_CROP)
+    g_string_append_printf (out, "  \"resize\": %d,\n", pp->resize);
+  if (pp->crop_width == pp->crop_height)
+    g_string_append_printf (out, "  \"crop\": %d,\n", pp->crop_width);
+  else
+    g_string_append_printf (out, "  \"crop\": [%d, %d],\n", pp->crop_height, pp->crop_width);
+  if (labels_path != NULL)
+    {
+      g_autofree char *model_dir = g_path_get_dirname (model_path);
+      g_autofree char *labels_dir = g_path_get_dirname (labels_path);
+      g_autofree char *name = g_path_get_basename (labels_path);
+      g_autoptr (GFile) a = g_file_new_for_path (model_dir);
+      g_autoptr (GFile) b = g_file_new_for_path (labels_dir);
+      g_string_append (out, "  \"labels\": ");
+      if (g_file_equal (a, b))
+        append_json_string (out, name);
+      else
+        {
+          g_autofree char *abs = g_canonicalize_filename (labels_path, NULL);
+          append_json_string (out, abs);
+        }
+      g_string_append (out, ",\n");
+    }
+  g_string_append_printf (out, "  \"channels\": %d\n}\n", pp->channels);
+  if (!g_file_set_contents_full (path, out->str, (gssize) out->len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0644, error))
+    {
+      g_prefix_error (error, "cannot write %s: ", path);
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -1,0 +1,31 @@
+/* gz-sidecar.h — MODEL.json next to MODEL.onnx: preprocessing and labels
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Keys are named like gaze-cli's flags; all optional:
+ *   { "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+ *     "resize": 256, "crop": 224 (or [height, width]), "stretch": false,
+ *     "channels": 3, "labels": "labels.txt" (relative to the model) or ["cat", …] }
+ * Without a "labels" key, a labels.txt beside the model is used.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "gaze-engine.h"
+#include "gz-settings.h"
+
+G_BEGIN_DECLS
+
+/* MODEL.onnx → MODEL.json (the extension replaced, or appended). */
+char *gz_sidecar_path (const char *model_path);
+
+/* Fills settings from the sidecar and labels.txt; both absent is not an error.
+ * A malformed sidecar is (GZ_IO_ERROR_INVALID, naming the file and key). */
+gboolean gz_sidecar_read (const char *model_path, GzSettings *settings, GError **error);
+
+/* Writes MODEL.json atomically from pp (and a labels file name, may be NULL;
+ * stored relative to the model when it lies in the same folder). */
+gboolean gz_sidecar_write (const char *model_path, const GzPreprocess *pp,
+                           const char *labels_path, GError **error);
+
+G_END_DECLS
