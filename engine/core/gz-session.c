@@ -35,6 +35,7 @@ struct GzSession
   int n_blocks;
   bool have_forward;
   uint64_t forward_count;
+  char *keep;                /* keep_layer of the last forward (explain reuses it) */
 };
 
 static const GzGraph *
@@ -77,6 +78,7 @@ gz_session_free (GzSession *s)
   free (s->values);
   free (s->block_of);
   free (s->kept);
+  free (s->keep);
   gz_plan_free (s->batch_plan);
   free (s);
 }
@@ -91,6 +93,18 @@ uint64_t
 gz_session_forward_count (const GzSession *s)
 {
   return s->forward_count;
+}
+
+const GzTensor *
+gz_session_input (const GzSession *s)
+{
+  return s->have_forward ? &s->values[session_graph (s)->input] : NULL;
+}
+
+const char *
+gz_session_keep (const GzSession *s)
+{
+  return s->have_forward ? s->keep : NULL;
 }
 
 /* ---- The block pool ---------------------------------------------------- */
@@ -212,6 +226,7 @@ compute_keep_set (GzSession *s, const char *keep_layer, GzError *err)
   const GzGraph *g = session_graph (s);
   memset (s->kept, 0, (size_t) g->n_values * sizeof (bool));
   s->kept[g->output] = true;
+  s->kept[g->input] = true; /* explanations re-run or perturb it (gz_session_input) */
   if (keep_layer == NULL)
     return GZ_OK;
   if (strcmp (keep_layer, "*") == 0)
@@ -302,6 +317,10 @@ gz_session_forward (GzSession *s, const GzTensor *input, const char *keep_layer,
     }
   if ((st = compute_keep_set (s, keep_layer, err)) != GZ_OK)
     return st;
+  free (s->keep);
+  s->keep = keep_layer != NULL ? strdup (keep_layer) : NULL;
+  if (keep_layer != NULL && s->keep == NULL)
+    return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
 
   if ((st = pool_acquire (s, g->input, err)) != GZ_OK)
     return st;
