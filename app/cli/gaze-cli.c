@@ -17,6 +17,7 @@ typedef struct
 
 static const Subcommand subcommands[] = {
   { "info", gz_cli_info, "Show a model's inputs, outputs, nodes and default layer" },
+  { "predict", gz_cli_predict, "Classify images: top classes with probabilities" },
   { NULL, NULL, NULL },
 };
 

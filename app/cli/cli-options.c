@@ -1,0 +1,296 @@
+/* cli-options.c — the preprocessing flags shared by `predict` and `explain`
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli-options.h"
+#include "gz-sidecar.h"
+
+void
+gz_cli_options_init (GzCliOptions *opts)
+{
+  memset (opts, 0, sizeof *opts);
+  opts->resize = -1;
+  opts->crop = -1;
+  opts->threads = -1;
+  gz_settings_init (&opts->settings);
+}
+
+void
+gz_cli_options_clear (GzCliOptions *opts)
+{
+  g_free (opts->labels_file);
+  g_free (opts->input_tensor);
+  g_free (opts->save_input);
+  gz_settings_clear (&opts->settings);
+  gz_cli_options_init (opts);
+}
+
+/* "R,G,B": three finite numbers (one number means the same for all three). */
+static gboolean
+parse_triple (const char *flag, const char *value, float out[3], gboolean positive,
+              GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (value, ",", -1);
+  guint n = g_strv_length (parts);
+  if (n != 3 && n != 1)
+    goto bad;
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *s = parts[n == 1 ? 0 : i];
+      char *end;
+      errno = 0;
+      double v = g_ascii_strtod (g_strstrip ((char *) s), &end);
+      if (errno != 0 || end == s || *end != '\0' || !isfinite (v) || (positive && !(v > 0)))
+        goto bad;
+      out[i] = (float) v;
+    }
+  return TRUE;
+bad:
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+               "%s: expected three %snumbers R,G,B (0..1 units), got '%s'", flag,
+               positive ? "positive " : "", value);
+  return FALSE;
+}
+
+static gboolean
+mean_cb (const char *name, const char *value, gpointer data, GError **error)
+{
+  GzCliOptions *o = data;
+  o->has_mean = parse_triple (name, value, o->mean, FALSE, error);
+  return o->has_mean;
+}
+
+static gboolean
+std_cb (const char *name, const char *value, gpointer data, GError **error)
+{
+  GzCliOptions *o = data;
+  o->has_std = parse_triple (name, value, o->std, TRUE, error);
+  return o->has_std;
+}
+
+static gboolean
+positive_int (const char *name, const char *value, int max, int *out, GError **error)
+{
+  char *end;
+  errno = 0;
+  gint64 v = g_ascii_strtoll (value, &end, 10);
+  if (errno != 0 || end == value || *end != '\0' || v < 1 || v > max)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "%s: expected an integer from 1 to %d, got '%s'", name, max, value);
+      return FALSE;
+    }
+  *out = (int) v;
+  return TRUE;
+}
+
+static gboolean
+int_cb (const char *name, const char *value, gpointer data, GError **error)
+{
+  GzCliOptions *o = data;
+  if (strcmp (name, "--resize") == 0)
+    return positive_int (name, value, 65536, &o->resize, error);
+  if (strcmp (name, "--crop") == 0)
+    return positive_int (name, value, 16384, &o->crop, error);
+  return positive_int (name, value, 1024, &o->threads, error);
+}
+
+void
+gz_cli_options_add (GOptionContext *ctx, GzCliOptions *opts)
+{
+  const GOptionEntry entries[] = {
+    { "labels", 0, 0, G_OPTION_ARG_FILENAME, &opts->labels_file,
+      "Class names, one per line (line i = class i)", "FILE" },
+    { "mean", 0, 0, G_OPTION_ARG_CALLBACK, mean_cb,
+      "Per-channel mean in 0..1 units (default: the sidecar's, else ImageNet's)", "R,G,B" },
+    { "std", 0, 0, G_OPTION_ARG_CALLBACK, std_cb, "Per-channel standard deviation", "R,G,B" },
+    { "resize", 0, 0, G_OPTION_ARG_CALLBACK, int_cb,
+      "Resize the shorter side to N before the centre crop", "N" },
+    { "crop", 0, 0, G_OPTION_ARG_CALLBACK, int_cb, "Centre crop N×N (the model's input size)",
+      "N" },
+    { "stretch", 0, 0, G_OPTION_ARG_NONE, &opts->stretch,
+      "Resize the whole image to the input size instead of resize + crop", NULL },
+    { "input-tensor", 0, 0, G_OPTION_ARG_FILENAME, &opts->input_tensor,
+      "Use this [1,C,H,W] float32 .npy as the input instead of an image", "X.npy" },
+    { "save-input", 0, 0, G_OPTION_ARG_FILENAME, &opts->save_input,
+      "Save the preprocessed input tensor as .npy (one image only)", "X.npy" },
+    { "threads", 0, 0, G_OPTION_ARG_CALLBACK, int_cb, "Number of threads (default: all cores)",
+      "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &opts->json, "Print JSON", NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL },
+  };
+  GOptionGroup *group = g_option_group_new (NULL, NULL, NULL, opts, NULL);
+  g_option_group_add_entries (group, entries);
+  g_option_context_set_main_group (ctx, group);
+}
+
+gboolean
+gz_cli_options_finish (GzCliOptions *opts, GError **error)
+{
+  GzSettings *s = &opts->settings;
+  if (opts->has_mean)
+    {
+      memcpy (s->mean, opts->mean, sizeof s->mean);
+      s->has_mean = TRUE;
+    }
+  if (opts->has_std)
+    {
+      memcpy (s->std, opts->std, sizeof s->std);
+      s->has_std = TRUE;
+    }
+  if (opts->resize > 0)
+    {
+      s->resize = opts->resize;
+      s->has_resize = TRUE;
+    }
+  if (opts->crop > 0)
+    {
+      s->crop_width = s->crop_height = opts->crop;
+      s->has_crop = TRUE;
+    }
+  if (opts->stretch)
+    {
+      s->stretch = TRUE;
+      s->has_stretch = TRUE;
+    }
+  if (opts->labels_file != NULL)
+    {
+      s->labels = gz_labels_read (opts->labels_file, error);
+      if (s->labels == NULL)
+        return FALSE;
+      s->labels_path = g_strdup (opts->labels_file);
+    }
+  if (opts->threads > 0)
+    gz_set_threads (opts->threads);
+  return TRUE;
+}
+
+gboolean
+gz_cli_model_open (const char *path, const GzCliOptions *opts, GzCliModel *m, GError **error)
+{
+  memset (m, 0, sizeof *m);
+  gz_settings_init (&m->sidecar);
+  m->path = g_strdup (path);
+  GzError err = { 0 };
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no such file", path);
+      return FALSE;
+    }
+  if (gz_model_load (path, NULL, &m->model, &err) != GZ_OK)
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: %s", path, err.message);
+      return FALSE;
+    }
+  if (!gz_sidecar_read (path, &m->sidecar, error)
+      || !gz_settings_resolve (m->model, &m->sidecar, &opts->settings, &m->pp, error))
+    return FALSE;
+  m->labels = gz_settings_labels (&m->sidecar, &opts->settings);
+  return TRUE;
+}
+
+void
+gz_cli_model_clear (GzCliModel *m)
+{
+  gz_model_free (m->model);
+  gz_settings_clear (&m->sidecar);
+  g_free (m->path);
+  memset (m, 0, sizeof *m);
+}
+
+/* An --input-tensor must fit the model: float, [1,C,H,W] (or [C,H,W]). */
+static GzTensor *
+read_input_tensor (const GzCliModel *m, const char *path, GError **error)
+{
+  GzError err = { 0 };
+  GzTensor *t = NULL;
+  if (gz_npy_read (path, &t, &err) != GZ_OK)
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s", err.message);
+      return NULL;
+    }
+  if (t->ndim == 3)
+    {
+      for (int i = 3; i > 0; i--)
+        t->dims[i] = t->dims[i - 1];
+      t->dims[0] = 1;
+      t->ndim = 4;
+    }
+  const GzValueInfo *in = gz_model_input (m->model);
+  gboolean ok = t->dtype == GZ_DTYPE_FLOAT && t->ndim == 4 && t->dims[0] == 1;
+  for (int i = 1; ok && i < 4 && in->ndim == 4; i++)
+    ok = in->dims[i] < 0 || in->dims[i] == t->dims[i];
+  if (!ok)
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+                   "%s: the model needs a float32 [1,%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
+                   ",%" G_GINT64_FORMAT "] tensor", path, in->ndim == 4 ? in->dims[1] : -1,
+                   in->ndim == 4 ? in->dims[2] : -1, in->ndim == 4 ? in->dims[3] : -1);
+      gz_tensor_free (t);
+      return NULL;
+    }
+  return t;
+}
+
+gboolean
+gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *image_path,
+                    GzTensor **input, GzGeometry *geometry, GzLoadedImage **image_out,
+                    GError **error)
+{
+  *input = NULL;
+  if (image_out != NULL)
+    *image_out = NULL;
+  GzTensor *t = NULL;
+  GzGeometry g = { 0 };
+  GzLoadedImage *img = NULL;
+  if (image_path == NULL)
+    {
+      t = read_input_tensor (m, opts->input_tensor, error);
+      if (t == NULL)
+        return FALSE;
+      g.image_width = g.input_width = (int) t->dims[3];
+      g.image_height = g.input_height = (int) t->dims[2];
+      g.scale_x = g.scale_y = 1.0;
+    }
+  else
+    {
+      GzLimits limits;
+      gz_limits_default (&limits);
+      img = gz_image_load (image_path, limits.max_image_pixels, error);
+      if (img == NULL)
+        return FALSE;
+      GzError err = { 0 };
+      if (gz_preprocess_image (&img->image, &m->pp, &t, &g, &err) != GZ_OK)
+        {
+          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: %s", image_path,
+                       err.message);
+          gz_loaded_image_free (img);
+          return FALSE;
+        }
+    }
+  if (opts->save_input != NULL)
+    {
+      GzError err = { 0 };
+      if (gz_npy_write (opts->save_input, t, &err) != GZ_OK)
+        {
+          g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", err.message);
+          gz_tensor_free (t);
+          gz_loaded_image_free (img);
+          return FALSE;
+        }
+    }
+  *input = t;
+  if (geometry != NULL)
+    *geometry = g;
+  if (image_out != NULL)
+    *image_out = img;
+  else
+    gz_loaded_image_free (img);
+  return TRUE;
+}

@@ -1,0 +1,231 @@
+/* cli-predict.c — `gaze-cli predict MODEL IMAGE…`: the top classes per image
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli-options.h"
+#include "gaze-cli.h"
+
+#define PREFIX "gaze-cli predict: "
+
+typedef struct
+{
+  int index;
+  float logit;
+  double probability;
+} Ranked;
+
+static int
+ranked_cmp (const void *a, const void *b)
+{
+  const Ranked *x = a, *y = b;
+  if (x->logit != y->logit)
+    return x->logit < y->logit ? 1 : -1;
+  return x->index - y->index;
+}
+
+/* Probabilities by a numerically stable softmax (shifting by the maximum);
+ * a single output is a sigmoid score. */
+static void
+rank (const float *logits, int k, Ranked *out)
+{
+  if (k == 1)
+    {
+      out[0] = (Ranked) { 0, logits[0], 1.0 / (1.0 + exp (-(double) logits[0])) };
+      return;
+    }
+  float max = logits[0];
+  for (int i = 1; i < k; i++)
+    if (logits[i] > max)
+      max = logits[i];
+  double sum = 0.0;
+  for (int i = 0; i < k; i++)
+    sum += exp ((double) logits[i] - max);
+  for (int i = 0; i < k; i++)
+    out[i] = (Ranked) { i, logits[i], exp ((double) logits[i] - max) / sum };
+  qsort (out, (size_t) k, sizeof *out, ranked_cmp);
+}
+
+static void
+print_json (const char *model, const char *image, const Ranked *r, int top,
+            const char *const *labels)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, model);
+  json_builder_set_member_name (b, "image");
+  json_builder_add_string_value (b, image);
+  json_builder_set_member_name (b, "top");
+  json_builder_begin_array (b);
+  for (int i = 0; i < top; i++)
+    {
+      char buf[32];
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "index");
+      json_builder_add_int_value (b, r[i].index);
+      json_builder_set_member_name (b, "label");
+      json_builder_add_string_value (b, gz_label_for (labels, r[i].index, buf, sizeof buf));
+      json_builder_set_member_name (b, "logit");
+      json_builder_add_double_value (b, r[i].logit);
+      json_builder_set_member_name (b, "probability");
+      json_builder_add_double_value (b, r[i].probability);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_root (gen, root);
+  g_autofree char *text = json_generator_to_data (gen, NULL);
+  printf ("%s\n", text);
+}
+
+static void
+print_text (const char *image, const Ranked *r, int top, const char *const *labels)
+{
+  printf ("%s\n", image);
+  for (int i = 0; i < top; i++)
+    {
+      char buf[32];
+      printf ("  %2d. %7.4f  %-6d %s  (logit %.4f)\n", i + 1, r[i].probability, r[i].index,
+              gz_label_for (labels, r[i].index, buf, sizeof buf), r[i].logit);
+    }
+}
+
+int
+gz_cli_predict (int argc, char **argv)
+{
+  GzCliOptions opts;
+  gz_cli_options_init (&opts);
+  int top = 5;
+  g_autofree char *logits_path = NULL;
+  g_auto (GStrv) rest = NULL;
+  const GOptionEntry entries[] = {
+    { "top", 0, 0, G_OPTION_ARG_INT, &top, "Show the K best classes (default 5)", "K" },
+    { "logits", 0, 0, G_OPTION_ARG_FILENAME, &logits_path,
+      "Save the logits as a float32 [N,K] .npy, one row per image", "OUT.npy" },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, "MODEL IMAGE…" },
+    { NULL, 0, 0, 0, NULL, NULL, NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL.onnx IMAGE…");
+  g_option_context_set_summary (
+    ctx, "Classify images: the top classes with their logits and softmax probabilities.\n"
+         "Preprocessing comes from the flags, else MODEL.json beside the model, else the\n"
+         "defaults (ImageNet mean/std, resize 256 + centre crop 224 for 224 inputs).\n"
+         "Labels: --labels, else MODEL.json's, else labels.txt beside the model.");
+  g_option_context_set_description (
+    ctx, "With --json, each image prints one JSON object on its own line (JSON Lines):\n"
+         "  {\"model\": M, \"image\": I, \"top\": [{\"index\": i, \"label\": s, \"logit\": x,"
+         " \"probability\": p}, …]}\n"
+         "With --input-tensor, no IMAGE is given and \"image\" is the .npy path.\n"
+         "Exit status: 0 on success, 1 on bad input, 2 on a usage error.");
+  gz_cli_options_add (ctx, &opts);
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+  GzCliModel m = { 0 };
+  GzSession *session = NULL;
+  GArray *all_logits = NULL;
+  int n_classes = 0;
+
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, PREFIX "%s\n", error->message);
+      gz_cli_options_clear (&opts);
+      return 2;
+    }
+  guint n_rest = rest != NULL ? g_strv_length (rest) : 0;
+  const char *usage = NULL;
+  if (n_rest < 1)
+    usage = "expected MODEL.onnx and at least one IMAGE (see --help)";
+  else if (opts.input_tensor == NULL && n_rest < 2)
+    usage = "expected at least one IMAGE after the model (see --help)";
+  else if (opts.input_tensor != NULL && n_rest > 1)
+    usage = "--input-tensor replaces the images; give no IMAGE";
+  else if (opts.save_input != NULL && n_rest > 2)
+    usage = "--save-input takes a single image";
+  else if (top < 1)
+    usage = "--top must be at least 1";
+  if (usage != NULL)
+    {
+      fprintf (stderr, PREFIX "%s\n", usage);
+      gz_cli_options_clear (&opts);
+      return 2;
+    }
+  if (!gz_cli_options_finish (&opts, &error) || !gz_cli_model_open (rest[0], &opts, &m, &error))
+    goto fail;
+
+  GzError err = { 0 };
+  if (gz_session_new (m.model, &session, &err) != GZ_OK)
+    {
+      g_set_error (&error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: %s", rest[0], err.message);
+      goto fail;
+    }
+  all_logits = g_array_new (FALSE, FALSE, sizeof (float));
+
+  guint n_inputs = opts.input_tensor != NULL ? 1 : n_rest - 1;
+  for (guint i = 0; i < n_inputs; i++)
+    {
+      const char *image = opts.input_tensor != NULL ? NULL : rest[1 + i];
+      const char *name = image != NULL ? image : opts.input_tensor;
+      GzTensor *input = NULL;
+      if (!gz_cli_model_input (&m, &opts, image, &input, NULL, NULL, &error))
+        goto fail;
+      GzStatus st = gz_session_forward (session, input, NULL, &err);
+      gz_tensor_free (input);
+      if (st != GZ_OK)
+        {
+          g_set_error (&error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: %s", name, err.message);
+          goto fail;
+        }
+      const GzTensor *out = gz_session_output (session);
+      int64_t k = out != NULL ? gz_tensor_numel (out) : 0;
+      if (out == NULL || out->dtype != GZ_DTYPE_FLOAT || k < 1 || k > G_MAXINT / 2)
+        {
+          g_set_error (&error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+                       "%s: the model produced no usable logits", name);
+          goto fail;
+        }
+      n_classes = (int) k;
+      g_array_append_vals (all_logits, gz_tensor_f (out), (guint) k);
+      g_autofree Ranked *r = g_new (Ranked, k);
+      rank (gz_tensor_f (out), (int) k, r);
+      int shown = MIN (top, (int) k);
+      if (opts.json)
+        print_json (rest[0], name, r, shown, m.labels);
+      else
+        print_text (name, r, shown, m.labels);
+      fflush (stdout);
+    }
+
+  if (logits_path != NULL)
+    {
+      int64_t dims[2] = { n_inputs, n_classes };
+      GzTensor t = { GZ_DTYPE_FLOAT, 2, { 0 }, all_logits->data, false };
+      t.dims[0] = dims[0];
+      t.dims[1] = dims[1];
+      if (gz_npy_write (logits_path, &t, &err) != GZ_OK)
+        {
+          g_set_error (&error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", err.message);
+          goto fail;
+        }
+    }
+  goto done;
+
+fail:
+  fprintf (stderr, PREFIX "%s\n", error != NULL ? error->message : "failed");
+  status = 1;
+done:
+  if (all_logits != NULL)
+    g_array_free (all_logits, TRUE);
+  gz_session_free (session);
+  gz_cli_model_clear (&m);
+  gz_cli_options_clear (&opts);
+  return status;
+}
