@@ -171,7 +171,16 @@ gz_model_load_mem (const void *bytes, size_t len, const char *base_dir, const Gz
     gz_limits_default (&model->limits);
   GzStatus s = gz_onnx_load_graph (bytes, len, base_dir, &model->limits, &model->graph, err);
   if (s == GZ_OK)
-    s = gz_plan_build (model->graph, 1, &model->limits, &model->plan, err);
+    {
+      /* Batch 1, unless the input fixes another batch size (then no batch-1
+       * plan can exist; ONNX node tests do that). */
+      const GzValue *in = &model->graph->values[model->graph->input];
+      int batch = 1;
+      if (in->has_shape && in->ndim > 0 && in->dims[0] != 1 && in->dims[0] >= 0
+          && in->dims[0] <= INT32_MAX)
+        batch = (int) in->dims[0];
+      s = gz_plan_build (model->graph, batch, &model->limits, &model->plan, err);
+    }
   if (s == GZ_OK)
     s = model_index (model, err);
   if (s != GZ_OK)

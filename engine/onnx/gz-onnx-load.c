@@ -626,10 +626,16 @@ topo_sort (GzGraph *g, int *order, GzError *err)
                 continue;
               if (state[p] == 1)
                 {
-                  status = gz_error_set (err, GZ_ERR_FORMAT,
-                                         "the graph has a cycle: node '%s' reads '%s', which "
-                                         "depends on the output of node '%s' itself",
-                                         node->name, g->values[in].name, node->name);
+                  if (p == v)
+                    status = gz_error_set (err, GZ_ERR_FORMAT,
+                                           "the graph has a cycle: node '%s' reads its own "
+                                           "output '%s'", node->name, g->values[in].name);
+                  else
+                    status = gz_error_set (err, GZ_ERR_FORMAT,
+                                           "the graph has a cycle: node '%s' reads '%s' from "
+                                           "node '%s', which in turn depends on node '%s'",
+                                           node->name, g->values[in].name, g->nodes[p].name,
+                                           node->name);
                   goto out;
                 }
               top++;
