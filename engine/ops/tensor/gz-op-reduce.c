@@ -1,0 +1,232 @@
+/* gz-op-reduce.c — ReduceMean, ReduceSum, ReduceMax over a set of axes
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Axes come from the 'axes' input when present (ReduceSum from opset 13, the
+ * others from 18), else from the attribute; none means all axes unless
+ * noop_with_empty_axes. The loops walk the input once, with the output offset
+ * advanced by strides that are 0 along reduced axes. Max's gradient is shared
+ * equally between tied maxima.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "gz-tensor-ops.h"
+
+typedef enum
+{
+  REDUCE_MEAN,
+  REDUCE_SUM,
+  REDUCE_MAX,
+} ReduceKind;
+
+typedef struct
+{
+  ReduceKind kind;
+} ReduceParams;
+
+typedef struct
+{
+  bool reduced[GZ_MAX_DIMS];
+  int64_t out_strides[GZ_MAX_DIMS]; /* per input axis, 0 where reduced */
+  int out_ndim;
+  int64_t out_dims[GZ_MAX_DIMS];
+  int64_t count;                    /* input elements per output element */
+} ReduceLayout;
+
+static GzStatus
+reduce_init_kind (GzNode *node, ReduceKind kind, GzError *err)
+{
+  GzStatus st = gz_tops_alloc_params (node, sizeof (ReduceParams), err);
+  if (st == GZ_OK)
+    ((ReduceParams *) node->params)->kind = kind;
+  return st;
+}
+
+static GzStatus
+mean_init (GzNode *node, int64_t opset, GzError *err)
+{
+  return reduce_init_kind (node, REDUCE_MEAN, err);
+}
+
+static GzStatus
+sum_init (GzNode *node, int64_t opset, GzError *err)
+{
+  return reduce_init_kind (node, REDUCE_SUM, err);
+}
+
+static GzStatus
+max_init (GzNode *node, int64_t opset, GzError *err)
+{
+  return reduce_init_kind (node, REDUCE_MAX, err);
+}
+
+static GzStatus
+reduce_layout (const GzNode *node, const GzTensor *const *in, ReduceLayout *l, GzError *err)
+{
+  const GzTensor *x = in[0];
+  const int64_t *axes;
+  int n;
+  GzStatus st;
+  const GzTensor *axes_in = gz_tops_input (node, in, 1);
+  if (axes_in != NULL)
+    {
+      if ((st = gz_tops_const_ints (node, axes_in, "axes", &axes, &n, err)) != GZ_OK)
+        return st;
+    }
+  else
+    n = gz_node_attr_ints (node, "axes", &axes);
+
+  bool keep = gz_node_attr_int (node, "keepdims", 1) != 0;
+  bool noop = gz_node_attr_int (node, "noop_with_empty_axes", 0) != 0;
+  memset (l->reduced, 0, sizeof l->reduced);
+  if (n == 0)
+    for (int a = 0; a < x->ndim; a++)
+      l->reduced[a] = !noop;
+  for (int i = 0; i < n; i++)
+    {
+      int a = gz_axis (axes[i], x->ndim);
+      if (a < 0)
+        return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
+                              (long long) axes[i], x->ndim);
+      l->reduced[a] = true;
+    }
+  int64_t kept[GZ_MAX_DIMS], kst[GZ_MAX_DIMS];
+  l->out_ndim = 0;
+  l->count = 1;
+  for (int a = 0; a < x->ndim; a++)
+    {
+      kept[a] = l->reduced[a] ? 1 : x->dims[a];
+      if (l->reduced[a])
+        l->count *= x->dims[a];
+      if (keep || !l->reduced[a])
+        l->out_dims[l->out_ndim++] = kept[a];
+    }
+  gz_tops_strides (x->ndim, kept, kst);
+  for (int a = 0; a < x->ndim; a++)
+    l->out_strides[a] = l->reduced[a] ? 0 : kst[a];
+  return GZ_OK;
+}
+
+static GzStatus
+reduce_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  if (in[0]->dtype != GZ_DTYPE_FLOAT)
+    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "only float input is supported");
+  ReduceLayout l;
+  GzStatus st = reduce_layout (node, in, &l, err);
+  if (st != GZ_OK)
+    return st;
+  gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, l.out_ndim, l.out_dims);
+  return GZ_OK;
+}
+
+/* Advances the input multi-index; returns the new output offset. */
+static inline int64_t
+step_index (int ndim, const int64_t *dims, int64_t *idx, const int64_t *ost, int64_t o)
+{
+  for (int a = ndim - 1; a >= 0; a--)
+    {
+      o += ost[a];
+      if (++idx[a] < dims[a])
+        return o;
+      o -= ost[a] * dims[a];
+      idx[a] = 0;
+    }
+  return o;
+}
+
+static GzStatus
+reduce_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+                GzError *err)
+{
+  ReduceKind kind = ((const ReduceParams *) node->params)->kind;
+  ReduceLayout l;
+  GzStatus st = reduce_layout (node, in, &l, err);
+  if (st != GZ_OK)
+    return st;
+  const GzTensor *x = in[0];
+  int64_t total = gz_tensor_numel (x), n_out = gz_tensor_numel (out[0]);
+  const float *xs = x->data;
+  float *y = out[0]->data;
+  double *acc = malloc ((size_t) (n_out > 0 ? n_out : 1) * sizeof *acc);
+  if (acc == NULL)
+    return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+  for (int64_t j = 0; j < n_out; j++)
+    acc[j] = kind == REDUCE_MAX ? -INFINITY : 0.0;
+  int64_t idx[GZ_MAX_DIMS] = { 0 }, o = 0;
+  for (int64_t i = 0; i < total; i++)
+    {
+      if (kind == REDUCE_MAX)
+        acc[o] = xs[i] > acc[o] || isnan (xs[i]) ? xs[i] : acc[o];
+      else
+        acc[o] += xs[i];
+      o = step_index (x->ndim, x->dims, idx, l.out_strides, o);
+    }
+  for (int64_t j = 0; j < n_out; j++)
+    y[j] = (float) (kind == REDUCE_MEAN ? acc[j] / (double) l.count : acc[j]);
+  free (acc);
+  return GZ_OK;
+}
+
+static GzStatus
+reduce_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+                 const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
+                 GzError *err)
+{
+  if (din[0] == NULL)
+    return GZ_OK;
+  if (dout[0] == NULL)
+    {
+      gz_tops_zero (din[0]);
+      return GZ_OK;
+    }
+  ReduceKind kind = ((const ReduceParams *) node->params)->kind;
+  ReduceLayout l;
+  GzStatus st = reduce_layout (node, in, &l, err);
+  if (st != GZ_OK)
+    return st;
+  const GzTensor *x = in[0];
+  int64_t total = gz_tensor_numel (x), n_out = gz_tensor_numel (out[0]);
+  const float *xs = x->data, *y = out[0]->data, *g = dout[0]->data;
+  float *dx = din[0]->data;
+  int64_t idx[GZ_MAX_DIMS] = { 0 }, o = 0;
+  if (kind != REDUCE_MAX)
+    {
+      float scale = kind == REDUCE_MEAN && l.count > 0 ? 1.0f / (float) l.count : 1.0f;
+      for (int64_t i = 0; i < total; i++)
+        {
+          dx[i] = g[o] * scale;
+          o = step_index (x->ndim, x->dims, idx, l.out_strides, o);
+        }
+      return GZ_OK;
+    }
+  float *ties = calloc ((size_t) (n_out > 0 ? n_out : 1), sizeof *ties);
+  if (ties == NULL)
+    return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+  for (int64_t i = 0; i < total; i++)
+    {
+      ties[o] += xs[i] == y[o];
+      o = step_index (x->ndim, x->dims, idx, l.out_strides, o);
+    }
+  memset (idx, 0, sizeof idx);
+  o = 0;
+  for (int64_t i = 0; i < total; i++)
+    {
+      dx[i] = xs[i] == y[o] ? g[o] / ties[o] : 0.0f;
+      o = step_index (x->ndim, x->dims, idx, l.out_strides, o);
+    }
+  free (ties);
+  return GZ_OK;
+}
+
+const GzOpDef gz_tops_reduce_mean = {
+  "ReduceMean", 1, mean_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
+};
+
+const GzOpDef gz_tops_reduce_sum = {
+  "ReduceSum", 1, sum_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
+};
+
+const GzOpDef gz_tops_reduce_max = {
+  "ReduceMax", 1, max_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
+};

@@ -1,0 +1,191 @@
+/* gz-op-where.c — Where and Equal, with numpy broadcasting
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The engine has no boolean type: ONNX booleans are int64 0/1 here (Equal's
+ * output, Where's condition; a float condition counts as true when non-zero).
+ * Where's gradient goes to x where the condition holds and to y elsewhere,
+ * summed over broadcast axes.
+ */
+#include "gz-tensor-ops.h"
+
+/* Broadcast output shape of up to three inputs, with GZ_ERR_SHAPE naming the node. */
+static GzStatus
+broadcast_all (const GzNode *node, const GzTensor *const *ts, int k, int *ndim, int64_t *dims,
+               GzError *err)
+{
+  *ndim = 0;
+  for (int i = 0; i < k; i++)
+    {
+      int64_t tmp[GZ_MAX_DIMS];
+      int r;
+      if (ts[i]->ndim > GZ_MAX_DIMS
+          || gz_broadcast_shape (*ndim, dims, ts[i]->ndim, ts[i]->dims, &r, tmp, NULL) != GZ_OK)
+        {
+          char b1[128], b2[128];
+          return gz_tops_error (err, GZ_ERR_SHAPE, node, "input %d of shape %s cannot be "
+                                "broadcast with %s", i,
+                                gz_tops_shape_str (ts[i]->ndim, ts[i]->dims, b1, sizeof b1),
+                                gz_tops_shape_str (*ndim, dims, b2, sizeof b2));
+        }
+      *ndim = r;
+      for (int a = 0; a < r; a++)
+        dims[a] = tmp[a];
+    }
+  return gz_tops_check_shape (node, *ndim, dims, err);
+}
+
+/* Walks the output in order; off[i] is input i's offset. */
+typedef struct
+{
+  int ndim, k;
+  const int64_t *dims;
+  int64_t strides[3][GZ_MAX_DIMS];
+  int64_t idx[GZ_MAX_DIMS];
+  int64_t off[3];
+} BroadcastWalk;
+
+static void
+walk_init (BroadcastWalk *w, const GzTensor *const *ts, int k, const GzTensor *out)
+{
+  w->ndim = out->ndim;
+  w->dims = out->dims;
+  w->k = k;
+  for (int i = 0; i < k; i++)
+    {
+      gz_tops_broadcast_strides (ts[i]->ndim, ts[i]->dims, out->ndim, out->dims, w->strides[i]);
+      w->off[i] = 0;
+    }
+  for (int a = 0; a < GZ_MAX_DIMS; a++)
+    w->idx[a] = 0;
+}
+
+static inline void
+walk_next (BroadcastWalk *w)
+{
+  for (int a = w->ndim - 1; a >= 0; a--)
+    {
+      for (int i = 0; i < w->k; i++)
+        w->off[i] += w->strides[i][a];
+      if (++w->idx[a] < w->dims[a])
+        return;
+      for (int i = 0; i < w->k; i++)
+        w->off[i] -= w->strides[i][a] * w->dims[a];
+      w->idx[a] = 0;
+    }
+}
+
+static inline bool
+truth (const GzTensor *c, int64_t off)
+{
+  return c->dtype == GZ_DTYPE_INT64 ? ((const int64_t *) c->data)[off] != 0
+                                    : ((const float *) c->data)[off] != 0.0f;
+}
+
+/* ---- Where ------------------------------------------------------------- */
+
+static GzStatus
+where_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  if (node->n_inputs < 3 || in[0] == NULL || in[1] == NULL || in[2] == NULL)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "needs condition, X and Y");
+  if (in[1]->dtype != in[2]->dtype)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "X and Y differ in data type");
+  int r;
+  int64_t dims[GZ_MAX_DIMS];
+  GzStatus st = broadcast_all (node, in, 3, &r, dims, err);
+  if (st != GZ_OK)
+    return st;
+  gz_tensor_set_shape (out[0], in[1]->dtype, r, dims);
+  return GZ_OK;
+}
+
+static GzStatus
+where_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+               GzError *err)
+{
+  BroadcastWalk w;
+  walk_init (&w, in, 3, out[0]);
+  int64_t total = gz_tensor_numel (out[0]);
+  bool wide = out[0]->dtype == GZ_DTYPE_INT64;
+  for (int64_t i = 0; i < total; i++)
+    {
+      int src = truth (in[0], w.off[0]) ? 1 : 2;
+      if (wide)
+        ((int64_t *) out[0]->data)[i] = ((const int64_t *) in[src]->data)[w.off[src]];
+      else
+        ((float *) out[0]->data)[i] = ((const float *) in[src]->data)[w.off[src]];
+      walk_next (&w);
+    }
+  return GZ_OK;
+}
+
+static GzStatus
+where_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+                const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
+                GzError *err)
+{
+  for (int i = 0; i < 3; i++)
+    if (din[i] != NULL)
+      gz_tops_zero (din[i]);
+  if (dout[0] == NULL || (din[1] == NULL && din[2] == NULL))
+    return GZ_OK;
+  BroadcastWalk w;
+  walk_init (&w, in, 3, out[0]);
+  int64_t total = gz_tensor_numel (out[0]);
+  const float *g = dout[0]->data;
+  for (int64_t i = 0; i < total; i++)
+    {
+      int dst = truth (in[0], w.off[0]) ? 1 : 2;
+      if (din[dst] != NULL)
+        gz_tensor_f (din[dst])[w.off[dst]] += g[i];
+      walk_next (&w);
+    }
+  return GZ_OK;
+}
+
+const GzOpDef gz_tops_where = {
+  "Where", 9, NULL, where_infer, where_forward, where_backward, NULL,
+};
+
+/* ---- Equal ------------------------------------------------------------- */
+
+static GzStatus
+equal_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  if (node->n_inputs < 2 || in[0] == NULL || in[1] == NULL)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "needs two inputs");
+  if (in[0]->dtype != in[1]->dtype)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "inputs differ in data type");
+  int r;
+  int64_t dims[GZ_MAX_DIMS];
+  GzStatus st = broadcast_all (node, in, 2, &r, dims, err);
+  if (st != GZ_OK)
+    return st;
+  gz_tensor_set_shape (out[0], GZ_DTYPE_INT64, r, dims);
+  return GZ_OK;
+}
+
+static GzStatus
+equal_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+               GzError *err)
+{
+  BroadcastWalk w;
+  walk_init (&w, in, 2, out[0]);
+  int64_t total = gz_tensor_numel (out[0]);
+  bool wide = in[0]->dtype == GZ_DTYPE_INT64;
+  int64_t *y = out[0]->data;
+  for (int64_t i = 0; i < total; i++)
+    {
+      if (wide)
+        y[i] = ((const int64_t *) in[0]->data)[w.off[0]]
+               == ((const int64_t *) in[1]->data)[w.off[1]];
+      else
+        y[i] = ((const float *) in[0]->data)[w.off[0]] == ((const float *) in[1]->data)[w.off[1]];
+      walk_next (&w);
+    }
+  return GZ_OK;
+}
+
+const GzOpDef gz_tops_equal = {
+  "Equal", 7, NULL, equal_infer, equal_forward, NULL, NULL,
+};
