@@ -1,0 +1,191 @@
+/* gz-scorecam.c — Score-CAM
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Wang et al., "Score-CAM: Score-Weighted Visual Explanations for
+ * Convolutional Neural Networks", CVPR Workshops 2020, eq. 3–8: each channel
+ * of the layer, upsampled to the input and min-max normalised, masks the
+ * input; the class score of the masked input weighs that channel:
+ *
+ *   M_k = norm (up (A_k)),    norm(u) = (u − min u) / (max u − min u + 1e-8)
+ *   w_k = softmax (f (x ∘ M_k))_c     the probability of the target class c
+ *                                     (sigmoid for a single-output model)
+ *   L   = ReLU (Σ_k w_k A_k)
+ *
+ * up is bilinear with half-pixel centres; the mask multiplies every channel
+ * of the normalised input, so masked-out pixels become the dataset mean. As
+ * the authors' implementation and tests/reference/CONVENTIONS.md: no baseline
+ * subtraction, no softmax over channels.
+ *
+ * The masked inputs run in batches on a scratch session (so the caller's
+ * forward stays as it was), reporting progress and stopping when asked.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gz-explain-private.h"
+
+/* Bilinear resize of one [h,w] plane to [H,W] with half-pixel centres, as
+ * torch's interpolate (align_corners=False) and gz_map_resize, without
+ * allocating per channel. */
+static void
+resize_plane (const float *src, int64_t h, int64_t w, float *dst, int64_t oh, int64_t ow)
+{
+  for (int64_t y = 0; y < oh; y++)
+    {
+      double sy = ((double) y + 0.5) * (double) h / (double) oh - 0.5;
+      if (sy < 0)
+        sy = 0;
+      int64_t y0 = (int64_t) sy;
+      if (y0 > h - 1)
+        y0 = h - 1;
+      int64_t y1 = y0 + 1 < h ? y0 + 1 : h - 1;
+      float fy = (float) (sy - (double) y0);
+      for (int64_t x = 0; x < ow; x++)
+        {
+          double sx = ((double) x + 0.5) * (double) w / (double) ow - 0.5;
+          if (sx < 0)
+            sx = 0;
+          int64_t x0 = (int64_t) sx;
+          if (x0 > w - 1)
+            x0 = w - 1;
+          int64_t x1 = x0 + 1 < w ? x0 + 1 : w - 1;
+          float fx = (float) (sx - (double) x0);
+          float top = (1 - fx) * src[y0 * w + x0] + fx * src[y0 * w + x1];
+          float bot = (1 - fx) * src[y1 * w + x0] + fx * src[y1 * w + x1];
+          dst[y * ow + x] = (1 - fy) * top + fy * bot;
+        }
+    }
+}
+
+/* The probability of the target class in row i of [N,K] logits. */
+static float
+probability_of (const GzExplainCtx *ctx, const GzTensor *logits, int64_t i)
+{
+  const float *l = gz_tensor_f (logits) + i * ctx->n_classes;
+  if (ctx->n_classes == 1)
+    return (float) (1.0 / (1.0 + exp (-(double) gz_explain_score_of (ctx, logits, i))));
+  double mx = l[0];
+  for (int64_t k = 1; k < ctx->n_classes; k++)
+    mx = l[k] > mx ? l[k] : mx;
+  double sum = 0;
+  for (int64_t k = 0; k < ctx->n_classes; k++)
+    sum += exp ((double) l[k] - mx);
+  return (float) (exp ((double) l[ctx->class_index] - mx) / sum);
+}
+
+/* Runs `batch` on the scratch session, or image by image when the session
+ * cannot take a batch; stores the target probabilities. */
+static GzStatus
+score_batch (GzExplainCtx *ctx, GzSession *scratch, GzTensor *batch, bool *one_by_one,
+             float *scores, GzError *err)
+{
+  int64_t n = batch->dims[0];
+  if (!*one_by_one)
+    {
+      GzStatus st = gz_session_forward (scratch, batch, NULL, err);
+      if (st == GZ_OK)
+        {
+          const GzTensor *out = gz_session_output (scratch);
+          if (out != NULL && out->ndim >= 1 && out->dims[0] == n
+              && gz_tensor_numel (out) == n * ctx->n_classes)
+            {
+              for (int64_t i = 0; i < n; i++)
+                scores[i] = probability_of (ctx, out, i);
+              return GZ_OK;
+            }
+        }
+      else if (st == GZ_ERR_NOMEM || st == GZ_ERR_CANCELLED || n == 1)
+        return st;
+      *one_by_one = true; /* the plan does not take this batch size */
+    }
+  GzTensor one = *batch;
+  one.dims[0] = 1;
+  one.owns_data = false;
+  int64_t per = gz_tensor_numel (&one);
+  for (int64_t i = 0; i < n; i++)
+    {
+      one.data = gz_tensor_f (batch) + i * per;
+      GzStatus st = gz_session_forward (scratch, &one, NULL, err);
+      if (st != GZ_OK)
+        return st;
+      scores[i] = probability_of (ctx, gz_session_output (scratch), 0);
+    }
+  return GZ_OK;
+}
+
+GzStatus
+gz_explain_scorecam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err)
+{
+  const GzTensor *a;
+  GzStatus st = gz_explain_activation (ctx, session, &a, err);
+  if (st != GZ_OK)
+    return st;
+  const GzTensor *input = gz_session_input (session);
+  if (input == NULL || input->ndim != 4 || input->dims[0] != 1)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "Score-CAM needs the [1,C,H,W] input");
+  int64_t c = a->dims[1], h = a->dims[2], w = a->dims[3];
+  int64_t cin = input->dims[1], ih = input->dims[2], iw = input->dims[3];
+  int64_t plane = ih * iw, per_image = cin * plane;
+
+  int64_t act_bytes = ctx->model->plan != NULL ? ctx->model->plan->activation_bytes : 0;
+  int64_t nb = gz_explain_batch_size (ctx, act_bytes);
+  if (nb > c)
+    nb = c;
+  GzSession *scratch = NULL;
+  st = gz_session_new (ctx->model, &scratch, err);
+  if (st != GZ_OK)
+    return st;
+  int64_t bdims[4] = { nb, cin, ih, iw };
+  GzTensor *batch = gz_tensor_new (GZ_DTYPE_FLOAT, 4, bdims, err);
+  float *mask = malloc ((size_t) plane * sizeof *mask);
+  float *scores = malloc ((size_t) c * sizeof *scores);
+  GzTensor *map = gz_explain_new_map (h, w, err);
+  if (batch == NULL || mask == NULL || scores == NULL || map == NULL)
+    {
+      st = gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+      goto out;
+    }
+  const float *x = gz_tensor_f (input);
+  bool one_by_one = false;
+  for (int64_t k0 = 0; k0 < c; k0 += nb)
+    {
+      int64_t n = c - k0 < nb ? c - k0 : nb;
+      for (int64_t i = 0; i < n; i++)
+        {
+          int64_t k = k0 + i;
+          resize_plane (gz_tensor_f (a) + k * h * w, h, w, mask, ih, iw);
+          float lo = mask[0], hi = mask[0];
+          for (int64_t p = 1; p < plane; p++)
+            {
+              lo = mask[p] < lo ? mask[p] : lo;
+              hi = mask[p] > hi ? mask[p] : hi;
+            }
+          float denom = hi - lo + 1e-8f;
+          float *dst = gz_tensor_f (batch) + i * per_image;
+          for (int64_t ch = 0; ch < cin; ch++)
+            for (int64_t p = 0; p < plane; p++)
+              dst[ch * plane + p] = x[ch * plane + p] * ((mask[p] - lo) / denom);
+        }
+      GzTensor view = *batch;
+      view.dims[0] = n;
+      view.owns_data = false;
+      st = score_batch (ctx, scratch, &view, &one_by_one, scores + k0, err);
+      if (st != GZ_OK)
+        goto out;
+      st = gz_explain_progress (ctx, (double) (k0 + n) / (double) c, err);
+      if (st != GZ_OK)
+        goto out;
+    }
+  gz_cam_weighted_sum (c, h * w, gz_tensor_f (a), scores, gz_tensor_f (map));
+  *raw = map;
+  map = NULL;
+  st = GZ_OK;
+out:
+  gz_tensor_free (map);
+  gz_tensor_free (batch);
+  free (mask);
+  free (scores);
+  gz_session_free (scratch);
+  return st;
+}
