@@ -1,0 +1,221 @@
+/* test-io.c — gaze-io: sidecar round trip, settings precedence, labels, image decoding
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "gz-image-load.h"
+#include "gz-settings.h"
+#include "gz-sidecar.h"
+
+static char *
+tmp_dir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("gaze-io-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+static void
+remove_dir (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      g_unlink (p);
+    }
+  g_rmdir (dir);
+}
+
+static void
+test_sidecar_path (void)
+{
+  g_autofree char *a = gz_sidecar_path ("/m/net.onnx");
+  g_autofree char *b = gz_sidecar_path ("/m/net.v2.onnx");
+  g_autofree char *c = gz_sidecar_path ("model");
+  g_assert_cmpstr (a, ==, "/m/net.json");
+  g_assert_cmpstr (b, ==, "/m/net.v2.json");
+  g_assert_cmpstr (c, ==, "./model.json");
+}
+
+static void
+test_sidecar_roundtrip (void)
+{
+  g_autofree char *dir = tmp_dir ();
+  g_autofree char *model = g_build_filename (dir, "net.onnx", NULL);
+  g_autofree char *labels = g_build_filename (dir, "classes.txt", NULL);
+  g_assert_true (g_file_set_contents (labels, "zero\r\none\ntwo\n", -1, NULL));
+
+  GzPreprocess pp = { GZ_RESIZE_CROP, 259, 227, 200, 3, { 0.48235f, 0.45882f, 0.40784f },
+                      { 0.0039216f, 0.0039216f, 0.0039216f } };
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gz_sidecar_write (model, &pp, labels, &error));
+  g_assert_no_error (error);
+  g_autofree char *json_path = gz_sidecar_path (model);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (json_path, &text, NULL, NULL));
+  g_test_message ("%s", text);
+  /* Stored relative to the model, with short numbers. */
+  g_assert_nonnull (strstr (text, "\"labels\": \"classes.txt\""));
+  g_assert_nonnull (strstr (text, "0.48235"));
+  g_assert_null (strstr (text, "0.4823499"));
+
+  GzSettings s;
+  gz_settings_init (&s);
+  g_assert_true (gz_sidecar_read (model, &s, &error));
+  g_assert_no_error (error);
+  GzPreprocess back;
+  g_assert_true (gz_settings_resolve (NULL, &s, NULL, &back, &error));
+  g_assert_cmpint (back.mode, ==, GZ_RESIZE_CROP);
+  g_assert_cmpint (back.resize, ==, 259);
+  g_assert_cmpint (back.crop_width, ==, 227);
+  g_assert_cmpint (back.crop_height, ==, 200);
+  for (int c = 0; c < 3; c++)
+    {
+      g_assert_cmpfloat_with_epsilon (back.mean[c], pp.mean[c], 1e-6);
+      g_assert_cmpfloat_with_epsilon (back.std[c], pp.std[c], 1e-9);
+    }
+  const char *const *l = gz_settings_labels (&s, NULL);
+  g_assert_cmpint (g_strv_length ((GStrv) l), ==, 3);
+  g_assert_cmpstr (l[1], ==, "one");
+  g_assert_cmpstr (l[0], ==, "zero"); /* CR stripped */
+  char buf[32];
+  g_assert_cmpstr (gz_label_for (l, 2, buf, sizeof buf), ==, "two");
+  g_assert_cmpstr (gz_label_for (l, 3, buf, sizeof buf), ==, "class 3");
+  g_assert_cmpstr (gz_label_for (NULL, 7, buf, sizeof buf), ==, "class 7");
+
+  /* Flags win over the sidecar, the sidecar over the defaults. */
+  GzSettings flags;
+  gz_settings_init (&flags);
+  flags.has_stretch = flags.stretch = TRUE;
+  flags.has_mean = TRUE;
+  flags.mean[0] = flags.mean[1] = flags.mean[2] = 0.5f;
+  g_assert_true (gz_settings_resolve (NULL, &s, &flags, &back, &error));
+  g_assert_cmpint (back.mode, ==, GZ_RESIZE_STRETCH);
+  g_assert_cmpfloat (back.mean[0], ==, 0.5f);
+  g_assert_cmpfloat_with_epsilon (back.std[0], 0.0039216, 1e-9);
+  g_assert_cmpint (back.crop_width, ==, 227);
+  flags.has_std = TRUE; /* std 0: refused */
+  g_assert_false (gz_settings_resolve (NULL, &s, &flags, &back, &error));
+  g_assert_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID);
+  g_clear_error (&error);
+  gz_settings_clear (&flags);
+  gz_settings_clear (&s);
+
+  /* A crop alone keeps the 256:224 ratio; no sidecar uses labels.txt. */
+  g_unlink (json_path);
+  g_autofree char *lt = g_build_filename (dir, "labels.txt", NULL);
+  g_assert_true (g_file_set_contents (lt, "a\nb\n", -1, NULL));
+  gz_settings_init (&s);
+  g_assert_true (gz_sidecar_read (model, &s, &error));
+  g_assert_cmpstr (s.labels_path, ==, lt);
+  gz_settings_init (&flags);
+  flags.has_crop = TRUE;
+  flags.crop_width = flags.crop_height = 112;
+  g_assert_true (gz_settings_resolve (NULL, &s, &flags, &back, &error));
+  g_assert_cmpint (back.resize, ==, 128);
+  gz_settings_clear (&s);
+
+  /* Malformed sidecars name the file and the key. */
+  const char *bad[] = {
+    "{\"mean\": [1, 2]}", "{\"resize\": -3}", "{\"crop\": [1]}", "{\"stretch\": 1}",
+    "{\"labels\": 4}", "{\"labels\": \"missing.txt\"}", "[1, 2]", "{not json",
+    "{\"channels\": 2}",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_true (g_file_set_contents (json_path, bad[i], -1, NULL));
+      gz_settings_init (&s);
+      g_assert_false (gz_sidecar_read (model, &s, &error));
+      g_assert_nonnull (error);
+      g_test_message ("%s → %s", bad[i], error->message);
+      g_assert_nonnull (strstr (error->message, "net.json"));
+      g_clear_error (&error);
+      gz_settings_clear (&s);
+    }
+  remove_dir (dir);
+}
+
+static void
+test_labels_errors (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_null (gz_labels_read ("/nonexistent/labels.txt", &error));
+  g_assert_nonnull (strstr (error->message, "no such file"));
+  g_clear_error (&error);
+  g_autofree char *dir = tmp_dir ();
+  g_autofree char *p = g_build_filename (dir, "empty.txt", NULL);
+  g_assert_true (g_file_set_contents (p, "", 0, NULL));
+  g_assert_null (gz_labels_read (p, &error));
+  g_assert_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID);
+  remove_dir (dir);
+}
+
+static void
+test_image_decode (void)
+{
+  /* A 3×2 RGBA image: alpha composited onto black, orientation none. */
+  g_autoptr (GdkPixbuf) pb = gdk_pixbuf_new (GDK_COLORSPACE_RGB, TRUE, 8, 3, 2);
+  guint8 *px = gdk_pixbuf_get_pixels (pb);
+  int stride = gdk_pixbuf_get_rowstride (pb);
+  for (int y = 0; y < 2; y++)
+    for (int x = 0; x < 3; x++)
+      {
+        guint8 *p = px + y * stride + x * 4;
+        p[0] = 200;
+        p[1] = 100;
+        p[2] = 50;
+        p[3] = (guint8) (x * 127); /* 0, 127, 254 */
+      }
+  g_autofree char *buf = NULL;
+  gsize len;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gdk_pixbuf_save_to_buffer (pb, &buf, &len, "png", &error, NULL));
+  g_autoptr (GBytes) bytes = g_bytes_new (buf, len);
+  g_autoptr (GzLoadedImage) img = gz_image_load_bytes (bytes, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (img->image.width, ==, 3);
+  g_assert_cmpint (img->image.channels, ==, 3);
+  g_assert_true (img->had_alpha);
+  g_assert_false (img->is_gray);
+  g_assert_cmpstr (img->format, ==, "png");
+  /* c·a/255 rounded: 200·127/255 = 99.6 → 100; 100·254/255 = 99.6 → 100. */
+  const guint8 *q = img->image.pixels;
+  g_assert_cmpint (q[0], ==, 0);
+  g_assert_cmpint (q[3], ==, 100);
+  g_assert_cmpint (q[4], ==, 50);
+  g_assert_cmpint (q[7], ==, 100);
+
+  /* The size limit applies before decoding; garbage is "not an image". */
+  g_autoptr (GzLoadedImage) none = gz_image_load_bytes (bytes, 5, &error);
+  g_assert_null (none);
+  g_assert_error (error, GZ_IO_ERROR, GZ_IO_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "too large: 3×2 exceeds 5 pixels"));
+  g_clear_error (&error);
+  g_autoptr (GBytes) junk = g_bytes_new_static ("hello, world", 12);
+  g_assert_null (gz_image_load_bytes (junk, 0, &error));
+  g_assert_error (error, GZ_IO_ERROR, GZ_IO_ERROR_NOT_IMAGE);
+  g_clear_error (&error);
+
+  /* Gray pixels are flagged. */
+  g_autoptr (GdkPixbuf) g = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 2, 2);
+  gdk_pixbuf_fill (g, 0x808080ff);
+  g_autoptr (GzLoadedImage) gi = gz_image_from_pixbuf (g, &error);
+  g_assert_true (gi->is_gray);
+  g_assert_false (gi->had_alpha);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/io/sidecar/path", test_sidecar_path);
+  g_test_add_func ("/io/sidecar/roundtrip", test_sidecar_roundtrip);
+  g_test_add_func ("/io/labels/errors", test_labels_errors);
+  g_test_add_func ("/io/image/decode", test_image_decode);
+  return g_test_run ();
+}
