@@ -107,9 +107,10 @@ conv_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *e
       != GZ_OK)
     return st;
   const GzNnWindow *wi = &g->w;
-  g->k = g->cg * wi->k_h * wi->k_w;
-  g->p = wi->out_h * wi->out_w;
-  g->hw = wi->in_h * wi->in_w;
+  if (__builtin_mul_overflow (g->cg, wi->k_h * wi->k_w, &g->k)
+      || __builtin_mul_overflow (wi->out_h, wi->out_w, &g->p)
+      || __builtin_mul_overflow (wi->in_h, wi->in_w, &g->hw))
+    return gz_nn_error (err, GZ_ERR_LIMIT, node, "sizes overflow");
   if ((st = gz_nn_check_int (node, "im2col rows", g->k, err)) != GZ_OK
       || (st = gz_nn_check_int (node, "output plane size", g->p, err)) != GZ_OK
       || (st = gz_nn_check_int (node, "input plane size", g->hw, err)) != GZ_OK
