@@ -28,6 +28,63 @@ is_spatial (const GzTensor *t)
   return t->ndim == 4 && t->dims[2] * t->dims[3] > 1;
 }
 
+/* The runtime input a pass-through node reads (its first non-constant one). */
+static int
+data_input (const GzNode *node, const GzPlan *plan)
+{
+  for (int i = 0; i < node->n_inputs; i++)
+    if (node->inputs[i] >= 0 && !plan->is_constant[node->inputs[i]])
+      return node->inputs[i];
+  return -1;
+}
+
+static bool
+op_is (const GzNode *node, const char *const *ops)
+{
+  for (int i = 0; ops[i] != NULL; i++)
+    if (strcmp (node->op_type, ops[i]) == 0)
+      return true;
+  return false;
+}
+
+/* A fully convolutional classifier (squeezenet: Dropout → Conv 1×1 with one
+ * channel per class → Relu → global pool) puts its spatial maps after the
+ * classifier: step back over that Conv to the features it classifies. */
+static int
+skip_conv_classifier (const GzGraph *g, const GzPlan *plan, int layer)
+{
+  static const char *const passthrough[] = { "Relu", "Clip", "Dropout", "Identity", NULL };
+  const GzTensor *logits = &plan->values[g->output];
+  if (logits->ndim < 1 || logits->dims[0] < 1)
+    return layer;
+  int64_t classes = gz_tensor_numel (logits) / logits->dims[0];
+  int v = layer;
+  bool past_conv = false;
+  for (int steps = 0; steps < 8 && v >= 0; steps++)
+    {
+      int p = g->values[v].producer;
+      if (p < 0)
+        break;
+      const GzNode *node = &g->nodes[p];
+      if (op_is (node, passthrough))
+        {
+          v = data_input (node, plan);
+          continue;
+        }
+      if (past_conv || strcmp (node->op_type, "Conv") != 0 || node->n_inputs < 2
+          || node->inputs[1] < 0)
+        break;
+      const GzTensor *w = &plan->values[node->inputs[1]];
+      if (w->ndim != 4 || w->dims[0] != classes || w->dims[2] != 1 || w->dims[3] != 1)
+        break;
+      past_conv = true;
+      v = data_input (node, plan);
+    }
+  if (past_conv && v >= 0 && g->values[v].producer >= 0 && is_spatial (&plan->values[v]))
+    return v;
+  return layer;
+}
+
 /* The default layer: walk back from the output through the nodes whose
  * outputs have no spatial extent left (pooling, flatten, linear, softmax…);
  * the spatial values where the walk stops feed the classifier head. Of those,
@@ -74,7 +131,7 @@ find_default_layer (const GzGraph *g, const GzPlan *plan)
 out:
   free (stack);
   free (seen);
-  return best;
+  return best >= 0 ? skip_conv_classifier (g, plan, best) : -1;
 }
 
 static void
