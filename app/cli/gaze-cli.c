@@ -18,6 +18,7 @@ typedef struct
 static const Subcommand subcommands[] = {
   { "info", gz_cli_info, "Show a model's inputs, outputs, nodes and default layer" },
   { "predict", gz_cli_predict, "Classify images: top classes with probabilities" },
+  { "explain", gz_cli_explain, "Explain a class: CAM-family heatmaps, overlay PNG, .npy maps" },
   { NULL, NULL, NULL },
 };
 
