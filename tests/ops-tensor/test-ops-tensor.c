@@ -469,6 +469,12 @@ test_shape (void)
   assert_ints (out[0], I (3, 224));
   free_all (out, 1);
 
+  tn_init (&t, "Size", 1, 1, 13);
+  g_assert_cmpint (tn_infer (&t, in, 0u, hdr, &err), ==, GZ_OK);
+  assert_shape (hdr[0], 0, NULL);
+  assert_ints (hdr[0], I (3 * 224 * 200));
+  tn_free_headers (hdr, 1);
+
   tn_init (&t, "Shape", 1, 1, 15);
   tn_int (&t, "start", 10);
   tn_run_mask (&t, in, 0u, out);
@@ -839,6 +845,30 @@ test_reduce (void)
   in[0] = mkr (3, D (2, 3, 2), 21);
   tn_check_grad (&t, in, 1);
   free_all (in, 1);
+
+  /* the others over axis 1 of [[1,-2],[3,4]] */
+  struct { const char *op; float e0, e1; } cases[] = {
+    { "ReduceMin", -2, 3 }, { "ReduceSumSquare", 5, 25 }, { "ReduceL1", 3, 7 },
+    { "ReduceL2", 2.2360680f, 5 }, { "ReduceMax", 1, 4 }, { "ReduceSum", -1, 7 },
+  };
+  for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      tn_init (&t, cases[c].op, 1, 1, 13);
+      tn_ints (&t, "axes", 1, I (1));
+      tn_int (&t, "keepdims", 0);
+      in[0] = mkf (2, D (2, 2), F (1, -2, 3, 4));
+      tn_run (&t, in, out);
+      assert_shape (out[0], 1, D (2));
+      assert_floats (out[0], F (cases[c].e0, cases[c].e1), 1e-6);
+      free_all (out, 1);
+      free_all (in, 1);
+      /* distinct values 0.1 apart, none at L1's kink: no ties within the step */
+      in[0] = mkf (2, D (3, 4), NULL);
+      for (int k = 0; k < 12; k++)
+        gz_tensor_f (in[0])[k] = (float) ((k * 7 + (int) c) % 12) * 0.1f - 0.55f;
+      tn_check_grad (&t, in, 1);
+      free_all (in, 1);
+    }
   tn_clear (&t);
 }
 
@@ -966,7 +996,8 @@ test_registry (void)
                           "Split", "Slice", "Gather", "Shape", "Constant", "ConstantOfShape",
                           "Expand", "Pad", "Cast", "Dropout", "Identity", "Softmax", "LogSoftmax",
                           "ReduceMean", "ReduceSum", "ReduceMax", "LayerNormalization", "Range",
-                          "Equal", "Where" };
+                          "Equal", "Where", "Size", "ReduceMin", "ReduceSumSquare", "ReduceL1",
+                          "ReduceL2" };
   for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
     {
       const GzOpDef *op = gz_op_lookup (names[i]);

@@ -1,5 +1,5 @@
 /* gz-op-constant.c — operators whose output is known at load time:
- * Shape, Constant, ConstantOfShape, Range
+ * Shape, Size, Constant, ConstantOfShape, Range
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Shape and Constant produce their data during shape inference (Shape's input
@@ -79,6 +79,30 @@ shape_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
 
 const GzOpDef gz_tops_shape = {
   "Shape", 1, NULL, shape_infer, shape_forward, NULL, NULL,
+};
+
+/* ---- Size -------------------------------------------------------------- */
+
+static GzStatus
+size_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  gz_tensor_set_shape (out[0], GZ_DTYPE_INT64, 0, NULL);
+  GzStatus st = alloc_output (node, out[0], err);
+  if (st != GZ_OK)
+    return st;
+  *(int64_t *) out[0]->data = gz_tensor_numel (in[0]);
+  return GZ_OK;
+}
+
+static GzStatus
+size_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  *(int64_t *) out[0]->data = gz_tensor_numel (in[0]);
+  return GZ_OK;
+}
+
+const GzOpDef gz_tops_size = {
+  "Size", 1, NULL, size_infer, size_forward, NULL, NULL,
 };
 
 /* ---- Constant ---------------------------------------------------------- */

@@ -1,11 +1,12 @@
-/* gz-op-reduce.c — ReduceMean, ReduceSum, ReduceMax over a set of axes
+/* gz-op-reduce.c — ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceSumSquare,
+ * ReduceL1, ReduceL2 over a set of axes
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Axes come from the 'axes' input when present (ReduceSum from opset 13, the
  * others from 18), else from the attribute; none means all axes unless
  * noop_with_empty_axes. The loops walk the input once, with the output offset
- * advanced by strides that are 0 along reduced axes. Max's gradient is shared
- * equally between tied maxima.
+ * advanced by strides that are 0 along reduced axes. Max's (Min's) gradient is
+ * shared equally between tied extrema; L2's is x / y (0 where y = 0).
  */
 #include <math.h>
 #include <string.h>
@@ -17,6 +18,10 @@ typedef enum
   REDUCE_MEAN,
   REDUCE_SUM,
   REDUCE_MAX,
+  REDUCE_MIN,
+  REDUCE_SUM_SQUARE,
+  REDUCE_L1,
+  REDUCE_L2,
 } ReduceKind;
 
 typedef struct
@@ -58,6 +63,30 @@ static GzStatus
 max_init (GzNode *node, int64_t opset, GzError *err)
 {
   return reduce_init_kind (node, REDUCE_MAX, err);
+}
+
+static GzStatus
+min_init (GzNode *node, int64_t opset, GzError *err)
+{
+  return reduce_init_kind (node, REDUCE_MIN, err);
+}
+
+static GzStatus
+sum_square_init (GzNode *node, int64_t opset, GzError *err)
+{
+  return reduce_init_kind (node, REDUCE_SUM_SQUARE, err);
+}
+
+static GzStatus
+l1_init (GzNode *node, int64_t opset, GzError *err)
+{
+  return reduce_init_kind (node, REDUCE_L1, err);
+}
+
+static GzStatus
+l2_init (GzNode *node, int64_t opset, GzError *err)
+{
+  return reduce_init_kind (node, REDUCE_L2, err);
 }
 
 static GzStatus
@@ -152,18 +181,26 @@ reduce_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
   if (acc == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
   for (int64_t j = 0; j < n_out; j++)
-    acc[j] = kind == REDUCE_MAX ? -INFINITY : 0.0;
+    acc[j] = kind == REDUCE_MAX ? -INFINITY : kind == REDUCE_MIN ? INFINITY : 0.0;
   int64_t idx[GZ_MAX_DIMS] = { 0 }, o = 0;
   for (int64_t i = 0; i < total; i++)
     {
-      if (kind == REDUCE_MAX)
-        acc[o] = xs[i] > acc[o] || isnan (xs[i]) ? xs[i] : acc[o];
-      else
-        acc[o] += xs[i];
+      double v = xs[i];
+      switch (kind)
+        {
+        case REDUCE_MAX: acc[o] = v > acc[o] || isnan (v) ? v : acc[o]; break;
+        case REDUCE_MIN: acc[o] = v < acc[o] || isnan (v) ? v : acc[o]; break;
+        case REDUCE_SUM_SQUARE:
+        case REDUCE_L2: acc[o] += v * v; break;
+        case REDUCE_L1: acc[o] += fabs (v); break;
+        case REDUCE_MEAN:
+        case REDUCE_SUM: acc[o] += v; break;
+        }
       o = step_index (x->ndim, x->dims, idx, l.out_strides, o);
     }
   for (int64_t j = 0; j < n_out; j++)
-    y[j] = (float) (kind == REDUCE_MEAN ? acc[j] / (double) l.count : acc[j]);
+    y[j] = (float) (kind == REDUCE_MEAN ? acc[j] / (double) l.count
+                    : kind == REDUCE_L2 ? sqrt (acc[j]) : acc[j]);
   free (acc);
   return GZ_OK;
 }
@@ -190,12 +227,16 @@ reduce_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
   const float *xs = x->data, *y = out[0]->data, *g = dout[0]->data;
   float *dx = din[0]->data;
   int64_t idx[GZ_MAX_DIMS] = { 0 }, o = 0;
-  if (kind != REDUCE_MAX)
+  if (kind != REDUCE_MAX && kind != REDUCE_MIN)
     {
       float scale = kind == REDUCE_MEAN && l.count > 0 ? 1.0f / (float) l.count : 1.0f;
       for (int64_t i = 0; i < total; i++)
         {
-          dx[i] = g[o] * scale;
+          float d = kind == REDUCE_SUM_SQUARE ? 2.0f * xs[i]
+                    : kind == REDUCE_L1 ? (xs[i] > 0.0f) - (xs[i] < 0.0f)
+                    : kind == REDUCE_L2 ? (y[o] != 0.0f ? xs[i] / y[o] : 0.0f)
+                    : scale;
+          dx[i] = g[o] * d;
           o = step_index (x->ndim, x->dims, idx, l.out_strides, o);
         }
       return GZ_OK;
@@ -229,4 +270,21 @@ const GzOpDef gz_tops_reduce_sum = {
 
 const GzOpDef gz_tops_reduce_max = {
   "ReduceMax", 1, max_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
+};
+
+const GzOpDef gz_tops_reduce_min = {
+  "ReduceMin", 1, min_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
+};
+
+const GzOpDef gz_tops_reduce_sum_square = {
+  "ReduceSumSquare", 1, sum_square_init, reduce_infer, reduce_forward, reduce_backward,
+  gz_tops_free,
+};
+
+const GzOpDef gz_tops_reduce_l1 = {
+  "ReduceL1", 1, l1_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
+};
+
+const GzOpDef gz_tops_reduce_l2 = {
+  "ReduceL2", 1, l2_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
 };

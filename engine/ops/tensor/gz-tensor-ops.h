@@ -85,4 +85,5 @@ extern const GzOpDef gz_tops_reshape, gz_tops_flatten, gz_tops_squeeze, gz_tops_
   gz_tops_slice, gz_tops_gather_op, gz_tops_shape, gz_tops_constant, gz_tops_constant_of_shape,
   gz_tops_range, gz_tops_expand, gz_tops_pad, gz_tops_cast, gz_tops_softmax, gz_tops_log_softmax,
   gz_tops_reduce_mean, gz_tops_reduce_sum, gz_tops_reduce_max, gz_tops_layer_norm, gz_tops_where,
-  gz_tops_equal;
+  gz_tops_equal, gz_tops_size, gz_tops_reduce_min, gz_tops_reduce_sum_square, gz_tops_reduce_l1,
+  gz_tops_reduce_l2;

@@ -31,5 +31,10 @@ const GzOpDef *const gz_ops_tensor[] = {
   &gz_tops_layer_norm,
   &gz_tops_where,
   &gz_tops_equal,
+  &gz_tops_size,
+  &gz_tops_reduce_min,
+  &gz_tops_reduce_sum_square,
+  &gz_tops_reduce_l1,
+  &gz_tops_reduce_l2,
   NULL,
 };
