@@ -1,0 +1,174 @@
+/* gaze-application.c — the Gaze AdwApplication: app actions, command line, windows
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "gaze-application"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "gaze-application.h"
+#include "gaze-preferences-window.h"
+#include "gaze-ui.h"
+#include "gaze-window.h"
+
+struct _GazeApplication
+{
+  AdwApplication parent_instance;
+
+  GSettings *settings;
+};
+
+G_DEFINE_FINAL_TYPE (GazeApplication, gaze_application, ADW_TYPE_APPLICATION)
+
+static GazeWindow *
+get_or_create_window (GazeApplication *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (GAZE_IS_WINDOW (window))
+    return GAZE_WINDOW (window);
+  return gaze_window_new (self);
+}
+
+static void
+gaze_application_activate (GApplication *app)
+{
+  GazeWindow *window = get_or_create_window (GAZE_APPLICATION (app));
+
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static void
+gaze_application_open (GApplication *app,
+                       GFile       **files,
+                       int           n_files,
+                       const char   *hint)
+{
+  GazeWindow *window = get_or_create_window (GAZE_APPLICATION (app));
+
+  gaze_window_open_files (window, files, n_files);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static void
+gaze_application_startup (GApplication *app)
+{
+  static const char *quit_accels[] = { "<Control>q", NULL };
+  static const char *prefs_accels[] = { "<Control>comma", NULL };
+
+  G_APPLICATION_CLASS (gaze_application_parent_class)->startup (app);
+
+  gtk_window_set_default_icon_name (APP_ID);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.preferences", prefs_accels);
+}
+
+static void
+about_action_cb (GSimpleAction *action,
+                 GVariant      *param,
+                 gpointer       user_data)
+{
+  GazeApplication *self = user_data;
+  static const char *developers[] = { "The Gaze developers", NULL };
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  GtkWidget *about;
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", parent,
+                        "application-name", _("Gaze"),
+                        "application-icon", APP_ID,
+                        "version", PACKAGE_VERSION,
+                        "comments", _("See where a neural network looks in an image"),
+                        "developers", developers,
+                        "developer-name", _("The Gaze developers"),
+                        "license-type", GTK_LICENSE_GPL_3_0,
+                        "website", "https://github.com/gazeviewer/gaze",
+                        "issue-url", "https://github.com/gazeviewer/gaze/issues",
+                        /* Translators: your name and address, one per line */
+                        "translator-credits", _("translator-credits"),
+                        NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static void
+preferences_action_cb (GSimpleAction *action,
+                       GVariant      *param,
+                       gpointer       user_data)
+{
+  GazeApplication *self = user_data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  GazePreferencesWindow *prefs = gaze_preferences_window_new (self->settings);
+
+  gtk_window_set_transient_for (GTK_WINDOW (prefs), parent);
+  gtk_window_present (GTK_WINDOW (prefs));
+}
+
+static void
+quit_action_cb (GSimpleAction *action,
+                GVariant      *param,
+                gpointer       user_data)
+{
+  GazeApplication *self = user_data;
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
+
+  /* Closing (not quitting outright) lets each window save its size. */
+  for (GList *l = g_list_copy (windows); l != NULL; l = g_list_delete_link (l, l))
+    gtk_window_close (l->data);
+}
+
+static const GActionEntry app_actions[] = {
+  { "about", about_action_cb },
+  { "preferences", preferences_action_cb },
+  { "quit", quit_action_cb },
+};
+
+static void
+gaze_application_dispose (GObject *object)
+{
+  GazeApplication *self = GAZE_APPLICATION (object);
+
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (gaze_application_parent_class)->dispose (object);
+}
+
+static void
+gaze_application_class_init (GazeApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->dispose = gaze_application_dispose;
+  app_class->activate = gaze_application_activate;
+  app_class->open = gaze_application_open;
+  app_class->startup = gaze_application_startup;
+
+  gaze_ui_init ();
+}
+
+static void
+gaze_application_init (GazeApplication *self)
+{
+  self->settings = g_settings_new (APP_ID);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions),
+                                   self);
+}
+
+GazeApplication *
+gaze_application_new (void)
+{
+  return g_object_new (GAZE_TYPE_APPLICATION,
+                       "application-id", APP_ID,
+                       "flags", G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE,
+                       "resource-base-path", "/io/github/gazeviewer/Gaze",
+                       NULL);
+}
+
+GSettings *
+gaze_application_get_settings (GazeApplication *self)
+{
+  g_return_val_if_fail (GAZE_IS_APPLICATION (self), NULL);
+
+  return self->settings;
+}

@@ -1,0 +1,43 @@
+/* gaze-image-view.h — a zoomable, pannable image with a heatmap overlay
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "gaze-types.h"
+
+G_BEGIN_DECLS
+
+#define GAZE_TYPE_IMAGE_VIEW (gaze_image_view_get_type ())
+G_DECLARE_FINAL_TYPE (GazeImageView, gaze_image_view, GAZE, IMAGE_VIEW, GtkWidget)
+
+GtkWidget *gaze_image_view_new (void);
+
+void gaze_image_view_set_texture (GazeImageView *self, GdkTexture *texture);
+GdkTexture *gaze_image_view_get_texture (GazeImageView *self);
+
+/* The coloured heatmap, RGBA at the image's size (transparent where nothing is
+ * drawn), and the image rectangle the model saw; outside it the view hatches
+ * the image as "not analysed". overlay NULL removes the heatmap. */
+void gaze_image_view_set_overlay (GazeImageView *self, GdkTexture *overlay,
+                                  const graphene_rect_t *analysed);
+GdkTexture *gaze_image_view_get_overlay (GazeImageView *self);
+
+void gaze_image_view_set_opacity (GazeImageView *self, double opacity);
+double gaze_image_view_get_opacity (GazeImageView *self);
+void gaze_image_view_set_show_overlay (GazeImageView *self, gboolean show);
+gboolean gaze_image_view_get_show_overlay (GazeImageView *self);
+
+/* Zoom: the scale from image pixels to logical view pixels. "fit" keeps the
+ * whole image visible whatever the view's size. */
+double gaze_image_view_get_zoom (GazeImageView *self);
+void gaze_image_view_set_zoom (GazeImageView *self, double zoom);
+gboolean gaze_image_view_get_fit (GazeImageView *self);
+void gaze_image_view_set_fit (GazeImageView *self, gboolean fit);
+void gaze_image_view_zoom_in (GazeImageView *self);
+void gaze_image_view_zoom_out (GazeImageView *self);
+/* Moves the view by (dx, dy) logical pixels. */
+void gaze_image_view_pan (GazeImageView *self, double dx, double dy);
+
+G_END_DECLS

@@ -1,0 +1,39 @@
+/* gaze-image.h — a decoded image: RGB8 pixels for the engine and a texture for the screen
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "gaze-engine.h"
+
+G_BEGIN_DECLS
+
+/* Immutable once made, so it may be shared with worker threads by reference. */
+typedef struct _GazeImage GazeImage;
+
+#define GAZE_TYPE_IMAGE (gaze_image_get_type ())
+GType gaze_image_get_type (void) G_GNUC_CONST;
+
+/* From a pixbuf: EXIF orientation applied, alpha composited over white. */
+GazeImage *gaze_image_new_for_pixbuf (GdkPixbuf *pixbuf, GFile *file);
+GazeImage *gaze_image_new_for_texture (GdkTexture *texture, GFile *file);
+GazeImage *gaze_image_load (GFile *file, GCancellable *cancellable, GError **error);
+void gaze_image_load_async (GFile *file, GCancellable *cancellable, GAsyncReadyCallback callback,
+                            gpointer user_data);
+GazeImage *gaze_image_load_finish (GAsyncResult *result, GError **error);
+
+GazeImage *gaze_image_ref (GazeImage *self);
+void gaze_image_unref (GazeImage *self);
+
+/* NULL for pasted images. */
+GFile *gaze_image_get_file (GazeImage *self);
+GdkTexture *gaze_image_get_texture (GazeImage *self);
+/* Points into the image; valid while it lives. */
+void gaze_image_get_gz_image (GazeImage *self, GzImage *out);
+int gaze_image_get_width (GazeImage *self);
+int gaze_image_get_height (GazeImage *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GazeImage, gaze_image_unref)
+
+G_END_DECLS

@@ -1,0 +1,255 @@
+/* gaze-model.c — a loaded classifier: the engine model plus its labels and preprocessing
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "gaze-model"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "gaze-model.h"
+
+struct _GazeModel
+{
+  GObject parent_instance;
+
+  GFile *file;
+  char *name;
+  GzModel *model;
+  GzPreprocess preprocess;
+  int n_classes;
+  GPtrArray *labels;        /* char*, n_classes entries once loaded */
+  gboolean has_labels;
+};
+
+G_DEFINE_FINAL_TYPE (GazeModel, gaze_model, G_TYPE_OBJECT)
+G_DEFINE_QUARK (gaze-error-quark, gaze_error)
+
+void
+gaze_propagate_engine_error (GError       **error,
+                             const GzError *err,
+                             const char    *context)
+{
+  if (err->code == GZ_ERR_CANCELLED)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Cancelled"));
+  else if (context != NULL)
+    g_set_error (error, GAZE_ERROR, GAZE_ERROR_ENGINE, "%s: %s", context, err->message);
+  else
+    g_set_error_literal (error, GAZE_ERROR, GAZE_ERROR_ENGINE, err->message);
+}
+
+static void
+gaze_model_finalize (GObject *object)
+{
+  GazeModel *self = GAZE_MODEL (object);
+
+  g_clear_object (&self->file);
+  g_clear_pointer (&self->name, g_free);
+  g_clear_pointer (&self->model, gz_model_free);
+  g_clear_pointer (&self->labels, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (gaze_model_parent_class)->finalize (object);
+}
+
+static void
+gaze_model_class_init (GazeModelClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = gaze_model_finalize;
+}
+
+static void
+gaze_model_init (GazeModel *self)
+{
+  self->labels = g_ptr_array_new_with_free_func (g_free);
+}
+
+/* labels.txt: one label per line, in class order. Looked up as MODEL.labels.txt,
+ * then labels.txt in the model's folder. A file with the wrong number of lines
+ * is ignored rather than mislabelling classes. */
+static void
+load_labels (GazeModel *self)
+{
+  g_autofree char *path = g_file_get_path (self->file);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *stem = g_strndup (path, strlen (path) - (g_str_has_suffix (path, ".onnx") ? 5 : 0));
+  g_autofree char *own = g_strconcat (stem, ".labels.txt", NULL);
+  g_autofree char *shared = g_build_filename (dir, "labels.txt", NULL);
+  const char *candidates[] = { own, shared };
+
+  for (guint c = 0; c < G_N_ELEMENTS (candidates); c++)
+    {
+      g_autofree char *text = NULL;
+      g_auto (GStrv) lines = NULL;
+      guint n;
+
+      if (!g_file_get_contents (candidates[c], &text, NULL, NULL))
+        continue;
+      lines = g_strsplit (text, "\n", -1);
+      n = g_strv_length (lines);
+      while (n > 0 && g_strstrip (lines[n - 1])[0] == '\0')
+        n--;
+      if ((int) n != self->n_classes)
+        {
+          g_debug ("%s has %u labels for %d classes; ignored", candidates[c], n, self->n_classes);
+          continue;
+        }
+      for (guint i = 0; i < n; i++)
+        g_ptr_array_add (self->labels, g_strdup (g_strstrip (lines[i])));
+      self->has_labels = TRUE;
+      return;
+    }
+
+  for (int i = 0; i < self->n_classes; i++)
+    g_ptr_array_add (self->labels, g_strdup_printf (_("class %d"), i));
+}
+
+GazeModel *
+gaze_model_load (GFile         *file,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  g_autoptr (GazeModel) self = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *basename = NULL;
+  const GzValueInfo *output;
+  GzError err = { 0 };
+
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
+
+  path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_MODEL, _("Models must be local files"));
+      return NULL;
+    }
+
+  self = g_object_new (GAZE_TYPE_MODEL, NULL);
+  self->file = g_object_ref (file);
+  basename = g_file_get_basename (file);
+  self->name = g_str_has_suffix (basename, ".onnx") ? g_strndup (basename, strlen (basename) - 5)
+                                                     : g_strdup (basename);
+
+  if (gz_model_load (path, NULL, &self->model, &err) != GZ_OK)
+    {
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_ENGINE, _("Cannot load the model “%s”: %s"),
+                   basename, err.message);
+      return NULL;
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  output = gz_model_output (self->model);
+  self->n_classes = output != NULL && output->ndim >= 1 ? (int) output->dims[output->ndim - 1] : 0;
+  if (self->n_classes <= 0)
+    {
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_MODEL,
+                   _("The model “%s” has no class output"), basename);
+      return NULL;
+    }
+
+  gz_preprocess_defaults (self->model, &self->preprocess);
+  load_labels (self);
+
+  return g_steal_pointer (&self);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  GError *error = NULL;
+  GazeModel *model = gaze_model_load (task_data, cancellable, &error);
+
+  if (model == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, model, g_object_unref);
+}
+
+void
+gaze_model_load_async (GFile               *file,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (G_IS_FILE (file));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gaze_model_load_async);
+  g_task_set_task_data (task, g_object_ref (file), g_object_unref);
+  /* A cancelled load is thrown away even if the thread is still reading. */
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_run_in_thread (task, load_thread);
+}
+
+GazeModel *
+gaze_model_load_finish (GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaze_model_load_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+GFile *
+gaze_model_get_file (GazeModel *self)
+{
+  g_return_val_if_fail (GAZE_IS_MODEL (self), NULL);
+
+  return self->file;
+}
+
+const char *
+gaze_model_get_name (GazeModel *self)
+{
+  g_return_val_if_fail (GAZE_IS_MODEL (self), NULL);
+
+  return self->name;
+}
+
+const GzModel *
+gaze_model_get_engine_model (GazeModel *self)
+{
+  g_return_val_if_fail (GAZE_IS_MODEL (self), NULL);
+
+  return self->model;
+}
+
+const GzPreprocess *
+gaze_model_get_preprocess (GazeModel *self)
+{
+  g_return_val_if_fail (GAZE_IS_MODEL (self), NULL);
+
+  return &self->preprocess;
+}
+
+int
+gaze_model_get_n_classes (GazeModel *self)
+{
+  g_return_val_if_fail (GAZE_IS_MODEL (self), 0);
+
+  return self->n_classes;
+}
+
+const char *
+gaze_model_get_label (GazeModel *self,
+                      int        index)
+{
+  g_return_val_if_fail (GAZE_IS_MODEL (self), NULL);
+  g_return_val_if_fail (index >= 0 && index < self->n_classes, NULL);
+
+  return g_ptr_array_index (self->labels, index);
+}
+
+gboolean
+gaze_model_has_labels (GazeModel *self)
+{
+  g_return_val_if_fail (GAZE_IS_MODEL (self), FALSE);
+
+  return self->has_labels;
+}

@@ -1,0 +1,61 @@
+/* gaze-ui.c — resource registration and small helpers of the gaze-ui library
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "gaze-ui"
+
+#include "config.h"
+
+#include <gtk/gtk.h>
+
+#include "gaze-image-view.h"
+#include "gaze-resources.h"
+#include "gaze-ui.h"
+
+void
+gaze_ui_init (void)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once))
+    {
+      /* Registered by hand: in a static library the constructor that would
+       * register it automatically may be dropped by the linker. */
+      gaze_register_resource ();
+      g_type_ensure (GAZE_TYPE_IMAGE_VIEW);
+      g_once_init_leave (&once, 1);
+    }
+}
+
+gboolean
+gaze_ui_running_uninstalled (void)
+{
+  static int uninstalled = -1;
+
+  if (uninstalled < 0)
+    {
+      g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+      g_autofree char *build_root = g_path_get_dirname (GAZE_BUILD_DATADIR);
+      g_autofree char *prefix = g_strconcat (build_root, G_DIR_SEPARATOR_S, NULL);
+
+      uninstalled = exe != NULL && g_str_has_prefix (exe, prefix);
+    }
+  return uninstalled;
+}
+
+char *
+gaze_ui_find_demo_dir (void)
+{
+  const char *env = g_getenv ("GAZE_DEMO_DIR");
+  g_autofree char *dir = NULL;
+
+  if (env != NULL && *env != '\0')
+    dir = g_strdup (env);
+  else if (gaze_ui_running_uninstalled ())
+    dir = g_build_filename (GAZE_SOURCE_DATADIR, "demo", NULL);
+  else
+    dir = g_build_filename (GAZE_PKGDATADIR, "demo", NULL);
+
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    return NULL;
+  return g_steal_pointer (&dir);
+}

@@ -1,0 +1,29 @@
+/* gaze-window.h — the main window
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "gaze-types.h"
+
+G_BEGIN_DECLS
+
+#define GAZE_TYPE_WINDOW (gaze_window_get_type ())
+G_DECLARE_FINAL_TYPE (GazeWindow, gaze_window, GAZE, WINDOW, AdwApplicationWindow)
+
+GazeWindow *gaze_window_new (GazeApplication *application);
+
+/* Opens images and models; the kind of each file is decided by its content
+ * type. With several images the first is shown (the others are reachable
+ * through folder browsing only when in the same folder). */
+void gaze_window_open_files (GazeWindow *self, GFile **files, int n_files);
+
+/* Whether the empty state ("drop an image and a model") is showing. */
+gboolean gaze_window_is_empty (GazeWindow *self);
+/* Whether a load or an explanation is running. */
+gboolean gaze_window_is_busy (GazeWindow *self);
+GazeImageView *gaze_window_get_image_view (GazeWindow *self);
+void gaze_window_show_toast (GazeWindow *self, const char *message);
+
+G_END_DECLS
