@@ -167,16 +167,19 @@ decode_stream (GInputStream *in, const char *what, gint64 max_pixels, GError **e
         g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_NOT_IMAGE,
                      "%s: not an image (or a format this system cannot read)", what);
       else
-        g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_CORRUPT, "%s: cannot decode %s image: %s",
-                     what, gdk_pixbuf_format_get_name (fmt),
-                     local != NULL ? local->message : "no pixels");
+        {
+          g_autofree char *name = gdk_pixbuf_format_get_name (fmt);
+          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_CORRUPT, "%s: cannot decode %s image: %s",
+                       what, name, local != NULL ? local->message : "no pixels");
+        }
       return NULL;
     }
   GzLoadedImage *img = gz_image_from_pixbuf (pb, error);
   if (img != NULL)
     {
       GdkPixbufFormat *fmt = gdk_pixbuf_loader_get_format (loader);
-      img->format = g_strdup (fmt != NULL ? gdk_pixbuf_format_get_name (fmt) : "unknown");
+      /* gdk_pixbuf_format_get_name returns a new string. */
+      img->format = fmt != NULL ? gdk_pixbuf_format_get_name (fmt) : g_strdup ("unknown");
     }
   else if (error != NULL && *error != NULL)
     g_prefix_error (error, "%s: ", what);
