@@ -224,7 +224,7 @@ gz_cli_bench (int argc, char **argv)
     }
   else
     {
-      g_print ("%s — %s, %d threads, %d runs\n", path, gz_method_name (method),
+      g_print ("%s: %s, %d threads, %d runs\n", path, gz_method_name (method),
                gz_get_threads (), repeat);
       print_stats ("load", sl);
       print_stats ("forward", sf);

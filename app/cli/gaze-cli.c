@@ -19,6 +19,7 @@ static const Subcommand subcommands[] = {
   { "info", gz_cli_info, "Show a model's inputs, outputs, nodes and default layer" },
   { "predict", gz_cli_predict, "Classify images: top classes with probabilities" },
   { "explain", gz_cli_explain, "Explain a class: CAM-family heatmaps, overlay PNG, .npy maps" },
+  { "bench", gz_cli_bench, "Time load, forward, explanation and class switch (medians)" },
   { NULL, NULL, NULL },
 };
 
