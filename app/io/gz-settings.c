@@ -135,7 +135,8 @@ gz_labels_read (const char *path, GError **error)
                                                                              : local->message);
       return NULL;
     }
-  if (len > 64 * 1024 * 1024 || memchr (text, '\0', len) != NULL || !g_utf8_validate (text, len, NULL))
+  if (len > 64 * 1024 * 1024 || memchr (text, '\0', len) != NULL
+      || !g_utf8_validate (text, len, NULL))
     {
       g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "labels %s: not a UTF-8 text file",
                    path);

@@ -47,13 +47,31 @@ node_number (JsonNode *node, double *out)
 static gboolean
 node_int (JsonNode *node, int lo, int hi, int *out)
 {
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_INT64)
     return FALSE;
   gint64 v = json_node_get_int (node);
   if (v < lo || v > hi)
     return FALSE;
   *out = (int) v;
   return TRUE;
+}
+
+/* N (square) or [height, width]. */
+static gboolean
+node_crop (JsonNode *node, int *width, int *height)
+{
+  if (node_int (node, 1, 16384, width))
+    {
+      *height = *width;
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return FALSE;
+  JsonArray *a = json_node_get_array (node);
+  return json_array_get_length (a) == 2
+         && node_int (json_array_get_element (a, 0), 1, 16384, height)
+         && node_int (json_array_get_element (a, 1), 1, 16384, width);
 }
 
 /* An array of 3 numbers, or of 1 (repeated: single-channel models). */
@@ -168,13 +186,7 @@ gz_sidecar_read (const char *model_path, GzSettings *s, GError **error)
         }
       if ((n = json_object_get_member (o, "crop")) != NULL)
         {
-          if (node_int (n, 1, 16384, &s->crop_width))
-            s->crop_height = s->crop_width;
-          else if (!JSON_NODE_HOLDS_ARRAY (n) || json_array_get_length (json_node_get_array (n)) != 2
-                   || !node_int (json_array_get_element (json_node_get_array (n), 0), 1, 16384,
-                                 &s->crop_height)
-                   || !node_int (json_array_get_element (json_node_get_array (n), 1), 1, 16384,
-                                 &s->crop_width))
+          if (!node_crop (n, &s->crop_width, &s->crop_height))
             return invalid (error, path, "crop", "an integer or [height, width] from 1 to 16384");
           s->has_crop = TRUE;
         }

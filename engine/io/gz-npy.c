@@ -250,7 +250,8 @@ parse_header (const unsigned char *bytes, size_t len, size_t total_len, NpyHeade
         return gz_error_set (err, GZ_ERR_FORMAT, "npy header: malformed dictionary");
     }
   if (!have_descr || !have_order || !have_shape)
-    return gz_error_set (err, GZ_ERR_FORMAT, "npy header lacks 'descr', 'fortran_order' or 'shape'");
+    return gz_error_set (err, GZ_ERR_FORMAT,
+                         "npy header lacks 'descr', 'fortran_order' or 'shape'");
 
   GzStatus st = parse_descr (descr, h, err);
   if (st != GZ_OK)
@@ -264,7 +265,8 @@ parse_header (const unsigned char *bytes, size_t len, size_t total_len, NpyHeade
   if (total_len < h->data_offset || total_len - h->data_offset < h->data_bytes)
     return gz_error_set (err, GZ_ERR_FORMAT,
                          "npy file is truncated: the shape needs %zu data bytes, the file has %zu",
-                         h->data_bytes, total_len > h->data_offset ? total_len - h->data_offset : 0);
+                         h->data_bytes,
+                         total_len > h->data_offset ? total_len - h->data_offset : 0);
   return GZ_OK;
 }
 

@@ -92,7 +92,8 @@ test_npy_malformed (void)
   g_assert_cmpint (gz_npy_read_mem ("PK\x03\x04 not numpy at all", 22, &t, &err), ==,
                    GZ_ERR_FORMAT);
   g_assert_nonnull (strstr (err.message, "not a NumPy"));
-  g_autoptr (GByteArray) b = npy_bytes ("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 4);
+  g_autoptr (GByteArray) b
+      = npy_bytes ("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 4);
   g_assert_cmpint (gz_npy_read_mem (b->data, 40, &t, &err), ==, GZ_ERR_FORMAT);
   g_assert_nonnull (strstr (err.message, "truncated"));
   /* The same bytes complete: a 0-d float. */
