@@ -23,6 +23,8 @@
 #include "gz-graph.h"
 #include "onnx.pb-c.h"
 
+/* |got - want| <= ATOL + RTOL·|want|. Every case that runs passes at 1e-4,
+ * Erf and Pow included, so no operator gets a looser bound. */
 #define RTOL 1e-4
 #define ATOL 1e-4
 
@@ -97,7 +99,9 @@ tensor_to_gz (const Onnx__TensorProto *tp)
     return NULL;
   size_t n = (size_t) gz_tensor_numel (t);
   size_t bytes = n * gz_dtype_size (t->dtype);
-  if (tp->has_raw_data && tp->raw_data.len == bytes)
+  if (bytes == 0)
+    ; /* empty tensor: nothing to copy (and the source may be NULL) */
+  else if (tp->has_raw_data && tp->raw_data.len == bytes)
     memcpy (t->data, tp->raw_data.data, bytes);
   else if (!tp->has_raw_data && type == 1 && tp->n_float_data == n)
     memcpy (t->data, tp->float_data, bytes);
@@ -180,20 +184,6 @@ compare (const GzTensor *got, const GzTensor *want, double rtol, double atol)
                           (gint64) bad, (gint64) n, (gint64) worst, g, w);
 }
 
-/* Operators whose reference values come from float64 transcendental
- * functions the float32 kernels approximate (erf, pow with large exponents):
- * allow one more decimal of relative error. */
-static double
-case_rtol (const Onnx__GraphProto *gp)
-{
-  static const char *const loose[] = { "Erf", "Pow", "Gelu", NULL };
-  for (size_t i = 0; i < gp->n_node; i++)
-    for (int k = 0; loose[k] != NULL; k++)
-      if (g_strcmp0 (gp->node[i]->op_type, loose[k]) == 0)
-        return 1e-3;
-  return RTOL;
-}
-
 typedef struct
 {
   int n_inputs;               /* non-initializer graph inputs */
@@ -236,7 +226,8 @@ run_output (Onnx__ModelProto *m, const DataSet *ds, int primary, int k, const ch
   size_t n_init = gp->n_initializer + (size_t) ds->n_inputs;
   g_autofree Onnx__TensorProto **inits = g_new0 (Onnx__TensorProto *, n_init + 1);
   g_autofree Onnx__TensorProto *copies = g_new0 (Onnx__TensorProto, (size_t) ds->n_inputs + 1);
-  memcpy (inits, gp->initializer, sizeof (void *) * gp->n_initializer);
+  if (gp->n_initializer > 0)
+    memcpy (inits, gp->initializer, sizeof (void *) * gp->n_initializer);
   size_t used = gp->n_initializer;
   for (int i = 0; i < ds->n_inputs; i++)
     {
@@ -373,7 +364,6 @@ run_case (gconstpointer data)
           g_string_append (unsupported, unsupported->len ? item : item + 2);
         }
     }
-  double rtol = case_rtol (gp);
 
   g_autoptr (GDir) d = g_dir_open (c->dir, 0, NULL);
   g_autoptr (GPtrArray) sets = g_ptr_array_new_with_free_func (g_free);
@@ -433,7 +423,7 @@ run_case (gconstpointer data)
       for (int k = 0; k < ds.n_outputs && reason == NULL && failure == NULL; k++)
         {
           bool refused;
-          char *f = run_output (m, &ds, primary, k, c->dir, rtol, &refused);
+          char *f = run_output (m, &ds, primary, k, c->dir, RTOL, &refused);
           if (f != NULL && refused)
             reason = f;
           else if (f != NULL)
