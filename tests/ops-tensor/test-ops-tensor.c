@@ -1,6 +1,7 @@
 /* test-ops-tensor.c — tensor operators: hand-derived forwards, finite-difference backwards
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include "gz-ops.h"
 #include "tensor-test-util.h"
 
 #define D(...) ((int64_t[]){ __VA_ARGS__ })
@@ -1008,6 +1009,36 @@ test_registry (void)
     }
 }
 
+/* Malformed nodes (no inputs, omitted inputs, no outputs) give errors, not crashes. */
+static void
+test_malformed (void)
+{
+  for (const GzOpDef *const *op = gz_ops_tensor; *op != NULL; op++)
+    {
+      TNode t = { 0 };
+      GzTensor *in[3] = { mkr (2, D (2, 2), 1), mkr (2, D (2, 2), 2), mkr (2, D (2, 2), 3) };
+      GzTensor *out[TN_MAX];
+      GzError err = { 0 };
+
+      tn_init (&t, (*op)->op_type, 0, 1, 13);
+      g_assert_cmpint (tn_infer (&t, in, ~0u, out, &err), !=, GZ_OK);
+      tn_free_headers (out, 1);
+
+      tn_init (&t, (*op)->op_type, 3, 1, 13);
+      for (int i = 0; i < 3; i++)
+        tn_omit_input (&t, i);
+      /* (Constant has no inputs, but no value attribute either) */
+      g_assert_cmpint (tn_infer (&t, in, ~0u, out, &err), !=, GZ_OK);
+      tn_free_headers (out, 1);
+
+      tn_init (&t, (*op)->op_type, 1, 0, 13);
+      g_assert_cmpint (tn_infer (&t, in, ~0u, out, &err), !=, GZ_OK);
+      g_assert_nonnull (strstr (err.message, "test_node"));
+      tn_clear (&t);
+      free_all (in, 3);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1034,5 +1065,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-tensor/layer-norm", test_layer_norm);
   g_test_add_func ("/ops-tensor/where-equal", test_where_equal);
   g_test_add_func ("/ops-tensor/shape-chain", test_shape_chain);
+  g_test_add_func ("/ops-tensor/malformed", test_malformed);
   return g_test_run ();
 }

@@ -27,6 +27,9 @@ cast_target (const GzNode *node, GzDType *dtype, GzError *err)
 static GzStatus
 cast_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   GzDType to = GZ_DTYPE_FLOAT;
   GzStatus st = cast_target (node, &to, err);
   if (st != GZ_OK)

@@ -13,6 +13,9 @@
 static GzStatus
 concat_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   if (node->n_inputs < 1 || in[0] == NULL)
     return gz_tops_error (err, GZ_ERR_SHAPE, node, "needs at least one input");
   const GzTensor *first = in[0];
@@ -203,6 +206,9 @@ split_sizes (const GzNode *node, const GzTensor *const *in, int *axis_out, int64
 static GzStatus
 split_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   int axis;
   int64_t *sizes;
   GzStatus st = split_sizes (node, in, &axis, &sizes, err);

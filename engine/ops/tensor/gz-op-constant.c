@@ -58,6 +58,9 @@ shape_fill (const GzNode *node, const GzTensor *x, GzTensor *y)
 static GzStatus
 shape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   int64_t s, e;
   shape_range (node, in[0]->ndim, &s, &e);
   int64_t len = e - s;
@@ -86,6 +89,9 @@ const GzOpDef gz_tops_shape = {
 static GzStatus
 size_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   gz_tensor_set_shape (out[0], GZ_DTYPE_INT64, 0, NULL);
   GzStatus st = alloc_output (node, out[0], err);
   if (st != GZ_OK)
@@ -156,6 +162,9 @@ static GzStatus
 constant_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                 GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 0, err);
+  if (need != GZ_OK)
+    return need;
   const void *src;
   GzStatus st = constant_value (node, out[0], &src, err);
   if (st == GZ_OK)
@@ -209,6 +218,9 @@ cos_value (const GzNode *node, GzDType *dtype, double *value, GzError *err)
 static GzStatus
 cos_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   const int64_t *shape;
   int n;
   GzDType dtype;
@@ -312,6 +324,9 @@ range_count (const GzNode *node, const GzTensor *const *in, int64_t *count, GzEr
 static GzStatus
 range_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 3, err);
+  if (need != GZ_OK)
+    return need;
   int64_t n;
   GzStatus st = range_count (node, in, &n, err);
   if (st != GZ_OK)

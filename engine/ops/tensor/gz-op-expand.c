@@ -9,6 +9,9 @@
 static GzStatus
 expand_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 2, err);
+  if (need != GZ_OK)
+    return need;
   const int64_t *shape;
   int n;
   GzStatus st;

@@ -43,6 +43,9 @@ check_indices (const GzNode *node, const GzTensor *idx, int64_t n, GzError *err)
 static GzStatus
 gather_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 2, err);
+  if (need != GZ_OK)
+    return need;
   const GzTensor *data = in[0], *idx = gz_tops_input (node, in, 1);
   int axis;
   GzStatus st;

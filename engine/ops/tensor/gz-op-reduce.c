@@ -139,6 +139,9 @@ reduce_layout (const GzNode *node, const GzTensor *const *in, ReduceLayout *l, G
 static GzStatus
 reduce_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   if (in[0]->dtype != GZ_DTYPE_FLOAT)
     return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "only float input is supported");
   ReduceLayout l;

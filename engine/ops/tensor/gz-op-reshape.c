@@ -42,6 +42,9 @@ copy_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
 static GzStatus
 reshape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   const GzTensor *x = in[0];
   const GzTensor *shape_in = gz_tops_input (node, in, 1);
   const int64_t *shape;
@@ -134,6 +137,9 @@ const GzOpDef gz_tops_reshape = {
 static GzStatus
 flatten_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   const GzTensor *x = in[0];
   int64_t axis = gz_node_attr_int (node, "axis", 1);
   if (axis < -x->ndim || axis > x->ndim)
@@ -170,6 +176,9 @@ read_axes (const GzNode *node, const GzTensor *const *in, const int64_t **axes, 
 static GzStatus
 squeeze_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   const GzTensor *x = in[0];
   const int64_t *axes;
   int n;
@@ -210,6 +219,9 @@ static GzStatus
 unsqueeze_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                  GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   const GzTensor *x = in[0];
   const int64_t *axes;
   int n;
@@ -251,6 +263,9 @@ static GzStatus
 identity_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                 GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   gz_tensor_set_shape (out[0], in[0]->dtype, in[0]->ndim, in[0]->dims);
   return GZ_OK;
 }
@@ -266,6 +281,9 @@ static GzStatus
 dropout_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   const GzTensor *ratio = gz_tops_input (node, in, 1);
   const GzTensor *training = gz_tops_input (node, in, 2);
   if (training != NULL)

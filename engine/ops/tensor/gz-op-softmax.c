@@ -75,6 +75,9 @@ static GzStatus
 softmax_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   int64_t outer, n, inner;
   if (in[0]->dtype != GZ_DTYPE_FLOAT)
     return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "only float input is supported");

@@ -36,6 +36,9 @@ static GzStatus
 transpose_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                  GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
   const GzTensor *x = in[0];
   int perm[GZ_MAX_DIMS];
   GzStatus st = read_perm (node, x->ndim, perm, err);

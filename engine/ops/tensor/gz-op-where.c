@@ -86,6 +86,9 @@ truth (const GzTensor *c, int64_t off)
 static GzStatus
 where_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 3, err);
+  if (need != GZ_OK)
+    return need;
   if (node->n_inputs < 3 || in[0] == NULL || in[1] == NULL || in[2] == NULL)
     return gz_tops_error (err, GZ_ERR_SHAPE, node, "needs condition, X and Y");
   if (in[1]->dtype != in[2]->dtype)
@@ -152,6 +155,9 @@ const GzOpDef gz_tops_where = {
 static GzStatus
 equal_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  GzStatus need = gz_tops_need (node, in, out, 2, err);
+  if (need != GZ_OK)
+    return need;
   if (node->n_inputs < 2 || in[0] == NULL || in[1] == NULL)
     return gz_tops_error (err, GZ_ERR_SHAPE, node, "needs two inputs");
   if (in[0]->dtype != in[1]->dtype)

@@ -48,6 +48,29 @@ gz_tops_check_shape (const GzNode *node, int ndim, const int64_t *dims, GzError 
 }
 
 GzStatus
+gz_tops_need (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+              int n_required, GzError *err)
+{
+  if (node->n_inputs < n_required)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "needs %d inputs, has %d", n_required,
+                          node->n_inputs);
+  for (int i = 0; i < node->n_inputs; i++)
+    {
+      const GzTensor *t = node->inputs[i] >= 0 ? in[i] : NULL;
+      if (t == NULL && i < n_required)
+        return gz_tops_error (err, GZ_ERR_SHAPE, node, "input %d is missing", i);
+      if (t != NULL && (t->ndim < 0 || t->ndim > GZ_MAX_DIMS))
+        return gz_tops_error (err, GZ_ERR_SHAPE, node, "input %d has rank %d", i, t->ndim);
+      if (t != NULL && t->dtype != GZ_DTYPE_FLOAT && t->dtype != GZ_DTYPE_INT64)
+        return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "input %d has data type %d", i,
+                              (int) t->dtype);
+    }
+  if (node->n_outputs < 1 || node->outputs[0] < 0 || out[0] == NULL)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "has no output");
+  return GZ_OK;
+}
+
+GzStatus
 gz_tops_const_ints (const GzNode *node, const GzTensor *t, const char *what,
                     const int64_t **values, int *n, GzError *err)
 {
@@ -74,6 +97,8 @@ gz_tops_const_ints (const GzNode *node, const GzTensor *t, const char *what,
 double
 gz_tops_scalar (const GzTensor *t)
 {
+  if (t->data == NULL || gz_tensor_numel (t) < 1)
+    return 0.0;
   if (t->dtype == GZ_DTYPE_INT64)
     return (double) ((const int64_t *) t->data)[0];
   return (double) ((const float *) t->data)[0];
