@@ -112,7 +112,7 @@ gz_cli_options_add (GOptionContext *ctx, GzCliOptions *opts)
     { "std", 0, 0, G_OPTION_ARG_CALLBACK, std_cb, "Per-channel standard deviation", "R,G,B" },
     { "resize", 0, 0, G_OPTION_ARG_CALLBACK, int_cb,
       "Resize the shorter side to N before the centre crop", "N" },
-    { "crop", 0, 0, G_OPTION_ARG_CALLBACK, int_cb, "Centre crop N×N (the model's input size)",
+    { "crop", 0, 0, G_OPTION_ARG_CALLBACK, int_cb, "Centre crop NxN (the model's input size)",
       "N" },
     { "stretch", 0, 0, G_OPTION_ARG_NONE, &opts->stretch,
       "Resize the whole image to the input size instead of resize + crop", NULL },

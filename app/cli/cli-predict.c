@@ -110,10 +110,10 @@ gz_cli_predict (int argc, char **argv)
     { "top", 0, 0, G_OPTION_ARG_INT, &top, "Show the K best classes (default 5)", "K" },
     { "logits", 0, 0, G_OPTION_ARG_FILENAME, &logits_path,
       "Save the logits as a float32 [N,K] .npy, one row per image", "OUT.npy" },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, "MODEL IMAGE…" },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL.onnx IMAGE…");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL.onnx IMAGE...");
   g_option_context_set_summary (
     ctx, "Classify images: the top classes with their logits and softmax probabilities.\n"
          "Preprocessing comes from the flags, else MODEL.json beside the model, else the\n"
@@ -122,11 +122,12 @@ gz_cli_predict (int argc, char **argv)
   g_option_context_set_description (
     ctx, "With --json, each image prints one JSON object on its own line (JSON Lines):\n"
          "  {\"model\": M, \"image\": I, \"top\": [{\"index\": i, \"label\": s, \"logit\": x,"
-         " \"probability\": p}, …]}\n"
+         " \"probability\": p}, ...]}\n"
          "With --input-tensor, no IMAGE is given and \"image\" is the .npy path.\n"
-         "Exit status: 0 on success, 1 on bad input, 2 on a usage error.");
+         "Exit status: 0 on success, 1 on bad input, 2 on a usage error.\n");
   gz_cli_options_add (ctx, &opts);
   g_option_context_add_main_entries (ctx, entries, NULL);
+  g_set_prgname ("gaze-cli predict");
   g_autoptr (GError) error = NULL;
   int status = 0;
   GzCliModel m = { 0 };
