@@ -112,21 +112,26 @@ print_text (const char *path, const GzModel *model)
   printf ("Default layer: %s\n", layer != NULL ? layer : "(none)");
   printf ("\nNodes (%d), output shapes for batch 1:\n", gz_model_node_count (model));
 
-  int w_op = 2, w_name = 4;
+  /* Column widths from the content, capped so one long name cannot push the
+   * shapes off every line. */
+  int w_op = 2, w_name = 4, w_out = 6;
   for (int i = 0; i < gz_model_node_count (model); i++)
     {
       const GzNodeInfo *n = gz_model_node (model, i);
       w_op = MAX (w_op, (int) strlen (n->op_type));
       w_name = MAX (w_name, (int) strlen (n->name));
+      w_out = MAX (w_out, (int) strlen (n->output));
     }
   w_name = MIN (w_name, 60);
-  printf ("  %5s  %-*s  %-*s  %s  %s\n", "#", w_op, "op", w_name, "node", "output", "shape");
+  w_out = MIN (w_out, 60);
+  printf ("  %5s  %-*s  %-*s  %-*s  %s\n", "#", w_op, "op", w_name, "node", w_out, "output",
+          "shape");
   for (int i = 0; i < gz_model_node_count (model); i++)
     {
       const GzNodeInfo *n = gz_model_node (model, i);
       g_autofree char *shape = shape_string (n->ndim, n->dims);
-      printf ("  %5d  %-*s  %-*s  %s  %s\n", i, w_op, n->op_type, w_name, n->name, n->output,
-              shape);
+      printf ("  %5d  %-*s  %-*s  %-*s  %s\n", i, w_op, n->op_type, w_name, n->name, w_out,
+              n->output, shape);
     }
 }
 
