@@ -38,6 +38,11 @@ static const ConvCase conv_cases[] = {
   { "SAME_UPPER kernel 4", 1, 2, 5, 5, 2, 4, 4, 1, 1, 1, 1, 1, 1, 1, 2, 2, false, "SAME_UPPER", 5, 5 },
   { "VALID stride 2", 1, 2, 7, 6, 2, 3, 3, 1, 2, 2, 1, 1, 0, 0, 0, 0, true, "VALID", 3, 2 },
   { "depthwise SAME_UPPER", 1, 3, 6, 6, 3, 3, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, false, "SAME_UPPER", 3, 3 },
+  /* Rows wide enough for the vector kernels (and their tails). */
+  { "depthwise stride 2 wide", 1, 2, 5, 23, 2, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, true, NULL, 3, 12 },
+  { "depthwise stride 2 wide even", 1, 2, 5, 24, 2, 3, 3, 2, 2, 2, 1, 1, 1, 0, 1, 0, true, NULL, 3, 11 },
+  { "depthwise wide", 1, 2, 4, 21, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, false, NULL, 4, 21 },
+  { "3x3 wide", 1, 2, 3, 19, 2, 3, 3, 1, 1, 1, 1, 1, 0, 1, 0, 1, true, NULL, 1, 19 },
 };
 
 static double *

@@ -125,7 +125,7 @@ bn_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
   const GzTensor *x = in[0];
   Job j = { .c = x->dims[1], .plane = gz_shape_numel (x->ndim - 2, x->dims + 2), .a = ab,
             .b = ab + x->dims[1], .x = x->data, .y = out[0]->data };
-  gz_parallel_for (x->dims[0] * x->dims[1], 1 + 16384 / (j.plane + 1), affine_planes, &j);
+  gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (j.plane), affine_planes, &j);
   free (ab);
   return GZ_OK;
 }
@@ -155,7 +155,7 @@ bn_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
   if (din[0] != NULL)
     {
       Job j = { .c = c, .plane = plane, .a = ab, .b = NULL, .x = dy, .y = din[0]->data };
-      gz_parallel_for (n * c, 1 + 16384 / (plane + 1), affine_planes, &j);
+      gz_parallel_for (n * c, gz_nn_chunk (plane), affine_planes, &j);
     }
   /* Parameter gradients, when asked: from sums of dy and dy (x - mean) per channel. */
   bool params = false;

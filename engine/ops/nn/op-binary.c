@@ -5,7 +5,7 @@
  * the innermost stride of each operand is 0 (broadcast) or 1. The backward
  * pass for an operand sums the local gradient over the axes it was broadcast
  * along: in parallel when the operand has the output's size (no reduction),
- * serially otherwise. Add/Sub/Mul/Div also accept int64 pairs (shape
+ * serially otherwise. Add/Sub/Mul/Div/Pow also accept int64 (shape
  * arithmetic that gets folded at load time); they have no gradient.
  */
 #include <math.h>
@@ -53,12 +53,13 @@ binary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
 
   if (a == NULL || b == NULL)
     return gz_nn_error (err, GZ_ERR_SHAPE, node, "needs two inputs");
-  bool ints = a->dtype == GZ_DTYPE_INT64 && b->dtype == GZ_DTYPE_INT64 && k <= B_DIV;
+  bool ints = a->dtype == GZ_DTYPE_INT64 && b->dtype == GZ_DTYPE_INT64 && k <= B_POW;
+  ints = ints || (k == B_POW && a->dtype == GZ_DTYPE_INT64 && b->dtype == GZ_DTYPE_FLOAT);
   bool pow_int_exp = k == B_POW && a->dtype == GZ_DTYPE_FLOAT && b->dtype == GZ_DTYPE_INT64;
   if (!ints && !pow_int_exp && (a->dtype != GZ_DTYPE_FLOAT || b->dtype != GZ_DTYPE_FLOAT))
     return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
-                        "input data types %d and %d; only float32 (or int64 pairs for "
-                        "Add/Sub/Mul/Div) are supported",
+                        "input data types %d and %d; only float32 (or int64 for "
+                        "Add/Sub/Mul/Div/Pow) are supported",
                         (int) a->dtype, (int) b->dtype);
   if (a->ndim > GZ_MAX_DIMS || b->ndim > GZ_MAX_DIMS)
     return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "rank above %d", GZ_MAX_DIMS);
@@ -163,7 +164,8 @@ forward_rows (long begin, long end, void *data)
 }
 
 static void
-forward_int64 (Kind k, const GzNnBcast *it, const int64_t *a, const int64_t *b, int64_t *o)
+forward_int64 (Kind k, const GzNnBcast *it, const int64_t *a, const void *b, bool b_float,
+               int64_t *o)
 {
   GzNnBcastPos pos;
   const int64_t sa = gz_nn_bcast_inner_stride (it, 1), sb = gz_nn_bcast_inner_stride (it, 2);
@@ -172,8 +174,20 @@ forward_int64 (Kind k, const GzNnBcast *it, const int64_t *a, const int64_t *b, 
     for (int64_t i = 0; i < it->inner; i++)
       {
         /* Unsigned arithmetic: wrap-around instead of undefined overflow. */
-        uint64_t av = (uint64_t) a[pos.off[1] + i * sa], bv = (uint64_t) b[pos.off[2] + i * sb];
-        int64_t as = (int64_t) av, bs = (int64_t) bv, v;
+        int64_t ib = pos.off[2] + i * sb;
+        int64_t as = a[pos.off[1] + i * sa];
+        int64_t bs = b_float ? (int64_t) ((const float *) b)[ib] : ((const int64_t *) b)[ib];
+        uint64_t av = (uint64_t) as, bv = (uint64_t) bs;
+        int64_t v;
+        if (k == B_POW)
+          {
+            /* The result has the base's type; saturate instead of overflowing. */
+            double e = b_float ? ((const float *) b)[ib] : (double) bs;
+            double pw = pow ((double) as, e);
+            v = isnan (pw) ? 0 : pw >= 9.2e18 ? INT64_MAX : pw <= -9.2e18 ? INT64_MIN : (int64_t) pw;
+            o[pos.off[0] + i] = v;
+            continue;
+          }
         switch (k)
           {
           case B_ADD: v = (int64_t) (av + bv); break;
@@ -196,7 +210,8 @@ binary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
   j.kind = kind_of (node);
   if (in[0]->dtype == GZ_DTYPE_INT64)
     {
-      forward_int64 (j.kind, &it, in[0]->data, in[1]->data, out[0]->data);
+      forward_int64 (j.kind, &it, in[0]->data, in[1]->data, in[1]->dtype == GZ_DTYPE_FLOAT,
+                     out[0]->data);
       return GZ_OK;
     }
   j.b = in[1]->data;
@@ -213,7 +228,7 @@ binary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
   j.it = &it;
   j.a = in[0]->data;
   j.o = out[0]->data;
-  gz_parallel_for (it.rows, it.inner >= 4096 ? 1 : 1 + 16384 / (it.inner + 1), forward_rows,
+  gz_parallel_for (it.rows, gz_nn_chunk (it.inner), forward_rows,
                    &j);
   free (tmp);
   return GZ_OK;
@@ -310,7 +325,7 @@ binary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
       else if (reduce)
         backward_rows (0, it.rows, &j);
       else
-        gz_parallel_for (it.rows, it.inner >= 4096 ? 1 : 1 + 16384 / (it.inner + 1),
+        gz_parallel_for (it.rows, gz_nn_chunk (it.inner),
                          backward_rows, &j);
     }
   free (tmp);

@@ -230,9 +230,12 @@ col2im_channels (long begin, long end, void *data)
                 int64_t iy = oy * w->s_h - w->pad_t + ki * w->d_h;
                 if (iy < 0 || iy >= w->in_h)
                   continue;
-                float *dst = dxc + iy * w->in_w + xoff;
-                for (int64_t ox = lo; ox < hi; ox++)
-                  dst[ox * w->s_w] += src[ox];
+                float *restrict dst = dxc + iy * w->in_w + xoff;
+                if (w->s_w == 1)
+                  gz_nn_axpy (dst + lo, src + lo, 1.0f, hi - lo);
+                else
+                  for (int64_t ox = lo; ox < hi; ox++)
+                    dst[ox * w->s_w] += src[ox];
               }
           }
     }
@@ -242,7 +245,7 @@ static void
 run_im2col (const Geo *g, const float *x, float *col)
 {
   ColJob j = { .g = g, .x = x, .col = col };
-  gz_parallel_for (g->k, 1 + 65536 / (g->p + 1), im2col_rows, &j);
+  gz_parallel_for (g->k, gz_nn_chunk (g->p), im2col_rows, &j);
 }
 
 /* ---- Depthwise direct kernels ------------------------------------------ */
@@ -254,6 +257,8 @@ typedef struct
   float *y, *dx, *dw;
 } DwJob;
 
+/* Taps outer, output rows inner: each tap's valid column range is computed
+ * once per plane, and the plane (a few KiB) stays in L1 across the taps. */
 static void
 dw_forward_planes (long begin, long end, void *data)
 {
@@ -268,23 +273,24 @@ dw_forward_planes (long begin, long end, void *data)
       float b0 = j->bias != NULL ? j->bias[c] : 0.0f;
       for (int64_t i = 0; i < j->g->p; i++)
         yc[i] = b0;
-      for (int64_t oy = 0; oy < w->out_h; oy++)
+      for (int64_t ki = 0; ki < w->k_h; ki++)
         {
-          float *yr = yc + oy * ow;
-          for (int64_t ki = 0; ki < w->k_h; ki++)
+          int64_t oy_lo, oy_hi;
+          valid_range (ki * w->d_h - w->pad_t, w->s_h, w->in_h, w->out_h, &oy_lo, &oy_hi);
+          for (int64_t kj = 0; kj < w->k_w; kj++)
             {
-              int64_t iy = oy * w->s_h - w->pad_t + ki * w->d_h;
-              if (iy < 0 || iy >= w->in_h)
-                continue;
-              for (int64_t kj = 0; kj < w->k_w; kj++)
+              int64_t xoff = kj * w->d_w - w->pad_l, lo, hi;
+              valid_range (xoff, w->s_w, w->in_w, ow, &lo, &hi);
+              const float wv = wc[ki * w->k_w + kj];
+              for (int64_t oy = oy_lo; oy < oy_hi; oy++)
                 {
-                  int64_t xoff = kj * w->d_w - w->pad_l, lo, hi;
-                  valid_range (xoff, w->s_w, w->in_w, ow, &lo, &hi);
+                  int64_t iy = oy * w->s_h - w->pad_t + ki * w->d_h;
                   const float *src = xc + iy * w->in_w + xoff;
-                  const float wv = wc[ki * w->k_w + kj];
+                  float *yr = yc + oy * ow;
                   if (w->s_w == 1)
-                    for (int64_t ox = lo; ox < hi; ox++)
-                      yr[ox] += wv * src[ox];
+                    gz_nn_axpy (yr + lo, src + lo, wv, hi - lo);
+                  else if (w->s_w == 2)
+                    gz_nn_axpy_s2 (yr + lo, src + 2 * lo, wv, hi - lo);
                   else
                     for (int64_t ox = lo; ox < hi; ox++)
                       yr[ox] += wv * src[ox * w->s_w];
@@ -306,22 +312,25 @@ dw_backward_planes (long begin, long end, void *data)
       const float *wc = j->w + c * w->k_h * w->k_w, *dyc = j->dy + pl * j->g->p;
       float *dxc = j->dx + pl * j->g->hw;
       memset (dxc, 0, (size_t) j->g->hw * sizeof (float));
-      for (int64_t oy = 0; oy < w->out_h; oy++)
+      for (int64_t ki = 0; ki < w->k_h; ki++)
         {
-          const float *gr = dyc + oy * ow;
-          for (int64_t ki = 0; ki < w->k_h; ki++)
+          int64_t oy_lo, oy_hi;
+          valid_range (ki * w->d_h - w->pad_t, w->s_h, w->in_h, w->out_h, &oy_lo, &oy_hi);
+          for (int64_t kj = 0; kj < w->k_w; kj++)
             {
-              int64_t iy = oy * w->s_h - w->pad_t + ki * w->d_h;
-              if (iy < 0 || iy >= w->in_h)
-                continue;
-              for (int64_t kj = 0; kj < w->k_w; kj++)
+              int64_t xoff = kj * w->d_w - w->pad_l, lo, hi;
+              valid_range (xoff, w->s_w, w->in_w, ow, &lo, &hi);
+              const float wv = wc[ki * w->k_w + kj];
+              for (int64_t oy = oy_lo; oy < oy_hi; oy++)
                 {
-                  int64_t xoff = kj * w->d_w - w->pad_l, lo, hi;
-                  valid_range (xoff, w->s_w, w->in_w, ow, &lo, &hi);
+                  int64_t iy = oy * w->s_h - w->pad_t + ki * w->d_h;
                   float *dst = dxc + iy * w->in_w + xoff;
-                  const float wv = wc[ki * w->k_w + kj];
-                  for (int64_t ox = lo; ox < hi; ox++)
-                    dst[ox * w->s_w] += wv * gr[ox];
+                  const float *gr = dyc + oy * ow;
+                  if (w->s_w == 1)
+                    gz_nn_axpy (dst + lo, gr + lo, wv, hi - lo);
+                  else
+                    for (int64_t ox = lo; ox < hi; ox++)
+                      dst[ox * w->s_w] += wv * gr[ox];
                 }
             }
         }
@@ -382,7 +391,7 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
   if (g.depthwise)
     {
       DwJob j = { .g = &g, .x = x, .w = w, .bias = bias, .y = y };
-      gz_parallel_for (g.n * g.c, 1, dw_forward_planes, &j);
+      gz_parallel_for (g.n * g.c, gz_nn_chunk (g.p * g.w.k_h * g.w.k_w), dw_forward_planes, &j);
       return GZ_OK;
     }
 
@@ -457,9 +466,9 @@ conv_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
     {
       DwJob j = { .g = &g, .x = x, .w = w, .dy = dy, .dx = dx, .dw = dw };
       if (dx != NULL)
-        gz_parallel_for (g.n * g.c, 1, dw_backward_planes, &j);
+        gz_parallel_for (g.n * g.c, gz_nn_chunk (g.p * g.w.k_h * g.w.k_w), dw_backward_planes, &j);
       if (dw != NULL)
-        gz_parallel_for (g.c, 1, dw_weight_channels, &j);
+        gz_parallel_for (g.c, gz_nn_chunk (g.n * g.p * g.w.k_h * g.w.k_w), dw_weight_channels, &j);
       return GZ_OK;
     }
 
@@ -499,7 +508,7 @@ conv_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
         gz_sgemm (true, false, (int) g.k, (int) g.p, (int) g.mg, 1.0f, wg, (int) g.k, dyg,
                   (int) g.p, 0.0f, col, (int) g.p);
         ColJob j = { .g = &g, .col = col, .dx = dxg };
-        gz_parallel_for (g.cg, 1, col2im_channels, &j);
+        gz_parallel_for (g.cg, gz_nn_chunk (g.k / g.cg * g.p), col2im_channels, &j);
       }
   free (col);
   return GZ_OK;

@@ -236,7 +236,7 @@ pool_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
   if ((st = pool_geometry (node, in, &w, err)) != GZ_OK)
     return st;
   Job j = { .p = node->params, .w = &w, .x = in[0]->data, .y = out[0]->data };
-  gz_parallel_for (in[0]->dims[0] * in[0]->dims[1], 1, forward_planes, &j);
+  gz_parallel_for (in[0]->dims[0] * in[0]->dims[1], gz_nn_chunk (w.out_h * w.out_w * w.k_h * w.k_w), forward_planes, &j);
   return GZ_OK;
 }
 
@@ -258,7 +258,7 @@ pool_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
     }
   Job j = { .p = node->params, .w = &w, .x = in[0]->data, .dy = dout[0]->data,
             .dx = din[0]->data };
-  gz_parallel_for (in[0]->dims[0] * in[0]->dims[1], 1, backward_planes, &j);
+  gz_parallel_for (in[0]->dims[0] * in[0]->dims[1], gz_nn_chunk (w.out_h * w.out_w * w.k_h * w.k_w), backward_planes, &j);
   return GZ_OK;
 }
 
@@ -374,7 +374,7 @@ global_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
   GlobalJob j = { .max = strcmp (node->op_type, "GlobalMaxPool") == 0,
                   .plane = gz_shape_numel (x->ndim - 2, x->dims + 2), .x = x->data,
                   .y = out[0]->data };
-  gz_parallel_for (x->dims[0] * x->dims[1], 1 + 16384 / (j.plane + 1), global_forward_planes,
+  gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (j.plane), global_forward_planes,
                    &j);
   return GZ_OK;
 }
@@ -395,7 +395,7 @@ global_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
   GlobalJob j = { .max = strcmp (node->op_type, "GlobalMaxPool") == 0,
                   .plane = gz_shape_numel (x->ndim - 2, x->dims + 2), .x = x->data,
                   .dy = dout[0]->data, .dx = din[0]->data };
-  gz_parallel_for (x->dims[0] * x->dims[1], 1 + 16384 / (j.plane + 1), global_backward_planes,
+  gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (j.plane), global_backward_planes,
                    &j);
   return GZ_OK;
 }

@@ -257,7 +257,7 @@ unary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
     return st;
   j.x = in[0]->data;
   j.out = out[0]->data;
-  gz_parallel_for (n, 16384, forward_range, &j);
+  gz_parallel_for (n, GZ_NN_MIN_WORK, forward_range, &j);
   return GZ_OK;
 }
 
@@ -374,7 +374,7 @@ unary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
   j.y = out[0]->data;
   j.dy = dout[0]->data;
   j.out = din[0]->data;
-  gz_parallel_for (n, 16384, backward_range, &j);
+  gz_parallel_for (n, GZ_NN_MIN_WORK, backward_range, &j);
   return GZ_OK;
 }
 
