@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "gz-model-private.h"
@@ -833,6 +834,15 @@ test_external_data (void)
   expect_external_error (dir, "zero.bin", NULL, NULL, GZ_ERR_FORMAT, "outside");
   expect_external_error (dir, "fifo.bin", NULL, NULL, GZ_ERR_FORMAT, "not a regular file");
   expect_external_error (dir, "sub", NULL, NULL, GZ_ERR_FORMAT, "not a regular file");
+  /* A device node inside the folder (only root may create one: /dev/null's numbers). */
+  g_autofree char *dev = g_build_filename (dir, "null.bin", NULL);
+  if (mknod (dev, S_IFCHR | 0600, makedev (1, 3)) == 0)
+    {
+      expect_external_error (dir, "null.bin", NULL, NULL, GZ_ERR_FORMAT, "not a regular file");
+      g_unlink (dev);
+    }
+  else
+    g_test_message ("cannot create a device node here (not root): that case is unchecked");
   expect_external_error (dir, "missing.bin", NULL, NULL, GZ_ERR_IO, "missing.bin");
   expect_external_error (dir, "w.bin", "8", "16", GZ_ERR_FORMAT, "length");
   expect_external_error (dir, "w.bin", "12", NULL, GZ_ERR_FORMAT, "too short");
