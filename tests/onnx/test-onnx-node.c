@@ -43,6 +43,15 @@ cmp_paths (gconstpointer a, gconstpointer b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+static int
+cmp_by_count (gconstpointer a, gconstpointer b, gpointer table)
+{
+  const char *ka = *(char *const *) a, *kb = *(char *const *) b;
+  guint ca = GPOINTER_TO_UINT (g_hash_table_lookup (table, ka));
+  guint cb = GPOINTER_TO_UINT (g_hash_table_lookup (table, kb));
+  return ca != cb ? (ca < cb ? 1 : -1) : strcmp (ka, kb);
+}
+
 static void
 case_free (gpointer data)
 {
@@ -483,11 +492,18 @@ main (int argc, char **argv)
   int status = g_test_run ();
 
   printf ("# onnx node tests: %d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);
+  /* Most frequent reasons first: what to implement next. */
+  g_autoptr (GPtrArray) keys = g_ptr_array_new ();
   GHashTableIter it;
-  gpointer key, value;
+  gpointer key;
   g_hash_table_iter_init (&it, skip_reasons);
-  while (g_hash_table_iter_next (&it, &key, &value))
-    printf ("# skipped %3u× %s\n", GPOINTER_TO_UINT (value), (const char *) key);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    g_ptr_array_add (keys, key);
+  g_ptr_array_sort_with_data (keys, cmp_by_count, skip_reasons);
+  for (guint i = 0; i < keys->len; i++)
+    printf ("# skipped %3u× %s\n",
+            GPOINTER_TO_UINT (g_hash_table_lookup (skip_reasons, keys->pdata[i])),
+            (const char *) keys->pdata[i]);
   g_hash_table_unref (skip_reasons);
   return status;
 }
