@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "gaze-cli.h"
 #include "gaze-engine.h"
@@ -48,12 +47,16 @@ now_ms (void)
   return (double) g_get_monotonic_time () / 1000.0;
 }
 
+/* Peak RSS of this process image (VmHWM). Not getrusage's ru_maxrss: after a
+ * fork + exec it still holds the parent's high-water mark. */
 static double
 peak_rss_mib (void)
 {
-  struct rusage ru;
-  getrusage (RUSAGE_SELF, &ru);
-  return (double) ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
+  g_autofree char *status = NULL;
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return -1;
+  const char *line = strstr (status, "VmHWM:");
+  return line != NULL ? g_ascii_strtod (line + 6, NULL) / 1024.0 : -1;
 }
 
 static GzTensor *
