@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "gaze-application.h"
+#include "gaze-engine.h"
 #include "gaze-preferences-window.h"
 #include "gaze-ui.h"
 #include "gaze-window.h"
@@ -58,6 +59,10 @@ gaze_application_startup (GApplication *app)
   static const char *prefs_accels[] = { "<Control>comma", NULL };
 
   G_APPLICATION_CLASS (gaze_application_parent_class)->startup (app);
+
+  /* The engine gets every core but one: the one left keeps the window drawing
+   * while an explanation runs. */
+  gz_set_threads (MAX (1, (int) g_get_num_processors () - 1));
 
   gtk_window_set_default_icon_name (APP_ID);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);

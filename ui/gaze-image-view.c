@@ -20,6 +20,9 @@ struct _GazeImageView
 
   GdkTexture *texture;
   GdkTexture *overlay;
+  GdkTexture *faded;          /* overlay with opacity applied, made when drawn */
+  GskRenderNode *hatch;       /* cached for hatch_bounds */
+  graphene_rect_t hatch_bounds;
   graphene_rect_t analysed;   /* in image pixels */
   double opacity;
   gboolean show_overlay;
@@ -108,12 +111,53 @@ get_image_bounds (GazeImageView *self, graphene_rect_t *bounds, double *scale)
   *scale = s;
 }
 
+/* The opacity is baked into a copy of the overlay: drawing it then needs no
+ * offscreen group, which costs a full-size surface on every frame. */
+static GdkTexture *
+get_faded_overlay (GazeImageView *self)
+{
+  int w, h;
+  guint8 *data;
+  g_autoptr (GBytes) bytes = NULL;
+
+  g_assert (self->overlay != NULL);
+
+  if (self->faded != NULL)
+    return self->faded;
+  if (self->opacity >= 1.0)
+    return self->faded = g_object_ref (self->overlay);
+
+  w = gdk_texture_get_width (self->overlay);
+  h = gdk_texture_get_height (self->overlay);
+  data = g_malloc ((gsize) w * h * 4);
+  /* Premultiplied BGRA: scaling all four channels applies the opacity exactly. */
+  gdk_texture_download (self->overlay, data, (gsize) w * 4);
+  {
+    guint a = (guint) lround (self->opacity * 256);
+    for (gsize i = 0; i < (gsize) w * h * 4; i++)
+      data[i] = (data[i] * a) >> 8;
+  }
+  bytes = g_bytes_new_take (data, (gsize) w * h * 4);
+  self->faded = gdk_memory_texture_new (w, h, GDK_MEMORY_B8G8R8A8_PREMULTIPLIED, bytes,
+                                        (gsize) w * 4);
+  return self->faded;
+}
+
 static void
 append_hatch (GazeImageView *self, GtkSnapshot *snapshot, const graphene_rect_t *image,
               double scale)
 {
   graphene_rect_t seen;
+  GtkSnapshot *hatch;
   cairo_t *cr;
+
+  if (self->hatch != NULL && graphene_rect_equal (&self->hatch_bounds, image))
+    {
+      gtk_snapshot_append_node (snapshot, self->hatch);
+      return;
+    }
+  g_clear_pointer (&self->hatch, gsk_render_node_unref);
+  self->hatch_bounds = *image;
 
   graphene_rect_init (&seen,
                       image->origin.x + self->analysed.origin.x * scale,
@@ -123,7 +167,8 @@ append_hatch (GazeImageView *self, GtkSnapshot *snapshot, const graphene_rect_t 
   if (graphene_rect_contains_rect (&seen, image))
     return;
 
-  cr = gtk_snapshot_append_cairo (snapshot, image);
+  hatch = gtk_snapshot_new ();
+  cr = gtk_snapshot_append_cairo (hatch, image);
   /* Even-odd fill: the image minus what the model saw. */
   cairo_set_fill_rule (cr, CAIRO_FILL_RULE_EVEN_ODD);
   cairo_rectangle (cr, image->origin.x, image->origin.y, image->size.width, image->size.height);
@@ -146,6 +191,17 @@ append_hatch (GazeImageView *self, GtkSnapshot *snapshot, const graphene_rect_t 
   }
   cairo_stroke (cr);
   cairo_destroy (cr);
+
+  self->hatch = gtk_snapshot_free_to_node (hatch);
+  if (self->hatch != NULL)
+    gtk_snapshot_append_node (snapshot, self->hatch);
+}
+
+static void
+invalidate_cache (GazeImageView *self)
+{
+  g_clear_object (&self->faded);
+  g_clear_pointer (&self->hatch, gsk_render_node_unref);
 }
 
 static void
@@ -167,11 +223,7 @@ gaze_image_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   if (self->overlay != NULL && self->show_overlay)
     {
       if (self->opacity > 0)
-        {
-          gtk_snapshot_push_opacity (snapshot, self->opacity);
-          gtk_snapshot_append_texture (snapshot, self->overlay, &bounds);
-          gtk_snapshot_pop (snapshot);
-        }
+        gtk_snapshot_append_texture (snapshot, get_faded_overlay (self), &bounds);
       append_hatch (self, snapshot, &bounds, scale);
     }
 
@@ -337,6 +389,7 @@ gaze_image_view_dispose (GObject *object)
 
   g_clear_object (&self->texture);
   g_clear_object (&self->overlay);
+  invalidate_cache (self);
 
   G_OBJECT_CLASS (gaze_image_view_parent_class)->dispose (object);
 }
@@ -500,6 +553,7 @@ gaze_image_view_set_texture (GazeImageView *self, GdkTexture *texture)
 
   /* A new image starts fitted; an overlay of another image never survives it. */
   g_clear_object (&self->overlay);
+  invalidate_cache (self);
   gaze_image_view_set_fit (self, TRUE);
   gtk_widget_queue_resize (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXTURE]);
@@ -523,6 +577,7 @@ gaze_image_view_set_overlay (GazeImageView         *self,
   g_return_if_fail (overlay == NULL || GDK_IS_TEXTURE (overlay));
 
   g_set_object (&self->overlay, overlay);
+  invalidate_cache (self);
   if (analysed != NULL)
     self->analysed = *analysed;
   else if (overlay != NULL)
@@ -549,6 +604,7 @@ gaze_image_view_set_opacity (GazeImageView *self, double opacity)
   if (self->opacity == opacity)
     return;
   self->opacity = opacity;
+  g_clear_object (&self->faded);
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OPACITY]);
 }

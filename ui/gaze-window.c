@@ -51,6 +51,7 @@ struct _GazeWindow
   int folder_index;
 
   gboolean updating_widgets;
+  char *last_message;       /* the last toast, for tests */
 
   /* Template widgets. */
   AdwToastOverlay *toast_overlay;
@@ -93,6 +94,8 @@ gaze_window_show_toast (GazeWindow *self, const char *message)
 
   g_return_if_fail (GAZE_IS_WINDOW (self));
 
+  g_free (self->last_message);
+  self->last_message = g_strdup (message);
   toast = adw_toast_new (message);
   adw_toast_set_timeout (toast, 6);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
@@ -214,6 +217,50 @@ update_overlay (GazeWindow *self)
 }
 
 /* ---- Sidebar ------------------------------------------------------------ */
+
+static void
+label_setup_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *item,
+                gpointer                  ellipsize)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  if (GPOINTER_TO_INT (ellipsize) != PANGO_ELLIPSIZE_NONE)
+    {
+      gtk_label_set_ellipsize (GTK_LABEL (label), GPOINTER_TO_INT (ellipsize));
+      gtk_label_set_width_chars (GTK_LABEL (label), 8);
+    }
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+label_bind_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *item,
+               gpointer                  ellipsize)
+{
+  GtkStringObject *string = gtk_list_item_get_item (item);
+  GtkWidget *label = gtk_list_item_get_child (item);
+
+  gtk_label_set_label (GTK_LABEL (label), gtk_string_object_get_string (string));
+  gtk_widget_set_tooltip_text (label, gtk_string_object_get_string (string));
+}
+
+/* Long class and layer names must not widen the sidebar: the button
+ * ellipsizes, the popup list shows them whole. */
+static void
+set_ellipsizing_factories (GtkDropDown *dropdown, PangoEllipsizeMode mode)
+{
+  g_autoptr (GtkListItemFactory) button = gtk_signal_list_item_factory_new ();
+  g_autoptr (GtkListItemFactory) list = gtk_signal_list_item_factory_new ();
+
+  g_signal_connect (button, "setup", G_CALLBACK (label_setup_cb), GINT_TO_POINTER (mode));
+  g_signal_connect (button, "bind", G_CALLBACK (label_bind_cb), NULL);
+  g_signal_connect (list, "setup", G_CALLBACK (label_setup_cb), GINT_TO_POINTER (PANGO_ELLIPSIZE_NONE));
+  g_signal_connect (list, "bind", G_CALLBACK (label_bind_cb), NULL);
+  gtk_drop_down_set_factory (dropdown, button);
+  gtk_drop_down_set_list_factory (dropdown, list);
+}
 
 static GtkWidget *
 prediction_row_new (GazeWindow *self, const GazePrediction *pred, int rank)
@@ -1168,6 +1215,7 @@ gaze_window_dispose (GObject *object)
   g_clear_object (&self->analysis_task);
   g_clear_pointer (&self->folder, g_ptr_array_unref);
   g_clear_pointer (&self->layer, g_free);
+  g_clear_pointer (&self->last_message, g_free);
 
   G_OBJECT_CLASS (gaze_window_parent_class)->dispose (object);
 }
@@ -1275,6 +1323,8 @@ gaze_window_init (GazeWindow *self)
   if (g_settings_get_boolean (self->settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
 
+  set_ellipsizing_factories (self->class_dropdown, PANGO_ELLIPSIZE_END);
+  set_ellipsizing_factories (self->layer_dropdown, PANGO_ELLIPSIZE_MIDDLE);
   gtk_drop_down_set_model (self->colormap_dropdown, G_LIST_MODEL (colormaps));
   gtk_drop_down_set_model (self->method_dropdown, G_LIST_MODEL (methods));
   gtk_drop_down_set_selected (self->method_dropdown, gaze_settings_get_method (self->settings));
@@ -1348,4 +1398,46 @@ gaze_window_get_image_view (GazeWindow *self)
   g_return_val_if_fail (GAZE_IS_WINDOW (self), NULL);
 
   return self->image_view;
+}
+
+const char *
+gaze_window_get_last_message (GazeWindow *self)
+{
+  g_return_val_if_fail (GAZE_IS_WINDOW (self), NULL);
+
+  return self->last_message;
+}
+
+GazeModel *
+gaze_window_get_model (GazeWindow *self)
+{
+  g_return_val_if_fail (GAZE_IS_WINDOW (self), NULL);
+
+  return self->model;
+}
+
+GFile *
+gaze_window_get_image_file (GazeWindow *self)
+{
+  g_return_val_if_fail (GAZE_IS_WINDOW (self), NULL);
+
+  return self->image != NULL ? gaze_image_get_file (self->image) : NULL;
+}
+
+const GzExplanation *
+gaze_window_get_explanation (GazeWindow *self)
+{
+  g_return_val_if_fail (GAZE_IS_WINDOW (self), NULL);
+
+  return self->result != NULL ? self->result->explanation : NULL;
+}
+
+int
+gaze_window_get_prediction (GazeWindow *self, int rank)
+{
+  g_return_val_if_fail (GAZE_IS_WINDOW (self), -1);
+
+  if (self->result == NULL || rank < 0 || rank >= (int) self->result->predictions->len)
+    return -1;
+  return g_array_index (self->result->predictions, GazePrediction, rank).class_index;
 }

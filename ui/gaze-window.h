@@ -5,6 +5,7 @@
 
 #include <adwaita.h>
 
+#include "gaze-engine.h"
 #include "gaze-types.h"
 
 G_BEGIN_DECLS
@@ -25,5 +26,13 @@ gboolean gaze_window_is_empty (GazeWindow *self);
 gboolean gaze_window_is_busy (GazeWindow *self);
 GazeImageView *gaze_window_get_image_view (GazeWindow *self);
 void gaze_window_show_toast (GazeWindow *self, const char *message);
+
+/* State, for tests and for the export: what is shown now. */
+const char *gaze_window_get_last_message (GazeWindow *self);
+GazeModel *gaze_window_get_model (GazeWindow *self);
+GFile *gaze_window_get_image_file (GazeWindow *self);
+const GzExplanation *gaze_window_get_explanation (GazeWindow *self);
+/* The class at `rank` (0: most likely) of the shown predictions, or -1. */
+int gaze_window_get_prediction (GazeWindow *self, int rank);
 
 G_END_DECLS
