@@ -120,6 +120,30 @@ else:
         out = None
         report(False, f"dog.jpg: unparsable output {r.stdout!r} {r.stderr!r} ({e})")
 
+    # ---- SqueezeNet 1.0 (227 input, Caffe mean, no std) through the flags ----
+    sq_dir = os.path.join(shared, "models", "squeezenet1_0-imagenet")
+    if os.path.isfile(os.path.join(sq_dir, "squeezenet1_0.pth")):
+        sq = torchvision.models.squeezenet1_0()
+        sq.load_state_dict(torch.load(os.path.join(sq_dir, "squeezenet1_0.pth")))
+        sq.eval()
+        caffe_mean, caffe_std = [0.48235, 0.45882, 0.40784], [0.0039216] * 3
+        hot = os.path.join(images, "hot_dog.jpg")
+        x = T.ToTensor()(Image.open(hot).convert("RGB"))
+        x = T.Normalize(caffe_mean, caffe_std)(T.CenterCrop(227)(T.Resize(256, antialias=True)(x)))
+        with torch.no_grad():
+            sq_p = torch.softmax(sq(x.unsqueeze(0))[0], 0)
+        r = run("predict", "--json", "--top", "1", "--resize", "256", "--mean", ",".join(map(str, caffe_mean)),
+                "--std", ",".join(map(str, caffe_std)), os.path.join(sq_dir, "squeezenet1_0.onnx"), hot)
+        try:
+            e = json.loads(r.stdout)["top"][0]
+            d = abs(e["probability"] - float(sq_p[e["index"]]))
+            report(e["index"] == 934 and d <= 0.01,
+                   f"squeezenet hot_dog.jpg: {e['label'].split(',')[0]!r} p={e['probability']:.4f}, PyTorch {float(sq_p[934]):.4f}")
+        except (ValueError, KeyError, IndexError) as err:
+            report(False, f"squeezenet: {r.stdout!r} {r.stderr!r} ({err})")
+    else:
+        report(True, "squeezenet", skip=f"no {sq_dir}")
+
     # ---- JSON schema ---------------------------------------------------------
     def schema_ok(o, k):
         if set(o) != {"model", "image", "top"} or not isinstance(o["top"], list) or len(o["top"]) != k:
