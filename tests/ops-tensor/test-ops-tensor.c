@@ -952,6 +952,125 @@ test_where_equal (void)
   tn_clear (&t);
 }
 
+static void
+test_compare_logic (void)
+{
+  TNode t = { 0 };
+  GzTensor *in[2], *out[1];
+  struct { const char *op; int64_t e[4]; } cases[] = {
+    { "Less", { 1, 0, 0, 0 } },    { "LessOrEqual", { 1, 1, 0, 0 } },
+    { "Greater", { 0, 0, 1, 1 } }, { "GreaterOrEqual", { 0, 1, 1, 1 } },
+    { "Equal", { 0, 1, 0, 0 } },
+  };
+  for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
+    for (int wide = 0; wide < 2; wide++)
+      {
+        tn_init (&t, cases[c].op, 2, 1, 13);
+        if (wide)
+          {
+            in[0] = mkv (4, I (1, 2, 3, 4));
+            in[1] = mki (0, NULL, I (2));
+          }
+        else
+          {
+            in[0] = mkf (1, D (4), F (1, 2, 3, 4));
+            in[1] = mkf (0, NULL, F (2));
+          }
+        tn_run (&t, in, out);
+        assert_ints (out[0], cases[c].e);
+        free_all (out, 1);
+        free_all (in, 2);
+      }
+  /* int64 comparisons are exact beyond 2^53 */
+  tn_init (&t, "Less", 2, 1, 13);
+  in[0] = mkv (1, I (INT64_MAX - 1));
+  in[1] = mkv (1, I (INT64_MAX));
+  tn_run (&t, in, out);
+  assert_ints (out[0], I (1));
+  free_all (out, 1);
+  free_all (in, 2);
+
+  const char *logic[] = { "And", "Or", "Xor" };
+  const int64_t expect[3][4] = { { 0, 0, 0, 1 }, { 0, 1, 1, 1 }, { 0, 1, 1, 0 } };
+  for (int c = 0; c < 3; c++)
+    {
+      tn_init (&t, logic[c], 2, 1, 13);
+      in[0] = mki (2, D (2, 1), I (0, 1));
+      in[1] = mki (1, D (2), I (0, 1));
+      tn_run (&t, in, out);
+      assert_shape (out[0], 2, D (2, 2));
+      assert_ints (out[0], expect[c]);
+      free_all (out, 1);
+      free_all (in, 2);
+    }
+  tn_init (&t, "Not", 1, 1, 13);
+  in[0] = mkv (3, I (0, 1, 0));
+  tn_run (&t, in, out);
+  assert_ints (out[0], I (1, 0, 1));
+  free_all (out, 1);
+  free_all (in, 1);
+  tn_clear (&t);
+}
+
+static void
+test_tile (void)
+{
+  TNode t = { 0 };
+  GzTensor *in[2], *out[1];
+  tn_init (&t, "Tile", 2, 1, 13);
+  in[0] = mkf (2, D (2, 2), F (1, 2, 3, 4));
+  in[1] = mkv (2, I (2, 3));
+  tn_run (&t, in, out);
+  assert_shape (out[0], 2, D (4, 6));
+  assert_floats (out[0], F (1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4,
+                            1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4), 0.0);
+  free_all (out, 1);
+  tn_check_grad (&t, in, 1);
+  gz_tensor_free (in[1]);
+  in[1] = mkv (1, I (2));
+  tn_expect_error (&t, in, ~0u, GZ_ERR_SHAPE, "repeats");
+  free_all (in, 2);
+  tn_clear (&t);
+}
+
+static void
+test_scatter_nd (void)
+{
+  TNode t = { 0 };
+  GzTensor *in[3], *out[1];
+
+  /* rows 2 and 0 of a [3,2] replaced; a repeated tuple: the last write wins */
+  tn_init (&t, "ScatterND", 3, 1, 13);
+  in[0] = mkf (2, D (3, 2), F (1, 2, 3, 4, 5, 6));
+  in[1] = mki (2, D (3, 1), I (2, -3, 2));
+  in[2] = mkf (2, D (3, 2), F (10, 20, 30, 40, 50, 60));
+  tn_run (&t, in, out);
+  assert_floats (out[0], F (30, 40, 3, 4, 50, 60), 0.0);
+  free_all (out, 1);
+  tn_check_grad (&t, in, 5);
+
+  /* element tuples, add */
+  tn_init (&t, "ScatterND", 3, 1, 16);
+  tn_string (&t, "reduction", "add");
+  gz_tensor_free (in[1]);
+  gz_tensor_free (in[2]);
+  in[1] = mki (2, D (2, 2), I (0, 1, 0, 1));
+  in[2] = mkf (1, D (2), F (0.5f, 0.25f));
+  tn_run (&t, in, out);
+  assert_floats (out[0], F (1, 2.75f, 3, 4, 5, 6), 0.0);
+  free_all (out, 1);
+  tn_check_grad (&t, in, 5);
+
+  gz_tensor_free (in[1]);
+  in[1] = mki (2, D (2, 2), I (0, 1, 3, 0));
+  tn_expect_error (&t, in, ~0u, GZ_ERR_SHAPE, "out of range");
+  gz_tensor_free (in[2]);
+  in[2] = mkf (1, D (3), NULL);
+  tn_expect_error (&t, in, ~0u, GZ_ERR_SHAPE, "updates");
+  free_all (in, 3);
+  tn_clear (&t);
+}
+
 /* ---- The torch shape chain and registry --------------------------------- */
 
 /* Shape → Gather → Unsqueeze → Concat → Reshape, as torch exports x.view(x.size(0), -1). */
@@ -998,7 +1117,8 @@ test_registry (void)
                           "Expand", "Pad", "Cast", "Dropout", "Identity", "Softmax", "LogSoftmax",
                           "ReduceMean", "ReduceSum", "ReduceMax", "LayerNormalization", "Range",
                           "Equal", "Where", "Size", "ReduceMin", "ReduceSumSquare", "ReduceL1",
-                          "ReduceL2" };
+                          "ReduceL2", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And",
+                          "Or", "Xor", "Not", "Tile", "ScatterND" };
   for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
     {
       const GzOpDef *op = gz_op_lookup (names[i]);
@@ -1064,6 +1184,9 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-tensor/reduce", test_reduce);
   g_test_add_func ("/ops-tensor/layer-norm", test_layer_norm);
   g_test_add_func ("/ops-tensor/where-equal", test_where_equal);
+  g_test_add_func ("/ops-tensor/compare-logic", test_compare_logic);
+  g_test_add_func ("/ops-tensor/tile", test_tile);
+  g_test_add_func ("/ops-tensor/scatter-nd", test_scatter_nd);
   g_test_add_func ("/ops-tensor/shape-chain", test_shape_chain);
   g_test_add_func ("/ops-tensor/malformed", test_malformed);
   return g_test_run ();

@@ -1,11 +1,14 @@
-/* gz-op-where.c — Where and Equal, with numpy broadcasting
+/* gz-op-where.c — Where, comparisons (Equal, Less, Greater, …) and logic (And, Or, Xor, Not)
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The engine has no boolean type: ONNX booleans are int64 0/1 here (Equal's
- * output, Where's condition; a float condition counts as true when non-zero).
+ * The engine has no boolean type: ONNX booleans are int64 0/1 here (comparison
+ * outputs, Where's condition; a float used as a boolean is true when non-zero).
+ * These mostly serve torch's shape arithmetic and are folded at load time.
  * Where's gradient goes to x where the condition holds and to y elsewhere,
  * summed over broadcast axes.
  */
+#include <string.h>
+
 #include "gz-tensor-ops.h"
 
 /* Broadcast output shape of up to three inputs, with GZ_ERR_SHAPE naming the node. */
@@ -150,16 +153,56 @@ const GzOpDef gz_tops_where = {
   "Where", 9, NULL, where_infer, where_forward, where_backward, NULL,
 };
 
-/* ---- Equal ------------------------------------------------------------- */
+/* ---- Comparisons and binary logic ------------------------------------- */
+
+typedef enum
+{
+  CMP_EQUAL,
+  CMP_LESS,
+  CMP_LESS_EQUAL,
+  CMP_GREATER,
+  CMP_GREATER_EQUAL,
+  LOGIC_AND,
+  LOGIC_OR,
+  LOGIC_XOR,
+} CompareKind;
+
+typedef struct
+{
+  CompareKind kind;
+} CompareParams;
+
+static const struct
+{
+  const char *op_type;
+  CompareKind kind;
+} compare_kinds[] = {
+  { "Equal", CMP_EQUAL },         { "Less", CMP_LESS },   { "LessOrEqual", CMP_LESS_EQUAL },
+  { "Greater", CMP_GREATER },     { "GreaterOrEqual", CMP_GREATER_EQUAL },
+  { "And", LOGIC_AND },           { "Or", LOGIC_OR },     { "Xor", LOGIC_XOR },
+};
 
 static GzStatus
-equal_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+compare_init (GzNode *node, int64_t opset, GzError *err)
+{
+  for (size_t i = 0; i < sizeof compare_kinds / sizeof compare_kinds[0]; i++)
+    if (strcmp (node->op_type, compare_kinds[i].op_type) == 0)
+      {
+        GzStatus st = gz_tops_alloc_params (node, sizeof (CompareParams), err);
+        if (st == GZ_OK)
+          ((CompareParams *) node->params)->kind = compare_kinds[i].kind;
+        return st;
+      }
+  return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "unknown comparison");
+}
+
+static GzStatus
+compare_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+               GzError *err)
 {
   GzStatus need = gz_tops_need (node, in, out, 2, err);
   if (need != GZ_OK)
     return need;
-  if (node->n_inputs < 2 || in[0] == NULL || in[1] == NULL)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "needs two inputs");
   if (in[0]->dtype != in[1]->dtype)
     return gz_tops_error (err, GZ_ERR_SHAPE, node, "inputs differ in data type");
   int r;
@@ -171,10 +214,19 @@ equal_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
   return GZ_OK;
 }
 
-static GzStatus
-equal_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-               GzError *err)
+static inline double
+value_at (const GzTensor *t, int64_t off)
 {
+  return t->dtype == GZ_DTYPE_INT64 ? (double) ((const int64_t *) t->data)[off]
+                                    : (double) ((const float *) t->data)[off];
+}
+
+static GzStatus
+compare_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+                 GzError *err)
+{
+  CompareKind kind = node->params != NULL ? ((const CompareParams *) node->params)->kind
+                                          : CMP_EQUAL;
   BroadcastWalk w;
   walk_init (&w, in, 2, out[0]);
   int64_t total = gz_tensor_numel (out[0]);
@@ -182,16 +234,68 @@ equal_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
   int64_t *y = out[0]->data;
   for (int64_t i = 0; i < total; i++)
     {
-      if (wide)
-        y[i] = ((const int64_t *) in[0]->data)[w.off[0]]
-               == ((const int64_t *) in[1]->data)[w.off[1]];
+      bool r;
+      if (kind >= LOGIC_AND)
+        {
+          bool a = truth (in[0], w.off[0]), b = truth (in[1], w.off[1]);
+          r = kind == LOGIC_AND ? a && b : kind == LOGIC_OR ? a || b : a != b;
+        }
+      else if (wide)
+        {
+          /* exact int64 comparisons, no detour through double */
+          int64_t a = ((const int64_t *) in[0]->data)[w.off[0]];
+          int64_t b = ((const int64_t *) in[1]->data)[w.off[1]];
+          r = kind == CMP_EQUAL ? a == b : kind == CMP_LESS ? a < b
+              : kind == CMP_LESS_EQUAL ? a <= b : kind == CMP_GREATER ? a > b : a >= b;
+        }
       else
-        y[i] = ((const float *) in[0]->data)[w.off[0]] == ((const float *) in[1]->data)[w.off[1]];
+        {
+          double a = value_at (in[0], w.off[0]), b = value_at (in[1], w.off[1]);
+          r = kind == CMP_EQUAL ? a == b : kind == CMP_LESS ? a < b
+              : kind == CMP_LESS_EQUAL ? a <= b : kind == CMP_GREATER ? a > b : a >= b;
+        }
+      y[i] = r;
       walk_next (&w);
     }
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_equal = {
-  "Equal", 7, NULL, equal_infer, equal_forward, NULL, NULL,
+#define COMPARE_OP(sym, name, since)                                                          \
+  const GzOpDef sym = {                                                                        \
+    name, since, compare_init, compare_infer, compare_forward, NULL, gz_tops_free,             \
+  }
+
+COMPARE_OP (gz_tops_equal, "Equal", 7);
+COMPARE_OP (gz_tops_less, "Less", 7);
+COMPARE_OP (gz_tops_less_equal, "LessOrEqual", 12);
+COMPARE_OP (gz_tops_greater, "Greater", 7);
+COMPARE_OP (gz_tops_greater_equal, "GreaterOrEqual", 12);
+COMPARE_OP (gz_tops_and, "And", 7);
+COMPARE_OP (gz_tops_or, "Or", 7);
+COMPARE_OP (gz_tops_xor, "Xor", 7);
+
+/* ---- Not --------------------------------------------------------------- */
+
+static GzStatus
+not_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  if (need != GZ_OK)
+    return need;
+  gz_tensor_set_shape (out[0], GZ_DTYPE_INT64, in[0]->ndim, in[0]->dims);
+  return GZ_OK;
+}
+
+static GzStatus
+not_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  int64_t n = gz_tensor_numel (in[0]);
+  int64_t *y = out[0]->data;
+  for (int64_t i = 0; i < n; i++)
+    y[i] = !truth (in[0], i);
+  return GZ_OK;
+}
+
+const GzOpDef gz_tops_not = {
+  "Not", 1, NULL, not_infer, not_forward, NULL, NULL,
 };

@@ -132,7 +132,7 @@ gz_tops_broadcast_strides (int ndim, const int64_t *dims, int out_ndim,
 typedef struct
 {
   int ndim;
-  int64_t idx[GZ_MAX_DIMS];
+  int64_t idx[GZ_TOPS_MAX_VIEW_DIMS];
 } Odometer;
 
 /* Advances idx over dims[0 .. ndim-2] and returns the new offset. */

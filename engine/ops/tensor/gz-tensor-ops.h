@@ -53,8 +53,11 @@ void gz_tops_strides (int ndim, const int64_t *dims, int64_t *strides);
 void gz_tops_broadcast_strides (int ndim, const int64_t *dims, int out_ndim,
                                 const int64_t *out_dims, int64_t *strides);
 
+/* Views may split each axis in two (Tile: repeat × size). */
+#define GZ_TOPS_MAX_VIEW_DIMS (2 * GZ_MAX_DIMS)
+
 /* dst (contiguous, shape dims) [k] = src[base + sum_a idx_a * strides[a]].
- * elsize is 4 or 8. */
+ * elsize is 4 or 8; ndim up to GZ_TOPS_MAX_VIEW_DIMS. */
 void gz_tops_gather (size_t elsize, int ndim, const int64_t *dims, const void *src,
                      int64_t base, const int64_t *strides, void *dst);
 
@@ -91,5 +94,6 @@ extern const GzOpDef gz_tops_reshape, gz_tops_flatten, gz_tops_squeeze, gz_tops_
   gz_tops_slice, gz_tops_gather_op, gz_tops_shape, gz_tops_constant, gz_tops_constant_of_shape,
   gz_tops_range, gz_tops_expand, gz_tops_pad, gz_tops_cast, gz_tops_softmax, gz_tops_log_softmax,
   gz_tops_reduce_mean, gz_tops_reduce_sum, gz_tops_reduce_max, gz_tops_layer_norm, gz_tops_where,
-  gz_tops_equal, gz_tops_size, gz_tops_reduce_min, gz_tops_reduce_sum_square, gz_tops_reduce_l1,
+  gz_tops_equal, gz_tops_less, gz_tops_less_equal, gz_tops_greater, gz_tops_greater_equal,
+  gz_tops_and, gz_tops_or, gz_tops_xor, gz_tops_not, gz_tops_tile, gz_tops_scatter_nd, gz_tops_size, gz_tops_reduce_min, gz_tops_reduce_sum_square, gz_tops_reduce_l1,
   gz_tops_reduce_l2;
