@@ -720,9 +720,36 @@ test_cast (void)
 
   in[0] = mkr (1, D (4), 5);
   tn_check_grad (&t, in, 1);
+
+  /* double is stored as float; int32 and bool as int64 */
   tn_init (&t, "Cast", 1, 1, 13);
   tn_int (&t, "to", 11);
-  tn_expect_error (&t, in, ~0u, GZ_ERR_UNSUPPORTED, "11");
+  tn_run (&t, in, out);
+  assert_floats (out[0], gz_tensor_f (in[0]), 0.0);
+  free_all (out, 1);
+  free_all (in, 1);
+  in[0] = mkf (1, D (4), F (0.0f, -0.5f, 3e9f, NAN));
+  tn_init (&t, "Cast", 1, 1, 13);
+  tn_int (&t, "to", 9);
+  tn_run (&t, in, out);
+  assert_ints (out[0], I (0, 1, 1, 1));
+  free_all (out, 1);
+  tn_init (&t, "Cast", 1, 1, 13);
+  tn_int (&t, "to", 6);
+  tn_run (&t, in, out);
+  assert_ints (out[0], I (0, 0, INT32_MAX, 0));
+  free_all (out, 1);
+  gz_tensor_free (in[0]);
+  in[0] = mkv (3, I (0, -7, ((int64_t) 1 << 32) + 5));
+  tn_run (&t, in, out);
+  assert_ints (out[0], I (0, -7, 5));
+  free_all (out, 1);
+
+  tn_init (&t, "Cast", 1, 1, 13);
+  tn_int (&t, "to", 8);
+  GzError err = { 0 };
+  g_assert_cmpint (t.op->init (&t.node, 13, &err), ==, GZ_ERR_UNSUPPORTED);
+  g_assert_nonnull (strstr (err.message, "8"));
   free_all (in, 1);
   tn_clear (&t);
 }

@@ -1,26 +1,64 @@
-/* gz-op-cast.c — Cast between float32 and int64 (the engine's two data types)
+/* gz-op-cast.c — Cast into the engine's two storage types
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * float → int64 truncates toward zero like ONNX/C; NaN gives 0 and values
- * beyond int64's range saturate (C leaves those undefined). The gradient
- * passes through float → float only; through an integer it is zero.
+ * Like the loader, the engine keeps every tensor as float32 or int64: Cast to
+ * FLOAT, DOUBLE or FLOAT16 gives float32 (no narrowing to half precision);
+ * Cast to INT64, INT32 (values wrapped/saturated to 32 bits) or BOOL (0/1)
+ * gives int64. float → integer truncates toward zero like ONNX/C; NaN gives 0
+ * and values beyond the range saturate (C leaves those undefined). Other
+ * targets are refused. The gradient passes float → float only.
  */
 #include <math.h>
 #include <string.h>
 
 #include "gz-tensor-ops.h"
 
+enum
+{
+  ONNX_FLOAT = 1,
+  ONNX_INT32 = 6,
+  ONNX_INT64 = 7,
+  ONNX_BOOL = 9,
+  ONNX_FLOAT16 = 10,
+  ONNX_DOUBLE = 11,
+};
+
+typedef struct
+{
+  int to;            /* the ONNX data type asked for */
+  GzDType dtype;     /* how it is stored */
+} CastParams;
+
 static GzStatus
-cast_target (const GzNode *node, GzDType *dtype, GzError *err)
+cast_init (GzNode *node, int64_t opset, GzError *err)
 {
   const GzAttr *a = gz_node_attr (node, "to");
   if (a == NULL || a->type != GZ_ATTR_INT)
     return gz_tops_error (err, GZ_ERR_SHAPE, node, "the 'to' attribute is required");
-  if (a->i != GZ_DTYPE_FLOAT && a->i != GZ_DTYPE_INT64)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
-                          "casting to ONNX data type %lld is not supported (only float32 = 1 "
-                          "and int64 = 7)", (long long) a->i);
-  *dtype = (GzDType) a->i;
+  GzDType dtype;
+  switch (a->i)
+    {
+    case ONNX_FLOAT:
+    case ONNX_FLOAT16:
+    case ONNX_DOUBLE:
+      dtype = GZ_DTYPE_FLOAT;
+      break;
+    case ONNX_INT64:
+    case ONNX_INT32:
+    case ONNX_BOOL:
+      dtype = GZ_DTYPE_INT64;
+      break;
+    default:
+      return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
+                            "casting to ONNX data type %lld is not supported (only float, "
+                            "double, float16, int64, int32 and bool)", (long long) a->i);
+    }
+  GzStatus st = gz_tops_alloc_params (node, sizeof (CastParams), err);
+  if (st != GZ_OK)
+    return st;
+  CastParams *p = node->params;
+  p->to = (int) a->i;
+  p->dtype = dtype;
   return GZ_OK;
 }
 
@@ -30,43 +68,68 @@ cast_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
   GzStatus need = gz_tops_need (node, in, out, 1, err);
   if (need != GZ_OK)
     return need;
-  GzDType to = GZ_DTYPE_FLOAT;
-  GzStatus st = cast_target (node, &to, err);
-  if (st != GZ_OK)
-    return st;
-  gz_tensor_set_shape (out[0], to, in[0]->ndim, in[0]->dims);
+  const CastParams *p = node->params;
+  if (p == NULL)
+    return gz_tops_error (err, GZ_ERR_ARGUMENT, node, "was not initialised");
+  gz_tensor_set_shape (out[0], p->dtype, in[0]->ndim, in[0]->dims);
   return GZ_OK;
+}
+
+static inline int64_t
+float_to_int64 (float v)
+{
+  /* 2^63 is exactly representable; anything >= it saturates */
+  return isnan (v) ? 0
+         : v >= 9223372036854775808.0f ? INT64_MAX
+         : v < -9223372036854775808.0f ? INT64_MIN
+         : (int64_t) v;
+}
+
+/* The stored int64 value of an integer of ONNX type `to`. */
+static inline int64_t
+narrow (int64_t v, int to)
+{
+  if (to == ONNX_BOOL)
+    return v != 0;
+  if (to == ONNX_INT32)
+    return (int64_t) (int32_t) (uint32_t) (uint64_t) v; /* two's complement wrap */
+  return v;
 }
 
 static GzStatus
 cast_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  const CastParams *p = node->params;
   int64_t n = gz_tensor_numel (in[0]);
-  GzDType from = in[0]->dtype, to = out[0]->dtype;
-  if (from == to)
+  GzDType from = in[0]->dtype;
+  if (p->dtype == GZ_DTYPE_FLOAT)
     {
-      if (n > 0)
-        memmove (out[0]->data, in[0]->data, gz_tops_bytes (in[0], n));
-    }
-  else if (from == GZ_DTYPE_INT64)
-    {
-      const int64_t *s = in[0]->data;
       float *d = out[0]->data;
-      for (int64_t i = 0; i < n; i++)
-        d[i] = (float) s[i];
-    }
-  else
-    {
-      const float *s = in[0]->data;
-      int64_t *d = out[0]->data;
-      for (int64_t i = 0; i < n; i++)
+      if (from == GZ_DTYPE_FLOAT)
         {
-          float v = s[i];
-          /* 2^63 is exactly representable; anything >= it saturates */
-          d[i] = isnan (v) ? 0
-                 : v >= 9223372036854775808.0f ? INT64_MAX
-                 : v < -9223372036854775808.0f ? INT64_MIN
-                 : (int64_t) v;
+          if (n > 0 && out[0]->data != in[0]->data)
+            memmove (d, in[0]->data, (size_t) n * sizeof (float));
+        }
+      else
+        for (int64_t i = 0; i < n; i++)
+          d[i] = (float) ((const int64_t *) in[0]->data)[i];
+      return GZ_OK;
+    }
+  int64_t *d = out[0]->data;
+  for (int64_t i = 0; i < n; i++)
+    {
+      if (from == GZ_DTYPE_INT64)
+        d[i] = narrow (((const int64_t *) in[0]->data)[i], p->to);
+      else
+        {
+          float v = ((const float *) in[0]->data)[i];
+          if (p->to == ONNX_BOOL)
+            d[i] = v != 0.0f;
+          else if (p->to == ONNX_INT32)
+            d[i] = isnan (v) ? 0 : v >= 2147483647.0f ? INT32_MAX
+                   : v <= -2147483648.0f ? INT32_MIN : (int64_t) v;
+          else
+            d[i] = float_to_int64 (v);
         }
     }
   return GZ_OK;
@@ -91,5 +154,5 @@ cast_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
 }
 
 const GzOpDef gz_tops_cast = {
-  "Cast", 6, NULL, cast_infer, cast_forward, cast_backward, NULL,
+  "Cast", 6, cast_init, cast_infer, cast_forward, cast_backward, gz_tops_free,
 };
