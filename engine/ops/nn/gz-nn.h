@@ -84,6 +84,19 @@ gz_nn_chunk (int64_t work)
  * inner loops of the direct kernels are written with explicit 4-wide vectors
  * (SSE2 on x86-64, NEON on arm64). Unaligned loads go through memcpy. */
 typedef float gz_nn_v4 __attribute__ ((vector_size (16)));
+typedef int32_t gz_nn_v4i __attribute__ ((vector_size (16)));
+
+/* y[i] = v for i < n. */
+static inline void
+gz_nn_fill (float *y, float v, int64_t n)
+{
+  const gz_nn_v4 vv = { v, v, v, v };
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    memcpy (y + i, &vv, sizeof vv);
+  for (; i < n; i++)
+    y[i] = v;
+}
 
 /* y[i] += a * x[i] for i < n. */
 static inline void

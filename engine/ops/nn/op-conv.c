@@ -270,9 +270,7 @@ dw_forward_planes (long begin, long end, void *data)
       int64_t c = pl % j->g->c;
       const float *xc = j->x + pl * j->g->hw, *wc = j->w + c * w->k_h * w->k_w;
       float *yc = j->y + pl * j->g->p;
-      float b0 = j->bias != NULL ? j->bias[c] : 0.0f;
-      for (int64_t i = 0; i < j->g->p; i++)
-        yc[i] = b0;
+      gz_nn_fill (yc, j->bias != NULL ? j->bias[c] : 0.0f, j->g->p);
       for (int64_t ki = 0; ki < w->k_h; ki++)
         {
           int64_t oy_lo, oy_hi;
@@ -407,8 +405,7 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
         if (bias != NULL)
           {
             for (int64_t o = 0; o < g.mg; o++)
-              for (int64_t i = 0; i < g.p; i++)
-                yg[o * g.p + i] = bias[gi * g.mg + o];
+              gz_nn_fill (yg + o * g.p, bias[gi * g.mg + o], g.p);
             beta = 1.0f;
           }
         const float *b = xg;

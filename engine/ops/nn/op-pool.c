@@ -6,9 +6,9 @@
  * with count_include_pad by the window clipped to the padded extent (the
  * PyTorch rule, which matters only with ceil_mode). MaxPool's backward finds
  * the window's argmax again (the first maximum, as PyTorch does) rather than
- * storing indices.
+ * storing indices; a window entirely inside the padding has no input, so its
+ * forward value is -inf and its gradient goes nowhere.
  */
-#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -121,10 +121,87 @@ taps (int64_t start, int64_t k, int64_t d, int64_t in, int64_t pad_e, int64_t *l
   *padded = hp; /* taps from 0 (start >= -pad_begin) up to the padded end */
 }
 
-/* For one output position: applies fn to the window. Written out in each
- * kernel to keep the loops simple for the compiler. */
+/* Output positions o in [*lo, *hi) with 0 <= o * s + off < in. */
+static inline void
+valid_range (int64_t off, int64_t s, int64_t in, int64_t out, int64_t *lo, int64_t *hi)
+{
+  int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
+  int64_t h = in - off > 0 ? (in - off + s - 1) / s : 0;
+  if (h > out)
+    h = out;
+  if (l > h)
+    l = h;
+  *lo = l;
+  *hi = h;
+}
+
+/* y[i] = max (y[i], x[i * s]) with vector selects for s = 1 and 2. */
+static inline void
+vmax_row (float *restrict y, const float *restrict x, int64_t n, int64_t s)
+{
+  int64_t i = 0;
+  if (s == 1)
+    for (; i + 4 <= n; i += 4)
+      {
+        gz_nn_v4 a, b;
+        memcpy (&a, x + i, sizeof a);
+        memcpy (&b, y + i, sizeof b);
+        gz_nn_v4i gt = a > b;
+        b = (gz_nn_v4) (((gz_nn_v4i) a & gt) | ((gz_nn_v4i) b & ~gt));
+        memcpy (y + i, &b, sizeof b);
+      }
+  else if (s == 2)
+    for (; i + 4 < n; i += 4) /* the last load, x[2 i + 7], stays below x[2 (n - 1)] */
+      {
+        gz_nn_v4 x0, x1, b;
+        memcpy (&x0, x + 2 * i, sizeof x0);
+        memcpy (&x1, x + 2 * i + 4, sizeof x1);
+        memcpy (&b, y + i, sizeof b);
+        gz_nn_v4 a = __builtin_shufflevector (x0, x1, 0, 2, 4, 6);
+        gz_nn_v4i gt = a > b;
+        b = (gz_nn_v4) (((gz_nn_v4i) a & gt) | ((gz_nn_v4i) b & ~gt));
+        memcpy (y + i, &b, sizeof b);
+      }
+  for (; i < n; i++)
+    y[i] = x[i * s] > y[i] ? x[i * s] : y[i];
+}
+
+/* MaxPool forward, taps outer and output rows inner (as the depthwise Conv):
+ * each tap's valid output range is computed once per plane and the inner loop
+ * is a branch-free vector max. A window entirely in the padding gives -inf. */
 static void
-forward_planes (long begin, long end, void *data)
+max_forward_planes (long begin, long end, void *data)
+{
+  const Job *j = data;
+  const GzNnWindow *w = j->w;
+  const int64_t hw = w->in_h * w->in_w, ohw = w->out_h * w->out_w;
+  for (long pl = begin; pl < end; pl++)
+    {
+      const float *x = j->x + pl * hw;
+      float *y = j->y + pl * ohw;
+      gz_nn_fill (y, -INFINITY, ohw);
+      for (int64_t ki = 0; ki < w->k_h; ki++)
+        {
+          int64_t oy_lo, oy_hi;
+          valid_range (ki * w->d_h - w->pad_t, w->s_h, w->in_h, w->out_h, &oy_lo, &oy_hi);
+          for (int64_t kj = 0; kj < w->k_w; kj++)
+            {
+              int64_t xoff = kj * w->d_w - w->pad_l, lo, hi;
+              valid_range (xoff, w->s_w, w->in_w, w->out_w, &lo, &hi);
+              for (int64_t oy = oy_lo; oy < oy_hi; oy++)
+                {
+                  int64_t iy = oy * w->s_h - w->pad_t + ki * w->d_h;
+                  vmax_row (y + oy * w->out_w + lo, x + iy * w->in_w + xoff + lo * w->s_w,
+                            hi - lo, w->s_w);
+                }
+            }
+        }
+    }
+}
+
+/* AveragePool forward, one output position at a time. */
+static void
+avg_forward_planes (long begin, long end, void *data)
 {
   const Job *j = data;
   const GzNnWindow *w = j->w;
@@ -141,32 +218,15 @@ forward_planes (long begin, long end, void *data)
             {
               int64_t ws = ox * w->s_w - w->pad_l, xlo, xhi, xp;
               taps (ws, w->k_w, w->d_w, w->in_w, w->pad_r, &xlo, &xhi, &xp);
-              float v;
-              if (j->p->kind == P_MAX)
+              float s = 0.0f;
+              for (int64_t ki = ylo; ki < yhi; ki++)
                 {
-                  v = -INFINITY;
-                  for (int64_t ki = ylo; ki < yhi; ki++)
-                    {
-                      const float *row = x + (hs + ki * w->d_h) * w->in_w + ws;
-                      for (int64_t kj = xlo; kj < xhi; kj++)
-                        if (row[kj * w->d_w] > v)
-                          v = row[kj * w->d_w];
-                    }
-                  if (yhi <= ylo || xhi <= xlo)
-                    v = 0.0f; /* a window entirely in the padding */
+                  const float *row = x + (hs + ki * w->d_h) * w->in_w + ws;
+                  for (int64_t kj = xlo; kj < xhi; kj++)
+                    s += row[kj * w->d_w];
                 }
-              else
-                {
-                  float s = 0.0f;
-                  for (int64_t ki = ylo; ki < yhi; ki++)
-                    {
-                      const float *row = x + (hs + ki * w->d_h) * w->in_w + ws;
-                      for (int64_t kj = xlo; kj < xhi; kj++)
-                        s += row[kj * w->d_w];
-                    }
-                  int64_t cnt = j->p->count_include_pad ? yp * xp : (yhi - ylo) * (xhi - xlo);
-                  v = cnt > 0 ? s / (float) cnt : 0.0f;
-                }
+              int64_t cnt = j->p->count_include_pad ? yp * xp : (yhi - ylo) * (xhi - xlo);
+              float v = cnt > 0 ? s / (float) cnt : 0.0f;
               y[oy * w->out_w + ox] = v;
             }
         }
@@ -236,7 +296,9 @@ pool_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
   if ((st = pool_geometry (node, in, &w, err)) != GZ_OK)
     return st;
   Job j = { .p = node->params, .w = &w, .x = in[0]->data, .y = out[0]->data };
-  gz_parallel_for (in[0]->dims[0] * in[0]->dims[1], gz_nn_chunk (w.out_h * w.out_w * w.k_h * w.k_w), forward_planes, &j);
+  gz_parallel_for (in[0]->dims[0] * in[0]->dims[1],
+                   gz_nn_chunk (w.out_h * w.out_w * w.k_h * w.k_w),
+                   j.p->kind == P_MAX ? max_forward_planes : avg_forward_planes, &j);
   return GZ_OK;
 }
 
@@ -258,7 +320,8 @@ pool_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
     }
   Job j = { .p = node->params, .w = &w, .x = in[0]->data, .dy = dout[0]->data,
             .dx = din[0]->data };
-  gz_parallel_for (in[0]->dims[0] * in[0]->dims[1], gz_nn_chunk (w.out_h * w.out_w * w.k_h * w.k_w), backward_planes, &j);
+  gz_parallel_for (in[0]->dims[0] * in[0]->dims[1],
+                   gz_nn_chunk (w.out_h * w.out_w * w.k_h * w.k_w), backward_planes, &j);
   return GZ_OK;
 }
 

@@ -161,6 +161,53 @@ typedef struct
   bool guided;
 } Job;
 
+/* y = min (max (x, lo), hi) with vector selects: a data-dependent branch per
+ * element costs far more than the arithmetic (activations are half negative).
+ * NaN inputs give lo (like max (NaN, 0) = 0 for Relu). */
+static void
+clamp_range (const float *x, float *y, long b, long e, float lo, float hi)
+{
+  const gz_nn_v4 lov = { lo, lo, lo, lo }, hiv = { hi, hi, hi, hi };
+  long i = b;
+  for (; i + 4 <= e; i += 4)
+    {
+      gz_nn_v4 v;
+      memcpy (&v, x + i, sizeof v);
+      gz_nn_v4i keep = v > lov; /* false for NaN: take lo */
+      v = (gz_nn_v4) (((gz_nn_v4i) v & keep) | ((gz_nn_v4i) lov & ~keep));
+      gz_nn_v4i over = v > hiv;
+      v = (gz_nn_v4) (((gz_nn_v4i) hiv & over) | ((gz_nn_v4i) v & ~over));
+      memcpy (y + i, &v, sizeof v);
+    }
+  for (; i < e; i++)
+    {
+      float v = x[i] > lo ? x[i] : lo;
+      y[i] = v > hi ? hi : v;
+    }
+}
+
+/* dx = dy where lo < x < hi (and dy > 0 when guided), else 0. */
+static void
+clamp_grad_range (const float *x, const float *dy, float *dx, long b, long e, float lo,
+                  float hi, bool guided)
+{
+  const gz_nn_v4 lov = { lo, lo, lo, lo }, hiv = { hi, hi, hi, hi }, zero = { 0, 0, 0, 0 };
+  long i = b;
+  for (; i + 4 <= e; i += 4)
+    {
+      gz_nn_v4 v, g;
+      memcpy (&v, x + i, sizeof v);
+      memcpy (&g, dy + i, sizeof g);
+      gz_nn_v4i pass = (v > lov) & (v < hiv);
+      if (guided)
+        pass &= g > zero;
+      g = (gz_nn_v4) ((gz_nn_v4i) g & pass);
+      memcpy (dx + i, &g, sizeof g);
+    }
+  for (; i < e; i++)
+    dx[i] = x[i] > lo && x[i] < hi && (!guided || dy[i] > 0.0f) ? dy[i] : 0.0f;
+}
+
 static void
 forward_range (long b, long e, void *data)
 {
@@ -171,19 +218,14 @@ forward_range (long b, long e, void *data)
   switch (j->p->kind)
     {
     case K_RELU:
-      for (long i = b; i < e; i++)
-        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+      clamp_range (x, y, b, e, 0.0f, INFINITY);
       break;
     case K_LEAKYRELU:
       for (long i = b; i < e; i++)
         y[i] = x[i] >= 0.0f ? x[i] : a * x[i];
       break;
     case K_CLIP:
-      for (long i = b; i < e; i++)
-        {
-          float v = x[i] < j->lo ? j->lo : x[i];
-          y[i] = v > j->hi ? j->hi : v;
-        }
+      clamp_range (x, y, b, e, j->lo, j->hi);
       break;
     case K_SIGMOID:
       for (long i = b; i < e; i++)
@@ -271,23 +313,14 @@ backward_range (long b, long e, void *data)
   switch (j->p->kind)
     {
     case K_RELU:
-      if (j->guided)
-        for (long i = b; i < e; i++)
-          dx[i] = x[i] > 0.0f && dy[i] > 0.0f ? dy[i] : 0.0f;
-      else
-        for (long i = b; i < e; i++)
-          dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+      clamp_grad_range (x, dy, dx, b, e, 0.0f, INFINITY, j->guided);
       break;
     case K_LEAKYRELU:
       for (long i = b; i < e; i++)
         dx[i] = x[i] > 0.0f ? dy[i] : a * dy[i];
       break;
     case K_CLIP:
-      for (long i = b; i < e; i++)
-        {
-          bool pass = x[i] > j->lo && x[i] < j->hi && (!j->guided || dy[i] > 0.0f);
-          dx[i] = pass ? dy[i] : 0.0f;
-        }
+      clamp_grad_range (x, dy, dx, b, e, j->lo, j->hi, j->guided);
       break;
     case K_SIGMOID:
       for (long i = b; i < e; i++)
