@@ -21,22 +21,29 @@
 GzStatus
 gz_explain_ablationcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err)
 {
-  GzStatus st;
-  if (!gz_explain_tail_ready (ctx, session))
+  GzTail *tail = NULL;
+  GzStatus st = gz_tail_new (ctx, session, &tail, err);
+  if (st != GZ_OK)
+    return st;
+  if (!gz_tail_ready (tail))
     {
       /* The tail reads tensors from before the layer that were not kept. */
       st = gz_explain_ensure_forward (ctx, session, "*", err);
       if (st != GZ_OK)
-        return st;
+        {
+          gz_tail_free (tail);
+          return st;
+        }
     }
   const GzTensor *a;
   st = gz_explain_activation (ctx, session, &a, err);
   if (st != GZ_OK)
-    return st;
+    {
+      gz_tail_free (tail);
+      return st;
+    }
   int64_t c = a->dims[1], h = a->dims[2], w = a->dims[3], hw = h * w;
-  /* Tail activations are at most the whole network's. */
-  int64_t act_bytes = ctx->model->plan != NULL ? ctx->model->plan->activation_bytes : 0;
-  int64_t nb = gz_explain_batch_size (ctx, act_bytes);
+  int64_t nb = gz_explain_batch_size (ctx, gz_tail_image_bytes (tail) + c * hw * 4, 256);
   if (nb > c)
     nb = c;
   int64_t bdims[4] = { nb, c, h, w };
@@ -63,7 +70,7 @@ gz_explain_ablationcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, G
       view.dims[0] = n;
       view.owns_data = false;
       GzTensor *logits = NULL;
-      st = gz_explain_run_tail (ctx, session, &view, &logits, err);
+      st = gz_tail_run (tail, &view, &logits, err);
       if (st != GZ_OK)
         goto out;
       for (int64_t i = 0; i < n; i++)
@@ -81,6 +88,7 @@ gz_explain_ablationcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, G
   map = NULL;
   st = GZ_OK;
 out:
+  gz_tail_free (tail);
   gz_tensor_free (map);
   gz_tensor_free (batch);
   free (weights);

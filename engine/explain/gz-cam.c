@@ -116,12 +116,16 @@ gz_cam_find_head (const GzModel *model, const char *layer, GzCamHead *head, char
                 && !(strcmp (g->nodes[n].op_type, "ReduceMean") == 0
                      && reduces_hw (model, &g->nodes[n]))))
     {
-      snprintf (reason, reason_len,
-                "CAM needs the layer to be followed only by global average pooling and one "
-                "linear layer; '%s' is %s",
-                layer, count > 1 ? "read by several nodes"
-                : n < 0 ? "not read by any node"
-                        : "not followed by global average pooling");
+      if (n >= 0)
+        snprintf (reason, reason_len,
+                  "CAM needs the layer to be followed only by global average pooling and one "
+                  "linear layer; '%s' is followed by %s",
+                  layer, g->nodes[n].op_type);
+      else
+        snprintf (reason, reason_len,
+                  "CAM needs the layer to be followed only by global average pooling and one "
+                  "linear layer; '%s' is %s",
+                  layer, count > 1 ? "read by several nodes" : "not read by any node");
       return false;
     }
   int cur = g->nodes[n].outputs[0];

@@ -103,17 +103,22 @@ GzStatus gz_explain_ensure_forward (GzExplainCtx *ctx, GzSession *session, const
                                     GzError *err);
 /* A [h,w] float map. */
 GzTensor *gz_explain_new_map (int64_t h, int64_t w, GzError *err);
-/* Images per batch for methods that run many forwards. */
-int gz_explain_batch_size (const GzExplainCtx *ctx, int64_t per_image_bytes);
+/* Images per batch for methods that run many forwards: options->batch_size,
+ * else as many as fit ~256 MiB of activations, at most max. */
+int gz_explain_batch_size (const GzExplainCtx *ctx, int64_t per_image_bytes, int max);
 
-/* Runs the part of the graph downstream of ctx->layer on a batch of layer
- * values [N,C,h,w] (gz-explain-tail.c). Values the tail reads from upstream
- * of the layer come from `session`'s kept tensors (repeated over the batch).
- * Returns the logits [N,K]. */
-GzStatus gz_explain_run_tail (const GzExplainCtx *ctx, GzSession *session,
-                              const GzTensor *layer_batch, GzTensor **logits, GzError *err);
-/* Whether everything the tail reads from upstream is kept in session. */
-bool gz_explain_tail_ready (const GzExplainCtx *ctx, GzSession *session);
+/* The part of the graph between ctx->layer and the output, run on a batch
+ * of layer values [N,C,h,w] (gz-explain-tail.c). Values the tail reads from
+ * upstream of the layer come from `session`'s kept tensors (repeated over the
+ * batch); gz_tail_ready says whether they are all kept. gz_tail_run returns
+ * the logits [N,K]; image_bytes is the tail's activation size per image. */
+typedef struct GzTail GzTail;
+GzStatus gz_tail_new (const GzExplainCtx *ctx, GzSession *session, GzTail **out, GzError *err);
+bool gz_tail_ready (const GzTail *tail);
+int64_t gz_tail_image_bytes (const GzTail *tail);
+GzStatus gz_tail_run (GzTail *tail, const GzTensor *layer_batch, GzTensor **logits,
+                      GzError *err);
+void gz_tail_free (GzTail *tail);
 
 /* ---- Kernels (activations A and gradients G are [C, hw], C order) ------- */
 

@@ -4,135 +4,204 @@
  * Ablation-CAM changes one channel of the layer and asks what the logit becomes.
  * Running the whole network again would recompute everything upstream of the
  * layer for nothing, and the public session API cannot replace a tensor in the
- * middle of a forward. So this small executor runs only the nodes that depend
- * on the layer, in topological order, on a batch of N layer values, with the
- * plan for batch N (shapes, folded constants). Tensors the tail reads from
- * upstream of the layer (a residual branch, say) come from the session's kept
- * values and are repeated over the batch. Each tensor is freed after its last
- * reader, as the session does.
+ * middle of a forward. So this small executor runs only the nodes between the
+ * layer and the output, in topological order, on a batch of N layer values,
+ * with the plan for batch N (shapes, folded constants; built once per batch
+ * size). Tensors the tail reads from upstream of the layer (a residual branch,
+ * say) come from the session's kept values, repeated over the batch. Each
+ * tensor is freed after its last reader.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "gz-explain-private.h"
 
-typedef struct
+enum { MAX_IO = 64, N_PLANS = 2 };
+
+struct GzTail
 {
-  const GzGraph *g;
-  const GzPlan *plan;
-  bool *down;        /* per value: depends on the layer */
+  const GzModel *model;
+  GzSession *session;
+  int layer;
+  bool *down;        /* per value: computed by the tail */
   bool *runs;        /* per node: runs in the tail */
   int *last;         /* per value: last tail node reading it */
-} Tail;
+  int64_t image_bytes;
+  GzPlan *plans[N_PLANS]; /* by batch size, most recent first */
+};
 
-static void
-tail_clear (Tail *t)
+void
+gz_tail_free (GzTail *t)
 {
+  if (t == NULL)
+    return;
   free (t->down);
   free (t->runs);
   free (t->last);
+  for (int i = 0; i < N_PLANS; i++)
+    gz_plan_free (t->plans[i]);
+  free (t);
 }
 
-static bool
-tail_analyse (const GzModel *model, const GzPlan *plan, int layer, Tail *t)
+GzStatus
+gz_tail_new (const GzExplainCtx *ctx, GzSession *session, GzTail **out, GzError *err)
 {
+  const GzModel *model = ctx->model;
   const GzGraph *g = model->graph;
-  memset (t, 0, sizeof *t);
-  t->g = g;
-  t->plan = plan;
+  const GzPlan *plan = model->plan;
+  *out = NULL;
+  GzTail *t = calloc (1, sizeof *t);
+  if (t == NULL)
+    return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+  t->model = model;
+  t->session = session;
+  t->layer = ctx->layer_value;
   t->down = calloc ((size_t) g->n_values, sizeof *t->down);
   t->runs = calloc ((size_t) g->n_nodes, sizeof *t->runs);
   t->last = malloc ((size_t) g->n_values * sizeof *t->last);
-  if (t->down == NULL || t->runs == NULL || t->last == NULL)
+  bool *needed = calloc ((size_t) g->n_values, sizeof *needed);
+  if (t->down == NULL || t->runs == NULL || t->last == NULL || needed == NULL)
     {
-      tail_clear (t);
-      return false;
+      free (needed);
+      gz_tail_free (t);
+      return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
     }
-  for (int v = 0; v < g->n_values; v++)
-    t->last[v] = -1;
-  t->down[layer] = true;
+  /* Descendants of the layer … */
+  t->down[t->layer] = true;
   for (int i = 0; i < g->n_nodes; i++)
     {
       const GzNode *node = &g->nodes[i];
       if (plan->node_folded[i])
         continue;
-      bool reached = false;
-      for (int j = 0; j < node->n_inputs; j++)
-        reached |= node->inputs[j] >= 0 && t->down[node->inputs[j]];
-      if (!reached)
-        continue;
-      t->runs[i] = true;
-      for (int j = 0; j < node->n_outputs; j++)
-        if (node->outputs[j] >= 0 && !plan->is_constant[node->outputs[j]])
-          t->down[node->outputs[j]] = true;
-      for (int j = 0; j < node->n_inputs; j++)
-        if (node->inputs[j] >= 0)
-          t->last[node->inputs[j]] = i;
+      for (int j = 0; j < node->n_inputs && !t->runs[i]; j++)
+        t->runs[i] = node->inputs[j] >= 0 && t->down[node->inputs[j]];
+      if (t->runs[i])
+        for (int j = 0; j < node->n_outputs; j++)
+          if (node->outputs[j] >= 0 && !plan->is_constant[node->outputs[j]])
+            t->down[node->outputs[j]] = true;
     }
-  return true;
+  /* … that are ancestors of the output. */
+  needed[g->output] = true;
+  for (int i = g->n_nodes - 1; i >= 0; i--)
+    {
+      const GzNode *node = &g->nodes[i];
+      bool feeds = false;
+      for (int j = 0; j < node->n_outputs; j++)
+        feeds |= node->outputs[j] >= 0 && needed[node->outputs[j]];
+      t->runs[i] = t->runs[i] && feeds;
+      if (t->runs[i])
+        for (int j = 0; j < node->n_inputs; j++)
+          if (node->inputs[j] >= 0)
+            needed[node->inputs[j]] = true;
+    }
+  free (needed);
+  for (int v = 0; v < g->n_values; v++)
+    t->last[v] = -1;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (t->runs[i])
+      {
+        const GzNode *node = &g->nodes[i];
+        for (int j = 0; j < node->n_inputs; j++)
+          if (node->inputs[j] >= 0)
+            t->last[node->inputs[j]] = i;
+        for (int j = 0; j < node->n_outputs; j++)
+          {
+            int v = node->outputs[j];
+            if (v >= 0 && !plan->is_constant[v])
+              {
+                int64_t n = gz_tensor_numel (&plan->values[v]);
+                t->image_bytes += n > 0 ? n * (int64_t) gz_dtype_size (plan->values[v].dtype) : 0;
+              }
+          }
+      }
+  if (!t->down[g->output])
+    {
+      gz_tail_free (t);
+      return gz_error_set (err, GZ_ERR_ARGUMENT, "the output does not depend on layer '%s'",
+                           ctx->layer);
+    }
+  *out = t;
+  return GZ_OK;
+}
+
+int64_t
+gz_tail_image_bytes (const GzTail *t)
+{
+  return t->image_bytes;
 }
 
 /* Whether value v is read by the tail but computed upstream of the layer. */
 static bool
-is_external (const Tail *t, int v)
+is_external (const GzTail *t, int v)
 {
-  return v >= 0 && !t->down[v] && !t->plan->is_constant[v] && t->last[v] >= 0;
+  return v >= 0 && !t->down[v] && !t->model->plan->is_constant[v] && t->last[v] >= 0;
 }
 
 bool
-gz_explain_tail_ready (const GzExplainCtx *ctx, GzSession *session)
+gz_tail_ready (const GzTail *t)
 {
-  Tail t;
-  if (!tail_analyse (ctx->model, ctx->model->plan, ctx->layer_value, &t))
-    return false;
-  bool ok = true;
-  for (int v = 0; v < t.g->n_values && ok; v++)
-    if (is_external (&t, v))
-      ok = gz_session_value (session, t.g->values[v].name) != NULL;
-  tail_clear (&t);
-  return ok;
+  const GzGraph *g = t->model->graph;
+  for (int v = 0; v < g->n_values; v++)
+    if (is_external (t, v) && gz_session_value (t->session, g->values[v].name) == NULL)
+      return false;
+  return true;
 }
 
 /* The batch-1 tensor src repeated to fill the batch-N header shape. */
 static GzTensor *
 repeat_batch (const GzTensor *src, const GzTensor *shape, GzError *err)
 {
-  GzTensor *dst = gz_tensor_new (shape->dtype, shape->ndim, shape->dims, err);
-  if (dst == NULL)
-    return NULL;
-  int64_t n_src = gz_tensor_numel (src), n_dst = gz_tensor_numel (dst);
-  size_t es = gz_dtype_size (src->dtype);
+  int64_t n_src = gz_tensor_numel (src), n_dst = gz_tensor_numel (shape);
   if (src->dtype != shape->dtype || n_src <= 0 || n_dst % n_src != 0)
     {
-      gz_tensor_free (dst);
       gz_error_set (err, GZ_ERR_SHAPE, "cannot repeat a kept tensor over the batch");
       return NULL;
     }
+  GzTensor *dst = gz_tensor_new (shape->dtype, shape->ndim, shape->dims, err);
+  if (dst == NULL)
+    return NULL;
+  size_t es = gz_dtype_size (src->dtype);
   for (int64_t off = 0; off < n_dst; off += n_src)
     memcpy ((char *) dst->data + (size_t) off * es, src->data, (size_t) n_src * es);
   return dst;
 }
 
-GzStatus
-gz_explain_run_tail (const GzExplainCtx *ctx, GzSession *session, const GzTensor *layer_batch,
-                     GzTensor **logits, GzError *err)
+static GzStatus
+plan_for (GzTail *t, int batch, const GzPlan **out, GzError *err)
 {
-  const GzModel *model = ctx->model;
-  const GzGraph *g = model->graph;
-  *logits = NULL;
-  int64_t n = layer_batch->dims[0];
-  if (n < 1 || n > INT32_MAX)
-    return gz_error_set (err, GZ_ERR_ARGUMENT, "bad batch size");
+  for (int i = 0; i < N_PLANS; i++)
+    if (t->plans[i] != NULL && t->plans[i]->batch == batch)
+      {
+        *out = t->plans[i];
+        return GZ_OK;
+      }
   GzPlan *plan = NULL;
-  GzStatus st = gz_plan_build (g, (int) n, &model->limits, &plan, err);
+  GzStatus st = gz_plan_build (t->model->graph, batch, &t->model->limits, &plan, err);
   if (st != GZ_OK)
     return st;
-  Tail t;
-  if (!tail_analyse (model, plan, ctx->layer_value, &t))
-    {
-      gz_plan_free (plan);
-      return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
-    }
+  gz_plan_free (t->plans[N_PLANS - 1]);
+  for (int i = N_PLANS - 1; i > 0; i--)
+    t->plans[i] = t->plans[i - 1];
+  t->plans[0] = plan;
+  *out = plan;
+  return GZ_OK;
+}
+
+GzStatus
+gz_tail_run (GzTail *t, const GzTensor *layer_batch, GzTensor **logits, GzError *err)
+{
+  const GzGraph *g = t->model->graph;
+  *logits = NULL;
+  int64_t n = layer_batch->dims[0];
+  if (layer_batch->ndim < 1 || n < 1 || n > INT32_MAX)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "bad batch size");
+  const GzPlan *plan;
+  GzStatus st = plan_for (t, (int) n, &plan, err);
+  if (st != GZ_OK)
+    return st;
+  const GzTensor *lh = &plan->values[t->layer];
+  if (lh->ndim != layer_batch->ndim || gz_tensor_numel (lh) != gz_tensor_numel (layer_batch))
+    return gz_error_set (err, GZ_ERR_SHAPE, "the layer batch does not match the plan");
   GzTensor **vals = calloc ((size_t) g->n_values, sizeof *vals);
   bool *owned = calloc ((size_t) g->n_values, sizeof *owned);
   if (vals == NULL || owned == NULL)
@@ -140,23 +209,10 @@ gz_explain_run_tail (const GzExplainCtx *ctx, GzSession *session, const GzTensor
       st = gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
       goto out;
     }
-  const GzTensor *lh = &plan->values[ctx->layer_value];
-  if (lh->ndim != layer_batch->ndim || gz_tensor_numel (lh) != gz_tensor_numel (layer_batch))
-    {
-      st = gz_error_set (err, GZ_ERR_SHAPE, "layer batch does not match the plan");
-      goto out;
-    }
-  vals[ctx->layer_value] = (GzTensor *) layer_batch;
-  if (!t.down[g->output])
-    {
-      st = gz_error_set (err, GZ_ERR_ARGUMENT, "the output does not depend on layer '%s'",
-                         ctx->layer);
-      goto out;
-    }
-  enum { MAX_IO = 64 };
+  vals[t->layer] = (GzTensor *) layer_batch;
   for (int i = 0; i < g->n_nodes; i++)
     {
-      if (!t.runs[i])
+      if (!t->runs[i])
         continue;
       const GzNode *node = &g->nodes[i];
       if (node->n_inputs > MAX_IO || node->n_outputs > MAX_IO)
@@ -182,15 +238,14 @@ gz_explain_run_tail (const GzExplainCtx *ctx, GzSession *session, const GzTensor
             in[j] = vals[v];
           else
             {
-              const GzTensor *kept = gz_session_value (session, g->values[v].name);
+              const GzTensor *kept = gz_session_value (t->session, g->values[v].name);
               if (kept == NULL)
                 {
                   st = gz_error_set (err, GZ_ERR_ARGUMENT, "tensor '%s' was not kept",
                                      g->values[v].name);
                   goto out;
                 }
-              vals[v] = repeat_batch (kept, &plan->values[v], err);
-              if (vals[v] == NULL)
+              if ((vals[v] = repeat_batch (kept, &plan->values[v], err)) == NULL)
                 {
                   st = err != NULL ? err->code : GZ_ERR_NOMEM;
                   goto out;
@@ -206,8 +261,7 @@ gz_explain_run_tail (const GzExplainCtx *ctx, GzSession *session, const GzTensor
           if (v < 0 || plan->is_constant[v])
             continue;
           const GzTensor *hd = &plan->values[v];
-          vals[v] = gz_tensor_new (hd->dtype, hd->ndim, hd->dims, err);
-          if (vals[v] == NULL)
+          if ((vals[v] = gz_tensor_new (hd->dtype, hd->ndim, hd->dims, err)) == NULL)
             {
               st = err != NULL ? err->code : GZ_ERR_NOMEM;
               goto out;
@@ -215,14 +269,13 @@ gz_explain_run_tail (const GzExplainCtx *ctx, GzSession *session, const GzTensor
           owned[v] = true;
           outs[j] = vals[v];
         }
-      st = node->op->forward (node, in, outs, err);
-      if (st != GZ_OK)
+      if ((st = node->op->forward (node, in, outs, err)) != GZ_OK)
         goto out;
       /* Free what no later tail node reads. */
       for (int j = 0; j < node->n_inputs; j++)
         {
           int v = node->inputs[j];
-          if (v >= 0 && owned[v] && t.last[v] == i && v != g->output)
+          if (v >= 0 && owned[v] && t->last[v] == i && v != g->output)
             {
               gz_tensor_free (vals[v]);
               vals[v] = NULL;
@@ -230,7 +283,7 @@ gz_explain_run_tail (const GzExplainCtx *ctx, GzSession *session, const GzTensor
             }
         }
     }
-  if (vals[g->output] == NULL)
+  if (vals[g->output] == NULL || !owned[g->output])
     {
       st = gz_error_set (err, GZ_ERR_ARGUMENT, "the tail did not produce the output");
       goto out;
@@ -245,7 +298,5 @@ out:
         gz_tensor_free (vals[v]);
   free (vals);
   free (owned);
-  tail_clear (&t);
-  gz_plan_free (plan);
   return st;
 }

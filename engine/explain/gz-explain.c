@@ -366,20 +366,23 @@ gz_explain_ensure_forward (GzExplainCtx *ctx, GzSession *session, const char *ke
 }
 
 int
-gz_explain_batch_size (const GzExplainCtx *ctx, int64_t per_image_bytes)
+gz_explain_batch_size (const GzExplainCtx *ctx, int64_t per_image_bytes, int max)
 {
   if (ctx->options->batch_size > 0)
     return ctx->options->batch_size;
-  /* Enough images per batch to amortise the weights, within ~256 MiB of
-   * activations; at most 32 (pytorch-grad-cam uses 16). */
+  /* Enough images per batch to amortise each weight's pass over memory,
+   * within ~256 MiB of activations. */
   const int64_t budget = 256ll << 20;
-  if (per_image_bytes <= 0)
-    return 16;
-  int64_t n = budget / per_image_bytes;
+  int64_t n = per_image_bytes > 0 ? budget / per_image_bytes : max;
+  /* A plan for batch n must also pass the model's activation limit, which
+   * counts the whole network. */
+  int64_t whole = ctx->model->plan != NULL ? ctx->model->plan->activation_bytes : 0;
+  if (whole > 0 && ctx->model->limits.max_activation_bytes / whole < n)
+    n = ctx->model->limits.max_activation_bytes / whole;
   if (n < 1)
     n = 1;
-  if (n > 32)
-    n = 32;
+  if (n > max)
+    n = max;
   return (int) n;
 }
 
@@ -605,7 +608,11 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
   if (ex == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
   ex->method = opt.method;
-  snprintf (ex->layer, sizeof ex->layer, "%s", ctx.layer);
+  /* Guided backprop ignores the layer: it explains at the input. */
+  const GzValueInfo *in_info = gz_model_input (ctx.model);
+  snprintf (ex->layer, sizeof ex->layer, "%s",
+            opt.method == GZ_METHOD_GUIDED_BACKPROP && in_info != NULL ? in_info->name
+                                                                        : ctx.layer);
   st = choose_target (&ctx, &opt, ex, err);
   if (st != GZ_OK)
     {

@@ -129,7 +129,7 @@ gz_explain_scorecam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzEr
   int64_t plane = ih * iw, per_image = cin * plane;
 
   int64_t act_bytes = ctx->model->plan != NULL ? ctx->model->plan->activation_bytes : 0;
-  int64_t nb = gz_explain_batch_size (ctx, act_bytes);
+  int64_t nb = gz_explain_batch_size (ctx, act_bytes, 32);
   if (nb > c)
     nb = c;
   GzSession *scratch = NULL;
@@ -140,20 +140,49 @@ gz_explain_scorecam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzEr
   GzTensor *batch = gz_tensor_new (GZ_DTYPE_FLOAT, 4, bdims, err);
   float *mask = malloc ((size_t) plane * sizeof *mask);
   float *scores = malloc ((size_t) c * sizeof *scores);
+  float *batch_scores = malloc ((size_t) nb * sizeof *batch_scores);
+  int64_t *todo = malloc ((size_t) c * sizeof *todo);
   GzTensor *map = gz_explain_new_map (h, w, err);
-  if (batch == NULL || mask == NULL || scores == NULL || map == NULL)
+  if (batch == NULL || mask == NULL || scores == NULL || batch_scores == NULL || todo == NULL
+      || map == NULL)
     {
       st = gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
       goto out;
     }
   const float *x = gz_tensor_f (input);
-  bool one_by_one = false;
-  for (int64_t k0 = 0; k0 < c; k0 += nb)
+  const float *av = gz_tensor_f (a);
+  /* A flat channel masks the whole input to 0: those share one forward. */
+  int64_t n_todo = 0, n_flat = 0;
+  for (int64_t k = 0; k < c; k++)
     {
-      int64_t n = c - k0 < nb ? c - k0 : nb;
+      const float *ak = av + k * h * w;
+      bool flat = true;
+      for (int64_t p = 1; p < h * w && flat; p++)
+        flat = ak[p] == ak[0];
+      if (flat)
+        n_flat++;
+      else
+        todo[n_todo++] = k;
+    }
+  bool one_by_one = false;
+  if (n_flat > 0)
+    {
+      GzTensor zero = *batch;
+      zero.dims[0] = 1;
+      zero.owns_data = false;
+      memset (batch->data, 0, (size_t) per_image * sizeof (float));
+      st = score_batch (ctx, scratch, &zero, &one_by_one, batch_scores, err);
+      if (st != GZ_OK)
+        goto out;
+      for (int64_t k = 0; k < c; k++)
+        scores[k] = batch_scores[0]; /* the non-flat ones are overwritten below */
+    }
+  for (int64_t k0 = 0; k0 < n_todo; k0 += nb)
+    {
+      int64_t n = n_todo - k0 < nb ? n_todo - k0 : nb;
       for (int64_t i = 0; i < n; i++)
         {
-          int64_t k = k0 + i;
+          int64_t k = todo[k0 + i];
           resize_plane (gz_tensor_f (a) + k * h * w, h, w, mask, ih, iw);
           float lo = mask[0], hi = mask[0];
           for (int64_t p = 1; p < plane; p++)
@@ -170,10 +199,12 @@ gz_explain_scorecam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzEr
       GzTensor view = *batch;
       view.dims[0] = n;
       view.owns_data = false;
-      st = score_batch (ctx, scratch, &view, &one_by_one, scores + k0, err);
+      st = score_batch (ctx, scratch, &view, &one_by_one, batch_scores, err);
       if (st != GZ_OK)
         goto out;
-      st = gz_explain_progress (ctx, (double) (k0 + n) / (double) c, err);
+      for (int64_t i = 0; i < n; i++)
+        scores[todo[k0 + i]] = batch_scores[i];
+      st = gz_explain_progress (ctx, (double) (k0 + n) / (double) n_todo, err);
       if (st != GZ_OK)
         goto out;
     }
@@ -186,6 +217,8 @@ out:
   gz_tensor_free (batch);
   free (mask);
   free (scores);
+  free (batch_scores);
+  free (todo);
   gz_session_free (scratch);
   return st;
 }
