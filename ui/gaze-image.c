@@ -9,13 +9,14 @@
 
 #include "gaze-image.h"
 #include "gaze-model.h"
+#include "gz-image-load.h"
 
 struct _GazeImage
 {
   gatomicrefcount ref_count;
   GFile *file;
-  GBytes *rgb;        /* packed RGB8, stride = 3 * width */
-  int width, height;
+  GBytes *rgb;        /* RGB8 rows, stride bytes apart */
+  int width, height, stride;
   GdkTexture *texture;
 };
 
@@ -44,62 +45,39 @@ gaze_image_unref (GazeImage *self)
     }
 }
 
+/* Takes the pixels of a gaze-io image (RGB8, as gaze-cli decodes it). */
+static GazeImage *
+gaze_image_new_take (GzLoadedImage *loaded,
+                     GFile         *file)
+{
+  GazeImage *self = g_new0 (GazeImage, 1);
+  gsize size = (gsize) loaded->image.stride * loaded->image.height;
+
+  g_atomic_ref_count_init (&self->ref_count);
+  self->file = file != NULL ? g_object_ref (file) : NULL;
+  self->width = loaded->image.width;
+  self->height = loaded->image.height;
+  self->stride = loaded->image.stride;
+  self->rgb = g_bytes_new_take (g_steal_pointer (&loaded->pixels), size);
+  self->texture = gdk_memory_texture_new (self->width, self->height, GDK_MEMORY_R8G8B8,
+                                          self->rgb, self->stride);
+  gz_loaded_image_free (loaded);
+  return self;
+}
+
 GazeImage *
 gaze_image_new_for_pixbuf (GdkPixbuf *pixbuf,
                            GFile     *file)
 {
-  g_autoptr (GdkPixbuf) oriented = NULL;
-  GazeImage *self;
-  int w, h, n, stride;
-  const guint8 *src;
-  guint8 *rgb;
-  gsize size;
+  GzLoadedImage *loaded;
 
   g_return_val_if_fail (GDK_IS_PIXBUF (pixbuf), NULL);
 
-  oriented = gdk_pixbuf_apply_embedded_orientation (pixbuf);
-  w = gdk_pixbuf_get_width (oriented);
-  h = gdk_pixbuf_get_height (oriented);
-  n = gdk_pixbuf_get_n_channels (oriented);
-  stride = gdk_pixbuf_get_rowstride (oriented);
-  src = gdk_pixbuf_read_pixels (oriented);
-
-  if (!g_size_checked_mul (&size, (gsize) w, (gsize) h) || !g_size_checked_mul (&size, size, 3))
+  /* gaze-io applies the EXIF orientation and composites alpha. */
+  loaded = gz_image_from_pixbuf (pixbuf, NULL);
+  if (loaded == NULL)
     return NULL;
-  rgb = g_malloc (size);
-  for (int y = 0; y < h; y++)
-    {
-      const guint8 *s = src + (gsize) y * stride;
-      guint8 *d = rgb + (gsize) y * w * 3;
-
-      for (int x = 0; x < w; x++, s += n, d += 3)
-        {
-          if (n == 4)
-            {
-              /* Over white, as a viewer shows transparency on a light page. */
-              unsigned a = s[3];
-
-              d[0] = (s[0] * a + 255 * (255 - a) + 127) / 255;
-              d[1] = (s[1] * a + 255 * (255 - a) + 127) / 255;
-              d[2] = (s[2] * a + 255 * (255 - a) + 127) / 255;
-            }
-          else
-            {
-              d[0] = s[0];
-              d[1] = s[1];
-              d[2] = s[2];
-            }
-        }
-    }
-
-  self = g_new0 (GazeImage, 1);
-  g_atomic_ref_count_init (&self->ref_count);
-  self->file = file != NULL ? g_object_ref (file) : NULL;
-  self->width = w;
-  self->height = h;
-  self->rgb = g_bytes_new_take (rgb, size);
-  self->texture = gdk_memory_texture_new (w, h, GDK_MEMORY_R8G8B8, self->rgb, (gsize) w * 3);
-  return self;
+  return gaze_image_new_take (loaded, file);
 }
 
 static void
@@ -145,42 +123,34 @@ gaze_image_load (GFile         *file,
                  GCancellable  *cancellable,
                  GError       **error)
 {
-  g_autoptr (GFileInputStream) stream = NULL;
-  g_autoptr (GdkPixbuf) pixbuf = NULL;
-  g_autoptr (GError) local_error = NULL;
+  g_autofree char *path = NULL;
   g_autofree char *basename = NULL;
-  GzLimits limits;
-  GazeImage *image;
+  g_autoptr (GError) local_error = NULL;
+  GzLoadedImage *loaded;
 
   g_return_val_if_fail (G_IS_FILE (file), NULL);
 
   basename = g_file_get_basename (file);
-  stream = g_file_read (file, cancellable, error);
-  if (stream == NULL)
-    return NULL;
-  pixbuf = gdk_pixbuf_new_from_stream (G_INPUT_STREAM (stream), cancellable, &local_error);
-  if (pixbuf == NULL)
+  path = g_file_get_path (file);
+  if (path == NULL)
     {
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      else
-        g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_IMAGE, _("“%s” is not an image Gaze can read: %s"),
-                     basename, local_error->message);
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_IMAGE, _("“%s” is not a local file"), basename);
       return NULL;
     }
-
-  gz_limits_default (&limits);
-  if ((gint64) gdk_pixbuf_get_width (pixbuf) * gdk_pixbuf_get_height (pixbuf) > limits.max_image_pixels)
+  loaded = gz_image_load (path, 0, &local_error);
+  if (loaded == NULL)
     {
-      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_IMAGE, _("“%s” is too large (%d × %d pixels)"),
-                   basename, gdk_pixbuf_get_width (pixbuf), gdk_pixbuf_get_height (pixbuf));
+      /* gaze-io's message names the path and the reason; the prefix is ours. */
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_IMAGE, _("Cannot open the image “%s”: %s"),
+                   basename, local_error->message);
       return NULL;
     }
-
-  image = gaze_image_new_for_pixbuf (pixbuf, file);
-  if (image == NULL)
-    g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_IMAGE, _("“%s” is too large"), basename);
-  return image;
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      gz_loaded_image_free (loaded);
+      return NULL;
+    }
+  return gaze_image_new_take (loaded, file);
 }
 
 static void
@@ -250,7 +220,7 @@ gaze_image_get_gz_image (GazeImage *self,
   out->width = self->width;
   out->height = self->height;
   out->channels = 3;
-  out->stride = self->width * 3;
+  out->stride = self->stride;
   out->pixels = g_bytes_get_data (self->rgb, NULL);
 }
 

@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "gaze-model.h"
+#include "gz-sidecar.h"
 
 struct _GazeModel
 {
@@ -63,44 +64,45 @@ gaze_model_init (GazeModel *self)
   self->labels = g_ptr_array_new_with_free_func (g_free);
 }
 
-/* labels.txt: one label per line, in class order. Looked up as MODEL.labels.txt,
- * then labels.txt in the model's folder. A file with the wrong number of lines
- * is ignored rather than mislabelling classes. */
-static void
-load_labels (GazeModel *self)
+/* Labels and preprocessing come from MODEL.json / labels.txt beside the model,
+ * read by gaze-io exactly as gaze-cli reads them. */
+static gboolean
+load_sidecar (GazeModel   *self,
+              const char  *path,
+              const char  *basename,
+              GError     **error)
 {
-  g_autofree char *path = g_file_get_path (self->file);
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *stem = g_strndup (path, strlen (path) - (g_str_has_suffix (path, ".onnx") ? 5 : 0));
-  g_autofree char *own = g_strconcat (stem, ".labels.txt", NULL);
-  g_autofree char *shared = g_build_filename (dir, "labels.txt", NULL);
-  const char *candidates[] = { own, shared };
+  GzSettings sidecar;
+  g_autoptr (GError) local_error = NULL;
+  const char *const *labels;
 
-  for (guint c = 0; c < G_N_ELEMENTS (candidates); c++)
+  gz_settings_init (&sidecar);
+  if (!gz_sidecar_read (path, &sidecar, &local_error) ||
+      !gz_settings_resolve (self->model, &sidecar, NULL, &self->preprocess, &local_error))
     {
-      g_autofree char *text = NULL;
-      g_auto (GStrv) lines = NULL;
-      guint n;
-
-      if (!g_file_get_contents (candidates[c], &text, NULL, NULL))
-        continue;
-      lines = g_strsplit (text, "\n", -1);
-      n = g_strv_length (lines);
-      while (n > 0 && g_strstrip (lines[n - 1])[0] == '\0')
-        n--;
-      if ((int) n != self->n_classes)
-        {
-          g_debug ("%s has %u labels for %d classes; ignored", candidates[c], n, self->n_classes);
-          continue;
-        }
-      for (guint i = 0; i < n; i++)
-        g_ptr_array_add (self->labels, g_strdup (g_strstrip (lines[i])));
-      self->has_labels = TRUE;
-      return;
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_MODEL,
+                   _("The settings beside the model “%s” are not usable: %s"), basename,
+                   local_error->message);
+      gz_settings_clear (&sidecar);
+      return FALSE;
     }
 
-  for (int i = 0; i < self->n_classes; i++)
-    g_ptr_array_add (self->labels, g_strdup_printf (_("class %d"), i));
+  labels = gz_settings_labels (&sidecar, NULL);
+  if (labels != NULL && g_strv_length ((GStrv) labels) == (guint) self->n_classes)
+    {
+      for (int i = 0; i < self->n_classes; i++)
+        g_ptr_array_add (self->labels, g_strdup (labels[i]));
+      self->has_labels = TRUE;
+    }
+  else
+    {
+      if (labels != NULL)
+        g_debug ("%u labels for %d classes; ignored", g_strv_length ((GStrv) labels), self->n_classes);
+      for (int i = 0; i < self->n_classes; i++)
+        g_ptr_array_add (self->labels, g_strdup_printf (_("class %d"), i));
+    }
+  gz_settings_clear (&sidecar);
+  return TRUE;
 }
 
 GazeModel *
@@ -147,8 +149,8 @@ gaze_model_load (GFile         *file,
       return NULL;
     }
 
-  gz_preprocess_defaults (self->model, &self->preprocess);
-  load_labels (self);
+  if (!load_sidecar (self, path, basename, error))
+    return NULL;
 
   return g_steal_pointer (&self);
 }

@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "gaze-analysis.h"
+#include "gaze-export.h"
 #include "gaze-application.h"
 #include "gaze-image-view.h"
 #include "gaze-image.h"
@@ -75,6 +76,9 @@ struct _GazeWindow
   GtkAdjustment *opacity_adjustment;
   GtkDropDown *colormap_dropdown;
   GtkLabel *legend_label;
+  GtkLabel *legend_min_label;
+  GtkLabel *legend_max_label;
+  GtkDrawingArea *colorbar;
   GtkLabel *info_label;
   GMenuModel *recent_models_menu;
 };
@@ -205,7 +209,6 @@ update_overlay (GazeWindow *self)
   if (self->result == NULL)
     {
       gaze_image_view_set_overlay (self->image_view, NULL, NULL);
-      gtk_label_set_label (self->legend_label, "");
       return;
     }
 
@@ -343,16 +346,22 @@ update_info (GazeWindow *self)
   if (self->result == NULL)
     {
       gtk_label_set_label (self->info_label, "");
+      gtk_label_set_label (self->legend_min_label, "");
+      gtk_label_set_label (self->legend_max_label, "");
+      gtk_label_set_label (self->legend_label, "");
       return;
     }
   ex = self->result->explanation;
   input = gaze_model_get_engine_model (self->model) != NULL
             ? gz_model_input (gaze_model_get_engine_model (self->model)) : NULL;
 
-  /* Translators: the colour scale of the heatmap and the raw score range it stands for */
-  legend = g_strdup_printf (_("Colour scale 0–1 stands for raw scores %.3g to %.3g"),
-                            ex->raw_min, ex->raw_max);
-  gtk_label_set_label (self->legend_label, legend);
+  /* The colour bar spans the raw scores of the upsampled map. */
+  legend = g_strdup_printf ("%.3g", ex->raw_min);
+  gtk_label_set_label (self->legend_min_label, legend);
+  g_free (legend);
+  legend = g_strdup_printf ("%.3g", ex->raw_max);
+  gtk_label_set_label (self->legend_max_label, legend);
+  gtk_label_set_label (self->legend_label, _("raw score"));
 
   info = g_strdup_printf (_("%s of “%s” (%.1f %%) at layer %s\n"
                             "Model input %d × %d · forward %.0f ms · explanation %.0f ms"),
@@ -363,6 +372,19 @@ update_info (GazeWindow *self)
                           input != NULL && input->ndim == 4 ? (int) input->dims[2] : 0,
                           ex->forward_ms, ex->backward_ms + ex->method_ms);
   gtk_label_set_label (self->info_label, info);
+}
+
+static void
+draw_colorbar_cb (GtkDrawingArea *area,
+                  cairo_t        *cr,
+                  int             width,
+                  int             height,
+                  gpointer        user_data)
+{
+  GazeWindow *self = user_data;
+
+  gaze_export_draw_colorbar (cr, gaze_settings_get_colormap (self->settings), 0.5, 0.5,
+                             width - 1, height - 1);
 }
 
 static void
@@ -1026,16 +1048,173 @@ paste_action (GtkWidget *widget, const char *name, GVariant *param)
   gdk_clipboard_read_texture_async (clipboard, NULL, paste_texture_cb, g_object_ref (widget));
 }
 
+/* ---- Export ------------------------------------------------------------- */
+
+static GazeExport *
+make_export (GazeWindow *self)
+{
+  GazeExport *export;
+  const GzExplanation *ex;
+  GFile *file;
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+
+  if (self->result == NULL)
+    return NULL;
+  ex = self->result->explanation;
+  export = gaze_export_new ();
+  export->image = gaze_image_ref (self->image);
+  export->projected = gz_tensor_copy (self->result->projected, NULL);
+  export->geometry = self->result->geometry;
+  export->colormap = gaze_settings_get_colormap (self->settings);
+  export->opacity = g_settings_get_double (self->settings, "opacity");
+  export->threshold = (float) g_settings_get_double (self->settings, "threshold");
+  file = gaze_image_get_file (self->image);
+  export->image_name = file != NULL ? g_file_get_basename (file) : g_strdup (_("Pasted Image"));
+  export->model_name = g_strdup (gaze_model_get_name (self->model));
+  export->class_label = g_strdup (gaze_model_get_label (self->model, ex->class_index));
+  export->probability = ex->probability;
+  export->method = ex->method;
+  export->layer = g_strdup (ex->layer);
+  export->raw_min = ex->raw_min;
+  export->raw_max = ex->raw_max;
+  export->time = g_date_time_ref (now);
+  if (export->projected == NULL)
+    g_clear_pointer (&export, gaze_export_free);
+  return export;
+}
+
+typedef struct
+{
+  GazeWindow *self;
+  GFile *file;
+} ExportData;
+
+static void
+export_done_cb (GObject      *source,
+                GAsyncResult *res,
+                gpointer      user_data)
+{
+  ExportData *data = user_data;
+  GazeWindow *self = data->self;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *name = g_file_get_basename (data->file);
+  g_autofree char *message = NULL;
+
+  pending_end (self);
+  if (!gaze_export_write_finish (res, &error))
+    message = g_strdup_printf (_("Cannot export “%s”: %s"), name, error->message);
+  else
+    message = g_strdup_printf (_("Exported “%s”"), name);
+  gaze_window_show_toast (self, message);
+
+  g_object_unref (data->file);
+  g_object_unref (data->self);
+  g_free (data);
+}
+
+void
+gaze_window_export_file (GazeWindow *self, GFile *file)
+{
+  GazeExport *export;
+  GazeExportFormat format;
+  g_autofree char *name = NULL;
+  ExportData *data;
+
+  g_return_if_fail (GAZE_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  name = g_file_get_basename (file);
+  if (!gaze_export_format_from_name (name, &format))
+    {
+      gaze_window_show_toast (self, _("Export as .png, .pdf or .svg"));
+      return;
+    }
+  export = make_export (self);
+  if (export == NULL)
+    return;
+
+  data = g_new0 (ExportData, 1);
+  data->self = g_object_ref (self);
+  data->file = g_object_ref (file);
+  pending_begin (self);
+  gaze_export_write_async (export, file, format, NULL, export_done_cb, data);
+}
+
+static char *
+suggested_export_name (GazeWindow *self)
+{
+  GFile *file = gaze_image_get_file (self->image);
+  g_autofree char *base = file != NULL ? g_file_get_basename (file) : g_strdup ("image");
+  char *dot = strrchr (base, '.');
+
+  if (dot != NULL && dot != base)
+    *dot = '\0';
+  return g_strdup_printf ("%s-%s.png", base,
+                          gz_method_name (self->result->explanation->method));
+}
+
+static void
+export_chooser_response_cb (GtkNativeDialog *dialog,
+                            int              response,
+                            gpointer         user_data)
+{
+  GazeWindow *self = user_data;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      if (file != NULL)
+        gaze_window_export_file (self, file);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
 static void
 export_action (GtkWidget *widget, const char *name, GVariant *param)
 {
-  gaze_window_show_toast (GAZE_WINDOW (widget), _("Export is not available yet"));
+  GazeWindow *self = GAZE_WINDOW (widget);
+  GtkFileChooserNative *chooser;
+  g_autofree char *suggested = NULL;
+  const char *kinds[][2] = { { N_("PNG Image"), "png" }, { N_("PDF Document"), "pdf" },
+                             { N_("SVG Image"), "svg" } };
+
+  if (self->result == NULL)
+    return;
+  /* The chooser asks before replacing an existing file. */
+  chooser = gtk_file_chooser_native_new (_("Export Annotated Image"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
+      gtk_file_filter_set_name (filter, _(kinds[i][0]));
+      gtk_file_filter_add_suffix (filter, kinds[i][1]);
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+    }
+  suggested = suggested_export_name (self);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), suggested);
+  if (gaze_image_get_file (self->image) != NULL)
+    {
+      g_autoptr (GFile) dir = g_file_get_parent (gaze_image_get_file (self->image));
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
+    }
+  g_signal_connect (chooser, "response", G_CALLBACK (export_chooser_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 static void
 copy_action (GtkWidget *widget, const char *name, GVariant *param)
 {
-  gaze_window_show_toast (GAZE_WINDOW (widget), _("Copying is not available yet"));
+  GazeWindow *self = GAZE_WINDOW (widget);
+  g_autoptr (GazeExport) export = make_export (self);
+  g_autoptr (GdkTexture) texture = NULL;
+
+  if (export == NULL)
+    return;
+  texture = gaze_export_to_texture (export);
+  gdk_clipboard_set_texture (gtk_widget_get_clipboard (widget), texture);
+  gaze_window_show_toast (self, _("Copied the annotated image"));
 }
 
 /* ---- Drag and drop ------------------------------------------------------ */
@@ -1134,7 +1313,10 @@ settings_changed_cb (GSettings  *settings,
       request_analysis (self);
     }
   else if (g_str_equal (key, "colormap") || g_str_equal (key, "threshold"))
-    update_overlay (self);
+    {
+      update_overlay (self);
+      gtk_widget_queue_draw (GTK_WIDGET (self->colorbar));
+    }
   else if (g_str_equal (key, "top-k"))
     request_analysis (self);
   else if (g_str_equal (key, "recent-models"))
@@ -1253,6 +1435,9 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, opacity_adjustment);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, colormap_dropdown);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, legend_label);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, legend_min_label);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, legend_max_label);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, colorbar);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, info_label);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, recent_models_menu);
 
@@ -1323,6 +1508,7 @@ gaze_window_init (GazeWindow *self)
   if (g_settings_get_boolean (self->settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
 
+  gtk_drawing_area_set_draw_func (self->colorbar, draw_colorbar_cb, self, NULL);
   set_ellipsizing_factories (self->class_dropdown, PANGO_ELLIPSIZE_END);
   set_ellipsizing_factories (self->layer_dropdown, PANGO_ELLIPSIZE_MIDDLE);
   gtk_drop_down_set_model (self->colormap_dropdown, G_LIST_MODEL (colormaps));

@@ -20,6 +20,10 @@ GazeWindow *gaze_window_new (GazeApplication *application);
  * through folder browsing only when in the same folder). */
 void gaze_window_open_files (GazeWindow *self, GFile **files, int n_files);
 
+/* Writes the annotated image (PNG, PDF or SVG by the name's extension) in a
+ * worker; a toast reports the outcome. */
+void gaze_window_export_file (GazeWindow *self, GFile *file);
+
 /* Whether the empty state ("drop an image and a model") is showing. */
 gboolean gaze_window_is_empty (GazeWindow *self);
 /* Whether a load or an explanation is running. */

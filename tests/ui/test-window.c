@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "gaze-image-view.h"
@@ -502,6 +503,127 @@ test_bad_model (Fixture *f, gconstpointer data)
   g_rmdir (dir);
 }
 
+/* Mean |a - b| over the image part of an export, and dark "ink" pixels in its
+ * caption band below. */
+static void
+compare_export (GdkPixbuf *export, GdkPixbuf *image, double *diff, int *ink, int *colour)
+{
+  int w = gdk_pixbuf_get_width (image), h = gdk_pixbuf_get_height (image);
+  int ne = gdk_pixbuf_get_n_channels (export), ni = gdk_pixbuf_get_n_channels (image);
+  int se = gdk_pixbuf_get_rowstride (export), si = gdk_pixbuf_get_rowstride (image);
+  const guint8 *pe = gdk_pixbuf_read_pixels (export), *pi = gdk_pixbuf_read_pixels (image);
+  double sum = 0;
+
+  g_assert_cmpint (gdk_pixbuf_get_width (export), ==, w);
+  g_assert_cmpint (gdk_pixbuf_get_height (export), >, h);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      for (int c = 0; c < 3; c++)
+        sum += abs ((int) pe[y * se + x * ne + c] - (int) pi[y * si + x * ni + c]);
+  *diff = sum / ((double) w * h * 3);
+
+  *ink = *colour = 0;
+  for (int y = h; y < gdk_pixbuf_get_height (export); y++)
+    for (int x = 0; x < w; x++)
+      {
+        const guint8 *p = pe + y * se + x * ne;
+        *ink += p[0] + p[1] + p[2] < 200;
+        *colour += abs (p[0] - p[2]) > 120;   /* the colour bar's reds and blues */
+      }
+}
+
+static gboolean
+file_has (const char *path, const char *needle)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  /* Binary: memmem, since strstr would stop at the first NUL. */
+  return memmem (data, len, needle, strlen (needle)) != NULL;
+}
+
+static void
+test_export (Fixture *f, gconstpointer data)
+{
+  const char *names[] = { "dog-gradcam.png", "dog-gradcam.svg", "dog-gradcam.pdf" };
+  g_autofree char *dir = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkPixbuf) image = NULL;
+  g_autofree char *copy = NULL;
+
+  if (!need_shared (f))
+    return;
+  dir = g_dir_make_tmp ("gaze-export-XXXXXX", &error);
+  g_assert_no_error (error);
+  copy = g_build_filename (dir, "dog.jpg", NULL);
+  {
+    g_autoptr (GFile) src = g_file_new_for_path (f->dog_path);
+    g_autoptr (GFile) dst = g_file_new_for_path (copy);
+    g_assert_true (g_file_copy (src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, &error));
+  }
+  open_paths (f, copy, f->model_path);
+  image = gdk_pixbuf_new_from_file (copy, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, names[i], NULL);
+      g_autoptr (GFile) file = g_file_new_for_path (path);
+
+      gaze_window_export_file (f->window, file);
+      g_assert_true (gaze_window_is_busy (f->window));
+      g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
+      g_test_message ("%s: %s", names[i], gaze_window_get_last_message (f->window));
+      g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+
+      if (g_str_has_suffix (path, ".pdf"))
+        {
+          /* No PDF renderer here: the header, the embedded image at full size,
+           * and the caption in the document's metadata. */
+          g_assert_true (file_has (path, "%PDF-"));
+          g_assert_true (file_has (path, "/Width 768"));
+          g_assert_true (file_has (path, "/Height 576"));
+          g_assert_true (file_has (path, "/Title"));
+          g_assert_true (file_has (path, "0064006F0067002E006A00700067") || file_has (path, "dog.jpg"));
+        }
+      else
+        {
+          g_autoptr (GdkPixbuf) exported = gdk_pixbuf_new_from_file (path, &error);
+          double diff;
+          int ink, colour;
+
+          g_assert_no_error (error);
+          compare_export (exported, image, &diff, &ink, &colour);
+          g_test_message ("%s: %d×%d, |export - image| = %.1f, caption ink %d, colour bar %d",
+                          names[i], gdk_pixbuf_get_width (exported), gdk_pixbuf_get_height (exported),
+                          diff, ink, colour);
+          g_assert_cmpfloat (diff, >, 15);     /* the heatmap is drawn over the image */
+          g_assert_cmpint (ink, >, 500);       /* caption text */
+          g_assert_cmpint (colour, >, 500);    /* colour bar */
+        }
+      if (g_getenv ("GAZE_TEST_KEEP") == NULL)
+        g_unlink (path);
+    }
+
+  /* Never over the analysed image itself. */
+  {
+    g_autoptr (GFile) file = g_file_new_for_path (copy);
+    g_autofree char *before = NULL, *after = NULL;
+    gsize len_before, len_after;
+
+    g_assert_true (g_file_get_contents (copy, &before, &len_before, NULL));
+    gaze_window_export_file (f->window, file);
+    g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
+    /* .jpg is not an export format: refused before anything is written. */
+    g_assert_nonnull (strstr (gaze_window_get_last_message (f->window), ".png"));
+    g_assert_true (g_file_get_contents (copy, &after, &len_after, NULL));
+    g_assert_cmpmem (before, len_before, after, len_after);
+  }
+  g_unlink (copy);
+  g_rmdir (dir);
+}
+
 typedef struct
 {
   gint64 last, last_cpu;
@@ -618,6 +740,7 @@ main (int argc, char *argv[])
   ADD ("/ui/window/opacity", test_opacity);
   ADD ("/ui/window/folder-walk", test_folder_walk);
   ADD ("/ui/window/bad-model", test_bad_model);
+  ADD ("/ui/window/export", test_export);
   ADD ("/ui/window/no-stalls", test_no_stalls);
 #undef ADD
 
