@@ -42,6 +42,8 @@ static const ConvCase conv_cases[] = {
   { "depthwise stride 2 wide", 1, 2, 5, 23, 2, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, true, NULL, 3, 12 },
   { "depthwise stride 2 wide even", 1, 2, 5, 24, 2, 3, 3, 2, 2, 2, 1, 1, 1, 0, 1, 0, true, NULL, 3, 11 },
   { "depthwise wide", 1, 2, 4, 21, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, false, NULL, 4, 21 },
+  { "depthwise stride 3 (unpadded kernel)", 1, 2, 8, 10, 2, 3, 3, 2, 3, 3, 1, 1, 1, 1, 1, 1, true, NULL, 3, 4 },
+  { "depthwise 5x5 stride 2 dilation 2", 1, 2, 13, 20, 2, 5, 5, 2, 2, 2, 2, 2, 4, 4, 4, 4, true, NULL, 7, 10 },
   { "3x3 wide", 1, 2, 3, 19, 2, 3, 3, 1, 1, 1, 1, 1, 0, 1, 0, 1, true, NULL, 1, 19 },
 };
 

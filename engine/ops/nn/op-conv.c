@@ -298,6 +298,107 @@ dw_forward_planes (long begin, long end, void *data)
     }
 }
 
+/* The padded depthwise kernel: each plane is copied once into a zero-padded
+ * buffer large enough for every window, so that the output is computed four
+ * columns at a time with all taps accumulated in a register and no bounds
+ * checks (stride 1, or 2 via even-lane shuffles). */
+typedef struct
+{
+  int64_t ph, pw;               /* padded buffer rows and row length */
+} DwPad;
+
+static inline void
+dw_pad_size (const GzNnWindow *w, DwPad *pd)
+{
+  /* Rows/columns the last window reaches, plus slack for the 8-float loads. */
+  pd->ph = (w->out_h - 1) * w->s_h + (w->k_h - 1) * w->d_h + 1;
+  pd->pw = (w->out_w - 1) * w->s_w + (w->k_w - 1) * w->d_w + 1 + 8;
+}
+
+static inline __attribute__ ((always_inline)) void
+dw_padded_rows (const GzNnWindow *w, const DwPad *pd, const float *buf, const float *wc,
+                float b0, float *yc, int64_t kh, int64_t kw, int64_t dh, int64_t dw,
+                int64_t sw)
+{
+  const int64_t ow = w->out_w;
+  for (int64_t oy = 0; oy < w->out_h; oy++)
+    {
+      const float *base = buf + oy * w->s_h * pd->pw;
+      float *yr = yc + oy * ow;
+      int64_t ox = 0;
+      for (; ox + 4 <= ow; ox += 4)
+        {
+          gz_nn_v4 acc = { b0, b0, b0, b0 };
+          for (int64_t ki = 0; ki < kh; ki++)
+            {
+              const float *row = base + ki * dh * pd->pw + ox * sw;
+              for (int64_t kj = 0; kj < kw; kj++)
+                {
+                  const float wv = wc[ki * kw + kj];
+                  const float *src = row + kj * dw;
+                  gz_nn_v4 xv;
+                  if (sw == 1)
+                    memcpy (&xv, src, sizeof xv);
+                  else
+                    {
+                      gz_nn_v4 x0, x1;
+                      memcpy (&x0, src, sizeof x0);
+                      memcpy (&x1, src + 4, sizeof x1);
+                      xv = __builtin_shufflevector (x0, x1, 0, 2, 4, 6);
+                    }
+                  acc += (gz_nn_v4) { wv, wv, wv, wv } * xv;
+                }
+            }
+          memcpy (yr + ox, &acc, sizeof acc);
+        }
+      for (; ox < ow; ox++)
+        {
+          float acc = b0;
+          for (int64_t ki = 0; ki < kh; ki++)
+            for (int64_t kj = 0; kj < kw; kj++)
+              acc += wc[ki * kw + kj] * base[ki * dh * pd->pw + ox * sw + kj * dw];
+          yr[ox] = acc;
+        }
+    }
+}
+
+static void
+dw_forward_padded_planes (long begin, long end, void *data)
+{
+  const DwJob *j = data;
+  const GzNnWindow *w = &j->g->w;
+  DwPad pd;
+  dw_pad_size (w, &pd);
+  float *buf = malloc ((size_t) (pd.ph * pd.pw) * sizeof (float));
+  if (buf == NULL)
+    {
+      dw_forward_planes (begin, end, data); /* no scratch: the unpadded kernel */
+      return;
+    }
+  const int64_t kk = w->k_h * w->k_w, sw = w->s_w;
+  const int64_t copy_w = w->in_w < pd.pw - w->pad_l ? w->in_w : pd.pw - w->pad_l;
+  for (long pl = begin; pl < end; pl++)
+    {
+      int64_t c = pl % j->g->c;
+      const float *xc = j->x + pl * j->g->hw, *wc = j->w + c * kk;
+      float *yc = j->y + pl * j->g->p;
+      const float b0 = j->bias != NULL ? j->bias[c] : 0.0f;
+      memset (buf, 0, (size_t) (pd.ph * pd.pw) * sizeof (float));
+      for (int64_t iy = 0; iy < w->in_h && iy + w->pad_t < pd.ph; iy++)
+        if (copy_w > 0)
+          memcpy (buf + (iy + w->pad_t) * pd.pw + w->pad_l, xc + iy * w->in_w,
+                  (size_t) copy_w * sizeof (float));
+      /* Constant kernel sizes and stride let the compiler unroll the taps. */
+      if (w->k_h == 3 && w->k_w == 3 && w->d_h == 1 && w->d_w == 1 && sw == 1)
+        dw_padded_rows (w, &pd, buf, wc, b0, yc, 3, 3, 1, 1, 1);
+      else if (w->k_h == 3 && w->k_w == 3 && w->d_h == 1 && w->d_w == 1 && sw == 2)
+        dw_padded_rows (w, &pd, buf, wc, b0, yc, 3, 3, 1, 1, 2);
+      else
+        dw_padded_rows (w, &pd, buf, wc, b0, yc, w->k_h, w->k_w, w->d_h, w->d_w, sw);
+    }
+  free (buf);
+}
+
 static void
 dw_backward_planes (long begin, long end, void *data)
 {
@@ -389,7 +490,12 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
   if (g.depthwise)
     {
       DwJob j = { .g = &g, .x = x, .w = w, .bias = bias, .y = y };
-      gz_parallel_for (g.n * g.c, gz_nn_chunk (g.p * g.w.k_h * g.w.k_w), dw_forward_planes, &j);
+      DwPad pd;
+      dw_pad_size (&g.w, &pd);
+      /* Padded kernel for strides 1 and 2 while the buffer stays cache-sized. */
+      bool padded = g.w.s_w <= 2 && pd.ph * pd.pw <= (int64_t) 1 << 20;
+      gz_parallel_for (g.n * g.c, gz_nn_chunk (g.p * g.w.k_h * g.w.k_w),
+                       padded ? dw_forward_padded_planes : dw_forward_planes, &j);
       return GZ_OK;
     }
 
