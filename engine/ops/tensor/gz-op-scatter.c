@@ -136,14 +136,18 @@ scatter_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const 
           int64_t *y = (int64_t *) out[0]->data + off;
           const int64_t *u = (const int64_t *) in[2]->data + src;
           for (int64_t j = 0; j < l.slice; j++)
-            y[j] = l.mode == SCATTER_NONE ? u[j] : l.mode == SCATTER_ADD ? y[j] + u[j] : y[j] * u[j];
+            y[j] = l.mode == SCATTER_NONE  ? u[j]
+                   : l.mode == SCATTER_ADD ? y[j] + u[j]
+                                           : y[j] * u[j];
         }
       else
         {
           float *y = (float *) out[0]->data + off;
           const float *u = (const float *) in[2]->data + src;
           for (int64_t j = 0; j < l.slice; j++)
-            y[j] = l.mode == SCATTER_NONE ? u[j] : l.mode == SCATTER_ADD ? y[j] + u[j] : y[j] * u[j];
+            y[j] = l.mode == SCATTER_NONE  ? u[j]
+                   : l.mode == SCATTER_ADD ? y[j] + u[j]
+                                           : y[j] * u[j];
         }
     }
   return GZ_OK;
