@@ -5,8 +5,8 @@
  * never wins a max; AveragePool divides by the number of real elements, or
  * with count_include_pad by the window clipped to the padded extent (the
  * PyTorch rule, which matters only with ceil_mode). MaxPool's backward finds
- * the window's argmax again (the first maximum, as PyTorch does) rather than
- * storing indices; a window entirely inside the padding has no input, so its
+ * the window's argmax again (the first tap equal to the forward's output, the
+ * first maximum as in PyTorch) rather than storing indices; a window entirely inside the padding has no input, so its
  * forward value is -inf and its gradient goes nowhere.
  */
 #include <math.h>
@@ -97,7 +97,7 @@ typedef struct
 {
   const Params *p;
   const GzNnWindow *w;
-  const float *x, *dy;
+  const float *x, *dy, *yc;     /* yc: the forward output, for the backward */
   float *y, *dx;
 } Job;
 
@@ -241,7 +241,7 @@ backward_planes (long begin, long end, void *data)
   const int64_t hw = w->in_h * w->in_w, ohw = w->out_h * w->out_w;
   for (long pl = begin; pl < end; pl++)
     {
-      const float *x = j->x + pl * hw, *dy = j->dy + pl * ohw;
+      const float *x = j->x + pl * hw, *dy = j->dy + pl * ohw, *y = j->yc + pl * ohw;
       float *dx = j->dx + pl * hw;
       memset (dx, 0, (size_t) hw * sizeof (float));
       for (int64_t oy = 0; oy < w->out_h; oy++)
@@ -257,19 +257,22 @@ backward_planes (long begin, long end, void *data)
                 continue;
               if (j->p->kind == P_MAX)
                 {
-                  float v = -INFINITY;
-                  int64_t arg = -1;
+                  /* The forward's output is the window's maximum: the first tap
+                   * equal to it is the argmax (a rarely taken branch, unlike a
+                   * running comparison). NaN or -inf windows route nothing. */
+                  const float v = y[oy * w->out_w + ox];
                   for (int64_t ki = ylo; ki < yhi; ki++)
-                    for (int64_t kj = xlo; kj < xhi; kj++)
-                      {
-                        int64_t idx = (hs + ki * w->d_h) * w->in_w + ws + kj * w->d_w;
-                        if (arg < 0 || x[idx] > v)
-                          {
-                            v = x[idx];
-                            arg = idx;
-                          }
-                      }
-                  dx[arg] += g;
+                    {
+                      const float *row = x + (hs + ki * w->d_h) * w->in_w + ws;
+                      int64_t kj = xlo;
+                      while (kj < xhi && row[kj * w->d_w] != v)
+                        kj++;
+                      if (kj < xhi)
+                        {
+                          dx[(hs + ki * w->d_h) * w->in_w + ws + kj * w->d_w] += g;
+                          break;
+                        }
+                    }
                 }
               else
                 {
@@ -319,7 +322,7 @@ pool_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
       return GZ_OK;
     }
   Job j = { .p = node->params, .w = &w, .x = in[0]->data, .dy = dout[0]->data,
-            .dx = din[0]->data };
+            .yc = out[0]->data, .dx = din[0]->data };
   gz_parallel_for (in[0]->dims[0] * in[0]->dims[1],
                    gz_nn_chunk (w.out_h * w.out_w * w.k_h * w.k_w), backward_planes, &j);
   return GZ_OK;
