@@ -436,6 +436,82 @@ dw_backward_planes (long begin, long end, void *data)
     }
 }
 
+/* dX for depthwise through the same padded layout: every tap scatters a
+ * whole output row into the padded gradient buffer (vector axpy, stride 2
+ * via interleaving with zeros), then the interior is copied out. */
+static inline void
+axpy_scatter2 (float *restrict y, const float *restrict x, float a, int64_t n)
+{
+  const gz_nn_v4 av = { a, a, a, a }, zero = { 0, 0, 0, 0 };
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) /* writes y[2 i .. 2 i + 7]: the buffer has slack */
+    {
+      gz_nn_v4 xv, y0, y1;
+      memcpy (&xv, x + i, sizeof xv);
+      xv *= av;
+      memcpy (&y0, y + 2 * i, sizeof y0);
+      memcpy (&y1, y + 2 * i + 4, sizeof y1);
+      y0 += __builtin_shufflevector (xv, zero, 0, 4, 1, 5);
+      y1 += __builtin_shufflevector (xv, zero, 2, 6, 3, 7);
+      memcpy (y + 2 * i, &y0, sizeof y0);
+      memcpy (y + 2 * i + 4, &y1, sizeof y1);
+    }
+  for (; i < n; i++)
+    y[2 * i] += a * x[i];
+}
+
+static void
+dw_backward_padded_planes (long begin, long end, void *data)
+{
+  const DwJob *j = data;
+  const GzNnWindow *w = &j->g->w;
+  DwPad pd;
+  dw_pad_size (w, &pd);
+  float *buf = malloc ((size_t) (pd.ph * pd.pw) * sizeof (float));
+  if (buf == NULL)
+    {
+      dw_backward_planes (begin, end, data);
+      return;
+    }
+  const int64_t ow = w->out_w;
+  for (long pl = begin; pl < end; pl++)
+    {
+      int64_t c = pl % j->g->c;
+      const float *wc = j->w + c * w->k_h * w->k_w, *dyc = j->dy + pl * j->g->p;
+      float *dxc = j->dx + pl * j->g->hw;
+      memset (buf, 0, (size_t) (pd.ph * pd.pw) * sizeof (float));
+      for (int64_t ki = 0; ki < w->k_h; ki++)
+        for (int64_t kj = 0; kj < w->k_w; kj++)
+          {
+            const float wv = wc[ki * w->k_w + kj];
+            for (int64_t oy = 0; oy < w->out_h; oy++)
+              {
+                float *dst = buf + (oy * w->s_h + ki * w->d_h) * pd.pw + kj * w->d_w;
+                const float *g = dyc + oy * ow;
+                if (w->s_w == 1)
+                  gz_nn_axpy (dst, g, wv, ow);
+                else
+                  axpy_scatter2 (dst, g, wv, ow);
+              }
+          }
+      for (int64_t iy = 0; iy < w->in_h; iy++)
+        {
+          float *row = dxc + iy * w->in_w;
+          int64_t r = iy + w->pad_t;
+          /* Columns past the last window (or rows below it) get no gradient. */
+          int64_t n = r < pd.ph ? pd.pw - 8 - w->pad_l : 0;
+          if (n > w->in_w)
+            n = w->in_w;
+          if (n < 0)
+            n = 0;
+          if (n > 0)
+            memcpy (row, buf + r * pd.pw + w->pad_l, (size_t) n * sizeof (float));
+          memset (row + n, 0, (size_t) (w->in_w - n) * sizeof (float));
+        }
+    }
+  free (buf);
+}
+
 /* dW for depthwise: one channel per work item, summed over the batch. */
 static void
 dw_weight_channels (long begin, long end, void *data)
@@ -568,8 +644,12 @@ conv_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
   if (g.depthwise)
     {
       DwJob j = { .g = &g, .x = x, .w = w, .dy = dy, .dx = dx, .dw = dw };
+      DwPad pd;
+      dw_pad_size (&g.w, &pd);
+      bool padded = g.w.s_w <= 2 && pd.ph * pd.pw <= (int64_t) 1 << 20;
       if (dx != NULL)
-        gz_parallel_for (g.n * g.c, gz_nn_chunk (g.p * g.w.k_h * g.w.k_w), dw_backward_planes, &j);
+        gz_parallel_for (g.n * g.c, gz_nn_chunk (g.p * g.w.k_h * g.w.k_w),
+                         padded ? dw_backward_padded_planes : dw_backward_planes, &j);
       if (dw != NULL)
         gz_parallel_for (g.c, gz_nn_chunk (g.n * g.p * g.w.k_h * g.w.k_w), dw_weight_channels, &j);
       return GZ_OK;
