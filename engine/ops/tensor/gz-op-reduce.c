@@ -152,11 +152,14 @@ reduce_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
   return GZ_OK;
 }
 
-/* Advances the input multi-index; returns the new output offset. */
+/* The input is walked row by row along its last axis; a row either folds
+ * into one output element (last axis reduced: output stride 0) or adds into a
+ * row of outputs (stride 1). This advances the multi-index over the other
+ * axes and returns the new output offset of the row. */
 static inline int64_t
-step_index (int ndim, const int64_t *dims, int64_t *idx, const int64_t *ost, int64_t o)
+next_row (int nrow_axes, const int64_t *dims, int64_t *idx, const int64_t *ost, int64_t o)
 {
-  for (int a = ndim - 1; a >= 0; a--)
+  for (int a = nrow_axes - 1; a >= 0; a--)
     {
       o += ost[a];
       if (++idx[a] < dims[a])
@@ -166,6 +169,37 @@ step_index (int ndim, const int64_t *dims, int64_t *idx, const int64_t *ost, int
     }
   return o;
 }
+
+/* Runs BODY for every input element v = xr[k], with a pointing at its accumulator. */
+#define FOR_EACH_ROW(BODY)                                                                     \
+  do                                                                                           \
+    {                                                                                          \
+      int64_t idx_[GZ_MAX_DIMS] = { 0 }, o_ = 0;                                               \
+      for (int64_t r_ = 0; r_ < rows; r_++)                                                    \
+        {                                                                                      \
+          const float *xr = xs + r_ * inner;                                                   \
+          if (ost == 0)                                                                        \
+            {                                                                                  \
+              /* a local accumulator: acc may alias xs as far as the compiler knows */        \
+              double t_ = acc[o_], *a = &t_;                                                   \
+              for (int64_t k = 0; k < inner; k++)                                              \
+                {                                                                              \
+                  double v = xr[k];                                                            \
+                  BODY;                                                                        \
+                }                                                                              \
+              acc[o_] = t_;                                                                    \
+            }                                                                                  \
+          else                                                                                 \
+            for (int64_t k = 0; k < inner; k++)                                                \
+              {                                                                                \
+                double v = xr[k];                                                              \
+                double *a = acc + o_ + k;                                                      \
+                BODY;                                                                          \
+              }                                                                                \
+          o_ = next_row (nd - 1, x->dims, idx_, l.out_strides, o_);                            \
+        }                                                                                      \
+    }                                                                                          \
+  while (0)
 
 static GzStatus
 reduce_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
@@ -185,21 +219,20 @@ reduce_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
     return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
   for (int64_t j = 0; j < n_out; j++)
     acc[j] = kind == REDUCE_MAX ? -INFINITY : kind == REDUCE_MIN ? INFINITY : 0.0;
-  int64_t idx[GZ_MAX_DIMS] = { 0 }, o = 0;
-  for (int64_t i = 0; i < total; i++)
+  /* a scalar is one row of one element */
+  int nd = x->ndim > 0 ? x->ndim : 1;
+  int64_t inner = x->ndim > 0 ? x->dims[x->ndim - 1] : 1;
+  int64_t rows = inner > 0 ? total / inner : 0;
+  int64_t ost = x->ndim > 0 ? l.out_strides[x->ndim - 1] : 0;
+  switch (kind)
     {
-      double v = xs[i];
-      switch (kind)
-        {
-        case REDUCE_MAX: acc[o] = v > acc[o] || isnan (v) ? v : acc[o]; break;
-        case REDUCE_MIN: acc[o] = v < acc[o] || isnan (v) ? v : acc[o]; break;
-        case REDUCE_SUM_SQUARE:
-        case REDUCE_L2: acc[o] += v * v; break;
-        case REDUCE_L1: acc[o] += fabs (v); break;
-        case REDUCE_MEAN:
-        case REDUCE_SUM: acc[o] += v; break;
-        }
-      o = step_index (x->ndim, x->dims, idx, l.out_strides, o);
+    case REDUCE_MAX: FOR_EACH_ROW (*a = v > *a || isnan (v) ? v : *a); break;
+    case REDUCE_MIN: FOR_EACH_ROW (*a = v < *a || isnan (v) ? v : *a); break;
+    case REDUCE_SUM_SQUARE:
+    case REDUCE_L2: FOR_EACH_ROW (*a += v * v); break;
+    case REDUCE_L1: FOR_EACH_ROW (*a += fabs (v)); break;
+    case REDUCE_MEAN:
+    case REDUCE_SUM: FOR_EACH_ROW (*a += v); break;
     }
   for (int64_t j = 0; j < n_out; j++)
     y[j] = (float) (kind == REDUCE_MEAN ? acc[j] / (double) l.count
@@ -229,37 +262,56 @@ reduce_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
   int64_t total = gz_tensor_numel (x), n_out = gz_tensor_numel (out[0]);
   const float *xs = x->data, *y = out[0]->data, *g = dout[0]->data;
   float *dx = din[0]->data;
-  int64_t idx[GZ_MAX_DIMS] = { 0 }, o = 0;
-  if (kind != REDUCE_MAX && kind != REDUCE_MIN)
-    {
-      float scale = kind == REDUCE_MEAN && l.count > 0 ? 1.0f / (float) l.count : 1.0f;
-      for (int64_t i = 0; i < total; i++)
-        {
-          float d = kind == REDUCE_SUM_SQUARE ? 2.0f * xs[i]
-                    : kind == REDUCE_L1 ? (xs[i] > 0.0f) - (xs[i] < 0.0f)
-                    : kind == REDUCE_L2 ? (y[o] != 0.0f ? xs[i] / y[o] : 0.0f)
-                    : scale;
-          dx[i] = g[o] * d;
-          o = step_index (x->ndim, x->dims, idx, l.out_strides, o);
-        }
-      return GZ_OK;
-    }
-  float *ties = calloc ((size_t) (n_out > 0 ? n_out : 1), sizeof *ties);
-  if (ties == NULL)
+  int nd = x->ndim > 0 ? x->ndim : 1;
+  int64_t inner = x->ndim > 0 ? x->dims[x->ndim - 1] : 1;
+  int64_t rows = inner > 0 ? total / inner : 0;
+  int64_t ost = x->ndim > 0 ? l.out_strides[x->ndim - 1] : 0;
+  /* acc holds, per output, the output gradient divided by the number of
+   * elements it goes to (Mean: all; Max/Min: the tied extrema) */
+  double *acc = calloc ((size_t) (n_out > 0 ? n_out : 1), sizeof *acc);
+  if (acc == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
-  for (int64_t i = 0; i < total; i++)
+  if (kind == REDUCE_MAX || kind == REDUCE_MIN)
     {
-      ties[o] += xs[i] == y[o];
-      o = step_index (x->ndim, x->dims, idx, l.out_strides, o);
+      /* count ties: acc[o] += (x == y[o]) */
+      int64_t idx_[GZ_MAX_DIMS] = { 0 }, o_ = 0;
+      for (int64_t r = 0; r < rows; r++)
+        {
+          const float *xr = xs + r * inner;
+          for (int64_t k = 0; k < inner; k++)
+            acc[o_ + k * ost] += xr[k] == y[o_ + k * ost];
+          o_ = next_row (nd - 1, x->dims, idx_, l.out_strides, o_);
+        }
+      for (int64_t j = 0; j < n_out; j++)
+        acc[j] = acc[j] > 0 ? g[j] / acc[j] : 0.0;
     }
-  memset (idx, 0, sizeof idx);
-  o = 0;
-  for (int64_t i = 0; i < total; i++)
+  else
+    for (int64_t j = 0; j < n_out; j++)
+      acc[j] = kind == REDUCE_MEAN && l.count > 0 ? g[j] / (double) l.count : g[j];
+
+  int64_t idx[GZ_MAX_DIMS] = { 0 }, o = 0;
+  for (int64_t r = 0; r < rows; r++)
     {
-      dx[i] = xs[i] == y[o] ? g[o] / ties[o] : 0.0f;
-      o = step_index (x->ndim, x->dims, idx, l.out_strides, o);
+      const float *xr = xs + r * inner;
+      float *dr = dx + r * inner;
+      for (int64_t k = 0; k < inner; k++)
+        {
+          int64_t j = o + k * ost;
+          float v = xr[k];
+          switch (kind)
+            {
+            case REDUCE_MAX:
+            case REDUCE_MIN: dr[k] = v == y[j] ? (float) acc[j] : 0.0f; break;
+            case REDUCE_SUM_SQUARE: dr[k] = (float) (acc[j] * 2.0 * v); break;
+            case REDUCE_L1: dr[k] = (float) (acc[j] * ((v > 0.0f) - (v < 0.0f))); break;
+            case REDUCE_L2: dr[k] = y[j] != 0.0f ? (float) (acc[j] * v / y[j]) : 0.0f; break;
+            case REDUCE_MEAN:
+            case REDUCE_SUM: dr[k] = (float) acc[j]; break;
+            }
+        }
+      o = next_row (nd - 1, x->dims, idx, l.out_strides, o);
     }
-  free (ties);
+  free (acc);
   return GZ_OK;
 }
 

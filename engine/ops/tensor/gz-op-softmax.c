@@ -108,18 +108,28 @@ softmax_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const 
         float m = -INFINITY;
         for (int64_t k = 0; k < n; k++)
           m = xs[k * inner] > m ? xs[k * inner] : m;
+        /* exponentials in float (1 ulp), their sum in double */
         double sum = 0.0;
-        for (int64_t k = 0; k < n; k++)
-          sum += exp ((double) xs[k * inner] - m);
         if (is_log)
           {
+            for (int64_t k = 0; k < n; k++)
+              sum += expf (xs[k * inner] - m);
             double lse = m + log (sum);
             for (int64_t k = 0; k < n; k++)
               ys[k * inner] = (float) (xs[k * inner] - lse);
           }
         else
-          for (int64_t k = 0; k < n; k++)
-            ys[k * inner] = (float) (exp ((double) xs[k * inner] - m) / sum);
+          {
+            for (int64_t k = 0; k < n; k++)
+              {
+                float e = expf (xs[k * inner] - m);
+                ys[k * inner] = e;
+                sum += e;
+              }
+            float inv = (float) (1.0 / sum);
+            for (int64_t k = 0; k < n; k++)
+              ys[k * inner] *= inv;
+          }
       }
   return GZ_OK;
 }
