@@ -1,7 +1,8 @@
 /* test-onnx-node.c — the ONNX backend node tests, run through the public session API
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * For each folder of /usr/share/libonnx-testdata/data/node (or $GAZE_ONNX_NODE_DIR):
+ * For each folder of /usr/share/libonnx-testdata/data/node (or the folder given
+ * as argument, e.g. data/pytorch-converted, or $GAZE_ONNX_NODE_DIR):
  * model.onnx plus test_data_set_N/{input,output}_K.pb (serialised TensorProtos,
  * computed by the ONNX reference implementation). A case runs when every
  * operator is registered (asked at run time: gz_op_lookup) and its tensors are
@@ -469,7 +470,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   skip_reasons = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  const char *root = g_getenv ("GAZE_ONNX_NODE_DIR");
+  /* The folder: the first argument, else $GAZE_ONNX_NODE_DIR, else the node tests. */
+  const char *root = argc > 1 ? argv[1] : g_getenv ("GAZE_ONNX_NODE_DIR");
   if (root == NULL)
     root = "/usr/share/libonnx-testdata/data/node";
 
