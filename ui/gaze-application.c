@@ -37,6 +37,7 @@ gaze_application_activate (GApplication *app)
 {
   GazeWindow *window = get_or_create_window (GAZE_APPLICATION (app));
 
+  gaze_window_reopen_last_model (window);
   gtk_window_present (GTK_WINDOW (window));
 }
 
@@ -49,6 +50,8 @@ gaze_application_open (GApplication *app,
   GazeWindow *window = get_or_create_window (GAZE_APPLICATION (app));
 
   gaze_window_open_files (window, files, n_files);
+  /* `gaze IMAGE` alone explains it with the model of last time. */
+  gaze_window_reopen_last_model (window);
   gtk_window_present (GTK_WINDOW (window));
 }
 

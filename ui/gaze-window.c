@@ -231,8 +231,10 @@ label_setup_cb (GtkSignalListItemFactory *factory,
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   if (GPOINTER_TO_INT (ellipsize) != PANGO_ELLIPSIZE_NONE)
     {
+      /* Bounded both ways, so that the sidebar keeps its width. */
       gtk_label_set_ellipsize (GTK_LABEL (label), GPOINTER_TO_INT (ellipsize));
       gtk_label_set_width_chars (GTK_LABEL (label), 8);
+      gtk_label_set_max_width_chars (GTK_LABEL (label), 26);
     }
   gtk_list_item_set_child (item, label);
 }
@@ -315,9 +317,11 @@ update_predictions (GazeWindow *self)
 {
   GtkWidget *child;
 
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->predictions_list))) != NULL)
+  /* Rows only: the placeholder is a child too. */
+  while ((child = GTK_WIDGET (gtk_list_box_get_row_at_index (self->predictions_list, 0))) != NULL)
     gtk_list_box_remove (self->predictions_list, child);
 
+  gtk_widget_set_visible (GTK_WIDGET (self->class_dropdown), self->result != NULL);
   if (self->result == NULL)
     return;
 
@@ -374,6 +378,39 @@ update_info (GazeWindow *self)
   gtk_label_set_label (self->info_label, info);
 }
 
+/* Methods that do not apply to the model (e.g. CAM without a pooled linear
+ * head) are greyed out in the list, with the reason as their tooltip. */
+static void
+method_bind_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *item,
+                GazeWindow               *self)
+{
+  GtkStringObject *string = gtk_list_item_get_item (item);
+  GtkWidget *label = gtk_list_item_get_child (item);
+  GzMethod method = gtk_list_item_get_position (item);
+  char reason[256] = "";
+  gboolean ok = TRUE;
+
+  gtk_label_set_label (GTK_LABEL (label), gtk_string_object_get_string (string));
+  if (self->model != NULL && method < GZ_METHOD_COUNT)
+    ok = gz_method_applicable (gaze_model_get_engine_model (self->model), method, self->layer,
+                               reason, sizeof reason);
+  gtk_widget_set_sensitive (label, ok);
+  gtk_list_item_set_selectable (item, ok);
+  gtk_list_item_set_activatable (item, ok);
+  gtk_widget_set_tooltip_text (label, ok ? NULL : reason);
+}
+
+static void
+set_method_factory (GazeWindow *self)
+{
+  g_autoptr (GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
+
+  g_signal_connect (factory, "setup", G_CALLBACK (label_setup_cb), GINT_TO_POINTER (PANGO_ELLIPSIZE_NONE));
+  g_signal_connect (factory, "bind", G_CALLBACK (method_bind_cb), self);
+  gtk_drop_down_set_list_factory (self->method_dropdown, factory);
+}
+
 static void
 draw_colorbar_cb (GtkDrawingArea *area,
                   cairo_t        *cr,
@@ -428,6 +465,13 @@ update_model_widgets (GazeWindow *self)
   gtk_drop_down_set_selected (self->layer_dropdown, selected_layer);
   if (selected_layer == 0)
     g_clear_pointer (&self->layer, g_free);
+
+  /* Applicability depends on the model and layer: rebuild the method rows. */
+  {
+    g_autoptr (GtkStringList) methods = gaze_settings_method_model ();
+    gtk_drop_down_set_model (self->method_dropdown, G_LIST_MODEL (methods));
+    gtk_drop_down_set_selected (self->method_dropdown, gaze_settings_get_method (self->settings));
+  }
 
   /* CAM needs a global-average-pool + linear head: say so where it is chosen. */
   {
@@ -1509,6 +1553,15 @@ gaze_window_init (GazeWindow *self)
     gtk_window_maximize (GTK_WINDOW (self));
 
   gtk_drawing_area_set_draw_func (self->colorbar, draw_colorbar_cb, self, NULL);
+  set_method_factory (self);
+  {
+    GtkWidget *placeholder = gtk_label_new (_("Computing…"));
+
+    gtk_widget_add_css_class (placeholder, "dim-label");
+    gtk_widget_set_margin_top (placeholder, 12);
+    gtk_widget_set_margin_bottom (placeholder, 12);
+    gtk_list_box_set_placeholder (self->predictions_list, placeholder);
+  }
   set_ellipsizing_factories (self->class_dropdown, PANGO_ELLIPSIZE_END);
   set_ellipsizing_factories (self->layer_dropdown, PANGO_ELLIPSIZE_MIDDLE);
   gtk_drop_down_set_model (self->colormap_dropdown, G_LIST_MODEL (colormaps));
@@ -1560,6 +1613,24 @@ GazeWindow *
 gaze_window_new (GazeApplication *application)
 {
   return g_object_new (GAZE_TYPE_WINDOW, "application", application, NULL);
+}
+
+void
+gaze_window_reopen_last_model (GazeWindow *self)
+{
+  g_autofree char *path = NULL;
+  g_autoptr (GFile) file = NULL;
+
+  g_return_if_fail (GAZE_IS_WINDOW (self));
+
+  if (self->model != NULL || self->model_cancellable != NULL ||
+      !g_settings_get_boolean (self->settings, "reopen-last-model"))
+    return;
+  path = g_settings_get_string (self->settings, "last-model");
+  if (*path == '\0' || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return;
+  file = g_file_new_for_path (path);
+  load_model (self, file);
 }
 
 gboolean

@@ -24,6 +24,10 @@ void gaze_window_open_files (GazeWindow *self, GFile **files, int n_files);
  * worker; a toast reports the outcome. */
 void gaze_window_export_file (GazeWindow *self, GFile *file);
 
+/* Loads the model used last time, if the preferences say so and no model is
+ * loaded or loading. */
+void gaze_window_reopen_last_model (GazeWindow *self);
+
 /* Whether the empty state ("drop an image and a model") is showing. */
 gboolean gaze_window_is_empty (GazeWindow *self);
 /* Whether a load or an explanation is running. */
