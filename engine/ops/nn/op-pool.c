@@ -107,9 +107,19 @@ static inline void
 taps (int64_t start, int64_t k, int64_t d, int64_t in, int64_t pad_e, int64_t *lo,
       int64_t *hi, int64_t *padded)
 {
-  int64_t l = start >= 0 ? 0 : (-start + d - 1) / d;
-  int64_t h = in - start > 0 ? (in - start + d - 1) / d : 0;
-  int64_t hp = in + pad_e - start > 0 ? (in + pad_e - start + d - 1) / d : 0;
+  int64_t l, h, hp;
+  if (d == 1) /* the usual case, without divisions */
+    {
+      l = start >= 0 ? 0 : -start;
+      h = in - start > 0 ? in - start : 0;
+      hp = in + pad_e - start > 0 ? in + pad_e - start : 0;
+    }
+  else
+    {
+      l = start >= 0 ? 0 : (-start + d - 1) / d;
+      h = in - start > 0 ? (in - start + d - 1) / d : 0;
+      hp = in + pad_e - start > 0 ? (in + pad_e - start + d - 1) / d : 0;
+    }
   if (h > k)
     h = k;
   if (hp > k)
