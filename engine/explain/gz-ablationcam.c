@@ -28,7 +28,7 @@ gz_explain_ablationcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, G
   if (!gz_tail_ready (tail))
     {
       /* The tail reads tensors from before the layer that were not kept. */
-      st = gz_explain_ensure_forward (ctx, session, "*", err);
+      st = gz_explain_ensure_forward (ctx, session, GZ_NEED_ALL, err);
       if (st != GZ_OK)
         {
           gz_tail_free (tail);

@@ -97,9 +97,17 @@ GzStatus gz_explain_act_grad (GzExplainCtx *ctx, GzSession *session, const GzTen
 typedef void (*GzCamWeightsFn) (int64_t c, int64_t hw, const float *a, const float *g, float *w);
 GzStatus gz_explain_weighted_cam (GzExplainCtx *ctx, GzSession *session, GzCamWeightsFn fn,
                                   GzTensor **raw, GzError *err);
-/* Re-runs the forward of the session's input with keep when what is kept does
- * not cover it (timed into forward_ms). */
-GzStatus gz_explain_ensure_forward (GzExplainCtx *ctx, GzSession *session, const char *keep,
+/* What a method needs from the session's forward. */
+typedef enum
+{
+  GZ_NEED_ACTIVATION, /* the layer's value */
+  GZ_NEED_BACKWARD,   /* the layer and everything a backward pass to it reads */
+  GZ_NEED_ALL,        /* every activation (gradients down to the input) */
+} GzExplainNeed;
+/* Re-runs the forward of the session's input when what it kept does not cover
+ * `need` (timed into forward_ms). A re-run keeps every activation when they
+ * fit in 256 MiB, so later layer and method switches need no forward. */
+GzStatus gz_explain_ensure_forward (GzExplainCtx *ctx, GzSession *session, GzExplainNeed need,
                                     GzError *err);
 /* A [h,w] float map. */
 GzTensor *gz_explain_new_map (int64_t h, int64_t w, GzError *err);
@@ -115,6 +123,8 @@ int gz_explain_batch_size (const GzExplainCtx *ctx, int64_t per_image_bytes, int
 typedef struct GzTail GzTail;
 GzStatus gz_tail_new (const GzExplainCtx *ctx, GzSession *session, GzTail **out, GzError *err);
 bool gz_tail_ready (const GzTail *tail);
+/* Whether session holds every tensor a backward pass through the tail reads. */
+bool gz_tail_backward_ready (const GzTail *tail);
 int64_t gz_tail_image_bytes (const GzTail *tail);
 GzStatus gz_tail_run (GzTail *tail, const GzTensor *layer_batch, GzTensor **logits,
                       GzError *err);

@@ -50,6 +50,8 @@ gz_tail_new (const GzExplainCtx *ctx, GzSession *session, GzTail **out, GzError 
   const GzGraph *g = model->graph;
   const GzPlan *plan = model->plan;
   *out = NULL;
+  if (ctx->layer_value < 0)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "no layer");
   GzTail *t = calloc (1, sizeof *t);
   if (t == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
@@ -144,6 +146,36 @@ gz_tail_ready (const GzTail *t)
   for (int v = 0; v < g->n_values; v++)
     if (is_external (t, v) && gz_session_value (t->session, g->values[v].name) == NULL)
       return false;
+  return true;
+}
+
+bool
+gz_tail_backward_ready (const GzTail *t)
+{
+  const GzGraph *g = t->model->graph;
+  const GzPlan *plan = t->model->plan;
+  if (gz_session_value (t->session, g->values[t->layer].name) == NULL)
+    return false;
+  for (int i = 0; i < g->n_nodes; i++)
+    {
+      if (!t->runs[i])
+        continue;
+      const GzNode *node = &g->nodes[i];
+      for (int j = 0; j < node->n_inputs; j++)
+        {
+          int v = node->inputs[j];
+          if (v >= 0 && !plan->is_constant[v]
+              && gz_session_value (t->session, g->values[v].name) == NULL)
+            return false;
+        }
+      for (int j = 0; j < node->n_outputs; j++)
+        {
+          int v = node->outputs[j];
+          if (v >= 0 && !plan->is_constant[v]
+              && gz_session_value (t->session, g->values[v].name) == NULL)
+            return false;
+        }
+    }
   return true;
 }
 

@@ -331,24 +331,43 @@ gz_explain_layer_gradient (GzExplainCtx *ctx, GzSession *session, GzTensor **gra
   return GZ_OK;
 }
 
+/* Whether the session's last forward kept what `need` asks for: by its keep
+ * argument, or (after a forward that kept another layer) by checking the
+ * tensors themselves. */
 static bool
-keep_covers (GzSession *session, const char *keep)
+keep_covers (GzExplainCtx *ctx, GzSession *session, GzExplainNeed need)
 {
   const char *have = gz_session_keep (session);
   if (gz_session_input (session) == NULL)
     return false;
   if (have != NULL && strcmp (have, "*") == 0)
     return true;
-  if (strcmp (keep, "*") == 0)
+  if (need == GZ_NEED_ALL)
     return false;
-  return have != NULL && strcmp (have, keep) == 0;
+  if (have != NULL && strcmp (have, ctx->layer) == 0)
+    return true;
+  if (gz_session_value (session, ctx->layer) == NULL)
+    return false;
+  if (need == GZ_NEED_ACTIVATION)
+    return true;
+  GzTail *tail = NULL;
+  if (gz_tail_new (ctx, session, &tail, NULL) != GZ_OK)
+    return false;
+  bool ok = gz_tail_backward_ready (tail);
+  gz_tail_free (tail);
+  return ok;
 }
 
 GzStatus
-gz_explain_ensure_forward (GzExplainCtx *ctx, GzSession *session, const char *keep, GzError *err)
+gz_explain_ensure_forward (GzExplainCtx *ctx, GzSession *session, GzExplainNeed need,
+                          GzError *err)
 {
-  if (keep_covers (session, keep))
+  if (keep_covers (ctx, session, need))
     return GZ_OK;
+  const int64_t keep_all_below = 256ll << 20;
+  const char *keep = need == GZ_NEED_ALL ? "*" : ctx->layer;
+  if (ctx->model->plan != NULL && ctx->model->plan->activation_bytes <= keep_all_below)
+    keep = "*";
   const GzTensor *input = gz_session_input (session);
   if (input == NULL)
     return gz_error_set (err, GZ_ERR_ARGUMENT,
@@ -597,10 +616,13 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
   ctx.input_width = (int) input->dims[3];
 
   /* Guided methods need every activation (a gradient down to the pixels);
-   * the rest only the layer. SmoothGrad works on its own scratch session but
-   * the target comes from the image's own forward. */
-  const char *keep = method_is_pixel (opt.method) ? "*" : ctx.layer;
-  GzStatus st = gz_explain_ensure_forward (&ctx, session, keep, err);
+   * the rest the layer, and the gradient methods what a backward pass to it
+   * reads. SmoothGrad works on its own scratch session but the target comes
+   * from the image's own forward. */
+  GzExplainNeed need = method_is_pixel (opt.method)         ? GZ_NEED_ALL
+                       : method_uses_gradient (opt.method) ? GZ_NEED_BACKWARD
+                                                           : GZ_NEED_ACTIVATION;
+  GzStatus st = gz_explain_ensure_forward (&ctx, session, need, err);
   if (st != GZ_OK)
     return st;
 

@@ -402,6 +402,39 @@ test_tiny_class_switch (void)
 }
 
 static void
+test_tiny_layer_switch (void)
+{
+  /* A forward that kept an earlier layer covers every later one: the backward
+   * path from the output to a later layer is part of the earlier one's. */
+  float fc[3 * MID];
+  GzModel *model = tiny_model (NET_RESIDUAL, 3, fc);
+  GzTensor *x = tiny_input (15);
+  GzSession *s = session_on (model, x, "x0");
+  GzExplanation *ex = explain (s, GZ_METHOD_GRADCAM, 0, "layer");
+  gz_explanation_free (ex);
+  ex = explain (s, GZ_METHOD_LAYERCAM, 1, "sum");
+  gz_explanation_free (ex);
+  ex = explain (s, GZ_METHOD_EIGENCAM, 1, "c1");
+  gz_explanation_free (ex);
+  g_assert_cmpuint (gz_session_forward_count (s), ==, 1);
+  /* An earlier layer than the kept one needs a forward; gz_explain then
+   * keeps everything (the model is small), so further switches are free. */
+  ex = explain (s, GZ_METHOD_GRADCAM, 0, "c0");
+  g_assert_cmpfloat (ex->forward_ms, >, 0);
+  gz_explanation_free (ex);
+  g_assert_cmpuint (gz_session_forward_count (s), ==, 2);
+  g_assert_cmpstr (gz_session_keep (s), ==, "*");
+  ex = explain (s, GZ_METHOD_HIRESCAM, 2, "x0");
+  gz_explanation_free (ex);
+  ex = explain (s, GZ_METHOD_GUIDED_GRADCAM, 2, "layer");
+  gz_explanation_free (ex);
+  g_assert_cmpuint (gz_session_forward_count (s), ==, 2);
+  gz_session_free (s);
+  gz_tensor_free (x);
+  gz_model_free (model);
+}
+
+static void
 test_tiny_target (void)
 {
   float fc[3 * MID];
@@ -877,6 +910,7 @@ main (int argc, char **argv)
   g_test_add_func ("/explain/names", test_names);
   g_test_add_func ("/explain/tiny/cam-identity", test_tiny_cam_identity);
   g_test_add_func ("/explain/tiny/class-switch", test_tiny_class_switch);
+  g_test_add_func ("/explain/tiny/layer-switch", test_tiny_layer_switch);
   g_test_add_func ("/explain/tiny/target", test_tiny_target);
   g_test_add_func ("/explain/tiny/sigmoid", test_tiny_sigmoid);
   g_test_add_func ("/explain/tiny/flat", test_tiny_flat);
