@@ -32,13 +32,33 @@ get_or_create_window (GazeApplication *self)
   return gaze_window_new (self);
 }
 
+/* GAZE_STARTUP_PROBE=1: quit right after the first frame is drawn, so that
+ * tests/ui/test-startup can time process start to first frame. */
+static void
+first_frame_cb (GdkFrameClock *clock,
+                GApplication  *app)
+{
+  g_signal_handlers_disconnect_by_func (clock, first_frame_cb, app);
+  g_print ("first frame\n");
+  g_application_quit (app);
+}
+
+static void
+present (GApplication *app, GazeWindow *window)
+{
+  gtk_window_present (GTK_WINDOW (window));
+  if (g_getenv ("GAZE_STARTUP_PROBE") != NULL)
+    g_signal_connect (gtk_widget_get_frame_clock (GTK_WIDGET (window)), "after-paint",
+                      G_CALLBACK (first_frame_cb), app);
+}
+
 static void
 gaze_application_activate (GApplication *app)
 {
   GazeWindow *window = get_or_create_window (GAZE_APPLICATION (app));
 
   gaze_window_reopen_last_model (window);
-  gtk_window_present (GTK_WINDOW (window));
+  present (app, window);
 }
 
 static void
@@ -52,7 +72,7 @@ gaze_application_open (GApplication *app,
   gaze_window_open_files (window, files, n_files);
   /* `gaze IMAGE` alone explains it with the model of last time. */
   gaze_window_reopen_last_model (window);
-  gtk_window_present (GTK_WINDOW (window));
+  present (app, window);
 }
 
 static void
