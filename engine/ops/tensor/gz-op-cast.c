@@ -65,7 +65,7 @@ cast_init (GzNode *node, int64_t opset, GzError *err)
 static GzStatus
 cast_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const CastParams *p = node->params;

@@ -13,7 +13,7 @@
 static GzStatus
 concat_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   if (node->n_inputs < 1 || in[0] == NULL)
@@ -206,7 +206,7 @@ split_sizes (const GzNode *node, const GzTensor *const *in, int *axis_out, int64
 static GzStatus
 split_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, -1, err);
   if (need != GZ_OK)
     return need;
   int axis;

@@ -58,7 +58,7 @@ shape_fill (const GzNode *node, const GzTensor *x, GzTensor *y)
 static GzStatus
 shape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   int64_t s, e;
@@ -89,7 +89,7 @@ const GzOpDef gz_tops_shape = {
 static GzStatus
 size_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   gz_tensor_set_shape (out[0], GZ_DTYPE_INT64, 0, NULL);
@@ -162,7 +162,7 @@ static GzStatus
 constant_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                 GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 0, err);
+  GzStatus need = gz_tops_need (node, in, out, 0, 1, err);
   if (need != GZ_OK)
     return need;
   const void *src;
@@ -218,7 +218,7 @@ cos_value (const GzNode *node, GzDType *dtype, double *value, GzError *err)
 static GzStatus
 cos_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const int64_t *shape;
@@ -324,7 +324,7 @@ range_count (const GzNode *node, const GzTensor *const *in, int64_t *count, GzEr
 static GzStatus
 range_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 3, err);
+  GzStatus need = gz_tops_need (node, in, out, 3, 1, err);
   if (need != GZ_OK)
     return need;
   int64_t n;

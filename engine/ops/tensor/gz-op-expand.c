@@ -9,7 +9,7 @@
 static GzStatus
 expand_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 2, err);
+  GzStatus need = gz_tops_need (node, in, out, 2, 1, err);
   if (need != GZ_OK)
     return need;
   const int64_t *shape;

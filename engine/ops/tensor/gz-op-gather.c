@@ -43,7 +43,7 @@ check_indices (const GzNode *node, const GzTensor *idx, int64_t n, GzError *err)
 static GzStatus
 gather_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 2, err);
+  GzStatus need = gz_tops_need (node, in, out, 2, 1, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *data = in[0], *idx = gz_tops_input (node, in, 1);

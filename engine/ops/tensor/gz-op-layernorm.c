@@ -52,7 +52,7 @@ ln_layout (const GzNode *node, const GzTensor *const *in, int *axis, int64_t *ou
 static GzStatus
 ln_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 2, err);
+  GzStatus need = gz_tops_need (node, in, out, 2, 3, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *x = in[0];

@@ -152,7 +152,7 @@ pad_maps (const PadSpec *p, const GzTensor *x, int64_t **maps_out, int64_t *off,
 static GzStatus
 pad_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   PadSpec p;

@@ -139,7 +139,7 @@ reduce_layout (const GzNode *node, const GzTensor *const *in, ReduceLayout *l, G
 static GzStatus
 reduce_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   if (in[0]->dtype != GZ_DTYPE_FLOAT)

@@ -42,7 +42,7 @@ copy_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
 static GzStatus
 reshape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *x = in[0];
@@ -137,7 +137,7 @@ const GzOpDef gz_tops_reshape = {
 static GzStatus
 flatten_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *x = in[0];
@@ -176,7 +176,7 @@ read_axes (const GzNode *node, const GzTensor *const *in, const int64_t **axes, 
 static GzStatus
 squeeze_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *x = in[0];
@@ -219,7 +219,7 @@ static GzStatus
 unsqueeze_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                  GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *x = in[0];
@@ -263,7 +263,7 @@ static GzStatus
 identity_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                 GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   gz_tensor_set_shape (out[0], in[0]->dtype, in[0]->ndim, in[0]->dims);
@@ -281,7 +281,7 @@ static GzStatus
 dropout_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 2, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *ratio = gz_tops_input (node, in, 1);

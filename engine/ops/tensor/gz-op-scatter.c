@@ -103,7 +103,7 @@ static GzStatus
 scatter_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                GzError *err)
 {
-  GzStatus st = gz_tops_need (node, in, out, 3, err);
+  GzStatus st = gz_tops_need (node, in, out, 3, 1, err);
   if (st != GZ_OK)
     return st;
   ScatterLayout l;

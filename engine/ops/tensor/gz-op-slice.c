@@ -102,7 +102,7 @@ slice_view (const GzNode *node, const GzTensor *const *in, SliceView *v, GzError
 static GzStatus
 slice_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   SliceView v;

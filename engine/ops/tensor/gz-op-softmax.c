@@ -75,7 +75,7 @@ static GzStatus
 softmax_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   int64_t outer, n, inner;

@@ -42,7 +42,7 @@ tile_view (const GzNode *node, const GzTensor *const *in, int *vnd, int64_t *vdi
 static GzStatus
 tile_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 2, err);
+  GzStatus need = gz_tops_need (node, in, out, 2, 1, err);
   if (need != GZ_OK)
     return need;
   int vnd;

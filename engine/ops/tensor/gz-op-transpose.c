@@ -36,7 +36,7 @@ static GzStatus
 transpose_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                  GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *x = in[0];

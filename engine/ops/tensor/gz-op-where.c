@@ -89,7 +89,7 @@ truth (const GzTensor *c, int64_t off)
 static GzStatus
 where_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 3, err);
+  GzStatus need = gz_tops_need (node, in, out, 3, 1, err);
   if (need != GZ_OK)
     return need;
   if (node->n_inputs < 3 || in[0] == NULL || in[1] == NULL || in[2] == NULL)
@@ -200,7 +200,7 @@ static GzStatus
 compare_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
                GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 2, err);
+  GzStatus need = gz_tops_need (node, in, out, 2, 1, err);
   if (need != GZ_OK)
     return need;
   if (in[0]->dtype != in[1]->dtype)
@@ -279,7 +279,7 @@ COMPARE_OP (gz_tops_xor, "Xor", 7);
 static GzStatus
 not_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, err);
+  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   gz_tensor_set_shape (out[0], GZ_DTYPE_INT64, in[0]->ndim, in[0]->dims);

@@ -49,8 +49,11 @@ gz_tops_check_shape (const GzNode *node, int ndim, const int64_t *dims, GzError 
 
 GzStatus
 gz_tops_need (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-              int n_required, GzError *err)
+              int n_required, int max_outputs, GzError *err)
 {
+  if (max_outputs >= 0 && node->n_outputs > max_outputs)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "has %d outputs, at most %d expected",
+                          node->n_outputs, max_outputs);
   if (node->n_inputs < n_required)
     return gz_tops_error (err, GZ_ERR_SHAPE, node, "needs %d inputs, has %d", n_required,
                           node->n_inputs);

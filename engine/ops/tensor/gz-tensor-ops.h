@@ -24,10 +24,11 @@ const char *gz_tops_shape_str (int ndim, const int64_t *dims, char *buf, size_t 
 GzStatus gz_tops_check_shape (const GzNode *node, int ndim, const int64_t *dims, GzError *err);
 
 /* Checks that the first n_required inputs are present, every present input
- * has a sane rank, and output 0 exists: a malformed file must give an error,
- * never a crash. Every infer calls it first. */
+ * has a sane rank and type, output 0 exists and there are at most max_outputs
+ * outputs (-1: any): a malformed file must give an error, never a crash.
+ * Every infer calls it first. */
 GzStatus gz_tops_need (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                       int n_required, GzError *err);
+                       int n_required, int max_outputs, GzError *err);
 
 /* Input i of the node, or NULL when omitted or out of range. */
 static inline const GzTensor *
