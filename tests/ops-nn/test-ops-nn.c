@@ -766,6 +766,44 @@ test_binary_int64_and_errors (void)
   gz_tensor_free (a);
   gz_tensor_free (b);
 
+  /* Integer Pow keeps the base's type. */
+  tn_init (&t, "Pow", 2, 1, 15);
+  a = gz_tensor_new (GZ_DTYPE_INT64, 1, d3, &err);
+  b = gz_tensor_new (GZ_DTYPE_INT64, 1, d1, &err);
+  ((int64_t *) a->data)[0] = 3;
+  ((int64_t *) a->data)[1] = -2;
+  ((int64_t *) a->data)[2] = 10;
+  ((int64_t *) b->data)[0] = 3;
+  in[0] = a;
+  in[1] = b;
+  y = tn_forward (&t, in);
+  g_assert_cmpint (y->dtype, ==, GZ_DTYPE_INT64);
+  g_assert_cmpint (((int64_t *) y->data)[0], ==, 27);
+  g_assert_cmpint (((int64_t *) y->data)[1], ==, -8);
+  g_assert_cmpint (((int64_t *) y->data)[2], ==, 1000);
+  gz_tensor_free (y);
+  tn_clear (&t);
+  gz_tensor_free (a);
+  gz_tensor_free (b);
+
+  /* Float base, integer exponent. */
+  tn_init (&t, "Pow", 2, 1, 15);
+  a = tn_uniform (1, d3, 0.5, 2);
+  b = gz_tensor_new (GZ_DTYPE_INT64, 1, d1, &err);
+  ((int64_t *) b->data)[0] = 2;
+  in[0] = a;
+  in[1] = b;
+  y = tn_forward (&t, in);
+  double sq[3];
+  for (int i = 0; i < 3; i++)
+    sq[i] = (double) gz_tensor_f (a)[i] * gz_tensor_f (a)[i];
+  tn_assert_close (y, sq, 3, FWD_TOL);
+  tn_check_grad (&t, in, 1u, 1e-3, GRAD_TOL, GZ_RELU_GRADIENT);
+  gz_tensor_free (y);
+  tn_clear (&t);
+  gz_tensor_free (a);
+  gz_tensor_free (b);
+
   tn_init (&t, "Add", 2, 1, 13);
   in[0] = tn_tensor (2, (int64_t[]) { 2, 3 });
   in[1] = tn_tensor (2, (int64_t[]) { 2, 4 });
