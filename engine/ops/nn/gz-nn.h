@@ -70,11 +70,12 @@ void gz_nn_free_params (void *params);
  * thread gets at least this many element operations. */
 #define GZ_NN_MIN_WORK 65536
 
-/* min_chunk for gz_parallel_for over items that each cost `work` operations. */
+/* min_chunk for gz_parallel_for over items that each cost `work` operations
+ * (a double: products of sizes used only as an estimate never overflow). */
 static inline long
-gz_nn_chunk (int64_t work)
+gz_nn_chunk (double work)
 {
-  return work >= GZ_NN_MIN_WORK ? 1 : (long) (1 + GZ_NN_MIN_WORK / (work > 0 ? work : 1));
+  return work >= GZ_NN_MIN_WORK ? 1 : (long) (1 + GZ_NN_MIN_WORK / (work >= 1 ? work : 1));
 }
 
 /* ---- Small vector kernels --------------------------------------------- */

@@ -184,7 +184,10 @@ forward_int64 (Kind k, const GzNnBcast *it, const int64_t *a, const void *b, boo
             /* The result has the base's type; saturate instead of overflowing. */
             double e = b_float ? ((const float *) b)[ib] : (double) bs;
             double pw = pow ((double) as, e);
-            v = isnan (pw) ? 0 : pw >= 9.2e18 ? INT64_MAX : pw <= -9.2e18 ? INT64_MIN : (int64_t) pw;
+            v = isnan (pw) ? 0
+                : pw >= 9.2e18 ? INT64_MAX
+                : pw <= -9.2e18 ? INT64_MIN
+                               : (int64_t) pw;
             o[pos.off[0] + i] = v;
             continue;
           }

@@ -570,7 +570,7 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
       dw_pad_size (&g.w, &pd);
       /* Padded kernel for strides 1 and 2 while the buffer stays cache-sized. */
       bool padded = g.w.s_w <= 2 && pd.ph * pd.pw <= (int64_t) 1 << 20;
-      gz_parallel_for (g.n * g.c, gz_nn_chunk (g.p * g.w.k_h * g.w.k_w),
+      gz_parallel_for (g.n * g.c, gz_nn_chunk ((double) g.p * g.w.k_h * g.w.k_w),
                        padded ? dw_forward_padded_planes : dw_forward_planes, &j);
       return GZ_OK;
     }
@@ -648,10 +648,11 @@ conv_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
       dw_pad_size (&g.w, &pd);
       bool padded = g.w.s_w <= 2 && pd.ph * pd.pw <= (int64_t) 1 << 20;
       if (dx != NULL)
-        gz_parallel_for (g.n * g.c, gz_nn_chunk (g.p * g.w.k_h * g.w.k_w),
+        gz_parallel_for (g.n * g.c, gz_nn_chunk ((double) g.p * g.w.k_h * g.w.k_w),
                          padded ? dw_backward_padded_planes : dw_backward_planes, &j);
       if (dw != NULL)
-        gz_parallel_for (g.c, gz_nn_chunk (g.n * g.p * g.w.k_h * g.w.k_w), dw_weight_channels, &j);
+        gz_parallel_for (g.c, gz_nn_chunk ((double) g.n * g.p * g.w.k_h * g.w.k_w),
+                         dw_weight_channels, &j);
       return GZ_OK;
     }
 
@@ -691,7 +692,8 @@ conv_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
         gz_sgemm (true, false, (int) g.k, (int) g.p, (int) g.mg, 1.0f, wg, (int) g.k, dyg,
                   (int) g.p, 0.0f, col, (int) g.p);
         ColJob j = { .g = &g, .col = col, .dx = dxg };
-        gz_parallel_for (g.cg, gz_nn_chunk (g.k / g.cg * g.p), col2im_channels, &j);
+        gz_parallel_for (g.cg, gz_nn_chunk ((double) (g.k / g.cg) * g.p), col2im_channels,
+                         &j);
       }
   free (col);
   return GZ_OK;

@@ -6,8 +6,8 @@
  * with count_include_pad by the window clipped to the padded extent (the
  * PyTorch rule, which matters only with ceil_mode). MaxPool's backward finds
  * the window's argmax again (the first tap equal to the forward's output, the
- * first maximum as in PyTorch) rather than storing indices; a window entirely inside the padding has no input, so its
- * forward value is -inf and its gradient goes nowhere.
+ * first maximum as in PyTorch) rather than storing indices. A window entirely
+ * inside the padding has no input: its value is -inf, its gradient goes nowhere.
  */
 #include <math.h>
 #include <string.h>
@@ -310,7 +310,7 @@ pool_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
     return st;
   Job j = { .p = node->params, .w = &w, .x = in[0]->data, .y = out[0]->data };
   gz_parallel_for (in[0]->dims[0] * in[0]->dims[1],
-                   gz_nn_chunk (w.out_h * w.out_w * w.k_h * w.k_w),
+                   gz_nn_chunk ((double) w.out_h * w.out_w * w.k_h * w.k_w),
                    j.p->kind == P_MAX ? max_forward_planes : avg_forward_planes, &j);
   return GZ_OK;
 }
@@ -334,7 +334,8 @@ pool_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
   Job j = { .p = node->params, .w = &w, .x = in[0]->data, .dy = dout[0]->data,
             .yc = out[0]->data, .dx = din[0]->data };
   gz_parallel_for (in[0]->dims[0] * in[0]->dims[1],
-                   gz_nn_chunk (w.out_h * w.out_w * w.k_h * w.k_w), backward_planes, &j);
+                   gz_nn_chunk ((double) w.out_h * w.out_w * w.k_h * w.k_w), backward_planes,
+                   &j);
   return GZ_OK;
 }
 
