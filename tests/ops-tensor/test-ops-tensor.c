@@ -438,6 +438,51 @@ test_gather (void)
   tn_clear (&t);
 }
 
+static void
+test_gather_elements_argmax (void)
+{
+  TNode t = { 0 };
+  GzTensor *in[2], *out[1];
+
+  /* axis 1 of [[1,2],[3,4]] with [[0,0],[1,-2]] → [[1,1],[4,3]] */
+  tn_init (&t, "GatherElements", 2, 1, 13);
+  tn_int (&t, "axis", 1);
+  in[0] = mkf (2, D (2, 2), F (1, 2, 3, 4));
+  in[1] = mki (2, D (2, 2), I (0, 0, 1, -2));
+  tn_run (&t, in, out);
+  assert_floats (out[0], F (1, 1, 4, 3), 0.0);
+  free_all (out, 1);
+  tn_check_grad (&t, in, 1);
+  gz_tensor_free (in[1]);
+  in[1] = mki (2, D (3, 1), I (0, 0, 0));
+  tn_expect_error (&t, in, ~0u, GZ_ERR_SHAPE, "do not fit");
+  free_all (in, 2);
+
+  /* ArgMax over axis 1 of [[1,5,5],[7,0,-1]]: first tie, or last */
+  in[0] = mkf (2, D (2, 3), F (1, 5, 5, 7, 0, -1));
+  tn_init (&t, "ArgMax", 1, 1, 13);
+  tn_int (&t, "axis", 1);
+  tn_run (&t, in, out);
+  assert_shape (out[0], 2, D (2, 1));
+  assert_ints (out[0], I (1, 0));
+  free_all (out, 1);
+  tn_init (&t, "ArgMax", 1, 1, 13);
+  tn_int (&t, "axis", -1);
+  tn_int (&t, "keepdims", 0);
+  tn_int (&t, "select_last_index", 1);
+  tn_run (&t, in, out);
+  assert_shape (out[0], 1, D (2));
+  assert_ints (out[0], I (2, 0));
+  free_all (out, 1);
+  tn_init (&t, "ArgMin", 1, 1, 13);
+  tn_run (&t, in, out);
+  assert_shape (out[0], 2, D (1, 3));
+  assert_ints (out[0], I (0, 1, 1));
+  free_all (out, 1);
+  free_all (in, 1);
+  tn_clear (&t);
+}
+
 /* ---- Shape, Constant, ConstantOfShape, Range --------------------------- */
 
 static void
@@ -650,10 +695,10 @@ test_pad (void)
   tn_expect_error (&t, in, ~0u, GZ_ERR_SHAPE, "expected 4");
   free_all (in, 3);
 
-  /* reflect and edge on [1,2,3] with pads 2 / 1 */
-  const char *modes[] = { "reflect", "edge" };
-  const float expect[2][6] = { { 3, 2, 1, 2, 3, 2 }, { 1, 1, 1, 2, 3, 3 } };
-  for (int m = 0; m < 2; m++)
+  /* reflect, edge and wrap on [1,2,3] with pads 2 / 1 */
+  const char *modes[] = { "reflect", "edge", "wrap" };
+  const float expect[3][6] = { { 3, 2, 1, 2, 3, 2 }, { 1, 1, 1, 2, 3, 3 }, { 2, 3, 1, 2, 3, 1 } };
+  for (int m = 0; m < 3; m++)
     {
       tn_init (&t, "Pad", 2, 1, 13);
       tn_string (&t, "mode", modes[m]);
@@ -689,10 +734,10 @@ test_pad (void)
   free_all (in, 1);
 
   tn_init (&t, "Pad", 2, 1, 13);
-  tn_string (&t, "mode", "wrap");
+  tn_string (&t, "mode", "symmetric");
   in[0] = mkf (1, D (2), F (5, 6));
   in[1] = mkv (2, I (1, 0));
-  tn_expect_error (&t, in, ~0u, GZ_ERR_UNSUPPORTED, "wrap");
+  tn_expect_error (&t, in, ~0u, GZ_ERR_UNSUPPORTED, "symmetric");
   free_all (in, 2);
   tn_clear (&t);
 }
@@ -1145,7 +1190,8 @@ test_registry (void)
                           "ReduceMean", "ReduceSum", "ReduceMax", "LayerNormalization", "Range",
                           "Equal", "Where", "Size", "ReduceMin", "ReduceSumSquare", "ReduceL1",
                           "ReduceL2", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And",
-                          "Or", "Xor", "Not", "Tile", "ScatterND" };
+                          "Or", "Xor", "Not", "Tile", "ScatterND", "GatherElements", "ArgMax",
+                          "ArgMin" };
   for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
     {
       const GzOpDef *op = gz_op_lookup (names[i]);
@@ -1200,6 +1246,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-tensor/split", test_split);
   g_test_add_func ("/ops-tensor/slice", test_slice);
   g_test_add_func ("/ops-tensor/gather", test_gather);
+  g_test_add_func ("/ops-tensor/gather-elements-argmax", test_gather_elements_argmax);
   g_test_add_func ("/ops-tensor/shape", test_shape);
   g_test_add_func ("/ops-tensor/constant", test_constant);
   g_test_add_func ("/ops-tensor/constant-of-shape", test_constant_of_shape);

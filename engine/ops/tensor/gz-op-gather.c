@@ -1,4 +1,4 @@
-/* gz-op-gather.c — Gather along one axis (float or int64 data, int64 indices)
+/* gz-op-gather.c — Gather along one axis (float or int64 data, int64 indices), GatherElements
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * data is seen as [outer, n, inner]; output[o, k..., :] = data[o, idx[k...], :].
@@ -138,4 +138,127 @@ gather_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
 
 const GzOpDef gz_tops_gather_op = {
   "Gather", 1, NULL, gather_infer, gather_forward, gather_backward, NULL,
+};
+
+/* ---- GatherElements ---------------------------------------------------- */
+
+/* out[i] = data[i with the axis coordinate replaced by indices[i]]: the output
+ * has the indices' shape, which may be smaller than data's off the axis. */
+
+static GzStatus
+ge_check (const GzNode *node, const GzTensor *data, const GzTensor *idx, int *axis,
+          GzError *err)
+{
+  GzStatus st = gather_axis (node, data, axis, err);
+  if (st != GZ_OK)
+    return st;
+  if (idx->dtype != GZ_DTYPE_INT64)
+    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "indices must be int64");
+  bool ok = idx->ndim == data->ndim;
+  for (int a = 0; ok && a < data->ndim; a++)
+    ok = a == *axis || idx->dims[a] <= data->dims[a];
+  if (!ok)
+    {
+      char b1[128], b2[128];
+      return gz_tops_error (err, GZ_ERR_SHAPE, node, "indices %s do not fit data %s",
+                            gz_tops_shape_str (idx->ndim, idx->dims, b1, sizeof b1),
+                            gz_tops_shape_str (data->ndim, data->dims, b2, sizeof b2));
+    }
+  return GZ_OK;
+}
+
+static GzStatus
+ge_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  GzStatus st = gz_tops_need (node, in, out, 2, 1, err);
+  int axis;
+  if (st != GZ_OK || (st = ge_check (node, in[0], in[1], &axis, err)) != GZ_OK)
+    return st;
+  if (in[1]->data != NULL && (st = check_indices (node, in[1], in[0]->dims[axis], err)) != GZ_OK)
+    return st;
+  gz_tensor_set_shape (out[0], in[0]->dtype, in[1]->ndim, in[1]->dims);
+  return GZ_OK;
+}
+
+/* Calls visit (k, data offset) for every output element k. */
+typedef void (*GeVisit) (int64_t k, int64_t off, void *user);
+
+static void
+ge_walk (const GzTensor *data, const GzTensor *idx, int axis, GeVisit visit, void *user)
+{
+  int64_t strides[GZ_MAX_DIMS], pos[GZ_MAX_DIMS] = { 0 };
+  gz_tops_strides (data->ndim, data->dims, strides);
+  int64_t total = gz_tensor_numel (idx), n = data->dims[axis];
+  const int64_t *p = idx->data;
+  for (int64_t k = 0; k < total; k++)
+    {
+      int64_t off = 0;
+      for (int a = 0; a < data->ndim; a++)
+        off += (a == axis ? norm_index (p[k], n) : pos[a]) * strides[a];
+      visit (k, off, user);
+      for (int a = data->ndim - 1; a >= 0; a--)
+        {
+          if (++pos[a] < idx->dims[a])
+            break;
+          pos[a] = 0;
+        }
+    }
+}
+
+typedef struct
+{
+  size_t es;
+  const char *src;
+  char *dst;
+  const float *grad;
+  float *grad_data;
+} GeJob;
+
+static void
+ge_copy (int64_t k, int64_t off, void *user)
+{
+  GeJob *j = user;
+  memcpy (j->dst + (size_t) k * j->es, j->src + (size_t) off * j->es, j->es);
+}
+
+static void
+ge_add (int64_t k, int64_t off, void *user)
+{
+  GeJob *j = user;
+  j->grad_data[off] += j->grad[k];
+}
+
+static GzStatus
+ge_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  int axis;
+  GzStatus st = ge_check (node, in[0], in[1], &axis, err);
+  if (st != GZ_OK || (st = check_indices (node, in[1], in[0]->dims[axis], err)) != GZ_OK)
+    return st;
+  GeJob j = { gz_dtype_size (in[0]->dtype), in[0]->data, out[0]->data, NULL, NULL };
+  ge_walk (in[0], in[1], axis, ge_copy, &j);
+  return GZ_OK;
+}
+
+static GzStatus
+ge_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+             const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
+             GzError *err)
+{
+  if (din[0] == NULL)
+    return GZ_OK;
+  gz_tops_zero (din[0]);
+  if (dout[0] == NULL)
+    return GZ_OK;
+  int axis;
+  GzStatus st = ge_check (node, in[0], in[1], &axis, err);
+  if (st != GZ_OK || (st = check_indices (node, in[1], in[0]->dims[axis], err)) != GZ_OK)
+    return st;
+  GeJob j = { 0, NULL, NULL, dout[0]->data, din[0]->data };
+  ge_walk (in[0], in[1], axis, ge_add, &j);
+  return GZ_OK;
+}
+
+const GzOpDef gz_tops_gather_elements = {
+  "GatherElements", 11, NULL, ge_infer, ge_forward, ge_backward, NULL,
 };

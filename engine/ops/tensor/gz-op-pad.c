@@ -1,4 +1,4 @@
-/* gz-op-pad.c — Pad: constant, reflect and edge modes; negative pads crop
+/* gz-op-pad.c — Pad: constant, reflect, edge and wrap modes; negative pads crop
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Opset < 11 takes pads/value as attributes, opset 11+ as inputs (opset 18
@@ -16,6 +16,7 @@ typedef enum
   PAD_CONSTANT,
   PAD_REFLECT,
   PAD_EDGE,
+  PAD_WRAP,
 } PadMode;
 
 typedef struct
@@ -38,6 +39,8 @@ pad_spec (const GzNode *node, const GzTensor *const *in, PadSpec *p, GzError *er
     p->mode = PAD_REFLECT;
   else if (strcmp (mode, "edge") == 0)
     p->mode = PAD_EDGE;
+  else if (strcmp (mode, "wrap") == 0)
+    p->mode = PAD_WRAP;
   else
     return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "mode '%s' is not supported", mode);
 
@@ -132,6 +135,8 @@ pad_maps (const PadSpec *p, const GzTensor *x, int64_t **maps_out, int64_t *off,
             {
               if (p->mode == PAD_CONSTANT)
                 c = -1;
+              else if (p->mode == PAD_WRAP)
+                c = (c % d + d) % d;
               else if (p->mode == PAD_EDGE || d == 1)
                 c = c < 0 ? 0 : d - 1;
               else
