@@ -51,6 +51,20 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+enum {
+  VIEWPORT_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+viewport_changed (GazeImageView *self)
+{
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_signal_emit (self, signals[VIEWPORT_CHANGED], 0);
+}
+
 static double
 fit_scale (GazeImageView *self)
 {
@@ -287,7 +301,7 @@ zoom_around (GazeImageView *self, double zoom, double x, double y)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FIT]);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  viewport_changed (self);
 }
 
 static gboolean
@@ -347,7 +361,7 @@ drag_update_cb (GtkGestureDrag *gesture,
   self->center_x = self->drag_start_x - dx / self->zoom;
   self->center_y = self->drag_start_y - dy / self->zoom;
   clamp_center (self);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  viewport_changed (self);
 }
 
 static void
@@ -493,6 +507,11 @@ gaze_image_view_class_init (GazeImageViewClass *klass)
     g_param_spec_boolean ("fit", NULL, NULL, TRUE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* Zoom, fit or pan changed (by the user or the API): for synchronised views. */
+  signals[VIEWPORT_CHANGED] =
+    g_signal_new ("viewport-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
 
   gtk_widget_class_set_css_name (widget_class, "gazeimageview");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
@@ -682,9 +701,9 @@ gaze_image_view_set_fit (GazeImageView *self, gboolean fit)
         }
     }
   self->fit = fit;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FIT]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
+  viewport_changed (self);
 }
 
 void
@@ -716,5 +735,42 @@ gaze_image_view_pan (GazeImageView *self, double dx, double dy)
   self->center_x -= dx / s;
   self->center_y -= dy / s;
   clamp_center (self);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  viewport_changed (self);
+}
+
+void
+gaze_image_view_get_viewport (GazeImageView *self,
+                              gboolean      *fit,
+                              double        *zoom,
+                              double        *center_x,
+                              double        *center_y)
+{
+  g_return_if_fail (GAZE_IS_IMAGE_VIEW (self));
+
+  *fit = self->fit;
+  *zoom = self->zoom;
+  *center_x = self->center_x;
+  *center_y = self->center_y;
+}
+
+void
+gaze_image_view_set_viewport (GazeImageView *self,
+                              gboolean       fit,
+                              double         zoom,
+                              double         center_x,
+                              double         center_y)
+{
+  g_return_if_fail (GAZE_IS_IMAGE_VIEW (self));
+
+  if (self->fit == !!fit && self->zoom == zoom && self->center_x == center_x &&
+      self->center_y == center_y)
+    return;
+  self->fit = !!fit;
+  self->zoom = CLAMP (zoom, ZOOM_MIN, ZOOM_MAX);
+  self->center_x = center_x;
+  self->center_y = center_y;
+  clamp_center (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FIT]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
+  viewport_changed (self);
 }

@@ -40,4 +40,11 @@ void gaze_image_view_zoom_out (GazeImageView *self);
 /* Moves the view by (dx, dy) logical pixels. */
 void gaze_image_view_pan (GazeImageView *self, double dx, double dy);
 
+/* The whole viewport, to keep two views of the same image in step (see the
+ * "viewport-changed" signal). */
+void gaze_image_view_get_viewport (GazeImageView *self, gboolean *fit, double *zoom,
+                                   double *center_x, double *center_y);
+void gaze_image_view_set_viewport (GazeImageView *self, gboolean fit, double zoom,
+                                   double center_x, double center_y);
+
 G_END_DECLS

@@ -47,6 +47,15 @@ struct _GazeWindow
   gint64 analysis_started;
   guint n_pending;
 
+  /* Compare: a second method on the same image and class, side by side. */
+  gboolean compare;
+  GzMethod compare_method;
+  GazeAnalysisResult *compare_result;
+  GdkTexture *compare_overlay;
+  GCancellable *compare_cancellable;
+  GTask *compare_task;
+  gboolean syncing_viewports;
+
   /* Folder browsing. */
   GPtrArray *folder;        /* GFile*, images in the shown image's folder, sorted */
   int folder_index;
@@ -63,6 +72,12 @@ struct _GazeWindow
   GtkButton *demo_button;
   GtkLabel *empty_model_label;
   GazeImageView *image_view;
+  GazeImageView *compare_view;
+  GtkWidget *compare_pane;
+  GtkWidget *compare_box;
+  GtkDropDown *compare_dropdown;
+  GtkLabel *main_method_label;
+  GtkLabel *compare_method_label;
   GtkSpinner *spinner;
   GtkRevealer *progress_revealer;
   GtkProgressBar *progress_bar;
@@ -85,7 +100,17 @@ struct _GazeWindow
 
 G_DEFINE_FINAL_TYPE (GazeWindow, gaze_window, ADW_TYPE_APPLICATION_WINDOW)
 
+enum {
+  PROP_0,
+  PROP_COMPARE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
 static void request_analysis (GazeWindow *self);
+static void request_compare (GazeWindow *self);
+static void update_compare_overlay (GazeWindow *self);
 static void load_image (GazeWindow *self, GFile *file);
 static void load_model (GazeWindow *self, GFile *file);
 
@@ -219,6 +244,26 @@ update_overlay (GazeWindow *self)
   gaze_image_view_set_overlay (self->image_view, self->overlay, &analysed);
 }
 
+static void
+update_compare_overlay (GazeWindow *self)
+{
+  graphene_rect_t analysed;
+
+  g_clear_object (&self->compare_overlay);
+  gtk_label_set_label (self->compare_method_label,
+                       gaze_settings_method_label (self->compare_method));
+  if (self->compare_result == NULL)
+    {
+      gaze_image_view_set_overlay (self->compare_view, NULL, NULL);
+      return;
+    }
+  self->compare_overlay = gaze_analysis_colorize (self->compare_result->projected,
+                                                  gaze_settings_get_colormap (self->settings),
+                                                  (float) g_settings_get_double (self->settings, "threshold"));
+  gaze_analysis_get_analysed_rect (&self->compare_result->geometry, &analysed);
+  gaze_image_view_set_overlay (self->compare_view, self->compare_overlay, &analysed);
+}
+
 /* ---- Sidebar ------------------------------------------------------------ */
 
 static void
@@ -296,8 +341,8 @@ prediction_row_new (GazeWindow *self, const GazePrediction *pred, int rank)
   gtk_box_append (GTK_BOX (box), bar);
   gtk_widget_set_margin_start (box, 10);
   gtk_widget_set_margin_end (box, 10);
-  gtk_widget_set_margin_top (box, 8);
-  gtk_widget_set_margin_bottom (box, 8);
+  gtk_widget_set_margin_top (box, 6);
+  gtk_widget_set_margin_bottom (box, 6);
   gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
 
   if (rank < 9)
@@ -577,6 +622,57 @@ analysis_done_cb (GObject      *source,
   update_predictions (self);
   update_info (self);
   update_state (self);
+  gtk_label_set_label (self->main_method_label,
+                       gaze_settings_method_label (self->result->explanation->method));
+  /* The right-hand view follows the class just explained. */
+  request_compare (self);
+}
+
+static void
+compare_done_cb (GObject      *source,
+                 GAsyncResult *res,
+                 gpointer      user_data)
+{
+  g_autoptr (GazeWindow) self = user_data;
+  g_autoptr (GazeAnalysisResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean current = G_TASK (res) == self->compare_task;
+
+  result = gaze_analysis_run_finish (res, &error);
+  pending_end (self);
+  if (current)
+    g_clear_object (&self->compare_task);
+  if (!current || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (result == NULL)
+    {
+      show_error (self, error);
+      return;
+    }
+  g_clear_pointer (&self->compare_result, gaze_analysis_result_free);
+  self->compare_result = g_steal_pointer (&result);
+  update_compare_overlay (self);
+}
+
+static void
+request_compare (GazeWindow *self)
+{
+  g_autoptr (GazeAnalysisRequest) request = NULL;
+
+  if (!self->compare || self->model == NULL || self->image == NULL)
+    return;
+
+  replace_cancellable (&self->compare_cancellable);
+  request = gaze_analysis_request_new (self->model, self->image);
+  request->method = self->compare_method;
+  request->class_index = self->result != NULL ? self->result->explanation->class_index
+                                              : self->class_index;
+  request->layer = g_strdup (self->layer);
+  request->top_k = 1;
+  g_clear_object (&self->compare_task);
+  self->compare_task = gaze_analysis_run_async (g_steal_pointer (&request), self->compare_cancellable,
+                                                compare_done_cb, g_object_ref (self));
+  pending_begin (self);
 }
 
 static void
@@ -619,7 +715,12 @@ drop_results (GazeWindow *self)
   g_clear_object (&self->analysis_task);
   g_clear_pointer (&self->session, gz_session_free);
   g_clear_pointer (&self->result, gaze_analysis_result_free);
+  if (self->compare_cancellable != NULL)
+    g_cancellable_cancel (self->compare_cancellable);
+  g_clear_object (&self->compare_task);
+  g_clear_pointer (&self->compare_result, gaze_analysis_result_free);
   update_overlay (self);
+  update_compare_overlay (self);
   update_predictions (self);
   update_info (self);
 }
@@ -735,6 +836,7 @@ show_image (GazeWindow *self, GazeImage *image)
   g_clear_pointer (&self->image, gaze_image_unref);
   self->image = gaze_image_ref (image);
   gaze_image_view_set_texture (self->image_view, gaze_image_get_texture (image));
+  gaze_image_view_set_texture (self->compare_view, gaze_image_get_texture (image));
 
   if (gaze_image_get_file (image) != NULL)
     {
@@ -1261,6 +1363,61 @@ copy_action (GtkWidget *widget, const char *name, GVariant *param)
   gaze_window_show_toast (self, _("Copied the annotated image"));
 }
 
+/* ---- Compare ------------------------------------------------------------ */
+
+static void
+set_compare (GazeWindow *self, gboolean compare)
+{
+  compare = !!compare;
+  if (self->compare == compare)
+    return;
+  self->compare = compare;
+  gtk_widget_set_visible (self->compare_pane, compare);
+  gtk_widget_set_visible (self->compare_box, compare);
+  gtk_widget_set_visible (GTK_WIDGET (self->main_method_label), compare);
+  if (compare)
+    request_compare (self);
+  else
+    {
+      if (self->compare_cancellable != NULL)
+        g_cancellable_cancel (self->compare_cancellable);
+      g_clear_object (&self->compare_task);
+      g_clear_pointer (&self->compare_result, gaze_analysis_result_free);
+      update_compare_overlay (self);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPARE]);
+}
+
+/* Zoom and pan move both views together. */
+static void
+viewport_changed_cb (GazeImageView *view,
+                     GazeWindow    *self)
+{
+  GazeImageView *other = view == self->image_view ? self->compare_view : self->image_view;
+  gboolean fit;
+  double zoom, cx, cy;
+
+  if (self->syncing_viewports)
+    return;
+  self->syncing_viewports = TRUE;
+  gaze_image_view_get_viewport (view, &fit, &zoom, &cx, &cy);
+  gaze_image_view_set_viewport (other, fit, zoom, cx, cy);
+  self->syncing_viewports = FALSE;
+}
+
+static void
+compare_selected_cb (GtkDropDown *dropdown,
+                     GParamSpec  *pspec,
+                     GazeWindow  *self)
+{
+  guint selected = gtk_drop_down_get_selected (dropdown);
+
+  if (self->updating_widgets || selected >= GZ_METHOD_COUNT || selected == self->compare_method)
+    return;
+  self->compare_method = selected;
+  request_compare (self);
+}
+
 /* ---- Drag and drop ------------------------------------------------------ */
 
 static gboolean
@@ -1359,6 +1516,7 @@ settings_changed_cb (GSettings  *settings,
   else if (g_str_equal (key, "colormap") || g_str_equal (key, "threshold"))
     {
       update_overlay (self);
+      update_compare_overlay (self);
       gtk_widget_queue_draw (GTK_WIDGET (self->colorbar));
     }
   else if (g_str_equal (key, "top-k"))
@@ -1380,6 +1538,7 @@ key_pressed_cb (GtkEventControllerKey *controller,
       gtk_stack_get_visible_child (self->main_stack) != GTK_WIDGET (self->empty_page))
     {
       gaze_image_view_set_show_overlay (self->image_view, FALSE);
+      gaze_image_view_set_show_overlay (self->compare_view, FALSE);
       return TRUE;
     }
   return FALSE;
@@ -1393,10 +1552,49 @@ key_released_cb (GtkEventControllerKey *controller,
                  GazeWindow            *self)
 {
   if (keyval == GDK_KEY_space)
-    gaze_image_view_set_show_overlay (self->image_view, TRUE);
+    {
+      gaze_image_view_set_show_overlay (self->image_view, TRUE);
+      gaze_image_view_set_show_overlay (self->compare_view, TRUE);
+    }
 }
 
 /* ---- Life cycle --------------------------------------------------------- */
+
+static void
+gaze_window_get_property (GObject    *object,
+                          guint       prop_id,
+                          GValue     *value,
+                          GParamSpec *pspec)
+{
+  GazeWindow *self = GAZE_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_COMPARE:
+      g_value_set_boolean (value, self->compare);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gaze_window_set_property (GObject      *object,
+                          guint         prop_id,
+                          const GValue *value,
+                          GParamSpec   *pspec)
+{
+  GazeWindow *self = GAZE_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_COMPARE:
+      set_compare (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
 
 static gboolean
 gaze_window_close_request (GtkWindow *window)
@@ -1423,6 +1621,8 @@ gaze_window_dispose (GObject *object)
     g_cancellable_cancel (self->image_cancellable);
   if (self->analysis_cancellable != NULL)
     g_cancellable_cancel (self->analysis_cancellable);
+  if (self->compare_cancellable != NULL)
+    g_cancellable_cancel (self->compare_cancellable);
   g_clear_handle_id (&self->progress_source, g_source_remove);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), GAZE_TYPE_WINDOW);
@@ -1442,6 +1642,10 @@ gaze_window_dispose (GObject *object)
   g_clear_pointer (&self->folder, g_ptr_array_unref);
   g_clear_pointer (&self->layer, g_free);
   g_clear_pointer (&self->last_message, g_free);
+  g_clear_pointer (&self->compare_result, gaze_analysis_result_free);
+  g_clear_object (&self->compare_overlay);
+  g_clear_object (&self->compare_cancellable);
+  g_clear_object (&self->compare_task);
 
   G_OBJECT_CLASS (gaze_window_parent_class)->dispose (object);
 }
@@ -1454,7 +1658,14 @@ gaze_window_class_init (GazeWindowClass *klass)
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
   object_class->dispose = gaze_window_dispose;
+  object_class->get_property = gaze_window_get_property;
+  object_class->set_property = gaze_window_set_property;
   window_class->close_request = gaze_window_close_request;
+
+  properties[PROP_COMPARE] =
+    g_param_spec_boolean ("compare", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gaze_ui_init ();
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/gazeviewer/Gaze/gaze-window.ui");
@@ -1466,6 +1677,12 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, demo_button);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, empty_model_label);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, image_view);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, compare_view);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, compare_pane);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, compare_box);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, compare_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, main_method_label);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, compare_method_label);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, spinner);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, progress_revealer);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, progress_bar);
@@ -1501,6 +1718,7 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.cycle-method", NULL, cycle_method_action);
   gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
   gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
+  gtk_widget_class_install_property_action (widget_class, "win.compare", "compare");
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "win.copy", NULL, copy_action);
 
@@ -1528,6 +1746,7 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_bracketright, 0, "win.opacity-step", "d", 0.1);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_m, 0, "win.cycle-method", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.fullscreen", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, 0, "win.compare", NULL);
   for (int k = 1; k <= 9; k++)
     gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0 + k, 0, "win.select-class", "i", k);
 }
@@ -1574,6 +1793,18 @@ gaze_window_init (GazeWindow *self)
 
   gaze_settings_bind_percent (self->settings, "opacity", self->opacity_adjustment, "value");
   g_settings_bind (self->settings, "opacity", self->image_view, "opacity", G_SETTINGS_BIND_GET);
+  g_settings_bind (self->settings, "opacity", self->compare_view, "opacity", G_SETTINGS_BIND_GET);
+
+  self->compare_method = gaze_settings_get_method (self->settings) == GZ_METHOD_CAM ? GZ_METHOD_GRADCAM
+                                                                                   : GZ_METHOD_CAM;
+  {
+    g_autoptr (GtkStringList) compare_methods = gaze_settings_method_model ();
+    gtk_drop_down_set_model (self->compare_dropdown, G_LIST_MODEL (compare_methods));
+    gtk_drop_down_set_selected (self->compare_dropdown, self->compare_method);
+  }
+  g_signal_connect (self->compare_dropdown, "notify::selected", G_CALLBACK (compare_selected_cb), self);
+  g_signal_connect (self->image_view, "viewport-changed", G_CALLBACK (viewport_changed_cb), self);
+  g_signal_connect (self->compare_view, "viewport-changed", G_CALLBACK (viewport_changed_cb), self);
   gaze_settings_bind_colormap (self->settings, self->colormap_dropdown, "selected");
 
   g_signal_connect (self->settings, "changed", G_CALLBACK (settings_changed_cb), self);
@@ -1687,6 +1918,22 @@ gaze_window_get_explanation (GazeWindow *self)
   g_return_val_if_fail (GAZE_IS_WINDOW (self), NULL);
 
   return self->result != NULL ? self->result->explanation : NULL;
+}
+
+GazeImageView *
+gaze_window_get_compare_view (GazeWindow *self)
+{
+  g_return_val_if_fail (GAZE_IS_WINDOW (self), NULL);
+
+  return self->compare_view;
+}
+
+const GzExplanation *
+gaze_window_get_compare_explanation (GazeWindow *self)
+{
+  g_return_val_if_fail (GAZE_IS_WINDOW (self), NULL);
+
+  return self->compare_result != NULL ? self->compare_result->explanation : NULL;
 }
 
 int

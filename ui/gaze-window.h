@@ -40,6 +40,9 @@ const char *gaze_window_get_last_message (GazeWindow *self);
 GazeModel *gaze_window_get_model (GazeWindow *self);
 GFile *gaze_window_get_image_file (GazeWindow *self);
 const GzExplanation *gaze_window_get_explanation (GazeWindow *self);
+/* Compare mode (action win.compare): the right-hand view and what it shows. */
+GazeImageView *gaze_window_get_compare_view (GazeWindow *self);
+const GzExplanation *gaze_window_get_compare_explanation (GazeWindow *self);
 /* The class at `rank` (0: most likely) of the shown predictions, or -1. */
 int gaze_window_get_prediction (GazeWindow *self, int rank);
 

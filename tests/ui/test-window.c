@@ -624,6 +624,106 @@ test_export (Fixture *f, gconstpointer data)
   g_rmdir (dir);
 }
 
+static gboolean
+compare_ready (gpointer data)
+{
+  const GzExplanation *ex = gaze_window_get_compare_explanation (data);
+
+  return !gaze_window_is_busy (data) && ex != NULL;
+}
+
+/* GAZE_TEST_SHOTS=DIR: the window as drawn, for the README and metainfo. */
+static void
+maybe_save_window (Fixture *f, const char *name)
+{
+  const char *dir = g_getenv ("GAZE_TEST_SHOTS");
+  g_autofree char *path = NULL;
+  g_autoptr (GdkPixbuf) pixbuf = NULL;
+  guint8 *px;
+  int w, h;
+
+  if (dir == NULL)
+    return;
+  gaze_test_spin (100);
+  px = gaze_test_render (GTK_WIDGET (f->window), &w, &h);
+  pixbuf = gdk_pixbuf_new_from_data (px, GDK_COLORSPACE_RGB, TRUE, 8, w, h, w * 4, NULL, NULL);
+  path = g_build_filename (dir, name, NULL);
+  g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", NULL, NULL));
+  g_free (px);
+}
+
+static void
+test_compare (Fixture *f, gconstpointer data)
+{
+  GazeImageView *left, *right;
+  const GzExplanation *main_ex, *other;
+  Shot on;
+
+  if (!need_shared (f))
+    return;
+  open_paths (f, f->dog_path, f->model_path);
+  maybe_save_window (f, "viewer.png");
+  left = gaze_window_get_image_view (f->window);
+  right = gaze_window_get_compare_view (f->window);
+  g_assert_false (gtk_widget_is_drawable (GTK_WIDGET (right)));
+
+  /* D (win.compare): Grad-CAM on the left, CAM on the right, same class. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.compare", NULL));
+  g_assert_true (gaze_test_wait (compare_ready, f->window, WAIT_MS));
+  gaze_test_spin (50);
+  g_assert_true (gtk_widget_is_drawable (GTK_WIDGET (right)));
+  main_ex = gaze_window_get_explanation (f->window);
+  other = gaze_window_get_compare_explanation (f->window);
+  g_assert_cmpint (main_ex->method, ==, GZ_METHOD_GRADCAM);
+  g_assert_cmpint (other->method, ==, GZ_METHOD_CAM);
+  g_assert_cmpint (other->class_index, ==, main_ex->class_index);
+  g_assert_nonnull (gaze_image_view_get_overlay (right));
+
+  /* The right view shows a heatmap too, on the dog. */
+  {
+    Shot off;
+    double cx, cy;
+    int hot;
+
+    gaze_image_view_set_show_overlay (right, FALSE);
+    gaze_test_spin (50);
+    off.px = gaze_test_render (GTK_WIDGET (right), &off.w, &off.h);
+    gaze_image_view_set_show_overlay (right, TRUE);
+    gaze_test_spin (50);
+    on.px = gaze_test_render (GTK_WIDGET (right), &on.w, &on.h);
+    hot = hot_pixels (&on, &off, &cx, &cy);
+    g_test_message ("right view: %d hot pixels, centroid (%.2f, %.2f)", hot, cx, cy);
+    g_assert_cmpint (hot, >, on.w * on.h / 100);
+    g_assert_cmpfloat (cx, <, 0.5);
+    g_free (on.px);
+    g_free (off.px);
+  }
+
+  /* Zoom and pan are shared. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.zoom-in", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.zoom-in", NULL));
+  g_assert_false (gaze_image_view_get_fit (right));
+  g_assert_cmpfloat (fabs (gaze_image_view_get_zoom (left) - gaze_image_view_get_zoom (right)), <, 1e-9);
+  gaze_image_view_pan (right, 40, 25);
+  {
+    gboolean fl, fr;
+    double zl, zr, xl, xr, yl, yr;
+
+    gaze_image_view_get_viewport (left, &fl, &zl, &xl, &yl);
+    gaze_image_view_get_viewport (right, &fr, &zr, &xr, &yr);
+    g_assert_cmpfloat (fabs (xl - xr), <, 1e-9);
+    g_assert_cmpfloat (fabs (yl - yr), <, 1e-9);
+  }
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.zoom-fit", NULL));
+  g_assert_true (gaze_image_view_get_fit (right));
+  maybe_save_window (f, "compare.png");
+
+  /* Off again: the right view goes away. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.compare", NULL));
+  gaze_test_spin (50);
+  g_assert_false (gtk_widget_is_drawable (GTK_WIDGET (right)));
+}
+
 typedef struct
 {
   gint64 last, last_cpu;
@@ -741,6 +841,7 @@ main (int argc, char *argv[])
   ADD ("/ui/window/folder-walk", test_folder_walk);
   ADD ("/ui/window/bad-model", test_bad_model);
   ADD ("/ui/window/export", test_export);
+  ADD ("/ui/window/compare", test_compare);
   ADD ("/ui/window/no-stalls", test_no_stalls);
 #undef ADD
 
