@@ -923,6 +923,7 @@ test_reduce (void)
   struct { const char *op; float e0, e1; } cases[] = {
     { "ReduceMin", -2, 3 }, { "ReduceSumSquare", 5, 25 }, { "ReduceL1", 3, 7 },
     { "ReduceL2", 2.2360680f, 5 }, { "ReduceMax", 1, 4 }, { "ReduceSum", -1, 7 },
+    { "ReduceProd", -2, 12 }, { "ReduceLogSumExp", 1.0485874f, 4.3132617f },
   };
   for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
     {
@@ -942,6 +943,32 @@ test_reduce (void)
       tn_check_grad (&t, in, 1);
       free_all (in, 1);
     }
+
+  /* ReduceLogSum of positives; ReduceLogSumExp stays finite for large inputs */
+  tn_init (&t, "ReduceLogSum", 1, 1, 13);
+  tn_int (&t, "keepdims", 0);
+  in[0] = mkf (1, D (3), F (1, 2, 5));
+  tn_run (&t, in, out);
+  assert_floats (out[0], F (logf (8.0f)), 1e-6);
+  free_all (out, 1);
+  tn_check_grad (&t, in, 1);
+  free_all (in, 1);
+  tn_init (&t, "ReduceLogSumExp", 1, 1, 13);
+  in[0] = mkf (1, D (2), F (1000, 1000));
+  tn_run (&t, in, out);
+  assert_floats (out[0], F (1000.6931472f), 1e-3);
+  free_all (out, 1);
+  free_all (in, 1);
+
+  /* ReduceProd with one and with two zeros: exact gradients */
+  tn_init (&t, "ReduceProd", 1, 1, 13);
+  tn_ints (&t, "axes", 1, I (1));
+  in[0] = mkf (2, D (2, 3), F (2, 0, 3, 0, 5, 0));
+  tn_run (&t, in, out);
+  assert_floats (out[0], F (0, 0), 0.0);
+  free_all (out, 1);
+  tn_check_grad (&t, in, 1);
+  free_all (in, 1);
   tn_clear (&t);
 }
 
@@ -1191,7 +1218,7 @@ test_registry (void)
                           "Equal", "Where", "Size", "ReduceMin", "ReduceSumSquare", "ReduceL1",
                           "ReduceL2", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And",
                           "Or", "Xor", "Not", "Tile", "ScatterND", "GatherElements", "ArgMax",
-                          "ArgMin" };
+                          "ArgMin", "ReduceProd", "ReduceLogSum", "ReduceLogSumExp" };
   for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
     {
       const GzOpDef *op = gz_op_lookup (names[i]);

@@ -1,12 +1,14 @@
 /* gz-op-reduce.c — ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceSumSquare,
- * ReduceL1, ReduceL2 over a set of axes
+ * ReduceL1, ReduceL2, ReduceProd, ReduceLogSum, ReduceLogSumExp over a set of axes
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Axes come from the 'axes' input when present (ReduceSum from opset 13, the
  * others from 18), else from the attribute; none means all axes unless
  * noop_with_empty_axes. The loops walk the input once, with the output offset
  * advanced by strides that are 0 along reduced axes. Max's (Min's) gradient is
- * shared equally between tied extrema; L2's is x / y (0 where y = 0).
+ * shared equally between tied extrema; L2's is x / y (0 where y = 0); Prod's
+ * is the product of the other elements, exact with zeros; LogSumExp subtracts
+ * the maximum first.
  */
 #include <math.h>
 #include <string.h>
@@ -22,6 +24,9 @@ typedef enum
   REDUCE_SUM_SQUARE,
   REDUCE_L1,
   REDUCE_L2,
+  REDUCE_PROD,
+  REDUCE_LOG_SUM,
+  REDUCE_LOG_SUM_EXP,
 } ReduceKind;
 
 typedef struct
@@ -87,6 +92,24 @@ static GzStatus
 l2_init (GzNode *node, int64_t opset, GzError *err)
 {
   return reduce_init_kind (node, REDUCE_L2, err);
+}
+
+static GzStatus
+prod_init (GzNode *node, int64_t opset, GzError *err)
+{
+  return reduce_init_kind (node, REDUCE_PROD, err);
+}
+
+static GzStatus
+log_sum_init (GzNode *node, int64_t opset, GzError *err)
+{
+  return reduce_init_kind (node, REDUCE_LOG_SUM, err);
+}
+
+static GzStatus
+log_sum_exp_init (GzNode *node, int64_t opset, GzError *err)
+{
+  return reduce_init_kind (node, REDUCE_LOG_SUM_EXP, err);
 }
 
 static GzStatus
@@ -170,7 +193,8 @@ next_row (int nrow_axes, const int64_t *dims, int64_t *idx, const int64_t *ost, 
   return o;
 }
 
-/* Runs BODY for every input element v = xr[k], with a pointing at its accumulator. */
+/* Runs BODY for every input element v = xr[k], with a pointing at its accumulator
+ * (whose output index is jx). */
 #define FOR_EACH_ROW(BODY)                                                                     \
   do                                                                                           \
     {                                                                                          \
@@ -182,9 +206,11 @@ next_row (int nrow_axes, const int64_t *dims, int64_t *idx, const int64_t *ost, 
             {                                                                                  \
               /* a local accumulator: acc may alias xs as far as the compiler knows */        \
               double t_ = acc[o_], *a = &t_;                                                   \
+              int64_t jx = o_;                                                                 \
               for (int64_t k = 0; k < inner; k++)                                              \
                 {                                                                              \
                   double v = xr[k];                                                            \
+                  (void) jx;                                                                   \
                   BODY;                                                                        \
                 }                                                                              \
               acc[o_] = t_;                                                                    \
@@ -193,7 +219,9 @@ next_row (int nrow_axes, const int64_t *dims, int64_t *idx, const int64_t *ost, 
             for (int64_t k = 0; k < inner; k++)                                                \
               {                                                                                \
                 double v = xr[k];                                                              \
-                double *a = acc + o_ + k;                                                      \
+                int64_t jx = o_ + k;                                                           \
+                double *a = acc + jx;                                                          \
+                (void) jx;                                                                     \
                 BODY;                                                                          \
               }                                                                                \
           o_ = next_row (nd - 1, x->dims, idx_, l.out_strides, o_);                            \
@@ -217,26 +245,50 @@ reduce_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
   double *acc = malloc ((size_t) (n_out > 0 ? n_out : 1) * sizeof *acc);
   if (acc == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+  double *mx = NULL;
   for (int64_t j = 0; j < n_out; j++)
-    acc[j] = kind == REDUCE_MAX ? -INFINITY : kind == REDUCE_MIN ? INFINITY : 0.0;
+    acc[j] = kind == REDUCE_MAX || kind == REDUCE_LOG_SUM_EXP ? -INFINITY
+             : kind == REDUCE_MIN ? INFINITY : kind == REDUCE_PROD ? 1.0 : 0.0;
   /* a scalar is one row of one element */
   int nd = x->ndim > 0 ? x->ndim : 1;
   int64_t inner = x->ndim > 0 ? x->dims[x->ndim - 1] : 1;
   int64_t rows = inner > 0 ? total / inner : 0;
   int64_t ost = x->ndim > 0 ? l.out_strides[x->ndim - 1] : 0;
+  if (kind == REDUCE_LOG_SUM_EXP)
+    {
+      /* the maxima first, so that exp never overflows */
+      FOR_EACH_ROW (*a = v > *a ? v : *a);
+      mx = malloc ((size_t) (n_out > 0 ? n_out : 1) * sizeof *mx);
+      if (mx == NULL)
+        {
+          free (acc);
+          return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+        }
+      for (int64_t j = 0; j < n_out; j++)
+        {
+          mx[j] = isfinite (acc[j]) ? acc[j] : 0.0;
+          acc[j] = 0.0;
+        }
+    }
   switch (kind)
     {
+    case REDUCE_PROD: FOR_EACH_ROW (*a *= v); break;
+    case REDUCE_LOG_SUM_EXP: FOR_EACH_ROW (*a += exp (v - mx[jx])); break;
     case REDUCE_MAX: FOR_EACH_ROW (*a = v > *a || isnan (v) ? v : *a); break;
     case REDUCE_MIN: FOR_EACH_ROW (*a = v < *a || isnan (v) ? v : *a); break;
     case REDUCE_SUM_SQUARE:
     case REDUCE_L2: FOR_EACH_ROW (*a += v * v); break;
     case REDUCE_L1: FOR_EACH_ROW (*a += fabs (v)); break;
     case REDUCE_MEAN:
+    case REDUCE_LOG_SUM:
     case REDUCE_SUM: FOR_EACH_ROW (*a += v); break;
     }
   for (int64_t j = 0; j < n_out; j++)
     y[j] = (float) (kind == REDUCE_MEAN ? acc[j] / (double) l.count
-                    : kind == REDUCE_L2 ? sqrt (acc[j]) : acc[j]);
+                    : kind == REDUCE_L2 ? sqrt (acc[j])
+                    : kind == REDUCE_LOG_SUM ? log (acc[j])
+                    : kind == REDUCE_LOG_SUM_EXP ? mx[j] + log (acc[j]) : acc[j]);
+  free (mx);
   free (acc);
   return GZ_OK;
 }
@@ -289,6 +341,36 @@ reduce_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
     for (int64_t j = 0; j < n_out; j++)
       acc[j] = kind == REDUCE_MEAN && l.count > 0 ? g[j] / (double) l.count : g[j];
 
+  /* Prod: zeros and the product of the non-zero elements per output */
+  double *zeros = NULL, *pnz = NULL;
+  if (kind == REDUCE_PROD)
+    {
+      zeros = calloc ((size_t) (n_out > 0 ? n_out : 1), sizeof *zeros);
+      pnz = malloc ((size_t) (n_out > 0 ? n_out : 1) * sizeof *pnz);
+      if (zeros == NULL || pnz == NULL)
+        {
+          free (zeros);
+          free (pnz);
+          free (acc);
+          return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+        }
+      for (int64_t j = 0; j < n_out; j++)
+        pnz[j] = 1.0;
+      int64_t idx_[GZ_MAX_DIMS] = { 0 }, o_ = 0;
+      for (int64_t r = 0; r < rows; r++)
+        {
+          const float *xr = xs + r * inner;
+          for (int64_t k = 0; k < inner; k++)
+            {
+              if (xr[k] == 0.0f)
+                zeros[o_ + k * ost] += 1.0;
+              else
+                pnz[o_ + k * ost] *= xr[k];
+            }
+          o_ = next_row (nd - 1, x->dims, idx_, l.out_strides, o_);
+        }
+    }
+
   int64_t idx[GZ_MAX_DIMS] = { 0 }, o = 0;
   for (int64_t r = 0; r < rows; r++)
     {
@@ -307,10 +389,20 @@ reduce_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
             case REDUCE_L2: dr[k] = y[j] != 0.0f ? (float) (acc[j] * v / y[j]) : 0.0f; break;
             case REDUCE_MEAN:
             case REDUCE_SUM: dr[k] = (float) acc[j]; break;
+            case REDUCE_LOG_SUM: dr[k] = (float) (acc[j] * exp (-(double) y[j])); break;
+            case REDUCE_LOG_SUM_EXP: dr[k] = (float) (acc[j] * exp ((double) v - y[j])); break;
+            case REDUCE_PROD:
+              if (v != 0.0f)
+                dr[k] = zeros[j] > 0 ? 0.0f : (float) (acc[j] * pnz[j] / v);
+              else
+                dr[k] = zeros[j] == 1.0 ? (float) (acc[j] * pnz[j]) : 0.0f;
+              break;
             }
         }
       o = next_row (nd - 1, x->dims, idx, l.out_strides, o);
     }
+  free (zeros);
+  free (pnz);
   free (acc);
   return GZ_OK;
 }
@@ -342,4 +434,17 @@ const GzOpDef gz_tops_reduce_l1 = {
 
 const GzOpDef gz_tops_reduce_l2 = {
   "ReduceL2", 1, l2_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
+};
+
+const GzOpDef gz_tops_reduce_prod = {
+  "ReduceProd", 1, prod_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
+};
+
+const GzOpDef gz_tops_reduce_log_sum = {
+  "ReduceLogSum", 1, log_sum_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
+};
+
+const GzOpDef gz_tops_reduce_log_sum_exp = {
+  "ReduceLogSumExp", 1, log_sum_exp_init, reduce_infer, reduce_forward, reduce_backward,
+  gz_tops_free,
 };

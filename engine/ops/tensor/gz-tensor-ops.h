@@ -98,4 +98,5 @@ extern const GzOpDef gz_tops_reshape, gz_tops_flatten, gz_tops_squeeze, gz_tops_
   gz_tops_equal, gz_tops_less, gz_tops_less_equal, gz_tops_greater, gz_tops_greater_equal,
   gz_tops_and, gz_tops_or, gz_tops_xor, gz_tops_not, gz_tops_tile, gz_tops_scatter_nd,
   gz_tops_size, gz_tops_reduce_min, gz_tops_reduce_sum_square, gz_tops_reduce_l1,
-  gz_tops_reduce_l2, gz_tops_argmax, gz_tops_argmin, gz_tops_gather_elements;
+  gz_tops_reduce_l2, gz_tops_argmax, gz_tops_argmin, gz_tops_gather_elements,
+  gz_tops_reduce_prod, gz_tops_reduce_log_sum, gz_tops_reduce_log_sum_exp;

@@ -49,5 +49,8 @@ const GzOpDef *const gz_ops_tensor[] = {
   &gz_tops_reduce_sum_square,
   &gz_tops_reduce_l1,
   &gz_tops_reduce_l2,
+  &gz_tops_reduce_prod,
+  &gz_tops_reduce_log_sum,
+  &gz_tops_reduce_log_sum_exp,
   NULL,
 };
