@@ -55,7 +55,14 @@ gaze_ui_find_demo_dir (void)
   else
     dir = g_build_filename (GAZE_PKGDATADIR, "demo", NULL);
 
-  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
-    return NULL;
-  return g_steal_pointer (&dir);
+  /* Only a demo with a model in it counts. */
+  {
+    g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+    const char *name;
+
+    while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+      if (g_str_has_suffix (name, ".onnx"))
+        return g_steal_pointer (&dir);
+  }
+  return NULL;
 }

@@ -95,6 +95,8 @@ struct _GazeWindow
   GtkLabel *legend_max_label;
   GtkDrawingArea *colorbar;
   GtkLabel *info_label;
+  GtkExpander *model_expander;
+  GtkLabel *model_label;
   GMenuModel *recent_models_menu;
 };
 
@@ -484,6 +486,28 @@ update_model_widgets (GazeWindow *self)
   model = gaze_model_get_engine_model (self->model);
 
   self->updating_widgets = TRUE;
+
+  {
+    const GzPreprocess *pp = gaze_model_get_preprocess (self->model);
+    g_autofree char *resize = pp->mode == GZ_RESIZE_CROP
+                                /* Translators: preprocessing: shorter side, then centre crop */
+                                ? g_strdup_printf (_("resize to %d, centre crop %d × %d"), pp->resize,
+                                                   pp->crop_width, pp->crop_height)
+                                : g_strdup_printf (_("stretch to %d × %d"), pp->crop_width, pp->crop_height);
+    g_autofree char *labels = gaze_model_has_labels (self->model)
+                                ? g_strdup_printf (_("%d classes, labelled"), gaze_model_get_n_classes (self->model))
+                                : g_strdup_printf (_("%d classes, no labels file"), gaze_model_get_n_classes (self->model));
+    g_autofree char *params = g_strdup_printf ("%" G_GINT64_FORMAT, gz_model_parameter_count (model));
+    g_autofree char *text =
+      g_strdup_printf (_("Name: %s\nPreprocessing: %s\nMean: %.3f %.3f %.3f\nStd: %.3f %.3f %.3f\n"
+                         "Classes: %s\nLayers: %d\nParameters: %s\nProducer: %s"),
+                       gaze_model_get_name (self->model), resize,
+                       pp->mean[0], pp->mean[1], pp->mean[2], pp->std[0], pp->std[1], pp->std[2],
+                       labels, gz_model_layer_count (model), params,
+                       gz_model_producer (model) != NULL ? gz_model_producer (model) : "");
+    gtk_label_set_label (self->model_label, text);
+    gtk_widget_set_visible (GTK_WIDGET (self->model_expander), TRUE);
+  }
 
   for (int i = 0; i < gaze_model_get_n_classes (self->model); i++)
     {
@@ -1700,6 +1724,8 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, legend_max_label);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, colorbar);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, info_label);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, model_expander);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, model_label);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, recent_models_menu);
 
   gtk_widget_class_install_action (widget_class, "win.open-image", NULL, open_image_action);
