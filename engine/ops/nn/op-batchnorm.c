@@ -194,7 +194,7 @@ bn_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
 
 const GzOpDef gz_nn_op_batchnorm = {
   .op_type = "BatchNormalization",
-  .min_opset = 9,
+  .min_opset = 1, /* spatial = 0 (opsets < 9) is refused at init */
   .init = bn_init,
   .infer = bn_infer,
   .forward = bn_forward,

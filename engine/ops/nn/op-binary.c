@@ -40,6 +40,66 @@ kind_of (const GzNode *node)
   return B_PRELU;
 }
 
+/* Opsets before 7 had no numpy broadcasting: Add/Sub/Mul/Div/Pow took
+ * broadcast = 1 with an optional axis where B's dims line up with A's, and
+ * PRelu's slope [C] was per channel. Both are rewritten into the numpy shape
+ * of B (same memory), so that everything below only knows numpy rules. */
+typedef struct
+{
+  bool legacy_axis, legacy_prelu;
+  int64_t axis;
+} Params;
+
+static GzStatus
+binary_init (GzNode *node, int64_t opset, GzError *err)
+{
+  Params *p = calloc (1, sizeof *p);
+  if (p == NULL)
+    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
+  if (opset < 7)
+    {
+      if (kind_of (node) == B_PRELU)
+        p->legacy_prelu = true;
+      else if (gz_node_attr_int (node, "broadcast", 0) != 0 && gz_node_attr (node, "axis") != NULL)
+        {
+          p->legacy_axis = true;
+          p->axis = gz_node_attr_int (node, "axis", 0);
+        }
+    }
+  node->params = p;
+  return GZ_OK;
+}
+
+static GzStatus
+b_shape (const GzNode *node, const GzTensor *a, const GzTensor *b, int *nd, int64_t *dims,
+         GzError *err)
+{
+  const Params *p = node->params;
+  *nd = b->ndim;
+  for (int i = 0; i < b->ndim; i++)
+    dims[i] = b->dims[i];
+  if (p == NULL)
+    return GZ_OK;
+  if (p->legacy_prelu && b->ndim == 1 && a->ndim >= 3 && b->dims[0] == a->dims[1])
+    {
+      *nd = a->ndim - 1;
+      for (int i = 1; i < *nd; i++)
+        dims[i] = 1;
+    }
+  else if (p->legacy_axis)
+    {
+      int ax = gz_axis (p->axis, a->ndim);
+      if (ax < 0 || ax + b->ndim > a->ndim)
+        return gz_nn_error (err, GZ_ERR_SHAPE, node,
+                            "axis %lld does not place a rank-%d B inside a rank-%d A",
+                            (long long) p->axis, b->ndim, a->ndim);
+      *nd = a->ndim - ax;
+      for (int i = b->ndim; i < *nd; i++)
+        dims[i] = 1;
+    }
+  return GZ_OK;
+}
+
 static GzStatus
 binary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
               GzError *err)
@@ -63,7 +123,11 @@ binary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
                         (int) a->dtype, (int) b->dtype);
   if (a->ndim > GZ_MAX_DIMS || b->ndim > GZ_MAX_DIMS)
     return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "rank above %d", GZ_MAX_DIMS);
-  if (gz_broadcast_shape (a->ndim, a->dims, b->ndim, b->dims, &nd, dims, NULL) != GZ_OK)
+  int bnd;
+  int64_t bdims[GZ_MAX_DIMS];
+  if ((st = b_shape (node, a, b, &bnd, bdims, err)) != GZ_OK)
+    return st;
+  if (gz_broadcast_shape (a->ndim, a->dims, bnd, bdims, &nd, dims, NULL) != GZ_OK)
     return gz_nn_error (err, GZ_ERR_SHAPE, node, "shapes %s and %s cannot be broadcast",
                         gz_nn_shape_str (a->ndim, a->dims, sa, sizeof sa),
                         gz_nn_shape_str (b->ndim, b->dims, sb, sizeof sb));
@@ -84,12 +148,19 @@ binary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
   return GZ_OK;
 }
 
-static void
-make_iter (const GzTensor *out, const GzTensor *a, const GzTensor *b, GzNnBcast *it)
+static GzStatus
+make_iter (const GzNode *node, const GzTensor *out, const GzTensor *a, const GzTensor *b,
+           GzNnBcast *it, GzError *err)
 {
-  const int nds[3] = { out->ndim, a->ndim, b->ndim };
-  const int64_t *const ds[3] = { out->dims, a->dims, b->dims };
+  int bnd;
+  int64_t bdims[GZ_MAX_DIMS];
+  GzStatus st = b_shape (node, a, b, &bnd, bdims, err);
+  if (st != GZ_OK)
+    return st;
+  const int nds[3] = { out->ndim, a->ndim, bnd };
+  const int64_t *const ds[3] = { out->dims, a->dims, bdims };
   gz_nn_bcast_init (it, out->ndim, out->dims, 3, nds, ds);
+  return GZ_OK;
 }
 
 typedef struct
@@ -209,7 +280,9 @@ binary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
   GzNnBcast it;
   Job j = { 0 };
   float *tmp = NULL;
-  make_iter (out[0], in[0], in[1], &it);
+  GzStatus st = make_iter (node, out[0], in[0], in[1], &it, err);
+  if (st != GZ_OK)
+    return st;
   j.kind = kind_of (node);
   if (in[0]->dtype == GZ_DTYPE_INT64)
     {
@@ -298,7 +371,9 @@ binary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
     }
   if (dout[0] == NULL || in[0]->dtype != GZ_DTYPE_FLOAT)
     return GZ_OK; /* integer inputs: refused above when a gradient was asked for */
-  make_iter (out[0], in[0], in[1], &it);
+  GzStatus st = make_iter (node, out[0], in[0], in[1], &it, err);
+  if (st != GZ_OK)
+    return st;
   j.kind = kind_of (node);
   j.it = &it;
   j.a = in[0]->data;
@@ -335,15 +410,17 @@ binary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
   return GZ_OK;
 }
 
-#define BINARY_OP(sym, type, opset)                                                  \
-  const GzOpDef sym = {                                                              \
-    .op_type = type, .min_opset = opset, .infer = binary_infer,                      \
-    .forward = binary_forward, .backward = binary_backward,                          \
+/* Opsets 1-5 differ from 6 only by the consumed_inputs hint, ignored here. */
+#define BINARY_OP(sym, type)                                                          \
+  const GzOpDef sym = {                                                               \
+    .op_type = type, .min_opset = 1, .init = binary_init, .infer = binary_infer,      \
+    .forward = binary_forward, .backward = binary_backward,                           \
+    .free_params = gz_nn_free_params,                                                 \
   }
 
-BINARY_OP (gz_nn_op_add, "Add", 7);
-BINARY_OP (gz_nn_op_sub, "Sub", 7);
-BINARY_OP (gz_nn_op_mul, "Mul", 7);
-BINARY_OP (gz_nn_op_div, "Div", 7);
-BINARY_OP (gz_nn_op_pow, "Pow", 7);
-BINARY_OP (gz_nn_op_prelu, "PRelu", 9);
+BINARY_OP (gz_nn_op_add, "Add");
+BINARY_OP (gz_nn_op_sub, "Sub");
+BINARY_OP (gz_nn_op_mul, "Mul");
+BINARY_OP (gz_nn_op_div, "Div");
+BINARY_OP (gz_nn_op_pow, "Pow");
+BINARY_OP (gz_nn_op_prelu, "PRelu");

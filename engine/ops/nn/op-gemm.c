@@ -198,7 +198,7 @@ gemm_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
 
 const GzOpDef gz_nn_op_gemm = {
   .op_type = "Gemm",
-  .min_opset = 9,
+  .min_opset = 1, /* before 11 C is required; broadcast = 0 shapes are a subset */
   .init = gemm_init,
   .infer = gemm_infer,
   .forward = gemm_forward,

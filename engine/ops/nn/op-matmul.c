@@ -202,7 +202,7 @@ matmul_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
 
 const GzOpDef gz_nn_op_matmul = {
   .op_type = "MatMul",
-  .min_opset = 9,
+  .min_opset = 1,
   .infer = matmul_infer,
   .forward = matmul_forward,
   .backward = matmul_backward,

@@ -413,7 +413,7 @@ unary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
 
 #define UNARY_OP(sym, type)                                                                 \
   const GzOpDef sym = {                                                                     \
-    .op_type = type, .min_opset = 6, .init = unary_init, .infer = unary_infer,              \
+    .op_type = type, .min_opset = 1, .init = unary_init, .infer = unary_infer,              \
     .forward = unary_forward, .backward = unary_backward, .free_params = gz_nn_free_params, \
   }
 
