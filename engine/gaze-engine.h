@@ -114,8 +114,13 @@ typedef struct
 } GzLimits;
 
 /* Defaults: 2 GiB file, 2^31 elements, 100000 nodes, 4 GiB activations,
- * 100 Mpixel images. */
+ * 100 Mpixel images; then the environment variable GAZE_LIMITS (same syntax
+ * as gz_limits_parse; a malformed value is ignored with a warning on stderr). */
 void gz_limits_default (GzLimits *limits);
+/* Applies "KEY=VALUE,…" over limits. Keys: file-bytes, tensor-elements, nodes,
+ * activation-bytes, image-pixels; values are positive integers with an optional
+ * K, M, G or T suffix (powers of 1024), or "unlimited". */
+GzStatus gz_limits_parse (const char *spec, GzLimits *limits, GzError *err);
 
 /* ---- Threads ----------------------------------------------------------- */
 

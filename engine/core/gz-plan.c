@@ -22,9 +22,26 @@ gz_plan_free (GzPlan *plan)
   free (plan);
 }
 
+/* The element count with empty (0) dimensions counted as 1: an empty tensor
+ * of shape [0, 2^40, 2^40] holds nothing, but operators multiply its other
+ * dimensions (H*W, strides) and would overflow. -1 when it overflows. */
+static int64_t
+shape_extent (int ndim, const int64_t *dims)
+{
+  int64_t n = 1;
+  for (int i = 0; i < ndim; i++)
+    {
+      int64_t d = dims[i] == 0 ? 1 : dims[i];
+      if (d < 0 || n > INT64_MAX / d)
+        return -1;
+      n *= d;
+    }
+  return n;
+}
+
 /* The graph input's shape for this batch: symbolic batch → batch. */
 static GzStatus
-plan_input_shape (const GzGraph *g, int batch, GzTensor *t, GzError *err)
+plan_input_shape (const GzGraph *g, int batch, const GzLimits *limits, GzTensor *t, GzError *err)
 {
   const GzValue *v = &g->values[g->input];
   if (!v->has_shape)
@@ -43,6 +60,12 @@ plan_input_shape (const GzGraph *g, int batch, GzTensor *t, GzError *err)
       return gz_error_set (err, GZ_ERR_UNSUPPORTED,
                            "dimension %d of the model input '%s' is symbolic; only the batch "
                            "dimension may be", d, v->name);
+  int64_t extent = shape_extent (t->ndim, t->dims);
+  if (limits != NULL && (extent < 0 || extent > limits->max_tensor_elements))
+    return gz_error_set (err, GZ_ERR_LIMIT,
+                         "the model input '%s' would have more than the limit of %lld "
+                         "elements (raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)", v->name,
+                         (long long) limits->max_tensor_elements);
   return GZ_OK;
 }
 
@@ -68,9 +91,17 @@ check_output (const GzNode *node, const GzTensor *t, const GzLimits *limits, GzE
                          node->name, node->op_type);
   if (limits != NULL && n > limits->max_tensor_elements)
     return gz_error_set (err, GZ_ERR_LIMIT,
-                         "node '%s' (%s) output has %lld elements, above the limit of %lld",
+                         "node '%s' (%s) output has %lld elements, above the limit of %lld "
+                         "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
                          node->name, node->op_type, (long long) n,
                          (long long) limits->max_tensor_elements);
+  int64_t extent = shape_extent (t->ndim, t->dims);
+  if (limits != NULL && (extent < 0 || extent > limits->max_tensor_elements))
+    return gz_error_set (err, GZ_ERR_LIMIT,
+                         "node '%s' (%s) output is empty but its other dimensions multiply to "
+                         "more than the limit of %lld elements "
+                         "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
+                         node->name, node->op_type, (long long) limits->max_tensor_elements);
   return GZ_OK;
 }
 
@@ -126,7 +157,7 @@ gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits, GzPlan **out
           plan->is_constant[v] = true;
         }
     }
-  if ((st = plan_input_shape (g, batch, &plan->values[g->input], err)) != GZ_OK)
+  if ((st = plan_input_shape (g, batch, limits, &plan->values[g->input], err)) != GZ_OK)
     goto fail;
 
   for (int n = 0; n < g->n_nodes; n++)
@@ -206,7 +237,8 @@ gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits, GzPlan **out
     {
       st = gz_error_set (err, GZ_ERR_LIMIT,
                          "a forward pass at batch %d needs about %lld MiB of activations, above "
-                         "the limit of %lld MiB", batch,
+                         "the limit of %lld MiB (raise it with --limits activation-bytes=N or "
+                         "GAZE_LIMITS=activation-bytes=N)", batch,
                          (long long) (plan->activation_bytes >> 20),
                          (long long) (limits->max_activation_bytes >> 20));
       goto fail;

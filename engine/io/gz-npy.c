@@ -510,6 +510,13 @@ gz_npy_write (const char *path, const GzTensor *t, GzError *err)
 
   size_t item = gz_dtype_size (t->dtype);
 
+  /* The rename below would replace a device, FIFO or socket (as root even
+   * /dev/null) by a regular file: only regular files are overwritten. */
+  struct stat dest;
+  if (stat (path, &dest) == 0 && !S_ISREG (dest.st_mode))
+    return gz_error_set (err, GZ_ERR_IO, "cannot write %s: it exists and is not a regular file",
+                         path);
+
   size_t plen = strlen (path);
   char *tmp = malloc (plen + 16);
   if (tmp == NULL)

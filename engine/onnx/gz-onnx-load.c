@@ -390,11 +390,20 @@ tensor_from_proto (Loader *ld, const Onnx__TensorProto *tp, const char *desc, Gz
     if (tp->dims[i] < 0)
       return gz_error_set (err, GZ_ERR_FORMAT, "%s has a negative dimension (%lld)", desc,
                            (long long) tp->dims[i]);
+  /* Empty dimensions count as 1 here: operators multiply the others. */
+  int64_t extent = 1;
+  for (size_t i = 0; i < tp->n_dims && extent >= 0; i++)
+    {
+      int64_t d = tp->dims[i] == 0 ? 1 : tp->dims[i];
+      extent = extent > INT64_MAX / d ? -1 : extent * d;
+    }
   int64_t numel = gz_shape_numel ((int) tp->n_dims, tp->dims);
-  if (numel < 0 || numel > ld->limits->max_tensor_elements)
+  if (numel < 0 || numel > ld->limits->max_tensor_elements || extent < 0
+      || extent > ld->limits->max_tensor_elements)
     return gz_error_set (err, GZ_ERR_LIMIT,
-                         "%s has more elements than the limit of %lld", desc,
-                         (long long) ld->limits->max_tensor_elements);
+                         "%s has more elements than the limit of %lld "
+                         "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
+                         desc, (long long) ld->limits->max_tensor_elements);
   if ((uint64_t) numel > SIZE_MAX / 8)
     return gz_error_set (err, GZ_ERR_LIMIT, "%s is too large", desc);
   size_t need = (size_t) numel * file_size;
@@ -538,8 +547,10 @@ attr_convert (Loader *ld, const Onnx__AttributeProto *ap, const GzNode *node, Gz
         bool floats = type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
         size_t n = floats ? ap->n_floats : ap->n_ints;
         if (n > (size_t) ld->limits->max_tensor_elements || n > INT_MAX)
-          return gz_error_set (err, GZ_ERR_LIMIT, "attribute '%s' of node '%s' is too long",
-                               ap->name, node->name);
+          return gz_error_set (err, GZ_ERR_LIMIT, "attribute '%s' of node '%s' is longer than the limit of %lld "
+                               "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
+                               ap->name, node->name,
+                               (long long) ld->limits->max_tensor_elements);
         a->n = (int) n;
         if (n > 0)
           {
@@ -742,7 +753,8 @@ load_graph (Loader *ld, const Onnx__ModelProto *m)
     }
 
   if (gp->n_node > (size_t) ld->limits->max_nodes || gp->n_node > INT_MAX / 4)
-    return gz_error_set (err, GZ_ERR_LIMIT, "the model has %zu nodes; the limit is %lld",
+    return gz_error_set (err, GZ_ERR_LIMIT, "the model has %zu nodes, above the limit of %lld "
+                         "(raise it with --limits nodes=N or GAZE_LIMITS=nodes=N)",
                          gp->n_node, (long long) ld->limits->max_nodes);
   if (gp->n_sparse_initializer > 0)
     return gz_error_set (err, GZ_ERR_UNSUPPORTED, "sparse initializers are not supported");
@@ -974,7 +986,8 @@ gz_onnx_load_graph (const void *bytes, size_t len, const char *base_dir, const G
   if (bytes == NULL && len > 0)
     return gz_error_set (err, GZ_ERR_ARGUMENT, "no model data");
   if (limits != NULL && (int64_t) len > limits->max_file_bytes)
-    return gz_error_set (err, GZ_ERR_LIMIT, "the model is %zu bytes; the limit is %lld", len,
+    return gz_error_set (err, GZ_ERR_LIMIT, "the model is %zu bytes, above the limit of %lld "
+                         "(raise it with --limits file-bytes=N or GAZE_LIMITS=file-bytes=N)", len,
                          (long long) limits->max_file_bytes);
   GzLimits defaults;
   if (limits == NULL)
