@@ -36,7 +36,8 @@ set_too_large (GError **error, const char *what, gint64 w, gint64 h, gint64 max_
 {
   g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_TOO_LARGE,
                "%s: too large: %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT " exceeds %" G_GINT64_FORMAT
-               " pixels", what, w, h, max_pixels);
+               " pixels (raise the limit with --limits image-pixels=N or "
+               "GAZE_LIMITS=image-pixels=N)", what, w, h, max_pixels);
 }
 
 GzLoadedImage *
@@ -97,6 +98,15 @@ gz_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error)
   img->is_gray = gray;
   img->had_alpha = alpha;
   return g_steal_pointer (&img);
+}
+
+/* The engine's limit, which honours GAZE_LIMITS (the GUI passes 0). */
+static gint64
+default_max_pixels (void)
+{
+  GzLimits limits;
+  gz_limits_default (&limits);
+  return limits.max_image_pixels > 0 ? limits.max_image_pixels : DEFAULT_MAX_PIXELS;
 }
 
 typedef struct
@@ -191,7 +201,7 @@ gz_image_load (const char *path, gint64 max_pixels, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
   if (max_pixels <= 0)
-    max_pixels = DEFAULT_MAX_PIXELS;
+    max_pixels = default_max_pixels ();
 
   g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GError) local = NULL;
@@ -226,7 +236,7 @@ gz_image_load_bytes (GBytes *bytes, gint64 max_pixels, GError **error)
 {
   g_return_val_if_fail (bytes != NULL, NULL);
   if (max_pixels <= 0)
-    max_pixels = DEFAULT_MAX_PIXELS;
+    max_pixels = default_max_pixels ();
   g_autoptr (GInputStream) in = g_memory_input_stream_new_from_bytes (bytes);
   return decode_stream (in, "image data", max_pixels, error);
 }

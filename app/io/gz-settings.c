@@ -5,8 +5,12 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "gz-image-load.h"
 #include "gz-settings.h"
@@ -122,20 +126,66 @@ gz_settings_labels (const GzSettings *sidecar, const GzSettings *flags)
   return NULL;
 }
 
+gboolean
+gz_io_read_regular_file (const char *path, gsize max_bytes, char **contents, gsize *length,
+                         GError **error)
+{
+  /* O_NONBLOCK: a FIFO or device must not block the open; /dev/zero or a
+   * FIFO would never end (g_file_get_contents reads them to EOF). */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "%s: %s", path,
+                   e == ENOENT ? "no such file" : g_strerror (e));
+      return FALSE;
+    }
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      close (fd);
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: not a regular file", path);
+      return FALSE;
+    }
+  if ((guint64) st.st_size > max_bytes)
+    {
+      close (fd);
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+                   "%s: too large (%lld bytes; at most %" G_GSIZE_FORMAT ")", path,
+                   (long long) st.st_size, max_bytes);
+      return FALSE;
+    }
+  gsize size = (gsize) st.st_size;
+  char *buf = g_malloc (size + 1);
+  gsize done = 0;
+  while (done < size)
+    {
+      ssize_t r = read (fd, buf + done, size - done);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      done += (gsize) r;
+    }
+  close (fd);
+  buf[done] = '\0'; /* a file that shrank meanwhile is read as it is now */
+  *contents = buf;
+  *length = done;
+  return TRUE;
+}
+
 GStrv
 gz_labels_read (const char *path, GError **error)
 {
   g_autofree char *text = NULL;
   gsize len;
   g_autoptr (GError) local = NULL;
-  if (!g_file_get_contents (path, &text, &len, &local))
+  if (!gz_io_read_regular_file (path, 64 * 1024 * 1024, &text, &len, &local))
     {
-      g_set_error (error, local->domain, local->code, "labels %s: %s", path,
-                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? "no such file"
-                                                                             : local->message);
+      g_set_error (error, local->domain, local->code, "labels %s", local->message);
       return NULL;
     }
-  if (len > 64 * 1024 * 1024 || memchr (text, '\0', len) != NULL
+  if (memchr (text, '\0', len) != NULL
       || !g_utf8_validate (text, len, NULL))
     {
       g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "labels %s: not a UTF-8 text file",

@@ -41,6 +41,11 @@ gboolean gz_settings_resolve (const GzModel *model, const GzSettings *sidecar,
 /* Labels: the flags', else the sidecar's, else NULL. */
 const char *const *gz_settings_labels (const GzSettings *sidecar, const GzSettings *flags);
 
+/* Reads a regular file of at most max_bytes (NUL-terminated copy); devices,
+ * FIFOs and larger files are refused without blocking. */
+gboolean gz_io_read_regular_file (const char *path, gsize max_bytes, char **contents,
+                                  gsize *length, GError **error);
+
 /* Reads a labels file: one label per line (trailing CR and a final empty line
  * dropped). Empty files are an error. */
 GStrv gz_labels_read (const char *path, GError **error);

@@ -132,6 +132,118 @@ read_labels_node (JsonNode *node, const char *model_dir, const char *file, GzSet
   return TRUE;
 }
 
+/* json-glib parses recursively: a deeply nested file overflows the stack
+ * (a crash, not an error). The sidecar needs depth 2; refuse beyond this. */
+#define SIDECAR_MAX_DEPTH 32
+
+static gboolean
+nesting_ok (const char *text, gsize len)
+{
+  int depth = 0;
+  gboolean in_string = FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = text[i];
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > SIDECAR_MAX_DEPTH)
+            return FALSE;
+        }
+      else if (c == ']' || c == '}')
+        depth--;
+    }
+  return TRUE;
+}
+
+gboolean
+gz_sidecar_parse (const char *text, gsize len, const char *model_dir, const char *path,
+                  GzSettings *s, gboolean *have_labels_key, GError **error)
+{
+  if (have_labels_key != NULL)
+    *have_labels_key = FALSE;
+  if (len > SIDECAR_MAX_BYTES)
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: too large", path);
+      return FALSE;
+    }
+  if (!nesting_ok (text, len))
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+                   "%s: nested deeper than %d levels", path, SIDECAR_MAX_DEPTH);
+      return FALSE;
+    }
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) local = NULL;
+  if (!json_parser_load_from_data (parser, text, (gssize) len, &local))
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: not valid JSON: %s", path,
+                   local->message);
+      return FALSE;
+    }
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: not a JSON object", path);
+      return FALSE;
+    }
+  JsonObject *o = json_node_get_object (root);
+  JsonNode *n;
+  if ((n = json_object_get_member (o, "mean")) != NULL)
+    {
+      if (!node_triple (n, s->mean))
+        return invalid (error, path, "mean", "an array of 3 numbers");
+      s->has_mean = TRUE;
+    }
+  if ((n = json_object_get_member (o, "std")) != NULL)
+    {
+      if (!node_triple (n, s->std) || s->std[0] == 0 || s->std[1] == 0 || s->std[2] == 0)
+        return invalid (error, path, "std", "an array of 3 non-zero numbers");
+      s->has_std = TRUE;
+    }
+  if ((n = json_object_get_member (o, "resize")) != NULL)
+    {
+      if (!node_int (n, 1, 65536, &s->resize))
+        return invalid (error, path, "resize", "an integer from 1 to 65536");
+      s->has_resize = TRUE;
+    }
+  if ((n = json_object_get_member (o, "crop")) != NULL)
+    {
+      if (!node_crop (n, &s->crop_width, &s->crop_height))
+        return invalid (error, path, "crop", "an integer or [height, width] from 1 to 16384");
+      s->has_crop = TRUE;
+    }
+  if ((n = json_object_get_member (o, "stretch")) != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
+        return invalid (error, path, "stretch", "true or false");
+      s->stretch = json_node_get_boolean (n);
+      s->has_stretch = TRUE;
+    }
+  if ((n = json_object_get_member (o, "channels")) != NULL)
+    {
+      if (!node_int (n, 1, 3, &s->channels) || s->channels == 2)
+        return invalid (error, path, "channels", "1 or 3");
+      s->has_channels = TRUE;
+    }
+  if ((n = json_object_get_member (o, "labels")) != NULL)
+    {
+      if (!read_labels_node (n, model_dir, path, s, error))
+        return FALSE;
+      if (have_labels_key != NULL)
+        *have_labels_key = TRUE;
+    }
+  return TRUE;
+}
+
 gboolean
 gz_sidecar_read (const char *model_path, GzSettings *s, GError **error)
 {
@@ -143,72 +255,10 @@ gz_sidecar_read (const char *model_path, GzSettings *s, GError **error)
     {
       g_autofree char *text = NULL;
       gsize len;
-      if (!g_file_get_contents (path, &text, &len, error))
+      if (!gz_io_read_regular_file (path, SIDECAR_MAX_BYTES, &text, &len, error))
         return FALSE;
-      if (len > SIDECAR_MAX_BYTES)
-        {
-          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: too large", path);
-          return FALSE;
-        }
-      g_autoptr (JsonParser) parser = json_parser_new ();
-      g_autoptr (GError) local = NULL;
-      if (!json_parser_load_from_data (parser, text, (gssize) len, &local))
-        {
-          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: not valid JSON: %s", path,
-                       local->message);
-          return FALSE;
-        }
-      JsonNode *root = json_parser_get_root (parser);
-      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-        {
-          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: not a JSON object", path);
-          return FALSE;
-        }
-      JsonObject *o = json_node_get_object (root);
-      JsonNode *n;
-      if ((n = json_object_get_member (o, "mean")) != NULL)
-        {
-          if (!node_triple (n, s->mean))
-            return invalid (error, path, "mean", "an array of 3 numbers");
-          s->has_mean = TRUE;
-        }
-      if ((n = json_object_get_member (o, "std")) != NULL)
-        {
-          if (!node_triple (n, s->std) || s->std[0] == 0 || s->std[1] == 0 || s->std[2] == 0)
-            return invalid (error, path, "std", "an array of 3 non-zero numbers");
-          s->has_std = TRUE;
-        }
-      if ((n = json_object_get_member (o, "resize")) != NULL)
-        {
-          if (!node_int (n, 1, 65536, &s->resize))
-            return invalid (error, path, "resize", "an integer from 1 to 65536");
-          s->has_resize = TRUE;
-        }
-      if ((n = json_object_get_member (o, "crop")) != NULL)
-        {
-          if (!node_crop (n, &s->crop_width, &s->crop_height))
-            return invalid (error, path, "crop", "an integer or [height, width] from 1 to 16384");
-          s->has_crop = TRUE;
-        }
-      if ((n = json_object_get_member (o, "stretch")) != NULL)
-        {
-          if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
-            return invalid (error, path, "stretch", "true or false");
-          s->stretch = json_node_get_boolean (n);
-          s->has_stretch = TRUE;
-        }
-      if ((n = json_object_get_member (o, "channels")) != NULL)
-        {
-          if (!node_int (n, 1, 3, &s->channels) || s->channels == 2)
-            return invalid (error, path, "channels", "1 or 3");
-          s->has_channels = TRUE;
-        }
-      if ((n = json_object_get_member (o, "labels")) != NULL)
-        {
-          if (!read_labels_node (n, dir, path, s, error))
-            return FALSE;
-          have_labels_key = TRUE;
-        }
+      if (!gz_sidecar_parse (text, len, dir, path, s, &have_labels_key, error))
+        return FALSE;
     }
 
   if (!have_labels_key)

@@ -23,6 +23,12 @@ char *gz_sidecar_path (const char *model_path);
  * A malformed sidecar is (GZ_IO_ERROR_INVALID, naming the file and key). */
 gboolean gz_sidecar_read (const char *model_path, GzSettings *settings, GError **error);
 
+/* The same from the sidecar's bytes (text need not be NUL-terminated):
+ * model_dir resolves a relative "labels" file name, path names the sidecar in
+ * messages; *have_labels_key (may be NULL) tells whether "labels" was given. */
+gboolean gz_sidecar_parse (const char *text, gsize len, const char *model_dir, const char *path,
+                           GzSettings *settings, gboolean *have_labels_key, GError **error);
+
 /* Writes MODEL.json atomically from pp (and a labels file name, may be NULL;
  * stored relative to the model when it lies in the same folder). */
 gboolean gz_sidecar_write (const char *model_path, const GzPreprocess *pp,
