@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "cli-options.h"
 #include "gz-sidecar.h"
 
@@ -18,6 +20,7 @@ gz_cli_options_init (GzCliOptions *opts)
   opts->resize = -1;
   opts->crop = -1;
   opts->threads = -1;
+  gz_limits_default (&opts->limits);
   gz_settings_init (&opts->settings);
 }
 
@@ -27,6 +30,7 @@ gz_cli_options_clear (GzCliOptions *opts)
   g_free (opts->labels_file);
   g_free (opts->input_tensor);
   g_free (opts->save_input);
+  g_free (opts->limits_spec);
   gz_settings_clear (&opts->settings);
   gz_cli_options_init (opts);
 }
@@ -123,6 +127,9 @@ gz_cli_options_add (GOptionContext *ctx, GzCliOptions *opts)
     { "threads", 0, 0, G_OPTION_ARG_CALLBACK, int_cb, "Number of threads (default: all cores)",
       "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &opts->json, "Print JSON", NULL },
+    { "limits", 0, 0, G_OPTION_ARG_STRING, &opts->limits_spec,
+      "Raise or lower resource limits: file-bytes, tensor-elements, nodes, activation-bytes, "
+      "image-pixels (e.g. activation-bytes=8G)", "KEY=N,…" },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
   GOptionGroup *group = g_option_group_new (NULL, NULL, NULL, opts, NULL);
@@ -168,6 +175,13 @@ gz_cli_options_finish (GzCliOptions *opts, GError **error)
     }
   if (opts->threads > 0)
     gz_set_threads (opts->threads);
+  GzError err = { 0 };
+  if (opts->limits_spec != NULL
+      && gz_limits_parse (opts->limits_spec, &opts->limits, &err) != GZ_OK)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--limits: %s", err.message);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -183,7 +197,7 @@ gz_cli_model_open (const char *path, const GzCliOptions *opts, GzCliModel *m, GE
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no such file", path);
       return FALSE;
     }
-  if (gz_model_load (path, NULL, &m->model, &err) != GZ_OK)
+  if (gz_model_load (path, &opts->limits, &m->model, &err) != GZ_OK)
     {
       g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: %s", path, err.message);
       return FALSE;
@@ -238,6 +252,16 @@ read_input_tensor (const GzCliModel *m, const char *path, GError **error)
   return t;
 }
 
+/* Two paths naming the same existing file (hard and symbolic links too). */
+static gboolean
+same_file (const char *a, const char *b)
+{
+  GStatBuf sa, sb;
+  if (a == NULL || b == NULL || g_stat (a, &sa) != 0 || g_stat (b, &sb) != 0)
+    return FALSE;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 gboolean
 gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *image_path,
                     GzTensor **input, GzGeometry *geometry, GzLoadedImage **image_out,
@@ -260,9 +284,7 @@ gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *i
     }
   else
     {
-      GzLimits limits;
-      gz_limits_default (&limits);
-      img = gz_image_load (image_path, limits.max_image_pixels, error);
+      img = gz_image_load (image_path, opts->limits.max_image_pixels, error);
       if (img == NULL)
         return FALSE;
       GzError err = { 0 };
@@ -273,6 +295,16 @@ gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *i
           gz_loaded_image_free (img);
           return FALSE;
         }
+    }
+  if (opts->save_input != NULL
+      && (same_file (opts->save_input, image_path) || same_file (opts->save_input,
+                                                                  opts->input_tensor)))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                   "%s: refusing to overwrite the input with --save-input", opts->save_input);
+      gz_tensor_free (t);
+      gz_loaded_image_free (img);
+      return FALSE;
     }
   if (opts->save_input != NULL)
     {

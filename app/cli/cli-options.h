@@ -16,7 +16,8 @@
  *   gz_cli_options_clear (&opts);
  *
  * Common flags: --labels FILE, --mean R,G,B, --std R,G,B, --resize N, --crop N,
- * --stretch, --input-tensor X.npy, --save-input X.npy, --threads N, --json.
+ * --stretch, --input-tensor X.npy, --save-input X.npy, --threads N, --json,
+ * --limits KEY=VALUE,… (see gz_limits_parse).
  */
 #pragma once
 
@@ -41,6 +42,8 @@ typedef struct
   char *save_input;
   int threads;
   gboolean json;
+  char *limits_spec;          /* --limits KEY=VALUE,… */
+  GzLimits limits;            /* defaults (and GAZE_LIMITS) < --limits */
   /* The flags as a settings layer (filled by gz_cli_options_finish). */
   GzSettings settings;
 } GzCliOptions;
