@@ -64,7 +64,9 @@ static void
 rnd_attrs (TNode *t, int64_t *ints_store, float *floats_store, GzTensor **tensor_store)
 {
   static const char *const int_names[] = { "axis", "keepdims", "allowzero", "to", "start", "end",
-                                           "noop_with_empty_axes", "num_outputs", "value_int" };
+                                           "noop_with_empty_axes", "num_outputs", "value_int",
+                                           "blocksize", "upper", "exclusive", "reverse",
+                                           "select_last_index" };
   static const char *const ints_names[] = { "axes", "perm", "split", "starts", "ends", "pads",
                                             "shape", "value_ints" };
   static const char *const modes[] = { "constant", "reflect", "edge", "wrap", "" };

@@ -483,6 +483,97 @@ test_gather_elements_argmax (void)
   tn_clear (&t);
 }
 
+static void
+test_cumsum_trilu (void)
+{
+  TNode t = { 0 };
+  GzTensor *in[2], *out[1];
+  const float expect[4][3] = { { 1, 3, 6 }, { 0, 1, 3 }, { 6, 5, 3 }, { 5, 3, 0 } };
+  for (int c = 0; c < 4; c++)
+    {
+      tn_init (&t, "CumSum", 2, 1, 14);
+      tn_int (&t, "exclusive", c & 1);
+      tn_int (&t, "reverse", c >> 1);
+      in[0] = mkf (2, D (1, 3), F (1, 2, 3));
+      in[1] = mki (0, NULL, I (-1));
+      tn_run (&t, in, out);
+      assert_floats (out[0], expect[c], 0.0);
+      free_all (out, 1);
+      gz_tensor_free (in[0]);
+      in[0] = mkr (3, D (2, 3, 2), 50 + (guint32) c);
+      tn_check_grad (&t, in, 1);
+      free_all (in, 2);
+    }
+  tn_init (&t, "CumSum", 2, 1, 14);
+  in[0] = mkv (3, I (5, -1, 2));
+  in[1] = mki (0, NULL, I (0));
+  tn_run (&t, in, out);
+  assert_ints (out[0], I (5, 4, 6));
+  free_all (out, 1);
+  tn_expect_error (&t, in, 1u, GZ_ERR_UNSUPPORTED, "axis");
+  free_all (in, 2);
+
+  /* Trilu on 1..9 as [3,3] */
+  struct { int upper; int64_t k; float e[9]; } cases[] = {
+    { 1, 0, { 1, 2, 3, 0, 5, 6, 0, 0, 9 } },
+    { 1, 1, { 0, 2, 3, 0, 0, 6, 0, 0, 0 } },
+    { 0, -1, { 0, 0, 0, 4, 0, 0, 7, 8, 0 } },
+  };
+  for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      tn_init (&t, "Trilu", 2, 1, 14);
+      tn_int (&t, "upper", cases[c].upper);
+      in[0] = mkf (2, D (3, 3), F (1, 2, 3, 4, 5, 6, 7, 8, 9));
+      in[1] = mki (0, NULL, &cases[c].k);
+      tn_run (&t, in, out);
+      assert_floats (out[0], cases[c].e, 0.0);
+      free_all (out, 1);
+      tn_check_grad (&t, in, 1);
+      free_all (in, 2);
+    }
+  tn_clear (&t);
+}
+
+static void
+test_depth_to_space (void)
+{
+  TNode t = { 0 }, back = { 0 };
+  GzTensor *in[1], *out[1], *round[1];
+  const char *modes[] = { "DCR", "CRD" };
+  const float expect[2][8] = { { 0, 2, 4, 6, 1, 3, 5, 7 }, { 0, 1, 2, 3, 4, 5, 6, 7 } };
+  for (int m = 0; m < 2; m++)
+    {
+      tn_init (&t, "DepthToSpace", 1, 1, 13);
+      tn_int (&t, "blocksize", 2);
+      tn_string (&t, "mode", modes[m]);
+      in[0] = iota (4, D (1, 8, 1, 1));
+      tn_run (&t, in, out);
+      assert_shape (out[0], 4, D (1, 2, 2, 2));
+      assert_floats (out[0], expect[m], 0.0);
+      free_all (out, 1);
+      free_all (in, 1);
+    }
+  /* DCR is SpaceToDepth's inverse */
+  tn_init (&t, "DepthToSpace", 1, 1, 13);
+  tn_int (&t, "blocksize", 2);
+  in[0] = mkr (4, D (2, 8, 3, 2), 60);
+  tn_run (&t, in, out);
+  assert_shape (out[0], 4, D (2, 2, 6, 4));
+  tn_init (&back, "SpaceToDepth", 1, 1, 13);
+  tn_int (&back, "blocksize", 2);
+  tn_run (&back, out, round);
+  assert_shape (round[0], 4, D (2, 8, 3, 2));
+  assert_floats (round[0], gz_tensor_f (in[0]), 0.0);
+  tn_check_grad (&t, in, 1);
+  tn_check_grad (&back, out, 1);
+  tn_expect_error (&back, in, ~0u, GZ_ERR_SHAPE, "multiples");
+  free_all (round, 1);
+  free_all (out, 1);
+  free_all (in, 1);
+  tn_clear (&t);
+  tn_clear (&back);
+}
+
 /* ---- Shape, Constant, ConstantOfShape, Range --------------------------- */
 
 static void
@@ -1218,7 +1309,8 @@ test_registry (void)
                           "Equal", "Where", "Size", "ReduceMin", "ReduceSumSquare", "ReduceL1",
                           "ReduceL2", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And",
                           "Or", "Xor", "Not", "Tile", "ScatterND", "GatherElements", "ArgMax",
-                          "ArgMin", "ReduceProd", "ReduceLogSum", "ReduceLogSumExp" };
+                          "ArgMin", "ReduceProd", "ReduceLogSum", "ReduceLogSumExp", "CumSum", "Trilu",
+                          "DepthToSpace", "SpaceToDepth" };
   for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
     {
       const GzOpDef *op = gz_op_lookup (names[i]);
@@ -1274,6 +1366,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-tensor/slice", test_slice);
   g_test_add_func ("/ops-tensor/gather", test_gather);
   g_test_add_func ("/ops-tensor/gather-elements-argmax", test_gather_elements_argmax);
+  g_test_add_func ("/ops-tensor/cumsum-trilu", test_cumsum_trilu);
+  g_test_add_func ("/ops-tensor/depth-to-space", test_depth_to_space);
   g_test_add_func ("/ops-tensor/shape", test_shape);
   g_test_add_func ("/ops-tensor/constant", test_constant);
   g_test_add_func ("/ops-tensor/constant-of-shape", test_constant_of_shape);
