@@ -852,6 +852,29 @@ unary_ref (const char *op, double x)
     return fabs (x);
   if (!strcmp (op, "Reciprocal"))
     return 1.0 / x;
+  if (!strcmp (op, "Elu"))
+    return x > 0 ? x : 0.7 * (exp (x) - 1); /* alpha 0.7 below */
+  if (!strcmp (op, "Celu"))
+    return fmax (0, x) + fmin (0, 0.7 * (exp (x / 0.7) - 1));
+  if (!strcmp (op, "Selu"))
+    return x > 0 ? 1.0507009873554805 * x
+                 : 1.0507009873554805 * 1.6732632423543772 * (exp (x) - 1);
+  if (!strcmp (op, "Softplus"))
+    return log (1 + exp (x));
+  if (!strcmp (op, "Softsign"))
+    return x / (1 + fabs (x));
+  if (!strcmp (op, "ThresholdedRelu"))
+    return x > 0.7 ? x : 0;
+  if (!strcmp (op, "Sin"))
+    return sin (x);
+  if (!strcmp (op, "Cos"))
+    return cos (x);
+  if (!strcmp (op, "Floor"))
+    return floor (x);
+  if (!strcmp (op, "Ceil"))
+    return ceil (x);
+  if (!strcmp (op, "Round"))
+    return nearbyint (x);
   g_assert_not_reached ();
 }
 
@@ -863,7 +886,10 @@ test_unary (void)
     { "HardSigmoid", -5, 5, false }, { "HardSwish", -5, 5, false }, { "Tanh", -3, 3, false },
     { "Erf", -2, 2, false },       { "Sqrt", 0.2, 4, false },    { "Exp", -2, 2, false },
     { "Log", 0.2, 4, false },      { "Neg", -2, 2, false },      { "Abs", 0, 0, true },
-    { "Reciprocal", 0.3, 3, false },
+    { "Reciprocal", 0.3, 3, false }, { "Elu", 0, 0, true },    { "Celu", 0, 0, true },
+    { "Selu", 0, 0, true },        { "Softplus", -8, 8, false }, { "Softsign", -4, 4, false },
+    { "ThresholdedRelu", -3, 3, false }, { "Sin", -4, 4, false }, { "Cos", -4, 4, false },
+    { "Floor", -3, 3, false },     { "Ceil", -3, 3, false },     { "Round", -3, 3, false },
   };
   const int64_t dims[4] = { 2, 3, 4, 5 };
   for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
@@ -879,6 +905,9 @@ test_unary (void)
           tn_float (&t, "alpha", 0.3f);
           tn_float (&t, "beta", 0.4f);
         }
+      if (!strcmp (uc->op, "Elu") || !strcmp (uc->op, "Celu")
+          || !strcmp (uc->op, "ThresholdedRelu"))
+        tn_float (&t, "alpha", 0.7f);
       GzTensor *in[1] = { uc->kink ? tn_away_from_zero (4, dims)
                                    : tn_uniform (4, dims, uc->lo, uc->hi) };
       /* Keep HardSigmoid/HardSwish samples off their kinks. */
@@ -890,6 +919,13 @@ test_unary (void)
             x[i] += 0.2f;
           if (!strcmp (uc->op, "HardSwish") && fabsf (fabsf (x[i]) - 3.0f) < 0.05f)
             x[i] += 0.2f;
+          if (!strcmp (uc->op, "ThresholdedRelu") && fabsf (x[i] - 0.7f) < 0.02f)
+            x[i] += 0.1f;
+          /* Steps of Floor/Ceil/Round (integers and halves) kept at a distance. */
+          float frac = 2.0f * x[i] - floorf (2.0f * x[i]);
+          if (!strcmp (uc->op, "Floor") || !strcmp (uc->op, "Ceil") || !strcmp (uc->op, "Round"))
+            if (frac < 0.02f || frac > 0.98f)
+              x[i] += 0.1f;
         }
       GzTensor *y = tn_forward (&t, in);
       double want[120];
@@ -1004,7 +1040,9 @@ test_guided_relu (void)
 static void
 test_registry (void)
 {
-  const char *types[] = { "Conv", "BatchNormalization", "Gemm", "MatMul", "MaxPool",
+  const char *types[] = { "Elu", "Celu", "Selu", "Softplus", "Softsign", "ThresholdedRelu",
+                          "Sin", "Cos", "Floor", "Ceil", "Round",
+                          "Conv", "BatchNormalization", "Gemm", "MatMul", "MaxPool",
                           "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu",
                           "LeakyRelu", "PRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
                           "Tanh", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal",

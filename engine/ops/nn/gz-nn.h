@@ -27,7 +27,9 @@ extern const GzOpDef gz_nn_op_globalaveragepool;
 extern const GzOpDef gz_nn_op_globalmaxpool;
 extern const GzOpDef gz_nn_op_relu, gz_nn_op_leakyrelu, gz_nn_op_clip, gz_nn_op_sigmoid,
   gz_nn_op_hardsigmoid, gz_nn_op_hardswish, gz_nn_op_tanh, gz_nn_op_erf, gz_nn_op_sqrt,
-  gz_nn_op_exp, gz_nn_op_log, gz_nn_op_neg, gz_nn_op_abs, gz_nn_op_reciprocal;
+  gz_nn_op_exp, gz_nn_op_log, gz_nn_op_neg, gz_nn_op_abs, gz_nn_op_reciprocal, gz_nn_op_elu,
+  gz_nn_op_celu, gz_nn_op_selu, gz_nn_op_softplus, gz_nn_op_softsign, gz_nn_op_thresholdedrelu,
+  gz_nn_op_sin, gz_nn_op_cos, gz_nn_op_floor, gz_nn_op_ceil, gz_nn_op_round;
 extern const GzOpDef gz_nn_op_add, gz_nn_op_sub, gz_nn_op_mul, gz_nn_op_div, gz_nn_op_pow,
   gz_nn_op_prelu;
 

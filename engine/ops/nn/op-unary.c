@@ -1,5 +1,6 @@
 /* op-unary.c — element-wise activations and math: Relu, LeakyRelu, Clip, Sigmoid,
- * HardSigmoid, HardSwish, Tanh, Erf, Sqrt, Exp, Log, Neg, Abs, Reciprocal
+ * HardSigmoid, HardSwish, Tanh, Erf, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Elu, Celu,
+ * Selu, Softplus, Softsign, ThresholdedRelu, Sin, Cos, Floor, Ceil, Round
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * One family: the op type picks a kind at init; forward and backward are a
@@ -29,6 +30,17 @@ typedef enum
   K_NEG,
   K_ABS,
   K_RECIPROCAL,
+  K_ELU,
+  K_CELU,
+  K_SELU,
+  K_SOFTPLUS,
+  K_SOFTSIGN,
+  K_THRESHOLDEDRELU,
+  K_SIN,
+  K_COS,
+  K_FLOOR,
+  K_CEIL,
+  K_ROUND,
 } Kind;
 
 static const struct
@@ -40,7 +52,11 @@ static const struct
   { "Sigmoid", K_SIGMOID }, { "HardSigmoid", K_HARDSIGMOID }, { "HardSwish", K_HARDSWISH },
   { "Tanh", K_TANH },     { "Erf", K_ERF },             { "Sqrt", K_SQRT },
   { "Exp", K_EXP },       { "Log", K_LOG },             { "Neg", K_NEG },
-  { "Abs", K_ABS },       { "Reciprocal", K_RECIPROCAL },
+  { "Abs", K_ABS },       { "Reciprocal", K_RECIPROCAL }, { "Elu", K_ELU },
+  { "Celu", K_CELU },     { "Selu", K_SELU },           { "Softplus", K_SOFTPLUS },
+  { "Softsign", K_SOFTSIGN }, { "ThresholdedRelu", K_THRESHOLDEDRELU }, { "Sin", K_SIN },
+  { "Cos", K_COS },       { "Floor", K_FLOOR },         { "Ceil", K_CEIL },
+  { "Round", K_ROUND },
 };
 
 typedef struct
@@ -75,6 +91,20 @@ unary_init (GzNode *node, int64_t opset, GzError *err)
     case K_HARDSIGMOID:
       p->alpha = gz_node_attr_float (node, "alpha", 0.2f);
       p->beta = gz_node_attr_float (node, "beta", 0.5f);
+      break;
+    case K_ELU:
+    case K_CELU:
+    case K_THRESHOLDEDRELU:
+      p->alpha = gz_node_attr_float (node, "alpha", 1.0f);
+      if (p->kind == K_CELU && p->alpha == 0.0f)
+        {
+          free (p);
+          return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "Celu needs alpha != 0");
+        }
+      break;
+    case K_SELU:
+      p->alpha = gz_node_attr_float (node, "alpha", 1.67326319217681884765625f);
+      p->beta = gz_node_attr_float (node, "gamma", 1.05070102214813232421875f);
       break;
     case K_CLIP:
       p->clip_inputs = opset >= 11;
@@ -272,6 +302,50 @@ forward_range (long b, long e, void *data)
       for (long i = b; i < e; i++)
         y[i] = 1.0f / x[i];
       break;
+    case K_ELU:
+      for (long i = b; i < e; i++)
+        y[i] = x[i] > 0.0f ? x[i] : a * expm1f (x[i]);
+      break;
+    case K_CELU:
+      for (long i = b; i < e; i++)
+        y[i] = x[i] > 0.0f ? x[i] : a * expm1f (x[i] / a);
+      break;
+    case K_SELU: /* alpha, gamma (kept in beta) */
+      for (long i = b; i < e; i++)
+        y[i] = x[i] > 0.0f ? be * x[i] : be * a * expm1f (x[i]);
+      break;
+    case K_SOFTPLUS:
+      for (long i = b; i < e; i++)
+        y[i] = x[i] > 0.0f ? x[i] + log1pf (expf (-x[i])) : log1pf (expf (x[i]));
+      break;
+    case K_SOFTSIGN:
+      for (long i = b; i < e; i++)
+        y[i] = x[i] / (1.0f + fabsf (x[i]));
+      break;
+    case K_THRESHOLDEDRELU:
+      for (long i = b; i < e; i++)
+        y[i] = x[i] > a ? x[i] : 0.0f;
+      break;
+    case K_SIN:
+      for (long i = b; i < e; i++)
+        y[i] = sinf (x[i]);
+      break;
+    case K_COS:
+      for (long i = b; i < e; i++)
+        y[i] = cosf (x[i]);
+      break;
+    case K_FLOOR:
+      for (long i = b; i < e; i++)
+        y[i] = floorf (x[i]);
+      break;
+    case K_CEIL:
+      for (long i = b; i < e; i++)
+        y[i] = ceilf (x[i]);
+      break;
+    case K_ROUND: /* halves to even, as ONNX asks */
+      for (long i = b; i < e; i++)
+        y[i] = nearbyintf (x[i]);
+      break;
     }
 }
 
@@ -371,6 +445,48 @@ backward_range (long b, long e, void *data)
       for (long i = b; i < e; i++)
         dx[i] = -dy[i] * y[i] * y[i];
       break;
+    case K_ELU:
+      for (long i = b; i < e; i++)
+        dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (y[i] + a);
+      break;
+    case K_CELU:
+      for (long i = b; i < e; i++)
+        dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * expf (x[i] / a);
+      break;
+    case K_SELU:
+      for (long i = b; i < e; i++)
+        dx[i] = x[i] > 0.0f ? be * dy[i] : dy[i] * (y[i] + be * a);
+      break;
+    case K_SOFTPLUS: /* the derivative is the logistic sigmoid */
+      for (long i = b; i < e; i++)
+        dx[i] = dy[i] * (x[i] >= 0.0f ? 1.0f / (1.0f + expf (-x[i]))
+                                      : expf (x[i]) / (1.0f + expf (x[i])));
+      break;
+    case K_SOFTSIGN:
+      for (long i = b; i < e; i++)
+        {
+          float d = 1.0f + fabsf (x[i]);
+          dx[i] = dy[i] / (d * d);
+        }
+      break;
+    case K_THRESHOLDEDRELU:
+      for (long i = b; i < e; i++)
+        dx[i] = x[i] > a ? dy[i] : 0.0f;
+      break;
+    case K_SIN:
+      for (long i = b; i < e; i++)
+        dx[i] = dy[i] * cosf (x[i]);
+      break;
+    case K_COS:
+      for (long i = b; i < e; i++)
+        dx[i] = -dy[i] * sinf (x[i]);
+      break;
+    case K_FLOOR: /* piecewise constant */
+    case K_CEIL:
+    case K_ROUND:
+      for (long i = b; i < e; i++)
+        dx[i] = 0.0f;
+      break;
     }
 }
 
@@ -431,3 +547,14 @@ UNARY_OP (gz_nn_op_log, "Log");
 UNARY_OP (gz_nn_op_neg, "Neg");
 UNARY_OP (gz_nn_op_abs, "Abs");
 UNARY_OP (gz_nn_op_reciprocal, "Reciprocal");
+UNARY_OP (gz_nn_op_elu, "Elu");
+UNARY_OP (gz_nn_op_celu, "Celu");
+UNARY_OP (gz_nn_op_selu, "Selu");
+UNARY_OP (gz_nn_op_softplus, "Softplus");
+UNARY_OP (gz_nn_op_softsign, "Softsign");
+UNARY_OP (gz_nn_op_thresholdedrelu, "ThresholdedRelu");
+UNARY_OP (gz_nn_op_sin, "Sin");
+UNARY_OP (gz_nn_op_cos, "Cos");
+UNARY_OP (gz_nn_op_floor, "Floor");
+UNARY_OP (gz_nn_op_ceil, "Ceil");
+UNARY_OP (gz_nn_op_round, "Round");
