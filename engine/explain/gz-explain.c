@@ -630,11 +630,8 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
   if (ex == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
   ex->method = opt.method;
-  /* Guided backprop ignores the layer: it explains at the input. */
-  const GzValueInfo *in_info = gz_model_input (ctx.model);
-  snprintf (ex->layer, sizeof ex->layer, "%s",
-            opt.method == GZ_METHOD_GUIDED_BACKPROP && in_info != NULL ? in_info->name
-                                                                        : ctx.layer);
+  /* Guided backprop does not use the layer; it still reports the resolved one. */
+  snprintf (ex->layer, sizeof ex->layer, "%s", ctx.layer);
   st = choose_target (&ctx, &opt, ex, err);
   if (st != GZ_OK)
     {
