@@ -307,3 +307,60 @@ gaze_analysis_get_analysed_rect (const GzGeometry *geometry,
 
   graphene_rect_init (rect, x0, y0, MAX (0, x1 - x0), MAX (0, y1 - y0));
 }
+
+/* Marching squares over the cells between pixel centres. */
+GArray *
+gaze_analysis_contour (const GzTensor   *map,
+                       const GzGeometry *geometry,
+                       float             threshold)
+{
+  GArray *segments = g_array_new (FALSE, FALSE, sizeof (float) * 4);
+  int h, w;
+  const float *m;
+
+  g_return_val_if_fail (map != NULL && map->ndim == 2, segments);
+
+  h = (int) map->dims[0];
+  w = (int) map->dims[1];
+  m = gz_tensor_f (map);
+  for (int i = 0; i + 1 < h; i++)
+    for (int j = 0; j + 1 < w; j++)
+      {
+        /* Corners clockwise from top-left; edges: 0 top, 1 right, 2 bottom, 3 left. */
+        float v[4] = { m[i * w + j], m[i * w + j + 1], m[(i + 1) * w + j + 1], m[(i + 1) * w + j] };
+        static const int corner_x[4] = { 0, 1, 1, 0 }, corner_y[4] = { 0, 0, 1, 1 };
+        /* For each case, pairs of crossed edges (-1 ends). Saddles take one reading. */
+        static const int table[16][4] = {
+          { -1, -1, -1, -1 }, { 3, 0, -1, -1 }, { 0, 1, -1, -1 }, { 3, 1, -1, -1 },
+          { 1, 2, -1, -1 },   { 3, 0, 1, 2 },   { 0, 2, -1, -1 }, { 3, 2, -1, -1 },
+          { 2, 3, -1, -1 },   { 2, 0, -1, -1 }, { 0, 1, 2, 3 },   { 2, 1, -1, -1 },
+          { 1, 3, -1, -1 },   { 1, 0, -1, -1 }, { 0, 3, -1, -1 },   { -1, -1, -1, -1 },
+        };
+        int code = 0;
+        float pts[4][2];
+
+        if (isnan (v[0]) || isnan (v[1]) || isnan (v[2]) || isnan (v[3]))
+          continue;
+        for (int c = 0; c < 4; c++)
+          code |= (v[c] >= threshold) << c;
+        if (code == 0 || code == 15)
+          continue;
+        for (int e = 0; e < 4; e++)
+          {
+            int a = e, b = (e + 1) % 4;
+            float t = v[a] != v[b] ? (threshold - v[a]) / (v[b] - v[a]) : 0.5f;
+            float x = j + 0.5f + corner_x[a] + t * (corner_x[b] - corner_x[a]);
+            float y = i + 0.5f + corner_y[a] + t * (corner_y[b] - corner_y[a]);
+
+            pts[e][0] = (float) (x * geometry->scale_x + geometry->offset_x);
+            pts[e][1] = (float) (y * geometry->scale_y + geometry->offset_y);
+          }
+        for (int k = 0; k < 4 && table[code][k] >= 0; k += 2)
+          {
+            float seg[4] = { pts[table[code][k]][0], pts[table[code][k]][1],
+                             pts[table[code][k + 1]][0], pts[table[code][k + 1]][1] };
+            g_array_append_vals (segments, seg, 1);
+          }
+      }
+  return segments;
+}

@@ -62,6 +62,10 @@ GazeAnalysisResult *gaze_analysis_run (GazeAnalysisRequest *request, GCancellabl
  * where the map is NaN (the view hatches that part). */
 GdkTexture *gaze_analysis_colorize (const GzTensor *projected, GzColormap colormap,
                                     float threshold);
+/* Iso-line of a map at model input resolution ([H,W], e.g. explanation->map)
+ * at `threshold`, as line segments (x0, y0, x1, y1 floats) in image pixels. */
+GArray *gaze_analysis_contour (const GzTensor *map, const GzGeometry *geometry, float threshold);
+
 /* The part of the image the model saw, in image pixels. */
 void gaze_analysis_get_analysed_rect (const GzGeometry *geometry, graphene_rect_t *rect);
 

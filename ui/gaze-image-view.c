@@ -22,6 +22,7 @@ struct _GazeImageView
   GdkTexture *overlay;
   GdkTexture *faded;          /* overlay with opacity applied, made when drawn */
   GskRenderNode *hatch;       /* cached for hatch_bounds */
+  GArray *contour;            /* float[4] segments in image pixels */
   graphene_rect_t hatch_bounds;
   graphene_rect_t analysed;   /* in image pixels */
   double opacity;
@@ -239,6 +240,28 @@ gaze_image_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       if (self->opacity > 0)
         gtk_snapshot_append_texture (snapshot, get_faded_overlay (self), &bounds);
       append_hatch (self, snapshot, &bounds, scale);
+      if (self->contour != NULL && self->contour->len > 0)
+        {
+          cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &clip);
+
+          cairo_translate (cr, bounds.origin.x, bounds.origin.y);
+          cairo_scale (cr, scale, scale);
+          for (guint i = 0; i < self->contour->len; i++)
+            {
+              const float *seg = (const float *) (gpointer) (self->contour->data + i * sizeof (float) * 4);
+              cairo_move_to (cr, seg[0], seg[1]);
+              cairo_line_to (cr, seg[2], seg[3]);
+            }
+          cairo_identity_matrix (cr);
+          cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
+          cairo_set_source_rgba (cr, 0, 0, 0, 0.6);
+          cairo_set_line_width (cr, 3.5);
+          cairo_stroke_preserve (cr);
+          cairo_set_source_rgb (cr, 1, 1, 1);
+          cairo_set_line_width (cr, 1.5);
+          cairo_stroke (cr);
+          cairo_destroy (cr);
+        }
     }
 
   gtk_snapshot_pop (snapshot);
@@ -403,6 +426,7 @@ gaze_image_view_dispose (GObject *object)
 
   g_clear_object (&self->texture);
   g_clear_object (&self->overlay);
+  g_clear_pointer (&self->contour, g_array_unref);
   invalidate_cache (self);
 
   G_OBJECT_CLASS (gaze_image_view_parent_class)->dispose (object);
@@ -572,6 +596,7 @@ gaze_image_view_set_texture (GazeImageView *self, GdkTexture *texture)
 
   /* A new image starts fitted; an overlay of another image never survives it. */
   g_clear_object (&self->overlay);
+  g_clear_pointer (&self->contour, g_array_unref);
   invalidate_cache (self);
   gaze_image_view_set_fit (self, TRUE);
   gtk_widget_queue_resize (GTK_WIDGET (self));
@@ -612,6 +637,17 @@ gaze_image_view_get_overlay (GazeImageView *self)
   g_return_val_if_fail (GAZE_IS_IMAGE_VIEW (self), NULL);
 
   return self->overlay;
+}
+
+void
+gaze_image_view_set_contour (GazeImageView *self, GArray *segments)
+{
+  g_return_if_fail (GAZE_IS_IMAGE_VIEW (self));
+
+  g_clear_pointer (&self->contour, g_array_unref);
+  if (segments != NULL)
+    self->contour = g_array_ref (segments);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 void

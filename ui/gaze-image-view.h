@@ -24,6 +24,10 @@ void gaze_image_view_set_overlay (GazeImageView *self, GdkTexture *overlay,
                                   const graphene_rect_t *analysed);
 GdkTexture *gaze_image_view_get_overlay (GazeImageView *self);
 
+/* Line segments (x0, y0, x1, y1 floats, image pixels) drawn over the heatmap;
+ * NULL for none. The view keeps a reference. */
+void gaze_image_view_set_contour (GazeImageView *self, GArray *segments);
+
 void gaze_image_view_set_opacity (GazeImageView *self, double opacity);
 double gaze_image_view_get_opacity (GazeImageView *self);
 void gaze_image_view_set_show_overlay (GazeImageView *self, gboolean show);

@@ -89,6 +89,8 @@ struct _GazeWindow
   GtkDropDown *method_dropdown;
   GtkDropDown *layer_dropdown;
   GtkAdjustment *opacity_adjustment;
+  GtkAdjustment *threshold_adjustment;
+  GtkSwitch *contour_switch;
   GtkDropDown *colormap_dropdown;
   GtkLabel *legend_label;
   GtkLabel *legend_min_label;
@@ -244,6 +246,17 @@ update_overlay (GazeWindow *self)
                                           (float) g_settings_get_double (self->settings, "threshold"));
   gaze_analysis_get_analysed_rect (&self->result->geometry, &analysed);
   gaze_image_view_set_overlay (self->image_view, self->overlay, &analysed);
+
+  if (g_settings_get_boolean (self->settings, "show-contour"))
+    {
+      double threshold = g_settings_get_double (self->settings, "threshold");
+      g_autoptr (GArray) contour = gaze_analysis_contour (self->result->explanation->map,
+                                                          &self->result->geometry,
+                                                          threshold > 0 ? (float) threshold : 0.5f);
+      gaze_image_view_set_contour (self->image_view, contour);
+    }
+  else
+    gaze_image_view_set_contour (self->image_view, NULL);
 }
 
 static void
@@ -1537,7 +1550,8 @@ settings_changed_cb (GSettings  *settings,
       self->updating_widgets = FALSE;
       request_analysis (self);
     }
-  else if (g_str_equal (key, "colormap") || g_str_equal (key, "threshold"))
+  else if (g_str_equal (key, "colormap") || g_str_equal (key, "threshold") ||
+           g_str_equal (key, "show-contour"))
     {
       update_overlay (self);
       update_compare_overlay (self);
@@ -1718,6 +1732,8 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, method_dropdown);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, layer_dropdown);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, opacity_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, threshold_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, contour_switch);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, colormap_dropdown);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, legend_label);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, legend_min_label);
@@ -1818,6 +1834,8 @@ gaze_window_init (GazeWindow *self)
   }
 
   gaze_settings_bind_percent (self->settings, "opacity", self->opacity_adjustment, "value");
+  gaze_settings_bind_percent (self->settings, "threshold", self->threshold_adjustment, "value");
+  g_settings_bind (self->settings, "show-contour", self->contour_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "opacity", self->image_view, "opacity", G_SETTINGS_BIND_GET);
   g_settings_bind (self->settings, "opacity", self->compare_view, "opacity", G_SETTINGS_BIND_GET);
 

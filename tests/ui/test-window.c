@@ -140,6 +140,8 @@ typedef struct
   int w, h;
 } Shot;
 
+static void maybe_save_window (Fixture *f, const char *name);
+
 static Shot
 shoot (Fixture *f)
 {
@@ -396,6 +398,80 @@ test_opacity (Fixture *f, gconstpointer data)
   g_free (none.px);
   g_free (full.px);
   g_free (off.px);
+}
+
+static gboolean
+is_named_scale (GtkWidget *widget)
+{
+  const char *want = g_object_get_data (G_OBJECT (gtk_widget_get_root (widget)), "scale-name");
+
+  return g_strcmp0 (gtk_widget_get_tooltip_text (widget), want) == 0;
+}
+
+static int
+count_changed (const Shot *a, const Shot *b)
+{
+  int n = 0;
+
+  for (gsize i = 0; i < (gsize) a->w * a->h; i++)
+    n += abs (a->px[4 * i] - b->px[4 * i]) + abs (a->px[4 * i + 1] - b->px[4 * i + 1]) +
+         abs (a->px[4 * i + 2] - b->px[4 * i + 2]) > 30;
+  return n;
+}
+
+static int
+count_white (const Shot *a)
+{
+  int n = 0;
+
+  for (gsize i = 0; i < (gsize) a->w * a->h; i++)
+    n += a->px[4 * i] > 245 && a->px[4 * i + 1] > 245 && a->px[4 * i + 2] > 245;
+  return n;
+}
+
+static void
+test_threshold_contour (Fixture *f, gconstpointer data)
+{
+  GtkWidget *scale, *contour;
+  Shot off, all, some, outlined;
+  int n_all, n_some;
+
+  if (!need_shared (f))
+    return;
+  open_paths (f, f->dog_path, f->model_path);
+  off = shoot_without_overlay (f);
+  all = shoot (f);
+
+  /* The sidebar's threshold slider: below 60 % nothing is drawn. */
+  g_object_set_data (G_OBJECT (f->window), "scale-name",
+                     (gpointer) "Map values below this percentage are not drawn");
+  scale = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_SCALE, is_named_scale);
+  g_assert_nonnull (scale);
+  gtk_range_set_value (GTK_RANGE (scale), 60);
+  some = shoot (f);
+  n_all = count_changed (&all, &off);
+  n_some = count_changed (&some, &off);
+  g_test_message ("pixels coloured: %d at threshold 0, %d at 60 %%", n_all, n_some);
+  /* (The hatched strips outside the crop count as changed either way.) */
+  g_assert_cmpint (n_all - n_some, >, n_all / 4);
+  g_assert_cmpint (n_some, >, 0);
+
+  /* The contour switch outlines that region in white. */
+  contour = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_SWITCH, NULL);
+  g_assert_nonnull (contour);
+  gtk_switch_set_active (GTK_SWITCH (contour), TRUE);
+  outlined = shoot (f);
+  g_test_message ("white pixels: %d without, %d with the contour", count_white (&some),
+                  count_white (&outlined));
+  g_assert_cmpint (count_white (&outlined), >, count_white (&some) + 100);
+  maybe_save_window (f, "contour.png");
+  gtk_switch_set_active (GTK_SWITCH (contour), FALSE);
+  gtk_range_set_value (GTK_RANGE (scale), 0);
+
+  g_free (off.px);
+  g_free (all.px);
+  g_free (some.px);
+  g_free (outlined.px);
 }
 
 static gboolean
@@ -842,6 +918,7 @@ main (int argc, char *argv[])
   ADD ("/ui/window/bad-model", test_bad_model);
   ADD ("/ui/window/export", test_export);
   ADD ("/ui/window/compare", test_compare);
+  ADD ("/ui/window/threshold-contour", test_threshold_contour);
   ADD ("/ui/window/no-stalls", test_no_stalls);
 #undef ADD
 
