@@ -814,6 +814,54 @@ test_binary_int64_and_errors (void)
   gz_tensor_free (in[1]);
 }
 
+static void
+test_variadic (void)
+{
+  const char *ops[] = { "Sum", "Mean", "Max", "Min" };
+  const int nds[3] = { 3, 2, 1 };
+  const int64_t dims[3][3] = { { 2, 3, 4 }, { 3, 1 }, { 4 } };
+  for (size_t o = 0; o < G_N_ELEMENTS (ops); o++)
+    for (int n_in = 1; n_in <= 3; n_in++)
+      {
+        TNode t;
+        tn_init (&t, ops[o], n_in, 1, 13);
+        GzTensor *in[3] = { NULL };
+        for (int k = 0; k < n_in; k++)
+          {
+            /* Distinct values, and no two inputs within 0.016 of each other. */
+            in[k] = tn_distinct (nds[k], dims[k]);
+            for (int64_t i = 0; i < gz_tensor_numel (in[k]); i++)
+              gz_tensor_f (in[k])[i] += 0.0167f * (float) k;
+          }
+        GzTensor *y = tn_forward (&t, in);
+        g_assert_cmpint (y->ndim, ==, 3);
+        double want[24];
+        int64_t idx[3];
+        for (int64_t i = 0; i < 24; i++)
+          {
+            unravel (i, 3, dims[0], idx);
+            double acc = 0.0;
+            for (int k = 0; k < n_in; k++)
+              {
+                double v = gz_tensor_f (in[k])[bcast_index (3, idx, nds[k], dims[k])];
+                if (k == 0)
+                  acc = v;
+                else if (o < 2)
+                  acc += v;
+                else
+                  acc = o == 2 ? fmax (acc, v) : fmin (acc, v);
+              }
+            want[i] = o == 1 ? acc / n_in : acc;
+          }
+        tn_assert_close (y, want, 24, FWD_TOL);
+        tn_check_grad (&t, in, (1u << n_in) - 1, 1e-3, GRAD_TOL, GZ_RELU_GRADIENT);
+        gz_tensor_free (y);
+        for (int k = 0; k < n_in; k++)
+          gz_tensor_free (in[k]);
+        tn_clear (&t);
+      }
+}
+
 /* ---- Element-wise unary ------------------------------------------------ */
 
 typedef struct
@@ -1041,7 +1089,7 @@ static void
 test_registry (void)
 {
   const char *types[] = { "Elu", "Celu", "Selu", "Softplus", "Softsign", "ThresholdedRelu",
-                          "Sin", "Cos", "Floor", "Ceil", "Round",
+                          "Sin", "Cos", "Floor", "Ceil", "Round", "Sum", "Mean", "Max", "Min",
                           "Conv", "BatchNormalization", "Gemm", "MatMul", "MaxPool",
                           "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu",
                           "LeakyRelu", "PRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
@@ -1111,6 +1159,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/binary", test_binary);
   g_test_add_func ("/ops-nn/prelu", test_prelu);
   g_test_add_func ("/ops-nn/binary-int64-errors", test_binary_int64_and_errors);
+  g_test_add_func ("/ops-nn/variadic", test_variadic);
   g_test_add_func ("/ops-nn/unary", test_unary);
   g_test_add_func ("/ops-nn/clip", test_clip);
   g_test_add_func ("/ops-nn/guided-relu", test_guided_relu);

@@ -30,6 +30,7 @@ extern const GzOpDef gz_nn_op_relu, gz_nn_op_leakyrelu, gz_nn_op_clip, gz_nn_op_
   gz_nn_op_exp, gz_nn_op_log, gz_nn_op_neg, gz_nn_op_abs, gz_nn_op_reciprocal, gz_nn_op_elu,
   gz_nn_op_celu, gz_nn_op_selu, gz_nn_op_softplus, gz_nn_op_softsign, gz_nn_op_thresholdedrelu,
   gz_nn_op_sin, gz_nn_op_cos, gz_nn_op_floor, gz_nn_op_ceil, gz_nn_op_round;
+extern const GzOpDef gz_nn_op_sum, gz_nn_op_mean, gz_nn_op_max, gz_nn_op_min;
 extern const GzOpDef gz_nn_op_add, gz_nn_op_sub, gz_nn_op_mul, gz_nn_op_div, gz_nn_op_pow,
   gz_nn_op_prelu;
 

@@ -44,5 +44,9 @@ const GzOpDef *const gz_ops_nn[] = {
   &gz_nn_op_div,
   &gz_nn_op_pow,
   &gz_nn_op_prelu,
+  &gz_nn_op_sum,
+  &gz_nn_op_mean,
+  &gz_nn_op_max,
+  &gz_nn_op_min,
   NULL,
 };
