@@ -106,15 +106,39 @@ check_output (const GzNode *node, const GzTensor *t, const GzLimits *limits, GzE
 }
 
 /* Runs one node at build time: all its inputs are constant. */
+/* Folded constants live as long as the model: they count against the
+ * activation budget too, or a chain of ConstantOfShape/Expand nodes, each
+ * under the element limit, could fill the memory at load time. */
+static GzStatus
+count_constant (const GzNode *node, const GzTensor *t, const GzLimits *limits, int64_t *total,
+                GzError *err)
+{
+  int64_t bytes = gz_tensor_numel (t) * (int64_t) gz_dtype_size (t->dtype);
+  if (bytes < 0 || *total > INT64_MAX - bytes)
+    return gz_error_set (err, GZ_ERR_LIMIT, "constant memory overflows at node '%s'", node->name);
+  *total += bytes;
+  if (limits != NULL && *total > limits->max_activation_bytes)
+    return gz_error_set (err, GZ_ERR_LIMIT,
+                         "constants computed at load time need more than the limit of %lld MiB "
+                         "(at node '%s' (%s); raise it with --limits activation-bytes=N or "
+                         "GAZE_LIMITS=activation-bytes=N)",
+                         (long long) (limits->max_activation_bytes >> 20), node->name,
+                         node->op_type);
+  return GZ_OK;
+}
+
 static GzStatus
 plan_fold_node (const GzNode *node, GzPlan *plan, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+                const GzLimits *limits, int64_t *folded_bytes, GzError *err)
 {
   for (int j = 0; j < node->n_outputs; j++)
     {
       GzTensor *t = out[j];
       if (t == NULL || t->data != NULL)
         continue;
+      GzStatus st = count_constant (node, t, limits, folded_bytes, err);
+      if (st != GZ_OK)
+        return st;
       int64_t n = gz_tensor_numel (t);
       t->data = calloc (n > 0 ? (size_t) n : 1, gz_dtype_size (t->dtype));
       if (t->data == NULL)
@@ -129,6 +153,7 @@ gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits, GzPlan **out
 {
   enum { MAX_IO = 64 };
   GzStatus st = GZ_OK;
+  int64_t folded_bytes = 0;
   GzPlan *plan = calloc (1, sizeof *plan);
   if (plan == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
@@ -196,13 +221,15 @@ gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits, GzPlan **out
               plan->is_constant[v] = true;
               plan->folded_owned[v] = outs[j]->owns_data;
               outs[j]->owns_data = false;
+              if ((st = count_constant (node, outs[j], limits, &folded_bytes, err)) != GZ_OK)
+                goto fail;
             }
           else
             all_constant = false;
         }
       if (!all_constant && node_inputs_constant (node, plan))
         {
-          if ((st = plan_fold_node (node, plan, in, outs, err)) != GZ_OK)
+          if ((st = plan_fold_node (node, plan, in, outs, limits, &folded_bytes, err)) != GZ_OK)
             goto fail;
           for (int j = 0; j < node->n_outputs; j++)
             if (node->outputs[j] >= 0)

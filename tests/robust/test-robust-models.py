@@ -130,6 +130,20 @@ for key, value, expect in (("nodes", "3", "nodes, above the limit of 3"),
     code, out, err = run(["info", good_path] if key != "image-pixels"
                          else ["predict", good_path, image], env={"GAZE_LIMITS": f"{key}={value}"})
     ok(code != 0 and expect in err, f"GAZE_LIMITS={key}={value}: refused", f"exit {code}\n{err}")
+# Constants folded at load time count against the activation budget.
+chain = [N("ConstantOfShape", ["s"], ["c0"],
+           value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]))]
+for i in range(1, 8):
+    chain.append(N("Add", [f"c{i - 1}", f"c{i - 1}"], [f"c{i}"]))
+chain.append(N("ReduceSum", ["c7"], ["r"], keepdims=0))
+chain.append(N("Mul", ["x", "r"], ["y"]))
+consts = write(os.path.join(tmp, "consts.onnx"),
+               make_model(chain, [numpy_helper.from_array(np.array([1 << 18], np.int64), "s")]))
+code, out, err = run(["info", consts], env={"GAZE_LIMITS": "activation-bytes=4M"})
+ok(code != 0 and "constants computed at load time need more than the limit of 4 MiB" in err
+   and "activation-bytes=N" in err, "folded constants count against activation-bytes", err)
+code, out, err = run(["info", consts], env={"GAZE_LIMITS": "activation-bytes=16M"})
+ok(code == 0, "… and load under a raised limit", err)
 code, out, err = run(["predict", good_path, image, "--limits",
                       "nodes=7,file-bytes=1M,tensor-elements=4K,activation-bytes=64K,"
                       "image-pixels=400"])
