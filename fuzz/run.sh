@@ -13,7 +13,8 @@ build=${GAZE_FUZZ_BUILD_DIR:-$here/../build-fuzz/fuzz}
 exe=$build/$target
 [ -x "$exe" ] || { echo "run.sh: $exe is not built (meson setup -Dfuzzing=true)" >&2; exit 2; }
 case $target in
-  fuzz-onnx-load|fuzz-forward) max_len=65536 ;;
+  fuzz-onnx-load) max_len=65536 ;;
+  fuzz-forward) max_len=1024 ;;
   fuzz-npy) max_len=8192 ;;
   fuzz-sidecar) max_len=4096 ;;
   *) max_len=4096 ;;
