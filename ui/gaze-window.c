@@ -1545,9 +1545,27 @@ settings_changed_cb (GSettings  *settings,
 {
   if (g_str_equal (key, "method"))
     {
+      GzMethod method = gaze_settings_get_method (settings);
+      char reason[256] = "";
+
+      /* A method the model cannot do: say why and stay with the shown one. */
+      if (self->model != NULL &&
+          !gz_method_applicable (gaze_model_get_engine_model (self->model), method, self->layer,
+                                 reason, sizeof reason))
+        {
+          gaze_window_show_toast (self, reason);
+          if (self->result != NULL)
+            g_settings_set_string (settings, "method", gz_method_name (self->result->explanation->method));
+          return;
+        }
+
       self->updating_widgets = TRUE;
-      gtk_drop_down_set_selected (self->method_dropdown, gaze_settings_get_method (settings));
+      gtk_drop_down_set_selected (self->method_dropdown, method);
       self->updating_widgets = FALSE;
+      /* Back to what is shown (after a refusal): nothing to compute. */
+      if (self->result != NULL && self->analysis_task == NULL &&
+          self->result->explanation->method == method)
+        return;
       request_analysis (self);
     }
   else if (g_str_equal (key, "colormap") || g_str_equal (key, "threshold") ||

@@ -474,6 +474,70 @@ test_threshold_contour (Fixture *f, gconstpointer data)
   g_free (outlined.px);
 }
 
+static void
+test_inapplicable_method (Fixture *f, gconstpointer data)
+{
+  g_autofree char *squeezenet = gaze_test_shared_file ("models/squeezenet1_0-imagenet/squeezenet1_0.onnx");
+  g_autoptr (GSettings) settings = g_settings_new (APP_ID);
+  g_autofree char *method = NULL;
+  const GzExplanation *ex;
+  GtkWidget *cam;
+
+  if (!need_shared (f))
+    return;
+  if (squeezenet == NULL)
+    {
+      g_test_skip ("SqueezeNet not found");
+      return;
+    }
+  /* SqueezeNet ends in a convolution, not a pooled linear layer: no CAM. */
+  open_paths (f, f->dog_path, squeezenet);
+  ex = gaze_window_get_explanation (f->window);
+  g_assert_cmpint (ex->method, ==, GZ_METHOD_GRADCAM);
+
+  cam = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_TOGGLE_BUTTON, label_is);
+  g_assert_nonnull (cam);
+  g_test_message ("CAM tooltip: %s", gtk_widget_get_tooltip_text (cam));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (cam), "CAM needs"));
+
+  g_signal_emit_by_name (cam, "clicked");
+  gaze_test_spin (100);
+  g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
+  g_test_message ("toast: %s", gaze_window_get_last_message (f->window));
+  g_assert_nonnull (strstr (gaze_window_get_last_message (f->window), "CAM needs"));
+  /* The Grad-CAM picture stays, and so does the setting. */
+  g_assert_true (gaze_window_get_explanation (f->window) == ex);
+  method = g_settings_get_string (settings, "method");
+  g_assert_cmpstr (method, ==, "gradcam");
+  g_assert_false (gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (cam)));
+}
+
+static void
+test_paste (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GdkTexture) texture = NULL;
+  g_autoptr (GError) error = NULL;
+  GFile *model;
+
+  if (!need_shared (f))
+    return;
+  model = g_file_new_for_path (f->model_path);
+  gaze_window_open_files (f->window, &model, 1);
+  g_object_unref (model);
+  g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
+  g_assert_true (gaze_window_is_empty (f->window));
+
+  /* Ctrl+V with an image on the clipboard: it is explained like a file. */
+  texture = gdk_texture_new_from_filename (f->dog_path, &error);
+  g_assert_no_error (error);
+  gdk_clipboard_set_texture (gtk_widget_get_clipboard (GTK_WIDGET (f->window)), texture);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.paste", NULL));
+  g_assert_true (gaze_test_wait (is_idle_with_result, f->window, WAIT_MS));
+  g_assert_false (gaze_window_is_empty (f->window));
+  g_assert_null (gaze_window_get_image_file (f->window));
+  g_assert_cmpint (gaze_window_get_explanation (f->window)->class_index, ==, 249);
+}
+
 static gboolean
 shows_file (gpointer data)
 {
@@ -919,6 +983,8 @@ main (int argc, char *argv[])
   ADD ("/ui/window/export", test_export);
   ADD ("/ui/window/compare", test_compare);
   ADD ("/ui/window/threshold-contour", test_threshold_contour);
+  ADD ("/ui/window/inapplicable-method", test_inapplicable_method);
+  ADD ("/ui/window/paste", test_paste);
   ADD ("/ui/window/no-stalls", test_no_stalls);
 #undef ADD
 
