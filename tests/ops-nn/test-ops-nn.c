@@ -735,6 +735,7 @@ test_prelu (void)
   g_assert_cmpint (tn_infer (&t, in, &out, &err), ==, GZ_ERR_SHAPE);
   gz_tensor_free (in[0]);
   gz_tensor_free (in[1]);
+  tn_clear (&t);
 }
 
 static void
@@ -812,6 +813,7 @@ test_binary_int64_and_errors (void)
   g_assert_nonnull (strstr (err.message, "[2,4]"));
   gz_tensor_free (in[0]);
   gz_tensor_free (in[1]);
+  tn_clear (&t);
 }
 
 static void
