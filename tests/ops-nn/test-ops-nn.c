@@ -1087,6 +1087,64 @@ test_guided_relu (void)
     }
 }
 
+/* Empty tensors (a zero batch, an empty axis) run or fail cleanly, never crash. */
+static void
+test_empty (void)
+{
+  GzError err = { 0 };
+  GzTensor hdr;
+  struct
+  {
+    const char *op;
+    int n_in;
+    int nd[3];
+    int64_t dims[3][4];
+  } cases[] = {
+    { "Conv", 2, { 4, 4 }, { { 0, 2, 5, 5 }, { 3, 2, 3, 3 } } },
+    { "Conv", 2, { 4, 4 }, { { 1, 2, 0, 5 }, { 3, 2, 1, 1 } } },
+    { "MaxPool", 1, { 4 }, { { 0, 2, 4, 4 } } },
+    { "GlobalAveragePool", 1, { 4 }, { { 1, 2, 0, 3 } } },
+    { "GlobalMaxPool", 1, { 4 }, { { 1, 2, 0, 3 } } },
+    { "MatMul", 2, { 2, 2 }, { { 3, 0 }, { 0, 4 } } },
+    { "MatMul", 2, { 3, 2 }, { { 0, 3, 2 }, { 2, 4 } } },
+    { "Gemm", 2, { 2, 2 }, { { 3, 0 }, { 0, 4 } } },
+    { "Add", 2, { 2, 1 }, { { 0, 3 }, { 3 } } },
+    { "Relu", 1, { 2 }, { { 0, 3 } } },
+    { "Sum", 2, { 2, 2 }, { { 0, 3 }, { 1, 3 } } },
+  };
+  for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      TNode t;
+      tn_init (&t, cases[c].op, cases[c].n_in, 1, 13);
+      if (!strcmp (cases[c].op, "MaxPool"))
+        tn_ints (&t, "kernel_shape", 2, (int64_t[]) { 2, 2 });
+      GzTensor *in[3] = { NULL };
+      for (int k = 0; k < cases[c].n_in; k++)
+        in[k] = tn_tensor (cases[c].nd[k], cases[c].dims[k]);
+      GzStatus st = tn_infer (&t, in, &hdr, &err);
+      if (st == GZ_OK)
+        {
+          GzTensor *y = tn_forward (&t, in);
+          GzTensor *dy = tn_tensor (y->ndim, y->dims);
+          GzTensor *din[3] = { NULL };
+          const GzTensor *ins[3] = { in[0], in[1], in[2] }, *outs[1] = { y }, *douts[1] = { dy };
+          for (int k = 0; k < cases[c].n_in; k++)
+            din[k] = tn_tensor (in[k]->ndim, in[k]->dims);
+          g_assert_cmpint (t.node.op->backward (&t.node, ins, outs, douts, din, GZ_RELU_GRADIENT,
+                                                &err), ==, GZ_OK);
+          for (int k = 0; k < cases[c].n_in; k++)
+            gz_tensor_free (din[k]);
+          gz_tensor_free (dy);
+          gz_tensor_free (y);
+        }
+      else
+        g_assert_cmpstr (err.message, !=, "");
+      for (int k = 0; k < cases[c].n_in; k++)
+        gz_tensor_free (in[k]);
+      tn_clear (&t);
+    }
+}
+
 static void
 test_registry (void)
 {
@@ -1166,5 +1224,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/clip", test_clip);
   g_test_add_func ("/ops-nn/guided-relu", test_guided_relu);
   g_test_add_func ("/ops-nn/threads", test_threads);
+  g_test_add_func ("/ops-nn/empty", test_empty);
   return g_test_run ();
 }

@@ -174,6 +174,8 @@ void
 gz_nn_bcast_seek (const GzNnBcast *it, int64_t row, GzNnBcastPos *pos)
 {
   memset (pos, 0, sizeof *pos);
+  if (it->rows == 0)
+    return; /* an empty output: nothing to walk */
   for (int i = it->ndim - 2; i >= 0; i--)
     {
       pos->idx[i] = row % it->dims[i];
