@@ -69,7 +69,8 @@ rnd_attrs (TNode *t, int64_t *ints_store, float *floats_store, GzTensor **tensor
                                            "select_last_index" };
   static const char *const ints_names[] = { "axes", "perm", "split", "starts", "ends", "pads",
                                             "shape", "value_ints" };
-  static const char *const modes[] = { "constant", "reflect", "edge", "wrap", "" };
+  static const char *const modes[] = { "constant", "reflect", "edge", "wrap", "", "linear",
+                                       "cubic", "nearest" };
   static const char *const reductions[] = { "none", "add", "mul", "max" };
   int n = (int) rnd (5);
   for (int i = 0; i < n && t->node.n_attrs < TN_MAX - 1; i++)

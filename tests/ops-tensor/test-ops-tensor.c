@@ -574,6 +574,82 @@ test_depth_to_space (void)
   tn_clear (&back);
 }
 
+static void
+test_resize (void)
+{
+  TNode t = { 0 };
+  GzTensor *in[4], *out[1];
+
+  /* linear ×2 of [1,2] with half-pixel centres: 1, 1.25, 1.75, 2 */
+  tn_init (&t, "Resize", 3, 1, 13);
+  tn_string (&t, "mode", "linear");
+  tn_omit_input (&t, 1);
+  in[0] = mkf (3, D (1, 1, 2), F (1, 2));
+  in[1] = NULL;
+  in[2] = mkf (1, D (3), F (1, 1, 2));
+  tn_run (&t, in, out);
+  assert_shape (out[0], 3, D (1, 1, 4));
+  assert_floats (out[0], F (1, 1.25f, 1.75f, 2), 1e-6);
+  free_all (out, 1);
+  tn_expect_error (&t, in, 1u, GZ_ERR_UNSUPPORTED, "run time");
+  free_all (in, 3);
+
+  /* nearest (round_prefer_floor) and align_corners linear through sizes */
+  tn_init (&t, "Resize", 4, 1, 13);
+  tn_omit_input (&t, 1);
+  tn_omit_input (&t, 2);
+  in[0] = mkf (2, D (1, 3), F (10, 20, 30));
+  in[1] = in[2] = NULL;
+  in[3] = mkv (2, I (1, 5));
+  tn_run (&t, in, out);
+  /* x' = (x + 0.5) * 3/5 - 0.5 = -0.2, 0.4, 1, 1.6, 2.2 → 0, 0, 1, 2, 2 */
+  assert_floats (out[0], F (10, 10, 20, 30, 30), 0.0);
+  free_all (out, 1);
+  tn_init (&t, "Resize", 4, 1, 13);
+  tn_omit_input (&t, 1);
+  tn_omit_input (&t, 2);
+  tn_string (&t, "mode", "linear");
+  tn_string (&t, "coordinate_transformation_mode", "align_corners");
+  tn_run (&t, in, out);
+  assert_floats (out[0], F (10, 15, 20, 25, 30), 1e-5);
+  free_all (out, 1);
+  free_all (in, 4);
+
+  /* gradients: every mode, 2-D, up and down */
+  const char *modes[] = { "nearest", "linear", "cubic" };
+  for (int m = 0; m < 3; m++)
+    for (int up = 0; up < 2; up++)
+      {
+        tn_init (&t, "Resize", 4, 1, 13);
+        tn_omit_input (&t, 1);
+        tn_omit_input (&t, 2);
+        tn_string (&t, "mode", modes[m]);
+        in[0] = mkr (4, D (1, 2, 4, 5), 70 + (guint32) m);
+        in[1] = in[2] = NULL;
+        in[3] = up ? mkv (4, I (1, 2, 7, 9)) : mkv (4, I (1, 2, 3, 2));
+        tn_check_grad (&t, in, 1);
+        free_all (in, 4);
+      }
+
+  /* Upsample (opset 9): asymmetric coordinates, floor */
+  tn_init (&t, "Upsample", 2, 1, 9);
+  in[0] = mkf (2, D (1, 2), F (1, 2));
+  in[1] = mkf (1, D (2), F (1, 3));
+  tn_run (&t, in, out);
+  assert_floats (out[0], F (1, 1, 1, 2, 2, 2), 0.0);
+  free_all (out, 1);
+  free_all (in, 2);
+
+  tn_init (&t, "Resize", 3, 1, 13);
+  tn_string (&t, "coordinate_transformation_mode", "tf_crop_and_resize");
+  in[0] = mkf (1, D (2), F (1, 2));
+  in[1] = mkf (1, D (2), F (0, 1));
+  in[2] = mkf (1, D (1), F (2));
+  tn_expect_error (&t, in, ~0u, GZ_ERR_UNSUPPORTED, "tf_crop_and_resize");
+  free_all (in, 3);
+  tn_clear (&t);
+}
+
 /* ---- Shape, Constant, ConstantOfShape, Range --------------------------- */
 
 static void
@@ -1310,7 +1386,7 @@ test_registry (void)
                           "ReduceL2", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And",
                           "Or", "Xor", "Not", "Tile", "ScatterND", "GatherElements", "ArgMax",
                           "ArgMin", "ReduceProd", "ReduceLogSum", "ReduceLogSumExp", "CumSum", "Trilu",
-                          "DepthToSpace", "SpaceToDepth" };
+                          "DepthToSpace", "SpaceToDepth", "Resize", "Upsample" };
   for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
     {
       const GzOpDef *op = gz_op_lookup (names[i]);
@@ -1368,6 +1444,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-tensor/gather-elements-argmax", test_gather_elements_argmax);
   g_test_add_func ("/ops-tensor/cumsum-trilu", test_cumsum_trilu);
   g_test_add_func ("/ops-tensor/depth-to-space", test_depth_to_space);
+  g_test_add_func ("/ops-tensor/resize", test_resize);
   g_test_add_func ("/ops-tensor/shape", test_shape);
   g_test_add_func ("/ops-tensor/constant", test_constant);
   g_test_add_func ("/ops-tensor/constant-of-shape", test_constant_of_shape);

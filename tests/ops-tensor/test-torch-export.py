@@ -103,7 +103,26 @@ class Plain(nn.Module):
         return y.reshape(y.shape[0], -1)
 
 
-MODELS = [Shapes, Reductions, GatherExpand, OptionAShortcut, Plain]
+class Interp(nn.Module):
+    """F.interpolate: nearest ×2, bilinear to a size, bicubic with aligned corners."""
+
+    def forward(self, x):
+        a = F.interpolate(x, scale_factor=2, mode="nearest")                   # [N,3,16,16]
+        b = F.interpolate(x, size=(5, 11), mode="bilinear", align_corners=False)
+        c = F.interpolate(x, size=(12, 7), mode="bicubic", align_corners=True)
+        return torch.cat([a.flatten(1), b.flatten(1), c.flatten(1)], 1)
+
+
+class InterpNearest(nn.Module):
+    """Nearest ×2 and ×3, which opset 9 exports as Upsample."""
+
+    def forward(self, x):
+        a = F.interpolate(x, scale_factor=2, mode="nearest")
+        b = F.interpolate(x[:, :1], scale_factor=3, mode="nearest")
+        return torch.cat([a.flatten(1), b.flatten(1)], 1)
+
+
+MODELS = [Shapes, Reductions, GatherExpand, OptionAShortcut, Plain, Interp, InterpNearest]
 OPSETS = [9, 11, 13, 17]
 
 

@@ -47,6 +47,8 @@ const GzOpDef *const gz_ops_tensor[] = {
   &gz_tops_trilu,
   &gz_tops_depth_to_space,
   &gz_tops_space_to_depth,
+  &gz_tops_resize,
+  &gz_tops_upsample,
   &gz_tops_scatter_nd,
   &gz_tops_size,
   &gz_tops_reduce_min,
