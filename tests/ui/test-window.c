@@ -538,6 +538,73 @@ test_paste (Fixture *f, gconstpointer data)
   g_assert_cmpint (gaze_window_get_explanation (f->window)->class_index, ==, 249);
 }
 
+static GtkWindow *
+find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* transfer none */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) && gtk_widget_get_mapped (GTK_WIDGET (window)))
+        return window;
+    }
+  return NULL;
+}
+
+static gboolean
+toplevel_shown (gpointer data)
+{
+  return find_toplevel (GPOINTER_TO_SIZE (data)) != NULL;
+}
+
+static void
+save_toplevel (GtkWindow *window, const char *name)
+{
+  const char *dir = g_getenv ("GAZE_TEST_SHOTS");
+  g_autofree char *path = NULL;
+  g_autoptr (GdkPixbuf) pixbuf = NULL;
+  guint8 *px;
+  int w, h;
+
+  if (dir == NULL)
+    return;
+  gaze_test_spin (200);
+  px = gaze_test_render (GTK_WIDGET (window), &w, &h);
+  pixbuf = gdk_pixbuf_new_from_data (px, GDK_COLORSPACE_RGB, TRUE, 8, w, h, w * 4, NULL, NULL);
+  path = g_build_filename (dir, name, NULL);
+  g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", NULL, NULL));
+  g_free (px);
+}
+
+/* The main menu's entries open their windows. */
+static void
+test_menu_windows (Fixture *f, gconstpointer data)
+{
+  struct { const char *action; GType type; const char *shot; } entries[] = {
+    { "app.preferences", ADW_TYPE_PREFERENCES_WINDOW, "preferences.png" },
+    { "app.about", ADW_TYPE_ABOUT_WINDOW, "about.png" },
+    { "win.show-help-overlay", GTK_TYPE_SHORTCUTS_WINDOW, "shortcuts.png" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (entries); i++)
+    {
+      GtkWindow *window;
+
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), entries[i].action, NULL));
+      g_assert_true (gaze_test_wait (toplevel_shown, GSIZE_TO_POINTER (entries[i].type), 5000));
+      window = find_toplevel (entries[i].type);
+      g_assert_true (gtk_window_get_transient_for (window) == GTK_WINDOW (f->window));
+      save_toplevel (window, entries[i].shot);
+      if (GTK_IS_SHORTCUTS_WINDOW (window))
+        gtk_widget_set_visible (GTK_WIDGET (window), FALSE);   /* kept for reuse */
+      else
+        gtk_window_destroy (window);
+      gaze_test_spin (20);
+    }
+}
+
 static gboolean
 shows_file (gpointer data)
 {
@@ -985,6 +1052,7 @@ main (int argc, char *argv[])
   ADD ("/ui/window/threshold-contour", test_threshold_contour);
   ADD ("/ui/window/inapplicable-method", test_inapplicable_method);
   ADD ("/ui/window/paste", test_paste);
+  ADD ("/ui/window/menu-windows", test_menu_windows);
   ADD ("/ui/window/no-stalls", test_no_stalls);
 #undef ADD
 
