@@ -230,6 +230,93 @@ test_conv_errors (void)
   gz_tensor_free (w);
 }
 
+/* ---- ConvTranspose ----------------------------------------------------- */
+
+typedef struct
+{
+  const char *label;
+  int n, c, h, w, m, kh, kw, group, s, d, pt, pl;
+  int oh, ow;                   /* hand-derived */
+  const char *attrs;            /* which attributes: "pads", "same", "shape" */
+} ConvTCase;
+
+static const ConvTCase convt_cases[] = {
+  /* 2 (4 - 1) + 1 + 3 - 2 = 8 and 2 (5 - 1) + 1 + 3 - 2 = 10 */
+  { "stride 2, pads, output_padding", 1, 2, 4, 5, 3, 3, 3, 1, 2, 1, 1, 1, 8, 10, "pads" },
+  /* (3 - 1) + (2 - 1) 2 + 1 = 5 */
+  { "groups 2, dilation 2", 2, 4, 3, 3, 4, 2, 2, 2, 1, 2, 0, 0, 5, 5, "none" },
+  /* SAME_UPPER: in × stride; total padding 1 goes to the end */
+  { "SAME_UPPER", 1, 1, 3, 4, 2, 3, 3, 1, 2, 1, 0, 0, 6, 8, "same" },
+  /* output_shape one row larger than the full result: a zero row (+ bias) at the end */
+  { "output_shape", 1, 1, 3, 4, 1, 3, 3, 1, 2, 1, 0, 0, 8, 9, "shape" },
+};
+
+static void
+test_convtranspose (void)
+{
+  for (size_t ci = 0; ci < G_N_ELEMENTS (convt_cases); ci++)
+    {
+      const ConvTCase *cc = &convt_cases[ci];
+      TNode t;
+      g_test_message ("ConvTranspose case: %s", cc->label);
+      tn_init (&t, "ConvTranspose", 3, 1, 13);
+      tn_ints (&t, "strides", 2, (int64_t[]) { cc->s, cc->s });
+      tn_ints (&t, "dilations", 2, (int64_t[]) { cc->d, cc->d });
+      if (cc->group != 1)
+        tn_int (&t, "group", cc->group);
+      if (!strcmp (cc->attrs, "pads"))
+        {
+          tn_ints (&t, "pads", 4, (int64_t[]) { 1, 1, 1, 1 });
+          tn_ints (&t, "output_padding", 2, (int64_t[]) { 1, 1 });
+        }
+      else if (!strcmp (cc->attrs, "same"))
+        tn_string (&t, "auto_pad", "SAME_UPPER");
+      else if (!strcmp (cc->attrs, "shape"))
+        tn_ints (&t, "output_shape", 2, (int64_t[]) { cc->oh, cc->ow });
+      int mg = cc->m / cc->group, cg = cc->c / cc->group;
+      GzTensor *in[3] = {
+        tn_uniform (4, (int64_t[]) { cc->n, cc->c, cc->h, cc->w }, -1, 1),
+        tn_uniform (4, (int64_t[]) { cc->c, mg, cc->kh, cc->kw }, -1, 1),
+        tn_uniform (1, (int64_t[]) { cc->m }, -1, 1),
+      };
+      GzTensor *y = tn_forward (&t, in);
+      g_assert_cmpint (y->dims[1], ==, cc->m);
+      g_assert_cmpint (y->dims[2], ==, cc->oh);
+      g_assert_cmpint (y->dims[3], ==, cc->ow);
+      int64_t ny = gz_tensor_numel (y);
+      double *want = g_new0 (double, ny);
+      const float *x = gz_tensor_f (in[0]), *w = gz_tensor_f (in[1]), *b = gz_tensor_f (in[2]);
+      for (int n = 0; n < cc->n; n++)
+        for (int m = 0; m < cc->m; m++)
+          for (int i = 0; i < cc->oh * cc->ow; i++)
+            want[(n * cc->m + m) * cc->oh * cc->ow + i] = b[m];
+      /* Every input pixel scatters its kernel-weighted value. */
+      for (int n = 0; n < cc->n; n++)
+        for (int c = 0; c < cc->c; c++)
+          for (int iy = 0; iy < cc->h; iy++)
+            for (int ix = 0; ix < cc->w; ix++)
+              for (int mo = 0; mo < mg; mo++)
+                for (int ky = 0; ky < cc->kh; ky++)
+                  for (int kx = 0; kx < cc->kw; kx++)
+                    {
+                      int oy = iy * cc->s - cc->pt + ky * cc->d, ox = ix * cc->s - cc->pl + kx * cc->d;
+                      if (oy < 0 || oy >= cc->oh || ox < 0 || ox >= cc->ow)
+                        continue;
+                      int m = (c / cg) * mg + mo;
+                      want[((n * cc->m + m) * cc->oh + oy) * cc->ow + ox]
+                        += (double) x[((n * cc->c + c) * cc->h + iy) * cc->w + ix]
+                           * w[((c * mg + mo) * cc->kh + ky) * cc->kw + kx];
+                    }
+      tn_assert_close (y, want, ny, FWD_TOL);
+      tn_check_grad (&t, in, 7u, 1e-2, GRAD_TOL, GZ_RELU_GRADIENT);
+      g_free (want);
+      gz_tensor_free (y);
+      for (int k = 0; k < 3; k++)
+        gz_tensor_free (in[k]);
+      tn_clear (&t);
+    }
+}
+
 /* ---- Pooling ----------------------------------------------------------- */
 
 typedef struct
@@ -1148,7 +1235,7 @@ test_empty (void)
 static void
 test_registry (void)
 {
-  const char *types[] = { "Elu", "Celu", "Selu", "Softplus", "Softsign", "ThresholdedRelu",
+  const char *types[] = { "ConvTranspose", "Elu", "Celu", "Selu", "Softplus", "Softsign", "ThresholdedRelu",
                           "Sin", "Cos", "Floor", "Ceil", "Round", "Sum", "Mean", "Max", "Min",
                           "Conv", "BatchNormalization", "Gemm", "MatMul", "MaxPool",
                           "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu",
@@ -1210,6 +1297,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/conv", test_conv_forward_backward);
   g_test_add_func ("/ops-nn/conv-1d", test_conv_1d);
   g_test_add_func ("/ops-nn/conv-errors", test_conv_errors);
+  g_test_add_func ("/ops-nn/convtranspose", test_convtranspose);
   g_test_add_func ("/ops-nn/pool", test_pool_forward_backward);
   g_test_add_func ("/ops-nn/pool-1d-errors", test_pool_1d_and_errors);
   g_test_add_func ("/ops-nn/global-pool", test_global_pool);

@@ -18,6 +18,7 @@
 /* ---- The operator definitions (registry.c lists them) ----------------- */
 
 extern const GzOpDef gz_nn_op_conv;
+extern const GzOpDef gz_nn_op_convtranspose;
 extern const GzOpDef gz_nn_op_batchnorm;
 extern const GzOpDef gz_nn_op_gemm;
 extern const GzOpDef gz_nn_op_matmul;

@@ -1,4 +1,5 @@
-/* op-conv.c — Conv (1-D and 2-D, groups, dilations, strides, pads, auto_pad, bias)
+/* op-conv.c — Conv and ConvTranspose (1-D and 2-D, groups, dilations, strides, pads,
+ * auto_pad, bias)
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Three paths, picked per call from the geometry:
@@ -706,5 +707,290 @@ const GzOpDef gz_nn_op_conv = {
   .infer = conv_infer,
   .forward = conv_forward,
   .backward = conv_backward,
+  .free_params = gz_nn_free_params,
+};
+
+/* ---- ConvTranspose ----------------------------------------------------- */
+
+/* The transpose of a Conv whose input is this operator's output: the same
+ * window geometry with the roles of the planes swapped, so forward is
+ * col = W_g^T X_g then col2im, and the input gradient im2col then W_g · col. */
+
+typedef struct
+{
+  GzNnWindowAttrs win;
+  int64_t group;
+  int n_out_pad, n_out_shape;
+  int64_t out_pad[3], out_shape[5];
+} TParams;
+
+static GzStatus
+convt_init (GzNode *node, int64_t opset, GzError *err)
+{
+  TParams *p = calloc (1, sizeof *p);
+  GzStatus st;
+  const int64_t *v;
+  if (p == NULL)
+    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
+  if ((st = gz_nn_window_parse (node, &p->win, err)) != GZ_OK)
+    {
+      free (p);
+      return st;
+    }
+  p->group = gz_node_attr_int (node, "group", 1);
+  p->n_out_pad = gz_node_attr_ints (node, "output_padding", &v);
+  if (p->n_out_pad > 3)
+    p->n_out_pad = 3;
+  for (int i = 0; i < p->n_out_pad; i++)
+    p->out_pad[i] = v[i];
+  p->n_out_shape = gz_node_attr_ints (node, "output_shape", &v);
+  if (p->n_out_shape > 5)
+    p->n_out_shape = 5;
+  for (int i = 0; i < p->n_out_shape; i++)
+    p->out_shape[i] = v[i];
+  node->params = p;
+  return GZ_OK;
+}
+
+static GzStatus
+convt_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *err)
+{
+  const TParams *p = node->params;
+  const GzNnWindowAttrs *a;
+  GzStatus st;
+  char sx[160], sw[160];
+  if (p == NULL)
+    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+  a = &p->win;
+  if ((st = gz_nn_need_float (node, in, 0, "X", err)) != GZ_OK
+      || (st = gz_nn_need_float (node, in, 1, "W", err)) != GZ_OK)
+    return st;
+  const GzTensor *x = in[0], *w = in[1], *b = gz_nn_input (node, in, 2);
+  if (x->ndim < 3 || w->ndim != x->ndim)
+    return gz_nn_error (err, GZ_ERR_SHAPE, node, "input %s and weight %s: ranks must match, >= 3",
+                        gz_nn_shape_str (x->ndim, x->dims, sx, sizeof sx),
+                        gz_nn_shape_str (w->ndim, w->dims, sw, sizeof sw));
+  int nsp = x->ndim - 2;
+  if (nsp > 2)
+    return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
+                        "%d spatial dimensions; only 1-D and 2-D are supported", nsp);
+  /* In Geo terms (a Conv from this op's output to its input): c = M, m = C. */
+  g->n = x->dims[0];
+  g->group = p->group;
+  int64_t c_in = x->dims[1];
+  if (g->group < 1 || c_in % g->group != 0 || w->dims[0] != c_in)
+    return gz_nn_error (err, GZ_ERR_SHAPE, node,
+                        "input has %lld channels; weight %s must be [%lld, M/group, ...] with "
+                        "group %lld dividing them",
+                        (long long) c_in, gz_nn_shape_str (w->ndim, w->dims, sw, sizeof sw),
+                        (long long) c_in, (long long) g->group);
+  g->mg = c_in / g->group;       /* rows of W_g (input channels per group) */
+  g->cg = w->dims[1];            /* output channels per group */
+  g->m = c_in;
+  g->c = g->cg * g->group;
+  if (g->cg < 1 || g->mg < 1)
+    return gz_nn_error (err, GZ_ERR_SHAPE, node, "no input or output channels");
+  if (b != NULL && (b->dtype != GZ_DTYPE_FLOAT || b->ndim != 1 || b->dims[0] != g->c))
+    return gz_nn_error (err, GZ_ERR_SHAPE, node, "bias %s must be float [%lld]",
+                        gz_nn_shape_str (b->ndim, b->dims, sw, sizeof sw), (long long) g->c);
+  if ((a->n_strides && a->n_strides != nsp) || (a->n_dilations && a->n_dilations != nsp)
+      || (a->n_pads && a->n_pads != 2 * nsp) || (a->n_kernel && a->n_kernel != nsp)
+      || (p->n_out_pad && p->n_out_pad != nsp)
+      || (p->n_out_shape && p->n_out_shape != nsp && p->n_out_shape != nsp + 2))
+    return gz_nn_error (err, GZ_ERR_SHAPE, node,
+                        "strides/dilations/pads/kernel_shape/output_padding/output_shape do "
+                        "not match %d spatial dimensions", nsp);
+  int64_t k[2] = { 1, 1 }, s[2] = { 1, 1 }, d[2] = { 1, 1 }, pb[2] = { 0, 0 },
+          pe[2] = { 0, 0 }, in_sp[2] = { 1, 1 }, out_sp[2] = { 1, 1 };
+  const int off = 2 - nsp;
+  const int64_t big = (int64_t) 1 << 30;
+  for (int i = 0; i < nsp; i++)
+    {
+      int j = off + i;
+      k[j] = w->dims[2 + i];
+      s[j] = a->n_strides ? a->strides[i] : 1;
+      d[j] = a->n_dilations ? a->dilations[i] : 1;
+      in_sp[j] = x->dims[2 + i];
+      int64_t op = p->n_out_pad ? p->out_pad[i] : 0;
+      if (a->n_kernel && a->kernel[i] != k[j])
+        return gz_nn_error (err, GZ_ERR_SHAPE, node, "kernel_shape[%d] = %lld, weight has %lld",
+                            i, (long long) a->kernel[i], (long long) k[j]);
+      if (k[j] < 1 || k[j] > big || s[j] < 1 || s[j] > big || d[j] < 1 || d[j] > big || op < 0
+          || op > big || in_sp[j] > big)
+        return gz_nn_error (err, GZ_ERR_SHAPE, node,
+                            "spatial axis %d: kernel, stride, dilation or output_padding out of "
+                            "range", i);
+      int64_t dk = (k[j] - 1) * d[j] + 1, full = s[j] * (in_sp[j] - 1) + op + dk;
+      bool same = a->auto_pad == GZ_NN_PAD_SAME_UPPER || a->auto_pad == GZ_NN_PAD_SAME_LOWER;
+      if (p->n_out_shape || same)
+        {
+          int64_t want = p->n_out_shape ? p->out_shape[p->n_out_shape - nsp + i] : in_sp[j] * s[j];
+          /* A negative total (output larger than the full result) extends the
+           * end with zeros; the split floors as ONNX's reference does. */
+          int64_t total = full - want;
+          int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+          bool upper = a->auto_pad == GZ_NN_PAD_SAME_UPPER;
+          pb[j] = upper ? half : total - half;
+          pe[j] = total - pb[j];
+          if (want < 1 || want > big || pb[j] < 0)
+            return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
+                                "spatial axis %d: output size %lld needs negative leading "
+                                "padding", i, (long long) want);
+          out_sp[j] = want;
+        }
+      else
+        {
+          if (a->auto_pad != GZ_NN_PAD_VALID && a->n_pads)
+            {
+              pb[j] = a->pads[i];
+              pe[j] = a->pads[nsp + i];
+            }
+          if (pb[j] < 0 || pe[j] < 0 || pb[j] > big || pe[j] > big)
+            return gz_nn_error (err, GZ_ERR_SHAPE, node, "spatial axis %d: pads out of range",
+                                i);
+          out_sp[j] = full - pb[j] - pe[j];
+          if (out_sp[j] < 1)
+            return gz_nn_error (err, GZ_ERR_SHAPE, node, "spatial axis %d: empty output", i);
+        }
+    }
+  g->w = (GzNnWindow) {
+    .in_h = out_sp[0], .in_w = out_sp[1], .out_h = in_sp[0], .out_w = in_sp[1],
+    .k_h = k[0], .k_w = k[1], .s_h = s[0], .s_w = s[1], .d_h = d[0], .d_w = d[1],
+    .pad_t = pb[0], .pad_l = pb[1], .pad_b = pe[0], .pad_r = pe[1],
+  };
+  if (__builtin_mul_overflow (g->cg, k[0] * k[1], &g->k)
+      || __builtin_mul_overflow (in_sp[0], in_sp[1], &g->p)
+      || __builtin_mul_overflow (out_sp[0], out_sp[1], &g->hw))
+    return gz_nn_error (err, GZ_ERR_LIMIT, node, "sizes overflow");
+  if ((st = gz_nn_check_int (node, "col rows", g->k, err)) != GZ_OK
+      || (st = gz_nn_check_int (node, "input plane size", g->p, err)) != GZ_OK
+      || (st = gz_nn_check_int (node, "output plane size", g->hw, err)) != GZ_OK
+      || (st = gz_nn_check_int (node, "channels", g->mg, err)) != GZ_OK)
+    return st;
+  if (g->p > INT64_MAX / g->k)
+    return gz_nn_error (err, GZ_ERR_LIMIT, node, "column matrix too large");
+  g->pointwise = g->depthwise = false;
+  return GZ_OK;
+}
+
+static GzStatus
+convt_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+             GzError *err)
+{
+  Geo g;
+  GzStatus st;
+  int64_t dims[4];
+  if ((st = convt_geometry (node, in, &g, err)) != GZ_OK)
+    return st;
+  int nd = in[0]->ndim;
+  dims[0] = g.n;
+  dims[1] = g.c;
+  if (nd == 4)
+    {
+      dims[2] = g.w.in_h;
+      dims[3] = g.w.in_w;
+    }
+  else
+    dims[2] = g.w.in_w;
+  if ((st = gz_nn_check_shape (node, nd, dims, err)) != GZ_OK)
+    return st;
+  gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, nd, dims);
+  return GZ_OK;
+}
+
+static GzStatus
+convt_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+               GzError *err)
+{
+  Geo g;
+  GzStatus st;
+  if ((st = convt_geometry (node, in, &g, err)) != GZ_OK)
+    return st;
+  const float *x = in[0]->data, *w = in[1]->data;
+  const GzTensor *bt = gz_nn_input (node, in, 2);
+  float *y = out[0]->data;
+  float *col = gz_nn_alloc_floats (node, g.k * g.p, err);
+  if (col == NULL)
+    return err != NULL ? err->code : GZ_ERR_NOMEM;
+  memset (y, 0, (size_t) (g.n * g.c * g.hw) * sizeof (float));
+  for (int64_t n = 0; n < g.n; n++)
+    for (int64_t gi = 0; gi < g.group; gi++)
+      {
+        const float *xg = x + (n * g.m + gi * g.mg) * g.p;
+        gz_sgemm (true, false, (int) g.k, (int) g.p, (int) g.mg, 1.0f, w + gi * g.mg * g.k,
+                  (int) g.k, xg, (int) g.p, 0.0f, col, (int) g.p);
+        ColJob j = { .g = &g, .col = col, .dx = y + (n * g.c + gi * g.cg) * g.hw };
+        gz_parallel_for (g.cg, gz_nn_chunk ((double) (g.k / g.cg) * g.p), col2im_channels, &j);
+      }
+  free (col);
+  if (bt != NULL)
+    for (int64_t n = 0; n < g.n; n++)
+      for (int64_t c = 0; c < g.c; c++)
+        {
+          float *yc = y + (n * g.c + c) * g.hw, bv = gz_tensor_f (bt)[c];
+          for (int64_t i = 0; i < g.hw; i++)
+            yc[i] += bv;
+        }
+  return GZ_OK;
+}
+
+static GzStatus
+convt_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+                const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
+                GzError *err)
+{
+  Geo g;
+  GzStatus st;
+  if ((st = convt_geometry (node, in, &g, err)) != GZ_OK)
+    return st;
+  float *dx = din[0] != NULL ? din[0]->data : NULL;
+  float *dw = din[1] != NULL ? din[1]->data : NULL;
+  float *db = node->n_inputs > 2 && din[2] != NULL ? din[2]->data : NULL;
+  for (int i = 0; i < node->n_inputs && i < 3; i++)
+    if (din[i] != NULL)
+      memset (din[i]->data, 0, (size_t) gz_tensor_numel (din[i]) * sizeof (float));
+  if (dout[0] == NULL)
+    return GZ_OK;
+  const float *dy = dout[0]->data, *x = in[0]->data, *w = in[1]->data;
+  if (db != NULL)
+    for (int64_t n = 0; n < g.n; n++)
+      for (int64_t c = 0; c < g.c; c++)
+        {
+          const float *r = dy + (n * g.c + c) * g.hw;
+          double acc = 0.0;
+          for (int64_t i = 0; i < g.hw; i++)
+            acc += r[i];
+          db[c] += (float) acc;
+        }
+  if (dx == NULL && dw == NULL)
+    return GZ_OK;
+  float *col = gz_nn_alloc_floats (node, g.k * g.p, err);
+  if (col == NULL)
+    return err != NULL ? err->code : GZ_ERR_NOMEM;
+  for (int64_t n = 0; n < g.n; n++)
+    for (int64_t gi = 0; gi < g.group; gi++)
+      {
+        /* col = im2col (dY_g): [cg k_h k_w, H W] */
+        run_im2col (&g, dy + (n * g.c + gi * g.cg) * g.hw, col);
+        const float *wg = w + gi * g.mg * g.k;
+        if (dx != NULL) /* dX_g [mg, HW] = W_g [mg, k] · col */
+          gz_sgemm (false, false, (int) g.mg, (int) g.p, (int) g.k, 1.0f, wg, (int) g.k, col,
+                    (int) g.p, 0.0f, dx + (n * g.m + gi * g.mg) * g.p, (int) g.p);
+        if (dw != NULL) /* dW_g [mg, k] += X_g [mg, HW] · col^T */
+          gz_sgemm (false, true, (int) g.mg, (int) g.k, (int) g.p, 1.0f,
+                    x + (n * g.m + gi * g.mg) * g.p, (int) g.p, col, (int) g.p, 1.0f,
+                    dw + gi * g.mg * g.k, (int) g.k);
+      }
+  free (col);
+  return GZ_OK;
+}
+
+const GzOpDef gz_nn_op_convtranspose = {
+  .op_type = "ConvTranspose",
+  .min_opset = 1,
+  .init = convt_init,
+  .infer = convt_infer,
+  .forward = convt_forward,
+  .backward = convt_backward,
   .free_params = gz_nn_free_params,
 };
