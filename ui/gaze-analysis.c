@@ -25,6 +25,7 @@ gaze_analysis_request_new (GazeModel *model,
 
   request->model = g_object_ref (model);
   request->image = gaze_image_ref (image);
+  request->preprocess = *gaze_model_get_preprocess (model);
   request->method = GZ_METHOD_GRADCAM;
   request->class_index = -1;
   request->top_k = 5;
@@ -140,7 +141,7 @@ gaze_analysis_run (GazeAnalysisRequest *request,
       gboolean ok;
 
       gaze_image_get_gz_image (request->image, &image);
-      if (gz_preprocess_image (&image, gaze_model_get_preprocess (request->model), &input,
+      if (gz_preprocess_image (&image, &request->preprocess, &input,
                                &result->geometry, &err) != GZ_OK)
         {
           gaze_propagate_engine_error (error, &err, _("Cannot prepare the image for the model"));

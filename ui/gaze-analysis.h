@@ -16,6 +16,7 @@ typedef struct
 {
   GazeModel *model;
   GazeImage *image;
+  GzPreprocess preprocess;  /* copied from the model when the request is made */
   /* A session that already ran the forward pass of this image on this model:
    * the job takes it over (a class change then costs one backward pass).
    * NULL: the job preprocesses and runs the forward itself. */

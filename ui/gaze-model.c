@@ -21,6 +21,7 @@ struct _GazeModel
   int n_classes;
   GPtrArray *labels;        /* char*, n_classes entries once loaded */
   gboolean has_labels;
+  char *labels_path;        /* the labels file, NULL when inline or none */
 };
 
 G_DEFINE_FINAL_TYPE (GazeModel, gaze_model, G_TYPE_OBJECT)
@@ -48,6 +49,7 @@ gaze_model_finalize (GObject *object)
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->model, gz_model_free);
   g_clear_pointer (&self->labels, g_ptr_array_unref);
+  g_clear_pointer (&self->labels_path, g_free);
 
   G_OBJECT_CLASS (gaze_model_parent_class)->finalize (object);
 }
@@ -93,6 +95,8 @@ load_sidecar (GazeModel   *self,
       for (int i = 0; i < self->n_classes; i++)
         g_ptr_array_add (self->labels, g_strdup (labels[i]));
       self->has_labels = TRUE;
+      if (sidecar.labels_path != NULL && !g_str_equal (sidecar.labels_path, "inline"))
+        self->labels_path = g_strdup (sidecar.labels_path);
     }
   else
     {
@@ -254,4 +258,37 @@ gaze_model_has_labels (GazeModel *self)
   g_return_val_if_fail (GAZE_IS_MODEL (self), FALSE);
 
   return self->has_labels;
+}
+
+void
+gaze_model_set_preprocess (GazeModel          *self,
+                           const GzPreprocess *preprocess)
+{
+  g_return_if_fail (GAZE_IS_MODEL (self));
+  g_return_if_fail (preprocess != NULL);
+
+  self->preprocess = *preprocess;
+}
+
+gboolean
+gaze_model_save_sidecar (GazeModel  *self,
+                         GError    **error)
+{
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (GAZE_IS_MODEL (self), FALSE);
+
+  path = g_file_get_path (self->file);
+  return gz_sidecar_write (path, &self->preprocess, self->labels_path, error);
+}
+
+char *
+gaze_model_get_sidecar_path (GazeModel *self)
+{
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (GAZE_IS_MODEL (self), NULL);
+
+  path = g_file_get_path (self->file);
+  return gz_sidecar_path (path);
 }

@@ -33,6 +33,14 @@ int gaze_model_get_n_classes (GazeModel *self);
 const char *gaze_model_get_label (GazeModel *self, int index);
 gboolean gaze_model_has_labels (GazeModel *self);
 
+/* Main thread only: requests copy the preprocessing when they are made, so a
+ * running job never sees it change. */
+void gaze_model_set_preprocess (GazeModel *self, const GzPreprocess *preprocess);
+/* MODEL.json beside the model: its path, and writing the current preprocessing
+ * (and labels file) to it. */
+char *gaze_model_get_sidecar_path (GazeModel *self);
+gboolean gaze_model_save_sidecar (GazeModel *self, GError **error);
+
 #define GAZE_ERROR (gaze_error_quark ())
 GQuark gaze_error_quark (void);
 

@@ -99,6 +99,10 @@ struct _GazeWindow
   GtkLabel *info_label;
   GtkExpander *model_expander;
   GtkLabel *model_label;
+  GtkSpinButton *resize_spin;
+  GtkSwitch *stretch_switch;
+  GtkEditable *mean_entry;
+  GtkEditable *std_entry;
   GMenuModel *recent_models_menu;
 };
 
@@ -472,6 +476,49 @@ set_method_factory (GazeWindow *self)
 }
 
 static void
+format_triple (GtkEditable *entry, const float *v, int n)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  for (int i = 0; i < n; i++)
+    g_string_append_printf (text, "%s%g", i ? " " : "", v[i]);
+  gtk_editable_set_text (entry, text->str);
+}
+
+static void
+update_preprocess_fields (GazeWindow *self)
+{
+  const GzPreprocess *pp = gaze_model_get_preprocess (self->model);
+
+  gtk_spin_button_set_value (self->resize_spin, pp->resize);
+  gtk_switch_set_active (self->stretch_switch, pp->mode == GZ_RESIZE_STRETCH);
+  format_triple (self->mean_entry, pp->mean, pp->channels == 1 ? 1 : 3);
+  format_triple (self->std_entry, pp->std, pp->channels == 1 ? 1 : 3);
+}
+
+/* "0.485 0.456 0.406" (or one value for gray models); std must be positive. */
+static gboolean
+parse_triple (const char *text, int n, gboolean positive, float *out)
+{
+  g_auto (GStrv) parts = g_strsplit_set (text, " ,;\t", -1);
+  int k = 0;
+
+  for (int i = 0; parts[i] != NULL; i++)
+    {
+      char *end;
+      double v;
+
+      if (*parts[i] == '\0')
+        continue;
+      v = g_ascii_strtod (parts[i], &end);
+      if (*end != '\0' || k >= n || !isfinite (v) || (positive && v <= 0))
+        return FALSE;
+      out[k++] = (float) v;
+    }
+  return k == n;
+}
+
+static void
 draw_colorbar_cb (GtkDrawingArea *area,
                   cairo_t        *cr,
                   int             width,
@@ -520,6 +567,7 @@ update_model_widgets (GazeWindow *self)
                        gz_model_producer (model) != NULL ? gz_model_producer (model) : "");
     gtk_label_set_label (self->model_label, text);
     gtk_widget_set_visible (GTK_WIDGET (self->model_expander), TRUE);
+    update_preprocess_fields (self);
   }
 
   for (int i = 0; i < gaze_model_get_n_classes (self->model); i++)
@@ -1400,6 +1448,100 @@ copy_action (GtkWidget *widget, const char *name, GVariant *param)
   gaze_window_show_toast (self, _("Copied the annotated image"));
 }
 
+/* ---- Preprocessing ------------------------------------------------------ */
+
+static void
+apply_preprocess_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+  GzPreprocess pp;
+  int n;
+
+  if (self->model == NULL)
+    return;
+  pp = *gaze_model_get_preprocess (self->model);
+  n = pp.channels == 1 ? 1 : 3;
+  if (!parse_triple (gtk_editable_get_text (self->mean_entry), n, FALSE, pp.mean) ||
+      !parse_triple (gtk_editable_get_text (self->std_entry), n, TRUE, pp.std))
+    {
+      gaze_window_show_toast (self, n == 1 ? _("Mean and std need one number (std above 0)")
+                                            : _("Mean and std need three numbers each (std above 0)"));
+      return;
+    }
+  pp.mode = gtk_switch_get_active (self->stretch_switch) ? GZ_RESIZE_STRETCH : GZ_RESIZE_CROP;
+  pp.resize = gtk_spin_button_get_value_as_int (self->resize_spin);
+  if (pp.mode == GZ_RESIZE_CROP && pp.resize < MIN (pp.crop_width, pp.crop_height))
+    {
+      g_autofree char *message = g_strdup_printf (_("Resize must be at least the crop size (%d)"),
+                                                  MIN (pp.crop_width, pp.crop_height));
+      gaze_window_show_toast (self, message);
+      return;
+    }
+
+  gaze_model_set_preprocess (self->model, &pp);
+  /* The forward pass depends on it: start over for this image. */
+  drop_results (self);
+  request_analysis (self);
+}
+
+static void
+save_sidecar_now (GazeWindow *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = gaze_model_get_sidecar_path (self->model);
+  g_autofree char *name = g_path_get_basename (path);
+  g_autofree char *message = NULL;
+
+  if (!gaze_model_save_sidecar (self->model, &error))
+    message = g_strdup_printf (_("Cannot save “%s”: %s"), name, error->message);
+  else
+    message = g_strdup_printf (_("Saved “%s”"), name);
+  gaze_window_show_toast (self, message);
+}
+
+static void
+replace_sidecar_response_cb (AdwMessageDialog *dialog,
+                             const char       *response,
+                             GazeWindow       *self)
+{
+  if (g_str_equal (response, "replace") && self->model != NULL)
+    save_sidecar_now (self);
+}
+
+static void
+save_sidecar_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+  g_autofree char *path = NULL;
+  g_autofree char *base = NULL;
+  GtkWidget *dialog;
+
+  if (self->model == NULL)
+    return;
+  /* What is saved is what is applied: apply the fields first. */
+  apply_preprocess_action (widget, NULL, NULL);
+  path = gaze_model_get_sidecar_path (self->model);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      save_sidecar_now (self);
+      return;
+    }
+  base = g_path_get_basename (path);
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Replace the Model Settings?"), NULL);
+  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                  _("“%s” already exists beside the model. Replacing it changes how "
+                                    "the model prepares images for everyone who uses this file."),
+                                  base);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"),
+                                    "replace", _("_Replace"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "replace",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (replace_sidecar_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 /* ---- Compare ------------------------------------------------------------ */
 
 static void
@@ -1760,6 +1902,10 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, info_label);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, model_expander);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, model_label);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, resize_spin);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, stretch_switch);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, mean_entry);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, std_entry);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, recent_models_menu);
 
   gtk_widget_class_install_action (widget_class, "win.open-image", NULL, open_image_action);
@@ -1779,6 +1925,8 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
   gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
   gtk_widget_class_install_property_action (widget_class, "win.compare", "compare");
+  gtk_widget_class_install_action (widget_class, "win.apply-preprocess", NULL, apply_preprocess_action);
+  gtk_widget_class_install_action (widget_class, "win.save-sidecar", NULL, save_sidecar_action);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "win.copy", NULL, copy_action);
 

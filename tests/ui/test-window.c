@@ -606,6 +606,107 @@ test_menu_windows (Fixture *f, gconstpointer data)
 }
 
 static gboolean
+is_stretch_switch (GtkWidget *widget)
+{
+  return g_strcmp0 (gtk_widget_get_tooltip_text (widget),
+                    "Resize the whole image to the input size instead of cropping") == 0;
+}
+
+static GtkWidget *
+find_stretch_switch (Fixture *f)
+{
+  GtkWidget *expander = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_EXPANDER, NULL);
+
+  g_assert_nonnull (expander);
+  gtk_expander_set_expanded (GTK_EXPANDER (expander), TRUE);
+  gaze_test_spin (50);
+  return gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_SWITCH, is_stretch_switch);
+}
+
+/* Blue minus red shift the overlay adds in the top right corner of dog.jpg:
+ * the low (blue) end of jet where the model looked, none where it did not. */
+static double
+corner_blue_shift (Fixture *f)
+{
+  Shot on = shoot (f), off = shoot_without_overlay (f);
+  double scale = MIN (on.w / 768.0, on.h / 576.0);
+  double x0 = (on.w - 768 * scale) / 2, y0 = (on.h - 576 * scale) / 2, sum = 0;
+  int n = 0;
+
+  for (int y = (int) (y0 + 0.05 * 576 * scale); y < y0 + 0.2 * 576 * scale; y++)
+    for (int x = (int) (x0 + 0.9 * 768 * scale); x < x0 + 0.98 * 768 * scale; x++)
+      {
+        const guint8 *a = on.px + ((gsize) y * on.w + x) * 4, *b = off.px + ((gsize) y * on.w + x) * 4;
+        sum += ((int) a[2] - b[2]) - ((int) a[0] - b[0]);
+        n++;
+      }
+  g_free (on.px);
+  g_free (off.px);
+  return sum / MAX (n, 1);
+}
+
+static void
+test_preprocessing (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *model = NULL;
+  g_autofree char *sidecar = NULL;
+  g_autofree char *json = NULL;
+  g_autoptr (GError) error = NULL;
+  GtkWidget *stretch;
+  double crop_shift, stretch_shift;
+
+  if (!need_shared (f))
+    return;
+  /* A private copy of the model, so that its MODEL.json is ours to write. */
+  dir = g_dir_make_tmp ("gaze-model-XXXXXX", &error);
+  g_assert_no_error (error);
+  model = g_build_filename (dir, "mobilenet.onnx", NULL);
+  sidecar = g_build_filename (dir, "mobilenet.json", NULL);
+  {
+    g_autoptr (GFile) src = g_file_new_for_path (f->model_path);
+    g_autoptr (GFile) dst = g_file_new_for_path (model);
+    g_assert_true (g_file_copy (src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, &error));
+  }
+  open_paths (f, f->dog_path, model);
+  crop_shift = corner_blue_shift (f);
+
+  /* Stretch instead of crop, from the model panel: the whole image is seen. */
+  stretch = find_stretch_switch (f);
+  g_assert_nonnull (stretch);
+  g_assert_false (gtk_switch_get_active (GTK_SWITCH (stretch)));
+  gtk_switch_set_active (GTK_SWITCH (stretch), TRUE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.apply-preprocess", NULL));
+  g_assert_true (gaze_test_wait (is_idle_with_result, f->window, WAIT_MS));
+  stretch_shift = corner_blue_shift (f);
+  g_test_message ("top right corner, blue shift: %.1f cropped (hatched), %.1f stretched",
+                  crop_shift, stretch_shift);
+  g_assert_cmpfloat (crop_shift, <, 30);
+  g_assert_cmpfloat (stretch_shift, >, crop_shift + 50);
+
+  /* Saved beside the model, and read back when the model is opened again. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.save-sidecar", NULL));
+  g_assert_true (gaze_test_wait (is_idle_with_result, f->window, WAIT_MS));
+  g_test_message ("%s", gaze_window_get_last_message (f->window));
+  g_assert_true (g_file_get_contents (sidecar, &json, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (json, "\"stretch\": true"));
+
+  gtk_switch_set_active (GTK_SWITCH (stretch), FALSE);
+  {
+    GFile *file = g_file_new_for_path (model);
+    gaze_window_open_files (f->window, &file, 1);
+    g_object_unref (file);
+  }
+  g_assert_true (gaze_test_wait (is_idle_with_result, f->window, WAIT_MS));
+  g_assert_true (gtk_switch_get_active (GTK_SWITCH (find_stretch_switch (f))));
+
+  g_unlink (sidecar);
+  g_unlink (model);
+  g_rmdir (dir);
+}
+
+static gboolean
 shows_file (gpointer data)
 {
   Fixture *f = data;
@@ -1053,6 +1154,7 @@ main (int argc, char *argv[])
   ADD ("/ui/window/inapplicable-method", test_inapplicable_method);
   ADD ("/ui/window/paste", test_paste);
   ADD ("/ui/window/menu-windows", test_menu_windows);
+  ADD ("/ui/window/preprocessing", test_preprocessing);
   ADD ("/ui/window/no-stalls", test_no_stalls);
 #undef ADD
 
