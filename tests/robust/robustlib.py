@@ -17,11 +17,16 @@ _n = 0
 _failed = 0
 
 
-def ok(cond, name, detail=""):
+def ok(cond, name, detail="", todo=None):
+    """todo: a known, reported bug — a failure is printed as TAP TODO (expected)."""
     global _n, _failed
     _n += 1
     if cond:
         print(f"ok {_n} - {name}")
+    elif todo:
+        print(f"not ok {_n} - {name} # TODO {todo}")
+        for line in str(detail).splitlines():
+            print(f"# {line}")
     else:
         _failed += 1
         print(f"not ok {_n} - {name}")

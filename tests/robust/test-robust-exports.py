@@ -62,6 +62,14 @@ code, out, err = run(["explain", model, image, "--save-input", fifo], timeout=60
 ok(code != 0 and stat.S_ISFIFO(os.stat(fifo).st_mode) and "not a regular file" in err,
    "--save-input onto a FIFO is refused and the FIFO stays", err)
 os.unlink(fifo)
+# The same for --output. g_file_set_contents renames over whatever is there:
+# as root, --output /dev/null would replace the device node by a PNG file.
+os.mkfifo(fifo)
+code, out, err = run(["explain", model, image, "--output", fifo], timeout=60)
+ok(code != 0 and stat.S_ISFIFO(os.stat(fifo).st_mode), "--output onto a FIFO is refused",
+   f"exit {code}; is a FIFO afterwards: {stat.S_ISFIFO(os.stat(fifo).st_mode)}",
+   todo="cli-explain.c: refuse outputs that exist and are not regular files")
+os.unlink(fifo)
 
 
 def mounted(opts):
