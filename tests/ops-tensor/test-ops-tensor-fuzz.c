@@ -66,7 +66,8 @@ rnd_attrs (TNode *t, int64_t *ints_store, float *floats_store, GzTensor **tensor
   static const char *const int_names[] = { "axis", "keepdims", "allowzero", "to", "start", "end",
                                            "noop_with_empty_axes", "num_outputs", "value_int",
                                            "blocksize", "upper", "exclusive", "reverse",
-                                           "select_last_index" };
+                                           "select_last_index", "k", "largest", "batch_dims",
+                                           "dtype" };
   static const char *const ints_names[] = { "axes", "perm", "split", "starts", "ends", "pads",
                                             "shape", "value_ints" };
   static const char *const modes[] = { "constant", "reflect", "edge", "wrap", "", "linear",

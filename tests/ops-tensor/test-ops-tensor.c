@@ -650,6 +650,117 @@ test_resize (void)
   tn_clear (&t);
 }
 
+static void
+test_more_indexing (void)
+{
+  TNode t = { 0 };
+  GzTensor *in[3], *out[2];
+
+  /* TopK: the 2 largest of each row, sorted, ties to the lower index */
+  tn_init (&t, "TopK", 2, 2, 13);
+  in[0] = mkf (2, D (2, 4), F (1, 5, 3, 5, -1, -2, 0, 9));
+  in[1] = mkv (1, I (2));
+  tn_run (&t, in, out);
+  assert_shape (out[0], 2, D (2, 2));
+  assert_floats (out[0], F (5, 5, 9, 0), 0.0);
+  assert_ints (out[1], I (1, 3, 3, 2));
+  free_all (out, 2);
+  gz_tensor_free (in[0]);
+  in[0] = mkr (2, D (3, 5), 80);
+  tn_check_grad (&t, in, 1);
+  tn_init (&t, "TopK", 2, 2, 13);
+  tn_int (&t, "largest", 0);
+  tn_int (&t, "axis", 0);
+  tn_run (&t, in, out);
+  assert_shape (out[1], 2, D (2, 5));
+  free_all (out, 2);
+  tn_check_grad (&t, in, 1);
+  gz_tensor_free (in[1]);
+  in[1] = mkv (1, I (4));
+  tn_expect_error (&t, in, ~0u, GZ_ERR_SHAPE, "K = 4");
+  free_all (in, 2);
+
+  /* GatherND: tuples of length 2, then 1 with batch_dims 1 */
+  tn_init (&t, "GatherND", 2, 1, 13);
+  in[0] = iota (3, D (2, 2, 3));
+  in[1] = mki (2, D (2, 2), I (1, 0, 0, -1));
+  tn_run (&t, in, out);
+  assert_shape (out[0], 2, D (2, 3));
+  assert_floats (out[0], F (6, 7, 8, 3, 4, 5), 0.0);
+  free_all (out, 1);
+  tn_check_grad (&t, in, 1);
+  tn_init (&t, "GatherND", 2, 1, 13);
+  tn_int (&t, "batch_dims", 1);
+  gz_tensor_free (in[1]);
+  in[1] = mki (2, D (2, 1), I (1, 0));
+  tn_run (&t, in, out);
+  assert_shape (out[0], 2, D (2, 3));
+  assert_floats (out[0], F (3, 4, 5, 6, 7, 8), 0.0);
+  free_all (out, 1);
+  tn_check_grad (&t, in, 1);
+  free_all (in, 2);
+
+  /* ScatterElements along axis 1 with a repeated index; add */
+  tn_init (&t, "ScatterElements", 3, 1, 13);
+  tn_int (&t, "axis", 1);
+  in[0] = mkf (2, D (2, 3), F (1, 2, 3, 4, 5, 6));
+  in[1] = mki (2, D (2, 2), I (2, 2, 0, -1));
+  in[2] = mkf (2, D (2, 2), F (10, 20, 30, 40));
+  tn_run (&t, in, out);
+  assert_floats (out[0], F (1, 2, 20, 30, 5, 40), 0.0);
+  free_all (out, 1);
+  tn_check_grad (&t, in, 5);
+  tn_init (&t, "ScatterElements", 3, 1, 16);
+  tn_int (&t, "axis", 1);
+  tn_string (&t, "reduction", "add");
+  tn_run (&t, in, out);
+  assert_floats (out[0], F (1, 2, 33, 34, 5, 46), 0.0);
+  free_all (out, 1);
+  tn_check_grad (&t, in, 5);
+  free_all (in, 3);
+
+  /* Hardmax: one-hot of the first maximum; no gradient */
+  tn_init (&t, "Hardmax", 1, 1, 13);
+  in[0] = mkf (2, D (2, 3), F (1, 3, 3, -1, -2, -3));
+  tn_run (&t, in, out);
+  assert_floats (out[0], F (0, 1, 0, 1, 0, 0), 0.0);
+  free_all (out, 1);
+  free_all (in, 1);
+
+  /* EyeLike from a run-time input's shape, k = 1, as int64 */
+  tn_init (&t, "EyeLike", 1, 1, 13);
+  tn_int (&t, "k", 1);
+  tn_int (&t, "dtype", 7);
+  in[0] = mkf (2, D (2, 3), NULL);
+  tn_run_mask (&t, in, 0u, out);
+  assert_ints (out[0], I (0, 1, 0, 0, 0, 1));
+  free_all (out, 1);
+  free_all (in, 1);
+
+  /* OneHot on axis 0 with a negative index and one out of range */
+  tn_init (&t, "OneHot", 3, 1, 13);
+  tn_int (&t, "axis", 0);
+  in[0] = mkv (3, I (0, -1, 7));
+  in[1] = mki (0, NULL, I (3));
+  in[2] = mkf (1, D (2), F (-1, 5));
+  tn_run (&t, in, out);
+  assert_shape (out[0], 2, D (3, 3));
+  assert_floats (out[0], F (5, -1, -1, -1, -1, -1, -1, 5, -1), 0.0);
+  free_all (out, 1);
+  tn_expect_error (&t, in, 5u, GZ_ERR_UNSUPPORTED, "depth");
+  free_all (in, 3);
+
+  /* CastLike: the target type is the second input's */
+  tn_init (&t, "CastLike", 2, 1, 15);
+  in[0] = mkf (1, D (2), F (2.7f, -2.7f));
+  in[1] = mkv (1, I (0));
+  tn_run (&t, in, out);
+  assert_ints (out[0], I (2, -2));
+  free_all (out, 1);
+  free_all (in, 2);
+  tn_clear (&t);
+}
+
 /* ---- Shape, Constant, ConstantOfShape, Range --------------------------- */
 
 static void
@@ -1386,7 +1497,8 @@ test_registry (void)
                           "ReduceL2", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And",
                           "Or", "Xor", "Not", "Tile", "ScatterND", "GatherElements", "ArgMax",
                           "ArgMin", "ReduceProd", "ReduceLogSum", "ReduceLogSumExp", "CumSum", "Trilu",
-                          "DepthToSpace", "SpaceToDepth", "Resize", "Upsample" };
+                          "DepthToSpace", "SpaceToDepth", "Resize", "Upsample", "Hardmax", "CastLike",
+                          "TopK", "GatherND", "ScatterElements", "EyeLike", "OneHot" };
   for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
     {
       const GzOpDef *op = gz_op_lookup (names[i]);
@@ -1445,6 +1557,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-tensor/cumsum-trilu", test_cumsum_trilu);
   g_test_add_func ("/ops-tensor/depth-to-space", test_depth_to_space);
   g_test_add_func ("/ops-tensor/resize", test_resize);
+  g_test_add_func ("/ops-tensor/more-indexing", test_more_indexing);
   g_test_add_func ("/ops-tensor/shape", test_shape);
   g_test_add_func ("/ops-tensor/constant", test_constant);
   g_test_add_func ("/ops-tensor/constant-of-shape", test_constant_of_shape);

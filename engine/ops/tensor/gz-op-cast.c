@@ -1,4 +1,4 @@
-/* gz-op-cast.c — Cast into the engine's two storage types
+/* gz-op-cast.c — Cast (and CastLike) into the engine's two storage types
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Like the loader, the engine keeps every tensor as float32 or int64: Cast to
@@ -62,6 +62,18 @@ cast_init (GzNode *node, int64_t opset, GzError *err)
   return GZ_OK;
 }
 
+/* CastLike: the target is the second input's type (as stored: float or int64). */
+static GzStatus
+cast_like_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+                 GzError *err)
+{
+  GzStatus need = gz_tops_need (node, in, out, 2, 1, err);
+  if (need != GZ_OK)
+    return need;
+  gz_tensor_set_shape (out[0], in[1]->dtype, in[0]->ndim, in[0]->dims);
+  return GZ_OK;
+}
+
 static GzStatus
 cast_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
@@ -99,7 +111,15 @@ narrow (int64_t v, int to)
 static GzStatus
 cast_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
+  CastParams like;
   const CastParams *p = node->params;
+  if (p == NULL)
+    {
+      /* CastLike: the target type comes from its second input */
+      like.dtype = out[0]->dtype;
+      like.to = like.dtype == GZ_DTYPE_FLOAT ? ONNX_FLOAT : ONNX_INT64;
+      p = &like;
+    }
   int64_t n = gz_tensor_numel (in[0]);
   GzDType from = in[0]->dtype;
   if (p->dtype == GZ_DTYPE_FLOAT)
@@ -155,4 +175,8 @@ cast_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
 
 const GzOpDef gz_tops_cast = {
   "Cast", 6, cast_init, cast_infer, cast_forward, cast_backward, gz_tops_free,
+};
+
+const GzOpDef gz_tops_cast_like = {
+  "CastLike", 15, NULL, cast_like_infer, cast_forward, cast_backward, NULL,
 };

@@ -1,5 +1,5 @@
-/* gz-op-constant.c — operators whose output is known at load time:
- * Shape, Size, Constant, ConstantOfShape, Range
+/* gz-op-constant.c — operators whose output (or, for OneHot, its shape) is known at load time:
+ * Shape, Size, Constant, ConstantOfShape, Range, EyeLike, OneHot
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Shape and Constant produce their data during shape inference (Shape's input
@@ -359,4 +359,158 @@ range_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
 
 const GzOpDef gz_tops_range = {
   "Range", 11, NULL, range_infer, range_forward, NULL, NULL,
+};
+
+/* ---- EyeLike ----------------------------------------------------------- */
+
+/* Ones on the k-th diagonal of a 2-D tensor shaped like the input: known from
+ * the shape alone, so infer produces the data (like Shape). */
+
+static GzStatus
+eye_dtype (const GzNode *node, const GzTensor *x, GzDType *dtype, GzError *err)
+{
+  const GzAttr *a = gz_node_attr (node, "dtype");
+  *dtype = x->dtype;
+  if (a == NULL || a->type != GZ_ATTR_INT)
+    return GZ_OK;
+  switch (a->i)
+    {
+    case 1: case 10: case 11: *dtype = GZ_DTYPE_FLOAT; return GZ_OK;
+    case 6: case 7: case 9: *dtype = GZ_DTYPE_INT64; return GZ_OK;
+    default:
+      return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "dtype %lld is not supported",
+                            (long long) a->i);
+    }
+}
+
+static void
+eye_fill (const GzNode *node, GzTensor *y)
+{
+  int64_t k = gz_node_attr_int (node, "k", 0), rows = y->dims[0], cols = y->dims[1];
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++)
+      {
+        /* j - i == k without overflow: compare in the safe direction */
+        bool one = (k >= 0 && j >= i && j - i == k) || (k < 0 && i > j && i - j == -k);
+        if (y->dtype == GZ_DTYPE_INT64)
+          ((int64_t *) y->data)[i * cols + j] = one;
+        else
+          ((float *) y->data)[i * cols + j] = one;
+      }
+}
+
+static GzStatus
+eye_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  GzStatus st = gz_tops_need (node, in, out, 1, 1, err);
+  GzDType dtype;
+  if (st != GZ_OK || (st = eye_dtype (node, in[0], &dtype, err)) != GZ_OK)
+    return st;
+  if (in[0]->ndim != 2)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "input must be 2-D, not rank %d",
+                          in[0]->ndim);
+  if (gz_node_attr_int (node, "k", 0) == INT64_MIN)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "k is out of range");
+  gz_tensor_set_shape (out[0], dtype, 2, in[0]->dims);
+  if ((st = alloc_output (node, out[0], err)) != GZ_OK)
+    return st;
+  eye_fill (node, out[0]);
+  return GZ_OK;
+}
+
+static GzStatus
+eye_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  eye_fill (node, out[0]);
+  return GZ_OK;
+}
+
+const GzOpDef gz_tops_eye_like = {
+  "EyeLike", 9, NULL, eye_infer, eye_forward, NULL, NULL,
+};
+
+/* ---- OneHot ------------------------------------------------------------ */
+
+/* output[..., d at axis, ...] = values[1] where indices[...] == d (negative
+ * indices count from depth), else values[0]. depth must be a constant. */
+
+static GzStatus
+onehot_layout (const GzNode *node, const GzTensor *const *in, int *axis, int64_t *depth,
+               GzError *err)
+{
+  const GzTensor *idx = in[0], *dt = in[1], *vals = in[2];
+  if (gz_tensor_numel (dt) != 1)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "depth must be a scalar");
+  if (dt->data == NULL)
+    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "depth is computed at run time");
+  double d = gz_tops_scalar (dt);
+  if (!(d >= 1.0 && d <= (double) ((int64_t) 1 << 40)))
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "depth %g is invalid", d);
+  *depth = (int64_t) d;
+  if (gz_tensor_numel (vals) != 2)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "values must hold [off, on]");
+  int64_t v = gz_node_attr_int (node, "axis", -1);
+  int r = idx->ndim + 1;
+  if (r > GZ_MAX_DIMS || v < -r || v >= r)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
+                          (long long) v, r);
+  *axis = (int) (v < 0 ? v + r : v);
+  return GZ_OK;
+}
+
+static GzStatus
+onehot_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+              GzError *err)
+{
+  GzStatus st = gz_tops_need (node, in, out, 3, 1, err);
+  int axis;
+  int64_t depth;
+  if (st != GZ_OK || (st = onehot_layout (node, in, &axis, &depth, err)) != GZ_OK)
+    return st;
+  int64_t dims[GZ_MAX_DIMS];
+  for (int a = 0, k = 0; a <= in[0]->ndim; a++)
+    dims[a] = a == axis ? depth : in[0]->dims[k++];
+  if ((st = gz_tops_check_shape (node, in[0]->ndim + 1, dims, err)) != GZ_OK)
+    return st;
+  gz_tensor_set_shape (out[0], in[2]->dtype, in[0]->ndim + 1, dims);
+  return GZ_OK;
+}
+
+static GzStatus
+onehot_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+                GzError *err)
+{
+  int axis;
+  int64_t depth;
+  GzStatus st = onehot_layout (node, in, &axis, &depth, err);
+  if (st != GZ_OK)
+    return st;
+  const GzTensor *idx = in[0], *vals = in[2];
+  int64_t outer = gz_shape_numel (axis, idx->dims);
+  int64_t inner = gz_shape_numel (idx->ndim - axis, idx->dims + axis);
+  bool wide = vals->dtype == GZ_DTYPE_INT64;
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t j = 0; j < inner; j++)
+      {
+        double iv = idx->dtype == GZ_DTYPE_INT64
+                      ? (double) ((const int64_t *) idx->data)[o * inner + j]
+                      : (double) ((const float *) idx->data)[o * inner + j];
+        if (iv < 0)
+          iv += (double) depth;
+        int64_t hot = iv >= 0 && iv < (double) depth ? (int64_t) iv : -1;
+        for (int64_t d = 0; d < depth; d++)
+          {
+            int64_t at = (o * depth + d) * inner + j;
+            int which = d == hot;
+            if (wide)
+              ((int64_t *) out[0]->data)[at] = ((const int64_t *) vals->data)[which];
+            else
+              ((float *) out[0]->data)[at] = ((const float *) vals->data)[which];
+          }
+      }
+  return GZ_OK;
+}
+
+const GzOpDef gz_tops_one_hot = {
+  "OneHot", 9, NULL, onehot_infer, onehot_forward, NULL, NULL,
 };

@@ -1,4 +1,4 @@
-/* gz-op-gather.c — Gather along one axis (float or int64 data, int64 indices), GatherElements
+/* gz-op-gather.c — Gather (float or int64 data, int64 indices), GatherElements, GatherND
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * data is seen as [outer, n, inner]; output[o, k..., :] = data[o, idx[k...], :].
@@ -261,4 +261,145 @@ ge_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
 
 const GzOpDef gz_tops_gather_elements = {
   "GatherElements", 11, NULL, ge_infer, ge_forward, ge_backward, NULL,
+};
+
+/* ---- GatherND ---------------------------------------------------------- */
+
+/* indices [..., k] pick slices data[b..., i0..ik-1, :] after batch_dims
+ * leading axes shared by data and indices. Output: indices.shape[:-1] +
+ * data.shape[batch_dims + k:]. Backward scatter-adds the slices. */
+
+typedef struct
+{
+  int64_t batches, tuples, k, slice, batch_stride;
+} GndLayout;
+
+static GzStatus
+gnd_layout (const GzNode *node, const GzTensor *data, const GzTensor *idx, GndLayout *l,
+            int64_t *out_dims, int *out_ndim, GzError *err)
+{
+  int64_t b = gz_node_attr_int (node, "batch_dims", 0);
+  if (idx->dtype != GZ_DTYPE_INT64)
+    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "indices must be int64");
+  if (idx->ndim < 1 || b < 0 || b >= idx->ndim || b > data->ndim)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "batch_dims %lld does not fit ranks %d, %d",
+                          (long long) b, data->ndim, idx->ndim);
+  int64_t k = idx->dims[idx->ndim - 1];
+  if (k < 1 || b + k > data->ndim)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "index tuples of %lld do not fit data rank %d",
+                          (long long) k, data->ndim);
+  for (int a = 0; a < b; a++)
+    if (idx->dims[a] != data->dims[a])
+      return gz_tops_error (err, GZ_ERR_SHAPE, node, "batch dimension %d differs: %lld, %lld", a,
+                            (long long) idx->dims[a], (long long) data->dims[a]);
+  int r = 0;
+  for (int a = 0; a < idx->ndim - 1; a++)
+    out_dims[r++] = idx->dims[a];
+  for (int a = (int) (b + k); a < data->ndim; a++)
+    {
+      if (r >= GZ_MAX_DIMS)
+        return gz_tops_error (err, GZ_ERR_LIMIT, node, "output rank exceeds %d", GZ_MAX_DIMS);
+      out_dims[r++] = data->dims[a];
+    }
+  *out_ndim = r;
+  l->k = k;
+  l->batches = gz_shape_numel ((int) b, data->dims);
+  l->tuples = gz_shape_numel (idx->ndim - 1 - (int) b, idx->dims + b);
+  l->slice = gz_shape_numel (data->ndim - (int) (b + k), data->dims + b + k);
+  l->batch_stride = gz_shape_numel (data->ndim - (int) b, data->dims + b);
+  return GZ_OK;
+}
+
+/* Offset of tuple t of batch bt in data, or -1 when out of range. */
+static int64_t
+gnd_offset (const GzTensor *data, const GzTensor *idx, const GndLayout *l, int b, int64_t bt,
+            int64_t t)
+{
+  const int64_t *p = (const int64_t *) idx->data + (bt * l->tuples + t) * l->k;
+  int64_t off = 0;
+  for (int64_t j = 0; j < l->k; j++)
+    {
+      int64_t i = norm_index (p[j], data->dims[b + j]);
+      if (i < 0)
+        return -1;
+      off = off * data->dims[b + j] + i;
+    }
+  return bt * l->batch_stride + off * l->slice;
+}
+
+static GzStatus
+gnd_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  GzStatus st = gz_tops_need (node, in, out, 2, 1, err);
+  GndLayout l;
+  int64_t dims[GZ_MAX_DIMS];
+  int r;
+  if (st != GZ_OK || (st = gnd_layout (node, in[0], in[1], &l, dims, &r, err)) != GZ_OK)
+    return st;
+  if ((st = gz_tops_check_shape (node, r, dims, err)) != GZ_OK)
+    return st;
+  if (in[1]->data != NULL)
+    {
+      int b = (int) gz_node_attr_int (node, "batch_dims", 0);
+      for (int64_t bt = 0; bt < l.batches; bt++)
+        for (int64_t t = 0; t < l.tuples; t++)
+          if (gnd_offset (in[0], in[1], &l, b, bt, t) < 0)
+            return gz_tops_error (err, GZ_ERR_SHAPE, node, "index tuple %lld is out of range",
+                                  (long long) t);
+    }
+  gz_tensor_set_shape (out[0], in[0]->dtype, r, dims);
+  return GZ_OK;
+}
+
+static GzStatus
+gnd_run (const GzNode *node, const GzTensor *const *in, void *dst, const float *grad,
+         float *grad_data, GzError *err)
+{
+  GndLayout l;
+  int64_t dims[GZ_MAX_DIMS];
+  int r;
+  GzStatus st = gnd_layout (node, in[0], in[1], &l, dims, &r, err);
+  if (st != GZ_OK)
+    return st;
+  int b = (int) gz_node_attr_int (node, "batch_dims", 0);
+  size_t es = gz_dtype_size (in[0]->dtype);
+  for (int64_t bt = 0; bt < l.batches; bt++)
+    for (int64_t t = 0; t < l.tuples; t++)
+      {
+        int64_t off = gnd_offset (in[0], in[1], &l, b, bt, t);
+        if (off < 0)
+          return gz_tops_error (err, GZ_ERR_SHAPE, node, "index tuple %lld is out of range",
+                                (long long) t);
+        int64_t at = (bt * l.tuples + t) * l.slice;
+        if (dst != NULL)
+          memcpy ((char *) dst + (size_t) at * es, (const char *) in[0]->data + (size_t) off * es,
+                  (size_t) l.slice * es);
+        else
+          for (int64_t j = 0; j < l.slice; j++)
+            grad_data[off + j] += grad[at + j];
+      }
+  return GZ_OK;
+}
+
+static GzStatus
+gnd_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  return gnd_run (node, in, out[0]->data, NULL, NULL, err);
+}
+
+static GzStatus
+gnd_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+              const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
+              GzError *err)
+{
+  if (din[0] == NULL)
+    return GZ_OK;
+  gz_tops_zero (din[0]);
+  if (dout[0] == NULL)
+    return GZ_OK;
+  return gnd_run (node, in, NULL, dout[0]->data, din[0]->data, err);
+}
+
+const GzOpDef gz_tops_gather_nd = {
+  "GatherND", 11, NULL, gnd_infer, gnd_forward, gnd_backward, NULL,
 };

@@ -1,4 +1,4 @@
-/* gz-op-scatter.c — ScatterND (reduction none, add, mul)
+/* gz-op-scatter.c — ScatterND and ScatterElements (reduction none, add, mul)
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * output = data, then for each index tuple t (the last axis of `indices`, k
@@ -206,4 +206,179 @@ scatter_backward (const GzNode *node, const GzTensor *const *in, const GzTensor 
 
 const GzOpDef gz_tops_scatter_nd = {
   "ScatterND", 11, NULL, scatter_infer, scatter_forward, scatter_backward, NULL,
+};
+
+/* ---- ScatterElements --------------------------------------------------- */
+
+/* output = data; output[i with the axis coordinate replaced by indices[i]]
+ * = (or +=, *=, max=, min=) updates[i]. Backward like ScatterND's, per
+ * element (none and add only). */
+
+static GzStatus
+se_check (const GzNode *node, const GzTensor *const *in, int *axis, ScatterMode *mode,
+          GzError *err)
+{
+  const GzTensor *data = in[0], *idx = in[1], *upd = in[2];
+  int64_t v = gz_node_attr_int (node, "axis", 0);
+  *axis = gz_axis (v, data->ndim);
+  if (*axis < 0 || data->ndim == 0)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
+                          (long long) v, data->ndim);
+  const char *red = gz_node_attr_string (node, "reduction", "none");
+  if (strcmp (red, "none") == 0)
+    *mode = SCATTER_NONE;
+  else if (strcmp (red, "add") == 0)
+    *mode = SCATTER_ADD;
+  else if (strcmp (red, "mul") == 0)
+    *mode = SCATTER_MUL;
+  else
+    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "reduction '%s' is not supported", red);
+  if (idx->dtype != GZ_DTYPE_INT64)
+    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "indices must be int64");
+  if (upd->dtype != data->dtype)
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "updates and data differ in data type");
+  bool ok = idx->ndim == data->ndim && upd->ndim == idx->ndim;
+  for (int a = 0; ok && a < idx->ndim; a++)
+    ok = upd->dims[a] == idx->dims[a] && (a == *axis || idx->dims[a] <= data->dims[a]);
+  if (!ok)
+    {
+      char b1[128], b2[128];
+      return gz_tops_error (err, GZ_ERR_SHAPE, node,
+                            "indices and updates %s do not fit data %s",
+                            gz_tops_shape_str (idx->ndim, idx->dims, b1, sizeof b1),
+                            gz_tops_shape_str (data->ndim, data->dims, b2, sizeof b2));
+    }
+  return GZ_OK;
+}
+
+/* Data offsets of every index element (malloc'ed), or an error when one is
+ * out of range. */
+static GzStatus
+se_offsets (const GzNode *node, const GzTensor *data, const GzTensor *idx, int axis,
+            int64_t **offsets, GzError *err)
+{
+  int64_t total = gz_tensor_numel (idx), n = data->dims[axis];
+  int64_t strides[GZ_MAX_DIMS], pos[GZ_MAX_DIMS] = { 0 };
+  int64_t *off = malloc ((size_t) (total > 0 ? total : 1) * sizeof *off);
+  if (off == NULL)
+    return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+  gz_tops_strides (data->ndim, data->dims, strides);
+  const int64_t *p = idx->data;
+  for (int64_t k = 0; k < total; k++)
+    {
+      int64_t i = p[k] < 0 ? p[k] + n : p[k];
+      if (i < 0 || i >= n)
+        {
+          free (off);
+          return gz_tops_error (err, GZ_ERR_SHAPE, node,
+                                "index %lld is out of range for size %lld", (long long) p[k],
+                                (long long) n);
+        }
+      int64_t o = 0;
+      for (int a = 0; a < data->ndim; a++)
+        o += (a == axis ? i : pos[a]) * strides[a];
+      off[k] = o;
+      for (int a = data->ndim - 1; a >= 0; a--)
+        {
+          if (++pos[a] < idx->dims[a])
+            break;
+          pos[a] = 0;
+        }
+    }
+  *offsets = off;
+  return GZ_OK;
+}
+
+static GzStatus
+se_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  GzStatus st = gz_tops_need (node, in, out, 3, 1, err);
+  int axis;
+  ScatterMode mode;
+  if (st != GZ_OK || (st = se_check (node, in, &axis, &mode, err)) != GZ_OK)
+    return st;
+  gz_tensor_set_shape (out[0], in[0]->dtype, in[0]->ndim, in[0]->dims);
+  return GZ_OK;
+}
+
+static GzStatus
+se_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  int axis;
+  ScatterMode mode;
+  int64_t *off;
+  GzStatus st = se_check (node, in, &axis, &mode, err);
+  if (st != GZ_OK || (st = se_offsets (node, in[0], in[1], axis, &off, err)) != GZ_OK)
+    return st;
+  int64_t n = gz_tensor_numel (in[0]), total = gz_tensor_numel (in[1]);
+  if (n > 0 && out[0]->data != in[0]->data)
+    memmove (out[0]->data, in[0]->data, gz_tops_bytes (in[0], n));
+  for (int64_t k = 0; k < total; k++)
+    {
+      if (in[0]->dtype == GZ_DTYPE_INT64)
+        {
+          int64_t *y = (int64_t *) out[0]->data + off[k], u = ((const int64_t *) in[2]->data)[k];
+          *y = mode == SCATTER_NONE ? u : mode == SCATTER_ADD ? *y + u : *y * u;
+        }
+      else
+        {
+          float *y = (float *) out[0]->data + off[k], u = ((const float *) in[2]->data)[k];
+          *y = mode == SCATTER_NONE ? u : mode == SCATTER_ADD ? *y + u : *y * u;
+        }
+    }
+  free (off);
+  return GZ_OK;
+}
+
+static GzStatus
+se_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+             const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
+             GzError *err)
+{
+  int axis;
+  ScatterMode mode;
+  int64_t *off;
+  GzStatus st = se_check (node, in, &axis, &mode, err);
+  if (st != GZ_OK)
+    return st;
+  if (mode == SCATTER_MUL)
+    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through the 'mul' reduction");
+  GzTensor *dd = din[0], *du = node->n_inputs > 2 ? din[2] : NULL;
+  if (dd != NULL)
+    gz_tops_zero (dd);
+  if (du != NULL)
+    gz_tops_zero (du);
+  if (dout[0] == NULL)
+    return GZ_OK;
+  if ((st = se_offsets (node, in[0], in[1], axis, &off, err)) != GZ_OK)
+    return st;
+  int64_t n = gz_tensor_numel (in[0]), total = gz_tensor_numel (in[1]);
+  const float *g = dout[0]->data;
+  bool *claimed = calloc ((size_t) (n > 0 ? n : 1), sizeof *claimed);
+  if (claimed == NULL)
+    {
+      free (off);
+      return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+    }
+  if (dd != NULL && n > 0)
+    memcpy (dd->data, g, (size_t) n * sizeof (float));
+  /* last write wins without reduction: walk backwards, first claim takes it */
+  for (int64_t k = total - 1; k >= 0; k--)
+    {
+      bool taken = mode == SCATTER_NONE && claimed[off[k]];
+      if (du != NULL)
+        gz_tensor_f (du)[k] = taken ? 0.0f : g[off[k]];
+      claimed[off[k]] = true;
+    }
+  if (dd != NULL && mode == SCATTER_NONE)
+    for (int64_t i = 0; i < n; i++)
+      if (claimed[i])
+        gz_tensor_f (dd)[i] = 0.0f;
+  free (claimed);
+  free (off);
+  return GZ_OK;
+}
+
+const GzOpDef gz_tops_scatter_elements = {
+  "ScatterElements", 11, NULL, se_infer, se_forward, se_backward, NULL,
 };

@@ -1,4 +1,4 @@
-/* gz-op-softmax.c — Softmax and LogSoftmax
+/* gz-op-softmax.c — Softmax, LogSoftmax and Hardmax
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Before opset 13 the input is coerced to 2-D at `axis` (default 1) and the
@@ -8,6 +8,7 @@
  * Backward, with y = softmax(x) and g the output gradient:
  *   Softmax:    dx = y * (g - sum_n g*y)
  *   LogSoftmax: dx = g - exp(y) * sum_n g
+ *   Hardmax (one-hot of the first maximum): dx = 0, it is piecewise constant
  */
 #include <math.h>
 
@@ -184,4 +185,49 @@ const GzOpDef gz_tops_softmax = {
 const GzOpDef gz_tops_log_softmax = {
   "LogSoftmax", 1, log_softmax_init, softmax_infer, softmax_forward, softmax_backward,
   gz_tops_free,
+};
+
+/* ---- Hardmax ----------------------------------------------------------- */
+
+static GzStatus
+hardmax_init (GzNode *node, int64_t opset, GzError *err)
+{
+  return softmax_init_common (node, opset, false, err);
+}
+
+static GzStatus
+hardmax_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
+                 GzError *err)
+{
+  int64_t outer, n, inner;
+  GzStatus st = softmax_layout (node, in[0], &outer, &n, &inner, err);
+  if (st != GZ_OK)
+    return st;
+  const float *x = in[0]->data;
+  float *y = out[0]->data;
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t j = 0; j < inner; j++)
+      {
+        int64_t base = o * n * inner + j, best = 0;
+        for (int64_t k = 1; k < n; k++)
+          if (x[base + k * inner] > x[base + best * inner])
+            best = k;
+        for (int64_t k = 0; k < n; k++)
+          y[base + k * inner] = k == best ? 1.0f : 0.0f;
+      }
+  return GZ_OK;
+}
+
+static GzStatus
+hardmax_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+                  const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
+                  GzError *err)
+{
+  if (din[0] != NULL)
+    gz_tops_zero (din[0]);
+  return GZ_OK;
+}
+
+const GzOpDef gz_tops_hardmax = {
+  "Hardmax", 1, hardmax_init, softmax_infer, hardmax_forward, hardmax_backward, gz_tops_free,
 };
