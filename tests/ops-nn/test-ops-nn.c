@@ -546,6 +546,37 @@ test_batchnorm (void)
   tn_clear (&t);
 }
 
+static void
+test_instancenorm (void)
+{
+  TNode t;
+  const int64_t xd[4] = { 2, 3, 4, 5 }, c[1] = { 3 };
+  tn_init (&t, "InstanceNormalization", 3, 1, 13);
+  tn_float (&t, "epsilon", 1e-2f);
+  GzTensor *in[3] = { tn_uniform (4, xd, -2, 2), tn_uniform (1, c, 0.5, 1.5),
+                      tn_uniform (1, c, -1, 1) };
+  GzTensor *y = tn_forward (&t, in);
+  double want[120];
+  for (int p = 0; p < 6; p++)
+    {
+      const float *x = gz_tensor_f (in[0]) + p * 20;
+      double mu = 0, var = 0;
+      for (int i = 0; i < 20; i++)
+        mu += x[i] / 20.0;
+      for (int i = 0; i < 20; i++)
+        var += (x[i] - mu) * (x[i] - mu) / 20.0;
+      for (int i = 0; i < 20; i++)
+        want[p * 20 + i] = gz_tensor_f (in[1])[p % 3] * (x[i] - mu) / sqrt (var + 1e-2)
+                           + gz_tensor_f (in[2])[p % 3];
+    }
+  tn_assert_close (y, want, 120, FWD_TOL);
+  tn_check_grad (&t, in, 7u, 1e-2, GRAD_TOL, GZ_RELU_GRADIENT);
+  gz_tensor_free (y);
+  for (int k = 0; k < 3; k++)
+    gz_tensor_free (in[k]);
+  tn_clear (&t);
+}
+
 /* ---- Gemm and MatMul --------------------------------------------------- */
 
 static void
@@ -1235,7 +1266,7 @@ test_empty (void)
 static void
 test_registry (void)
 {
-  const char *types[] = { "ConvTranspose", "Elu", "Celu", "Selu", "Softplus", "Softsign", "ThresholdedRelu",
+  const char *types[] = { "ConvTranspose", "InstanceNormalization", "Elu", "Celu", "Selu", "Softplus", "Softsign", "ThresholdedRelu",
                           "Sin", "Cos", "Floor", "Ceil", "Round", "Sum", "Mean", "Max", "Min",
                           "Conv", "BatchNormalization", "Gemm", "MatMul", "MaxPool",
                           "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu",
@@ -1302,6 +1333,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/pool-1d-errors", test_pool_1d_and_errors);
   g_test_add_func ("/ops-nn/global-pool", test_global_pool);
   g_test_add_func ("/ops-nn/batchnorm", test_batchnorm);
+  g_test_add_func ("/ops-nn/instancenorm", test_instancenorm);
   g_test_add_func ("/ops-nn/gemm", test_gemm);
   g_test_add_func ("/ops-nn/matmul", test_matmul);
   g_test_add_func ("/ops-nn/binary", test_binary);
