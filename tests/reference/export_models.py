@@ -143,7 +143,6 @@ def _complete(name, opset, rec, layers):
 def ensure(models=None, opsets=None, tap=None, quiet=False):
     """Makes sure every requested export exists (reusing what is there);
     returns the manifest. Serialised by a lock: tests may run in parallel."""
-    import numpy as np
     import torch
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     models = models or rc.MODEL_NAMES

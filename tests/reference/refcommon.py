@@ -124,7 +124,7 @@ def randomise_norm_stats(model, seed, input_shape=(3, 224, 224)):
     model.eval()
 
 
-def build_model(name):
+def build_model(name, calibrate=True):
     """The torchvision model `name`, randomly initialised with a fixed seed
     (weights cannot be downloaded), BatchNorm made non-trivial, eval mode."""
     import torch
@@ -132,7 +132,8 @@ def build_model(name):
     seed = _seed_for(name)
     torch.manual_seed(seed)
     model = getattr(torchvision.models, name)(weights=None)
-    randomise_norm_stats(model, seed + 1)
+    if calibrate:
+        randomise_norm_stats(model, seed + 1)
     model.eval()
     return model
 
@@ -144,9 +145,10 @@ def state_path(name):
 def load_model(name):
     """The exact model that was exported (saved state), else rebuilt."""
     import torch
-    model = TinyNet.build() if name == "tinynet" else build_model(name)
     p = state_path(name)
-    if os.path.exists(p):
+    have = os.path.exists(p)
+    model = TinyNet.build() if name == "tinynet" else build_model(name, calibrate=not have)
+    if have:
         model.load_state_dict(torch.load(p))
     model.eval()
     return model
