@@ -265,7 +265,7 @@ gaze_analysis_colorize (const GzTensor *projected,
                         float           threshold)
 {
   g_autoptr (GBytes) bytes = NULL;
-  int h, w;
+  int h, w, oh, ow, step = 1;
   const float *m;
   guint8 lut[256][3];
   guint8 *rgba;
@@ -275,26 +275,35 @@ gaze_analysis_colorize (const GzTensor *projected,
   h = (int) projected->dims[0];
   w = (int) projected->dims[1];
   m = gz_tensor_f (projected);
+  /* The map is smooth (upsampled from a few feature cells): past 1024 pixels a
+   * coarser overlay, stretched over the image, looks the same and draws fast. */
+  while (MAX (w, h) / step > 1024)
+    step++;
+  ow = (w + step - 1) / step;
+  oh = (h + step - 1) / step;
   for (int i = 0; i < 256; i++)
     gz_colormap_lookup (colormap, i / 255.0f, lut[i]);
 
-  rgba = g_malloc ((gsize) w * h * 4);
-  for (gsize i = 0; i < (gsize) w * h; i++)
-    {
-      float v = m[i];
-      guint8 *p = rgba + i * 4;
+  rgba = g_malloc ((gsize) ow * oh * 4);
+  for (int y = 0; y < oh; y++)
+    for (int x = 0; x < ow; x++)
+      {
+        /* The centre of each step×step block. */
+        int sy = MIN (y * step + step / 2, h - 1), sx = MIN (x * step + step / 2, w - 1);
+        float v = m[(gsize) sy * w + sx];
+        guint8 *p = rgba + ((gsize) y * ow + x) * 4;
 
-      if (isnan (v) || v < threshold)
-        {
-          p[0] = p[1] = p[2] = p[3] = 0;
-          continue;
-        }
-      v = CLAMP (v, 0.0f, 1.0f);
-      memcpy (p, lut[(int) lrintf (v * 255)], 3);
-      p[3] = 255;
-    }
-  bytes = g_bytes_new_take (rgba, (gsize) w * h * 4);
-  return gdk_memory_texture_new (w, h, GDK_MEMORY_R8G8B8A8, bytes, (gsize) w * 4);
+        if (isnan (v) || v < threshold)
+          {
+            p[0] = p[1] = p[2] = p[3] = 0;
+            continue;
+          }
+        v = CLAMP (v, 0.0f, 1.0f);
+        memcpy (p, lut[(int) lrintf (v * 255)], 3);
+        p[3] = 255;
+      }
+  bytes = g_bytes_new_take (rgba, (gsize) ow * oh * 4);
+  return gdk_memory_texture_new (ow, oh, GDK_MEMORY_R8G8B8A8, bytes, (gsize) ow * 4);
 }
 
 void

@@ -19,6 +19,7 @@ struct _GazeImageView
   GtkWidget parent_instance;
 
   GdkTexture *texture;
+  GPtrArray *levels;          /* texture and its halved copies, or NULL */
   GdkTexture *overlay;
   GdkTexture *faded;          /* overlay with opacity applied, made when drawn */
   GskRenderNode *hatch;       /* cached for hatch_bounds */
@@ -233,7 +234,19 @@ gaze_image_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   gtk_snapshot_push_clip (snapshot, &clip);
 
   get_image_bounds (self, &bounds, &scale);
-  gtk_snapshot_append_texture (snapshot, self->texture, &bounds);
+  {
+    /* The smallest copy still at least as large as what is shown. */
+    GdkTexture *level = self->texture;
+
+    for (guint i = 1; self->levels != NULL && i < self->levels->len; i++)
+      {
+        GdkTexture *t = g_ptr_array_index (self->levels, i);
+        if (gdk_texture_get_width (t) < bounds.size.width * gtk_widget_get_scale_factor (widget))
+          break;
+        level = t;
+      }
+    gtk_snapshot_append_texture (snapshot, level, &bounds);
+  }
 
   if (self->overlay != NULL && self->show_overlay)
     {
@@ -425,6 +438,7 @@ gaze_image_view_dispose (GObject *object)
   GazeImageView *self = GAZE_IMAGE_VIEW (object);
 
   g_clear_object (&self->texture);
+  g_clear_pointer (&self->levels, g_ptr_array_unref);
   g_clear_object (&self->overlay);
   g_clear_pointer (&self->contour, g_array_unref);
   invalidate_cache (self);
@@ -593,6 +607,7 @@ gaze_image_view_set_texture (GazeImageView *self, GdkTexture *texture)
 
   if (!g_set_object (&self->texture, texture))
     return;
+  g_clear_pointer (&self->levels, g_ptr_array_unref);
 
   /* A new image starts fitted; an overlay of another image never survives it. */
   g_clear_object (&self->overlay);
@@ -637,6 +652,18 @@ gaze_image_view_get_overlay (GazeImageView *self)
   g_return_val_if_fail (GAZE_IS_IMAGE_VIEW (self), NULL);
 
   return self->overlay;
+}
+
+void
+gaze_image_view_set_levels (GazeImageView *self, GPtrArray *levels)
+{
+  g_return_if_fail (GAZE_IS_IMAGE_VIEW (self));
+  g_return_if_fail (levels == NULL || (levels->len > 0 && levels->pdata[0] == self->texture));
+
+  g_clear_pointer (&self->levels, g_ptr_array_unref);
+  if (levels != NULL)
+    self->levels = g_ptr_array_ref (levels);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 void

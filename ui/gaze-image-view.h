@@ -16,8 +16,12 @@ GtkWidget *gaze_image_view_new (void);
 
 void gaze_image_view_set_texture (GazeImageView *self, GdkTexture *texture);
 GdkTexture *gaze_image_view_get_texture (GazeImageView *self);
+/* Smaller copies of the texture (levels[0] is the texture itself, then halved
+ * copies), drawn instead of it when zoomed out. */
+void gaze_image_view_set_levels (GazeImageView *self, GPtrArray *levels);
 
-/* The coloured heatmap, RGBA at the image's size (transparent where nothing is
+/* The coloured heatmap, RGBA at the image's size or smaller (it is stretched
+ * over the image; transparent where nothing is
  * drawn), and the image rectangle the model saw; outside it the view hatches
  * the image as "not analysed". overlay NULL removes the heatmap. */
 void gaze_image_view_set_overlay (GazeImageView *self, GdkTexture *overlay,

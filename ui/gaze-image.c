@@ -18,6 +18,7 @@ struct _GazeImage
   GBytes *rgb;        /* RGB8 rows, stride bytes apart */
   int width, height, stride;
   GdkTexture *texture;
+  GPtrArray *levels;  /* GdkTexture: halved again and again, for drawing zoomed out */
 };
 
 G_DEFINE_BOXED_TYPE (GazeImage, gaze_image, gaze_image_ref, gaze_image_unref)
@@ -41,7 +42,59 @@ gaze_image_unref (GazeImage *self)
       g_clear_object (&self->file);
       g_clear_pointer (&self->rgb, g_bytes_unref);
       g_clear_object (&self->texture);
+      g_clear_pointer (&self->levels, g_ptr_array_unref);
       g_free (self);
+    }
+}
+
+/* Halves an RGB8 image with a 2×2 box filter (odd edges repeat). */
+static GBytes *
+halve (const guint8 *src, int w, int h, int stride, int *out_w, int *out_h)
+{
+  int hw = (w + 1) / 2, hh = (h + 1) / 2;
+  guint8 *dst = g_malloc ((gsize) hw * hh * 3);
+
+  for (int y = 0; y < hh; y++)
+    {
+      const guint8 *r0 = src + (gsize) MIN (2 * y, h - 1) * stride;
+      const guint8 *r1 = src + (gsize) MIN (2 * y + 1, h - 1) * stride;
+      guint8 *d = dst + (gsize) y * hw * 3;
+
+      for (int x = 0; x < hw; x++)
+        {
+          int x0 = MIN (2 * x, w - 1) * 3, x1 = MIN (2 * x + 1, w - 1) * 3;
+
+          for (int c = 0; c < 3; c++)
+            d[3 * x + c] = (r0[x0 + c] + r0[x1 + c] + r1[x0 + c] + r1[x1 + c] + 2) / 4;
+        }
+    }
+  *out_w = hw;
+  *out_h = hh;
+  return g_bytes_new_take (dst, (gsize) hw * hh * 3);
+}
+
+/* Drawing a large texture scaled far down costs in proportion to its pixels
+ * on every frame (Cairo renderer); smaller copies keep frames cheap. */
+static void
+build_levels (GazeImage *self)
+{
+  g_autoptr (GBytes) bytes = g_bytes_ref (self->rgb);
+  int w = self->width, h = self->height, stride = self->stride;
+
+  self->levels = g_ptr_array_new_with_free_func (g_object_unref);
+  g_ptr_array_add (self->levels, g_object_ref (self->texture));
+  while (MAX (w, h) > 512)
+    {
+      int hw, hh;
+      GBytes *half = halve (g_bytes_get_data (bytes, NULL), w, h, stride, &hw, &hh);
+
+      g_ptr_array_add (self->levels,
+                       gdk_memory_texture_new (hw, hh, GDK_MEMORY_R8G8B8, half, (gsize) hw * 3));
+      g_bytes_unref (bytes);
+      bytes = half;
+      w = hw;
+      h = hh;
+      stride = hw * 3;
     }
 }
 
@@ -62,6 +115,7 @@ gaze_image_new_take (GzLoadedImage *loaded,
   self->texture = gdk_memory_texture_new (self->width, self->height, GDK_MEMORY_R8G8B8,
                                           self->rgb, self->stride);
   gz_loaded_image_free (loaded);
+  build_levels (self);
   return self;
 }
 
@@ -238,4 +292,12 @@ gaze_image_get_height (GazeImage *self)
   g_return_val_if_fail (self != NULL, 0);
 
   return self->height;
+}
+
+GPtrArray *
+gaze_image_get_levels (GazeImage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->levels;
 }

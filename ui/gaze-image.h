@@ -29,6 +29,8 @@ void gaze_image_unref (GazeImage *self);
 /* NULL for pasted images. */
 GFile *gaze_image_get_file (GazeImage *self);
 GdkTexture *gaze_image_get_texture (GazeImage *self);
+/* The texture, then copies halved until at most 512 pixels wide and high. */
+GPtrArray *gaze_image_get_levels (GazeImage *self);
 /* Points into the image; valid while it lives. */
 void gaze_image_get_gz_image (GazeImage *self, GzImage *out);
 int gaze_image_get_width (GazeImage *self);

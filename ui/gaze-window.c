@@ -922,6 +922,8 @@ show_image (GazeWindow *self, GazeImage *image)
   self->image = gaze_image_ref (image);
   gaze_image_view_set_texture (self->image_view, gaze_image_get_texture (image));
   gaze_image_view_set_texture (self->compare_view, gaze_image_get_texture (image));
+  gaze_image_view_set_levels (self->image_view, gaze_image_get_levels (image));
+  gaze_image_view_set_levels (self->compare_view, gaze_image_get_levels (image));
 
   if (gaze_image_get_file (image) != NULL)
     {

@@ -1091,7 +1091,8 @@ test_no_stalls (Fixture *f, gconstpointer data)
 
   if (!need_shared (f))
     return;
-  open_paths (f, f->dog_path, f->model_path);
+  /* GAZE_TEST_BIG=IMAGE measures with another (large) image. */
+  open_paths (f, g_getenv ("GAZE_TEST_BIG") ? g_getenv ("GAZE_TEST_BIG") : f->dog_path, f->model_path);
 
   /* A new explanation (another class, then another method) while a 5 ms
    * ticker measures how long the main loop ever goes without turning. */
