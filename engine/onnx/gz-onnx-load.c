@@ -967,6 +967,10 @@ bind_operators (Loader *ld, const Onnx__GraphProto *gp, const int *file_index)
                              "unsupported operator '%s' in node '%s' (opset %lld; Gaze "
                              "implements it from opset %d)",
                              node->op_type, node->name, (long long) g->opset, op->min_opset);
+      /* Every operator Gaze runs has a required first output; infer writes it. */
+      if (node->n_outputs < 1 || node->outputs[0] < 0)
+        return gz_error_set (err, GZ_ERR_FORMAT, "node '%s' (%s) has no (first) output",
+                             node->name, node->op_type);
       const Onnx__NodeProto *np = gp->node[file_index[i]];
       for (int j = 0; j < node->n_attrs; j++)
         if ((s = attr_convert (ld, np->attribute[j], node, &node->attrs[j])) != GZ_OK)

@@ -77,6 +77,10 @@ refused("expand-huge", make_model([N("Expand", ["x", "s"], ["y"])],
                                   [numpy_helper.from_array(np.array([1 << 24, 3, 16, 16],
                                                                     np.int64), "s")]),
         "above the limit")
+refused("omitted-output", make_model([N("Relu", ["x"], [""]), N("Relu", ["x"], ["y"])], []),
+        "has no (first) output")
+refused("no-outputs", make_model([N("Relu", ["x"], []), N("Relu", ["x"], ["y"])], []),
+        "has no (first) output")
 refused("unknown-op", make_model([N("FancyOp", ["x"], ["y"])], []),
         "unsupported operator 'FancyOp'")
 refused("unknown-domain", make_model([N("Relu", ["x"], ["y"], domain="com.example")], []),
