@@ -929,6 +929,26 @@ test_export (Fixture *f, gconstpointer data)
     g_assert_cmpmem (before, len_before, after, len_after);
   }
   g_unlink (copy);
+
+  /* An export format, but the very file under analysis: refused too. */
+  {
+    g_autofree char *as_png = g_build_filename (dir, "photo.png", NULL);
+    g_autoptr (GFile) src = g_file_new_for_path (f->dog_path);
+    g_autoptr (GFile) file = g_file_new_for_path (as_png);
+    g_autofree char *before = NULL, *after = NULL;
+    gsize len_before, len_after;
+
+    g_assert_true (g_file_copy (src, file, G_FILE_COPY_NONE, NULL, NULL, NULL, &error));
+    open_paths (f, as_png, f->model_path);
+    g_assert_true (g_file_get_contents (as_png, &before, &len_before, NULL));
+    gaze_window_export_file (f->window, file);
+    g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
+    g_test_message ("%s", gaze_window_get_last_message (f->window));
+    g_assert_nonnull (strstr (gaze_window_get_last_message (f->window), "analysed image"));
+    g_assert_true (g_file_get_contents (as_png, &after, &len_after, NULL));
+    g_assert_cmpmem (before, len_before, after, len_after);
+    g_unlink (as_png);
+  }
   g_rmdir (dir);
 }
 
