@@ -34,6 +34,8 @@ typedef struct
   int class_index;
   bool negative;                /* explain −logit (sigmoid models' negative class) */
   int64_t n_classes;            /* logits per image */
+  int out_ndim;                 /* the output's shape ([1,K], or e.g. [1,K,1,1]) */
+  int64_t out_dims[GZ_MAX_DIMS];
   float score;                  /* the explained score of the image: ±logit */
   int input_width, input_height;
   /* Time spent so far, in milliseconds; methods add what they run. */

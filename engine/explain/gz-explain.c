@@ -276,8 +276,19 @@ gz_explain_new_map (int64_t h, int64_t w, GzError *err)
 GzTensor *
 gz_explain_grad_output (const GzExplainCtx *ctx, int64_t n, GzError *err)
 {
-  int64_t dims[2] = { n, ctx->n_classes };
-  GzTensor *t = gz_tensor_new (GZ_DTYPE_FLOAT, 2, dims, err);
+  /* The output's own shape (backward checks it), batch n. */
+  int64_t dims[GZ_MAX_DIMS];
+  int ndim = ctx->out_ndim;
+  for (int i = 0; i < ndim; i++)
+    dims[i] = ctx->out_dims[i];
+  if (ndim < 1)
+    {
+      ndim = 2;
+      dims[1] = ctx->n_classes;
+    }
+  if (ndim >= 2)
+    dims[0] = n; /* a [K] output has no batch: n is 1 */
+  GzTensor *t = gz_tensor_new (GZ_DTYPE_FLOAT, ndim, dims, err);
   if (t == NULL)
     return NULL;
   float *d = gz_tensor_f (t);
@@ -464,13 +475,16 @@ choose_target (GzExplainCtx *ctx, const GzExplainOptions *opt, GzExplanation *ex
   if (logits == NULL || logits->dtype != GZ_DTYPE_FLOAT)
     return gz_error_set (err, GZ_ERR_ARGUMENT, "the session has no output to explain");
   int64_t n = gz_tensor_numel (logits);
-  int64_t batch = logits->ndim >= 1 ? logits->dims[0] : 1;
+  int64_t batch = logits->ndim >= 2 ? logits->dims[0] : 1;
   if (batch != 1 || n < 1)
     return gz_error_set (err, GZ_ERR_SHAPE, "expected the logits of one image, got %lld values "
                          "for a batch of %lld", (long long) n, (long long) batch);
   if (n > INT32_MAX)
     return gz_error_set (err, GZ_ERR_LIMIT, "too many classes");
   ctx->n_classes = n;
+  ctx->out_ndim = logits->ndim;
+  for (int i = 0; i < logits->ndim; i++)
+    ctx->out_dims[i] = logits->dims[i];
   const float *l = gz_tensor_f (logits);
   if (n == 1)
     {

@@ -183,6 +183,7 @@ typedef enum
   NET_GAP,       /* Conv → Relu (layer) → GAP → Flatten → Gemm */
   NET_RESIDUAL,  /* Conv → Relu (x0) → Conv → Relu (layer) → Add(layer, x0) → GAP → Flatten → Gemm */
   NET_FLAT,      /* NET_GAP with zero conv weights: a constant layer */
+  NET_CONVHEAD,  /* Conv → Relu (layer) → GAP → 1×1 Conv: logits [N,K,1,1] */
 } NetKind;
 
 static OnnxMsg **
@@ -242,9 +243,21 @@ tiny_model (NetKind kind, int n_out, float *fc)
 {
   OnnxBuilder b;
   onnx_builder_init (&b);
-  const gint64 in_dims[4] = { -1, IN_C, IN_H, IN_W }, out_dims[2] = { -1, n_out };
+  const gint64 in_dims[4] = { -1, IN_C, IN_H, IN_W }, out_dims[4] = { -1, n_out, 1, 1 };
   onnx_add_input (&b, onnx_value_info ("input", 4, in_dims));
-  if (kind == NET_RESIDUAL)
+  if (kind == NET_CONVHEAD)
+    {
+      add_conv (&b, "conv0", "input", "c0", IN_C, MID, 11, FALSE);
+      onnx_add_node (&b, onnx_node ("Relu", "relu0", STRS ("c0"), STRS ("layer"), NULL));
+      onnx_add_node (&b, onnx_node ("GlobalAveragePool", "gap", STRS ("layer"), STRS ("pooled"),
+                                    NULL));
+      gint64 wd[4] = { n_out, MID, 1, 1 };
+      fill (fc, n_out * MID, 97, 1.0f, 0.0f);
+      onnx_add_initializer (&b, onnx_tensor_f ("head.w", 4, wd, fc));
+      onnx_add_node (&b, onnx_node ("Conv", "head", STRS ("pooled", "head.w"), STRS ("logits"),
+                                    NULL));
+    }
+  else if (kind == NET_RESIDUAL)
     {
       add_conv (&b, "conv0", "input", "c0", IN_C, MID, 11, FALSE);
       onnx_add_node (&b, onnx_node ("Relu", "relu0", STRS ("c0"), STRS ("x0"), NULL));
@@ -259,7 +272,7 @@ tiny_model (NetKind kind, int n_out, float *fc)
       onnx_add_node (&b, onnx_node ("Relu", "relu0", STRS ("c0"), STRS ("layer"), NULL));
       add_head (&b, "layer", n_out, fc);
     }
-  onnx_add_output (&b, onnx_value_info ("logits", 2, out_dims));
+  onnx_add_output (&b, onnx_value_info ("logits", kind == NET_CONVHEAD ? 4 : 2, out_dims));
   g_autoptr (GBytes) bytes = onnx_builder_finish (&b, 13);
   GzModel *model = NULL;
   GzError err = { 0 };
@@ -429,6 +442,32 @@ test_tiny_layer_switch (void)
   ex = explain (s, GZ_METHOD_GUIDED_GRADCAM, 2, "layer");
   gz_explanation_free (ex);
   g_assert_cmpuint (gz_session_forward_count (s), ==, 2);
+  gz_session_free (s);
+  gz_tensor_free (x);
+  gz_model_free (model);
+}
+
+static void
+test_tiny_conv_head (void)
+{
+  /* Logits shaped [1,K,1,1] (a 1×1-conv classifier): gradients still flow,
+   * and Grad-CAM is the head applied per location, over Z; CAM refuses. */
+  float w[3 * MID];
+  GzModel *model = tiny_model (NET_CONVHEAD, 3, w);
+  GzTensor *x = tiny_input (16);
+  GzSession *s = session_on (model, x, "layer");
+  g_assert_false (gz_method_applicable (model, GZ_METHOD_CAM, "layer", NULL, 0));
+  GzExplanation *ex = explain (s, GZ_METHOD_GRADCAM, 1, "layer");
+  const GzTensor *a = gz_session_value (s, "layer");
+  int64_t z = IN_H * IN_W;
+  for (int64_t p = 0; p < z; p++)
+    {
+      double ref = 0;
+      for (int k = 0; k < MID; k++)
+        ref += w[1 * MID + k] * gz_tensor_f (a)[k * z + p];
+      g_assert_cmpfloat_with_epsilon (gz_tensor_f (ex->raw)[p] * z, ref, 1e-4);
+    }
+  gz_explanation_free (ex);
   gz_session_free (s);
   gz_tensor_free (x);
   gz_model_free (model);
@@ -912,6 +951,7 @@ main (int argc, char **argv)
   g_test_add_func ("/explain/tiny/class-switch", test_tiny_class_switch);
   g_test_add_func ("/explain/tiny/layer-switch", test_tiny_layer_switch);
   g_test_add_func ("/explain/tiny/target", test_tiny_target);
+  g_test_add_func ("/explain/tiny/conv-head", test_tiny_conv_head);
   g_test_add_func ("/explain/tiny/sigmoid", test_tiny_sigmoid);
   g_test_add_func ("/explain/tiny/flat", test_tiny_flat);
   g_test_add_func ("/explain/tiny/ablation", test_tiny_ablation);
