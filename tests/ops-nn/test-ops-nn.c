@@ -577,6 +577,41 @@ test_instancenorm (void)
   tn_clear (&t);
 }
 
+static void
+test_lrn (void)
+{
+  for (int size = 2; size <= 5; size += 3)
+    {
+      TNode t;
+      const int64_t xd[4] = { 2, 6, 3, 4 };
+      tn_init (&t, "LRN", 1, 1, 13);
+      tn_int (&t, "size", size);
+      tn_float (&t, "alpha", 0.2f);
+      tn_float (&t, "beta", 0.6f);
+      tn_float (&t, "bias", 1.5f);
+      GzTensor *in[1] = { tn_uniform (4, xd, -2, 2) };
+      GzTensor *y = tn_forward (&t, in);
+      double want[144];
+      const float *x = gz_tensor_f (in[0]);
+      int lo = (size - 1) / 2, hi = size - 1 - lo;
+      for (int n = 0; n < 2; n++)
+        for (int c = 0; c < 6; c++)
+          for (int i = 0; i < 12; i++)
+            {
+              double ss = 0;
+              for (int k = MAX (0, c - lo); k <= MIN (5, c + hi); k++)
+                ss += (double) x[(n * 6 + k) * 12 + i] * x[(n * 6 + k) * 12 + i];
+              want[(n * 6 + c) * 12 + i]
+                = x[(n * 6 + c) * 12 + i] / pow (1.5 + 0.2 / size * ss, 0.6);
+            }
+      tn_assert_close (y, want, 144, FWD_TOL);
+      tn_check_grad (&t, in, 1u, 1e-2, GRAD_TOL, GZ_RELU_GRADIENT);
+      gz_tensor_free (y);
+      gz_tensor_free (in[0]);
+      tn_clear (&t);
+    }
+}
+
 /* ---- Gemm and MatMul --------------------------------------------------- */
 
 static void
@@ -1266,7 +1301,7 @@ test_empty (void)
 static void
 test_registry (void)
 {
-  const char *types[] = { "ConvTranspose", "InstanceNormalization", "Elu", "Celu", "Selu", "Softplus", "Softsign", "ThresholdedRelu",
+  const char *types[] = { "ConvTranspose", "InstanceNormalization", "LRN", "Elu", "Celu", "Selu", "Softplus", "Softsign", "ThresholdedRelu",
                           "Sin", "Cos", "Floor", "Ceil", "Round", "Sum", "Mean", "Max", "Min",
                           "Conv", "BatchNormalization", "Gemm", "MatMul", "MaxPool",
                           "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu",
@@ -1334,6 +1369,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-nn/global-pool", test_global_pool);
   g_test_add_func ("/ops-nn/batchnorm", test_batchnorm);
   g_test_add_func ("/ops-nn/instancenorm", test_instancenorm);
+  g_test_add_func ("/ops-nn/lrn", test_lrn);
   g_test_add_func ("/ops-nn/gemm", test_gemm);
   g_test_add_func ("/ops-nn/matmul", test_matmul);
   g_test_add_func ("/ops-nn/binary", test_binary);

@@ -21,6 +21,7 @@ extern const GzOpDef gz_nn_op_conv;
 extern const GzOpDef gz_nn_op_convtranspose;
 extern const GzOpDef gz_nn_op_batchnorm;
 extern const GzOpDef gz_nn_op_instancenorm;
+extern const GzOpDef gz_nn_op_lrn;
 extern const GzOpDef gz_nn_op_gemm;
 extern const GzOpDef gz_nn_op_matmul;
 extern const GzOpDef gz_nn_op_maxpool;

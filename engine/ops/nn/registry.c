@@ -9,6 +9,7 @@ const GzOpDef *const gz_ops_nn[] = {
   &gz_nn_op_convtranspose,
   &gz_nn_op_batchnorm,
   &gz_nn_op_instancenorm,
+  &gz_nn_op_lrn,
   &gz_nn_op_gemm,
   &gz_nn_op_matmul,
   &gz_nn_op_maxpool,
