@@ -686,8 +686,22 @@ analysis_done_cb (GObject      *source,
     }
 
   /* Superseded or cancelled: never shown. */
-  if (!current || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!current)
     return;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      /* Cancelled by the user: the controls go back to what is shown. */
+      if (self->result != NULL)
+        {
+          const GzExplanation *shown = self->result->explanation;
+
+          if (self->class_index >= 0)
+            self->class_index = shown->class_index;
+          if (gaze_settings_get_method (self->settings) != shown->method)
+            g_settings_set_string (self->settings, "method", gz_method_name (shown->method));
+        }
+      return;
+    }
 
   if (result == NULL)
     {

@@ -706,6 +706,85 @@ test_preprocessing (Fixture *f, gconstpointer data)
   g_rmdir (dir);
 }
 
+static void
+count_cb (GObject *object, GParamSpec *pspec, int *count)
+{
+  (*count)++;
+}
+
+static gboolean
+explains_third (gpointer data)
+{
+  Fixture *f = data;
+  const GzExplanation *ex = gaze_window_get_explanation (f->window);
+
+  return !gaze_window_is_busy (f->window) && ex != NULL &&
+         ex->class_index == gaze_window_get_prediction (f->window, 2);
+}
+
+/* A newer request cancels the older; the older result is never shown. */
+static void
+test_newer_request_wins (Fixture *f, gconstpointer data)
+{
+  GazeImageView *view;
+  int overlays = 0;
+  gulong id;
+
+  if (!need_shared (f))
+    return;
+  open_paths (f, f->dog_path, f->model_path);
+  view = gaze_window_get_image_view (f->window);
+  id = g_signal_connect (view, "notify::overlay", G_CALLBACK (count_cb), &overlays);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.select-class", "i", 2));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.select-class", "i", 3));
+  g_assert_true (gaze_test_wait (explains_third, f, WAIT_MS));
+  gaze_test_spin (200);
+  g_signal_handler_disconnect (view, id);
+  /* One new overlay: the third class's. The second's never reached the view. */
+  g_assert_cmpint (overlays, ==, 1);
+  g_assert_cmpint (gaze_window_get_explanation (f->window)->class_index, ==,
+                   gaze_window_get_prediction (f->window, 2));
+}
+
+static gboolean
+is_busy (gpointer data)
+{
+  return gaze_window_is_busy (data);
+}
+
+/* Cancel (Escape) stops a long Score-CAM; the picture shown before stays. */
+static void
+test_cancel (Fixture *f, gconstpointer data)
+{
+  const GzExplanation *before;
+  gint64 start;
+
+  if (!need_shared (f))
+    return;
+  open_paths (f, f->dog_path, f->model_path);
+  before = gaze_window_get_explanation (f->window);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "settings.method", "s", "scorecam"));
+  g_assert_true (gaze_test_wait (is_busy, f->window, 5000));
+  gaze_test_spin (300);
+  g_assert_true (gaze_window_is_busy (f->window));
+  start = g_get_monotonic_time ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.cancel", NULL));
+  g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
+  g_test_message ("idle %.0f ms after Cancel", (g_get_monotonic_time () - start) / 1000.0);
+  g_assert_true (gaze_window_get_explanation (f->window) == before);
+  g_assert_cmpint (before->method, ==, GZ_METHOD_GRADCAM);
+  /* ...and the method controls say so again. */
+  gaze_test_spin (50);
+  {
+    g_autoptr (GSettings) settings = g_settings_new (APP_ID);
+    g_autofree char *method = g_settings_get_string (settings, "method");
+    g_assert_cmpstr (method, ==, "gradcam");
+  }
+  g_assert_false (gaze_window_is_busy (f->window));
+}
+
 static gboolean
 shows_file (gpointer data)
 {
@@ -1176,6 +1255,8 @@ main (int argc, char *argv[])
   ADD ("/ui/window/paste", test_paste);
   ADD ("/ui/window/menu-windows", test_menu_windows);
   ADD ("/ui/window/preprocessing", test_preprocessing);
+  ADD ("/ui/window/newer-request-wins", test_newer_request_wins);
+  ADD ("/ui/window/cancel", test_cancel);
   ADD ("/ui/window/no-stalls", test_no_stalls);
 #undef ADD
 
