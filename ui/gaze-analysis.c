@@ -312,8 +312,10 @@ gaze_analysis_get_analysed_rect (const GzGeometry *geometry,
 {
   double x0 = MAX (0, geometry->offset_x);
   double y0 = MAX (0, geometry->offset_y);
-  double x1 = MIN (geometry->image_width, geometry->offset_x + geometry->input_width * geometry->scale_x);
-  double y1 = MIN (geometry->image_height, geometry->offset_y + geometry->input_height * geometry->scale_y);
+  double x1
+      = MIN (geometry->image_width, geometry->offset_x + geometry->input_width * geometry->scale_x);
+  double y1 = MIN (geometry->image_height,
+                   geometry->offset_y + geometry->input_height * geometry->scale_y);
 
   graphene_rect_init (rect, x0, y0, MAX (0, x1 - x0), MAX (0, y1 - y0));
 }

@@ -177,8 +177,10 @@ draw_hatch (const GazeExport *export, cairo_t *cr, double unit)
   double h = gaze_image_get_height (export->image);
   double x0 = MAX (0, export->geometry.offset_x);
   double y0 = MAX (0, export->geometry.offset_y);
-  double x1 = MIN (w, export->geometry.offset_x + export->geometry.input_width * export->geometry.scale_x);
-  double y1 = MIN (h, export->geometry.offset_y + export->geometry.input_height * export->geometry.scale_y);
+  double x1 = MIN (w, export->geometry.offset_x
+                          + export->geometry.input_width * export->geometry.scale_x);
+  double y1 = MIN (h, export->geometry.offset_y
+                          + export->geometry.input_height * export->geometry.scale_y);
 
   if (x0 <= 0.5 && y0 <= 0.5 && x1 >= w - 0.5 && y1 >= h - 0.5)
     return;
@@ -339,15 +341,17 @@ write_to_path (const GazeExport *export, const char *path, GazeExportFormat form
     case GAZE_EXPORT_PDF:
       surface = cairo_pdf_surface_create (path, w, h);
       {
-        g_autofree char *title = g_strdup_printf ("%s — %s", export->image_name ? export->image_name : "",
-                                                  export->model_name ? export->model_name : "");
+        g_autofree char *title
+            = g_strdup_printf ("%s — %s", export->image_name ? export->image_name : "",
+                               export->model_name ? export->model_name : "");
         g_autofree char *subject = g_strdup_printf ("%s: %s (%.1f %%)",
                                                     gaze_settings_method_label (export->method),
                                                     export->class_label ? export->class_label : "",
                                                     export->probability * 100);
         cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_TITLE, title);
         cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_SUBJECT, subject);
-        cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR, "Gaze " PACKAGE_VERSION);
+        cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR,
+                                        "Gaze " PACKAGE_VERSION);
       }
       break;
     case GAZE_EXPORT_SVG:
@@ -395,7 +399,8 @@ gaze_export_write (const GazeExport *export,
 
   if (path == NULL)
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, _("Export needs a local file"));
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           _("Export needs a local file"));
       return FALSE;
     }
   input = gaze_image_get_file (export->image);

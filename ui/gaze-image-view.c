@@ -261,7 +261,8 @@ gaze_image_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
           cairo_scale (cr, scale, scale);
           for (guint i = 0; i < self->contour->len; i++)
             {
-              const float *seg = (const float *) (gpointer) (self->contour->data + i * sizeof (float) * 4);
+              const float *seg
+                  = (const float *)(gpointer)(self->contour->data + i * sizeof (float) * 4);
               cairo_move_to (cr, seg[0], seg[1]);
               cairo_line_to (cr, seg[2], seg[3]);
             }
@@ -346,7 +347,8 @@ scroll_cb (GtkEventControllerScroll *controller,
            double                    dy,
            GazeImageView            *self)
 {
-  GdkModifierType mods = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
+  GdkModifierType mods
+      = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
 
   if (self->texture == NULL)
     return FALSE;

@@ -188,7 +188,8 @@ gaze_image_load (GFile         *file,
   path = g_file_get_path (file);
   if (path == NULL)
     {
-      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_IMAGE, _("“%s” is not a local file"), basename);
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_IMAGE, _("“%s” is not a local file"),
+                   basename);
       return NULL;
     }
   loaded = gz_image_load (path, 0, &local_error);

@@ -101,7 +101,8 @@ load_sidecar (GazeModel   *self,
   else
     {
       if (labels != NULL)
-        g_debug ("%u labels for %d classes; ignored", g_strv_length ((GStrv) labels), self->n_classes);
+        g_debug ("%u labels for %d classes; ignored", g_strv_length ((GStrv)labels),
+                 self->n_classes);
       for (int i = 0; i < self->n_classes; i++)
         g_ptr_array_add (self->labels, g_strdup_printf (_("class %d"), i));
     }

@@ -46,8 +46,8 @@ gaze_preferences_window_class_init (GazePreferencesWindowClass *klass)
   object_class->dispose = gaze_preferences_window_dispose;
 
   gaze_ui_init ();
-  gtk_widget_class_set_template_from_resource (widget_class,
-                                               "/io/github/gazeviewer/Gaze/gaze-preferences-window.ui");
+  gtk_widget_class_set_template_from_resource (
+      widget_class, "/io/github/gazeviewer/Gaze/gaze-preferences-window.ui");
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, opacity_adjustment);
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, threshold_adjustment);
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, colormap_row);

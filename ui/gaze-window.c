@@ -211,12 +211,13 @@ update_state (GazeWindow *self)
   gboolean has_result = self->result != NULL;
 
   gtk_stack_set_visible_child_name (self->main_stack, self->image != NULL ? "viewer" : "empty");
-  gtk_stack_set_visible_child_name (self->sidebar_stack, self->model != NULL ? "results" : "no-model");
+  gtk_stack_set_visible_child_name (self->sidebar_stack,
+                                    self->model != NULL ? "results" : "no-model");
 
   if (self->model != NULL)
     {
-      g_autofree char *text =
-        g_strdup_printf (_("Model “%s” is ready. Now drop an image."), gaze_model_get_name (self->model));
+      g_autofree char *text = g_strdup_printf (_("Model “%s” is ready. Now drop an image."),
+                                               gaze_model_get_name (self->model));
       gtk_label_set_label (self->empty_model_label, text);
     }
   else
@@ -227,7 +228,8 @@ update_state (GazeWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.previous",
                                  self->folder != NULL && self->folder_index > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.next",
-                                 self->folder != NULL && self->folder_index + 1 < (int) self->folder->len);
+                                 self->folder != NULL
+                                     && self->folder_index + 1 < (int) self->folder->len);
   update_title (self);
 }
 
@@ -245,9 +247,9 @@ update_overlay (GazeWindow *self)
       return;
     }
 
-  self->overlay = gaze_analysis_colorize (self->result->projected,
-                                          gaze_settings_get_colormap (self->settings),
-                                          (float) g_settings_get_double (self->settings, "threshold"));
+  self->overlay = gaze_analysis_colorize (
+      self->result->projected, gaze_settings_get_colormap (self->settings),
+      (float) g_settings_get_double (self->settings, "threshold"));
   gaze_analysis_get_analysed_rect (&self->result->geometry, &analysed);
   gaze_image_view_set_overlay (self->image_view, self->overlay, &analysed);
 
@@ -276,9 +278,9 @@ update_compare_overlay (GazeWindow *self)
       gaze_image_view_set_overlay (self->compare_view, NULL, NULL);
       return;
     }
-  self->compare_overlay = gaze_analysis_colorize (self->compare_result->projected,
-                                                  gaze_settings_get_colormap (self->settings),
-                                                  (float) g_settings_get_double (self->settings, "threshold"));
+  self->compare_overlay = gaze_analysis_colorize (
+      self->compare_result->projected, gaze_settings_get_colormap (self->settings),
+      (float) g_settings_get_double (self->settings, "threshold"));
   gaze_analysis_get_analysed_rect (&self->compare_result->geometry, &analysed);
   gaze_image_view_set_overlay (self->compare_view, self->compare_overlay, &analysed);
 }
@@ -325,7 +327,8 @@ set_ellipsizing_factories (GtkDropDown *dropdown, PangoEllipsizeMode mode)
 
   g_signal_connect (button, "setup", G_CALLBACK (label_setup_cb), GINT_TO_POINTER (mode));
   g_signal_connect (button, "bind", G_CALLBACK (label_bind_cb), NULL);
-  g_signal_connect (list, "setup", G_CALLBACK (label_setup_cb), GINT_TO_POINTER (PANGO_ELLIPSIZE_NONE));
+  g_signal_connect (list, "setup", G_CALLBACK (label_setup_cb),
+                    GINT_TO_POINTER (PANGO_ELLIPSIZE_NONE));
   g_signal_connect (list, "bind", G_CALLBACK (label_bind_cb), NULL);
   gtk_drop_down_set_factory (dropdown, button);
   gtk_drop_down_set_list_factory (dropdown, list);
@@ -470,7 +473,8 @@ set_method_factory (GazeWindow *self)
 {
   g_autoptr (GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
 
-  g_signal_connect (factory, "setup", G_CALLBACK (label_setup_cb), GINT_TO_POINTER (PANGO_ELLIPSIZE_NONE));
+  g_signal_connect (factory, "setup", G_CALLBACK (label_setup_cb),
+                    GINT_TO_POINTER (PANGO_ELLIPSIZE_NONE));
   g_signal_connect (factory, "bind", G_CALLBACK (method_bind_cb), self);
   gtk_drop_down_set_list_factory (self->method_dropdown, factory);
 }
@@ -549,15 +553,19 @@ update_model_widgets (GazeWindow *self)
 
   {
     const GzPreprocess *pp = gaze_model_get_preprocess (self->model);
-    g_autofree char *resize = pp->mode == GZ_RESIZE_CROP
-                                /* Translators: preprocessing: shorter side, then centre crop */
-                                ? g_strdup_printf (_("resize to %d, centre crop %d × %d"), pp->resize,
-                                                   pp->crop_width, pp->crop_height)
-                                : g_strdup_printf (_("stretch to %d × %d"), pp->crop_width, pp->crop_height);
-    g_autofree char *labels = gaze_model_has_labels (self->model)
-                                ? g_strdup_printf (_("%d classes, labelled"), gaze_model_get_n_classes (self->model))
-                                : g_strdup_printf (_("%d classes, no labels file"), gaze_model_get_n_classes (self->model));
-    g_autofree char *params = g_strdup_printf ("%" G_GINT64_FORMAT, gz_model_parameter_count (model));
+    g_autofree char *resize
+        = pp->mode == GZ_RESIZE_CROP
+              /* Translators: preprocessing: shorter side, then centre crop */
+              ? g_strdup_printf (_("resize to %d, centre crop %d × %d"), pp->resize,
+                                 pp->crop_width, pp->crop_height)
+              : g_strdup_printf (_("stretch to %d × %d"), pp->crop_width, pp->crop_height);
+    g_autofree char *labels
+        = gaze_model_has_labels (self->model)
+              ? g_strdup_printf (_("%d classes, labelled"), gaze_model_get_n_classes (self->model))
+              : g_strdup_printf (_("%d classes, no labels file"),
+                                 gaze_model_get_n_classes (self->model));
+    g_autofree char *params
+        = g_strdup_printf ("%" G_GINT64_FORMAT, gz_model_parameter_count (model));
     g_autofree char *text =
       g_strdup_printf (_("Name: %s\nPreprocessing: %s\nMean: %.3f %.3f %.3f\nStd: %.3f %.3f %.3f\n"
                          "Classes: %s\nLayers: %d\nParameters: %s\nProducer: %s"),
@@ -585,8 +593,9 @@ update_model_widgets (GazeWindow *self)
   for (int i = 0; i < gz_model_layer_count (model); i++)
     {
       const GzNodeInfo *info = gz_model_layer (model, i);
-      g_autofree char *item = g_strdup_printf ("%s · %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT "×%" G_GINT64_FORMAT,
-                                               info->output, info->dims[1], info->dims[2], info->dims[3]);
+      g_autofree char *item
+          = g_strdup_printf ("%s · %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT "×%" G_GINT64_FORMAT,
+                             info->output, info->dims[1], info->dims[2], info->dims[3]);
       gtk_string_list_append (layers, item);
       if (self->layer != NULL && g_str_equal (self->layer, info->output))
         selected_layer = i + 1;
@@ -606,11 +615,13 @@ update_model_widgets (GazeWindow *self)
   /* CAM needs a global-average-pool + linear head: say so where it is chosen. */
   {
     char reason[256] = "";
-    gboolean cam_ok = gz_method_applicable (model, GZ_METHOD_CAM, self->layer, reason, sizeof reason);
+    gboolean cam_ok
+        = gz_method_applicable (model, GZ_METHOD_CAM, self->layer, reason, sizeof reason);
 
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self->cam_button),
-                                 cam_ok ? _("Class activation map: the classifier weights applied to the last feature maps")
-                                        : reason);
+    gtk_widget_set_tooltip_text (
+        GTK_WIDGET (self->cam_button),
+        cam_ok ? _("Class activation map: the classifier weights applied to the last feature maps")
+               : reason);
   }
 
   self->updating_widgets = FALSE;
@@ -769,8 +780,8 @@ request_compare (GazeWindow *self)
   request->layer = g_strdup (self->layer);
   request->top_k = 1;
   g_clear_object (&self->compare_task);
-  self->compare_task = gaze_analysis_run_async (g_steal_pointer (&request), self->compare_cancellable,
-                                                compare_done_cb, g_object_ref (self));
+  self->compare_task = gaze_analysis_run_async (
+      g_steal_pointer (&request), self->compare_cancellable, compare_done_cb, g_object_ref (self));
   pending_begin (self);
 }
 
@@ -796,8 +807,9 @@ request_analysis (GazeWindow *self)
     }
 
   g_clear_object (&self->analysis_task);
-  self->analysis_task = gaze_analysis_run_async (g_steal_pointer (&request), self->analysis_cancellable,
-                                                 analysis_done_cb, g_object_ref (self));
+  self->analysis_task
+      = gaze_analysis_run_async (g_steal_pointer (&request), self->analysis_cancellable,
+                                 analysis_done_cb, g_object_ref (self));
   self->analysis_started = g_get_monotonic_time ();
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   if (self->progress_source == 0)
@@ -914,8 +926,9 @@ scan_folder (GazeWindow *self, GFile *file)
 
       if (!g_file_enumerator_iterate (enumerator, &info, &child, NULL, NULL) || info == NULL)
         break;
-      if (g_file_info_get_file_type (info) == G_FILE_TYPE_REGULAR &&
-          is_image_content_type (g_file_info_get_attribute_string (info, G_FILE_ATTRIBUTE_STANDARD_FAST_CONTENT_TYPE)))
+      if (g_file_info_get_file_type (info) == G_FILE_TYPE_REGULAR
+          && is_image_content_type (
+              g_file_info_get_attribute_string (info, G_FILE_ATTRIBUTE_STANDARD_FAST_CONTENT_TYPE)))
         g_ptr_array_add (files, g_object_ref (child));
     }
   g_ptr_array_sort (files, compare_files_by_name);
@@ -1013,7 +1026,8 @@ gaze_window_open_files (GazeWindow *self, GFile **files, int n_files)
                                 G_FILE_QUERY_INFO_NONE, NULL, &error);
       if (info == NULL)
         {
-          g_autofree char *message = g_strdup_printf (_("Cannot open “%s”: %s"), name, error->message);
+          g_autofree char *message
+              = g_strdup_printf (_("Cannot open “%s”: %s"), name, error->message);
           gaze_window_show_toast (self, message);
           continue;
         }
@@ -1274,7 +1288,8 @@ paste_texture_cb (GObject      *source,
 {
   g_autoptr (GazeWindow) self = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GdkTexture) texture = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (source), res, &error);
+  g_autoptr (GdkTexture) texture
+      = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (source), res, &error);
   g_autoptr (GazeImage) image = NULL;
 
   if (texture == NULL)
@@ -1480,8 +1495,9 @@ apply_preprocess_action (GtkWidget *widget, const char *name, GVariant *param)
   if (!parse_triple (gtk_editable_get_text (self->mean_entry), n, FALSE, pp.mean) ||
       !parse_triple (gtk_editable_get_text (self->std_entry), n, TRUE, pp.std))
     {
-      gaze_window_show_toast (self, n == 1 ? _("Mean and std need one number (std above 0)")
-                                            : _("Mean and std need three numbers each (std above 0)"));
+      gaze_window_show_toast (self, n == 1
+                                        ? _("Mean and std need one number (std above 0)")
+                                        : _("Mean and std need three numbers each (std above 0)"));
       return;
     }
   pp.mode = gtk_switch_get_active (self->stretch_switch) ? GZ_RESIZE_STRETCH : GZ_RESIZE_CROP;
@@ -1544,10 +1560,11 @@ save_sidecar_action (GtkWidget *widget, const char *name, GVariant *param)
     }
   base = g_path_get_basename (path);
   dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Replace the Model Settings?"), NULL);
-  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
-                                  _("“%s” already exists beside the model. Replacing it changes how "
-                                    "the model prepares images for everyone who uses this file."),
-                                  base);
+  adw_message_dialog_format_body (
+      ADW_MESSAGE_DIALOG (dialog),
+      _("“%s” already exists beside the model. Replacing it changes how "
+         "the model prepares images for everyone who uses this file."),
+      base);
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"),
                                     "replace", _("_Replace"), NULL);
   adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "replace",
@@ -1713,7 +1730,8 @@ settings_changed_cb (GSettings  *settings,
         {
           gaze_window_show_toast (self, reason);
           if (self->result != NULL)
-            g_settings_set_string (settings, "method", gz_method_name (self->result->explanation->method));
+            g_settings_set_string (settings, "method",
+                                   gz_method_name (self->result->explanation->method));
           return;
         }
 
@@ -1882,7 +1900,8 @@ gaze_window_class_init (GazeWindowClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gaze_ui_init ();
-  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/gazeviewer/Gaze/gaze-window.ui");
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/gazeviewer/Gaze/gaze-window.ui");
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, open_model_button);
@@ -1926,7 +1945,8 @@ gaze_window_class_init (GazeWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "win.open-image", NULL, open_image_action);
   gtk_widget_class_install_action (widget_class, "win.open-model", NULL, open_model_action);
-  gtk_widget_class_install_action (widget_class, "win.open-recent-model", "s", open_recent_model_action);
+  gtk_widget_class_install_action (widget_class, "win.open-recent-model", "s",
+                                   open_recent_model_action);
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
   gtk_widget_class_install_action (widget_class, "win.previous", NULL, previous_action);
   gtk_widget_class_install_action (widget_class, "win.next", NULL, next_action);
@@ -1941,19 +1961,23 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
   gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
   gtk_widget_class_install_property_action (widget_class, "win.compare", "compare");
-  gtk_widget_class_install_action (widget_class, "win.apply-preprocess", NULL, apply_preprocess_action);
+  gtk_widget_class_install_action (widget_class, "win.apply-preprocess", NULL,
+                                   apply_preprocess_action);
   gtk_widget_class_install_action (widget_class, "win.save-sidecar", NULL, save_sidecar_action);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "win.copy", NULL, copy_action);
 
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open-image", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open-image",
+                                       NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
                                        "win.open-model", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_O, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
                                        "win.open-model", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export",
+                                       NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK, "win.copy", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "win.paste", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "win.paste",
+                                       NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "win.previous", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Up, 0, "win.previous", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "win.next", NULL);
@@ -1965,14 +1989,18 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, 0, "win.zoom-out", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Subtract, 0, "win.zoom-out", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, 0, "win.zoom-fit", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK, "win.zoom-original", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_bracketleft, 0, "win.opacity-step", "d", -0.1);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_bracketright, 0, "win.opacity-step", "d", 0.1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK,
+                                       "win.zoom-original", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_bracketleft, 0, "win.opacity-step",
+                                       "d", -0.1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_bracketright, 0, "win.opacity-step",
+                                       "d", 0.1);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_m, 0, "win.cycle-method", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.fullscreen", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, 0, "win.compare", NULL);
   for (int k = 1; k <= 9; k++)
-    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0 + k, 0, "win.select-class", "i", k);
+    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0 + k, 0, "win.select-class", "i",
+                                         k);
 }
 
 static void
@@ -2011,24 +2039,28 @@ gaze_window_init (GazeWindow *self)
   gtk_drop_down_set_model (self->method_dropdown, G_LIST_MODEL (methods));
   gtk_drop_down_set_selected (self->method_dropdown, gaze_settings_get_method (self->settings));
   {
-    g_autoptr (GtkExpression) expr = gtk_property_expression_new (GTK_TYPE_STRING_OBJECT, NULL, "string");
+    g_autoptr (GtkExpression) expr
+        = gtk_property_expression_new (GTK_TYPE_STRING_OBJECT, NULL, "string");
     gtk_drop_down_set_expression (self->class_dropdown, expr);
   }
 
   gaze_settings_bind_percent (self->settings, "opacity", self->opacity_adjustment, "value");
   gaze_settings_bind_percent (self->settings, "threshold", self->threshold_adjustment, "value");
-  g_settings_bind (self->settings, "show-contour", self->contour_switch, "active", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "show-contour", self->contour_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "opacity", self->image_view, "opacity", G_SETTINGS_BIND_GET);
   g_settings_bind (self->settings, "opacity", self->compare_view, "opacity", G_SETTINGS_BIND_GET);
 
-  self->compare_method = gaze_settings_get_method (self->settings) == GZ_METHOD_CAM ? GZ_METHOD_GRADCAM
-                                                                                   : GZ_METHOD_CAM;
+  self->compare_method = gaze_settings_get_method (self->settings) == GZ_METHOD_CAM
+                             ? GZ_METHOD_GRADCAM
+                             : GZ_METHOD_CAM;
   {
     g_autoptr (GtkStringList) compare_methods = gaze_settings_method_model ();
     gtk_drop_down_set_model (self->compare_dropdown, G_LIST_MODEL (compare_methods));
     gtk_drop_down_set_selected (self->compare_dropdown, self->compare_method);
   }
-  g_signal_connect (self->compare_dropdown, "notify::selected", G_CALLBACK (compare_selected_cb), self);
+  g_signal_connect (self->compare_dropdown, "notify::selected", G_CALLBACK (compare_selected_cb),
+                    self);
   g_signal_connect (self->image_view, "viewport-changed", G_CALLBACK (viewport_changed_cb), self);
   g_signal_connect (self->compare_view, "viewport-changed", G_CALLBACK (viewport_changed_cb), self);
   gaze_settings_bind_colormap (self->settings, self->colormap_dropdown, "selected");
@@ -2036,8 +2068,10 @@ gaze_window_init (GazeWindow *self)
   g_signal_connect (self->settings, "changed", G_CALLBACK (settings_changed_cb), self);
   g_signal_connect (self->class_dropdown, "notify::selected", G_CALLBACK (class_selected_cb), self);
   g_signal_connect (self->layer_dropdown, "notify::selected", G_CALLBACK (layer_selected_cb), self);
-  g_signal_connect (self->method_dropdown, "notify::selected", G_CALLBACK (method_selected_cb), self);
-  g_signal_connect (self->predictions_list, "row-activated", G_CALLBACK (prediction_activated_cb), self);
+  g_signal_connect (self->method_dropdown, "notify::selected", G_CALLBACK (method_selected_cb),
+                    self);
+  g_signal_connect (self->predictions_list, "row-activated", G_CALLBACK (prediction_activated_cb),
+                    self);
 
   {
     /* The method toggles share the settings key with the dropdown. */

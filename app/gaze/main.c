@@ -24,9 +24,10 @@ main (int argc, char *argv[])
     {
       g_autofree char *build_root = g_path_get_dirname (GAZE_BUILD_DATADIR);
       const char *old = g_getenv ("GSETTINGS_SCHEMA_DIR");
-      g_autofree char *dirs = old != NULL && *old != '\0'
-                                ? g_strjoin (G_SEARCHPATH_SEPARATOR_S, GAZE_BUILD_DATADIR, old, NULL)
-                                : g_strdup (GAZE_BUILD_DATADIR);
+      g_autofree char *dirs
+          = old != NULL && *old != '\0'
+                ? g_strjoin (G_SEARCHPATH_SEPARATOR_S, GAZE_BUILD_DATADIR, old, NULL)
+                : g_strdup (GAZE_BUILD_DATADIR);
 
       g_setenv ("GSETTINGS_SCHEMA_DIR", dirs, TRUE);
       build_localedir = g_build_filename (build_root, "po", NULL);

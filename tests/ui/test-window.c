@@ -477,7 +477,8 @@ test_threshold_contour (Fixture *f, gconstpointer data)
 static void
 test_inapplicable_method (Fixture *f, gconstpointer data)
 {
-  g_autofree char *squeezenet = gaze_test_shared_file ("models/squeezenet1_0-imagenet/squeezenet1_0.onnx");
+  g_autofree char *squeezenet
+      = gaze_test_shared_file ("models/squeezenet1_0-imagenet/squeezenet1_0.onnx");
   g_autoptr (GSettings) settings = g_settings_new (APP_ID);
   g_autofree char *method = NULL;
   const GzExplanation *ex;
@@ -636,7 +637,8 @@ corner_blue_shift (Fixture *f)
   for (int y = (int) (y0 + 0.05 * 576 * scale); y < y0 + 0.2 * 576 * scale; y++)
     for (int x = (int) (x0 + 0.9 * 768 * scale); x < x0 + 0.98 * 768 * scale; x++)
       {
-        const guint8 *a = on.px + ((gsize) y * on.w + x) * 4, *b = off.px + ((gsize) y * on.w + x) * 4;
+        const guint8 *a = on.px + ((gsize) y * on.w + x) * 4,
+                     *b = off.px + ((gsize) y * on.w + x) * 4;
         sum += ((int) a[2] - b[2]) - ((int) a[0] - b[0]);
         n++;
       }
@@ -765,7 +767,8 @@ test_cancel (Fixture *f, gconstpointer data)
   open_paths (f, f->dog_path, f->model_path);
   before = gaze_window_get_explanation (f->window);
 
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "settings.method", "s", "scorecam"));
+  g_assert_true (
+      gtk_widget_activate_action (GTK_WIDGET (f->window), "settings.method", "s", "scorecam"));
   g_assert_true (gaze_test_wait (is_busy, f->window, 5000));
   gaze_test_spin (300);
   g_assert_true (gaze_window_is_busy (f->window));
@@ -822,7 +825,8 @@ test_folder_walk (Fixture *f, gconstpointer data)
   }
 
   open_paths (f, a, f->model_path);
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "settings.method", "s", "cam"));
+  g_assert_true (
+      gtk_widget_activate_action (GTK_WIDGET (f->window), "settings.method", "s", "cam"));
   g_assert_true (gaze_test_wait (method_is_cam, f->window, WAIT_MS));
 
   /* Next: the eagle, explained with the method kept. */
@@ -832,7 +836,8 @@ test_folder_walk (Fixture *f, gconstpointer data)
   ex = gaze_window_get_explanation (f->window);
   method = ex->method;
   g_assert_cmpint (method, ==, GZ_METHOD_CAM);
-  g_test_message ("eagle.jpg: %s", gaze_model_get_label (gaze_window_get_model (f->window), ex->class_index));
+  g_test_message ("eagle.jpg: %s",
+                  gaze_model_get_label (gaze_window_get_model (f->window), ex->class_index));
   /* A bird of prey: ImageNet 21 "kite" or 22 "bald eagle", not the dog's 249. */
   g_assert_true (ex->class_index == 21 || ex->class_index == 22);
 
@@ -972,7 +977,8 @@ test_export (Fixture *f, gconstpointer data)
           g_assert_true (file_has (path, "/Width 768"));
           g_assert_true (file_has (path, "/Height 576"));
           g_assert_true (file_has (path, "/Title"));
-          g_assert_true (file_has (path, "0064006F0067002E006A00700067") || file_has (path, "dog.jpg"));
+          g_assert_true (file_has (path, "0064006F0067002E006A00700067")
+                         || file_has (path, "dog.jpg"));
         }
       else
         {
@@ -983,8 +989,8 @@ test_export (Fixture *f, gconstpointer data)
           g_assert_no_error (error);
           compare_export (exported, image, &diff, &ink, &colour);
           g_test_message ("%s: %d×%d, |export - image| = %.1f, caption ink %d, colour bar %d",
-                          names[i], gdk_pixbuf_get_width (exported), gdk_pixbuf_get_height (exported),
-                          diff, ink, colour);
+                          names[i], gdk_pixbuf_get_width (exported),
+                          gdk_pixbuf_get_height (exported), diff, ink, colour);
           g_assert_cmpfloat (diff, >, 15);     /* the heatmap is drawn over the image */
           g_assert_cmpint (ink, >, 500);       /* caption text */
           g_assert_cmpint (colour, >, 500);    /* colour bar */
@@ -1110,7 +1116,8 @@ test_compare (Fixture *f, gconstpointer data)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.zoom-in", NULL));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.zoom-in", NULL));
   g_assert_false (gaze_image_view_get_fit (right));
-  g_assert_cmpfloat (fabs (gaze_image_view_get_zoom (left) - gaze_image_view_get_zoom (right)), <, 1e-9);
+  g_assert_cmpfloat (fabs (gaze_image_view_get_zoom (left) - gaze_image_view_get_zoom (right)), <,
+                     1e-9);
   gaze_image_view_pan (right, 40, 25);
   {
     gboolean fl, fr;
@@ -1191,7 +1198,8 @@ test_no_stalls (Fixture *f, gconstpointer data)
   if (!need_shared (f))
     return;
   /* GAZE_TEST_BIG=IMAGE measures with another (large) image. */
-  open_paths (f, g_getenv ("GAZE_TEST_BIG") ? g_getenv ("GAZE_TEST_BIG") : f->dog_path, f->model_path);
+  open_paths (f, g_getenv ("GAZE_TEST_BIG") ? g_getenv ("GAZE_TEST_BIG") : f->dog_path,
+              f->model_path);
 
   /* A new explanation (another class, then another method) while a 5 ms
    * ticker measures how long the main loop ever goes without turning. */
@@ -1203,7 +1211,8 @@ test_no_stalls (Fixture *f, gconstpointer data)
   }
   gaze_test_spin (30);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.select-class", "i", 3));
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "settings.method", "s", "gradcam++"));
+  g_assert_true (
+      gtk_widget_activate_action (GTK_WIDGET (f->window), "settings.method", "s", "gradcam++"));
   g_assert_true (gaze_window_is_busy (f->window));
   g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
   gaze_test_spin (100);
