@@ -52,6 +52,16 @@ same_file (const char *a, const char *b)
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* An output path that exists must be a regular file: the atomic write
+ * renames over it, which would replace a FIFO or a device node (as root,
+ * --output /dev/null). */
+static gboolean
+replaceable (const char *path)
+{
+  struct stat st;
+  return stat (path, &st) != 0 || S_ISREG (st.st_mode);
+}
+
 /* The tensor name of a layer given by tensor or node name ("auto": the
  * model's default), NULL when unknown — gz_explain then says why. */
 static const char *
@@ -342,14 +352,26 @@ gz_cli_explain (int argc, char **argv)
   const char *model_path = rest[0];
   const char *image_path = opts.input_tensor != NULL ? NULL : rest[1];
   const char *source = image_path != NULL ? image_path : opts.input_tensor;
-  const char *outs[3] = { a.output, a.heatmap, a.raw };
-  for (int i = 0; i < 3; i++)
-    if (outs[i] != NULL && (same_file (outs[i], source) || same_file (outs[i], model_path)))
-      {
-        fprintf (stderr, PREFIX "refusing to overwrite the input %s with an output\n", outs[i]);
-        status = 1;
-        goto out;
-      }
+  const char *outs[4] = { a.output, a.heatmap, a.raw, opts.save_input };
+  for (int i = 0; i < 4; i++)
+    {
+      if (outs[i] == NULL)
+        continue;
+      if (same_file (outs[i], source) || same_file (outs[i], model_path))
+        {
+          fprintf (stderr, PREFIX "refusing to overwrite the input %s with an output\n",
+                   outs[i]);
+          status = 1;
+          goto out;
+        }
+      if (!replaceable (outs[i]))
+        {
+          fprintf (stderr, PREFIX "cannot write %s: it exists and is not a regular file\n",
+                   outs[i]);
+          status = 1;
+          goto out;
+        }
+    }
 
   if (!gz_cli_options_finish (&opts, &error) || !gz_cli_model_open (model_path, &opts, &m, &error))
     goto fail;
@@ -434,7 +456,7 @@ gz_cli_explain (int argc, char **argv)
               (long long) ex->raw->dims[0], ex->raw_min, ex->raw_max);
       printf ("  time (ms)  forward %.1f, backward %.1f, method %.1f, total %.1f\n", timings[0],
               timings[1], timings[2], timings[3]);
-      for (int i = 0; i < 3; i++)
+      for (int i = 0; i < 4; i++)
         if (outs[i] != NULL)
           printf ("  wrote      %s\n", outs[i]);
     }

@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "gaze-engine.h"
@@ -233,6 +234,22 @@ test_errors (void)
   g_assert_true (g_file_get_contents (input_path, &after, &n_after, NULL));
   g_assert_cmpmem (before, n_before, after, n_after);
   run_clear (&r);
+
+  /* Nor replace something that is not a regular file (the atomic rename
+   * would put a file in place of a FIFO or, as root, of /dev/null). */
+  g_autofree char *fifo = g_build_filename (tmp_dir, "pipe.png", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  const char *flags[] = { "--output", "--heatmap", "--raw" };
+  for (size_t i = 0; i < G_N_ELEMENTS (flags); i++)
+    {
+      r = run_cli (model_path, "--input-tensor", input_path, flags[i], fifo, NULL);
+      g_assert_cmpint (r.status, ==, 1);
+      g_assert_nonnull (strstr (r.err, "not a regular file"));
+      g_assert_true (g_file_test (fifo, G_FILE_TEST_EXISTS)
+                     && !g_file_test (fifo, G_FILE_TEST_IS_REGULAR));
+      run_clear (&r);
+    }
+  g_unlink (fifo);
 }
 
 static void
