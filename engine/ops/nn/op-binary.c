@@ -247,7 +247,9 @@ forward_int64 (Kind k, const GzNnBcast *it, const int64_t *a, const void *b, boo
         /* Unsigned arithmetic: wrap-around instead of undefined overflow. */
         int64_t ib = pos.off[2] + i * sb;
         int64_t as = a[pos.off[1] + i * sa];
-        int64_t bs = b_float ? (int64_t) ((const float *) b)[ib] : ((const int64_t *) b)[ib];
+        float fb = b_float ? ((const float *) b)[ib] : 0.0f; /* NaN/huge: no UB cast */
+        int64_t bs = !b_float ? ((const int64_t *) b)[ib] : isnan (fb) ? 0
+                     : fb >= 9.2e18f ? INT64_MAX : fb <= -9.2e18f ? INT64_MIN : (int64_t) fb;
         uint64_t av = (uint64_t) as, bv = (uint64_t) bs;
         int64_t v;
         if (k == B_POW)
