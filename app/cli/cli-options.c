@@ -173,8 +173,8 @@ gz_cli_options_finish (GzCliOptions *opts, GError **error)
         return FALSE;
       s->labels_path = g_strdup (opts->labels_file);
     }
-  if (opts->threads > 0)
-    gz_set_threads (opts->threads);
+  /* As --help says: all cores unless told (bench and the tests say how many). */
+  gz_set_threads (opts->threads > 0 ? opts->threads : (int) g_get_num_processors ());
   GzError err = { 0 };
   if (opts->limits_spec != NULL
       && gz_limits_parse (opts->limits_spec, &opts->limits, &err) != GZ_OK)
