@@ -788,6 +788,37 @@ test_cancel (Fixture *f, gconstpointer data)
   g_assert_false (gaze_window_is_busy (f->window));
 }
 
+/* The window remembers its size when closed; a new one opens at that size. */
+static void
+test_window_size (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GSettings) settings = g_settings_new (APP_ID);
+  GazeWindow *second;
+  int w, h;
+
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 900, 640);
+  gaze_test_spin (50);
+  {
+    gboolean stop = FALSE;
+    /* What the window manager's close button does; the window stays (the
+     * fixture destroys it). */
+    g_signal_emit_by_name (f->window, "close-request", &stop);
+  }
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 900);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 640);
+  g_assert_false (g_settings_get_boolean (settings, "window-maximized"));
+
+  second = gaze_window_new (f->app);
+  gtk_window_get_default_size (GTK_WINDOW (second), &w, &h);
+  g_assert_cmpint (w, ==, 900);
+  g_assert_cmpint (h, ==, 640);
+  g_object_ref (second);
+  gtk_window_destroy (GTK_WINDOW (second));
+  g_assert_finalize_object (second);
+  g_settings_reset (settings, "window-width");
+  g_settings_reset (settings, "window-height");
+}
+
 static gboolean
 shows_file (gpointer data)
 {
@@ -1266,6 +1297,7 @@ main (int argc, char *argv[])
   ADD ("/ui/window/preprocessing", test_preprocessing);
   ADD ("/ui/window/newer-request-wins", test_newer_request_wins);
   ADD ("/ui/window/cancel", test_cancel);
+  ADD ("/ui/window/size", test_window_size);
   ADD ("/ui/window/no-stalls", test_no_stalls);
 #undef ADD
 
