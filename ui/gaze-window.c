@@ -16,95 +16,8 @@
 #include "gaze-model.h"
 #include "gaze-settings.h"
 #include "gaze-ui.h"
-#include "gaze-window.h"
+#include "gaze-window-private.h"
 
-struct _GazeWindow
-{
-  AdwApplicationWindow parent_instance;
-
-  GSettings *settings;
-
-  /* What is shown. */
-  GazeModel *model;
-  GazeImage *image;
-  GazeAnalysisResult *result;
-  GdkTexture *overlay;
-  /* The forward pass of (image, model), parked between jobs. */
-  GzSession *session;
-  GzGeometry session_geometry;
-
-  /* What the user asked for, kept across images. */
-  int class_index;          /* -1: whatever is top-1 */
-  char *layer;              /* NULL: automatic */
-
-  /* Work in flight: each kind has its own cancellable; a new request cancels
-   * the older one of its kind, and a cancelled result is dropped. */
-  GCancellable *model_cancellable;
-  GCancellable *image_cancellable;
-  GCancellable *analysis_cancellable;
-  GTask *analysis_task;
-  guint progress_source;
-  gint64 analysis_started;
-  guint n_pending;
-
-  /* Compare: a second method on the same image and class, side by side. */
-  gboolean compare;
-  GzMethod compare_method;
-  GazeAnalysisResult *compare_result;
-  GdkTexture *compare_overlay;
-  GCancellable *compare_cancellable;
-  GTask *compare_task;
-  gboolean syncing_viewports;
-
-  /* Folder browsing. */
-  GPtrArray *folder;        /* GFile*, images in the shown image's folder, sorted */
-  int folder_index;
-
-  gboolean updating_widgets;
-  char *last_message;       /* the last toast, for tests */
-
-  /* Template widgets. */
-  AdwToastOverlay *toast_overlay;
-  AdwWindowTitle *window_title;
-  AdwSplitButton *open_model_button;
-  GtkStack *main_stack;
-  AdwStatusPage *empty_page;
-  GtkButton *demo_button;
-  GtkLabel *empty_model_label;
-  GazeImageView *image_view;
-  GazeImageView *compare_view;
-  GtkWidget *compare_pane;
-  GtkWidget *compare_box;
-  GtkDropDown *compare_dropdown;
-  GtkLabel *main_method_label;
-  GtkLabel *compare_method_label;
-  GtkSpinner *spinner;
-  GtkRevealer *progress_revealer;
-  GtkProgressBar *progress_bar;
-  GtkStack *sidebar_stack;
-  GtkListBox *predictions_list;
-  GtkDropDown *class_dropdown;
-  GtkToggleButton *cam_button;
-  GtkToggleButton *gradcam_button;
-  GtkDropDown *method_dropdown;
-  GtkDropDown *layer_dropdown;
-  GtkAdjustment *opacity_adjustment;
-  GtkAdjustment *threshold_adjustment;
-  GtkSwitch *contour_switch;
-  GtkDropDown *colormap_dropdown;
-  GtkLabel *legend_label;
-  GtkLabel *legend_min_label;
-  GtkLabel *legend_max_label;
-  GtkDrawingArea *colorbar;
-  GtkLabel *info_label;
-  GtkExpander *model_expander;
-  GtkLabel *model_label;
-  GtkSpinButton *resize_spin;
-  GtkSwitch *stretch_switch;
-  GtkEditable *mean_entry;
-  GtkEditable *std_entry;
-  GMenuModel *recent_models_menu;
-};
 
 G_DEFINE_FINAL_TYPE (GazeWindow, gaze_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -116,11 +29,6 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-static void request_analysis (GazeWindow *self);
-static void request_compare (GazeWindow *self);
-static void update_compare_overlay (GazeWindow *self);
-static void load_image (GazeWindow *self, GFile *file);
-static void load_model (GazeWindow *self, GFile *file);
 
 /* ---- Small helpers ----------------------------------------------------- */
 
@@ -138,8 +46,8 @@ gaze_window_show_toast (GazeWindow *self, const char *message)
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
-static void
-show_error (GazeWindow *self, const GError *error)
+void
+_gaze_window_show_error (GazeWindow *self, const GError *error)
 {
   g_assert (error != NULL);
 
@@ -167,15 +75,15 @@ update_busy (GazeWindow *self)
     gtk_revealer_set_reveal_child (self->progress_revealer, FALSE);
 }
 
-static void
-pending_begin (GazeWindow *self)
+void
+_gaze_window_pending_begin (GazeWindow *self)
 {
   self->n_pending++;
   update_busy (self);
 }
 
-static void
-pending_end (GazeWindow *self)
+void
+_gaze_window_pending_end (GazeWindow *self)
 {
   g_assert (self->n_pending > 0);
 
@@ -205,8 +113,8 @@ update_title (GazeWindow *self)
   adw_window_title_set_subtitle (self->window_title, subtitle != NULL ? subtitle : "");
 }
 
-static void
-update_state (GazeWindow *self)
+void
+_gaze_window_update_state (GazeWindow *self)
 {
   gboolean has_result = self->result != NULL;
 
@@ -265,8 +173,8 @@ update_overlay (GazeWindow *self)
     gaze_image_view_set_contour (self->image_view, NULL);
 }
 
-static void
-update_compare_overlay (GazeWindow *self)
+void
+_gaze_window_update_compare_overlay (GazeWindow *self)
 {
   graphene_rect_t analysed;
 
@@ -287,8 +195,8 @@ update_compare_overlay (GazeWindow *self)
 
 /* ---- Sidebar ------------------------------------------------------------ */
 
-static void
-label_setup_cb (GtkSignalListItemFactory *factory,
+void
+_gaze_window_label_setup_cb (GtkSignalListItemFactory *factory,
                 GtkListItem              *item,
                 gpointer                  ellipsize)
 {
@@ -325,9 +233,9 @@ set_ellipsizing_factories (GtkDropDown *dropdown, PangoEllipsizeMode mode)
   g_autoptr (GtkListItemFactory) button = gtk_signal_list_item_factory_new ();
   g_autoptr (GtkListItemFactory) list = gtk_signal_list_item_factory_new ();
 
-  g_signal_connect (button, "setup", G_CALLBACK (label_setup_cb), GINT_TO_POINTER (mode));
+  g_signal_connect (button, "setup", G_CALLBACK (_gaze_window_label_setup_cb), GINT_TO_POINTER (mode));
   g_signal_connect (button, "bind", G_CALLBACK (label_bind_cb), NULL);
-  g_signal_connect (list, "setup", G_CALLBACK (label_setup_cb),
+  g_signal_connect (list, "setup", G_CALLBACK (_gaze_window_label_setup_cb),
                     GINT_TO_POINTER (PANGO_ELLIPSIZE_NONE));
   g_signal_connect (list, "bind", G_CALLBACK (label_bind_cb), NULL);
   gtk_drop_down_set_factory (dropdown, button);
@@ -473,7 +381,7 @@ set_method_factory (GazeWindow *self)
 {
   g_autoptr (GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
 
-  g_signal_connect (factory, "setup", G_CALLBACK (label_setup_cb),
+  g_signal_connect (factory, "setup", G_CALLBACK (_gaze_window_label_setup_cb),
                     GINT_TO_POINTER (PANGO_ELLIPSIZE_NONE));
   g_signal_connect (factory, "bind", G_CALLBACK (method_bind_cb), self);
   gtk_drop_down_set_list_factory (self->method_dropdown, factory);
@@ -489,8 +397,8 @@ format_triple (GtkEditable *entry, const float *v, int n)
   gtk_editable_set_text (entry, text->str);
 }
 
-static void
-update_preprocess_fields (GazeWindow *self)
+void
+_gaze_window_update_preprocess_fields (GazeWindow *self)
 {
   const GzPreprocess *pp = gaze_model_get_preprocess (self->model);
 
@@ -501,8 +409,8 @@ update_preprocess_fields (GazeWindow *self)
 }
 
 /* "0.485 0.456 0.406" (or one value for gray models); std must be positive. */
-static gboolean
-parse_triple (const char *text, int n, gboolean positive, float *out)
+gboolean
+_gaze_window_parse_triple (const char *text, int n, gboolean positive, float *out)
 {
   g_auto (GStrv) parts = g_strsplit_set (text, " ,;\t", -1);
   int k = 0;
@@ -575,7 +483,7 @@ update_model_widgets (GazeWindow *self)
                        gz_model_producer (model) != NULL ? gz_model_producer (model) : "");
     gtk_label_set_label (self->model_label, text);
     gtk_widget_set_visible (GTK_WIDGET (self->model_expander), TRUE);
-    update_preprocess_fields (self);
+    _gaze_window_update_preprocess_fields (self);
   }
 
   for (int i = 0; i < gaze_model_get_n_classes (self->model); i++)
@@ -688,7 +596,7 @@ analysis_done_cb (GObject      *source,
   gboolean current = G_TASK (res) == self->analysis_task;
 
   result = gaze_analysis_run_finish (res, &error);
-  pending_end (self);
+  _gaze_window_pending_end (self);
   if (current)
     {
       g_clear_object (&self->analysis_task);
@@ -716,7 +624,7 @@ analysis_done_cb (GObject      *source,
 
   if (result == NULL)
     {
-      show_error (self, error);
+      _gaze_window_show_error (self, error);
       return;
     }
 
@@ -731,11 +639,11 @@ analysis_done_cb (GObject      *source,
   update_overlay (self);
   update_predictions (self);
   update_info (self);
-  update_state (self);
+  _gaze_window_update_state (self);
   gtk_label_set_label (self->main_method_label,
                        gaze_settings_method_label (self->result->explanation->method));
   /* The right-hand view follows the class just explained. */
-  request_compare (self);
+  _gaze_window_request_compare (self);
 }
 
 static void
@@ -749,23 +657,23 @@ compare_done_cb (GObject      *source,
   gboolean current = G_TASK (res) == self->compare_task;
 
   result = gaze_analysis_run_finish (res, &error);
-  pending_end (self);
+  _gaze_window_pending_end (self);
   if (current)
     g_clear_object (&self->compare_task);
   if (!current || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   if (result == NULL)
     {
-      show_error (self, error);
+      _gaze_window_show_error (self, error);
       return;
     }
   g_clear_pointer (&self->compare_result, gaze_analysis_result_free);
   self->compare_result = g_steal_pointer (&result);
-  update_compare_overlay (self);
+  _gaze_window_update_compare_overlay (self);
 }
 
-static void
-request_compare (GazeWindow *self)
+void
+_gaze_window_request_compare (GazeWindow *self)
 {
   g_autoptr (GazeAnalysisRequest) request = NULL;
 
@@ -782,11 +690,11 @@ request_compare (GazeWindow *self)
   g_clear_object (&self->compare_task);
   self->compare_task = gaze_analysis_run_async (
       g_steal_pointer (&request), self->compare_cancellable, compare_done_cb, g_object_ref (self));
-  pending_begin (self);
+  _gaze_window_pending_begin (self);
 }
 
-static void
-request_analysis (GazeWindow *self)
+void
+_gaze_window_request_analysis (GazeWindow *self)
 {
   g_autoptr (GazeAnalysisRequest) request = NULL;
 
@@ -814,12 +722,12 @@ request_analysis (GazeWindow *self)
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   if (self->progress_source == 0)
     self->progress_source = g_timeout_add (100, progress_tick_cb, self);
-  pending_begin (self);
+  _gaze_window_pending_begin (self);
 }
 
 /* The image or model changed: what was computed no longer applies. */
-static void
-drop_results (GazeWindow *self)
+void
+_gaze_window_drop_results (GazeWindow *self)
 {
   if (self->analysis_cancellable != NULL)
     g_cancellable_cancel (self->analysis_cancellable);
@@ -831,7 +739,7 @@ drop_results (GazeWindow *self)
   g_clear_object (&self->compare_task);
   g_clear_pointer (&self->compare_result, gaze_analysis_result_free);
   update_overlay (self);
-  update_compare_overlay (self);
+  _gaze_window_update_compare_overlay (self);
   update_predictions (self);
   update_info (self);
 }
@@ -849,16 +757,16 @@ model_loaded_cb (GObject      *source,
   g_autofree char *path = NULL;
 
   model = gaze_model_load_finish (res, &error);
-  pending_end (self);
+  _gaze_window_pending_end (self);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   if (model == NULL)
     {
-      show_error (self, error);
+      _gaze_window_show_error (self, error);
       return;
     }
 
-  drop_results (self);
+  _gaze_window_drop_results (self);
   g_set_object (&self->model, model);
   self->class_index = -1;
   update_model_widgets (self);
@@ -867,15 +775,15 @@ model_loaded_cb (GObject      *source,
   g_settings_set_string (self->settings, "last-model", path);
   gaze_settings_add_recent_model (self->settings, path);
 
-  update_state (self);
-  request_analysis (self);
+  _gaze_window_update_state (self);
+  _gaze_window_request_analysis (self);
 }
 
-static void
-load_model (GazeWindow *self, GFile *file)
+void
+_gaze_window_load_model (GazeWindow *self, GFile *file)
 {
   replace_cancellable (&self->model_cancellable);
-  pending_begin (self);
+  _gaze_window_pending_begin (self);
   gaze_model_load_async (file, self->model_cancellable, model_loaded_cb, g_object_ref (self));
 }
 
@@ -890,8 +798,8 @@ compare_files_by_name (gconstpointer a, gconstpointer b)
   return strcmp (ka, kb);
 }
 
-static gboolean
-is_image_content_type (const char *content_type)
+gboolean
+_gaze_window_is_image_content_type (const char *content_type)
 {
   g_autofree char *mime = content_type != NULL ? g_content_type_get_mime_type (content_type) : NULL;
 
@@ -927,7 +835,7 @@ scan_folder (GazeWindow *self, GFile *file)
       if (!g_file_enumerator_iterate (enumerator, &info, &child, NULL, NULL) || info == NULL)
         break;
       if (g_file_info_get_file_type (info) == G_FILE_TYPE_REGULAR
-          && is_image_content_type (
+          && _gaze_window_is_image_content_type (
               g_file_info_get_attribute_string (info, G_FILE_ATTRIBUTE_STANDARD_FAST_CONTENT_TYPE)))
         g_ptr_array_add (files, g_object_ref (child));
     }
@@ -941,10 +849,10 @@ scan_folder (GazeWindow *self, GFile *file)
       }
 }
 
-static void
-show_image (GazeWindow *self, GazeImage *image)
+void
+_gaze_window_show_image (GazeWindow *self, GazeImage *image)
 {
-  drop_results (self);
+  _gaze_window_drop_results (self);
   g_clear_pointer (&self->image, gaze_image_unref);
   self->image = gaze_image_ref (image);
   gaze_image_view_set_texture (self->image_view, gaze_image_get_texture (image));
@@ -964,8 +872,8 @@ show_image (GazeWindow *self, GazeImage *image)
   else
     g_clear_pointer (&self->folder, g_ptr_array_unref);
 
-  update_state (self);
-  request_analysis (self);
+  _gaze_window_update_state (self);
+  _gaze_window_request_analysis (self);
 }
 
 static void
@@ -978,22 +886,22 @@ image_loaded_cb (GObject      *source,
   g_autoptr (GError) error = NULL;
 
   image = gaze_image_load_finish (res, &error);
-  pending_end (self);
+  _gaze_window_pending_end (self);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   if (image == NULL)
     {
-      show_error (self, error);
+      _gaze_window_show_error (self, error);
       return;
     }
-  show_image (self, image);
+  _gaze_window_show_image (self, image);
 }
 
-static void
-load_image (GazeWindow *self, GFile *file)
+void
+_gaze_window_load_image (GazeWindow *self, GFile *file)
 {
   replace_cancellable (&self->image_cancellable);
-  pending_begin (self);
+  _gaze_window_pending_begin (self);
   gaze_image_load_async (file, self->image_cancellable, image_loaded_cb, g_object_ref (self));
 }
 
@@ -1035,7 +943,7 @@ gaze_window_open_files (GazeWindow *self, GFile **files, int n_files)
 
       if (is_model_file (files[i], content_type))
         model = files[i];
-      else if (is_image_content_type (content_type))
+      else if (_gaze_window_is_image_content_type (content_type))
         {
           if (image == NULL)
             image = files[i];
@@ -1049,609 +957,12 @@ gaze_window_open_files (GazeWindow *self, GFile **files, int n_files)
     }
 
   if (model != NULL)
-    load_model (self, model);
+    _gaze_window_load_model (self, model);
   if (image != NULL)
     {
       g_clear_pointer (&self->folder, g_ptr_array_unref);
-      load_image (self, image);
+      _gaze_window_load_image (self, image);
     }
-}
-
-/* ---- File chooser ------------------------------------------------------- */
-
-static void
-chooser_response_cb (GtkNativeDialog *dialog,
-                     int              response,
-                     gpointer         user_data)
-{
-  GazeWindow *self = user_data;
-
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (dialog));
-      guint n = g_list_model_get_n_items (files);
-      g_autoptr (GPtrArray) array = g_ptr_array_new_with_free_func (g_object_unref);
-
-      for (guint i = 0; i < n; i++)
-        g_ptr_array_add (array, g_list_model_get_item (files, i));
-      gaze_window_open_files (self, (GFile **) array->pdata, array->len);
-    }
-  gtk_native_dialog_destroy (dialog);
-  g_object_unref (dialog);
-}
-
-static void
-open_chooser (GazeWindow *self, gboolean model)
-{
-  GtkFileChooserNative *chooser;
-  g_autoptr (GtkFileFilter) images = gtk_file_filter_new ();
-  g_autoptr (GtkFileFilter) models = gtk_file_filter_new ();
-  g_autoptr (GtkFileFilter) all = gtk_file_filter_new ();
-
-  chooser = gtk_file_chooser_native_new (model ? _("Open Model") : _("Open Image"),
-                                         GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_OPEN,
-                                         _("_Open"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-
-  gtk_file_filter_set_name (images, _("Images"));
-  gtk_file_filter_add_pixbuf_formats (images);
-  gtk_file_filter_set_name (models, _("ONNX Models"));
-  gtk_file_filter_add_mime_type (models, "application/x-onnx");
-  gtk_file_filter_add_suffix (models, "onnx");
-  gtk_file_filter_set_name (all, _("Images and Models"));
-  gtk_file_filter_add_pixbuf_formats (all);
-  gtk_file_filter_add_suffix (all, "onnx");
-
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), model ? models : images);
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), model ? images : models);
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), all);
-  gtk_file_chooser_set_filter (GTK_FILE_CHOOSER (chooser), model ? models : images);
-
-  if (self->image != NULL && gaze_image_get_file (self->image) != NULL && !model)
-    {
-      g_autoptr (GFile) dir = g_file_get_parent (gaze_image_get_file (self->image));
-      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
-    }
-
-  g_signal_connect (chooser, "response", G_CALLBACK (chooser_response_cb), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-/* ---- Actions ------------------------------------------------------------ */
-
-static void
-open_image_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  open_chooser (GAZE_WINDOW (widget), FALSE);
-}
-
-static void
-open_model_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  open_chooser (GAZE_WINDOW (widget), TRUE);
-}
-
-static void
-open_recent_model_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  g_autoptr (GFile) file = g_file_new_for_path (g_variant_get_string (param, NULL));
-
-  load_model (GAZE_WINDOW (widget), file);
-}
-
-static int
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char **) a, *(const char **) b);
-}
-
-static void
-open_demo_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  GazeWindow *self = GAZE_WINDOW (widget);
-  g_autofree char *dir = gaze_ui_find_demo_dir ();
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr (GDir) d = NULL;
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  gboolean have_model = FALSE, have_image = FALSE;
-  const char *entry;
-
-  if (dir != NULL)
-    d = g_dir_open (dir, 0, NULL);
-  if (d == NULL)
-    {
-      gaze_window_show_toast (self, _("The demo is not installed"));
-      return;
-    }
-  while ((entry = g_dir_read_name (d)) != NULL)
-    g_ptr_array_add (names, g_strdup (entry));
-  g_ptr_array_sort (names, compare_strings);
-
-  for (guint i = 0; i < names->len; i++)
-    {
-      const char *n = names->pdata[i];
-      g_autofree char *path = g_build_filename (dir, n, NULL);
-      g_autofree char *type = g_content_type_guess (n, NULL, 0, NULL);
-
-      if (!have_model && g_str_has_suffix (n, ".onnx"))
-        have_model = TRUE;
-      else if (!have_image && is_image_content_type (type))
-        have_image = TRUE;
-      else
-        continue;
-      g_ptr_array_add (files, g_file_new_for_path (path));
-    }
-  if (!have_model || !have_image)
-    {
-      gaze_window_show_toast (self, _("The demo is incomplete"));
-      return;
-    }
-  gaze_window_open_files (self, (GFile **) files->pdata, files->len);
-}
-
-static void
-walk_folder (GazeWindow *self, int step)
-{
-  int next;
-
-  if (self->folder == NULL)
-    return;
-  next = self->folder_index + step;
-  if (next < 0 || next >= (int) self->folder->len)
-    return;
-  self->folder_index = next;
-  update_state (self);
-  load_image (self, self->folder->pdata[next]);
-}
-
-static void
-previous_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  walk_folder (GAZE_WINDOW (widget), -1);
-}
-
-static void
-next_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  walk_folder (GAZE_WINDOW (widget), +1);
-}
-
-static void
-cancel_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  GazeWindow *self = GAZE_WINDOW (widget);
-
-  if (self->analysis_cancellable != NULL)
-    g_cancellable_cancel (self->analysis_cancellable);
-}
-
-static void
-zoom_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  GazeWindow *self = GAZE_WINDOW (widget);
-
-  if (g_str_equal (name, "win.zoom-in"))
-    gaze_image_view_zoom_in (self->image_view);
-  else if (g_str_equal (name, "win.zoom-out"))
-    gaze_image_view_zoom_out (self->image_view);
-  else if (g_str_equal (name, "win.zoom-fit"))
-    gaze_image_view_set_fit (self->image_view, TRUE);
-  else
-    gaze_image_view_set_zoom (self->image_view, 1.0);
-}
-
-static void
-opacity_step_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  GazeWindow *self = GAZE_WINDOW (widget);
-  double value = g_settings_get_double (self->settings, "opacity") + g_variant_get_double (param);
-
-  g_settings_set_double (self->settings, "opacity", CLAMP (value, 0.0, 1.0));
-}
-
-static void
-select_class_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  GazeWindow *self = GAZE_WINDOW (widget);
-  int k = g_variant_get_int32 (param);
-
-  if (self->result == NULL || k < 1 || k > (int) self->result->predictions->len)
-    return;
-  self->class_index = g_array_index (self->result->predictions, GazePrediction, k - 1).class_index;
-  request_analysis (self);
-}
-
-static void
-cycle_method_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  GazeWindow *self = GAZE_WINDOW (widget);
-  GzMethod method = (gaze_settings_get_method (self->settings) + 1) % GZ_METHOD_COUNT;
-
-  g_settings_set_string (self->settings, "method", gz_method_name (method));
-}
-
-static void
-fullscreen_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  GtkWindow *window = GTK_WINDOW (widget);
-
-  if (gtk_window_is_fullscreen (window))
-    gtk_window_unfullscreen (window);
-  else
-    gtk_window_fullscreen (window);
-}
-
-static void
-paste_texture_cb (GObject      *source,
-                  GAsyncResult *res,
-                  gpointer      user_data)
-{
-  g_autoptr (GazeWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GdkTexture) texture
-      = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (source), res, &error);
-  g_autoptr (GazeImage) image = NULL;
-
-  if (texture == NULL)
-    {
-      gaze_window_show_toast (self, _("The clipboard holds no image"));
-      return;
-    }
-  image = gaze_image_new_for_texture (texture, NULL);
-  g_clear_pointer (&self->folder, g_ptr_array_unref);
-  show_image (self, image);
-}
-
-static void
-paste_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  GdkClipboard *clipboard = gtk_widget_get_clipboard (widget);
-
-  gdk_clipboard_read_texture_async (clipboard, NULL, paste_texture_cb, g_object_ref (widget));
-}
-
-/* ---- Export ------------------------------------------------------------- */
-
-static GazeExport *
-make_export (GazeWindow *self)
-{
-  GazeExport *export;
-  const GzExplanation *ex;
-  GFile *file;
-  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
-
-  if (self->result == NULL)
-    return NULL;
-  ex = self->result->explanation;
-  export = gaze_export_new ();
-  export->image = gaze_image_ref (self->image);
-  export->projected = gz_tensor_copy (self->result->projected, NULL);
-  export->geometry = self->result->geometry;
-  export->colormap = gaze_settings_get_colormap (self->settings);
-  export->opacity = g_settings_get_double (self->settings, "opacity");
-  export->threshold = (float) g_settings_get_double (self->settings, "threshold");
-  file = gaze_image_get_file (self->image);
-  export->image_name = file != NULL ? g_file_get_basename (file) : g_strdup (_("Pasted Image"));
-  export->model_name = g_strdup (gaze_model_get_name (self->model));
-  export->class_label = g_strdup (gaze_model_get_label (self->model, ex->class_index));
-  export->probability = ex->probability;
-  export->method = ex->method;
-  export->layer = g_strdup (ex->layer);
-  export->raw_min = ex->raw_min;
-  export->raw_max = ex->raw_max;
-  export->time = g_date_time_ref (now);
-  if (export->projected == NULL)
-    g_clear_pointer (&export, gaze_export_free);
-  return export;
-}
-
-typedef struct
-{
-  GazeWindow *self;
-  GFile *file;
-} ExportData;
-
-static void
-export_done_cb (GObject      *source,
-                GAsyncResult *res,
-                gpointer      user_data)
-{
-  ExportData *data = user_data;
-  GazeWindow *self = data->self;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *name = g_file_get_basename (data->file);
-  g_autofree char *message = NULL;
-
-  pending_end (self);
-  if (!gaze_export_write_finish (res, &error))
-    message = g_strdup_printf (_("Cannot export “%s”: %s"), name, error->message);
-  else
-    message = g_strdup_printf (_("Exported “%s”"), name);
-  gaze_window_show_toast (self, message);
-
-  g_object_unref (data->file);
-  g_object_unref (data->self);
-  g_free (data);
-}
-
-void
-gaze_window_export_file (GazeWindow *self, GFile *file)
-{
-  GazeExport *export;
-  GazeExportFormat format;
-  g_autofree char *name = NULL;
-  ExportData *data;
-
-  g_return_if_fail (GAZE_IS_WINDOW (self));
-  g_return_if_fail (G_IS_FILE (file));
-
-  name = g_file_get_basename (file);
-  if (!gaze_export_format_from_name (name, &format))
-    {
-      gaze_window_show_toast (self, _("Export as .png, .pdf or .svg"));
-      return;
-    }
-  export = make_export (self);
-  if (export == NULL)
-    return;
-
-  data = g_new0 (ExportData, 1);
-  data->self = g_object_ref (self);
-  data->file = g_object_ref (file);
-  pending_begin (self);
-  gaze_export_write_async (export, file, format, NULL, export_done_cb, data);
-}
-
-static char *
-suggested_export_name (GazeWindow *self)
-{
-  GFile *file = gaze_image_get_file (self->image);
-  g_autofree char *base = file != NULL ? g_file_get_basename (file) : g_strdup ("image");
-  char *dot = strrchr (base, '.');
-
-  if (dot != NULL && dot != base)
-    *dot = '\0';
-  return g_strdup_printf ("%s-%s.png", base,
-                          gz_method_name (self->result->explanation->method));
-}
-
-static void
-export_chooser_response_cb (GtkNativeDialog *dialog,
-                            int              response,
-                            gpointer         user_data)
-{
-  GazeWindow *self = user_data;
-
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      if (file != NULL)
-        gaze_window_export_file (self, file);
-    }
-  gtk_native_dialog_destroy (dialog);
-  g_object_unref (dialog);
-}
-
-static void
-export_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  GazeWindow *self = GAZE_WINDOW (widget);
-  GtkFileChooserNative *chooser;
-  g_autofree char *suggested = NULL;
-  const char *kinds[][2] = { { N_("PNG Image"), "png" }, { N_("PDF Document"), "pdf" },
-                             { N_("SVG Image"), "svg" } };
-
-  if (self->result == NULL)
-    return;
-  /* The chooser asks before replacing an existing file. */
-  chooser = gtk_file_chooser_native_new (_("Export Annotated Image"), GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
-    {
-      g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
-      gtk_file_filter_set_name (filter, _(kinds[i][0]));
-      gtk_file_filter_add_suffix (filter, kinds[i][1]);
-      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-    }
-  suggested = suggested_export_name (self);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), suggested);
-  if (gaze_image_get_file (self->image) != NULL)
-    {
-      g_autoptr (GFile) dir = g_file_get_parent (gaze_image_get_file (self->image));
-      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
-    }
-  g_signal_connect (chooser, "response", G_CALLBACK (export_chooser_response_cb), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-static void
-copy_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  GazeWindow *self = GAZE_WINDOW (widget);
-  g_autoptr (GazeExport) export = make_export (self);
-  g_autoptr (GdkTexture) texture = NULL;
-
-  if (export == NULL)
-    return;
-  texture = gaze_export_to_texture (export);
-  gdk_clipboard_set_texture (gtk_widget_get_clipboard (widget), texture);
-  gaze_window_show_toast (self, _("Copied the annotated image"));
-}
-
-/* ---- Preprocessing ------------------------------------------------------ */
-
-static void
-apply_preprocess_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  GazeWindow *self = GAZE_WINDOW (widget);
-  GzPreprocess pp;
-  int n;
-
-  if (self->model == NULL)
-    return;
-  pp = *gaze_model_get_preprocess (self->model);
-  n = pp.channels == 1 ? 1 : 3;
-  if (!parse_triple (gtk_editable_get_text (self->mean_entry), n, FALSE, pp.mean) ||
-      !parse_triple (gtk_editable_get_text (self->std_entry), n, TRUE, pp.std))
-    {
-      gaze_window_show_toast (self, n == 1
-                                        ? _("Mean and std need one number (std above 0)")
-                                        : _("Mean and std need three numbers each (std above 0)"));
-      return;
-    }
-  pp.mode = gtk_switch_get_active (self->stretch_switch) ? GZ_RESIZE_STRETCH : GZ_RESIZE_CROP;
-  pp.resize = gtk_spin_button_get_value_as_int (self->resize_spin);
-  if (pp.mode == GZ_RESIZE_CROP && pp.resize < MIN (pp.crop_width, pp.crop_height))
-    {
-      g_autofree char *message = g_strdup_printf (_("Resize must be at least the crop size (%d)"),
-                                                  MIN (pp.crop_width, pp.crop_height));
-      gaze_window_show_toast (self, message);
-      return;
-    }
-
-  gaze_model_set_preprocess (self->model, &pp);
-  /* The forward pass depends on it: start over for this image. */
-  drop_results (self);
-  request_analysis (self);
-}
-
-static void
-save_sidecar_now (GazeWindow *self)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = gaze_model_get_sidecar_path (self->model);
-  g_autofree char *name = g_path_get_basename (path);
-  g_autofree char *message = NULL;
-
-  if (!gaze_model_save_sidecar (self->model, &error))
-    message = g_strdup_printf (_("Cannot save “%s”: %s"), name, error->message);
-  else
-    message = g_strdup_printf (_("Saved “%s”"), name);
-  gaze_window_show_toast (self, message);
-}
-
-static void
-replace_sidecar_response_cb (AdwMessageDialog *dialog,
-                             const char       *response,
-                             GazeWindow       *self)
-{
-  if (g_str_equal (response, "replace") && self->model != NULL)
-    save_sidecar_now (self);
-}
-
-static void
-save_sidecar_action (GtkWidget *widget, const char *name, GVariant *param)
-{
-  GazeWindow *self = GAZE_WINDOW (widget);
-  g_autofree char *path = NULL;
-  g_autofree char *base = NULL;
-  GtkWidget *dialog;
-
-  if (self->model == NULL)
-    return;
-  /* What is saved is what is applied: apply the fields first. */
-  apply_preprocess_action (widget, NULL, NULL);
-  path = gaze_model_get_sidecar_path (self->model);
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      save_sidecar_now (self);
-      return;
-    }
-  base = g_path_get_basename (path);
-  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Replace the Model Settings?"), NULL);
-  adw_message_dialog_format_body (
-      ADW_MESSAGE_DIALOG (dialog),
-      _("“%s” already exists beside the model. Replacing it changes how "
-         "the model prepares images for everyone who uses this file."),
-      base);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"),
-                                    "replace", _("_Replace"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "replace",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  g_signal_connect_object (dialog, "response", G_CALLBACK (replace_sidecar_response_cb), self, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
-}
-
-/* ---- Compare ------------------------------------------------------------ */
-
-static void
-set_compare (GazeWindow *self, gboolean compare)
-{
-  compare = !!compare;
-  if (self->compare == compare)
-    return;
-  self->compare = compare;
-  gtk_widget_set_visible (self->compare_pane, compare);
-  gtk_widget_set_visible (self->compare_box, compare);
-  gtk_widget_set_visible (GTK_WIDGET (self->main_method_label), compare);
-  if (compare)
-    request_compare (self);
-  else
-    {
-      if (self->compare_cancellable != NULL)
-        g_cancellable_cancel (self->compare_cancellable);
-      g_clear_object (&self->compare_task);
-      g_clear_pointer (&self->compare_result, gaze_analysis_result_free);
-      update_compare_overlay (self);
-    }
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPARE]);
-}
-
-/* Zoom and pan move both views together. */
-static void
-viewport_changed_cb (GazeImageView *view,
-                     GazeWindow    *self)
-{
-  GazeImageView *other = view == self->image_view ? self->compare_view : self->image_view;
-  gboolean fit;
-  double zoom, cx, cy;
-
-  if (self->syncing_viewports)
-    return;
-  self->syncing_viewports = TRUE;
-  gaze_image_view_get_viewport (view, &fit, &zoom, &cx, &cy);
-  gaze_image_view_set_viewport (other, fit, zoom, cx, cy);
-  self->syncing_viewports = FALSE;
-}
-
-static void
-compare_selected_cb (GtkDropDown *dropdown,
-                     GParamSpec  *pspec,
-                     GazeWindow  *self)
-{
-  guint selected = gtk_drop_down_get_selected (dropdown);
-
-  if (self->updating_widgets || selected >= GZ_METHOD_COUNT || selected == self->compare_method)
-    return;
-  self->compare_method = selected;
-  request_compare (self);
-}
-
-/* ---- Drag and drop ------------------------------------------------------ */
-
-static gboolean
-drop_cb (GtkDropTarget *target,
-         const GValue  *value,
-         double         x,
-         double         y,
-         GazeWindow    *self)
-{
-  GSList *list;
-  g_autoptr (GPtrArray) files = g_ptr_array_new ();
-
-  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
-    return FALSE;
-  list = gdk_file_list_get_files (g_value_get_boxed (value));
-  for (GSList *l = list; l != NULL; l = l->next)
-    g_ptr_array_add (files, l->data);
-  g_slist_free (list);
-  if (files->len == 0)
-    return FALSE;
-  gaze_window_open_files (self, (GFile **) files->pdata, files->len);
-  return TRUE;
 }
 
 /* ---- Sidebar signals ---------------------------------------------------- */
@@ -1666,7 +977,7 @@ prediction_activated_cb (GtkListBox    *box,
   if (self->updating_widgets)
     return;
   self->class_index = index;
-  request_analysis (self);
+  _gaze_window_request_analysis (self);
 }
 
 static void
@@ -1681,7 +992,7 @@ class_selected_cb (GtkDropDown *dropdown,
   if (self->result != NULL && (int) selected == self->result->explanation->class_index)
     return;
   self->class_index = selected;
-  request_analysis (self);
+  _gaze_window_request_analysis (self);
 }
 
 static void
@@ -1698,7 +1009,7 @@ layer_selected_cb (GtkDropDown *dropdown,
   g_clear_pointer (&self->layer, g_free);
   if (selected > 0 && (int) selected <= gz_model_layer_count (model))
     self->layer = g_strdup (gz_model_layer (model, selected - 1)->output);
-  request_analysis (self);
+  _gaze_window_request_analysis (self);
 }
 
 static void
@@ -1742,17 +1053,17 @@ settings_changed_cb (GSettings  *settings,
       if (self->result != NULL && self->analysis_task == NULL &&
           self->result->explanation->method == method)
         return;
-      request_analysis (self);
+      _gaze_window_request_analysis (self);
     }
   else if (g_str_equal (key, "colormap") || g_str_equal (key, "threshold") ||
            g_str_equal (key, "show-contour"))
     {
       update_overlay (self);
-      update_compare_overlay (self);
+      _gaze_window_update_compare_overlay (self);
       gtk_widget_queue_draw (GTK_WIDGET (self->colorbar));
     }
   else if (g_str_equal (key, "top-k"))
-    request_analysis (self);
+    _gaze_window_request_analysis (self);
   else if (g_str_equal (key, "recent-models"))
     update_recent_models (self);
 }
@@ -1821,7 +1132,11 @@ gaze_window_set_property (GObject      *object,
   switch (prop_id)
     {
     case PROP_COMPARE:
-      set_compare (self, g_value_get_boolean (value));
+      if (self->compare != g_value_get_boolean (value))
+        {
+          _gaze_window_set_compare (self, g_value_get_boolean (value));
+          g_object_notify_by_pspec (object, pspec);
+        }
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1943,64 +1258,7 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, std_entry);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, recent_models_menu);
 
-  gtk_widget_class_install_action (widget_class, "win.open-image", NULL, open_image_action);
-  gtk_widget_class_install_action (widget_class, "win.open-model", NULL, open_model_action);
-  gtk_widget_class_install_action (widget_class, "win.open-recent-model", "s",
-                                   open_recent_model_action);
-  gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
-  gtk_widget_class_install_action (widget_class, "win.previous", NULL, previous_action);
-  gtk_widget_class_install_action (widget_class, "win.next", NULL, next_action);
-  gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);
-  gtk_widget_class_install_action (widget_class, "win.zoom-in", NULL, zoom_action);
-  gtk_widget_class_install_action (widget_class, "win.zoom-out", NULL, zoom_action);
-  gtk_widget_class_install_action (widget_class, "win.zoom-fit", NULL, zoom_action);
-  gtk_widget_class_install_action (widget_class, "win.zoom-original", NULL, zoom_action);
-  gtk_widget_class_install_action (widget_class, "win.opacity-step", "d", opacity_step_action);
-  gtk_widget_class_install_action (widget_class, "win.select-class", "i", select_class_action);
-  gtk_widget_class_install_action (widget_class, "win.cycle-method", NULL, cycle_method_action);
-  gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
-  gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
-  gtk_widget_class_install_property_action (widget_class, "win.compare", "compare");
-  gtk_widget_class_install_action (widget_class, "win.apply-preprocess", NULL,
-                                   apply_preprocess_action);
-  gtk_widget_class_install_action (widget_class, "win.save-sidecar", NULL, save_sidecar_action);
-  gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
-  gtk_widget_class_install_action (widget_class, "win.copy", NULL, copy_action);
-
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open-image",
-                                       NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
-                                       "win.open-model", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_O, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
-                                       "win.open-model", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export",
-                                       NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK, "win.copy", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "win.paste",
-                                       NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "win.previous", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Up, 0, "win.previous", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "win.next", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Down, 0, "win.next", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_plus, 0, "win.zoom-in", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_equal, 0, "win.zoom-in", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Add, 0, "win.zoom-in", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, 0, "win.zoom-out", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Subtract, 0, "win.zoom-out", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, 0, "win.zoom-fit", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK,
-                                       "win.zoom-original", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_bracketleft, 0, "win.opacity-step",
-                                       "d", -0.1);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_bracketright, 0, "win.opacity-step",
-                                       "d", 0.1);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_m, 0, "win.cycle-method", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.fullscreen", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, 0, "win.compare", NULL);
-  for (int k = 1; k <= 9; k++)
-    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0 + k, 0, "win.select-class", "i",
-                                         k);
+  _gaze_window_class_init_actions (widget_class);
 }
 
 static void
@@ -2008,9 +1266,7 @@ gaze_window_init (GazeWindow *self)
 {
   g_autoptr (GtkStringList) colormaps = gaze_settings_colormap_model ();
   g_autoptr (GtkStringList) methods = gaze_settings_method_model ();
-  GtkDropTarget *drop;
   GtkEventController *keys;
-  GType types[] = { GDK_TYPE_FILE_LIST };
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
@@ -2059,10 +1315,6 @@ gaze_window_init (GazeWindow *self)
     gtk_drop_down_set_model (self->compare_dropdown, G_LIST_MODEL (compare_methods));
     gtk_drop_down_set_selected (self->compare_dropdown, self->compare_method);
   }
-  g_signal_connect (self->compare_dropdown, "notify::selected", G_CALLBACK (compare_selected_cb),
-                    self);
-  g_signal_connect (self->image_view, "viewport-changed", G_CALLBACK (viewport_changed_cb), self);
-  g_signal_connect (self->compare_view, "viewport-changed", G_CALLBACK (viewport_changed_cb), self);
   gaze_settings_bind_colormap (self->settings, self->colormap_dropdown, "selected");
 
   g_signal_connect (self->settings, "changed", G_CALLBACK (settings_changed_cb), self);
@@ -2083,10 +1335,7 @@ gaze_window_init (GazeWindow *self)
     g_object_unref (group);
   }
 
-  drop = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
-  gtk_drop_target_set_gtypes (drop, types, G_N_ELEMENTS (types));
-  g_signal_connect (drop, "drop", G_CALLBACK (drop_cb), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+  _gaze_window_init_actions (self);
 
   keys = gtk_event_controller_key_new ();
   gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
@@ -2097,7 +1346,7 @@ gaze_window_init (GazeWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->demo_button), gaze_ui_find_demo_dir () != NULL);
 
   update_recent_models (self);
-  update_state (self);
+  _gaze_window_update_state (self);
 }
 
 GazeWindow *
@@ -2121,7 +1370,7 @@ gaze_window_reopen_last_model (GazeWindow *self)
   if (*path == '\0' || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
     return;
   file = g_file_new_for_path (path);
-  load_model (self, file);
+  _gaze_window_load_model (self, file);
 }
 
 gboolean

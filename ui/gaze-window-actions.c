@@ -1,0 +1,693 @@
+/* gaze-window-actions.c — the window's actions: file choosers, folder walking, zoom, export,
+ * preprocessing, compare, paste and drops
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "gaze-window"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "gaze-export.h"
+#include "gaze-settings.h"
+#include "gaze-ui.h"
+#include "gaze-window-private.h"
+
+/* ---- File chooser ------------------------------------------------------- */
+
+static void
+chooser_response_cb (GtkNativeDialog *dialog,
+                     int              response,
+                     gpointer         user_data)
+{
+  GazeWindow *self = user_data;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (dialog));
+      guint n = g_list_model_get_n_items (files);
+      g_autoptr (GPtrArray) array = g_ptr_array_new_with_free_func (g_object_unref);
+
+      for (guint i = 0; i < n; i++)
+        g_ptr_array_add (array, g_list_model_get_item (files, i));
+      gaze_window_open_files (self, (GFile **) array->pdata, array->len);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+open_chooser (GazeWindow *self, gboolean model)
+{
+  GtkFileChooserNative *chooser;
+  g_autoptr (GtkFileFilter) images = gtk_file_filter_new ();
+  g_autoptr (GtkFileFilter) models = gtk_file_filter_new ();
+  g_autoptr (GtkFileFilter) all = gtk_file_filter_new ();
+
+  chooser = gtk_file_chooser_native_new (model ? _("Open Model") : _("Open Image"),
+                                         GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_OPEN,
+                                         _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+
+  gtk_file_filter_set_name (images, _("Images"));
+  gtk_file_filter_add_pixbuf_formats (images);
+  gtk_file_filter_set_name (models, _("ONNX Models"));
+  gtk_file_filter_add_mime_type (models, "application/x-onnx");
+  gtk_file_filter_add_suffix (models, "onnx");
+  gtk_file_filter_set_name (all, _("Images and Models"));
+  gtk_file_filter_add_pixbuf_formats (all);
+  gtk_file_filter_add_suffix (all, "onnx");
+
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), model ? models : images);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), model ? images : models);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), all);
+  gtk_file_chooser_set_filter (GTK_FILE_CHOOSER (chooser), model ? models : images);
+
+  if (self->image != NULL && gaze_image_get_file (self->image) != NULL && !model)
+    {
+      g_autoptr (GFile) dir = g_file_get_parent (gaze_image_get_file (self->image));
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
+    }
+
+  g_signal_connect (chooser, "response", G_CALLBACK (chooser_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+/* ---- Actions ------------------------------------------------------------ */
+
+static void
+open_image_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  open_chooser (GAZE_WINDOW (widget), FALSE);
+}
+
+static void
+open_model_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  open_chooser (GAZE_WINDOW (widget), TRUE);
+}
+
+static void
+open_recent_model_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (g_variant_get_string (param, NULL));
+
+  _gaze_window_load_model (GAZE_WINDOW (widget), file);
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char **) a, *(const char **) b);
+}
+
+static void
+open_demo_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+  g_autofree char *dir = gaze_ui_find_demo_dir ();
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GDir) d = NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  gboolean have_model = FALSE, have_image = FALSE;
+  const char *entry;
+
+  if (dir != NULL)
+    d = g_dir_open (dir, 0, NULL);
+  if (d == NULL)
+    {
+      gaze_window_show_toast (self, _("The demo is not installed"));
+      return;
+    }
+  while ((entry = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (entry));
+  g_ptr_array_sort (names, compare_strings);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *n = names->pdata[i];
+      g_autofree char *path = g_build_filename (dir, n, NULL);
+      g_autofree char *type = g_content_type_guess (n, NULL, 0, NULL);
+
+      if (!have_model && g_str_has_suffix (n, ".onnx"))
+        have_model = TRUE;
+      else if (!have_image && _gaze_window_is_image_content_type (type))
+        have_image = TRUE;
+      else
+        continue;
+      g_ptr_array_add (files, g_file_new_for_path (path));
+    }
+  if (!have_model || !have_image)
+    {
+      gaze_window_show_toast (self, _("The demo is incomplete"));
+      return;
+    }
+  gaze_window_open_files (self, (GFile **) files->pdata, files->len);
+}
+
+static void
+walk_folder (GazeWindow *self, int step)
+{
+  int next;
+
+  if (self->folder == NULL)
+    return;
+  next = self->folder_index + step;
+  if (next < 0 || next >= (int) self->folder->len)
+    return;
+  self->folder_index = next;
+  _gaze_window_update_state (self);
+  _gaze_window_load_image (self, self->folder->pdata[next]);
+}
+
+static void
+previous_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  walk_folder (GAZE_WINDOW (widget), -1);
+}
+
+static void
+next_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  walk_folder (GAZE_WINDOW (widget), +1);
+}
+
+static void
+cancel_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+
+  if (self->analysis_cancellable != NULL)
+    g_cancellable_cancel (self->analysis_cancellable);
+}
+
+static void
+zoom_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+
+  if (g_str_equal (name, "win.zoom-in"))
+    gaze_image_view_zoom_in (self->image_view);
+  else if (g_str_equal (name, "win.zoom-out"))
+    gaze_image_view_zoom_out (self->image_view);
+  else if (g_str_equal (name, "win.zoom-fit"))
+    gaze_image_view_set_fit (self->image_view, TRUE);
+  else
+    gaze_image_view_set_zoom (self->image_view, 1.0);
+}
+
+static void
+opacity_step_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+  double value = g_settings_get_double (self->settings, "opacity") + g_variant_get_double (param);
+
+  g_settings_set_double (self->settings, "opacity", CLAMP (value, 0.0, 1.0));
+}
+
+static void
+select_class_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+  int k = g_variant_get_int32 (param);
+
+  if (self->result == NULL || k < 1 || k > (int) self->result->predictions->len)
+    return;
+  self->class_index = g_array_index (self->result->predictions, GazePrediction, k - 1).class_index;
+  _gaze_window_request_analysis (self);
+}
+
+static void
+cycle_method_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+  GzMethod method = (gaze_settings_get_method (self->settings) + 1) % GZ_METHOD_COUNT;
+
+  g_settings_set_string (self->settings, "method", gz_method_name (method));
+}
+
+static void
+fullscreen_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GtkWindow *window = GTK_WINDOW (widget);
+
+  if (gtk_window_is_fullscreen (window))
+    gtk_window_unfullscreen (window);
+  else
+    gtk_window_fullscreen (window);
+}
+
+static void
+paste_texture_cb (GObject      *source,
+                  GAsyncResult *res,
+                  gpointer      user_data)
+{
+  g_autoptr (GazeWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) texture
+      = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (source), res, &error);
+  g_autoptr (GazeImage) image = NULL;
+
+  if (texture == NULL)
+    {
+      gaze_window_show_toast (self, _("The clipboard holds no image"));
+      return;
+    }
+  image = gaze_image_new_for_texture (texture, NULL);
+  g_clear_pointer (&self->folder, g_ptr_array_unref);
+  _gaze_window_show_image (self, image);
+}
+
+static void
+paste_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (widget);
+
+  gdk_clipboard_read_texture_async (clipboard, NULL, paste_texture_cb, g_object_ref (widget));
+}
+
+/* ---- Export ------------------------------------------------------------- */
+
+static GazeExport *
+make_export (GazeWindow *self)
+{
+  GazeExport *export;
+  const GzExplanation *ex;
+  GFile *file;
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+
+  if (self->result == NULL)
+    return NULL;
+  ex = self->result->explanation;
+  export = gaze_export_new ();
+  export->image = gaze_image_ref (self->image);
+  export->projected = gz_tensor_copy (self->result->projected, NULL);
+  export->geometry = self->result->geometry;
+  export->colormap = gaze_settings_get_colormap (self->settings);
+  export->opacity = g_settings_get_double (self->settings, "opacity");
+  export->threshold = (float) g_settings_get_double (self->settings, "threshold");
+  file = gaze_image_get_file (self->image);
+  export->image_name = file != NULL ? g_file_get_basename (file) : g_strdup (_("Pasted Image"));
+  export->model_name = g_strdup (gaze_model_get_name (self->model));
+  export->class_label = g_strdup (gaze_model_get_label (self->model, ex->class_index));
+  export->probability = ex->probability;
+  export->method = ex->method;
+  export->layer = g_strdup (ex->layer);
+  export->raw_min = ex->raw_min;
+  export->raw_max = ex->raw_max;
+  export->time = g_date_time_ref (now);
+  if (export->projected == NULL)
+    g_clear_pointer (&export, gaze_export_free);
+  return export;
+}
+
+typedef struct
+{
+  GazeWindow *self;
+  GFile *file;
+} ExportData;
+
+static void
+export_done_cb (GObject      *source,
+                GAsyncResult *res,
+                gpointer      user_data)
+{
+  ExportData *data = user_data;
+  GazeWindow *self = data->self;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *name = g_file_get_basename (data->file);
+  g_autofree char *message = NULL;
+
+  _gaze_window_pending_end (self);
+  if (!gaze_export_write_finish (res, &error))
+    message = g_strdup_printf (_("Cannot export “%s”: %s"), name, error->message);
+  else
+    message = g_strdup_printf (_("Exported “%s”"), name);
+  gaze_window_show_toast (self, message);
+
+  g_object_unref (data->file);
+  g_object_unref (data->self);
+  g_free (data);
+}
+
+void
+gaze_window_export_file (GazeWindow *self, GFile *file)
+{
+  GazeExport *export;
+  GazeExportFormat format;
+  g_autofree char *name = NULL;
+  ExportData *data;
+
+  g_return_if_fail (GAZE_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  name = g_file_get_basename (file);
+  if (!gaze_export_format_from_name (name, &format))
+    {
+      gaze_window_show_toast (self, _("Export as .png, .pdf or .svg"));
+      return;
+    }
+  export = make_export (self);
+  if (export == NULL)
+    return;
+
+  data = g_new0 (ExportData, 1);
+  data->self = g_object_ref (self);
+  data->file = g_object_ref (file);
+  _gaze_window_pending_begin (self);
+  gaze_export_write_async (export, file, format, NULL, export_done_cb, data);
+}
+
+static char *
+suggested_export_name (GazeWindow *self)
+{
+  GFile *file = gaze_image_get_file (self->image);
+  g_autofree char *base = file != NULL ? g_file_get_basename (file) : g_strdup ("image");
+  char *dot = strrchr (base, '.');
+
+  if (dot != NULL && dot != base)
+    *dot = '\0';
+  return g_strdup_printf ("%s-%s.png", base,
+                          gz_method_name (self->result->explanation->method));
+}
+
+static void
+export_chooser_response_cb (GtkNativeDialog *dialog,
+                            int              response,
+                            gpointer         user_data)
+{
+  GazeWindow *self = user_data;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      if (file != NULL)
+        gaze_window_export_file (self, file);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+export_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+  GtkFileChooserNative *chooser;
+  g_autofree char *suggested = NULL;
+  const char *kinds[][2] = { { N_("PNG Image"), "png" }, { N_("PDF Document"), "pdf" },
+                             { N_("SVG Image"), "svg" } };
+
+  if (self->result == NULL)
+    return;
+  /* The chooser asks before replacing an existing file. */
+  chooser = gtk_file_chooser_native_new (_("Export Annotated Image"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
+      gtk_file_filter_set_name (filter, _(kinds[i][0]));
+      gtk_file_filter_add_suffix (filter, kinds[i][1]);
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+    }
+  suggested = suggested_export_name (self);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), suggested);
+  if (gaze_image_get_file (self->image) != NULL)
+    {
+      g_autoptr (GFile) dir = g_file_get_parent (gaze_image_get_file (self->image));
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
+    }
+  g_signal_connect (chooser, "response", G_CALLBACK (export_chooser_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+copy_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+  g_autoptr (GazeExport) export = make_export (self);
+  g_autoptr (GdkTexture) texture = NULL;
+
+  if (export == NULL)
+    return;
+  texture = gaze_export_to_texture (export);
+  gdk_clipboard_set_texture (gtk_widget_get_clipboard (widget), texture);
+  gaze_window_show_toast (self, _("Copied the annotated image"));
+}
+
+/* ---- Preprocessing ------------------------------------------------------ */
+
+static void
+apply_preprocess_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+  GzPreprocess pp;
+  int n;
+
+  if (self->model == NULL)
+    return;
+  pp = *gaze_model_get_preprocess (self->model);
+  n = pp.channels == 1 ? 1 : 3;
+  if (!_gaze_window_parse_triple (gtk_editable_get_text (self->mean_entry), n, FALSE, pp.mean) ||
+      !_gaze_window_parse_triple (gtk_editable_get_text (self->std_entry), n, TRUE, pp.std))
+    {
+      gaze_window_show_toast (self, n == 1
+                                        ? _("Mean and std need one number (std above 0)")
+                                        : _("Mean and std need three numbers each (std above 0)"));
+      return;
+    }
+  pp.mode = gtk_switch_get_active (self->stretch_switch) ? GZ_RESIZE_STRETCH : GZ_RESIZE_CROP;
+  pp.resize = gtk_spin_button_get_value_as_int (self->resize_spin);
+  if (pp.mode == GZ_RESIZE_CROP && pp.resize < MIN (pp.crop_width, pp.crop_height))
+    {
+      g_autofree char *message = g_strdup_printf (_("Resize must be at least the crop size (%d)"),
+                                                  MIN (pp.crop_width, pp.crop_height));
+      gaze_window_show_toast (self, message);
+      return;
+    }
+
+  gaze_model_set_preprocess (self->model, &pp);
+  /* The forward pass depends on it: start over for this image. */
+  _gaze_window_drop_results (self);
+  _gaze_window_request_analysis (self);
+}
+
+static void
+save_sidecar_now (GazeWindow *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = gaze_model_get_sidecar_path (self->model);
+  g_autofree char *name = g_path_get_basename (path);
+  g_autofree char *message = NULL;
+
+  if (!gaze_model_save_sidecar (self->model, &error))
+    message = g_strdup_printf (_("Cannot save “%s”: %s"), name, error->message);
+  else
+    message = g_strdup_printf (_("Saved “%s”"), name);
+  gaze_window_show_toast (self, message);
+}
+
+static void
+replace_sidecar_response_cb (AdwMessageDialog *dialog,
+                             const char       *response,
+                             GazeWindow       *self)
+{
+  if (g_str_equal (response, "replace") && self->model != NULL)
+    save_sidecar_now (self);
+}
+
+static void
+save_sidecar_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+  g_autofree char *path = NULL;
+  g_autofree char *base = NULL;
+  GtkWidget *dialog;
+
+  if (self->model == NULL)
+    return;
+  /* What is saved is what is applied: apply the fields first. */
+  apply_preprocess_action (widget, NULL, NULL);
+  path = gaze_model_get_sidecar_path (self->model);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      save_sidecar_now (self);
+      return;
+    }
+  base = g_path_get_basename (path);
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Replace the Model Settings?"), NULL);
+  adw_message_dialog_format_body (
+      ADW_MESSAGE_DIALOG (dialog),
+      _("“%s” already exists beside the model. Replacing it changes how "
+         "the model prepares images for everyone who uses this file."),
+      base);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"),
+                                    "replace", _("_Replace"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "replace",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (replace_sidecar_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* ---- Compare ------------------------------------------------------------ */
+
+void
+_gaze_window_set_compare (GazeWindow *self, gboolean compare)
+{
+  compare = !!compare;
+  if (self->compare == compare)
+    return;
+  self->compare = compare;
+  gtk_widget_set_visible (self->compare_pane, compare);
+  gtk_widget_set_visible (self->compare_box, compare);
+  gtk_widget_set_visible (GTK_WIDGET (self->main_method_label), compare);
+  if (compare)
+    _gaze_window_request_compare (self);
+  else
+    {
+      if (self->compare_cancellable != NULL)
+        g_cancellable_cancel (self->compare_cancellable);
+      g_clear_object (&self->compare_task);
+      g_clear_pointer (&self->compare_result, gaze_analysis_result_free);
+      _gaze_window_update_compare_overlay (self);
+    }
+}
+
+/* Zoom and pan move both views together. */
+static void
+viewport_changed_cb (GazeImageView *view,
+                     GazeWindow    *self)
+{
+  GazeImageView *other = view == self->image_view ? self->compare_view : self->image_view;
+  gboolean fit;
+  double zoom, cx, cy;
+
+  if (self->syncing_viewports)
+    return;
+  self->syncing_viewports = TRUE;
+  gaze_image_view_get_viewport (view, &fit, &zoom, &cx, &cy);
+  gaze_image_view_set_viewport (other, fit, zoom, cx, cy);
+  self->syncing_viewports = FALSE;
+}
+
+static void
+compare_selected_cb (GtkDropDown *dropdown,
+                     GParamSpec  *pspec,
+                     GazeWindow  *self)
+{
+  guint selected = gtk_drop_down_get_selected (dropdown);
+
+  if (self->updating_widgets || selected >= GZ_METHOD_COUNT || selected == self->compare_method)
+    return;
+  self->compare_method = selected;
+  _gaze_window_request_compare (self);
+}
+
+/* ---- Drag and drop ------------------------------------------------------ */
+
+static gboolean
+drop_cb (GtkDropTarget *target,
+         const GValue  *value,
+         double         x,
+         double         y,
+         GazeWindow    *self)
+{
+  GSList *list;
+  g_autoptr (GPtrArray) files = g_ptr_array_new ();
+
+  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    return FALSE;
+  list = gdk_file_list_get_files (g_value_get_boxed (value));
+  for (GSList *l = list; l != NULL; l = l->next)
+    g_ptr_array_add (files, l->data);
+  g_slist_free (list);
+  if (files->len == 0)
+    return FALSE;
+  gaze_window_open_files (self, (GFile **) files->pdata, files->len);
+  return TRUE;
+}
+
+/* ---- Installation ------------------------------------------------------- */
+
+void
+_gaze_window_class_init_actions (GtkWidgetClass *widget_class)
+{
+  gtk_widget_class_install_action (widget_class, "win.open-image", NULL, open_image_action);
+  gtk_widget_class_install_action (widget_class, "win.open-model", NULL, open_model_action);
+  gtk_widget_class_install_action (widget_class, "win.open-recent-model", "s",
+                                   open_recent_model_action);
+  gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
+  gtk_widget_class_install_action (widget_class, "win.previous", NULL, previous_action);
+  gtk_widget_class_install_action (widget_class, "win.next", NULL, next_action);
+  gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-in", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-out", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-fit", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-original", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.opacity-step", "d", opacity_step_action);
+  gtk_widget_class_install_action (widget_class, "win.select-class", "i", select_class_action);
+  gtk_widget_class_install_action (widget_class, "win.cycle-method", NULL, cycle_method_action);
+  gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
+  gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
+  gtk_widget_class_install_property_action (widget_class, "win.compare", "compare");
+  gtk_widget_class_install_action (widget_class, "win.apply-preprocess", NULL,
+                                   apply_preprocess_action);
+  gtk_widget_class_install_action (widget_class, "win.save-sidecar", NULL, save_sidecar_action);
+  gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "win.copy", NULL, copy_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open-image",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.open-model", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_O, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.open-model", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK, "win.copy", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "win.paste",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "win.previous", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Up, 0, "win.previous", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "win.next", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Down, 0, "win.next", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_plus, 0, "win.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_equal, 0, "win.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Add, 0, "win.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, 0, "win.zoom-out", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Subtract, 0, "win.zoom-out", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, 0, "win.zoom-fit", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK,
+                                       "win.zoom-original", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_bracketleft, 0, "win.opacity-step",
+                                       "d", -0.1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_bracketright, 0, "win.opacity-step",
+                                       "d", 0.1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_m, 0, "win.cycle-method", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.fullscreen", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, 0, "win.compare", NULL);
+  for (int k = 1; k <= 9; k++)
+    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0 + k, 0, "win.select-class", "i",
+                                         k);
+}
+
+void
+_gaze_window_init_actions (GazeWindow *self)
+{
+  GType types[] = { GDK_TYPE_FILE_LIST };
+  GtkDropTarget *drop;
+
+  g_signal_connect (self->compare_dropdown, "notify::selected", G_CALLBACK (compare_selected_cb),
+                    self);
+  g_signal_connect (self->image_view, "viewport-changed", G_CALLBACK (viewport_changed_cb), self);
+  g_signal_connect (self->compare_view, "viewport-changed", G_CALLBACK (viewport_changed_cb), self);
+
+  drop = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
+  gtk_drop_target_set_gtypes (drop, types, G_N_ELEMENTS (types));
+  g_signal_connect (drop, "drop", G_CALLBACK (drop_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+}
