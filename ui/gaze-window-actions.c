@@ -222,8 +222,18 @@ static void
 cycle_method_action (GtkWidget *widget, const char *name, GVariant *param)
 {
   GazeWindow *self = GAZE_WINDOW (widget);
-  GzMethod method = (gaze_settings_get_method (self->settings) + 1) % GZ_METHOD_COUNT;
+  GzMethod method = gaze_settings_get_method (self->settings);
+  char reason[256];
 
+  /* The next method this model can do (M on a model without CAM skips it). */
+  for (int i = 0; i < GZ_METHOD_COUNT; i++)
+    {
+      method = (method + 1) % GZ_METHOD_COUNT;
+      if (self->model == NULL ||
+          gz_method_applicable (gaze_model_get_engine_model (self->model), method, self->layer,
+                                reason, sizeof reason))
+        break;
+    }
   g_settings_set_string (self->settings, "method", gz_method_name (method));
 }
 

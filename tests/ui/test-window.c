@@ -511,6 +511,15 @@ test_inapplicable_method (Fixture *f, gconstpointer data)
   method = g_settings_get_string (settings, "method");
   g_assert_cmpstr (method, ==, "gradcam");
   g_assert_false (gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (cam)));
+
+  /* M cycles past CAM: from the last method to the first one that applies. */
+  g_settings_set_string (settings, "method", "guided-gradcam");
+  g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.cycle-method", NULL));
+  g_free (method);
+  method = g_settings_get_string (settings, "method");
+  g_assert_cmpstr (method, ==, "gradcam");
+  g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
 }
 
 static void
