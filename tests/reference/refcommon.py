@@ -31,7 +31,9 @@ def build_root():
 
 
 def out_dir():
-    d = os.path.join(build_root(), "reference")
+    # GAZE_REFERENCE_DIR lets several build dirs (CI's plain and sanitizer
+    # passes) share one set of exports instead of making them twice.
+    d = os.environ.get("GAZE_REFERENCE_DIR") or os.path.join(build_root(), "reference")
     os.makedirs(d, exist_ok=True)
     return d
 
