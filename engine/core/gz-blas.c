@@ -1,22 +1,212 @@
-/* gz-blas.c — the one place that calls BLAS and owns the engine's thread count
+/* gz-blas.c — the one place that calls BLAS, and the engine's persistent thread pool
  * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * One pool of (threads - 1) workers serves both gz_parallel_for and gz_sgemm:
+ * OpenBLAS itself runs single-threaded and each GEMM is split into column (or
+ * row) panels over the pool. Two thread pools on the same cores (OpenBLAS's
+ * spinning after each call, ours during the next operator) slow each other
+ * down, and splitting ourselves also lets a GEMM called from inside a
+ * parallel region simply run inline.
+ *
+ * Workers spin briefly on a generation counter before sleeping on a condition
+ * variable: operators follow each other within microseconds during a forward
+ * pass, and a futex wake-up per operator would cost more than the spin.
+ * GAZE_PIN_THREADS=1 pins the workers (and the thread that sizes the pool)
+ * to distinct CPUs of the process's affinity mask, so that the scheduler
+ * cannot stack them on one core.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cblas.h>
 
 #include "gaze-engine.h"
 #include "gz-blas.h"
 
+enum { MAX_THREADS = 64 };
+/* ~20 µs of PAUSE on a current x86: longer spins hurt on a loaded machine
+ * (measured: the threaded ops-nn test took 100 s with 20000 rounds, 8-10 s
+ * with 200-1000, 11 s sleeping at once). */
+enum { SPIN_DEFAULT = 500 };
+static atomic_int spin_rounds = SPIN_DEFAULT;
+
+typedef struct
+{
+  pthread_mutex_t run_lock;   /* one caller at a time uses the workers */
+  pthread_mutex_t m;
+  pthread_cond_t start_cv, done_cv;
+  pthread_t tids[MAX_THREADS];
+  int n_workers;              /* threads started */
+  atomic_uint gen;            /* bumped for each job (and for quit) */
+  atomic_int pending;         /* workers yet to acknowledge the current job */
+  atomic_bool quit;
+  /* The current job: parts [0, parts) of [0, n); part 0 runs in the caller. */
+  GzRangeFn fn;
+  void *data;
+  long n;
+  int parts;
+} Pool;
+
+static Pool pool = {
+  .run_lock = PTHREAD_MUTEX_INITIALIZER,
+  .m = PTHREAD_MUTEX_INITIALIZER,
+  .start_cv = PTHREAD_COND_INITIALIZER,
+  .done_cv = PTHREAD_COND_INITIALIZER,
+};
 static atomic_int engine_threads = 1;
+static _Thread_local bool in_parallel; /* nested calls run inline */
+
+static inline void
+cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#endif
+}
+
+static bool
+pin_wanted (void)
+{
+  const char *s = getenv ("GAZE_PIN_THREADS");
+  return s != NULL && strcmp (s, "1") == 0;
+}
+
+/* Pins the calling thread to the index-th CPU of the process's affinity mask. */
+static void
+pin_to (const cpu_set_t *allowed, int index)
+{
+  int count = CPU_COUNT (allowed);
+  if (count <= 0)
+    return;
+  index %= count;
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+    if (CPU_ISSET (cpu, allowed) && index-- == 0)
+      {
+        cpu_set_t one;
+        CPU_ZERO (&one);
+        CPU_SET (cpu, &one);
+        pthread_setaffinity_np (pthread_self (), sizeof one, &one);
+        return;
+      }
+}
+
+typedef struct
+{
+  int id; /* 1 .. n_workers: the part this worker runs */
+  unsigned gen; /* the generation before the worker's first job */
+  bool pin;
+  cpu_set_t allowed;
+} WorkerArg;
+
+static void *
+worker_main (void *p)
+{
+  WorkerArg arg = *(WorkerArg *) p;
+  free (p);
+  if (arg.pin)
+    pin_to (&arg.allowed, arg.id);
+  in_parallel = true;
+  unsigned seen = arg.gen;
+  for (;;)
+    {
+      unsigned g;
+      int spins = 0;
+      while ((g = atomic_load_explicit (&pool.gen, memory_order_acquire)) == seen
+             && spins++ < spin_rounds)
+        cpu_relax ();
+      if (g == seen)
+        {
+          pthread_mutex_lock (&pool.m);
+          while ((g = atomic_load (&pool.gen)) == seen)
+            pthread_cond_wait (&pool.start_cv, &pool.m);
+          pthread_mutex_unlock (&pool.m);
+        }
+      seen = g;
+      if (atomic_load (&pool.quit))
+        return NULL;
+      /* Every worker acknowledges every job, taking part or not, so that the
+       * caller never rewrites the job under a late reader. */
+      if (arg.id < pool.parts)
+        {
+          long b = pool.n * arg.id / pool.parts, e = pool.n * (arg.id + 1) / pool.parts;
+          pool.fn (b, e, pool.data);
+        }
+      if (atomic_fetch_sub_explicit (&pool.pending, 1, memory_order_acq_rel) == 1)
+        {
+          pthread_mutex_lock (&pool.m);
+          pthread_cond_broadcast (&pool.done_cv);
+          pthread_mutex_unlock (&pool.m);
+        }
+    }
+}
+
+/* Called with run_lock held. */
+static void
+pool_stop (void)
+{
+  if (pool.n_workers == 0)
+    return;
+  pthread_mutex_lock (&pool.m);
+  atomic_store (&pool.quit, true);
+  atomic_fetch_add (&pool.gen, 1);
+  pthread_cond_broadcast (&pool.start_cv);
+  pthread_mutex_unlock (&pool.m);
+  for (int i = 0; i < pool.n_workers; i++)
+    pthread_join (pool.tids[i], NULL);
+  pool.n_workers = 0;
+  atomic_store (&pool.quit, false);
+}
+
+/* Called with run_lock held: starts up to want workers (fewer if the system
+ * refuses; gz_parallel_for then uses what it has). */
+static void
+pool_start (int want)
+{
+  bool pin = pin_wanted ();
+  cpu_set_t allowed;
+  CPU_ZERO (&allowed);
+  bool have_mask = sched_getaffinity (0, sizeof allowed, &allowed) == 0;
+  pin = pin && have_mask;
+  /* More threads than CPUs: a spinning thread would take the core from the
+   * one that has the work. */
+  spin_rounds = have_mask && want + 1 > CPU_COUNT (&allowed) ? 0 : SPIN_DEFAULT;
+  if (pin)
+    pin_to (&allowed, 0);
+  for (int i = 0; i < want && i < MAX_THREADS - 1; i++)
+    {
+      WorkerArg *arg = malloc (sizeof *arg);
+      if (arg == NULL)
+        break;
+      *arg = (WorkerArg) { .id = i + 1, .gen = atomic_load (&pool.gen), .pin = pin,
+                           .allowed = allowed };
+      if (pthread_create (&pool.tids[i], NULL, worker_main, arg) != 0)
+        {
+          free (arg);
+          break;
+        }
+      pool.n_workers = i + 1;
+    }
+}
 
 void
 gz_set_threads (int n)
 {
   if (n < 1)
     n = 1;
+  if (n > MAX_THREADS)
+    n = MAX_THREADS;
+  pthread_mutex_lock (&pool.run_lock);
   atomic_store (&engine_threads, n);
-  openblas_set_num_threads (n);
+  if (pool.n_workers != n - 1)
+    {
+      pool_stop ();
+      pool_start (n - 1);
+    }
+  pthread_mutex_unlock (&pool.run_lock);
+  /* Our pool splits the GEMMs; OpenBLAS's own threads would only compete. */
+  openblas_set_num_threads (1);
 }
 
 int
@@ -26,62 +216,108 @@ gz_get_threads (void)
 }
 
 void
+gz_parallel_for (long n, long min_chunk, GzRangeFn fn, void *data)
+{
+  if (n <= 0)
+    return;
+  if (min_chunk < 1)
+    min_chunk = 1;
+  int threads = gz_get_threads ();
+  if (threads > n / min_chunk)
+    threads = (int) (n / min_chunk);
+  /* Nested, single-threaded, or the pool is busy with another caller (a
+   * second session on another thread): run here. */
+  if (threads <= 1 || in_parallel || pthread_mutex_trylock (&pool.run_lock) != 0)
+    {
+      fn (0, n, data);
+      return;
+    }
+  if (threads > pool.n_workers + 1)
+    threads = pool.n_workers + 1;
+  if (threads <= 1)
+    {
+      pthread_mutex_unlock (&pool.run_lock);
+      fn (0, n, data);
+      return;
+    }
+  pool.fn = fn;
+  pool.data = data;
+  pool.n = n;
+  pool.parts = threads;
+  atomic_store (&pool.pending, pool.n_workers);
+  pthread_mutex_lock (&pool.m);
+  atomic_fetch_add_explicit (&pool.gen, 1, memory_order_release);
+  pthread_cond_broadcast (&pool.start_cv);
+  pthread_mutex_unlock (&pool.m);
+
+  in_parallel = true;
+  fn (0, n / threads, data);
+  in_parallel = false;
+
+  for (int spins = 0; atomic_load_explicit (&pool.pending, memory_order_acquire) > 0
+                      && spins < spin_rounds; spins++)
+    cpu_relax ();
+  if (atomic_load (&pool.pending) > 0)
+    {
+      pthread_mutex_lock (&pool.m);
+      while (atomic_load (&pool.pending) > 0)
+        pthread_cond_wait (&pool.done_cv, &pool.m);
+      pthread_mutex_unlock (&pool.m);
+    }
+  pthread_mutex_unlock (&pool.run_lock);
+}
+
+/* ---- GEMM ---------------------------------------------------------------- */
+
+typedef struct
+{
+  bool ta, tb, split_n;
+  int m, n, k, lda, ldb, ldc;
+  float alpha, beta;
+  const float *a, *b;
+  float *c;
+} GemmJob;
+
+enum { PANEL = 16 }; /* split at multiples of the micro-kernel's tile */
+
+static void
+gemm_panels (long begin, long end, void *data)
+{
+  const GemmJob *j = data;
+  int lo = (int) begin * PANEL, hi = (int) end * PANEL;
+  int full = j->split_n ? j->n : j->m;
+  if (hi > full)
+    hi = full;
+  if (lo >= hi)
+    return;
+  if (j->split_n)
+    cblas_sgemm (CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans,
+                 j->tb ? CblasTrans : CblasNoTrans, j->m, hi - lo, j->k, j->alpha, j->a,
+                 j->lda, j->tb ? j->b + (size_t) lo * j->ldb : j->b + lo, j->ldb, j->beta,
+                 j->c + lo, j->ldc);
+  else
+    cblas_sgemm (CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans,
+                 j->tb ? CblasTrans : CblasNoTrans, hi - lo, j->n, j->k, j->alpha,
+                 j->ta ? j->a + lo : j->a + (size_t) lo * j->lda, j->lda, j->b, j->ldb,
+                 j->beta, j->c + (size_t) lo * j->ldc, j->ldc);
+}
+
+void
 gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
           const float *a, int lda, const float *b, int ldb, float beta,
           float *c, int ldc)
 {
-  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
-               beta, c, ldc);
-}
-
-typedef struct
-{
-  GzRangeFn fn;
-  void *data;
-  long begin, end;
-} RangeJob;
-
-static void *
-range_job_run (void *p)
-{
-  RangeJob *job = p;
-  job->fn (job->begin, job->end, job->data);
-  return NULL;
-}
-
-void
-gz_parallel_for (long n, long min_chunk, GzRangeFn fn, void *data)
-{
-  enum { MAX_THREADS = 64 };
-  int threads = gz_get_threads ();
-  if (threads > MAX_THREADS)
-    threads = MAX_THREADS;
-  if (min_chunk < 1)
-    min_chunk = 1;
-  if (threads > n / min_chunk)
-    threads = (int) (n / min_chunk);
-  if (threads <= 1)
+  GemmJob j = { trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c };
+  double flops = 2.0 * m * n * k;
+  int full = j.split_n ? n : m;
+  long panels = (full + PANEL - 1) / PANEL;
+  /* Below ~0.2 MFLOP a split costs more than it saves. */
+  if (gz_get_threads () <= 1 || in_parallel || flops < 2e5 || panels < 2)
     {
-      if (n > 0)
-        fn (0, n, data);
+      cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                   trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
+                   beta, c, ldc);
       return;
     }
-  RangeJob jobs[MAX_THREADS];
-  pthread_t tids[MAX_THREADS];
-  bool started[MAX_THREADS] = { false };
-  for (int t = 0; t < threads; t++)
-    {
-      jobs[t] = (RangeJob) { fn, data, n * t / threads, n * (t + 1) / threads };
-      if (t > 0)
-        started[t] = pthread_create (&tids[t], NULL, range_job_run, &jobs[t]) == 0;
-    }
-  range_job_run (&jobs[0]);
-  for (int t = 1; t < threads; t++)
-    {
-      if (started[t])
-        pthread_join (tids[t], NULL);
-      else
-        range_job_run (&jobs[t]); /* could not start a thread: do it here */
-    }
+  gz_parallel_for (panels, 1, gemm_panels, &j);
 }
