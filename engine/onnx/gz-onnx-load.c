@@ -181,6 +181,15 @@ decode_raw (int type, const uint8_t *src, int64_t count, void *dst)
 {
   float *f = dst;
   int64_t *q = dst;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  /* The file's little-endian layout is ours: one copy (a per-value loop was
+   * 17 % of a MobileNetV2 load). */
+  if (type == ONNX_FLOAT || type == ONNX_INT64)
+    {
+      memcpy (dst, src, (size_t) count * (type == ONNX_FLOAT ? 4 : 8));
+      return;
+    }
+#endif
   for (int64_t i = 0; i < count; i++)
     switch (type)
       {
