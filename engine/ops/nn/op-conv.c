@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "gz-nn.h"
+#include "gz-conv-kernels.h"
 
 typedef struct
 {
@@ -368,6 +369,9 @@ dw_forward_padded_planes (long begin, long end, void *data)
 {
   const DwJob *j = data;
   const GzNnWindow *w = &j->g->w;
+  /* AVX-512/AVX2 3×3 kernels when the CPU has them (gz-conv-kernels.c). */
+  if (gz_conv_dw3x3_planes (w, j->g->c, j->x, j->w, j->bias, j->y, begin, end))
+    return;
   DwPad pd;
   dw_pad_size (w, &pd);
   float *buf = malloc ((size_t) (pd.ph * pd.pw) * sizeof (float));

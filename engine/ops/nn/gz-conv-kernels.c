@@ -1,0 +1,202 @@
+/* gz-conv-kernels.c — ISA-specific convolution kernels chosen at run time
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Depthwise 3×3 (dilation 1, stride 1 or 2) on a zero-padded copy of each
+ * plane: 16 outputs per AVX-512 register (8 with AVX2+FMA), the nine taps
+ * kept in registers, no bounds checks; the row tail uses masked loads/stores
+ * (AVX-512) or scalar code. The build targets plain x86-64; the wide paths are
+ * compiled with target attributes and picked with __builtin_cpu_supports, so
+ * the same binary runs on any x86-64 (and the caller's generic kernel runs
+ * everywhere else).
+ */
+#include <string.h>
+
+#include "gz-nn.h"
+#include "gz-conv-kernels.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define GZ_HAVE_X86_KERNELS 1
+#endif
+
+/* Copies plane xc into buf (ph × pw, zero borders). Only the border is
+ * cleared: the interior is overwritten anyway. */
+static void
+pad_plane (const GzNnWindow *w, int64_t ph, int64_t pw, const float *xc, float *buf)
+{
+  const int64_t top = w->pad_t < ph ? w->pad_t : ph, left = w->pad_l < pw ? w->pad_l : pw;
+  int64_t copy_w = w->in_w < pw - left ? w->in_w : pw - left;
+  int64_t rows = w->in_h < ph - top ? w->in_h : ph - top;
+  memset (buf, 0, (size_t) (top * pw) * sizeof (float));
+  for (int64_t iy = 0; iy < rows; iy++)
+    {
+      float *r = buf + (iy + top) * pw;
+      memset (r, 0, (size_t) left * sizeof (float));
+      memcpy (r + left, xc + iy * w->in_w, (size_t) copy_w * sizeof (float));
+      memset (r + left + copy_w, 0, (size_t) (pw - left - copy_w) * sizeof (float));
+    }
+  int64_t done = top + rows;
+  if (done < ph)
+    memset (buf + done * pw, 0, (size_t) ((ph - done) * pw) * sizeof (float));
+}
+
+static inline float
+dw_scalar (const float *base, int64_t pw, const float *wc, int64_t x)
+{
+  float acc = 0.0f;
+  for (int ki = 0; ki < 3; ki++)
+    for (int kj = 0; kj < 3; kj++)
+      acc += wc[ki * 3 + kj] * base[ki * pw + x + kj];
+  return acc;
+}
+
+#ifdef GZ_HAVE_X86_KERNELS
+__attribute__ ((target ("avx512f"))) static void
+dw3x3_rows_avx512 (const GzNnWindow *w, int64_t pw, const float *buf, const float *wc,
+                   float b0, float *yc)
+{
+  const int64_t ow = w->out_w, sh = w->s_h, sw = w->s_w;
+  __m512 k[9];
+  for (int t = 0; t < 9; t++)
+    k[t] = _mm512_set1_ps (wc[t]);
+  const __m512i even = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                          28, 30);
+  const __m512 bv = _mm512_set1_ps (b0);
+  for (int64_t oy = 0; oy < w->out_h; oy++)
+    {
+      const float *base = buf + oy * sh * pw;
+      float *yr = yc + oy * ow;
+      for (int64_t ox = 0; ox < ow; ox += 16)
+        {
+          int64_t rem = ow - ox;
+          __mmask16 m = rem >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << rem) - 1);
+          __m512 acc = bv;
+          if (sw == 1)
+            {
+              for (int ki = 0; ki < 3; ki++)
+                for (int kj = 0; kj < 3; kj++)
+                  acc = _mm512_fmadd_ps (k[ki * 3 + kj],
+                                         _mm512_maskz_loadu_ps (m, base + ki * pw + ox + kj),
+                                         acc);
+            }
+          else
+            {
+              int64_t need = 2 * (rem >= 16 ? 16 : rem);
+              __mmask16 m0 = need >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << need) - 1);
+              __mmask16 m1 = need > 16 ? (__mmask16) ((1u << (need - 16)) - 1) : 0;
+              if (need >= 32)
+                m1 = 0xffff;
+              for (int ki = 0; ki < 3; ki++)
+                for (int kj = 0; kj < 3; kj++)
+                  {
+                    const float *src = base + ki * pw + 2 * ox + kj;
+                    __m512 x0 = _mm512_maskz_loadu_ps (m0, src);
+                    __m512 x1 = _mm512_maskz_loadu_ps (m1, src + 16);
+                    acc = _mm512_fmadd_ps (k[ki * 3 + kj],
+                                           _mm512_permutex2var_ps (x0, even, x1), acc);
+                  }
+            }
+          _mm512_mask_storeu_ps (yr + ox, m, acc);
+        }
+    }
+}
+
+__attribute__ ((target ("avx2,fma"))) static void
+dw3x3_rows_avx2 (const GzNnWindow *w, int64_t pw, const float *buf, const float *wc,
+                 float b0, float *yc)
+{
+  const int64_t ow = w->out_w, sh = w->s_h, sw = w->s_w;
+  __m256 k[9];
+  for (int t = 0; t < 9; t++)
+    k[t] = _mm256_set1_ps (wc[t]);
+  const __m256 bv = _mm256_set1_ps (b0);
+  for (int64_t oy = 0; oy < w->out_h; oy++)
+    {
+      const float *base = buf + oy * sh * pw;
+      float *yr = yc + oy * ow;
+      int64_t ox = 0;
+      for (; ox + 8 <= ow; ox += 8)
+        {
+          __m256 acc = bv;
+          for (int ki = 0; ki < 3; ki++)
+            for (int kj = 0; kj < 3; kj++)
+              {
+                __m256 xv;
+                if (sw == 1)
+                  xv = _mm256_loadu_ps (base + ki * pw + ox + kj);
+                else
+                  {
+                    const float *src = base + ki * pw + 2 * ox + kj;
+                    __m256 x0 = _mm256_loadu_ps (src), x1 = _mm256_loadu_ps (src + 8);
+                    /* a0 a2 b0 b2 | a4 a6 b4 b6, then put the 64-bit pairs in order */
+                    __m256 s = _mm256_shuffle_ps (x0, x1, _MM_SHUFFLE (2, 0, 2, 0));
+                    xv = _mm256_castpd_ps (
+                      _mm256_permute4x64_pd (_mm256_castps_pd (s), _MM_SHUFFLE (3, 1, 2, 0)));
+                  }
+                acc = _mm256_fmadd_ps (k[ki * 3 + kj], xv, acc);
+              }
+          _mm256_storeu_ps (yr + ox, acc);
+        }
+      for (; ox < ow; ox++)
+        yr[ox] = b0 + dw_scalar (base, pw, wc, ox * sw);
+    }
+}
+#endif
+
+typedef void (*RowsFn) (const GzNnWindow *, int64_t, const float *, const float *, float,
+                        float *);
+
+static RowsFn
+pick_rows (void)
+{
+#ifdef GZ_HAVE_X86_KERNELS
+  static RowsFn chosen;
+  static bool picked;
+  if (!picked) /* benign race: every thread computes the same answer */
+    {
+      /* GAZE_CONV_ISA=avx2|generic caps the choice (to test every path). */
+      const char *cap = getenv ("GAZE_CONV_ISA");
+      bool allow512 = cap == NULL || strcmp (cap, "avx512") == 0;
+      bool allow2 = allow512 || strcmp (cap, "avx2") == 0;
+      __builtin_cpu_init ();
+      if (allow512 && __builtin_cpu_supports ("avx512f"))
+        chosen = dw3x3_rows_avx512;
+      else if (allow2 && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+        chosen = dw3x3_rows_avx2;
+      picked = true;
+    }
+  return chosen;
+#else
+  return NULL;
+#endif
+}
+
+bool
+gz_conv_dw3x3_planes (const GzNnWindow *w, int64_t channels, const float *x,
+                      const float *weights, const float *bias, float *y, long begin, long end)
+{
+  if (w->k_h != 3 || w->k_w != 3 || w->d_h != 1 || w->d_w != 1 || w->s_w < 1 || w->s_w > 2
+      || w->s_h < 1 || w->out_h < 1 || w->out_w < 1)
+    return false;
+  RowsFn rows = pick_rows ();
+  if (rows == NULL)
+    return false;
+  /* Rows and columns the last window reaches; the column slack covers the
+   * (masked or full) vector loads past the last output. */
+  const int64_t ph = (w->out_h - 1) * w->s_h + 3;
+  const int64_t pw = (w->out_w - 1) * w->s_w + 3 + 32;
+  if (ph > (1 << 14) || pw > (1 << 14))
+    return false;
+  float *buf = malloc ((size_t) (ph * pw) * sizeof (float));
+  if (buf == NULL)
+    return false;
+  const int64_t hw = w->in_h * w->in_w, p = w->out_h * w->out_w;
+  for (long pl = begin; pl < end; pl++)
+    {
+      int64_t c = pl % channels;
+      pad_plane (w, ph, pw, x + pl * hw, buf);
+      rows (w, pw, buf, weights + c * 9, bias != NULL ? bias[c] : 0.0f, y + pl * p);
+    }
+  free (buf);
+  return true;
+}
