@@ -133,6 +133,7 @@ _gaze_window_update_state (GazeWindow *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", has_result);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy", has_result);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.compare", self->image != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.previous",
                                  self->folder != NULL && self->folder_index > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.next",
