@@ -8,6 +8,9 @@
 #include <gio/gio.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+
 #include "gz-image-load.h"
 
 G_DEFINE_QUARK (gz-io-error-quark, gz_io_error)
@@ -203,6 +206,14 @@ gz_image_load (const char *path, gint64 max_pixels, GError **error)
   if (max_pixels <= 0)
     max_pixels = default_max_pixels ();
 
+  /* Opening a FIFO blocks until a writer comes, a device may never end:
+   * only regular files are images. */
+  GStatBuf st;
+  if (g_stat (path, &st) == 0 && !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_NOT_IMAGE, "%s: not a regular file", path);
+      return NULL;
+    }
   g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GError) local = NULL;
   g_autoptr (GFileInputStream) in = g_file_read (file, NULL, &local);

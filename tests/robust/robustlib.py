@@ -57,10 +57,10 @@ def run(args, env=None, timeout=300):
     return p.returncode, p.stdout, p.stderr
 
 
-def run_rss(args, env=None):
+def run_rss(args, env=None, timeout=60):
     """Like run, plus the child's peak RSS in MiB (it is the only child running)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    code, out, err = run(args, env)
+    code, out, err = run(args, env, timeout=timeout)
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return code, out, err, max(after, before) / 1024.0
 

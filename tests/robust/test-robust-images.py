@@ -67,6 +67,12 @@ for name, blob in (("truncated.png", data[: len(data) // 2]),
     # outcome is fine, a crash or a silent failure is not.
     cleanly = (code == 0 and "class" in out) if name == "truncated.png" else (code != 0 and name in err)
     ok(cleanly and 0 <= code < 128, f"{name}: refused or decoded cleanly", f"exit {code}\n{err}")
+# A FIFO or a device as the image: refused at once, no blocking open.
+fifo = os.path.join(tmp, "pipe.png")
+os.mkfifo(fifo)
+for p in (fifo, "/dev/zero"):
+    code, out, err, rss = run_rss(["predict", model, p])
+    ok(code != 0 and "not a regular file" in err, f"{p}: refused without blocking", err)
 code, out, err, rss = run_rss(["predict", model, good])
 ok(code == 0, "the intact image runs", err)
 done()
