@@ -74,7 +74,7 @@ void gz_nn_free_params (void *params);
 
 /* A thread costs tens of microseconds to start: split a loop only when each
  * thread gets at least this many element operations. */
-#define GZ_NN_MIN_WORK 65536
+#define GZ_NN_MIN_WORK 262144
 
 /* min_chunk for gz_parallel_for over items that each cost `work` operations
  * (a double: products of sizes used only as an estimate never overflow). */
