@@ -359,6 +359,10 @@ GzStatus
 gz_npy_read (const char *path, GzTensor **out, GzError *err)
 {
   *out = NULL;
+  /* fopen on a FIFO blocks until a writer comes: look before opening. */
+  struct stat pre;
+  if (stat (path, &pre) == 0 && !S_ISREG (pre.st_mode))
+    return gz_error_set (err, GZ_ERR_IO, "%s is not a regular file", path);
   FILE *f = fopen (path, "rb");
   if (f == NULL)
     return gz_error_set (err, GZ_ERR_IO, "cannot open %s: %s", path, strerror (errno));

@@ -73,6 +73,8 @@ os.mkfifo(fifo)
 for p in (fifo, "/dev/zero"):
     code, out, err, rss = run_rss(["predict", model, p])
     ok(code != 0 and "not a regular file" in err, f"{p}: refused without blocking", err)
+code, out, err, rss = run_rss(["predict", model, "--input-tensor", fifo])
+ok(code != 0 and "not a regular file" in err, "--input-tensor from a FIFO: refused", err)
 code, out, err, rss = run_rss(["predict", model, good])
 ok(code == 0, "the intact image runs", err)
 done()
