@@ -6,11 +6,15 @@
  *  - pointwise (1×1 kernel, stride 1, no padding): the input planes already are
  *    the im2col matrix, so Y_g = W_g · X_g is one gz_sgemm per image and group;
  *  - depthwise (group == C_in == C_out): a direct kernel per plane, planes split
- *    across threads (a GEMM with one input channel would be all overhead);
+ *    across threads (a GEMM with one input channel would be all overhead): 3×3
+ *    goes to the AVX-512/AVX2 kernels of gz-conv-kernels.c when the CPU has
+ *    them, else a zero-padded copy of the plane with the taps accumulated in
+ *    4-wide vectors (strides 1 and 2), else a tap-by-tap row kernel;
  *  - general: im2col (rows split across threads) then Y_g = W_g · col.
  * Backward: dcol = W_g^T · dY_g then col2im (channels split across threads),
  * with the pointwise and depthwise equivalents. Weight and bias gradients are
- * computed too when asked for (dW_g += dY_g · col^T).
+ * computed too when asked for (dW_g += dY_g · col^T). ConvTranspose, at the
+ * end, is the same machinery with the planes' roles swapped.
  */
 #include <string.h>
 
