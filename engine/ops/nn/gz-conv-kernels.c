@@ -1,4 +1,4 @@
-/* gz-conv-kernels.c — ISA-specific convolution kernels chosen at run time
+/* gz-conv-kernels.c — ISA-specific kernels (convolution, logistic) chosen at run time
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Depthwise 3×3 (dilation 1, stride 1 or 2) on a zero-padded copy of each
@@ -9,6 +9,7 @@
  * the same binary runs on any x86-64 (and the caller's generic kernel runs
  * everywhere else).
  */
+#include <math.h>
 #include <string.h>
 
 #include "gz-nn.h"
@@ -199,4 +200,125 @@ gz_conv_dw3x3_planes (const GzNnWindow *w, int64_t channels, const float *x,
     }
   free (buf);
   return true;
+}
+
+/* ---- Logistic sigmoid ----------------------------------------------------
+ * exp by range reduction: x = n ln2 + r, |r| <= ln2/2 (ln2 split in a high
+ * part exact in float and a low part), e^r by its Taylor series to degree 7
+ * (truncation < 6e-9 relative), 2^n built in the exponent bits. x is clamped
+ * to [-87, 87] so that 2^n stays a normal float; sigmoid's value beyond that
+ * is below 1.7e-38 or rounds to 1 anyway. Error: a few ulp, far inside the
+ * engine's 1e-4 tolerances. The clamp is written so that NaN passes through
+ * (max/min return their second operand when one is NaN). */
+#define EXP_LOG2E 1.44269504088896341f
+#define EXP_LN2_HI 0.693359375f
+#define EXP_LN2_LO -2.12194440e-4f
+
+static float
+sigmoid_scalar (float x)
+{
+  return x >= 0.0f ? 1.0f / (1.0f + expf (-x)) : expf (x) / (1.0f + expf (x));
+}
+
+#ifdef GZ_HAVE_X86_KERNELS
+__attribute__ ((target ("avx512f"))) static void
+sigmoid_avx512 (const float *x, float *y, int64_t n)
+{
+  const __m512 lo = _mm512_set1_ps (-87.0f), hi = _mm512_set1_ps (87.0f);
+  const __m512 one = _mm512_set1_ps (1.0f);
+  for (int64_t i = 0; i < n; i += 16)
+    {
+      int64_t rem = n - i;
+      __mmask16 m = rem >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << rem) - 1);
+      __m512 v = _mm512_maskz_loadu_ps (m, x + i);
+      /* t = -x, clamped */
+      __m512 t = _mm512_min_ps (hi, _mm512_max_ps (lo, _mm512_sub_ps (_mm512_setzero_ps (), v)));
+      __m512 nf = _mm512_roundscale_ps (_mm512_mul_ps (t, _mm512_set1_ps (EXP_LOG2E)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      __m512 r = _mm512_fnmadd_ps (nf, _mm512_set1_ps (EXP_LN2_HI), t);
+      r = _mm512_fnmadd_ps (nf, _mm512_set1_ps (EXP_LN2_LO), r);
+      __m512 p = _mm512_set1_ps (1.0f / 5040.0f);
+      p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f / 720.0f));
+      p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f / 120.0f));
+      p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f / 24.0f));
+      p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.0f / 6.0f));
+      p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (0.5f));
+      p = _mm512_fmadd_ps (p, r, one);
+      p = _mm512_fmadd_ps (p, r, one);
+      __m512i e = _mm512_slli_epi32 (_mm512_add_epi32 (_mm512_cvtps_epi32 (nf),
+                                                       _mm512_set1_epi32 (127)), 23);
+      __m512 ex = _mm512_mul_ps (p, _mm512_castsi512_ps (e));
+      _mm512_mask_storeu_ps (y + i, m, _mm512_div_ps (one, _mm512_add_ps (one, ex)));
+    }
+}
+
+__attribute__ ((target ("avx2,fma"))) static void
+sigmoid_avx2 (const float *x, float *y, int64_t n)
+{
+  const __m256 lo = _mm256_set1_ps (-87.0f), hi = _mm256_set1_ps (87.0f);
+  const __m256 one = _mm256_set1_ps (1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    {
+      __m256 v = _mm256_loadu_ps (x + i);
+      __m256 t = _mm256_min_ps (hi, _mm256_max_ps (lo, _mm256_sub_ps (_mm256_setzero_ps (), v)));
+      __m256 nf = _mm256_round_ps (_mm256_mul_ps (t, _mm256_set1_ps (EXP_LOG2E)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      __m256 r = _mm256_fnmadd_ps (nf, _mm256_set1_ps (EXP_LN2_HI), t);
+      r = _mm256_fnmadd_ps (nf, _mm256_set1_ps (EXP_LN2_LO), r);
+      __m256 p = _mm256_set1_ps (1.0f / 5040.0f);
+      p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.0f / 720.0f));
+      p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.0f / 120.0f));
+      p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.0f / 24.0f));
+      p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (1.0f / 6.0f));
+      p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (0.5f));
+      p = _mm256_fmadd_ps (p, r, one);
+      p = _mm256_fmadd_ps (p, r, one);
+      __m256i e = _mm256_slli_epi32 (_mm256_add_epi32 (_mm256_cvtps_epi32 (nf),
+                                                       _mm256_set1_epi32 (127)), 23);
+      __m256 ex = _mm256_mul_ps (p, _mm256_castsi256_ps (e));
+      _mm256_storeu_ps (y + i, _mm256_div_ps (one, _mm256_add_ps (one, ex)));
+    }
+  for (; i < n; i++)
+    y[i] = sigmoid_scalar (x[i]);
+}
+#endif
+
+typedef void (*VecFn) (const float *, float *, int64_t);
+
+static VecFn
+pick_sigmoid (void)
+{
+#ifdef GZ_HAVE_X86_KERNELS
+  static VecFn chosen;
+  static bool picked;
+  if (!picked)
+    {
+      const char *cap = getenv ("GAZE_CONV_ISA");
+      bool allow512 = cap == NULL || strcmp (cap, "avx512") == 0;
+      bool allow2 = allow512 || strcmp (cap, "avx2") == 0;
+      __builtin_cpu_init ();
+      if (allow512 && __builtin_cpu_supports ("avx512f"))
+        chosen = sigmoid_avx512;
+      else if (allow2 && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+        chosen = sigmoid_avx2;
+      picked = true;
+    }
+  return chosen;
+#else
+  return NULL;
+#endif
+}
+
+void
+gz_vec_sigmoid (const float *x, float *y, int64_t n)
+{
+  VecFn fn = pick_sigmoid ();
+  if (fn != NULL)
+    {
+      fn (x, y, n);
+      return;
+    }
+  for (int64_t i = 0; i < n; i++)
+    y[i] = sigmoid_scalar (x[i]);
 }

@@ -15,3 +15,6 @@
 bool gz_conv_dw3x3_planes (const GzNnWindow *w, int64_t channels, const float *x,
                            const float *weights, const float *bias, float *y, long begin,
                            long end);
+
+/* y[i] = 1 / (1 + exp(-x[i])), vectorised when the CPU allows (a few ulp). */
+void gz_vec_sigmoid (const float *x, float *y, int64_t n);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "gz-nn.h"
+#include "gz-conv-kernels.h"
 
 typedef enum
 {
@@ -257,10 +258,8 @@ forward_range (long b, long e, void *data)
     case K_CLIP:
       clamp_range (x, y, b, e, j->lo, j->hi);
       break;
-    case K_SIGMOID:
-      for (long i = b; i < e; i++)
-        y[i] = x[i] >= 0.0f ? 1.0f / (1.0f + expf (-x[i]))
-                            : expf (x[i]) / (1.0f + expf (x[i]));
+    case K_SIGMOID: /* AVX-512/AVX2 when available (gz-conv-kernels.c) */
+      gz_vec_sigmoid (x + b, y + b, e - b);
       break;
     case K_HARDSIGMOID:
       for (long i = b; i < e; i++)
