@@ -1,8 +1,8 @@
 /* gz-conv-kernels.c — ISA-specific kernels (convolution, logistic) chosen at run time
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Depthwise 3×3 (dilation 1, stride 1 or 2) on a zero-padded copy of each
- * plane: 16 outputs per AVX-512 register (8 with AVX2+FMA), the nine taps
+ * Depthwise 3×3 and 5×5 (dilation 1, stride 1 or 2) on a zero-padded copy of each
+ * plane: 16 outputs per AVX-512 register (8 with AVX2+FMA), the taps
  * kept in registers, no bounds checks; the row tail uses masked loads/stores
  * (AVX-512) or scalar code. The build targets plain x86-64; the wide paths are
  * compiled with target attributes and picked with __builtin_cpu_supports, so
@@ -42,23 +42,23 @@ pad_plane (const GzNnWindow *w, int64_t ph, int64_t pw, const float *xc, float *
 }
 
 static inline float
-dw_scalar (const float *base, int64_t pw, const float *wc, int64_t x)
+dw_scalar (const float *base, int64_t pw, const float *wc, int64_t x, int K)
 {
   float acc = 0.0f;
-  for (int ki = 0; ki < 3; ki++)
-    for (int kj = 0; kj < 3; kj++)
-      acc += wc[ki * 3 + kj] * base[ki * pw + x + kj];
+  for (int ki = 0; ki < K; ki++)
+    for (int kj = 0; kj < K; kj++)
+      acc += wc[ki * K + kj] * base[ki * pw + x + kj];
   return acc;
 }
 
 #ifdef GZ_HAVE_X86_KERNELS
-__attribute__ ((target ("avx512f"))) static void
-dw3x3_rows_avx512 (const GzNnWindow *w, int64_t pw, const float *buf, const float *wc,
-                   float b0, float *yc)
+__attribute__ ((target ("avx512f"), always_inline)) static inline void
+dw_rows_avx512 (const GzNnWindow *w, int64_t pw, const float *buf, const float *wc,
+                float b0, float *yc, const int K)
 {
   const int64_t ow = w->out_w, sh = w->s_h, sw = w->s_w;
-  __m512 k[9];
-  for (int t = 0; t < 9; t++)
+  __m512 k[25];
+  for (int t = 0; t < K * K; t++)
     k[t] = _mm512_set1_ps (wc[t]);
   const __m512i even = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
                                           28, 30);
@@ -74,9 +74,9 @@ dw3x3_rows_avx512 (const GzNnWindow *w, int64_t pw, const float *buf, const floa
           __m512 acc = bv;
           if (sw == 1)
             {
-              for (int ki = 0; ki < 3; ki++)
-                for (int kj = 0; kj < 3; kj++)
-                  acc = _mm512_fmadd_ps (k[ki * 3 + kj],
+              for (int ki = 0; ki < K; ki++)
+                for (int kj = 0; kj < K; kj++)
+                  acc = _mm512_fmadd_ps (k[ki * K + kj],
                                          _mm512_maskz_loadu_ps (m, base + ki * pw + ox + kj),
                                          acc);
             }
@@ -87,13 +87,13 @@ dw3x3_rows_avx512 (const GzNnWindow *w, int64_t pw, const float *buf, const floa
               __mmask16 m1 = need > 16 ? (__mmask16) ((1u << (need - 16)) - 1) : 0;
               if (need >= 32)
                 m1 = 0xffff;
-              for (int ki = 0; ki < 3; ki++)
-                for (int kj = 0; kj < 3; kj++)
+              for (int ki = 0; ki < K; ki++)
+                for (int kj = 0; kj < K; kj++)
                   {
                     const float *src = base + ki * pw + 2 * ox + kj;
                     __m512 x0 = _mm512_maskz_loadu_ps (m0, src);
                     __m512 x1 = _mm512_maskz_loadu_ps (m1, src + 16);
-                    acc = _mm512_fmadd_ps (k[ki * 3 + kj],
+                    acc = _mm512_fmadd_ps (k[ki * K + kj],
                                            _mm512_permutex2var_ps (x0, even, x1), acc);
                   }
             }
@@ -102,13 +102,13 @@ dw3x3_rows_avx512 (const GzNnWindow *w, int64_t pw, const float *buf, const floa
     }
 }
 
-__attribute__ ((target ("avx2,fma"))) static void
-dw3x3_rows_avx2 (const GzNnWindow *w, int64_t pw, const float *buf, const float *wc,
-                 float b0, float *yc)
+__attribute__ ((target ("avx2,fma"), always_inline)) static inline void
+dw_rows_avx2 (const GzNnWindow *w, int64_t pw, const float *buf, const float *wc, float b0,
+              float *yc, const int K)
 {
   const int64_t ow = w->out_w, sh = w->s_h, sw = w->s_w;
-  __m256 k[9];
-  for (int t = 0; t < 9; t++)
+  __m256 k[25];
+  for (int t = 0; t < K * K; t++)
     k[t] = _mm256_set1_ps (wc[t]);
   const __m256 bv = _mm256_set1_ps (b0);
   for (int64_t oy = 0; oy < w->out_h; oy++)
@@ -119,8 +119,8 @@ dw3x3_rows_avx2 (const GzNnWindow *w, int64_t pw, const float *buf, const float 
       for (; ox + 8 <= ow; ox += 8)
         {
           __m256 acc = bv;
-          for (int ki = 0; ki < 3; ki++)
-            for (int kj = 0; kj < 3; kj++)
+          for (int ki = 0; ki < K; ki++)
+            for (int kj = 0; kj < K; kj++)
               {
                 __m256 xv;
                 if (sw == 1)
@@ -134,24 +134,37 @@ dw3x3_rows_avx2 (const GzNnWindow *w, int64_t pw, const float *buf, const float 
                     xv = _mm256_castpd_ps (
                       _mm256_permute4x64_pd (_mm256_castps_pd (s), _MM_SHUFFLE (3, 1, 2, 0)));
                   }
-                acc = _mm256_fmadd_ps (k[ki * 3 + kj], xv, acc);
+                acc = _mm256_fmadd_ps (k[ki * K + kj], xv, acc);
               }
           _mm256_storeu_ps (yr + ox, acc);
         }
       for (; ox < ow; ox++)
-        yr[ox] = b0 + dw_scalar (base, pw, wc, ox * sw);
+        yr[ox] = b0 + dw_scalar (base, pw, wc, ox * sw, K);
     }
 }
+
+/* The tap loops unrolled for the two kernel sizes MobileNet/EfficientNet use. */
+#define DW_INSTANCE(NAME, IMPL, TARGET, K)                                              \
+  __attribute__ ((target (TARGET))) static void NAME (const GzNnWindow *w, int64_t pw,  \
+                                                      const float *buf, const float *wc, \
+                                                      float b0, float *yc)               \
+  {                                                                                       \
+    IMPL (w, pw, buf, wc, b0, yc, K);                                                     \
+  }
+DW_INSTANCE (dw3_avx512, dw_rows_avx512, "avx512f", 3)
+DW_INSTANCE (dw5_avx512, dw_rows_avx512, "avx512f", 5)
+DW_INSTANCE (dw3_avx2, dw_rows_avx2, "avx2,fma", 3)
+DW_INSTANCE (dw5_avx2, dw_rows_avx2, "avx2,fma", 5)
 #endif
 
 typedef void (*RowsFn) (const GzNnWindow *, int64_t, const float *, const float *, float,
                         float *);
 
 static RowsFn
-pick_rows (void)
+pick_rows (int K)
 {
 #ifdef GZ_HAVE_X86_KERNELS
-  static RowsFn chosen;
+  static int chosen; /* 0 none, 1 AVX2, 2 AVX-512 */
   static bool picked;
   if (!picked) /* benign race: every thread computes the same answer */
     {
@@ -161,31 +174,36 @@ pick_rows (void)
       bool allow2 = allow512 || strcmp (cap, "avx2") == 0;
       __builtin_cpu_init ();
       if (allow512 && __builtin_cpu_supports ("avx512f"))
-        chosen = dw3x3_rows_avx512;
+        chosen = 2;
       else if (allow2 && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
-        chosen = dw3x3_rows_avx2;
+        chosen = 1;
       picked = true;
     }
-  return chosen;
+  if (chosen == 2)
+    return K == 3 ? dw3_avx512 : dw5_avx512;
+  if (chosen == 1)
+    return K == 3 ? dw3_avx2 : dw5_avx2;
+  return NULL;
 #else
   return NULL;
 #endif
 }
 
 bool
-gz_conv_dw3x3_planes (const GzNnWindow *w, int64_t channels, const float *x,
-                      const float *weights, const float *bias, float *y, long begin, long end)
+gz_conv_dw_planes (const GzNnWindow *w, int64_t channels, const float *x,
+                   const float *weights, const float *bias, float *y, long begin, long end)
 {
-  if (w->k_h != 3 || w->k_w != 3 || w->d_h != 1 || w->d_w != 1 || w->s_w < 1 || w->s_w > 2
-      || w->s_h < 1 || w->out_h < 1 || w->out_w < 1)
+  const int K = (int) w->k_h;
+  if ((K != 3 && K != 5) || w->k_w != K || w->d_h != 1 || w->d_w != 1 || w->s_w < 1
+      || w->s_w > 2 || w->s_h < 1 || w->out_h < 1 || w->out_w < 1)
     return false;
-  RowsFn rows = pick_rows ();
+  RowsFn rows = pick_rows (K);
   if (rows == NULL)
     return false;
   /* Rows and columns the last window reaches; the column slack covers the
    * (masked or full) vector loads past the last output. */
-  const int64_t ph = (w->out_h - 1) * w->s_h + 3;
-  const int64_t pw = (w->out_w - 1) * w->s_w + 3 + 32;
+  const int64_t ph = (w->out_h - 1) * w->s_h + K;
+  const int64_t pw = (w->out_w - 1) * w->s_w + K + 32;
   if (ph > (1 << 14) || pw > (1 << 14))
     return false;
   float *buf = malloc ((size_t) (ph * pw) * sizeof (float));
@@ -196,7 +214,7 @@ gz_conv_dw3x3_planes (const GzNnWindow *w, int64_t channels, const float *x,
     {
       int64_t c = pl % channels;
       pad_plane (w, ph, pw, x + pl * hw, buf);
-      rows (w, pw, buf, weights + c * 9, bias != NULL ? bias[c] : 0.0f, y + pl * p);
+      rows (w, pw, buf, weights + c * K * K, bias != NULL ? bias[c] : 0.0f, y + pl * p);
     }
   free (buf);
   return true;

@@ -373,8 +373,8 @@ dw_forward_padded_planes (long begin, long end, void *data)
 {
   const DwJob *j = data;
   const GzNnWindow *w = &j->g->w;
-  /* AVX-512/AVX2 3×3 kernels when the CPU has them (gz-conv-kernels.c). */
-  if (gz_conv_dw3x3_planes (w, j->g->c, j->x, j->w, j->bias, j->y, begin, end))
+  /* AVX-512/AVX2 3×3 and 5×5 kernels when the CPU has them (gz-conv-kernels.c). */
+  if (gz_conv_dw_planes (w, j->g->c, j->x, j->w, j->bias, j->y, begin, end))
     return;
   DwPad pd;
   dw_pad_size (w, &pd);
