@@ -321,3 +321,40 @@ gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
     }
   gz_parallel_for (panels, 1, gemm_panels, &j);
 }
+
+/* ---- Scratch ------------------------------------------------------------- */
+
+enum { SCRATCH_KEEP = 8 << 20 }; /* floats: 32 MiB */
+static _Thread_local float *scratch;
+static _Thread_local size_t scratch_cap;
+static _Thread_local bool scratch_out;
+
+float *
+gz_scratch_get (size_t n)
+{
+  if (n == 0)
+    n = 1;
+  if (n > SIZE_MAX / sizeof (float))
+    return NULL;
+  if (n > SCRATCH_KEEP || scratch_out)
+    return malloc (n * sizeof (float));
+  if (n > scratch_cap)
+    {
+      free (scratch);
+      scratch = malloc (n * sizeof (float));
+      scratch_cap = scratch != NULL ? n : 0;
+      if (scratch == NULL)
+        return NULL;
+    }
+  scratch_out = true;
+  return scratch;
+}
+
+void
+gz_scratch_put (float *p)
+{
+  if (p != NULL && p == scratch)
+    scratch_out = false;
+  else
+    free (p);
+}

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Row-major C = alpha * op(A) * op(B) + beta * C, op(A) is M×K, op(B) is K×N. */
 void gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
@@ -14,3 +15,12 @@ void gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
  * engine thread (gz_set_threads); runs inline when n is small or one thread. */
 typedef void (*GzRangeFn) (long begin, long end, void *data);
 void gz_parallel_for (long n, long min_chunk, GzRangeFn fn, void *data);
+
+/* Scratch memory for operators (im2col matrices): a per-thread block reused
+ * from call to call up to 32 MiB, so that a forward pass neither maps nor
+ * faults in fresh pages per operator (nor depends on glibc's trim and mmap
+ * thresholds). Larger requests are plain malloc. Returns NULL when out of
+ * memory; give the block back with gz_scratch_put before the next get on the
+ * same thread. */
+float *gz_scratch_get (size_t n_floats);
+void gz_scratch_put (float *p);

@@ -585,8 +585,10 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
     }
 
   float *col = NULL;
-  if (!g.pointwise && (col = gz_nn_alloc_floats (node, g.k * g.p, err)) == NULL)
-    return err != NULL ? err->code : GZ_ERR_NOMEM;
+  /* The im2col matrix lives in the thread's reused scratch block (gz-blas.h). */
+  if (!g.pointwise && (col = gz_scratch_get ((size_t) (g.k * g.p))) == NULL)
+    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory for %lld floats of scratch",
+                        (long long) (g.k * g.p));
   for (int64_t n = 0; n < g.n; n++)
     for (int64_t gi = 0; gi < g.group; gi++)
       {
@@ -608,7 +610,7 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
         gz_sgemm (false, false, (int) g.mg, (int) g.p, (int) g.k, 1.0f, w + gi * g.mg * g.k,
                   (int) g.k, b, (int) g.p, beta, yg, (int) g.p);
       }
-  free (col);
+  gz_scratch_put (col);
   return GZ_OK;
 }
 
