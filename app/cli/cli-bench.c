@@ -131,7 +131,7 @@ gz_cli_bench (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL — time the engine on a model");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL.onnx");
   g_autoptr (GError) gerr = NULL;
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &gerr) || argc != 2 || repeat < 1 || warmup < 0)

@@ -273,7 +273,7 @@ gz_cli_explain (int argc, char **argv)
     { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &a.threshold,
       "Leave the photo alone where the map is below T (0…1, default 0)", "T" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, "No progress on the terminal", NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, "MODEL IMAGE" },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL.onnx IMAGE");

@@ -3,6 +3,9 @@
  */
 #include "config.h"
 
+#include <glib.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +38,13 @@ print_usage (FILE *out)
 int
 main (int argc, char **argv)
 {
+  /* GLib prints in the locale's charset; in the plain C locale every "…" in
+   * our help would turn into "?", so prefer Debian's always-present C.UTF-8.
+   * Only the character type: numbers keep the C locale ("0.5", never "0,5"),
+   * which scripts parsing our output rely on. */
+  setlocale (LC_CTYPE, "");
+  if (strcmp (nl_langinfo (CODESET), "UTF-8") != 0)
+    setlocale (LC_CTYPE, "C.UTF-8");
   if (argc < 2)
     {
       print_usage (stderr);
@@ -52,7 +62,11 @@ main (int argc, char **argv)
     }
   for (const Subcommand *c = subcommands; c->name != NULL; c++)
     if (strcmp (argv[1], c->name) == 0)
-      return c->run (argc - 1, argv + 1);
+      {
+        g_autofree char *prgname = g_strdup_printf ("gaze-cli %s", c->name);
+        g_set_prgname (prgname);
+        return c->run (argc - 1, argv + 1);
+      }
   fprintf (stderr, "gaze-cli: unknown command '%s'\n", argv[1]);
   print_usage (stderr);
   return 2;
