@@ -172,6 +172,9 @@ pool_start (int want)
   /* More threads than CPUs: a spinning thread would take the core from the
    * one that has the work. */
   spin_rounds = have_mask && want + 1 > CPU_COUNT (&allowed) ? 0 : SPIN_DEFAULT;
+  const char *spin_env = getenv ("GAZE_SPIN_ROUNDS"); /* for tuning */
+  if (spin_env != NULL)
+    spin_rounds = atoi (spin_env);
   if (pin)
     pin_to (&allowed, 0);
   for (int i = 0; i < want && i < MAX_THREADS - 1; i++)
