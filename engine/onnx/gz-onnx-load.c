@@ -181,6 +181,8 @@ decode_raw (int type, const uint8_t *src, int64_t count, void *dst)
 {
   float *f = dst;
   int64_t *q = dst;
+  if (count <= 0)
+    return; /* an empty tensor may have no bytes at all (src NULL) */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   /* The file's little-endian layout is ours: one copy (a per-value loop was
    * 17 % of a MobileNetV2 load). */
