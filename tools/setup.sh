@@ -13,10 +13,13 @@ GAZE_BUILD_PACKAGES=(
 # What the test suite adds: a display server for the UI tests, the ONNX
 # backend node tests, and Debian's PyTorch for the reference computations.
 GAZE_TEST_PACKAGES=(
-  xvfb xauth
+  xvfb xauth valgrind
   libonnx-testdata
   python3 python3-numpy python3-pil python3-torch python3-torchvision python3-onnx
 )
+
+# CI's third pass: libFuzzer targets, built with clang.
+GAZE_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 gaze_missing_packages () {
   local missing=() p
