@@ -21,7 +21,9 @@ struct _GazeModel
   int n_classes;
   GPtrArray *labels;        /* char*, n_classes entries once loaded */
   gboolean has_labels;
+  int n_labels_given;       /* how many the source held: may differ from n_classes */
   char *labels_path;        /* the labels file, NULL when inline or none */
+  gboolean labels_inline;   /* from a JSON array in MODEL.json */
 };
 
 G_DEFINE_FINAL_TYPE (GazeModel, gaze_model, G_TYPE_OBJECT)
@@ -90,22 +92,10 @@ load_sidecar (GazeModel   *self,
     }
 
   labels = gz_settings_labels (&sidecar, NULL);
-  if (labels != NULL && g_strv_length ((GStrv) labels) == (guint) self->n_classes)
-    {
-      for (int i = 0; i < self->n_classes; i++)
-        g_ptr_array_add (self->labels, g_strdup (labels[i]));
-      self->has_labels = TRUE;
-      if (sidecar.labels_path != NULL && !g_str_equal (sidecar.labels_path, "inline"))
-        self->labels_path = g_strdup (sidecar.labels_path);
-    }
-  else
-    {
-      if (labels != NULL)
-        g_debug ("%u labels for %d classes; ignored", g_strv_length ((GStrv)labels),
-                 self->n_classes);
-      for (int i = 0; i < self->n_classes; i++)
-        g_ptr_array_add (self->labels, g_strdup_printf (_("class %d"), i));
-    }
+  gaze_model_set_labels (self, labels,
+                         sidecar.labels_path != NULL && g_str_equal (sidecar.labels_path, "inline")
+                             ? NULL : sidecar.labels_path);
+  self->labels_inline = labels != NULL && self->labels_path == NULL;
   gz_settings_clear (&sidecar);
   return TRUE;
 }
@@ -292,4 +282,53 @@ gaze_model_get_sidecar_path (GazeModel *self)
 
   path = g_file_get_path (self->file);
   return gz_sidecar_path (path);
+}
+
+/* As gaze-cli's gz_label_for: label i names class i; classes beyond the list
+ * are "class N", labels beyond the classes are unused. The panel warns when
+ * the counts differ. */
+void
+gaze_model_set_labels (GazeModel         *self,
+                       const char *const *labels,
+                       const char        *path)
+{
+  guint n = labels != NULL ? g_strv_length ((GStrv) labels) : 0;
+
+  char *new_path = n > 0 ? g_strdup (path) : NULL;
+
+  g_return_if_fail (GAZE_IS_MODEL (self));
+
+  g_ptr_array_set_size (self->labels, 0);
+  for (int i = 0; i < self->n_classes; i++)
+    g_ptr_array_add (self->labels, (guint) i < n ? g_strdup (labels[i])
+                                                 : g_strdup_printf (_("class %d"), i));
+  self->has_labels = n > 0;
+  self->n_labels_given = (int) MIN (n, (guint) G_MAXINT);
+  self->labels_inline = FALSE;
+  g_free (self->labels_path);
+  self->labels_path = new_path;
+}
+
+int
+gaze_model_get_n_labels (GazeModel *self)
+{
+  g_return_val_if_fail (GAZE_IS_MODEL (self), 0);
+
+  return self->n_labels_given;
+}
+
+const char *
+gaze_model_get_labels_path (GazeModel *self)
+{
+  g_return_val_if_fail (GAZE_IS_MODEL (self), NULL);
+
+  return self->labels_path;
+}
+
+gboolean
+gaze_model_get_labels_inline (GazeModel *self)
+{
+  g_return_val_if_fail (GAZE_IS_MODEL (self), FALSE);
+
+  return self->labels_inline;
 }

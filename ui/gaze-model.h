@@ -32,6 +32,14 @@ int gaze_model_get_n_classes (GazeModel *self);
 /* The label of class `index`: from the labels file, or "class N". */
 const char *gaze_model_get_label (GazeModel *self, int index);
 gboolean gaze_model_has_labels (GazeModel *self);
+/* Main thread only once shown. Replaces the labels (NULL: class numbers); path is the
+ * labels file they came from, written to MODEL.json on save. */
+void gaze_model_set_labels (GazeModel *self, const char *const *labels, const char *path);
+/* How many labels the source held (0: none), the labels file (NULL when none
+ * or inline), and whether they came inline from MODEL.json. */
+int gaze_model_get_n_labels (GazeModel *self);
+const char *gaze_model_get_labels_path (GazeModel *self);
+gboolean gaze_model_get_labels_inline (GazeModel *self);
 
 /* Main thread only: requests copy the preprocessing when they are made, so a
  * running job never sees it change. */

@@ -13,6 +13,7 @@
 #include "gaze-settings.h"
 #include "gaze-ui.h"
 #include "gaze-window-private.h"
+#include "gz-settings.h"
 
 /* ---- File chooser ------------------------------------------------------- */
 
@@ -542,6 +543,129 @@ save_sidecar_action (GtkWidget *widget, const char *name, GVariant *param)
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+/* ---- Labels ------------------------------------------------------------- */
+
+static void
+read_labels_thread (GTask        *task,
+                    gpointer      source_object,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  GError *error = NULL;
+  GStrv labels = gz_labels_read (task_data, &error);
+
+  if (labels == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, labels, (GDestroyNotify) g_strfreev);
+}
+
+static void
+labels_read_cb (GObject      *source,
+                GAsyncResult *res,
+                gpointer      user_data)
+{
+  GazeWindow *self = GAZE_WINDOW (source);
+  g_autoptr (GazeModel) model = user_data;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) labels = g_task_propagate_pointer (G_TASK (res), &error);
+  const char *path = g_task_get_task_data (G_TASK (res));
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *message = NULL;
+
+  _gaze_window_pending_end (self);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  /* Labels belong to the model they were chosen for. */
+  if (model != self->model)
+    return;
+  if (labels == NULL)
+    {
+      message = g_strdup_printf (_("Cannot read the labels “%s”: %s"), base, error->message);
+      gaze_window_show_toast (self, message);
+      return;
+    }
+  gaze_model_set_labels (model, (const char *const *) labels, path);
+  _gaze_window_labels_changed (self);
+  message = g_strdup_printf (_("Labels from “%s”"), base);
+  gaze_window_show_toast (self, message);
+}
+
+void
+gaze_window_open_labels (GazeWindow *self,
+                         GFile      *file)
+{
+  g_autoptr (GTask) task = NULL;
+  char *path;
+
+  g_return_if_fail (GAZE_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  if (self->model == NULL)
+    return;
+  path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      gaze_window_show_toast (self, _("Labels must be a local file"));
+      return;
+    }
+  if (self->labels_cancellable != NULL)
+    g_cancellable_cancel (self->labels_cancellable);
+  g_clear_object (&self->labels_cancellable);
+  self->labels_cancellable = g_cancellable_new ();
+
+  /* The file may sit on a slow mount: read it in a worker. */
+  task = g_task_new (self, self->labels_cancellable, labels_read_cb, g_object_ref (self->model));
+  g_task_set_source_tag (task, gaze_window_open_labels);
+  g_task_set_task_data (task, path, g_free);
+  g_task_set_return_on_cancel (task, TRUE);
+  _gaze_window_pending_begin (self);
+  g_task_run_in_thread (task, read_labels_thread);
+}
+
+static void
+labels_chooser_response_cb (GtkNativeDialog *chooser,
+                            int              response,
+                            GazeWindow      *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      if (file != NULL)
+        gaze_window_open_labels (self, file);
+    }
+  g_object_unref (chooser);
+}
+
+static void
+choose_labels_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+  GtkFileChooserNative *chooser;
+  g_autoptr (GtkFileFilter) text = gtk_file_filter_new ();
+  g_autoptr (GtkFileFilter) all = gtk_file_filter_new ();
+  g_autoptr (GFile) dir = NULL;
+
+  if (self->model == NULL)
+    return;
+  chooser = gtk_file_chooser_native_new (_("Choose Labels File"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  gtk_file_filter_set_name (text, _("Text Files"));
+  gtk_file_filter_add_mime_type (text, "text/plain");
+  gtk_file_filter_add_suffix (text, "txt");
+  gtk_file_filter_set_name (all, _("All Files"));
+  gtk_file_filter_add_pattern (all, "*");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), text);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), all);
+  gtk_file_chooser_set_filter (GTK_FILE_CHOOSER (chooser), text);
+  dir = g_file_get_parent (gaze_model_get_file (self->model));
+  if (dir != NULL)
+    gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
+  g_signal_connect (chooser, "response", G_CALLBACK (labels_chooser_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
 /* ---- Compare ------------------------------------------------------------ */
 
 void
@@ -646,6 +770,7 @@ _gaze_window_class_init_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.apply-preprocess", NULL,
                                    apply_preprocess_action);
   gtk_widget_class_install_action (widget_class, "win.save-sidecar", NULL, save_sidecar_action);
+  gtk_widget_class_install_action (widget_class, "win.choose-labels", NULL, choose_labels_action);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "win.copy", NULL, copy_action);
 

@@ -52,6 +52,7 @@ struct _GazeWindow
   GazeAnalysisResult *compare_result;
   GdkTexture *compare_overlay;
   GCancellable *compare_cancellable;
+  GCancellable *labels_cancellable;
   GTask *compare_task;
   gboolean syncing_viewports;
 
@@ -98,6 +99,8 @@ struct _GazeWindow
   GtkLabel *info_label;
   GtkExpander *model_expander;
   GtkLabel *model_label;
+  GtkLabel *labels_label;
+  GtkLabel *labels_warning;
   GtkSpinButton *resize_spin;
   GtkSwitch *stretch_switch;
   GtkEditable *mean_entry;
@@ -112,6 +115,7 @@ void _gaze_window_pending_end (GazeWindow *self);
 void _gaze_window_update_state (GazeWindow *self);
 void _gaze_window_update_compare_overlay (GazeWindow *self);
 void _gaze_window_update_preprocess_fields (GazeWindow *self);
+void _gaze_window_labels_changed (GazeWindow *self);
 void _gaze_window_request_analysis (GazeWindow *self);
 void _gaze_window_request_compare (GazeWindow *self);
 void _gaze_window_drop_results (GazeWindow *self);

@@ -431,6 +431,43 @@ _gaze_window_parse_triple (const char *text, int n, gboolean positive, float *ou
   return k == n;
 }
 
+/* Where the labels come from, and how many for how many classes. */
+static void
+update_labels_fields (GazeWindow *self)
+{
+  int n_labels = gaze_model_get_n_labels (self->model);
+  int n_classes = gaze_model_get_n_classes (self->model);
+  const char *path = gaze_model_get_labels_path (self->model);
+  g_autofree char *source = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *warning = NULL;
+
+  if (n_labels == 0)
+    source = g_strdup (_("class numbers"));
+  else if (path != NULL)
+    source = g_path_get_basename (path);
+  else
+    /* Translators: labels given as a list inside MODEL.json */
+    source = g_strdup (_("inline"));
+  if (n_labels == 0)
+    /* Translators: %s is "class numbers"; %d the model's class count */
+    text = g_strdup_printf (_("Labels: %s (%d classes)"), source, n_classes);
+  else
+    /* Translators: %s is the labels file name or "inline"; then the label and class counts */
+    text = g_strdup_printf (_("Labels: %s (%d for %d classes)"), source, n_labels, n_classes);
+  gtk_label_set_label (self->labels_label, text);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->labels_label), path);
+
+  if (n_labels > 0 && n_labels < n_classes)
+    warning = g_strdup_printf (_("%d labels for %d classes: the rest are shown as class numbers"),
+                               n_labels, n_classes);
+  else if (n_labels > n_classes)
+    warning = g_strdup_printf (_("%d labels for %d classes: the extra labels are not used"),
+                               n_labels, n_classes);
+  gtk_label_set_label (self->labels_warning, warning != NULL ? warning : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->labels_warning), warning != NULL);
+}
+
 static void
 draw_colorbar_cb (GtkDrawingArea *area,
                   cairo_t        *cr,
@@ -485,6 +522,7 @@ update_model_widgets (GazeWindow *self)
     gtk_label_set_label (self->model_label, text);
     gtk_widget_set_visible (GTK_WIDGET (self->model_expander), TRUE);
     _gaze_window_update_preprocess_fields (self);
+    update_labels_fields (self);
   }
 
   for (int i = 0; i < gaze_model_get_n_classes (self->model); i++)
@@ -534,6 +572,16 @@ update_model_widgets (GazeWindow *self)
   }
 
   self->updating_widgets = FALSE;
+}
+
+/* New labels: the class list, the panel, the predictions and the caption
+ * name classes by them; nothing needs computing again. */
+void
+_gaze_window_labels_changed (GazeWindow *self)
+{
+  update_model_widgets (self);
+  update_predictions (self);
+  update_info (self);
 }
 
 static void
@@ -1171,6 +1219,8 @@ gaze_window_dispose (GObject *object)
     g_cancellable_cancel (self->analysis_cancellable);
   if (self->compare_cancellable != NULL)
     g_cancellable_cancel (self->compare_cancellable);
+  if (self->labels_cancellable != NULL)
+    g_cancellable_cancel (self->labels_cancellable);
   g_clear_handle_id (&self->progress_source, g_source_remove);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), GAZE_TYPE_WINDOW);
@@ -1193,6 +1243,7 @@ gaze_window_dispose (GObject *object)
   g_clear_pointer (&self->compare_result, gaze_analysis_result_free);
   g_clear_object (&self->compare_overlay);
   g_clear_object (&self->compare_cancellable);
+  g_clear_object (&self->labels_cancellable);
   g_clear_object (&self->compare_task);
 
   G_OBJECT_CLASS (gaze_window_parent_class)->dispose (object);
@@ -1253,6 +1304,8 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, info_label);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, model_expander);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, model_label);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, labels_label);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, labels_warning);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, resize_spin);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, stretch_switch);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, mean_entry);

@@ -24,6 +24,11 @@ void gaze_window_open_files (GazeWindow *self, GFile **files, int n_files);
  * worker; a toast reports the outcome. */
 void gaze_window_export_file (GazeWindow *self, GFile *file);
 
+/* Reads a labels file (one label per line) in a worker and applies it to the
+ * current model; the model panel's Save writes it to MODEL.json. The
+ * "Choose Labels File…" button ends here. */
+void gaze_window_open_labels (GazeWindow *self, GFile *file);
+
 /* Loads the model used last time, if the preferences say so and no model is
  * loaded or loading. */
 void gaze_window_reopen_last_model (GazeWindow *self);

@@ -319,16 +319,17 @@ gz_sidecar_write (const char *model_path, const GzPreprocess *pp, const char *la
   if (labels_path != NULL)
     {
       g_autofree char *model_dir = g_path_get_dirname (model_path);
-      g_autofree char *labels_dir = g_path_get_dirname (labels_path);
-      g_autofree char *name = g_path_get_basename (labels_path);
-      g_autoptr (GFile) a = g_file_new_for_path (model_dir);
-      g_autoptr (GFile) b = g_file_new_for_path (labels_dir);
+      g_autoptr (GFile) dir = g_file_new_for_path (model_dir);
+      g_autoptr (GFile) file = g_file_new_for_path (labels_path);
+      /* Relative when inside the model's folder (subfolders too), so the pair
+       * can be moved together; absolute otherwise. */
+      g_autofree char *rel = g_file_get_relative_path (dir, file);
       g_string_append (out, "  \"labels\": ");
-      if (g_file_equal (a, b))
-        append_json_string (out, name);
+      if (rel != NULL)
+        append_json_string (out, rel);
       else
         {
-          g_autofree char *abs = g_canonicalize_filename (labels_path, NULL);
+          g_autofree char *abs = g_file_get_path (file);
           append_json_string (out, abs);
         }
       g_string_append (out, ",\n");

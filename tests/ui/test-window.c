@@ -1,6 +1,6 @@
 /* test-window.c — the main window driven through its real widgets and actions:
  * empty state, drop of image + model, heatmap on screen, class and method
- * changes, opacity, folder walking, a bad model, main-loop stalls
+ * changes, opacity, folder walking, a bad model, model-panel labels, main-loop stalls
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
@@ -728,6 +728,186 @@ test_preprocessing (Fixture *f, gconstpointer data)
   g_rmdir (dir);
 }
 
+static gboolean
+is_labels_label (GtkWidget *widget)
+{
+  return g_str_has_prefix (gtk_label_get_label (GTK_LABEL (widget)), "Labels: ");
+}
+
+static gboolean
+is_labels_warning (GtkWidget *widget)
+{
+  return gtk_widget_has_css_class (widget, "warning");
+}
+
+static gboolean
+is_prediction_row (GtkWidget *widget)
+{
+  return gtk_widget_has_css_class (widget, "prediction-row");
+}
+
+/* The name shown in the first (most likely) row of the predictions list. */
+static const char *
+top_prediction_text (Fixture *f)
+{
+  GtkWidget *row = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_LIST_BOX_ROW,
+                                   is_prediction_row);
+
+  return row != NULL ? gtk_label_get_label (GTK_LABEL (gaze_test_find (row, GTK_TYPE_LABEL, NULL)))
+                     : NULL;
+}
+
+typedef struct
+{
+  Fixture *f;
+  const char *text;
+} ShowsText;
+
+static gboolean
+top_prediction_is (gpointer data)
+{
+  ShowsText *w = data;
+
+  return !gaze_window_is_busy (w->f->window) && g_strcmp0 (top_prediction_text (w->f), w->text) == 0;
+}
+
+/* Scrolls the sidebar to its end, where the model panel is (for screenshots). */
+static void
+scroll_to_end (GtkWidget *widget)
+{
+  GtkWidget *scrolled = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
+  GtkAdjustment *adj;
+
+  if (scrolled == NULL)
+    return;
+  gaze_test_spin (50);
+  adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj));
+}
+
+/* Writes n labels "prefix i" to path; returns path (taking it). */
+static char *
+write_labels (char *path, int n, const char *prefix)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+
+  for (int i = 0; i < n; i++)
+    g_string_append_printf (text, "%s %d\n", prefix, i);
+  g_assert_true (g_file_set_contents (path, text->str, -1, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+/* Labels from the model panel: a file read through the chooser's code path
+ * renames the predictions, a count that does not match warns, and Save
+ * writes the file, relative to the model, into MODEL.json. */
+static void
+test_labels (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *sub = NULL;
+  g_autofree char *model = NULL;
+  g_autofree char *sidecar = NULL;
+  g_autofree char *few = NULL;
+  g_autofree char *full = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *expected = NULL;
+  g_autoptr (GError) error = NULL;
+  GtkWidget *expander, *labels_label, *warning;
+  ShowsText wait;
+  int top, n_classes;
+
+  if (!need_shared (f))
+    return;
+  dir = g_dir_make_tmp ("gaze-labels-XXXXXX", &error);
+  g_assert_no_error (error);
+  model = g_build_filename (dir, "mobilenet.onnx", NULL);
+  sidecar = g_build_filename (dir, "mobilenet.json", NULL);
+  sub = g_build_filename (dir, "names", NULL);
+  g_assert_cmpint (g_mkdir (sub, 0755), ==, 0);
+  {
+    g_autoptr (GFile) src = g_file_new_for_path (f->model_path);
+    g_autoptr (GFile) dst = g_file_new_for_path (model);
+    g_assert_true (g_file_copy (src, dst, G_FILE_COPY_NONE, NULL, NULL, NULL, &error));
+  }
+  open_paths (f, f->dog_path, model);
+  top = gaze_window_get_prediction (f->window, 0);
+  n_classes = gaze_model_get_n_classes (gaze_window_get_model (f->window));
+  g_assert_cmpint (top, >, 3);
+  g_assert_cmpint (n_classes, ==, 1000);
+
+  expander = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_EXPANDER, NULL);
+  gtk_expander_set_expanded (GTK_EXPANDER (expander), TRUE);
+  gaze_test_spin (50);
+  labels_label = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_LABEL, is_labels_label);
+  g_assert_nonnull (labels_label);
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (labels_label)), ==,
+                   "Labels: class numbers (1000 classes)");
+
+  /* Three labels for 1000 classes: the top class keeps its number, and the
+   * panel says why. */
+  few = write_labels (g_build_filename (sub, "few.txt", NULL), 3, "few");
+  {
+    g_autoptr (GFile) file = g_file_new_for_path (few);
+    gaze_window_open_labels (f->window, file);
+  }
+  expected = g_strdup_printf ("class %d", top);
+  wait = (ShowsText) { f, expected };
+  g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (labels_label)), ==,
+                   "Labels: few.txt (3 for 1000 classes)");
+  g_assert_true (gaze_test_wait (top_prediction_is, &wait, WAIT_MS));
+  warning = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_LABEL, is_labels_warning);
+  g_assert_nonnull (warning);
+  g_assert_true (gtk_widget_get_visible (warning));
+  g_test_message ("%s", gtk_label_get_label (GTK_LABEL (warning)));
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (warning)), "3 labels for 1000"));
+  scroll_to_end (labels_label);
+  maybe_save_window (f, "labels-mismatch.png");
+
+  /* A full file: the predictions and the caption use it, the warning goes. */
+  full = write_labels (g_build_filename (sub, "animals.txt", NULL), 1000, "animal");
+  {
+    g_autoptr (GFile) file = g_file_new_for_path (full);
+    gaze_window_open_labels (f->window, file);
+  }
+  g_free (expected);
+  expected = g_strdup_printf ("animal %d", top);
+  wait.text = expected;
+  g_assert_true (gaze_test_wait (top_prediction_is, &wait, WAIT_MS));
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (labels_label)), ==,
+                   "Labels: animals.txt (1000 for 1000 classes)");
+  g_assert_false (gtk_widget_get_visible (warning));
+  g_assert_cmpstr (gaze_model_get_label (gaze_window_get_model (f->window), top), ==, expected);
+  scroll_to_end (labels_label);
+  maybe_save_window (f, "labels.png");
+
+  /* Save: MODEL.json names the file relative to the model's folder. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.save-sidecar", NULL));
+  g_assert_true (gaze_test_wait (is_idle_with_result, f->window, WAIT_MS));
+  g_test_message ("%s", gaze_window_get_last_message (f->window));
+  g_assert_true (g_file_get_contents (sidecar, &json, NULL, &error));
+  g_assert_no_error (error);
+  g_test_message ("%s", json);
+  g_assert_nonnull (strstr (json, "\"labels\": \"names/animals.txt\""));
+
+  /* Opened again, the model names its classes from the saved file. */
+  {
+    GFile *file = g_file_new_for_path (model);
+    gaze_window_open_files (f->window, &file, 1);
+    g_object_unref (file);
+  }
+  g_assert_true (gaze_test_wait (top_prediction_is, &wait, WAIT_MS));
+
+  g_unlink (sidecar);
+  g_unlink (few);
+  g_unlink (full);
+  g_rmdir (sub);
+  g_unlink (model);
+  g_rmdir (dir);
+}
+
 static void
 count_cb (GObject *object, GParamSpec *pspec, int *count)
 {
@@ -1315,6 +1495,7 @@ main (int argc, char *argv[])
   ADD ("/ui/window/paste", test_paste);
   ADD ("/ui/window/menu-windows", test_menu_windows);
   ADD ("/ui/window/preprocessing", test_preprocessing);
+  ADD ("/ui/window/labels", test_labels);
   ADD ("/ui/window/newer-request-wins", test_newer_request_wins);
   ADD ("/ui/window/cancel", test_cancel);
   ADD ("/ui/window/size", test_window_size);
