@@ -1,0 +1,569 @@
+/* test-drops.c — bad files dropped on the window: a toast and the previous state
+ * kept; 100 rapid drops (good and bad mixed) neither crash, nor leave a wrong
+ * state, nor leak Gaze's objects
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gaze-image-view.h"
+#include "gaze-model.h"
+#include "gaze-test-util.h"
+#include "gaze-window.h"
+
+#define WAIT_MS 120000
+#define N_DROPS 100
+
+typedef struct
+{
+  char *model;               /* data/demo/shapes.onnx */
+  char *images[6];           /* data/demo/demo-0*.png */
+  char *tmpdir;
+  char *corrupt_onnx;        /* random bytes */
+  char *truncated_png;       /* a PNG cut inside its header chunks */
+  char *partial_png;         /* a PNG cut in the middle of its pixel data */
+  char *text_png;            /* text, named .png */
+  char *missing_png;         /* does not exist */
+  char *notes_txt;           /* neither an image nor a model */
+} Files;
+
+static Files files;
+static gsize peak_rss_kib;
+
+static gsize
+rss_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return 0;
+  line = strstr (status, "VmRSS:");
+  return line != NULL ? (gsize) g_ascii_strtoull (line + 6, NULL, 10) : 0;
+}
+
+static void
+sample_rss (void)
+{
+  peak_rss_kib = MAX (peak_rss_kib, rss_kib ());
+}
+
+static gboolean
+is_mapped (gpointer data)
+{
+  return gtk_widget_get_mapped (data);
+}
+
+static void watch_window (GazeWindow *window);
+static void see_toasts (GazeWindow *window);
+
+static gboolean
+is_idle (gpointer data)
+{
+  sample_rss ();
+  watch_window (data);
+  see_toasts (data);
+  return !gaze_window_is_busy (data);
+}
+
+static gboolean
+is_idle_with_result (gpointer data)
+{
+  return is_idle (data) && gaze_window_get_explanation (data) != NULL;
+}
+
+/* Drops files on the window through its GtkDropTarget, as a drag would. */
+static gboolean
+simulate_drop (GtkWidget *widget, const char *const *paths, int n)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  GValue value = G_VALUE_INIT;
+  gboolean handled = FALSE;
+  GFile *array[2];
+  GdkFileList *list;
+
+  g_assert_cmpint (n, <=, 2);
+  for (int i = 0; i < n; i++)
+    array[i] = g_file_new_for_path (paths[i]);
+  list = gdk_file_list_new_from_array (array, n);
+  for (int i = 0; i < n; i++)
+    g_object_unref (array[i]);
+
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, list);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (controller))
+        {
+          g_signal_emit_by_name (controller, "drop", &value, 10.0, 10.0, &handled);
+          break;
+        }
+    }
+  g_value_unset (&value);
+  return handled;
+}
+
+static gboolean
+drop1 (GazeWindow *window, const char *path)
+{
+  return simulate_drop (GTK_WIDGET (window), &path, 1);
+}
+
+/* Leaks. GLib as Debian builds it does not count instances
+ * (g_type_get_instance_count needs a debug GLib), so every model and texture
+ * the window shows is watched with a weak reference, and must be finalized
+ * once the window is; and the heap in use (mallinfo2) must come back to its
+ * level before the window. */
+static GHashTable *watched;     /* GObject* alive → its kind */
+static guint n_watched;
+
+static void
+watched_finalized_cb (gpointer data, GObject *where_the_object_was)
+{
+  g_hash_table_remove (watched, where_the_object_was);
+}
+
+static void
+watch (gpointer object, const char *kind)
+{
+  if (watched == NULL || object == NULL || g_hash_table_contains (watched, object))
+    return;
+  g_hash_table_insert (watched, object, (gpointer) kind);
+  g_object_weak_ref (object, watched_finalized_cb, NULL);
+  n_watched++;
+}
+
+static void
+watch_window (GazeWindow *window)
+{
+  GazeImageView *view = gaze_window_get_image_view (window);
+
+  watch (gaze_window_get_model (window), "model");
+  watch (gaze_image_view_get_texture (view), "image texture");
+  watch (gaze_image_view_get_overlay (view), "overlay texture");
+}
+
+static gsize
+heap_in_use (void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  return 0;
+#else
+  struct mallinfo2 mi = mallinfo2 ();
+  return mi.uordblks + mi.hblkhd;
+#endif
+}
+
+static GazeWindow *
+window_new (GazeApplication *app)
+{
+  GazeWindow *window = gaze_window_new (app);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 900, 600);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (gaze_test_wait (is_mapped, window, 5000));
+  return window;
+}
+
+static void
+window_close (GazeWindow *window)
+{
+  g_object_ref (window);
+  gtk_window_destroy (GTK_WINDOW (window));
+  /* Cancelled workers still hold a reference until their callback ran. */
+  gaze_test_spin (200);
+  g_assert_finalize_object (window);
+  gaze_test_spin (50);
+}
+
+static void
+load_demo (GazeWindow *window, int image)
+{
+  const char *pair[2] = { files.images[image], files.model };
+
+  g_assert_true (simulate_drop (GTK_WIDGET (window), pair, 2));
+  g_assert_true (gaze_test_wait (is_idle_with_result, window, WAIT_MS));
+}
+
+static gboolean
+file_is (GFile *file, const char *path)
+{
+  g_autofree char *have = file != NULL ? g_file_get_path (file) : NULL;
+
+  return g_strcmp0 (have, path) == 0;
+}
+
+/* The heatmap is on screen: the view differs from the bare image. */
+static double
+overlay_difference (GazeWindow *window)
+{
+  GazeImageView *view = gaze_window_get_image_view (window);
+  guint8 *on, *off;
+  int w, h, w2, h2;
+  double sum = 0;
+
+  gaze_test_spin (50);
+  on = gaze_test_render (GTK_WIDGET (view), &w, &h);
+  gaze_image_view_set_show_overlay (view, FALSE);
+  gaze_test_spin (50);
+  off = gaze_test_render (GTK_WIDGET (view), &w2, &h2);
+  gaze_image_view_set_show_overlay (view, TRUE);
+  g_assert_cmpint (w, ==, w2);
+  g_assert_cmpint (h, ==, h2);
+  for (gsize i = 0; i < (gsize) w * h * 4; i++)
+    sum += abs ((int) on[i] - (int) off[i]);
+  g_free (on);
+  g_free (off);
+  return sum / ((double) w * h * 3);
+}
+
+static void
+assert_state (GazeWindow *window, int image)
+{
+  double diff;
+
+  g_assert_false (gaze_window_is_empty (window));
+  g_assert_nonnull (gaze_window_get_model (window));
+  g_assert_true (file_is (gaze_model_get_file (gaze_window_get_model (window)), files.model));
+  g_assert_true (file_is (gaze_window_get_image_file (window), files.images[image]));
+  g_assert_nonnull (gaze_window_get_explanation (window));
+  diff = overlay_difference (window);
+  g_test_message ("mean |overlay - image| = %.1f", diff);
+  g_assert_cmpfloat (diff, >, 5);
+}
+
+static gboolean
+need_demo (void)
+{
+  if (files.model == NULL)
+    {
+      g_test_skip ("data/demo not found (GAZE_SOURCE_ROOT)");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Each kind of bad file, dropped alone on a window showing a heatmap: a
+ * toast naming it, and the image, model and heatmap stay. */
+static void
+test_bad_file_keeps_state (void)
+{
+  const char *bad[] = { files.corrupt_onnx, files.truncated_png, files.text_png,
+                        files.missing_png, files.notes_txt };
+  g_autoptr (GazeApplication) app = NULL;
+  GazeWindow *window;
+
+  if (!need_demo ())
+    return;
+  app = gaze_test_application_new ();
+  window = window_new (app);
+  load_demo (window, 1);
+  assert_state (window, 1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      const char *before = gaze_window_get_last_message (window);
+      g_autofree char *old = g_strdup (before);
+      g_autofree char *name = g_path_get_basename (bad[i]);
+      const char *message;
+
+      g_assert_true (drop1 (window, bad[i]));
+      g_assert_true (gaze_test_wait (is_idle, window, WAIT_MS));
+      message = gaze_window_get_last_message (window);
+      g_test_message ("%s: “%s”", name, message);
+      g_assert_nonnull (message);
+      g_assert_cmpstr (message, !=, old);
+      g_assert_nonnull (strstr (message, name));
+      assert_state (window, 1);
+    }
+  window_close (window);
+}
+
+static guint n_toasts_seen;
+static char *last_seen;
+
+/* Counts changes of the last toast (a repeat of the same text is missed). */
+static void
+see_toasts (GazeWindow *window)
+{
+  const char *message = gaze_window_get_last_message (window);
+
+  if (message != NULL && g_strcmp0 (message, last_seen) != 0)
+    {
+      n_toasts_seen++;
+      g_free (last_seen);
+      last_seen = g_strdup (message);
+    }
+}
+
+static void
+rapid_drops (GazeWindow *window, GRand *rand)
+{
+  n_toasts_seen = 0;
+  for (int i = 0; i < N_DROPS; i++)
+    {
+      const char *image = files.images[g_rand_int_range (rand, 0, 6)];
+      const char *pair[2];
+      int kind = g_rand_int_range (rand, 0, 9);
+
+      /* The end is fixed so that the expected state is known: a good pair,
+       * then bad files that fail at once. */
+      if (i == N_DROPS - 3)
+        kind = 6;
+      else if (i == N_DROPS - 2)
+        kind = 5;
+      else if (i == N_DROPS - 1)
+        kind = 7;
+
+      switch (kind)
+        {
+        case 0:
+          g_assert_true (drop1 (window, image));
+          break;
+        case 1:
+          g_assert_true (drop1 (window, files.model));
+          break;
+        case 2:
+          g_assert_true (drop1 (window, files.corrupt_onnx));
+          break;
+        case 3:
+          g_assert_true (drop1 (window, files.truncated_png));
+          break;
+        case 4:
+          g_assert_true (drop1 (window, files.text_png));
+          break;
+        case 5:
+          /* Known bad at once: the toast is there when the drop returns. */
+          g_assert_true (drop1 (window, files.missing_png));
+          g_assert_nonnull (strstr (gaze_window_get_last_message (window), "missing.png"));
+          break;
+        case 6:
+          pair[0] = i == N_DROPS - 3 ? files.images[2] : image;
+          pair[1] = files.model;
+          g_assert_true (simulate_drop (GTK_WIDGET (window), pair, 2));
+          break;
+        case 7:
+          g_assert_true (drop1 (window, files.notes_txt));
+          g_assert_nonnull (strstr (gaze_window_get_last_message (window), "notes.txt"));
+          break;
+        default:
+          /* GdkPixbuf decodes what is there: shown as a partial image. */
+          g_assert_true (drop1 (window, files.partial_png));
+          break;
+        }
+      /* Rapid, yet as from a user: events get dispatched between drops. */
+      g_main_context_iteration (NULL, FALSE);
+      sample_rss ();
+      watch_window (window);
+      see_toasts (window);
+    }
+}
+
+static void
+print_survivors (void)
+{
+  GHashTableIter iter;
+  gpointer object, kind;
+
+  g_hash_table_iter_init (&iter, watched);
+  while (g_hash_table_iter_next (&iter, &object, &kind))
+    g_test_message ("still alive: %s %p (%u refs)", (const char *) kind, object,
+                    G_OBJECT (object)->ref_count);
+}
+
+static void
+test_rapid_drops (void)
+{
+  g_autoptr (GazeApplication) app = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+  GazeWindow *window;
+  gsize rss_before, rss_after, heap_before, heap_round1, heap_round2, heap_closed;
+  gsize heap_later[8] = { 0 };
+
+  if (!need_demo ())
+    return;
+  app = gaze_test_application_new ();
+
+  /* Warm up the caches of GTK, GdkPixbuf, fontconfig and the engine with a
+   * first window taking the same drops, so that the heap baseline holds only
+   * what outlives any window: the second window must come back to it. */
+  window = window_new (app);
+  load_demo (window, 0);
+  rapid_drops (window, rand);
+  g_assert_true (gaze_test_wait (is_idle_with_result, window, WAIT_MS));
+  window_close (window);
+  heap_before = heap_in_use ();
+
+  watched = g_hash_table_new (NULL, NULL);
+  window = window_new (app);
+  load_demo (window, 0);
+  assert_state (window, 0);
+  watch_window (window);
+
+  rss_before = rss_kib ();
+  peak_rss_kib = rss_before;
+  rapid_drops (window, rand);
+  g_assert_true (gaze_test_wait (is_idle_with_result, window, WAIT_MS));
+  gaze_test_spin (100);
+  rss_after = rss_kib ();
+  sample_rss ();
+  g_test_message ("VmRSS before %zu KiB, after %zu KiB, peak %zu KiB: growth %+.1f MiB, "
+                  "peak growth %.1f MiB",
+                  rss_before, rss_after, peak_rss_kib,
+                  ((double) rss_after - (double) rss_before) / 1024.0,
+                  (double) (peak_rss_kib - rss_before) / 1024.0);
+  g_assert_cmpuint (peak_rss_kib - rss_before, <, 150 * 1024);
+
+  g_test_message ("%u toasts seen during the 100 drops", n_toasts_seen);
+  g_assert_cmpuint (n_toasts_seen, >=, 2);
+  /* The last good request is shown, with its heatmap; toasts were shown. */
+  assert_state (window, 2);
+  g_assert_nonnull (gaze_window_get_last_message (window));
+  g_assert_nonnull (strstr (gaze_window_get_last_message (window), "notes.txt"));
+  heap_round1 = heap_in_use ();
+
+  /* A second round: a leak per drop would show as the same growth again. */
+  rapid_drops (window, rand);
+  g_assert_true (gaze_test_wait (is_idle_with_result, window, WAIT_MS));
+  gaze_test_spin (100);
+  assert_state (window, 2);
+  heap_round2 = heap_in_use ();
+  g_test_message ("%u objects watched, %u alive with the window open", n_watched,
+                  g_hash_table_size (watched));
+
+  window_close (window);
+  heap_closed = heap_in_use ();
+  print_survivors ();
+  g_assert_cmpuint (g_hash_table_size (watched), ==, 0);
+  g_clear_pointer (&watched, g_hash_table_unref);
+
+  /* Caches (GTK's, fontconfig's, malloc's per-thread ones) fill unevenly
+   * over the first windows, by several MiB, then stay: a leak shows as
+   * growth between later windows, each taking the same 100 drops. */
+  for (int c = 3; c <= 7; c++)
+    {
+      watched = g_hash_table_new (NULL, NULL);
+      window = window_new (app);
+      load_demo (window, 0);
+      rapid_drops (window, rand);
+      g_assert_true (gaze_test_wait (is_idle_with_result, window, WAIT_MS));
+      window_close (window);
+      print_survivors ();
+      g_assert_cmpuint (g_hash_table_size (watched), ==, 0);
+      g_clear_pointer (&watched, g_hash_table_unref);
+      heap_later[c] = heap_in_use ();
+      g_test_message ("window %d closed: heap in use %.2f MiB", c, heap_later[c] / 1048576.0);
+    }
+
+  g_test_message ("heap in use: %.2f MiB before the window, %.2f after 100 drops, "
+                  "%.2f after 200, %.2f once closed; %+.3f MiB from window 5 to 7",
+                  heap_before / 1048576.0, heap_round1 / 1048576.0, heap_round2 / 1048576.0,
+                  heap_closed / 1048576.0, ((double) heap_later[7] - heap_later[5]) / 1048576.0);
+  g_test_message ("%u objects watched in all, all finalized", n_watched);
+  if (heap_before != 0)
+    g_assert_cmpfloat ((double) heap_later[7] - (double) heap_later[5], <, 3 * 1048576.0);
+  else
+    g_test_message ("heap not measured (sanitizer build)");
+}
+
+static void
+write_file (const char *path, const void *data, gsize size)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (path, data, size, &error));
+  g_assert_no_error (error);
+}
+
+static void
+files_setup (void)
+{
+  const char *root = g_getenv ("GAZE_SOURCE_ROOT");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (42);
+  g_autofree char *png = NULL;
+  gsize png_size;
+  guint8 noise[8192];
+  const char *names[6] = { "demo-01-star.png",  "demo-02-circle.png", "demo-03-triangle.png",
+                           "demo-04-square.png", "demo-05-cross.png", "demo-06-ring.png" };
+
+  files.tmpdir = g_dir_make_tmp ("gaze-drops-XXXXXX", &error);
+  g_assert_no_error (error);
+  files.corrupt_onnx = g_build_filename (files.tmpdir, "corrupt.onnx", NULL);
+  files.truncated_png = g_build_filename (files.tmpdir, "truncated.png", NULL);
+  files.partial_png = g_build_filename (files.tmpdir, "partial.png", NULL);
+  files.text_png = g_build_filename (files.tmpdir, "text.png", NULL);
+  files.missing_png = g_build_filename (files.tmpdir, "missing.png", NULL);
+  files.notes_txt = g_build_filename (files.tmpdir, "notes.txt", NULL);
+
+  for (gsize i = 0; i < sizeof noise; i++)
+    noise[i] = g_rand_int (rand) & 0xff;
+  write_file (files.corrupt_onnx, noise, sizeof noise);
+  write_file (files.text_png, "This is not a picture.\n", 23);
+  write_file (files.notes_txt, "Some notes.\n", 12);
+
+  if (root == NULL)
+    return;
+  files.model = g_build_filename (root, "data", "demo", "shapes.onnx", NULL);
+  for (int i = 0; i < 6; i++)
+    files.images[i] = g_build_filename (root, "data", "demo", names[i], NULL);
+  if (!g_file_test (files.model, G_FILE_TEST_IS_REGULAR) ||
+      !g_file_get_contents (files.images[0], &png, &png_size, NULL))
+    {
+      g_clear_pointer (&files.model, g_free);
+      return;
+    }
+  /* 40 bytes: the signature, IHDR and a few bytes of the next chunk. */
+  g_assert_cmpuint (png_size, >, 1000);
+  write_file (files.truncated_png, png, 40);
+  write_file (files.partial_png, png, png_size / 2);
+}
+
+static void
+files_teardown (void)
+{
+  const char *made[] = { files.corrupt_onnx, files.truncated_png, files.partial_png,
+                         files.text_png, files.notes_txt };
+
+  for (guint i = 0; i < G_N_ELEMENTS (made); i++)
+    g_unlink (made[i]);
+  g_rmdir (files.tmpdir);
+  g_free (files.tmpdir);
+  g_free (files.model);
+  for (int i = 0; i < 6; i++)
+    g_free (files.images[i]);
+  g_free (files.corrupt_onnx);
+  g_free (files.truncated_png);
+  g_free (files.partial_png);
+  g_free (files.text_png);
+  g_free (files.missing_png);
+  g_free (files.notes_txt);
+}
+
+int
+main (int argc, char **argv)
+{
+  int status;
+
+  gaze_test_init (&argc, &argv);
+  g_autoptr (GSettings) settings = g_settings_new (APP_ID);
+  g_settings_set_boolean (settings, "reopen-last-model", FALSE);
+  g_clear_object (&settings);
+
+  files_setup ();
+  g_test_add_func ("/ui/drops/bad-file-keeps-state", test_bad_file_keeps_state);
+  g_test_add_func ("/ui/drops/rapid", test_rapid_drops);
+  status = g_test_run ();
+  files_teardown ();
+  g_free (last_seen);
+  return status;
+}
