@@ -331,6 +331,17 @@ enum { SCRATCH_KEEP = 8 << 20 }; /* floats: 32 MiB */
 static _Thread_local float *scratch;
 static _Thread_local size_t scratch_cap;
 static _Thread_local bool scratch_out;
+/* The block outlives nothing: a thread that ends (GLib's pools retire idle
+ * threads) frees it through this key's destructor. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_key_ok;
+
+static void
+scratch_key_init (void)
+{
+  scratch_key_ok = pthread_key_create (&scratch_key, free) == 0;
+}
 
 float *
 gz_scratch_get (size_t n)
@@ -346,6 +357,9 @@ gz_scratch_get (size_t n)
       free (scratch);
       scratch = malloc (n * sizeof (float));
       scratch_cap = scratch != NULL ? n : 0;
+      pthread_once (&scratch_once, scratch_key_init);
+      if (scratch_key_ok)
+        pthread_setspecific (scratch_key, scratch);
       if (scratch == NULL)
         return NULL;
     }
