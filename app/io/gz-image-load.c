@@ -117,7 +117,20 @@ typedef struct
   gint64 max_pixels;
   gint64 width, height;
   gboolean refused;
+  int rows_done;   /* highest row the decoder has filled (area-updated) */
+  gboolean updated;
 } SizeGuard;
+
+/* A file cut short still "closes" cleanly for some loaders (PNG, JPEG) and
+ * leaves the missing rows blank; what the decoder filled tells. */
+static void
+area_updated_cb (GdkPixbufLoader *loader, int x, int y, int width, int height, gpointer user_data)
+{
+  SizeGuard *guard = user_data;
+  guard->updated = TRUE;
+  if (y + height > guard->rows_done)
+    guard->rows_done = y + height;
+}
 
 static void
 size_prepared_cb (GdkPixbufLoader *loader, int width, int height, gpointer user_data)
@@ -139,8 +152,9 @@ static GzLoadedImage *
 decode_stream (GInputStream *in, const char *what, gint64 max_pixels, GError **error)
 {
   g_autoptr (GdkPixbufLoader) loader = gdk_pixbuf_loader_new ();
-  SizeGuard guard = { max_pixels, 0, 0, FALSE };
+  SizeGuard guard = { max_pixels, 0, 0, FALSE, 0, FALSE };
   g_signal_connect (loader, "size-prepared", G_CALLBACK (size_prepared_cb), &guard);
+  g_signal_connect (loader, "area-updated", G_CALLBACK (area_updated_cb), &guard);
   g_autofree guint8 *buf = g_malloc (CHUNK);
   g_autoptr (GError) local = NULL;
   gboolean ok = TRUE;
@@ -185,6 +199,13 @@ decode_stream (GInputStream *in, const char *what, gint64 max_pixels, GError **e
           g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_CORRUPT, "%s: cannot decode %s image: %s",
                        what, name, local != NULL ? local->message : "no pixels");
         }
+      return NULL;
+    }
+  if (guard.updated && guard.rows_done < gdk_pixbuf_get_height (pb))
+    {
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_CORRUPT,
+                   "%s: the image is truncated: only %d of its %d rows could be decoded", what,
+                   guard.rows_done, gdk_pixbuf_get_height (pb));
       return NULL;
     }
   GzLoadedImage *img = gz_image_from_pixbuf (pb, error);

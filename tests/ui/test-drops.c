@@ -28,7 +28,7 @@ typedef struct
   char *tmpdir;
   char *corrupt_onnx;        /* random bytes */
   char *truncated_png;       /* a PNG cut inside its header chunks */
-  char *partial_png;         /* a PNG cut in the middle of its pixel data */
+  char *partial_png;         /* a PNG cut in the middle of its pixel data (refused too) */
   char *text_png;            /* text, named .png */
   char *missing_png;         /* does not exist */
   char *notes_txt;           /* neither an image nor a model */
@@ -257,8 +257,8 @@ need_demo (void)
 static void
 test_bad_file_keeps_state (void)
 {
-  const char *bad[] = { files.corrupt_onnx, files.truncated_png, files.text_png,
-                        files.missing_png, files.notes_txt };
+  const char *bad[] = { files.corrupt_onnx, files.truncated_png, files.partial_png,
+                        files.text_png, files.missing_png, files.notes_txt };
   g_autoptr (GazeApplication) app = NULL;
   GazeWindow *window;
 
