@@ -131,29 +131,27 @@ conv_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *e
   return GZ_OK;
 }
 
+/* Sets out to [n, c, h, w], or [n, c, w] for a 1-D convolution (nd == 3). */
+static GzStatus
+set_conv_output (const GzNode *node, int nd, int64_t n, int64_t c, int64_t h, int64_t w,
+                 GzTensor *out, GzError *err)
+{
+  int64_t dims[4] = { n, c, nd == 4 ? h : w, w };
+  GzStatus st = gz_nn_check_shape (node, nd, dims, err);
+  if (st == GZ_OK)
+    gz_tensor_set_shape (out, GZ_DTYPE_FLOAT, nd, dims);
+  return st;
+}
+
 static GzStatus
 conv_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
             GzError *err)
 {
   Geo g;
-  GzStatus st;
-  int64_t dims[4];
-  if ((st = conv_geometry (node, in, &g, err)) != GZ_OK)
+  GzStatus st = conv_geometry (node, in, &g, err);
+  if (st != GZ_OK)
     return st;
-  int nd = in[0]->ndim;
-  dims[0] = g.n;
-  dims[1] = g.m;
-  if (nd == 4)
-    {
-      dims[2] = g.w.out_h;
-      dims[3] = g.w.out_w;
-    }
-  else
-    dims[2] = g.w.out_w;
-  if ((st = gz_nn_check_shape (node, nd, dims, err)) != GZ_OK)
-    return st;
-  gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, nd, dims);
-  return GZ_OK;
+  return set_conv_output (node, in[0]->ndim, g.n, g.m, g.w.out_h, g.w.out_w, out[0], err);
 }
 
 /* Output positions o in [*lo, *hi) with 0 <= o * s + off < in. */
@@ -905,24 +903,11 @@ convt_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
              GzError *err)
 {
   Geo g;
-  GzStatus st;
-  int64_t dims[4];
-  if ((st = convt_geometry (node, in, &g, err)) != GZ_OK)
+  GzStatus st = convt_geometry (node, in, &g, err);
+  if (st != GZ_OK)
     return st;
-  int nd = in[0]->ndim;
-  dims[0] = g.n;
-  dims[1] = g.c;
-  if (nd == 4)
-    {
-      dims[2] = g.w.in_h;
-      dims[3] = g.w.in_w;
-    }
-  else
-    dims[2] = g.w.in_w;
-  if ((st = gz_nn_check_shape (node, nd, dims, err)) != GZ_OK)
-    return st;
-  gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, nd, dims);
-  return GZ_OK;
+  /* The transposed convolution's output is the forward convolution's input. */
+  return set_conv_output (node, in[0]->ndim, g.n, g.c, g.w.in_h, g.w.in_w, out[0], err);
 }
 
 static GzStatus
