@@ -24,6 +24,7 @@ enum
   ONNX_FLOAT = 1,
   ONNX_INT32 = 6,
   ONNX_INT64 = 7,
+  ONNX_BOOL = 9,
   ONNX_FLOAT16 = 10,
   ONNX_DOUBLE = 11,
 };
@@ -218,6 +219,9 @@ decode_raw (int type, const uint8_t *src, int64_t count, void *dst)
       case ONNX_INT64:
         q[i] = (int64_t) load_le (src + 8 * i, 8);
         break;
+      case ONNX_BOOL:
+        q[i] = src[i] != 0;
+        break;
       }
 }
 
@@ -374,7 +378,8 @@ out:
 }
 
 /* Converts a TensorProto to float32 (FLOAT, FLOAT16, DOUBLE) or int64 (INT64,
- * INT32). desc names the tensor in messages ("initializer 'w'"). */
+ * INT32, and BOOL as 0/1: the engine's booleans are int64, like the outputs of
+ * its comparisons; any non-zero byte is true). desc names the tensor in messages ("initializer 'w'"). */
 static GzStatus
 tensor_from_proto (Loader *ld, const Onnx__TensorProto *tp, const char *desc, GzTensor **out)
 {
@@ -389,10 +394,11 @@ tensor_from_proto (Loader *ld, const Onnx__TensorProto *tp, const char *desc, Gz
     case ONNX_DOUBLE: dtype = GZ_DTYPE_FLOAT; file_size = 8; break;
     case ONNX_INT64: dtype = GZ_DTYPE_INT64; file_size = 8; break;
     case ONNX_INT32: dtype = GZ_DTYPE_INT64; file_size = 4; break;
+    case ONNX_BOOL: dtype = GZ_DTYPE_INT64; file_size = 1; break;
     default:
       return gz_error_set (err, GZ_ERR_UNSUPPORTED,
-                           "%s has data type %s (%d); Gaze reads FLOAT, FLOAT16, DOUBLE, INT64 "
-                           "and INT32 tensors", desc, gz_onnx_dtype_name (type), type);
+                           "%s has data type %s (%d); Gaze reads FLOAT, FLOAT16, DOUBLE, INT64, "
+                           "INT32 and BOOL tensors", desc, gz_onnx_dtype_name (type), type);
     }
   if (tp->n_dims > GZ_MAX_DIMS)
     return gz_error_set (err, GZ_ERR_UNSUPPORTED, "%s has %zu dimensions; at most %d are supported",
@@ -456,7 +462,7 @@ tensor_from_proto (Loader *ld, const Onnx__TensorProto *tp, const char *desc, Gz
     }
   else
     {
-      /* Typed fields: FLOAT16 bits travel in int32_data. */
+      /* Typed fields: FLOAT16 bits and BOOL values travel in int32_data. */
       size_t have = type == ONNX_FLOAT ? tp->n_float_data
                     : type == ONNX_DOUBLE ? tp->n_double_data
                     : type == ONNX_INT64 ? tp->n_int64_data
@@ -477,6 +483,7 @@ tensor_from_proto (Loader *ld, const Onnx__TensorProto *tp, const char *desc, Gz
               case ONNX_FLOAT16: f[i] = half_to_float ((uint16_t) tp->int32_data[i]); break;
               case ONNX_INT64: q[i] = tp->int64_data[i]; break;
               case ONNX_INT32: q[i] = tp->int32_data[i]; break;
+              case ONNX_BOOL: q[i] = tp->int32_data[i] != 0; break;
               }
         }
     }

@@ -477,10 +477,19 @@ test_unsupported_dtype (void)
   Builder b;
   simple_model (&b, "Relu");
   const int64_t d2[] = { 2 };
-  const guint8 flags[2] = { 1, 0 };
-  add_init_raw (&b, "mask", 9, 1, d2, flags, 2); /* BOOL */
+  const guint8 pixels[2] = { 1, 0 };
+  add_init_raw (&b, "pixels", 2, 1, d2, pixels, 2); /* UINT8: not converted */
   g_autoptr (GBytes) bytes = builder_pack (&b);
-  expect_error (bytes, NULL, GZ_ERR_UNSUPPORTED, IN ("'mask'", "BOOL"));
+  expect_error (bytes, NULL, GZ_ERR_UNSUPPORTED, IN ("'pixels'", "UINT8"));
+  builder_clear (&b);
+
+  builder_init (&b, 13); /* a BOOL graph input is still refused (BOOL constants load) */
+  const int64_t d4b[] = { 1, 3, 8, 8 };
+  g_ptr_array_add (b.inputs, value_info (&b, "flags", 9, 4, d4b));
+  add_node (&b, "Not", "n", IN ("flags"), IN ("Y"));
+  add_output (&b, "Y");
+  g_autoptr (GBytes) bytes3 = builder_pack (&b);
+  expect_error (bytes3, NULL, GZ_ERR_UNSUPPORTED, IN ("'flags'", "BOOL"));
   builder_clear (&b);
 
   builder_init (&b, 13); /* a uint8 image input */
@@ -543,6 +552,15 @@ test_conversions (void)
   const int64_t d0[] = { 0 };
   add_init_raw (&b, "empty", 1, 1, d0, "", 0);
 
+  /* BOOL becomes int64 0/1 (any non-zero byte is true), raw or in int32_data. */
+  const guint8 flags[3] = { 1, 0, 7 };
+  add_init_raw (&b, "bool_raw", 9, 1, d3, flags, sizeof flags);
+  Onnx__TensorProto *bt = tensor (&b, "bool_typed", 9, 1, d3);
+  int32_t flags32[3] = { 0, 1, 1 };
+  bt->n_int32_data = 3;
+  bt->int32_data = flags32;
+  g_ptr_array_add (b.inits, bt);
+
   /* Attributes of every kind, including a float16 tensor. */
   Onnx__NodeProto *n = b.nodes->pdata[0];
   add_attr (&b, n, "alpha", 1)->f = 0.75f;
@@ -567,6 +585,9 @@ test_conversions (void)
   const int64_t d2[] = { 2 };
   a->t = tensor (&b, NULL, 10, 1, d2);
   set_raw (&b, a->t, half_le, 4);
+  a = add_attr (&b, n, "mask", 4); /* a BOOL tensor attribute, as in Constant */
+  a->t = tensor (&b, NULL, 9, 1, d2);
+  set_raw (&b, a->t, flags + 1, 2);
 
   g_autoptr (GBytes) bytes = builder_pack (&b);
   GzGraph *g = NULL;
@@ -603,6 +624,16 @@ test_conversions (void)
     g_assert_cmpint (((int64_t *) t->data)[i], ==, i64[i]);
   t = g->values[gz_graph_find_value (g, "empty")].initializer;
   g_assert_cmpint (gz_tensor_numel (t), ==, 0);
+  const char *bools[] = { "bool_raw", "bool_typed" };
+  const int64_t bool_want[2][3] = { { 1, 0, 1 }, { 0, 1, 1 } };
+  for (int k = 0; k < 2; k++)
+    {
+      t = g->values[gz_graph_find_value (g, bools[k])].initializer;
+      g_assert_cmpint (t->dtype, ==, GZ_DTYPE_INT64);
+      g_assert_cmpint (t->ndim, ==, 1);
+      for (int i = 0; i < 3; i++)
+        g_assert_cmpint (((int64_t *) t->data)[i], ==, bool_want[k][i]);
+    }
 
   const GzNode *node = &g->nodes[0];
   g_assert_cmpfloat (gz_node_attr_float (node, "alpha", 0), ==, 0.75f);
@@ -624,6 +655,11 @@ test_conversions (void)
   g_assert_cmpint (ta->t->dtype, ==, GZ_DTYPE_FLOAT);
   g_assert_cmpfloat (gz_tensor_f (ta->t)[0], ==, 1.0f);
   g_assert_cmpfloat (gz_tensor_f (ta->t)[1], ==, -2.0f);
+  const GzAttr *ma = gz_node_attr (node, "mask");
+  g_assert_cmpint (ma->type, ==, GZ_ATTR_TENSOR);
+  g_assert_cmpint (ma->t->dtype, ==, GZ_DTYPE_INT64);
+  g_assert_cmpint (((int64_t *) ma->t->data)[0], ==, 0);
+  g_assert_cmpint (((int64_t *) ma->t->data)[1], ==, 1);
   gz_graph_free (g);
   builder_clear (&b);
 }

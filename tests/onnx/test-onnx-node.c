@@ -6,8 +6,8 @@
  * model.onnx plus test_data_set_N/{input,output}_K.pb (serialised TensorProtos,
  * computed by the ONNX reference implementation). A case runs when every
  * operator is registered (asked at run time: gz_op_lookup) and its tensors are
- * float32, or int64 for shape-like inputs and outputs; otherwise it is skipped
- * with the reason.
+ * float32, int64, int32 or bool (the last two compared as the engine stores
+ * them: int64, bool as 0/1); otherwise it is skipped with the reason.
  *
  * The session feeds one input, so the runner rewrites each model before loading
  * it: the first float input stays the runtime input (its declared shape set to
@@ -96,27 +96,60 @@ read_tensor (const char *path)
   return onnx__tensor_proto__unpack (NULL, len, (const uint8_t *) bytes);
 }
 
-/* An independent decoder for the test data: float32 or int64, raw or typed. */
+/* ONNX TensorProto.DataType values the runner feeds and compares. */
+enum
+{
+  T_FLOAT = 1,
+  T_INT32 = 6,
+  T_INT64 = 7,
+  T_BOOL = 9,
+};
+
+static bool
+feedable (int type)
+{
+  return type == T_FLOAT || type == T_INT32 || type == T_INT64 || type == T_BOOL;
+}
+
+/* An independent decoder for the test data: float32 as is; int64, int32 and
+ * bool become int64 (bool as 0/1), the engine's storage for them, which is also
+ * how the loader converts such initializers. Raw or typed fields. */
 static GzTensor *
 tensor_to_gz (const Onnx__TensorProto *tp)
 {
   int type = tp->data_type;
-  if ((type != 1 && type != 7) || tp->n_dims > GZ_MAX_DIMS)
+  if (!feedable (type) || tp->n_dims > GZ_MAX_DIMS)
     return NULL;
-  GzTensor *t = gz_tensor_new (type == 1 ? GZ_DTYPE_FLOAT : GZ_DTYPE_INT64, (int) tp->n_dims,
-                               tp->dims, NULL);
+  GzTensor *t = gz_tensor_new (type == T_FLOAT ? GZ_DTYPE_FLOAT : GZ_DTYPE_INT64,
+                               (int) tp->n_dims, tp->dims, NULL);
   if (t == NULL)
     return NULL;
   size_t n = (size_t) gz_tensor_numel (t);
   size_t bytes = n * gz_dtype_size (t->dtype);
+  size_t file_size = type == T_INT32 ? 4 : type == T_BOOL ? 1 : gz_dtype_size (t->dtype);
+  int64_t *q = t->data;
   if (bytes == 0)
     ; /* empty tensor: nothing to copy (and the source may be NULL) */
-  else if (tp->has_raw_data && tp->raw_data.len == bytes)
-    memcpy (t->data, tp->raw_data.data, bytes);
-  else if (!tp->has_raw_data && type == 1 && tp->n_float_data == n)
+  else if (tp->has_raw_data && tp->raw_data.len == n * file_size)
+    {
+      const uint8_t *r = tp->raw_data.data;
+      if (type == T_FLOAT || type == T_INT64)
+        memcpy (t->data, r, bytes); /* little-endian host, like the test data */
+      else if (type == T_INT32)
+        for (size_t i = 0; i < n; i++)
+          q[i] = (int32_t) ((uint32_t) r[4 * i] | (uint32_t) r[4 * i + 1] << 8
+                            | (uint32_t) r[4 * i + 2] << 16 | (uint32_t) r[4 * i + 3] << 24);
+      else
+        for (size_t i = 0; i < n; i++)
+          q[i] = r[i] != 0;
+    }
+  else if (!tp->has_raw_data && type == T_FLOAT && tp->n_float_data == n)
     memcpy (t->data, tp->float_data, bytes);
-  else if (!tp->has_raw_data && type == 7 && tp->n_int64_data == n)
+  else if (!tp->has_raw_data && type == T_INT64 && tp->n_int64_data == n)
     memcpy (t->data, tp->int64_data, bytes);
+  else if (!tp->has_raw_data && (type == T_INT32 || type == T_BOOL) && tp->n_int32_data == n)
+    for (size_t i = 0; i < n; i++)
+      q[i] = type == T_BOOL ? tp->int32_data[i] != 0 : tp->int32_data[i];
   else
     {
       gz_tensor_free (t);
@@ -248,25 +281,36 @@ run_output (Onnx__ModelProto *m, const DataSet *ds, int primary, int k, const ch
       inits[used++] = &copies[i];
     }
 
-  /* The runtime input's declared shape := the test value's shape. */
-  const Onnx__TensorProto *pin = ds->in[primary];
-  Onnx__ValueInfoProto *vi = gp->input[ds->input_index[primary]];
+  /* The runtime input's declared shape := the test value's shape. Without a
+   * float input of rank >= 1 (all inputs int64/int32/bool, or scalars), the
+   * session is fed through an extra, unused float input of shape [1]: every
+   * node then runs while the plan folds constants. */
+  static const int64_t dummy_dims[1] = { 1 };
+  const Onnx__TensorProto *pin = primary >= 0 ? ds->in[primary] : NULL;
+  size_t in_ndims = pin != NULL ? pin->n_dims : 1;
+  const int64_t *in_dims = pin != NULL ? pin->dims : dummy_dims;
+  Onnx__ValueInfoProto dummy = ONNX__VALUE_INFO_PROTO__INIT;
+  dummy.name = (char *) "gz_node_test_unused_input";
+  g_autofree Onnx__ValueInfoProto **ins = g_new0 (Onnx__ValueInfoProto *, gp->n_input + 2);
+  memcpy (ins, gp->input, sizeof (void *) * gp->n_input);
+  ins[gp->n_input] = &dummy;
+  Onnx__ValueInfoProto *vi = pin != NULL ? gp->input[ds->input_index[primary]] : &dummy;
   Onnx__TypeProto type = ONNX__TYPE_PROTO__INIT;
   Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
   Onnx__TensorShapeProto shape = ONNX__TENSOR_SHAPE_PROTO__INIT;
   Onnx__TensorShapeProto__Dimension dims[GZ_MAX_DIMS];
   Onnx__TensorShapeProto__Dimension *dimp[GZ_MAX_DIMS];
-  for (size_t d = 0; d < pin->n_dims && d < GZ_MAX_DIMS; d++)
+  for (size_t d = 0; d < in_ndims && d < GZ_MAX_DIMS; d++)
     {
       onnx__tensor_shape_proto__dimension__init (&dims[d]);
       dims[d].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-      dims[d].dim_value = pin->dims[d];
+      dims[d].dim_value = in_dims[d];
       dimp[d] = &dims[d];
     }
-  shape.n_dim = pin->n_dims;
+  shape.n_dim = in_ndims;
   shape.dim = dimp;
   tt.has_elem_type = true;
-  tt.elem_type = 1;
+  tt.elem_type = T_FLOAT;
   tt.shape = &shape;
   type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
   type.tensor_type = &tt;
@@ -280,10 +324,17 @@ run_output (Onnx__ModelProto *m, const DataSet *ds, int primary, int k, const ch
   Onnx__TensorProto **saved_init = gp->initializer;
   size_t saved_n_init = gp->n_initializer;
   Onnx__ValueInfoProto **saved_out = gp->output;
+  Onnx__ValueInfoProto **saved_in = gp->input;
+  size_t saved_n_in = gp->n_input;
   Onnx__TypeProto *saved_type = vi->type;
   gp->initializer = inits;
   gp->n_initializer = used;
   gp->output = outs;
+  if (pin == NULL)
+    {
+      gp->input = ins;
+      gp->n_input++;
+    }
   vi->type = &type;
   size_t len = onnx__model_proto__get_packed_size (m);
   g_autofree uint8_t *bytes = g_malloc (len + 1);
@@ -291,6 +342,8 @@ run_output (Onnx__ModelProto *m, const DataSet *ds, int primary, int k, const ch
   gp->initializer = saved_init;
   gp->n_initializer = saved_n_init;
   gp->output = saved_out;
+  gp->input = saved_in;
+  gp->n_input = saved_n_in;
   vi->type = saved_type;
 
   GzError err = { 0 };
@@ -309,7 +362,7 @@ run_output (Onnx__ModelProto *m, const DataSet *ds, int primary, int k, const ch
       failure = g_strdup_printf ("session: %s", err.message);
       goto out;
     }
-  input = tensor_to_gz (pin);
+  input = pin != NULL ? tensor_to_gz (pin) : gz_tensor_new (GZ_DTYPE_FLOAT, 1, dummy_dims, NULL);
   want = tensor_to_gz (ds->out[k]);
   if (input == NULL || want == NULL)
     {
@@ -414,9 +467,9 @@ run_case (gconstpointer data)
           const Onnx__TensorProto *t = ds.in[i];
           if (t == NULL)
             reason = g_strdup ("input data missing (optional or sequence input)");
-          else if (t->data_type != 1 && t->data_type != 7)
+          else if (!feedable (t->data_type))
             reason = g_strdup_printf ("input dtype %s", dtype_name (t->data_type));
-          else if (primary < 0 && t->data_type == 1 && t->n_dims > 0)
+          else if (primary < 0 && t->data_type == T_FLOAT && t->n_dims > 0)
             primary = i;
         }
       for (int k = 0; k < ds.n_outputs && reason == NULL; k++)
@@ -424,12 +477,9 @@ run_case (gconstpointer data)
           const Onnx__TensorProto *t = ds.out[k];
           if (t == NULL)
             reason = g_strdup ("output data missing (sequence or optional output)");
-          else if (t->data_type != 1 && t->data_type != 7)
+          else if (!feedable (t->data_type))
             reason = g_strdup_printf ("output dtype %s", dtype_name (t->data_type));
         }
-      if (reason == NULL && primary < 0)
-        reason = g_strdup (ds.n_inputs == 0 ? "no runtime input"
-                                            : "no float32 input of rank >= 1 to feed");
       for (int k = 0; k < ds.n_outputs && reason == NULL && failure == NULL; k++)
         {
           bool refused;
