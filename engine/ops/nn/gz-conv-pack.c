@@ -1,0 +1,262 @@
+/* gz-conv-pack.c — implicit im2col: packs convolution input straight into gz_gemm panels
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A panel holds GZ_GEMM_NR consecutive output positions; they cover one or
+ * more runs along output rows ("segments"), computed once per panel. For each
+ * im2col row (c, ki, kj) a segment is a run of input along one input row: for
+ * stride 1 it is contiguous, so the AVX-512 packer fills the panel row with two
+ * masked loads per segment; lanes outside the plane (padding) or past the
+ * block's last column stay zero because they are simply not loaded. Stride 2
+ * keeps the even elements of two masked loads; larger strides gather. The
+ * portable packer does the same with memcpy and scalar loops.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gz-conv-pack.h"
+#include "gz-gemm.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define GZ_HAVE_X86_KERNELS 1
+#endif
+
+enum { NR = GZ_GEMM_NR };
+
+typedef struct
+{
+  int64_t j, len; /* lanes [j, j + len) of the panel */
+  int64_t iy0;    /* input row for ki = 0 */
+  int64_t ix0;    /* input column of lane j for kj = 0 */
+} Seg;
+
+/* Splits columns [col, col + jn) (jn <= NR) into runs along output rows. */
+static int
+panel_segments (const GzConvPack *p, int64_t col, int64_t jn, Seg *seg)
+{
+  int ns = 0;
+  int64_t oy = col / p->out_w, ox = col % p->out_w;
+  for (int64_t j = 0; j < jn;)
+    {
+      int64_t len = p->out_w - ox < jn - j ? p->out_w - ox : jn - j;
+      seg[ns++] = (Seg) { j, len, oy * p->s_h - p->pad_t, ox * p->s_w - p->pad_l };
+      j += len;
+      ox = 0;
+      oy++;
+    }
+  return ns;
+}
+
+/* Lanes t in [*lo, *hi) of a run of len with 0 <= ix + t·s < in_w. */
+static inline void
+valid_lanes (int64_t ix, int64_t s, int64_t in_w, int64_t len, int64_t *lo, int64_t *hi)
+{
+  int64_t l, h;
+  if (s == 1)
+    {
+      l = ix >= 0 ? 0 : -ix;
+      h = in_w - ix;
+    }
+  else
+    {
+      l = ix >= 0 ? 0 : (-ix + s - 1) / s;
+      h = ix < in_w ? (in_w - ix + s - 1) / s : 0;
+    }
+  if (h > len)
+    h = len;
+  if (l > h)
+    l = h;
+  *lo = l;
+  *hi = h;
+}
+
+static void
+pack_generic (const GzConvPack *p, int k0, int kc, int n0, int nc, float *dst)
+{
+  Seg seg[NR];
+  const int64_t khw = p->k_h * p->k_w;
+  for (int64_t pn = 0; pn * NR < nc; pn++)
+    {
+      int64_t jn = nc - pn * NR < NR ? nc - pn * NR : NR;
+      int ns = panel_segments (p, n0 + pn * NR, jn, seg);
+      int64_t c = k0 / khw, ki = (k0 % khw) / p->k_w, kj = k0 % p->k_w;
+      float *d = dst + pn * kc * NR;
+      for (int kk = 0; kk < kc; kk++, d += NR)
+        {
+          const float *xc = p->x + c * p->hw;
+          memset (d, 0, NR * sizeof (float));
+          for (int s = 0; s < ns; s++)
+            {
+              int64_t iy = seg[s].iy0 + ki * p->d_h, ix = seg[s].ix0 + kj * p->d_w, lo, hi;
+              if (iy < 0 || iy >= p->in_h)
+                continue;
+              valid_lanes (ix, p->s_w, p->in_w, seg[s].len, &lo, &hi);
+              const float *src = xc + iy * p->in_w;
+              float *o = d + seg[s].j;
+              if (p->s_w == 1)
+                memcpy (o + lo, src + ix + lo, (size_t) (hi - lo) * sizeof (float));
+              else
+                for (int64_t t = lo; t < hi; t++)
+                  o[t] = src[ix + t * p->s_w];
+            }
+          if (++kj == p->k_w)
+            {
+              kj = 0;
+              if (++ki == p->k_h)
+                {
+                  ki = 0;
+                  c++;
+                }
+            }
+        }
+    }
+}
+
+#ifdef GZ_HAVE_X86_KERNELS
+/* Bits [lo, hi) of a 32-bit mask, clamped to [0, 32). */
+static inline uint32_t
+range_mask (int64_t lo, int64_t hi)
+{
+  if (lo < 0)
+    lo = 0;
+  if (hi > 32)
+    hi = 32;
+  if (lo >= hi)
+    return 0;
+  uint64_t m = (((uint64_t) 1 << hi) - 1) & ~(((uint64_t) 1 << lo) - 1);
+  return (uint32_t) m;
+}
+
+/* src + off as a pointer even when off points outside the plane: only the
+ * masked-in lanes are ever read. */
+static inline const float *
+offset_ptr (const float *src, int64_t off)
+{
+  return (const float *) ((uintptr_t) src + (uintptr_t) (off * (int64_t) sizeof (float)));
+}
+
+__attribute__ ((target ("avx512f"))) static void
+pack_avx512 (const GzConvPack *p, int k0, int kc, int n0, int nc, float *dst)
+{
+  Seg seg[NR];
+  const int64_t khw = p->k_h * p->k_w, sw = p->s_w;
+  const __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4,
+                                         2, 0);
+  const __m512i lanes = _mm512_set_epi32 (15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1,
+                                          0);
+  const __m512i gidx0 = _mm512_mullo_epi32 (lanes, _mm512_set1_epi32 ((int) sw));
+  const __m512i gidx1 = _mm512_add_epi32 (gidx0, _mm512_set1_epi32 ((int) (16 * sw)));
+  for (int64_t pn = 0; pn * NR < nc; pn++)
+    {
+      int64_t jn = nc - pn * NR < NR ? nc - pn * NR : NR;
+      int ns = panel_segments (p, n0 + pn * NR, jn, seg);
+      int64_t c = k0 / khw, ki = (k0 % khw) / p->k_w, kj = k0 % p->k_w;
+      float *d = dst + pn * kc * NR;
+      for (int kk = 0; kk < kc; kk++, d += NR)
+        {
+          const float *xc = p->x + c * p->hw;
+          __m512 v0 = _mm512_setzero_ps (), v1 = _mm512_setzero_ps ();
+          for (int s = 0; s < ns; s++)
+            {
+              int64_t iy = seg[s].iy0 + ki * p->d_h, ix = seg[s].ix0 + kj * p->d_w, lo, hi;
+              if (iy < 0 || iy >= p->in_h)
+                continue;
+              valid_lanes (ix, sw, p->in_w, seg[s].len, &lo, &hi);
+              const int64_t a = seg[s].j + lo, b = seg[s].j + hi;
+              if (a >= b)
+                continue;
+              const uint32_t m = range_mask (a, b);
+              /* Lane j of the panel reads base[j · s_w]. */
+              const float *base = offset_ptr (xc + iy * p->in_w, ix - seg[s].j * sw);
+              if (sw == 1)
+                {
+                  v0 = _mm512_mask_loadu_ps (v0, (__mmask16) m, base);
+                  v1 = _mm512_mask_loadu_ps (v1, (__mmask16) (m >> 16), offset_ptr (base, 16));
+                }
+              else if (sw == 2)
+                {
+                  /* Half h: elements 2t of base + 32h, t the lane within the half. */
+                  for (int h = 0; h < 2; h++)
+                    {
+                      __mmask16 mh = (__mmask16) (m >> (16 * h));
+                      if (mh == 0)
+                        continue;
+                      int64_t la = 2 * (a - 16 * h), lb = 2 * (b - 16 * h);
+                      __mmask16 ma = (__mmask16) (range_mask (la, lb) & 0x5555);
+                      __mmask16 mb = (__mmask16) (range_mask (la - 16, lb - 16) & 0x5555);
+                      const float *bh = offset_ptr (base, 32 * h);
+                      __m512 e = _mm512_permutex2var_ps (_mm512_maskz_loadu_ps (ma, bh), even,
+                                                         _mm512_maskz_loadu_ps (
+                                                           mb, offset_ptr (bh, 16)));
+                      if (h == 0)
+                        v0 = _mm512_mask_mov_ps (v0, mh, e);
+                      else
+                        v1 = _mm512_mask_mov_ps (v1, mh, e);
+                    }
+                }
+              else
+                {
+                  v0 = _mm512_mask_i32gather_ps (v0, (__mmask16) m, gidx0, base, 4);
+                  v1 = _mm512_mask_i32gather_ps (v1, (__mmask16) (m >> 16), gidx1, base, 4);
+                }
+            }
+          _mm512_storeu_ps (d, v0);
+          _mm512_storeu_ps (d + 16, v1);
+          if (++kj == p->k_w)
+            {
+              kj = 0;
+              if (++ki == p->k_h)
+                {
+                  ki = 0;
+                  c++;
+                }
+            }
+        }
+    }
+}
+#endif
+
+static int
+pick_isa (void)
+{
+#ifdef GZ_HAVE_X86_KERNELS
+  static int chosen = -1; /* benign race: every thread computes the same answer */
+  if (chosen < 0)
+    {
+      const char *cap = getenv ("GAZE_CONV_ISA");
+      __builtin_cpu_init ();
+      chosen = (cap == NULL || strcmp (cap, "avx512") == 0)
+                   && __builtin_cpu_supports ("avx512f") ? 2 : 0;
+    }
+  return chosen;
+#else
+  return 0;
+#endif
+}
+
+void
+gz_conv_pack_init (GzConvPack *p, const GzNnWindow *w, const float *x)
+{
+  *p = (GzConvPack) {
+    .x = x, .in_h = w->in_h, .in_w = w->in_w, .out_h = w->out_h, .out_w = w->out_w,
+    .k_h = w->k_h, .k_w = w->k_w, .s_h = w->s_h, .s_w = w->s_w, .d_h = w->d_h, .d_w = w->d_w,
+    .pad_t = w->pad_t, .pad_l = w->pad_l, .hw = w->in_h * w->in_w, .isa = pick_isa (),
+  };
+  /* The gather indices are 32-bit lane·stride offsets. */
+  if (p->s_w > (int64_t) 1 << 20)
+    p->isa = 0;
+}
+
+void
+gz_conv_pack_b (const void *ctx, int k0, int kc, int n0, int nc, float *dst)
+{
+  const GzConvPack *p = ctx;
+#ifdef GZ_HAVE_X86_KERNELS
+  if (p->isa == 2)
+    {
+      pack_avx512 (p, k0, kc, n0, nc, dst);
+      return;
+    }
+#endif
+  pack_generic (p, k0, kc, n0, nc, dst);
+}
