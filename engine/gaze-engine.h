@@ -305,6 +305,9 @@ typedef struct
   GzTensor *map;         /* [H,W] at model input resolution, ReLU'd, normalised to [0,1] */
   float raw_min, raw_max;/* of the upsampled map before normalisation */
   double forward_ms, backward_ms, method_ms, total_ms;
+  /* Forward passes of other images the method ran: Score-CAM's masked inputs
+   * (0 when a class switch reused them). */
+  int64_t forwards;
 } GzExplanation;
 
 /* Needs a prior gz_session_forward on the image (keep the layer, or "*" for

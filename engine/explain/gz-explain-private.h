@@ -42,6 +42,8 @@ typedef struct
   double forward_ms, backward_ms;
   /* Progress of a long method goes through gz_explain_progress. */
   double progress_base, progress_span;
+  /* Forwards of images other than the session's (Score-CAM's masked inputs). */
+  int64_t forwards;
 } GzExplainCtx;
 
 /* A method: computes the raw map from the forward held in `session` (the

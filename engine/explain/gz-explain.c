@@ -679,6 +679,7 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
     opt.progress (1.0, opt.progress_data);
   ex->forward_ms = ctx.forward_ms;
   ex->backward_ms = ctx.backward_ms;
+  ex->forwards = ctx.forwards;
   ex->total_ms = gz_explain_now_ms () - t_start;
   *out = ex;
   return GZ_OK;

@@ -58,13 +58,15 @@ resize_plane (const float *src, int64_t h, int64_t w, float *dst, int64_t oh, in
     }
 }
 
-/* The probability of the target class in row i of [N,K] logits. */
+/* The probability of the target class from one image's K logits. */
 static float
-probability_of (const GzExplainCtx *ctx, const GzTensor *logits, int64_t i)
+probability_of (const GzExplainCtx *ctx, const float *l)
 {
-  const float *l = gz_tensor_f (logits) + i * ctx->n_classes;
   if (ctx->n_classes == 1)
-    return (float) (1.0 / (1.0 + exp (-(double) gz_explain_score_of (ctx, logits, i))));
+    {
+      double score = ctx->negative ? -(double) l[0] : (double) l[0];
+      return (float) (1.0 / (1.0 + exp (-score)));
+    }
   double mx = l[0];
   for (int64_t k = 1; k < ctx->n_classes; k++)
     mx = l[k] > mx ? l[k] : mx;
@@ -74,13 +76,32 @@ probability_of (const GzExplainCtx *ctx, const GzTensor *logits, int64_t i)
   return (float) (exp ((double) l[ctx->class_index] - mx) / sum);
 }
 
+/* The masked forwards' logits do not depend on the class: they stay on the
+ * caller's session (gz_session_set_memo), so explaining another class of the
+ * same image and layer runs none of them again. */
+typedef struct
+{
+  int layer_value;
+  int64_t channels, n_classes;
+  float *logits; /* [channels, n_classes]: of the input masked by each channel */
+} ScoreMemo;
+
+static void
+score_memo_free (void *p)
+{
+  ScoreMemo *m = p;
+  if (m != NULL)
+    free (m->logits);
+  free (m);
+}
+
 /* Runs `batch` on the scratch session, or image by image when the session
- * cannot take a batch; stores the target probabilities. */
+ * cannot take a batch; copies each image's logits to rows. */
 static GzStatus
 score_batch (GzExplainCtx *ctx, GzSession *scratch, GzTensor *batch, bool *one_by_one,
-             float *scores, GzError *err)
+             float *rows, GzError *err)
 {
-  int64_t n = batch->dims[0];
+  int64_t n = batch->dims[0], k = ctx->n_classes;
   if (!*one_by_one)
     {
       GzStatus st = gz_session_forward (scratch, batch, NULL, err);
@@ -88,10 +109,9 @@ score_batch (GzExplainCtx *ctx, GzSession *scratch, GzTensor *batch, bool *one_b
         {
           const GzTensor *out = gz_session_output (scratch);
           if (out != NULL && out->ndim >= 1 && out->dims[0] == n
-              && gz_tensor_numel (out) == n * ctx->n_classes)
+              && gz_tensor_numel (out) == n * k)
             {
-              for (int64_t i = 0; i < n; i++)
-                scores[i] = probability_of (ctx, out, i);
+              memcpy (rows, gz_tensor_f (out), (size_t) (n * k) * sizeof *rows);
               return GZ_OK;
             }
         }
@@ -109,22 +129,20 @@ score_batch (GzExplainCtx *ctx, GzSession *scratch, GzTensor *batch, bool *one_b
       GzStatus st = gz_session_forward (scratch, &one, NULL, err);
       if (st != GZ_OK)
         return st;
-      scores[i] = probability_of (ctx, gz_session_output (scratch), 0);
+      const GzTensor *out = gz_session_output (scratch);
+      if (out == NULL || gz_tensor_numel (out) != k)
+        return gz_error_set (err, GZ_ERR_SHAPE, "Score-CAM: the model's output changed size");
+      memcpy (rows + i * k, gz_tensor_f (out), (size_t) k * sizeof *rows);
     }
   return GZ_OK;
 }
 
-GzStatus
-gz_explain_scorecam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err)
+/* Fills memo->logits: one forward per distinct mask, in batches. */
+static GzStatus
+run_masked_forwards (GzExplainCtx *ctx, const GzTensor *input, const GzTensor *a,
+                     ScoreMemo *memo, GzError *err)
 {
-  const GzTensor *a;
-  GzStatus st = gz_explain_activation (ctx, session, &a, err);
-  if (st != GZ_OK)
-    return st;
-  const GzTensor *input = gz_session_input (session);
-  if (input == NULL || input->ndim != 4 || input->dims[0] != 1)
-    return gz_error_set (err, GZ_ERR_ARGUMENT, "Score-CAM needs the [1,C,H,W] input");
-  int64_t c = a->dims[1], h = a->dims[2], w = a->dims[3];
+  int64_t c = a->dims[1], h = a->dims[2], w = a->dims[3], nk = ctx->n_classes;
   int64_t cin = input->dims[1], ih = input->dims[2], iw = input->dims[3];
   int64_t plane = ih * iw, per_image = cin * plane;
 
@@ -133,18 +151,15 @@ gz_explain_scorecam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzEr
   if (nb > c)
     nb = c;
   GzSession *scratch = NULL;
-  st = gz_session_new (ctx->model, &scratch, err);
+  GzStatus st = gz_session_new (ctx->model, &scratch, err);
   if (st != GZ_OK)
     return st;
   int64_t bdims[4] = { nb, cin, ih, iw };
   GzTensor *batch = gz_tensor_new (GZ_DTYPE_FLOAT, 4, bdims, err);
   float *mask = malloc ((size_t) plane * sizeof *mask);
-  float *scores = malloc ((size_t) c * sizeof *scores);
-  float *batch_scores = malloc ((size_t) nb * sizeof *batch_scores);
+  float *rows = malloc ((size_t) (nb * nk) * sizeof *rows);
   int64_t *todo = malloc ((size_t) c * sizeof *todo);
-  GzTensor *map = gz_explain_new_map (h, w, err);
-  if (batch == NULL || mask == NULL || scores == NULL || batch_scores == NULL || todo == NULL
-      || map == NULL)
+  if (batch == NULL || mask == NULL || rows == NULL || todo == NULL)
     {
       st = gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
       goto out;
@@ -171,11 +186,11 @@ gz_explain_scorecam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzEr
       zero.dims[0] = 1;
       zero.owns_data = false;
       memset (batch->data, 0, (size_t) per_image * sizeof (float));
-      st = score_batch (ctx, scratch, &zero, &one_by_one, batch_scores, err);
+      st = score_batch (ctx, scratch, &zero, &one_by_one, rows, err);
       if (st != GZ_OK)
         goto out;
-      for (int64_t k = 0; k < c; k++)
-        scores[k] = batch_scores[0]; /* the non-flat ones are overwritten below */
+      for (int64_t k = 0; k < c; k++) /* the non-flat ones are overwritten below */
+        memcpy (memo->logits + k * nk, rows, (size_t) nk * sizeof *rows);
     }
   for (int64_t k0 = 0; k0 < n_todo; k0 += nb)
     {
@@ -183,7 +198,7 @@ gz_explain_scorecam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzEr
       for (int64_t i = 0; i < n; i++)
         {
           int64_t k = todo[k0 + i];
-          resize_plane (gz_tensor_f (a) + k * h * w, h, w, mask, ih, iw);
+          resize_plane (av + k * h * w, h, w, mask, ih, iw);
           float lo = mask[0], hi = mask[0];
           for (int64_t p = 1; p < plane; p++)
             {
@@ -199,26 +214,75 @@ gz_explain_scorecam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzEr
       GzTensor view = *batch;
       view.dims[0] = n;
       view.owns_data = false;
-      st = score_batch (ctx, scratch, &view, &one_by_one, batch_scores, err);
+      st = score_batch (ctx, scratch, &view, &one_by_one, rows, err);
       if (st != GZ_OK)
         goto out;
       for (int64_t i = 0; i < n; i++)
-        scores[todo[k0 + i]] = batch_scores[i];
+        memcpy (memo->logits + todo[k0 + i] * nk, rows + i * nk, (size_t) nk * sizeof *rows);
+      ctx->forwards += n;
       st = gz_explain_progress (ctx, (double) (k0 + n) / (double) n_todo, err);
       if (st != GZ_OK)
         goto out;
     }
-  gz_cam_weighted_sum (c, h * w, gz_tensor_f (a), scores, gz_tensor_f (map));
-  *raw = map;
-  map = NULL;
+  ctx->forwards += n_flat > 0;
   st = GZ_OK;
 out:
-  gz_tensor_free (map);
   gz_tensor_free (batch);
   free (mask);
-  free (scores);
-  free (batch_scores);
+  free (rows);
   free (todo);
   gz_session_free (scratch);
   return st;
+}
+
+GzStatus
+gz_explain_scorecam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err)
+{
+  const GzTensor *a;
+  GzStatus st = gz_explain_activation (ctx, session, &a, err);
+  if (st != GZ_OK)
+    return st;
+  const GzTensor *input = gz_session_input (session);
+  if (input == NULL || input->ndim != 4 || input->dims[0] != 1)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "Score-CAM needs the [1,C,H,W] input");
+  int64_t c = a->dims[1], h = a->dims[2], w = a->dims[3];
+
+  /* SmoothGrad runs methods on scratch sessions of noisy copies: those have
+   * no memo worth keeping, but the lookup is harmless. */
+  ScoreMemo *memo = gz_session_memo (session, score_memo_free);
+  if (memo == NULL || memo->layer_value != ctx->layer_value || memo->channels != c
+      || memo->n_classes != ctx->n_classes)
+    {
+      memo = calloc (1, sizeof *memo);
+      if (memo == NULL
+          || (memo->logits = malloc ((size_t) (c * ctx->n_classes) * sizeof (float))) == NULL)
+        {
+          score_memo_free (memo);
+          return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+        }
+      memo->layer_value = ctx->layer_value;
+      memo->channels = c;
+      memo->n_classes = ctx->n_classes;
+      if ((st = run_masked_forwards (ctx, input, a, memo, err)) != GZ_OK)
+        {
+          score_memo_free (memo);
+          return st;
+        }
+      gz_session_set_memo (session, memo, score_memo_free);
+    }
+
+  float *scores = malloc ((size_t) c * sizeof *scores);
+  GzTensor *map = gz_explain_new_map (h, w, err);
+  if (scores == NULL || map == NULL)
+    {
+      free (scores);
+      gz_tensor_free (map);
+      return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+    }
+  for (int64_t k = 0; k < c; k++)
+    scores[k] = probability_of (ctx, memo->logits + k * ctx->n_classes);
+  gz_cam_weighted_sum (c, h * w, gz_tensor_f (a), scores, gz_tensor_f (map));
+  free (scores);
+  *raw = map;
+  return GZ_OK;
 }

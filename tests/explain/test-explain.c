@@ -677,13 +677,46 @@ test_tiny_scorecam (void)
   g_assert_true (p.monotonic);
   g_assert_cmpfloat (p.last, ==, 1.0);
 
-  /* Any batch size gives the same map. */
+  g_assert_cmpint (batched->forwards, >=, 1);
+  g_assert_cmpint (batched->forwards, <=, MID);
+
+  /* Any batch size gives the same map (a new session: no memo to reuse). */
   opt.batch_size = 1;
   opt.progress = NULL;
-  g_assert_cmpint (gz_explain (s, &opt, &single, &err), ==, GZ_OK);
+  GzSession *s1 = session_on (model, x, "layer");
+  g_assert_cmpint (gz_explain (s1, &opt, &single, &err), ==, GZ_OK);
+  g_assert_cmpint (single->forwards, ==, batched->forwards);
   for (int64_t i = 0; i < gz_tensor_numel (single->raw); i++)
     g_assert_cmpfloat_with_epsilon (gz_tensor_f (single->raw)[i], gz_tensor_f (batched->raw)[i],
                                     1e-5);
+  gz_session_free (s1);
+
+  /* Another class of the same image reuses the masked forwards' logits, and
+   * gives what a fresh session computes from scratch. */
+  opt.class_index = 2;
+  GzExplanation *again = NULL, *fresh = NULL;
+  g_assert_cmpint (gz_explain (s, &opt, &again, &err), ==, GZ_OK);
+  g_assert_cmpint (again->forwards, ==, 0);
+  GzSession *s3 = session_on (model, x, "layer");
+  g_assert_cmpint (gz_explain (s3, &opt, &fresh, &err), ==, GZ_OK);
+  g_assert_cmpint (fresh->forwards, ==, batched->forwards);
+  for (int64_t i = 0; i < gz_tensor_numel (fresh->raw); i++)
+    g_assert_cmpfloat (gz_tensor_f (again->raw)[i], ==, gz_tensor_f (fresh->raw)[i]);
+  gz_explanation_free (again);
+  gz_explanation_free (fresh);
+  /* A forward of the same bytes keeps the memo; another image drops it. */
+  GzTensor *other = tiny_input (99);
+  g_assert_cmpint (gz_session_forward (s3, x, "layer", &err), ==, GZ_OK);
+  g_assert_cmpint (gz_explain (s3, &opt, &again, &err), ==, GZ_OK);
+  g_assert_cmpint (again->forwards, ==, 0);
+  gz_explanation_free (again);
+  g_assert_cmpint (gz_session_forward (s3, other, "layer", &err), ==, GZ_OK);
+  g_assert_cmpint (gz_explain (s3, &opt, &again, &err), ==, GZ_OK);
+  g_assert_cmpint (again->forwards, >=, 1);
+  gz_explanation_free (again);
+  gz_session_free (s3);
+  gz_tensor_free (other);
+  opt.class_index = 1;
 
   /* Score-CAM's weights by hand for channel 0: the class probability of the
    * input masked by the normalised channel. The layer has the input's
@@ -731,12 +764,14 @@ test_tiny_scorecam (void)
   gz_explanation_free (batched);
   gz_explanation_free (single);
 
-  /* Cancelled from the progress callback. */
+  /* Cancelled from the progress callback (on a session without the memo). */
   Progress stop = { 0, 1, 0, TRUE };
   opt.batch_size = 1;
   opt.progress = progress_cb;
   opt.progress_data = &stop;
   GzExplanation *ex = NULL;
+  gz_session_free (s);
+  s = session_on (model, x, "layer");
   g_assert_cmpint (gz_explain (s, &opt, &ex, &err), ==, GZ_ERR_CANCELLED);
   g_assert_cmpint (err.code, ==, GZ_ERR_CANCELLED);
   g_assert_null (ex);
