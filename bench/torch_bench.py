@@ -7,7 +7,10 @@
 # forward: torch.no_grad() forward. explain: forward with autograd from the auto
 # layer on + Grad-CAM there (backward of the top logit to the layer, weights =
 # spatial mean of the gradient, ReLU of the weighted sum). switch: Grad-CAM of another class on the
-# retained graph (one backward). load: torch.load of the state dict into a
+# retained graph (one backward). With --method scorecam, explain is Score-CAM
+# at the auto layer as pytorch-grad-cam runs it (float32, masked forwards in
+# batches of --batch under no_grad, cams.raw_scorecam) and switch is Score-CAM
+# of another class (its masked forwards again). load: torch.load of the state dict into a
 # freshly built model. peak_rss_mib: the process's VmHWM.
 import argparse
 import json
@@ -40,6 +43,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--method", default="gradcam", choices=["gradcam", "scorecam"])
+    ap.add_argument("--batch", type=int, default=32, help="Score-CAM masked forwards per batch")
     args = ap.parse_args()
 
     import numpy as np
@@ -77,7 +82,17 @@ def main():
             fwd.append((time.perf_counter() - t0) * 1e3)
 
     expl, switch = [], []
-    if layer_path is not None:
+    if layer_path is not None and args.method == "scorecam":
+        with torch.no_grad():
+            logits = model(x)
+        target, n_classes = int(logits[0].argmax()), logits.shape[1]
+        for i in range(args.warmup + args.repeat):
+            for c, times in ((target, expl), ((target + 1 + i) % n_classes, switch)):
+                t0 = time.perf_counter()
+                cap = cams.Capture(model, layer_path, x, target=c, rule=rule)
+                torch.relu(cams.raw_scorecam(cap, batch=args.batch))
+                times.append((time.perf_counter() - t0) * 1e3)
+    elif layer_path is not None:
         # densenet's auto layer is the functional ReLU after norm5: resolve_layer
         # wraps the model so that it is a module too.
         run, module = cams.resolve_layer(model, layer_path, rule)
@@ -112,7 +127,7 @@ def main():
             switch.append((time.perf_counter() - t0) * 1e3)
         handle.remove()
     w = args.warmup
-    out = {"model": name, "threads": args.threads, "repeat": args.repeat}
+    out = {"model": name, "threads": args.threads, "repeat": args.repeat, "method": args.method}
     out.update(stats(load[w:], "load"))
     out.update(stats(fwd[w:], "forward"))
     if expl:

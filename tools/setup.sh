@@ -13,7 +13,7 @@ GAZE_BUILD_PACKAGES=(
 # What the test suite adds: a display server for the UI tests, the ONNX
 # backend node tests, and Debian's PyTorch for the reference computations.
 GAZE_TEST_PACKAGES=(
-  xvfb xauth valgrind
+  xvfb xauth valgrind time
   libonnx-testdata
   python3 python3-numpy python3-pil python3-torch python3-torchvision python3-onnx
 )
