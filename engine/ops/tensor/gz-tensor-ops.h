@@ -102,4 +102,4 @@ extern const GzOpDef gz_tops_reshape, gz_tops_flatten, gz_tops_squeeze, gz_tops_
   gz_tops_reduce_prod, gz_tops_reduce_log_sum, gz_tops_reduce_log_sum_exp, gz_tops_cumsum,
   gz_tops_trilu, gz_tops_depth_to_space, gz_tops_space_to_depth, gz_tops_resize, gz_tops_upsample,
   gz_tops_hardmax, gz_tops_cast_like, gz_tops_topk, gz_tops_gather_nd, gz_tops_scatter_elements,
-  gz_tops_eye_like, gz_tops_one_hot;
+  gz_tops_eye_like, gz_tops_one_hot, gz_tops_mod;

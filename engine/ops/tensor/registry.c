@@ -33,6 +33,7 @@ const GzOpDef *const gz_ops_tensor[] = {
   &gz_tops_reduce_max,
   &gz_tops_layer_norm,
   &gz_tops_where,
+  &gz_tops_mod,
   &gz_tops_equal,
   &gz_tops_less,
   &gz_tops_less_equal,
