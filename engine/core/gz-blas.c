@@ -1,12 +1,12 @@
 /* gz-blas.c — the one place that calls BLAS, and the engine's persistent thread pool
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * One pool of (threads - 1) workers serves both gz_parallel_for and gz_sgemm:
- * OpenBLAS itself runs single-threaded and each GEMM is split into column (or
- * row) panels over the pool. Two thread pools on the same cores (OpenBLAS's
- * spinning after each call, ours during the next operator) slow each other
- * down, and splitting ourselves also lets a GEMM called from inside a
- * parallel region simply run inline.
+ * One pool of (threads - 1) workers serves gz_parallel_for and so the
+ * engine's own GEMM (gz-gemm.c), to which gz_sgemm hands every product but
+ * the few-row ones; OpenBLAS runs those, single-threaded. Two thread pools
+ * on the same cores (OpenBLAS's spinning after each call, ours during the
+ * next operator) slow each other down, and splitting ourselves also lets a
+ * GEMM called from inside a parallel region simply run inline.
  *
  * Workers spin briefly on a generation counter before sleeping on a condition
  * variable: operators follow each other within microseconds during a forward
@@ -24,6 +24,7 @@
 
 #include "gaze-engine.h"
 #include "gz-blas.h"
+#include "gz-gemm.h"
 
 enum { MAX_THREADS = 64 };
 /* ~20 µs of PAUSE on a current x86: longer spins hurt on a loaded machine
@@ -272,57 +273,41 @@ gz_parallel_for (long n, long min_chunk, GzRangeFn fn, void *data)
 
 /* ---- GEMM ---------------------------------------------------------------- */
 
-typedef struct
-{
-  bool ta, tb, split_n;
-  int m, n, k, lda, ldb, ldc;
-  float alpha, beta;
-  const float *a, *b;
-  float *c;
-} GemmJob;
-
-enum { PANEL = 16 }; /* split at multiples of the micro-kernel's tile */
-
-static void
-gemm_panels (long begin, long end, void *data)
-{
-  const GemmJob *j = data;
-  int lo = (int) begin * PANEL, hi = (int) end * PANEL;
-  int full = j->split_n ? j->n : j->m;
-  if (hi > full)
-    hi = full;
-  if (lo >= hi)
-    return;
-  if (j->split_n)
-    cblas_sgemm (CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans,
-                 j->tb ? CblasTrans : CblasNoTrans, j->m, hi - lo, j->k, j->alpha, j->a,
-                 j->lda, j->tb ? j->b + (size_t) lo * j->ldb : j->b + lo, j->ldb, j->beta,
-                 j->c + lo, j->ldc);
-  else
-    cblas_sgemm (CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans,
-                 j->tb ? CblasTrans : CblasNoTrans, hi - lo, j->n, j->k, j->alpha,
-                 j->ta ? j->a + lo : j->a + (size_t) lo * j->lda, j->lda, j->b, j->ldb,
-                 j->beta, j->c + (size_t) lo * j->ldc, j->ldc);
-}
+/* Below this many rows of C, OpenBLAS (gemv-like for one row) beats packing
+ * all of B for a few rows; such products are small and run unsplit, so that
+ * the thread count cannot change their bits. */
+enum { OWN_MIN_M = 8 };
 
 void
 gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
           const float *a, int lda, const float *b, int ldb, float beta,
           float *c, int ldc)
 {
-  GemmJob j = { trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c };
-  double flops = 2.0 * m * n * k;
-  int full = j.split_n ? n : m;
-  long panels = (full + PANEL - 1) / PANEL;
-  /* Below ~0.2 MFLOP a split costs more than it saves. */
-  if (gz_get_threads () <= 1 || in_parallel || flops < 2e5 || panels < 2)
+  if (m <= 0 || n <= 0)
+    return;
+  if (m < OWN_MIN_M)
     {
       cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                    trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
                    beta, c, ldc);
       return;
     }
-  gz_parallel_for (panels, 1, gemm_panels, &j);
+  /* gz_gemm takes beta 0 or 1: scale C first otherwise (BLAS semantics: beta
+   * 0 never reads C, alpha 0 never reads A or B). */
+  if ((beta != 0.0f && beta != 1.0f) || alpha == 0.0f || k <= 0)
+    {
+      for (int i = 0; i < m; i++)
+        {
+          float *r = c + (size_t) i * ldc;
+          for (int j = 0; j < n; j++)
+            r[j] = beta == 0.0f ? 0.0f : beta * r[j];
+        }
+      if (alpha == 0.0f || k <= 0)
+        return;
+      beta = 1.0f;
+    }
+  GzGemmMatrix bm = { b, ldb, trans_b, alpha };
+  gz_gemm (trans_a, m, n, k, a, lda, gz_gemm_pack_b_matrix, &bm, NULL, beta, c, ldc);
 }
 
 /* ---- Scratch ------------------------------------------------------------- */

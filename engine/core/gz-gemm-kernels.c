@@ -1,0 +1,239 @@
+/* gz-gemm-kernels.c — SGEMM micro-kernels: AVX-512, AVX2+FMA and portable C
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * C is vectorised along N (its rows are contiguous there): each row of a tile
+ * is two zmm (AVX-512) or, per half panel, two ymm (AVX2) accumulators, and
+ * every element of A is broadcast straight from memory. AVX-512: 12 × 32
+ * (24 accumulators + 2 B vectors of 32 registers); AVX2: 6 × 16 per half
+ * panel (12 + 2 + 1 of 16), the Haswell shape. The build targets plain
+ * x86-64: the wide kernels carry target attributes and are picked with
+ * __builtin_cpu_supports, so one binary runs on any x86-64 and other
+ * architectures compile the portable kernel only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gz-gemm-kernels.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define GZ_HAVE_X86_KERNELS 1
+#endif
+
+enum { NR = GZ_GEMM_NR };
+
+/* ---- portable ------------------------------------------------------------ */
+
+enum { GEN_MR = 4 };
+
+static void
+kernel_generic (int mr, int kc, const float *a, long lda, bool trans_a, const float *bp,
+                float *c, long ldc, int nv, bool load_c, const float *bias)
+{
+  float acc[GEN_MR][NR];
+  for (int i = 0; i < mr; i++)
+    {
+      float b0 = bias != NULL ? bias[i] : 0.0f;
+      for (int j = 0; j < NR; j++)
+        acc[i][j] = (load_c && j < nv ? c[i * ldc + j] : 0.0f) + b0;
+    }
+  for (int k = 0; k < kc; k++)
+    {
+      const float *b = bp + (long) k * NR;
+      for (int i = 0; i < mr; i++)
+        {
+          float ai = trans_a ? a[k * lda + i] : a[i * lda + k];
+          for (int j = 0; j < NR; j++)
+            acc[i][j] += ai * b[j];
+        }
+    }
+  for (int i = 0; i < mr; i++)
+    memcpy (c + i * ldc, acc[i], (size_t) nv * sizeof (float));
+}
+
+static const GzGemmKernel generic_kernel = { "generic", GEN_MR, kernel_generic };
+
+#ifdef GZ_HAVE_X86_KERNELS
+
+/* ---- AVX-512 ------------------------------------------------------------- */
+
+enum { K512_MR = 14 };
+
+__attribute__ ((target ("avx512f"), always_inline)) static inline void
+k512_tile (const int MR, const bool TA, int kc, const float *a, long lda, const float *bp,
+           float *c, long ldc, __mmask16 m0, __mmask16 m1, bool load_c, const float *bias)
+{
+  __m512 c0[K512_MR], c1[K512_MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+    {
+      if (load_c)
+        {
+          c0[i] = _mm512_maskz_loadu_ps (m0, c + i * ldc);
+          c1[i] = _mm512_maskz_loadu_ps (m1, c + i * ldc + 16);
+        }
+      else
+        c0[i] = c1[i] = _mm512_setzero_ps ();
+      if (bias != NULL)
+        {
+          __m512 bv = _mm512_set1_ps (bias[i]);
+          c0[i] = _mm512_add_ps (c0[i], bv);
+          c1[i] = _mm512_add_ps (c1[i], bv);
+        }
+    }
+  for (int k = 0; k < kc; k++)
+    {
+      __m512 b0 = _mm512_load_ps (bp + (long) k * NR);
+      __m512 b1 = _mm512_load_ps (bp + (long) k * NR + 16);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; i++)
+        {
+          __m512 ai = _mm512_set1_ps (TA ? a[k * lda + i] : a[i * lda + k]);
+          c0[i] = _mm512_fmadd_ps (ai, b0, c0[i]);
+          c1[i] = _mm512_fmadd_ps (ai, b1, c1[i]);
+        }
+    }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+    {
+      _mm512_mask_storeu_ps (c + i * ldc, m0, c0[i]);
+      _mm512_mask_storeu_ps (c + i * ldc + 16, m1, c1[i]);
+    }
+}
+
+#define K512_CASE(R)                                                                         \
+  case R:                                                                                    \
+    if (trans_a)                                                                             \
+      k512_tile (R, true, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);                     \
+    else                                                                                     \
+      k512_tile (R, false, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);                    \
+    break;
+
+__attribute__ ((target ("avx512f"))) static void
+kernel_avx512 (int mr, int kc, const float *a, long lda, bool trans_a, const float *bp,
+               float *c, long ldc, int nv, bool load_c, const float *bias)
+{
+  __mmask16 m0 = nv >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << nv) - 1);
+  __mmask16 m1 = nv >= 32 ? (__mmask16) 0xffff
+                 : nv > 16 ? (__mmask16) ((1u << (nv - 16)) - 1) : (__mmask16) 0;
+  switch (mr)
+    {
+      K512_CASE (14) K512_CASE (13) K512_CASE (12) K512_CASE (11) K512_CASE (10) K512_CASE (9) K512_CASE (8) K512_CASE (7)
+      K512_CASE (6) K512_CASE (5) K512_CASE (4) K512_CASE (3) K512_CASE (2) K512_CASE (1)
+      default: break;
+    }
+}
+
+static const GzGemmKernel avx512_kernel = { "avx512", K512_MR, kernel_avx512 };
+
+/* ---- AVX2 + FMA ---------------------------------------------------------- */
+
+enum { K2_MR = 6 };
+
+/* One 16-column half of a panel; c is either C itself or a 16-wide tile. */
+__attribute__ ((target ("avx2,fma"), always_inline)) static inline void
+k2_half (const int MR, const bool TA, int kc, const float *a, long lda, const float *bp,
+         float *c, long ldc, bool load_c, const float *bias)
+{
+  __m256 c0[K2_MR], c1[K2_MR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; i++)
+    {
+      if (load_c)
+        {
+          c0[i] = _mm256_loadu_ps (c + i * ldc);
+          c1[i] = _mm256_loadu_ps (c + i * ldc + 8);
+        }
+      else
+        c0[i] = c1[i] = _mm256_setzero_ps ();
+      if (bias != NULL)
+        {
+          __m256 bv = _mm256_set1_ps (bias[i]);
+          c0[i] = _mm256_add_ps (c0[i], bv);
+          c1[i] = _mm256_add_ps (c1[i], bv);
+        }
+    }
+  for (int k = 0; k < kc; k++)
+    {
+      __m256 b0 = _mm256_load_ps (bp + (long) k * NR);
+      __m256 b1 = _mm256_load_ps (bp + (long) k * NR + 8);
+#pragma GCC unroll 8
+      for (int i = 0; i < MR; i++)
+        {
+          __m256 ai = _mm256_broadcast_ss (TA ? a + k * lda + i : a + i * lda + k);
+          c0[i] = _mm256_fmadd_ps (ai, b0, c0[i]);
+          c1[i] = _mm256_fmadd_ps (ai, b1, c1[i]);
+        }
+    }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; i++)
+    {
+      _mm256_storeu_ps (c + i * ldc, c0[i]);
+      _mm256_storeu_ps (c + i * ldc + 8, c1[i]);
+    }
+}
+
+#define K2_CASE(R)                                                                           \
+  case R:                                                                                    \
+    if (trans_a)                                                                             \
+      k2_half (R, true, kc, a, lda, bp, c, ldc, load_c, bias);                               \
+    else                                                                                     \
+      k2_half (R, false, kc, a, lda, bp, c, ldc, load_c, bias);                              \
+    break;
+
+__attribute__ ((target ("avx2,fma"))) static void
+k2_dispatch (int mr, int kc, const float *a, long lda, bool trans_a, const float *bp,
+             float *c, long ldc, bool load_c, const float *bias)
+{
+  switch (mr)
+    {
+      K2_CASE (6) K2_CASE (5) K2_CASE (4) K2_CASE (3) K2_CASE (2) K2_CASE (1)
+      default: break;
+    }
+}
+
+static void
+kernel_avx2 (int mr, int kc, const float *a, long lda, bool trans_a, const float *bp,
+             float *c, long ldc, int nv, bool load_c, const float *bias)
+{
+  for (int h = 0; h < 2 && h * 16 < nv; h++)
+    {
+      int w = nv - h * 16 < 16 ? nv - h * 16 : 16;
+      float *ch = c + h * 16;
+      if (w == 16)
+        {
+          k2_dispatch (mr, kc, a, lda, trans_a, bp + h * 16, ch, ldc, load_c, bias);
+          continue;
+        }
+      /* A ragged edge goes through a full-width tile on the stack. */
+      float tile[K2_MR * 16];
+      memset (tile, 0, sizeof tile);
+      if (load_c)
+        for (int i = 0; i < mr; i++)
+          memcpy (tile + i * 16, ch + i * ldc, (size_t) w * sizeof (float));
+      k2_dispatch (mr, kc, a, lda, trans_a, bp + h * 16, tile, 16, load_c, bias);
+      for (int i = 0; i < mr; i++)
+        memcpy (ch + i * ldc, tile + i * 16, (size_t) w * sizeof (float));
+    }
+}
+
+static const GzGemmKernel avx2_kernel = { "avx2", K2_MR, kernel_avx2 };
+
+#endif /* GZ_HAVE_X86_KERNELS */
+
+const GzGemmKernel *
+gz_gemm_kernel_pick (void)
+{
+#ifdef GZ_HAVE_X86_KERNELS
+  /* GAZE_CONV_ISA=avx2|generic caps the choice (to test every path). */
+  const char *cap = getenv ("GAZE_CONV_ISA");
+  bool allow512 = cap == NULL || strcmp (cap, "avx512") == 0;
+  bool allow2 = allow512 || strcmp (cap, "avx2") == 0;
+  __builtin_cpu_init ();
+  if (allow512 && __builtin_cpu_supports ("avx512f"))
+    return &avx512_kernel;
+  if (allow2 && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+    return &avx2_kernel;
+#endif
+  return &generic_kernel;
+}

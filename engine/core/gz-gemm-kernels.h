@@ -1,0 +1,30 @@
+/* gz-gemm-kernels.h — the SGEMM micro-kernels behind gz_gemm (private to engine/core)
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A micro-kernel computes an mr × GZ_GEMM_NR tile of C (mr ≤ the kernel's MR)
+ * from kc columns of op(A), read in place, and one packed B panel (kc rows of
+ * GZ_GEMM_NR floats, 64-byte aligned). Only the first nv columns of C are
+ * read or written. The accumulators start from C when load_c (and from 0
+ * otherwise, C then never being read), plus bias[i] when bias is not NULL;
+ * the k terms are then added in ascending order, so a tile's result depends
+ * neither on mr nor on which thread computes it.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "gz-gemm.h"
+
+typedef void (*GzGemmKernelFn) (int mr, int kc, const float *a, long lda, bool trans_a,
+                                const float *bp, float *c, long ldc, int nv, bool load_c,
+                                const float *bias);
+
+typedef struct
+{
+  const char *name;
+  int mr; /* the largest tile height */
+  GzGemmKernelFn fn;
+} GzGemmKernel;
+
+/* The widest kernel this CPU runs, capped by GAZE_CONV_ISA. */
+const GzGemmKernel *gz_gemm_kernel_pick (void);
