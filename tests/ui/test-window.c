@@ -988,6 +988,55 @@ test_cancel (Fixture *f, gconstpointer data)
   g_assert_false (gaze_window_is_busy (f->window));
 }
 
+static gboolean
+is_idle_scorecam (gpointer data)
+{
+  const GzExplanation *ex = gaze_window_get_explanation (data);
+
+  return !gaze_window_is_busy (data) && ex != NULL && ex->method == GZ_METHOD_SCORECAM;
+}
+
+/* Score-CAM on the demo: its masked forwards run once per image and layer;
+ * clicking another class reuses them (the engine's memo travels with the
+ * session the window keeps), and the map changes with the class. */
+static void
+test_scorecam_class_switch (Fixture *f, gconstpointer data)
+{
+  const char *root = g_getenv ("GAZE_SOURCE_ROOT");
+  g_autofree char *model = g_build_filename (root, "data", "demo", "shapes.onnx", NULL);
+  g_autofree char *image = g_build_filename (root, "data", "demo", "demo-01-star.png", NULL);
+  const GzExplanation *ex;
+  Shot first, second;
+  int second_class;
+  gint64 start;
+
+  open_paths (f, image, model);
+  g_assert_true (
+      gtk_widget_activate_action (GTK_WIDGET (f->window), "settings.method", "s", "scorecam"));
+  g_assert_true (gaze_test_wait (is_idle_scorecam, f->window, WAIT_MS));
+  ex = gaze_window_get_explanation (f->window);
+  g_test_message ("Score-CAM: %" G_GINT64_FORMAT " masked forwards, %.0f ms", ex->forwards,
+                  ex->total_ms);
+  g_assert_cmpint (ex->forwards, >, 1);
+  first = shoot (f);
+
+  second_class = gaze_window_get_prediction (f->window, 1);
+  start = g_get_monotonic_time ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.select-class", "i", 2));
+  g_assert_true (gaze_test_wait (explains_class, f, WAIT_MS));
+  ex = gaze_window_get_explanation (f->window);
+  g_test_message ("class switch: %.1f ms in the engine, %.0f ms until shown", ex->total_ms,
+                  (g_get_monotonic_time () - start) / 1000.0);
+  g_assert_cmpint (ex->method, ==, GZ_METHOD_SCORECAM);
+  g_assert_cmpint (ex->class_index, ==, second_class);
+  g_assert_cmpint (ex->forwards, ==, 0);
+  second = shoot (f);
+  g_assert_cmpfloat (mean_abs_diff (&first, &second), >, 1);
+  maybe_save_window (f, "scorecam-switch.png");
+  g_free (first.px);
+  g_free (second.px);
+}
+
 /* The window remembers its size when closed; a new one opens at that size. */
 static void
 test_window_size (Fixture *f, gconstpointer data)
@@ -1498,6 +1547,7 @@ main (int argc, char *argv[])
   ADD ("/ui/window/labels", test_labels);
   ADD ("/ui/window/newer-request-wins", test_newer_request_wins);
   ADD ("/ui/window/cancel", test_cancel);
+  ADD ("/ui/window/scorecam-class-switch", test_scorecam_class_switch);
   ADD ("/ui/window/size", test_window_size);
   ADD ("/ui/window/no-stalls", test_no_stalls);
 #undef ADD
