@@ -14,6 +14,10 @@ MODEL_NAMES = [
     "resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "densenet121",
     "efficientnet_b0", "squeezenet1_1", "vgg11_bn", "shufflenet_v2_x1_0",
     "regnet_y_400mf", "convnext_tiny",
+    # A vision transformer: shifted-window attention exports Mod and BOOL
+    # constants. Cheap in CI: ~40 s for both exports, < 1 s per forward
+    # (MatMul-bound, so also fast under ASan).
+    "swin_t",
 ]
 OPSETS = [13, 17]
 SEED = 20240611
