@@ -300,6 +300,28 @@ append_triple (GString *out, const char *key, const float v[3])
   g_string_append_printf (out, "  \"%s\": [%s, %s, %s],\n", key, a[0], a[1], a[2]);
 }
 
+/* The inline "labels" array of the sidecar on disk, NULL when it has none
+ * (or cannot be read: then there is nothing to keep). */
+static GStrv
+existing_inline_labels (const char *model_path)
+{
+  g_autofree char *path = gz_sidecar_path (model_path);
+  g_autofree char *dir = g_path_get_dirname (model_path);
+  g_autofree char *text = NULL;
+  gsize len;
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)
+      || !gz_io_read_regular_file (path, SIDECAR_MAX_BYTES, &text, &len, NULL))
+    return NULL;
+  GzSettings s;
+  gz_settings_init (&s);
+  GStrv labels = NULL;
+  if (gz_sidecar_parse (text, len, dir, path, &s, NULL, NULL) && s.labels_path != NULL
+      && g_str_equal (s.labels_path, "inline"))
+    labels = g_steal_pointer (&s.labels);
+  gz_settings_clear (&s);
+  return labels;
+}
+
 gboolean
 gz_sidecar_write (const char *model_path, const GzPreprocess *pp, const char *labels_path,
                   GError **error)
@@ -316,7 +338,24 @@ gz_sidecar_write (const char *model_path, const GzPreprocess *pp, const char *la
     g_string_append_printf (out, "  \"crop\": %d,\n", pp->crop_width);
   else
     g_string_append_printf (out, "  \"crop\": [%d, %d],\n", pp->crop_height, pp->crop_width);
-  if (labels_path != NULL)
+  /* Inline labels have no file to point at: keep the array itself. */
+  g_auto (GStrv) inline_labels = NULL;
+  if (labels_path == NULL || g_str_equal (labels_path, "inline"))
+    {
+      inline_labels = existing_inline_labels (model_path);
+      labels_path = NULL;
+    }
+  if (inline_labels != NULL)
+    {
+      g_string_append (out, "  \"labels\": [");
+      for (int i = 0; inline_labels[i] != NULL; i++)
+        {
+          g_string_append (out, i > 0 ? ", " : "");
+          append_json_string (out, inline_labels[i]);
+        }
+      g_string_append (out, "],\n");
+    }
+  else if (labels_path != NULL)
     {
       g_autofree char *model_dir = g_path_get_dirname (model_path);
       g_autoptr (GFile) dir = g_file_new_for_path (model_dir);

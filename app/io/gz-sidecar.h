@@ -29,8 +29,10 @@ gboolean gz_sidecar_read (const char *model_path, GzSettings *settings, GError *
 gboolean gz_sidecar_parse (const char *text, gsize len, const char *model_dir, const char *path,
                            GzSettings *settings, gboolean *have_labels_key, GError **error);
 
-/* Writes MODEL.json atomically from pp (and a labels file name, may be NULL;
- * stored relative to the model when it lies in the same folder). */
+/* Writes MODEL.json atomically from pp and a labels file name (stored relative
+ * to the model when it lies in the same folder). labels_path NULL (or
+ * "inline", GzSettings' marker) keeps the inline "labels" array of the sidecar
+ * being replaced, if it has one; otherwise no "labels" key is written. */
 gboolean gz_sidecar_write (const char *model_path, const GzPreprocess *pp,
                            const char *labels_path, GError **error);
 

@@ -140,6 +140,61 @@ test_sidecar_roundtrip (void)
   remove_dir (dir);
 }
 
+/* Saving a sidecar whose labels are an inline array keeps the array (the UI
+ * passes no labels file for them), even with a labels.txt beside the model. */
+static void
+test_sidecar_inline_labels (void)
+{
+  g_autofree char *dir = tmp_dir ();
+  g_autofree char *model = g_build_filename (dir, "net.onnx", NULL);
+  g_autofree char *json_path = gz_sidecar_path (model);
+  g_autofree char *lt = g_build_filename (dir, "labels.txt", NULL);
+  g_assert_true (g_file_set_contents (lt, "file0\nfile1\n", -1, NULL));
+  g_assert_true (g_file_set_contents (json_path,
+                                      "{ \"crop\": 64, \"labels\": [\"tabby \\\"cat\\\"\", "
+                                      "\"caf\u00e9\", \"back\\\\slash\"] }", -1, NULL));
+  const char *want[] = { "tabby \"cat\"", "caf\u00e9", "back\\slash", NULL };
+  GzPreprocess pp = { GZ_RESIZE_CROP, 73, 64, 64, 3, { 0.5f, 0.5f, 0.5f }, { 0.25f, 0.25f, 0.25f } };
+  g_autoptr (GError) error = NULL;
+
+  /* NULL (what the UI passes for inline labels) and the "inline" marker alike */
+  const char *passes[] = { NULL, "inline" };
+  for (int k = 0; k < 2; k++)
+    {
+      g_assert_true (gz_sidecar_write (model, &pp, passes[k], &error));
+      g_assert_no_error (error);
+      GzSettings s;
+      gz_settings_init (&s);
+      g_assert_true (gz_sidecar_read (model, &s, &error));
+      g_assert_no_error (error);
+      g_assert_cmpstr (s.labels_path, ==, "inline");
+      g_assert_nonnull (s.labels);
+      g_assert_cmpint (g_strv_length (s.labels), ==, 3);
+      for (int i = 0; i < 3; i++)
+        g_assert_cmpstr (s.labels[i], ==, want[i]);
+      g_assert_true (s.has_crop);
+      g_assert_cmpint (s.crop_width, ==, 64);
+      g_assert_cmpint (s.resize, ==, 73);
+      gz_settings_clear (&s);
+    }
+
+  /* A labels file given explicitly replaces the inline array. */
+  g_assert_true (gz_sidecar_write (model, &pp, lt, &error));
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (json_path, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\"labels\": \"labels.txt\""));
+  g_assert_null (strstr (text, "tabby"));
+
+  /* No labels anywhere: no "labels" key is written. */
+  g_unlink (lt);
+  g_assert_true (g_file_set_contents (json_path, "{ \"crop\": 64 }", -1, NULL));
+  g_assert_true (gz_sidecar_write (model, &pp, NULL, &error));
+  g_clear_pointer (&text, g_free);
+  g_assert_true (g_file_get_contents (json_path, &text, NULL, NULL));
+  g_assert_null (strstr (text, "labels"));
+  remove_dir (dir);
+}
+
 static void
 test_labels_errors (void)
 {
@@ -215,6 +270,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/io/sidecar/path", test_sidecar_path);
   g_test_add_func ("/io/sidecar/roundtrip", test_sidecar_roundtrip);
+  g_test_add_func ("/io/sidecar/inline-labels", test_sidecar_inline_labels);
   g_test_add_func ("/io/labels/errors", test_labels_errors);
   g_test_add_func ("/io/image/decode", test_image_decode);
   return g_test_run ();
