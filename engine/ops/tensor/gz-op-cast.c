@@ -2,7 +2,10 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Like the loader, the engine keeps every tensor as float32 or int64: Cast to
- * FLOAT, DOUBLE or FLOAT16 gives float32 (no narrowing to half precision);
+ * FLOAT or DOUBLE gives float32; Cast to FLOAT16 gives float32 values rounded
+ * to half precision (nearest even, subnormals, ±inf beyond 65504), what a
+ * float16 tensor would hold (CastLike cannot: its float16 target is stored as
+ * float32, so it does not narrow);
  * Cast to INT64, INT32 (values wrapped/saturated to 32 bits) or BOOL (0/1)
  * gives int64. float → integer truncates toward zero like ONNX/C; NaN gives 0
  * and values beyond the range saturate (C leaves those undefined). Other
@@ -87,6 +90,20 @@ cast_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
   return GZ_OK;
 }
 
+/* v rounded to the nearest IEEE half (ties to even), as a float. */
+static inline float
+round_to_half (float v)
+{
+  float a = fabsf (v);
+  if (!(a < 65520.0f)) /* NaN, inf, and what rounds beyond 65504 */
+    return isnan (v) ? v : copysignf (INFINITY, v);
+  int k;
+  frexpf (a, &k); /* a = m·2^k, m in [0.5, 1): 11 significant bits → step 2^(k-11) */
+  int step = k - 11 < -24 ? -24 : k - 11; /* subnormal halves: step 2^-24 */
+  /* scaling by powers of two is exact; nearbyintf rounds ties to even */
+  return copysignf (ldexpf (nearbyintf (ldexpf (a, -step)), step), v);
+}
+
 static inline int64_t
 float_to_int64 (float v)
 {
@@ -133,6 +150,9 @@ cast_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
       else
         for (int64_t i = 0; i < n; i++)
           d[i] = (float) ((const int64_t *) in[0]->data)[i];
+      if (p->to == ONNX_FLOAT16)
+        for (int64_t i = 0; i < n; i++)
+          d[i] = round_to_half (d[i]);
       return GZ_OK;
     }
   int64_t *d = out[0]->data;

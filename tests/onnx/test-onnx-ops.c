@@ -1,9 +1,10 @@
-/* test-onnx-mod.c — the Mod operator: hand-derived remainders, errors, finite-difference backward
+/* test-onnx-ops.c — Mod and Cast to float16: hand-derived values, errors, finite-difference backward
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The ONNX node tests cover Mod's forward on a few cases (mixed signs, int64
  * fmod, broadcasting); these add the corner cases (INT64_MIN % -1, division by
  * zero, fmod = 0 on floats, which torch's remainder needs) and the gradient.
+ * Cast to FLOAT16 keeps float32 storage but must round like a real half.
  */
 #include "gz-ops.h"
 #include "tensor-test-util.h"
@@ -133,6 +134,44 @@ test_mod_backward (void)
   tn_clear (&t);
 }
 
+static void
+test_cast_float16 (void)
+{
+  TNode t = { 0 };
+  GzTensor *in[1], *out[1];
+  /* 1 + 2^-11 is a tie between 1 and 1 + 2^-10: even → 1; 1 + 3·2^-11 → 1 + 2^-9;
+   * 65504 is the largest half, 65519 rounds to it, 65520 overflows; 2^-25 ties
+   * to 0, 3·2^-25 → 2^-23 (subnormals step 2^-24); 0.1 → 0x2e66 = 0.0999755859375 */
+  in[0] = mkf (1, D (11), F (1.0f + 0x1p-11f, 1.0f + 0x3p-11f, 65504.0f, 65519.0f, 65520.0f,
+                             -0x1p-25f, 0x3p-25f, 0.1f, -2.5f, INFINITY, NAN));
+  tn_init (&t, "Cast", 1, 1, 13);
+  tn_int (&t, "to", 10);
+  tn_run (&t, in, out);
+  const float want[10] = { 1.0f, 1.0f + 0x1p-9f, 65504.0f, 65504.0f, INFINITY, -0.0f, 0x1p-23f,
+                           0.0999755859375f, -2.5f, INFINITY };
+  for (int i = 0; i < 10; i++)
+    g_assert_cmpfloat (gz_tensor_f (out[0])[i], ==, want[i]);
+  g_assert_true (signbit (gz_tensor_f (out[0])[5]));
+  g_assert_true (isnan (gz_tensor_f (out[0])[10]));
+  free_all (out, 1);
+
+  /* to FLOAT leaves the values alone; int64 → FLOAT16 rounds too (2049 → 2048) */
+  tn_init (&t, "Cast", 1, 1, 13);
+  tn_int (&t, "to", 1);
+  tn_run (&t, in, out);
+  g_assert_cmpfloat (gz_tensor_f (out[0])[0], ==, 1.0f + 0x1p-11f);
+  free_all (out, 1);
+  free_all (in, 1);
+  in[0] = mki (1, D (2), I (2049, -2051));
+  tn_init (&t, "Cast", 1, 1, 13);
+  tn_int (&t, "to", 10);
+  tn_run (&t, in, out);
+  assert_floats (out[0], F (2048.0f, -2052.0f), 0.0);
+  free_all (out, 1);
+  free_all (in, 1);
+  tn_clear (&t);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -141,5 +180,6 @@ main (int argc, char **argv)
   g_test_add_func ("/mod/float", test_mod_float);
   g_test_add_func ("/mod/broadcast-and-errors", test_mod_broadcast_and_errors);
   g_test_add_func ("/mod/backward", test_mod_backward);
+  g_test_add_func ("/cast/float16", test_cast_float16);
   return g_test_run ();
 }
