@@ -1,0 +1,652 @@
+/* gz-winograd.c — Winograd F(2×2,3×3) and F(4×4,3×3) convolution (see gz-winograd.h)
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Tiles of all images of the batch are numbered together (image, tile row,
+ * tile column) and handled in blocks of TB tiles, 16 to a vector group. Per
+ * block: the input transform writes V [α²][C][TB], one gz_gemm per position
+ * gives Mo [α²][M][TB] = U[p] · V[p], the output transform reads Mo and
+ * writes y with the bias added. A block's V and Mo are sized to stay in L2
+ * so that the GEMMs read V from there, not from memory.
+ *
+ * The transforms work on 16 tiles at once with GCC vector extensions, so the
+ * same code compiles to AVX-512, AVX2 or SSE; only the gather of the 16
+ * tiles' input pixels (masked where the tile meets the padding) is written
+ * per ISA. The choice is made at run time, capped by GAZE_CONV_ISA.
+ *
+ * Threads: with at least as many blocks as threads each thread runs whole
+ * blocks (its GEMMs run inline); otherwise blocks run one after the other
+ * and the transforms split channels while gz_gemm splits the product.
+ */
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gz-blas.h"
+#include "gz-gemm.h"
+#include "gz-winograd.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define GZ_HAVE_X86_KERNELS 1
+#endif
+
+enum
+{
+  LANES = 16,    /* tiles per vector group */
+  MAX_TB = 1024, /* tiles per block, upper bound (lane metadata lives on the stack) */
+  MAX_ALPHA = 6,
+};
+
+typedef float v16 __attribute__ ((vector_size (64)));
+#define AI static inline __attribute__ ((always_inline))
+
+/* ---- geometry --------------------------------------------------------------- */
+
+typedef struct
+{
+  int tile, alpha, positions;
+  int oh, ow, th, tw;
+  long tiles; /* n · th · tw */
+  long hw, ohw;
+} Geo;
+
+static bool
+geo_init (const GzWinogradShape *s, int tile, Geo *g)
+{
+  if (s->n < 1 || s->c < 1 || s->m < 1 || s->h < 1 || s->w < 1 || s->pad_t < 0
+      || s->pad_l < 0 || s->pad_b < 0 || s->pad_r < 0)
+    return false;
+  long oh = (long) s->h + s->pad_t + s->pad_b - 2;
+  long ow = (long) s->w + s->pad_l + s->pad_r - 2;
+  if (oh < 1 || ow < 1 || oh > INT_MAX / 2 || ow > INT_MAX / 2)
+    return false;
+  g->tile = tile;
+  g->alpha = tile + 2;
+  g->positions = g->alpha * g->alpha;
+  g->oh = (int) oh;
+  g->ow = (int) ow;
+  g->th = (int) ((oh + tile - 1) / tile);
+  g->tw = (int) ((ow + tile - 1) / tile);
+  g->hw = (long) s->h * s->w;
+  g->ohw = oh * ow;
+  /* Lane offsets into x and y are int32 (the AVX gathers want them so). */
+  if ((double) s->n * s->c * g->hw >= (double) INT32_MAX
+      || (double) s->n * s->m * g->ohw >= (double) INT32_MAX
+      || (double) s->n * g->th * g->tw >= (double) LONG_MAX / 2)
+    return false;
+  g->tiles = (long) s->n * g->th * g->tw;
+  return true;
+}
+
+int
+gz_winograd_tile (const GzWinogradShape *s)
+{
+  if (s->tile == 2 || s->tile == 4)
+    return s->tile;
+  const char *env = getenv ("GAZE_WINOGRAD_TILE");
+  if (env != NULL && (env[0] == '2' || env[0] == '4') && env[1] == 0)
+    return env[0] - '0';
+  return 4;
+}
+
+size_t
+gz_winograd_u_floats (const GzWinogradShape *s)
+{
+  int a = gz_winograd_tile (s) + 2;
+  if (s->m < 1 || s->c < 1)
+    return 0;
+  size_t mc = (size_t) s->m * (size_t) s->c;
+  if (mc / (size_t) s->m != (size_t) s->c || mc > SIZE_MAX / (size_t) (a * a) / sizeof (float))
+    return 0;
+  return mc * (size_t) (a * a);
+}
+
+/* ---- weight transform (double precision, once per filter) ------------------- */
+
+/* r = G g for one column g of three: the rows of G for each tile. */
+static void
+g_column (int tile, const double *g, double *r)
+{
+  if (tile == 2)
+    {
+      r[0] = g[0];
+      r[1] = 0.5 * (g[0] + g[1] + g[2]);
+      r[2] = 0.5 * (g[0] - g[1] + g[2]);
+      r[3] = g[2];
+    }
+  else
+    {
+      r[0] = g[0] / 4;
+      r[1] = -(g[0] + g[1] + g[2]) / 6;
+      r[2] = -(g[0] - g[1] + g[2]) / 6;
+      r[3] = (g[0] + 2 * g[1] + 4 * g[2]) / 24;
+      r[4] = (g[0] - 2 * g[1] + 4 * g[2]) / 24;
+      r[5] = g[2];
+    }
+}
+
+typedef struct
+{
+  int tile, m, c;
+  const float *w;
+  float *u;
+} WeightJob;
+
+static void
+weights_range (long begin, long end, void *data)
+{
+  const WeightJob *j = data;
+  int alpha = j->tile + 2;
+  size_t mc = (size_t) j->m * j->c;
+  for (long f = begin; f < end; f++) /* f = mo · c + ci */
+    {
+      const float *k = j->w + f * 9;
+      double col[3], t[MAX_ALPHA][3], r[MAX_ALPHA], out[MAX_ALPHA][MAX_ALPHA];
+      for (int b = 0; b < 3; b++) /* t = G g (α×3) */
+        {
+          for (int a = 0; a < 3; a++)
+            col[a] = k[a * 3 + b];
+          g_column (j->tile, col, r);
+          for (int i = 0; i < alpha; i++)
+            t[i][b] = r[i];
+        }
+      for (int i = 0; i < alpha; i++) /* out = t Gᵀ */
+        g_column (j->tile, t[i], out[i]);
+      for (int i = 0; i < alpha; i++)
+        for (int jj = 0; jj < alpha; jj++)
+          j->u[(size_t) (i * alpha + jj) * mc + (size_t) f] = (float) out[i][jj];
+    }
+}
+
+void
+gz_winograd_transform_weights (const GzWinogradShape *s, const float *w, float *u)
+{
+  WeightJob j = { gz_winograd_tile (s), s->m, s->c, w, u };
+  gz_parallel_for ((long) s->m * s->c, 256, weights_range, &j);
+}
+
+/* ---- lane metadata of a block ---------------------------------------------- */
+
+typedef struct
+{
+  int32_t in_off[MAX_TB];      /* x offset (minus the channel's) of the tile's top-left input */
+  uint32_t rmask[MAX_TB / LANES][MAX_ALPHA]; /* per group: lanes whose input row a is inside */
+  uint32_t cmask[MAX_TB / LANES][MAX_ALPHA]; /* … whose input column b is inside */
+  int32_t out_off[MAX_TB];     /* y offset (minus the channel's) of the tile's top-left output */
+  uint8_t rows[MAX_TB], cols[MAX_TB]; /* output rows/columns inside y (0: no tile) */
+} LaneMeta;
+
+static void
+lane_meta (const GzWinogradShape *s, const Geo *g, long t0, int tb, LaneMeta *lm)
+{
+  long per_image = (long) g->th * g->tw;
+  for (int l = 0; l < tb; l++)
+    {
+      long t = t0 + l;
+      int gi = l / LANES, bit = l % LANES;
+      if (l % LANES == 0)
+        for (int a = 0; a < g->alpha; a++)
+          lm->rmask[gi][a] = lm->cmask[gi][a] = 0;
+      if (t >= g->tiles)
+        {
+          lm->in_off[l] = lm->out_off[l] = 0;
+          lm->rows[l] = lm->cols[l] = 0;
+          continue;
+        }
+      long img = t / per_image, r = t % per_image;
+      int oy = (int) (r / g->tw) * g->tile, ox = (int) (r % g->tw) * g->tile;
+      int iy = oy - s->pad_t, ix = ox - s->pad_l;
+      for (int a = 0; a < g->alpha; a++)
+        {
+          if (iy + a >= 0 && iy + a < s->h)
+            lm->rmask[gi][a] |= 1u << bit;
+          if (ix + a >= 0 && ix + a < s->w)
+            lm->cmask[gi][a] |= 1u << bit;
+        }
+      lm->in_off[l] = (int32_t) (img * s->c * g->hw + (long) iy * s->w + ix);
+      lm->out_off[l] = (int32_t) (img * s->m * g->ohw + (long) oy * g->ow + ox);
+      lm->rows[l] = (uint8_t) (g->oh - oy < g->tile ? g->oh - oy : g->tile);
+      lm->cols[l] = (uint8_t) (g->ow - ox < g->tile ? g->ow - ox : g->tile);
+    }
+}
+
+/* ---- gathers: d[b] = x[plane + in_off + a·w + b] for lanes inside, else 0 --- */
+
+/* Writes one input row a of a group's 16 tiles: alpha vectors of 16. */
+typedef void (*GatherRowFn) (const float *plane, const int32_t *off, uint32_t rmask,
+                             const uint32_t *cmask, int alpha, long row_off, float *d);
+
+static void
+gather_row_generic (const float *plane, const int32_t *off, uint32_t rmask, const uint32_t *cmask,
+                    int alpha, long row_off, float *d)
+{
+  for (int b = 0; b < alpha; b++)
+    {
+      uint32_t m = rmask & cmask[b];
+      for (int l = 0; l < LANES; l++)
+        d[b * LANES + l] = (m >> l & 1) ? plane[off[l] + row_off + b] : 0.0f;
+    }
+}
+
+#ifdef GZ_HAVE_X86_KERNELS
+__attribute__ ((target ("avx512f"))) static void
+gather_row_avx512 (const float *plane, const int32_t *off, uint32_t rmask, const uint32_t *cmask,
+                   int alpha, long row_off, float *d)
+{
+  __m512i idx = _mm512_add_epi32 (_mm512_loadu_si512 (off), _mm512_set1_epi32 ((int) row_off));
+  const __m512i one = _mm512_set1_epi32 (1);
+  for (int b = 0; b < alpha; b++)
+    {
+      __mmask16 m = (__mmask16) (rmask & cmask[b]);
+      __m512 v = m == 0xffff ? _mm512_i32gather_ps (idx, plane, 4)
+                             : _mm512_mask_i32gather_ps (_mm512_setzero_ps (), m, idx, plane, 4);
+      _mm512_storeu_ps (d + b * LANES, v);
+      idx = _mm512_add_epi32 (idx, one);
+    }
+}
+
+__attribute__ ((target ("avx2,fma"))) static void
+gather_row_avx2 (const float *plane, const int32_t *off, uint32_t rmask, const uint32_t *cmask,
+                 int alpha, long row_off, float *d)
+{
+  const __m256i bits = _mm256_setr_epi32 (1, 2, 4, 8, 16, 32, 64, 128);
+  const __m256i one = _mm256_set1_epi32 (1);
+  __m256i ro = _mm256_set1_epi32 ((int) row_off);
+  __m256i idx0 = _mm256_add_epi32 (_mm256_loadu_si256 ((const __m256i *) off), ro);
+  __m256i idx1 = _mm256_add_epi32 (_mm256_loadu_si256 ((const __m256i *) (off + 8)), ro);
+  for (int b = 0; b < alpha; b++)
+    {
+      uint32_t m = rmask & cmask[b];
+      __m256i m0 = _mm256_set1_epi32 ((int) (m & 0xff)), m1 = _mm256_set1_epi32 ((int) (m >> 8));
+      __m256 k0 = _mm256_castsi256_ps (_mm256_cmpeq_epi32 (_mm256_and_si256 (m0, bits), bits));
+      __m256 k1 = _mm256_castsi256_ps (_mm256_cmpeq_epi32 (_mm256_and_si256 (m1, bits), bits));
+      _mm256_storeu_ps (d + b * LANES,
+                        _mm256_mask_i32gather_ps (_mm256_setzero_ps (), plane, idx0, k0, 4));
+      _mm256_storeu_ps (d + b * LANES + 8,
+                        _mm256_mask_i32gather_ps (_mm256_setzero_ps (), plane, idx1, k1, 4));
+      idx0 = _mm256_add_epi32 (idx0, one);
+      idx1 = _mm256_add_epi32 (idx1, one);
+    }
+}
+#endif
+
+/* ---- the transforms (16 tiles per vector) ------------------------------------ */
+
+/* Unaligned vector load and store (macros: passing v16 by value would
+ * change the ABI of the non-AVX-512 builds). */
+#define LD(v, p) __builtin_memcpy (&(v), (p), sizeof (v16))
+#define ST(p, v) __builtin_memcpy ((p), &(v), sizeof (v16))
+
+/* r[i·rs] = (Bᵀ d)[i] for d[j·ds]. */
+AI void
+bt_1d (int tile, const v16 *d, int ds, v16 *r, int rs)
+{
+  if (tile == 2)
+    {
+      v16 d0 = d[0], d1 = d[ds], d2 = d[2 * ds], d3 = d[3 * ds];
+      r[0] = d0 - d2;
+      r[rs] = d1 + d2;
+      r[2 * rs] = d2 - d1;
+      r[3 * rs] = d1 - d3;
+    }
+  else
+    {
+      v16 d0 = d[0], d1 = d[ds], d2 = d[2 * ds], d3 = d[3 * ds], d4 = d[4 * ds], d5 = d[5 * ds];
+      v16 t1 = d4 - 4.0f * d2, t2 = d3 - 4.0f * d1;
+      v16 t3 = d4 - d2, t4 = 2.0f * (d3 - d1);
+      r[0] = 4.0f * d0 - 5.0f * d2 + d4;
+      r[rs] = t1 + t2;
+      r[2 * rs] = t1 - t2;
+      r[3 * rs] = t3 + t4;
+      r[4 * rs] = t3 - t4;
+      r[5 * rs] = 4.0f * d1 - 5.0f * d3 + d5;
+    }
+}
+
+/* r[i·rs] = (Aᵀ m)[i] for m[j·ms]. */
+AI void
+at_1d (int tile, const v16 *m, int ms, v16 *r, int rs)
+{
+  if (tile == 2)
+    {
+      v16 m1 = m[ms], m2 = m[2 * ms];
+      r[0] = m[0] + m1 + m2;
+      r[rs] = m1 - m2 - m[3 * ms];
+    }
+  else
+    {
+      v16 s1 = m[ms] + m[2 * ms], d1 = m[ms] - m[2 * ms];
+      v16 s2 = m[3 * ms] + m[4 * ms], d2 = m[3 * ms] - m[4 * ms];
+      r[0] = m[0] + s1 + s2;
+      r[rs] = d1 + 2.0f * d2;
+      r[2 * rs] = s1 + 4.0f * s2;
+      r[3 * rs] = d1 + 8.0f * d2 + m[5 * ms];
+    }
+}
+
+typedef struct
+{
+  const GzWinogradShape *s;
+  const Geo *g;
+  const LaneMeta *lm;
+  int tb;         /* tiles in the block, a multiple of LANES */
+  const float *x; /* input */
+  float *v;       /* [α²][C][tb] */
+  const float *mo; /* [α²][M][tb] */
+  const float *bias;
+  float *y;
+} BlockJob;
+
+/* V for channels [c0, c1) of the block. */
+AI void
+input_body (const BlockJob *j, long c0, long c1, int tile, GatherRowFn gather)
+{
+  const int alpha = tile + 2;
+  const long C = j->s->c, W = j->s->w, tb = j->tb;
+  const size_t pstride = (size_t) C * tb; /* floats between positions */
+  for (long c = c0; c < c1; c++)
+    {
+      const float *plane = j->x + c * j->g->hw;
+      for (int gi = 0; gi < tb / LANES; gi++)
+        {
+          float d[MAX_ALPHA * LANES] __attribute__ ((aligned (64)));
+          v16 h[MAX_ALPHA][MAX_ALPHA]; /* h[a][jj] = (d Bᵀ-row) horizontally */
+          for (int a = 0; a < alpha; a++)
+            {
+              gather (plane, j->lm->in_off + gi * LANES, j->lm->rmask[gi][a], j->lm->cmask[gi],
+                      alpha, a * W, d);
+              v16 row[MAX_ALPHA];
+              for (int b = 0; b < alpha; b++)
+                LD (row[b], d + b * LANES);
+              bt_1d (tile, row, 1, h[a], 1);
+            }
+          for (int jj = 0; jj < alpha; jj++)
+            {
+              v16 col[MAX_ALPHA], r[MAX_ALPHA];
+              for (int a = 0; a < alpha; a++)
+                col[a] = h[a][jj];
+              bt_1d (tile, col, 1, r, 1);
+              float *dst = j->v + (size_t) c * tb + gi * LANES;
+              for (int i = 0; i < alpha; i++)
+                ST (dst + (size_t) (i * alpha + jj) * pstride, r[i]);
+            }
+        }
+    }
+}
+
+/* y for output channels [m0, m1) of the block. */
+AI void
+output_body (const BlockJob *j, long m0, long m1, int tile)
+{
+  const int alpha = tile + 2;
+  const long M = j->s->m, tb = j->tb, ow = j->g->ow;
+  const size_t pstride = (size_t) M * tb;
+  for (long mo = m0; mo < m1; mo++)
+    {
+      float b = j->bias != NULL ? j->bias[mo] : 0.0f;
+      float *yc = j->y + mo * j->g->ohw;
+      for (int gi = 0; gi < tb / LANES; gi++)
+        {
+          const float *src = j->mo + (size_t) mo * tb + gi * LANES;
+          v16 q[MAX_ALPHA][4]; /* q[i][jj] = horizontal Aᵀ of row i */
+          for (int i = 0; i < alpha; i++)
+            {
+              v16 row[MAX_ALPHA];
+              for (int jj = 0; jj < alpha; jj++)
+                LD (row[jj], src + (size_t) (i * alpha + jj) * pstride);
+              at_1d (tile, row, 1, q[i], 1);
+            }
+          float out[4][4][LANES] __attribute__ ((aligned (64)));
+          for (int jj = 0; jj < tile; jj++)
+            {
+              v16 col[MAX_ALPHA], r[4];
+              for (int i = 0; i < alpha; i++)
+                col[i] = q[i][jj];
+              at_1d (tile, col, 1, r, 1);
+              for (int ii = 0; ii < tile; ii++)
+                {
+                  v16 o = r[ii] + b;
+                  ST (out[ii][jj], o);
+                }
+            }
+          for (int l = 0; l < LANES; l++)
+            {
+              int lane = gi * LANES + l, rows = j->lm->rows[lane], cols = j->lm->cols[lane];
+              float *dst = yc + j->lm->out_off[lane];
+              if (rows == tile && cols == tile)
+                for (int ii = 0; ii < tile; ii++)
+                  for (int jj = 0; jj < tile; jj++)
+                    dst[ii * ow + jj] = out[ii][jj][l];
+              else
+                for (int ii = 0; ii < rows; ii++)
+                  for (int jj = 0; jj < cols; jj++)
+                    dst[ii * ow + jj] = out[ii][jj][l];
+            }
+        }
+    }
+}
+
+typedef void (*RangeFn) (const BlockJob *, long, long);
+
+typedef struct
+{
+  RangeFn input[2], output[2]; /* [tile == 4] */
+  const char *name;
+} Kernels;
+
+#define DEFINE_KERNELS(SFX, ATTR, GATHER)                                                          \
+  ATTR static void input2_##SFX (const BlockJob *j, long a, long b)                                \
+  {                                                                                                \
+    input_body (j, a, b, 2, GATHER);                                                               \
+  }                                                                                                \
+  ATTR static void input4_##SFX (const BlockJob *j, long a, long b)                                \
+  {                                                                                                \
+    input_body (j, a, b, 4, GATHER);                                                               \
+  }                                                                                                \
+  ATTR static void output2_##SFX (const BlockJob *j, long a, long b)                               \
+  {                                                                                                \
+    output_body (j, a, b, 2);                                                                      \
+  }                                                                                                \
+  ATTR static void output4_##SFX (const BlockJob *j, long a, long b)                               \
+  {                                                                                                \
+    output_body (j, a, b, 4);                                                                      \
+  }                                                                                                \
+  static const Kernels kernels_##SFX = { { input2_##SFX, input4_##SFX },                           \
+                                         { output2_##SFX, output4_##SFX }, #SFX };
+
+DEFINE_KERNELS (generic, , gather_row_generic)
+#ifdef GZ_HAVE_X86_KERNELS
+DEFINE_KERNELS (avx512, __attribute__ ((target ("avx512f"))), gather_row_avx512)
+DEFINE_KERNELS (avx2, __attribute__ ((target ("avx2,fma"))), gather_row_avx2)
+#endif
+
+static const Kernels *
+kernels (void)
+{
+  static const Kernels *_Atomic chosen;
+  const Kernels *k = chosen;
+  if (k != NULL)
+    return k;
+  k = &kernels_generic;
+#ifdef GZ_HAVE_X86_KERNELS
+  /* GAZE_CONV_ISA=avx2|generic caps the choice (to test every path). */
+  const char *cap = getenv ("GAZE_CONV_ISA");
+  bool allow512 = cap == NULL || strcmp (cap, "avx512") == 0;
+  bool allow2 = allow512 || strcmp (cap, "avx2") == 0;
+  __builtin_cpu_init ();
+  if (allow512 && __builtin_cpu_supports ("avx512f"))
+    k = &kernels_avx512;
+  else if (allow2 && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+    k = &kernels_avx2;
+#endif
+  chosen = k;
+  return k;
+}
+
+/* ---- driver ------------------------------------------------------------------ */
+
+typedef struct
+{
+  const GzWinogradShape *s;
+  const Geo *g;
+  const Kernels *k;
+  const float *x, *u, *bias;
+  float *y;
+  int tb;
+  long blocks;
+  int slots;        /* parallel mode: one work area per slot */
+  float *work;      /* slots × (V + Mo) */
+  size_t work_floats;
+} Conv;
+
+typedef struct
+{
+  const BlockJob *j;
+  RangeFn fn;
+} RangeJob;
+
+static void
+range_run (long begin, long end, void *data)
+{
+  const RangeJob *r = data;
+  r->fn (r->j, begin, end);
+}
+
+/* One block: input transform, a GEMM per position, output transform. With
+ * split, each step is spread over the threads; otherwise all runs here. */
+static void
+run_block (const Conv *cv, long blk, float *work, bool split)
+{
+  const GzWinogradShape *s = cv->s;
+  const Geo *g = cv->g;
+  int tb = cv->tb, tile4 = g->tile == 4;
+  LaneMeta lm;
+  lane_meta (s, g, blk * tb, tb, &lm);
+  float *v = work, *mo = work + (size_t) g->positions * s->c * tb;
+  BlockJob j = { s, g, &lm, tb, cv->x, v, mo, cv->bias, cv->y };
+  if (split)
+    {
+      RangeJob r = { &j, cv->k->input[tile4] };
+      gz_parallel_for (s->c, 1, range_run, &r);
+    }
+  else
+    cv->k->input[tile4](&j, 0, s->c);
+  /* Only the block's real tiles (rounded up to a vector group) go through the GEMMs. */
+  long left = g->tiles - blk * tb;
+  int n = (int) (left < tb ? (left + LANES - 1) / LANES * LANES : tb);
+  for (int p = 0; p < g->positions; p++)
+    {
+      GzGemmMatrix bm = { v + (size_t) p * s->c * tb, tb, false, 1.0f };
+      gz_gemm (false, s->m, n, s->c, cv->u + (size_t) p * s->m * s->c, s->c,
+               gz_gemm_pack_b_matrix, &bm, NULL, 0.0f, mo + (size_t) p * s->m * tb, tb);
+    }
+  if (split)
+    {
+      RangeJob r = { &j, cv->k->output[tile4] };
+      gz_parallel_for (s->m, 1, range_run, &r);
+    }
+  else
+    cv->k->output[tile4](&j, 0, s->m);
+}
+
+static void
+slots_run (long begin, long end, void *data)
+{
+  const Conv *cv = data;
+  for (long slot = begin; slot < end; slot++)
+    for (long blk = slot; blk < cv->blocks; blk += cv->slots)
+      run_block (cv, blk, cv->work + (size_t) slot * cv->work_floats, false);
+}
+
+/* Bytes of V + Mo per block aimed at: they should stay in the core's L2. */
+static long
+block_budget (void)
+{
+  const char *env = getenv ("GAZE_WINOGRAD_BLOCK_KB");
+  long kb = env != NULL ? atol (env) : 0;
+  return (kb > 0 ? kb : 1024) * 1024;
+}
+
+GzStatus
+gz_winograd_conv (const GzWinogradShape *s, const float *x, const float *w, const float *u,
+                  const float *bias, float *y, GzError *err)
+{
+  Geo g;
+  int tile = gz_winograd_tile (s);
+  if (!geo_init (s, tile, &g))
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "winograd: unsupported shape");
+  size_t u_floats = gz_winograd_u_floats (s);
+  if (u_floats == 0)
+    return gz_error_set (err, GZ_ERR_LIMIT, "winograd: weights too large");
+
+  /* Tiles per block: the L2 budget, at least 64 so that the GEMMs stay
+   * efficient; then as many blocks as possible per thread, evenly. */
+  int threads = gz_get_threads ();
+  if (threads < 1)
+    threads = 1;
+  double per_tile = (double) g.positions * ((double) s->c + s->m) * sizeof (float);
+  long tb = (long) (block_budget () / per_tile) / LANES * LANES;
+  const char *env_tb = getenv ("GAZE_WINOGRAD_TB");
+  if (env_tb != NULL && atol (env_tb) > 0)
+    tb = atol (env_tb) / LANES * LANES;
+  if (tb < 64)
+    tb = 64;
+  if (tb > MAX_TB)
+    tb = MAX_TB;
+  long blocks = (g.tiles + tb - 1) / tb;
+  int slots = 1;
+  if (blocks >= threads && threads > 1)
+    {
+      blocks = (blocks + threads - 1) / threads * threads;
+      slots = threads;
+    }
+  tb = ((g.tiles + blocks - 1) / blocks + LANES - 1) / LANES * LANES;
+  blocks = (g.tiles + tb - 1) / tb;
+
+  size_t work_floats = (size_t) g.positions * ((size_t) s->c + s->m) * (size_t) tb;
+  if ((double) work_floats * slots + (double) (u == NULL ? u_floats : 0)
+      > (double) SIZE_MAX / sizeof (float) / 2)
+    return gz_error_set (err, GZ_ERR_LIMIT, "winograd: scratch too large");
+  size_t total = work_floats * slots + (u == NULL ? u_floats : 0);
+  float *scratch = gz_scratch_get (total);
+  if (scratch == NULL)
+    return gz_error_set (err, GZ_ERR_NOMEM, "winograd: out of memory (%zu floats)", total);
+  float *work = scratch;
+  if (u == NULL)
+    {
+      float *uu = scratch + work_floats * slots;
+      GzWinogradShape s4 = *s;
+      s4.tile = tile;
+      gz_winograd_transform_weights (&s4, w, uu);
+      u = uu;
+    }
+
+  Conv cv = { s, &g, kernels (), x, u, bias, y, (int) tb, blocks, slots, work, work_floats };
+  if (slots > 1)
+    gz_parallel_for (slots, 1, slots_run, &cv);
+  else
+    for (long blk = 0; blk < blocks; blk++)
+      run_block (&cv, blk, work, threads > 1);
+  gz_scratch_put (scratch);
+  return GZ_OK;
+}
+
+/* ---- when it pays ------------------------------------------------------------ */
+
+bool
+gz_winograd_applies (const GzWinogradShape *s, int kh, int kw, int stride_h, int stride_w,
+                     int dil_h, int dil_w, int group, bool u_cached)
+{
+  if (kh != 3 || kw != 3 || stride_h != 1 || stride_w != 1 || dil_h != 1 || dil_w != 1
+      || group != 1)
+    return false;
+  Geo g;
+  if (!geo_init (s, gz_winograd_tile (s), &g))
+    return false;
+  /* Few channels: the transforms outweigh the saved multiplications. */
+  if (s->c < 16 || s->m < 16)
+    return false;
+  (void) u_cached;
+  return true;
+}
