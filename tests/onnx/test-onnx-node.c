@@ -324,7 +324,8 @@ run_output (Onnx__ModelProto *m, const DataSet *ds, int primary, int k, const ch
   Onnx__ValueInfoProto dummy = ONNX__VALUE_INFO_PROTO__INIT;
   dummy.name = (char *) "gz_node_test_unused_input";
   g_autofree Onnx__ValueInfoProto **ins = g_new0 (Onnx__ValueInfoProto *, gp->n_input + 2);
-  memcpy (ins, gp->input, sizeof (void *) * gp->n_input);
+  if (gp->n_input > 0)
+    memcpy (ins, gp->input, sizeof (void *) * gp->n_input);
   ins[gp->n_input] = &dummy;
   Onnx__ValueInfoProto *vi = pin != NULL ? gp->input[ds->input_index[primary]] : &dummy;
   Onnx__TypeProto type = ONNX__TYPE_PROTO__INIT;
