@@ -1,9 +1,11 @@
-/* bench-ops-nn.c — timing of Conv (forward and input gradient) on typical CNN layers
+/* bench-ops-nn.c — timing of Conv forward (old vs new GEMM path) and input gradient
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Not a test: prints milliseconds and GFLOP/s per layer for 1 and 2 threads,
- * next to one bare gz_sgemm of the same size (the im2col/packing overhead is
- * the difference). Run: build/tests/ops-nn/bench-ops-nn [repeats]
+ * Not a test. For ResNet-18/50 layers (and a few others) at 1 and 2 threads:
+ * the forward through gz_gemm with the implicit-im2col packer ("new") and
+ * through explicit im2col + gz_sgemm/OpenBLAS (GAZE_CONV_GEMM=blas, "old"),
+ * run alternately and reported as medians, plus the median input-gradient
+ * time. Run: build/tests/ops-nn/bench-ops-nn [repeats] [layer-substring]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,17 +17,25 @@
 typedef struct
 {
   const char *label;
-  int c, h, w, m, k, s, p, group;
+  int n, c, h, w, m, k, s, p, group;
 } Layer;
 
 static const Layer layers[] = {
-  { "resnet conv1 7x7/2 3->64 @224", 3, 224, 224, 64, 7, 2, 3, 1 },
-  { "3x3 64->64 @56", 64, 56, 56, 64, 3, 1, 1, 1 },
-  { "3x3/2 128->256 @28", 128, 28, 28, 256, 3, 2, 1, 1 },
-  { "1x1 256->64 @56", 256, 56, 56, 64, 1, 1, 0, 1 },
-  { "dw 3x3 144 @56", 144, 56, 56, 144, 3, 1, 1, 144 },
-  { "dw 3x3/2 96 @112", 96, 112, 112, 96, 3, 2, 1, 96 },
-  { "cifar 3x3 16->16 @32", 16, 32, 32, 16, 3, 1, 1, 1 },
+  { "r18 conv1 7x7/2 3->64 @224", 1, 3, 224, 224, 64, 7, 2, 3, 1 },
+  { "r18 3x3 64->64 @56", 1, 64, 56, 56, 64, 3, 1, 1, 1 },
+  { "r18 3x3/2 64->128 @56", 1, 64, 56, 56, 128, 3, 2, 1, 1 },
+  { "r18 1x1/2 64->128 @56", 1, 64, 56, 56, 128, 1, 2, 0, 1 },
+  { "r18 3x3 128->128 @28", 1, 128, 28, 28, 128, 3, 1, 1, 1 },
+  { "r18 3x3 256->256 @14", 1, 256, 14, 14, 256, 3, 1, 1, 1 },
+  { "r18 3x3 512->512 @7", 1, 512, 7, 7, 512, 3, 1, 1, 1 },
+  { "r50 1x1 64->256 @56", 1, 64, 56, 56, 256, 1, 1, 0, 1 },
+  { "r50 1x1 256->64 @56", 1, 256, 56, 56, 64, 1, 1, 0, 1 },
+  { "r50 1x1/2 256->512 @56", 1, 256, 56, 56, 512, 1, 2, 0, 1 },
+  { "r50 1x1 1024->256 @14", 1, 1024, 14, 14, 256, 1, 1, 0, 1 },
+  { "r50 1x1 512->2048 @7", 1, 512, 7, 7, 2048, 1, 1, 0, 1 },
+  { "r18 3x3 512->512 @7 batch 8", 8, 512, 7, 7, 512, 3, 1, 1, 1 },
+  { "grouped 3x3 g32 128->128 @28", 1, 128, 28, 28, 128, 3, 1, 1, 32 },
+  { "dw 3x3 144 @56", 1, 144, 56, 56, 144, 3, 1, 1, 144 },
 };
 
 static double
@@ -36,15 +46,37 @@ now_ms (void)
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+median (double *v, int n)
+{
+  qsort (v, (size_t) n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 int
 main (int argc, char **argv)
 {
-  int reps = argc > 1 ? atoi (argv[1]) : 5;
-  printf ("%-32s %3s %10s %8s %10s %8s %10s\n", "layer", "thr", "fwd ms", "GFLOP/s", "bwd-dX ms",
-          "GFLOP/s", "sgemm ms");
+  int reps = argc > 1 ? atoi (argv[1]) : 9;
+  const char *only = argc > 2 ? argv[2] : NULL;
+  if (reps < 1)
+    reps = 1;
+  double *t_old = calloc ((size_t) reps, sizeof (double));
+  double *t_new = calloc ((size_t) reps, sizeof (double));
+  double *t_bwd = calloc ((size_t) reps, sizeof (double));
+  printf ("%-32s %3s %9s %9s %6s %8s %9s\n", "layer", "thr", "old ms", "new ms", "old/new",
+          "GFLOP/s", "bwd-dX ms");
   for (size_t li = 0; li < G_N_ELEMENTS (layers); li++)
     {
       const Layer *l = &layers[li];
+      if (only != NULL && strstr (l->label, only) == NULL)
+        continue;
       TNode t;
       GzError err = { 0 };
       tn_init (&t, "Conv", 3, 1, 13);
@@ -53,7 +85,7 @@ main (int argc, char **argv)
       tn_ints (&t, "pads", 4, (int64_t[]) { l->p, l->p, l->p, l->p });
       tn_int (&t, "group", l->group);
       GzTensor *in[3] = {
-        tn_uniform (4, (int64_t[]) { 1, l->c, l->h, l->w }, -1, 1),
+        tn_uniform (4, (int64_t[]) { l->n, l->c, l->h, l->w }, -1, 1),
         tn_uniform (4, (int64_t[]) { l->m, l->c / l->group, l->k, l->k }, -1, 1),
         tn_uniform (1, (int64_t[]) { l->m }, -1, 1),
       };
@@ -65,33 +97,33 @@ main (int argc, char **argv)
           GzTensor *const youts[1] = { y };
           GzTensor *dx = tn_tensor (4, in[0]->dims);
           GzTensor *din[3] = { dx, NULL, NULL };
-          double t0 = now_ms ();
+          setenv ("GAZE_CONV_GEMM", "blas", 1);
+          t.node.op->forward (&t.node, ins, youts, &err); /* warm the old path too */
           for (int r = 0; r < reps; r++)
-            t.node.op->forward (&t.node, ins, youts, &err);
-          double fwd = (now_ms () - t0) / reps;
-          t0 = now_ms ();
-          for (int r = 0; r < reps; r++)
-            t.node.op->backward (&t.node, ins, outs, douts, din, GZ_RELU_GRADIENT, &err);
-          double bwd = (now_ms () - t0) / reps;
-          int64_t p = y->dims[2] * y->dims[3], kk = (int64_t) l->c / l->group * l->k * l->k;
-          double flops = 2.0 * (double) l->m * (double) kk * (double) p;
-          /* The same product as one bare GEMM (dense layers only). */
-          double gemm = 0.0;
-          if (l->group == 1)
             {
-              float *a = calloc ((size_t) (l->m * kk), 4), *b = calloc ((size_t) (kk * p), 4),
-                    *c = calloc ((size_t) (l->m * p), 4);
-              t0 = now_ms ();
-              for (int r = 0; r < reps; r++)
-                gz_sgemm (false, false, l->m, (int) p, (int) kk, 1.0f, a, (int) kk, b, (int) p,
-                          0.0f, c, (int) p);
-              gemm = (now_ms () - t0) / reps;
-              free (a);
-              free (b);
-              free (c);
+              /* Alternate, so that a change of machine load hits both alike. */
+              for (int path = 0; path < 2; path++)
+                {
+                  bool old = (r + path) % 2 == 0;
+                  if (old)
+                    setenv ("GAZE_CONV_GEMM", "blas", 1);
+                  else
+                    unsetenv ("GAZE_CONV_GEMM");
+                  double t0 = now_ms ();
+                  t.node.op->forward (&t.node, ins, youts, &err);
+                  (old ? t_old : t_new)[r] = now_ms () - t0;
+                }
+              double t0 = now_ms ();
+              t.node.op->backward (&t.node, ins, outs, douts, din, GZ_RELU_GRADIENT, &err);
+              t_bwd[r] = now_ms () - t0;
             }
-          printf ("%-32s %3d %10.2f %8.1f %10.2f %8.1f %10.2f\n", l->label, thr, fwd,
-                  flops / fwd / 1e6, bwd, flops / bwd / 1e6, gemm);
+          unsetenv ("GAZE_CONV_GEMM");
+          int64_t p = y->dims[2] * y->dims[3], kk = (int64_t) l->c / l->group * l->k * l->k;
+          double flops = 2.0 * l->n * (double) l->m * (double) kk * (double) p;
+          double mo = median (t_old, reps), mn = median (t_new, reps);
+          printf ("%-32s %3d %9.3f %9.3f %6.2f %8.1f %9.3f\n", l->label, thr, mo, mn, mo / mn,
+                  flops / mn / 1e6, median (t_bwd, reps));
+          fflush (stdout);
           gz_tensor_free (dx);
           gz_tensor_free (y);
         }
@@ -100,5 +132,8 @@ main (int argc, char **argv)
       tn_clear (&t);
     }
   gz_set_threads (1);
+  free (t_old);
+  free (t_new);
+  free (t_bwd);
   return 0;
 }

@@ -4,22 +4,26 @@
  *
  * Three paths, picked per call from the geometry:
  *  - pointwise (1×1 kernel, stride 1, no padding): the input planes already are
- *    the im2col matrix, so Y_g = W_g · X_g is one gz_sgemm per image and group;
+ *    the im2col matrix, so Y_g = W_g · X_g + b is one gz_gemm per image and group;
  *  - depthwise (group == C_in == C_out): a direct kernel per plane, planes split
  *    across threads (a GEMM with one input channel would be all overhead): 3×3
  *    goes to the AVX-512/AVX2 kernels of gz-conv-kernels.c when the CPU has
  *    them, else a zero-padded copy of the plane with the taps accumulated in
  *    4-wide vectors (strides 1 and 2), else a tap-by-tap row kernel;
- *  - general: im2col (rows split across threads) then Y_g = W_g · col.
- * Backward: dcol = W_g^T · dY_g then col2im (channels split across threads),
+ *  - general: Y_g = W_g · im2col (X_g) + b by gz_gemm, whose B packer
+ *    (gz-conv-pack.c) reads the im2col columns straight from the input planes.
+ * Backward (still explicit im2col and gz_sgemm): dcol = W_g^T · dY_g then col2im (channels split across threads),
  * with the pointwise and depthwise equivalents. Weight and bias gradients are
  * computed too when asked for (dW_g += dY_g · col^T). ConvTranspose, at the
  * end, is the same machinery with the planes' roles swapped.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "gz-nn.h"
 #include "gz-conv-kernels.h"
+#include "gz-conv-pack.h"
+#include "gz-gemm.h"
 
 typedef struct
 {
@@ -572,6 +576,15 @@ bias_fill_rows (long begin, long end, void *data)
     gz_nn_fill (j->y + o * j->p, j->bias[o], j->p);
 }
 
+/* GAZE_CONV_GEMM=blas selects the old forward (im2col + gz_sgemm) for A/B
+ * timing; read per call (a few ns) so that a benchmark can alternate. */
+static bool
+conv_gemm_blas (void)
+{
+  const char *e = getenv ("GAZE_CONV_GEMM");
+  return e != NULL && strcmp (e, "blas") == 0;
+}
+
 static GzStatus
 conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
               GzError *err)
@@ -597,6 +610,37 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
       return GZ_OK;
     }
 
+  if (!conv_gemm_blas ())
+    {
+      /* Y_g = W_g · im2col (X_g) + bias: the packer reads the im2col columns
+       * straight from the input planes into gz_gemm's panels (a 1×1 stride-1
+       * convolution's input already is the matrix), and the bias seeds the
+       * accumulators, so no scratch matrix and no separate bias pass. */
+      for (int64_t n = 0; n < g.n; n++)
+        for (int64_t gi = 0; gi < g.group; gi++)
+          {
+            const float *xg = x + (n * g.c + gi * g.cg) * g.hw;
+            float *yg = y + (n * g.m + gi * g.mg) * g.p;
+            const float *wg = w + gi * g.mg * g.k, *bg = bias != NULL ? bias + gi * g.mg : NULL;
+            if (g.pointwise)
+              {
+                GzGemmMatrix bm = { .b = xg, .ldb = (int) g.hw, .trans_b = false, .alpha = 1.0f };
+                gz_gemm (false, (int) g.mg, (int) g.p, (int) g.k, wg, (int) g.k,
+                         gz_gemm_pack_b_matrix, &bm, bg, 0.0f, yg, (int) g.p);
+              }
+            else
+              {
+                GzConvPack cp;
+                gz_conv_pack_init (&cp, &g.w, xg);
+                gz_gemm (false, (int) g.mg, (int) g.p, (int) g.k, wg, (int) g.k, gz_conv_pack_b,
+                         &cp, bg, 0.0f, yg, (int) g.p);
+              }
+          }
+      return GZ_OK;
+    }
+
+  /* GAZE_CONV_GEMM=blas: the previous path (explicit im2col, OpenBLAS), kept
+   * to measure against. */
   float *col = NULL;
   /* The im2col matrix lives in the thread's reused scratch block (gz-blas.h). */
   if (!g.pointwise && (col = gz_scratch_get ((size_t) (g.k * g.p))) == NULL)
@@ -610,8 +654,6 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
         float beta = 0.0f;
         if (bias != NULL)
           {
-            /* Threaded: a serial fill of every output was a visible share of
-             * a 2-thread ResNet forward. */
             BiasJob bj = { yg, bias + gi * g.mg, g.p };
             gz_parallel_for (g.mg, gz_nn_chunk ((double) g.p), bias_fill_rows, &bj);
             beta = 1.0f;
