@@ -97,8 +97,9 @@ def resolve_layer(model, module_path, rule="scope"):
 
 def linear_after_gap(model):
     """The (weight, bias) of the single linear layer after global average
-    pooling, for the torchvision classifiers used here and TinyNet."""
-    for attr in ("fc", "classifier"):
+    pooling, for the torchvision classifiers used here (Swin's is `head`) and
+    TinyNet."""
+    for attr in ("fc", "classifier", "head"):
         head = getattr(model, attr, None)
         if isinstance(head, nn.Linear):
             return head.weight

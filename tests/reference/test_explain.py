@@ -6,7 +6,8 @@
 # Usage: /usr/bin/python3 test_explain.py PATH/TO/gaze-cli
 # Checks (issue 4):
 #  - normalised maps at input resolution: Pearson r >= 0.999, max |diff| <= 1e-3,
-#    for seeded resnet18 / mobilenet_v2 / densenet121 / efficientnet_b0 (opset 13)
+#    for seeded resnet18 / mobilenet_v2 / densenet121 / efficientnet_b0 (opset 13),
+#    swin_t at its Permute layer (the one [N,C,H,W] tensor of a transformer),
 #    and the real ImageNet MobileNetV2 in ../shared on the shared photos; Score-CAM
 #    and Ablation-CAM on TinyNet (a small GAP+linear CNN) to keep CI short;
 #  - CAM refused at a layer without a GAP+linear head;
@@ -36,6 +37,12 @@ import numpy as np  # noqa: E402
 R_MIN = 0.999
 MAXDIFF = 1e-3
 RANDOM_MODELS = ["resnet18", "mobilenet_v2", "densenet121", "efficientnet_b0"]
+# A transformer: the map at its Permute layer and the full backward (guided
+# backprop is the plain gradient: Swin has no ReLU). Left out: Grad-CAM++ and
+# XGrad-CAM divide by sums of the signed LayerNorm output there; Eigen-CAM's
+# principal direction is ill-determined there (PyTorch's own float32 and
+# float64 maps differ by 1.0).
+SWIN_METHODS = ["cam", "gradcam", "hirescam", "layercam", "guided-backprop", "guided-gradcam"]
 ALL_BUT_PERTURBATION = ["cam", "gradcam", "gradcam++", "xgradcam", "hirescam", "layercam",
                         "eigencam", "guided-backprop", "guided-gradcam"]
 REAL_DIR = "models/mobilenet_v2-imagenet"
@@ -343,7 +350,7 @@ def main():
     torch.set_num_threads(2)
     import cams
 
-    manifest = export_models.ensure(RANDOM_MODELS, [13], quiet=True)
+    manifest = export_models.ensure(RANDOM_MODELS + ["swin_t"], [13], quiet=True)
     export_models.ensure_tiny()
     layers = rc.load_json(os.path.join(rc.out_dir(), "layers.json"), {})
     tap.diag("exports ready in %.1f s" % (time.time() - t_start))
@@ -375,6 +382,20 @@ def main():
                       ALL_BUT_PERTURBATION, name)
             info_test(tap, gaze, onnx_path, layers[name]["auto"]["tensor"], name)
             tap.diag("%s: %.1f s" % (name, time.time() - t0))
+
+        # -- swin_t: a vision transformer, at its one [N,C,H,W] layer
+        if manifest.get("swin_t-op13", {}).get("status") != "ok" or "swin_t" not in layers:
+            tap.skip("explain swin_t", "not exported")
+        elif missing:
+            tap.skip("explain swin_t", missing)
+        else:
+            t0 = time.time()
+            onnx_path = rc.model_path("swin_t", 13)
+            x_path = photo_tensor(dog[0]) if dog else rc.input_path("swin_t")
+            run_model(tap, gaze, cams, "swin_t", rc.load_model("swin_t"), onnx_path, x_path,
+                      layers["swin_t"], SWIN_METHODS, "swin_t")
+            info_test(tap, gaze, onnx_path, layers["swin_t"]["auto"]["tensor"], "swin_t")
+            tap.diag("swin_t: %.1f s" % (time.time() - t0))
 
         # -- TinyNet: every method including Score-CAM and Ablation-CAM
         if missing:
