@@ -102,70 +102,6 @@ gz_winograd_u_floats (const GzWinogradShape *s)
   return mc * (size_t) (a * a);
 }
 
-/* ---- weight transform (double precision, once per filter) ------------------- */
-
-/* r = G g for one column g of three: the rows of G for each tile. */
-static void
-g_column (int tile, const double *g, double *r)
-{
-  if (tile == 2)
-    {
-      r[0] = g[0];
-      r[1] = 0.5 * (g[0] + g[1] + g[2]);
-      r[2] = 0.5 * (g[0] - g[1] + g[2]);
-      r[3] = g[2];
-    }
-  else
-    {
-      r[0] = g[0] / 4;
-      r[1] = -(g[0] + g[1] + g[2]) / 6;
-      r[2] = -(g[0] - g[1] + g[2]) / 6;
-      r[3] = (g[0] + 2 * g[1] + 4 * g[2]) / 24;
-      r[4] = (g[0] - 2 * g[1] + 4 * g[2]) / 24;
-      r[5] = g[2];
-    }
-}
-
-typedef struct
-{
-  int tile, m, c;
-  const float *w;
-  float *u;
-} WeightJob;
-
-static void
-weights_range (long begin, long end, void *data)
-{
-  const WeightJob *j = data;
-  int alpha = j->tile + 2;
-  size_t mc = (size_t) j->m * j->c;
-  for (long f = begin; f < end; f++) /* f = mo · c + ci */
-    {
-      const float *k = j->w + f * 9;
-      double col[3], t[MAX_ALPHA][3], r[MAX_ALPHA], out[MAX_ALPHA][MAX_ALPHA];
-      for (int b = 0; b < 3; b++) /* t = G g (α×3) */
-        {
-          for (int a = 0; a < 3; a++)
-            col[a] = k[a * 3 + b];
-          g_column (j->tile, col, r);
-          for (int i = 0; i < alpha; i++)
-            t[i][b] = r[i];
-        }
-      for (int i = 0; i < alpha; i++) /* out = t Gᵀ */
-        g_column (j->tile, t[i], out[i]);
-      for (int i = 0; i < alpha; i++)
-        for (int jj = 0; jj < alpha; jj++)
-          j->u[(size_t) (i * alpha + jj) * mc + (size_t) f] = (float) out[i][jj];
-    }
-}
-
-void
-gz_winograd_transform_weights (const GzWinogradShape *s, const float *w, float *u)
-{
-  WeightJob j = { gz_winograd_tile (s), s->m, s->c, w, u };
-  gz_parallel_for ((long) s->m * s->c, 256, weights_range, &j);
-}
-
 /* ---- lane metadata of a block ---------------------------------------------- */
 
 typedef struct
@@ -325,6 +261,86 @@ at_1d (int tile, const v16 *m, int ms, v16 *r, int rs)
     }
 }
 
+/* r[i·rs] = (G g)[i] for g[j·gs] (three taps). */
+AI void
+g_1d (int tile, const v16 *g, int gs, v16 *r, int rs)
+{
+  v16 g0 = g[0], g1 = g[gs], g2 = g[2 * gs];
+  if (tile == 2)
+    {
+      v16 e = 0.5f * (g0 + g2), o = 0.5f * g1;
+      r[0] = g0;
+      r[rs] = e + o;
+      r[2 * rs] = e - o;
+      r[3 * rs] = g2;
+    }
+  else
+    {
+      v16 e1 = (-1.0f / 6) * (g0 + g2), o1 = (-1.0f / 6) * g1;
+      v16 e2 = (1.0f / 24) * g0 + (1.0f / 6) * g2, o2 = (1.0f / 12) * g1;
+      r[0] = 0.25f * g0;
+      r[rs] = e1 + o1;
+      r[2 * rs] = e1 - o1;
+      r[3 * rs] = e2 + o2;
+      r[4 * rs] = e2 - o2;
+      r[5 * rs] = g2;
+    }
+}
+
+typedef struct
+{
+  int tile, m, c;
+  const float *w;
+  float *u;
+} WeightJob;
+
+/* U for output channels [m0, m1), 16 input channels per vector. */
+AI void
+weights_body (const WeightJob *j, long m0, long m1, int tile)
+{
+  const int alpha = tile + 2;
+  const long C = j->c;
+  const size_t pstride = (size_t) j->m * C;
+  for (long mo = m0; mo < m1; mo++)
+    for (long c0 = 0; c0 < C; c0 += LANES)
+      {
+        int nl = C - c0 < LANES ? (int) (C - c0) : LANES;
+        float gf[9][LANES];
+        const float *src = j->w + ((size_t) mo * C + c0) * 9;
+        for (int k = 0; k < 9; k++)
+          for (int l = 0; l < LANES; l++)
+            gf[k][l] = l < nl ? src[l * 9 + k] : 0.0f;
+        v16 g[9], t[MAX_ALPHA][3];
+        for (int k = 0; k < 9; k++)
+          LD (g[k], gf[k]);
+        for (int b = 0; b < 3; b++) /* t = G g, column by column */
+          {
+            v16 col[MAX_ALPHA];
+            g_1d (tile, g + b, 3, col, 1);
+            for (int i = 0; i < alpha; i++)
+              t[i][b] = col[i];
+          }
+        float *dst = j->u + (size_t) mo * C + c0;
+        for (int i = 0; i < alpha; i++) /* U = t Gᵀ, row by row */
+          {
+            v16 r[MAX_ALPHA];
+            g_1d (tile, t[i], 1, r, 1);
+            for (int jj = 0; jj < alpha; jj++)
+              {
+                float *d = dst + (size_t) (i * alpha + jj) * pstride;
+                if (nl == LANES)
+                  ST (d, r[jj]);
+                else
+                  {
+                    float tmp[LANES];
+                    ST (tmp, r[jj]);
+                    memcpy (d, tmp, (size_t) nl * sizeof (float));
+                  }
+              }
+          }
+      }
+}
+
 typedef struct
 {
   const GzWinogradShape *s;
@@ -333,7 +349,8 @@ typedef struct
   int tb;         /* tiles in the block, a multiple of LANES */
   const float *x; /* input */
   float *v;       /* [α²][C][tb] */
-  const float *mo; /* [α²][M][tb] */
+  const float *mo; /* [α²][mc][tb] for output channels [m_base, m_base + mc) */
+  int m_base, mc;
   const float *bias;
   float *y;
 } BlockJob;
@@ -375,17 +392,17 @@ input_body (const BlockJob *j, long c0, long c1, int tile, GatherRowFn gather)
     }
 }
 
-/* y for output channels [m0, m1) of the block. */
+/* y for output channels m_base + [m0, m1) of the block. */
 AI void
 output_body (const BlockJob *j, long m0, long m1, int tile)
 {
   const int alpha = tile + 2;
-  const long M = j->s->m, tb = j->tb, ow = j->g->ow;
-  const size_t pstride = (size_t) M * tb;
+  const long tb = j->tb, ow = j->g->ow;
+  const size_t pstride = (size_t) j->mc * tb;
   for (long mo = m0; mo < m1; mo++)
     {
-      float b = j->bias != NULL ? j->bias[mo] : 0.0f;
-      float *yc = j->y + mo * j->g->ohw;
+      float b = j->bias != NULL ? j->bias[j->m_base + mo] : 0.0f;
+      float *yc = j->y + (j->m_base + mo) * j->g->ohw;
       for (int gi = 0; gi < tb / LANES; gi++)
         {
           const float *src = j->mo + (size_t) mo * tb + gi * LANES;
@@ -428,10 +445,12 @@ output_body (const BlockJob *j, long m0, long m1, int tile)
 }
 
 typedef void (*RangeFn) (const BlockJob *, long, long);
+typedef void (*WeightFn) (const WeightJob *, long, long);
 
 typedef struct
 {
   RangeFn input[2], output[2]; /* [tile == 4] */
+  WeightFn weights[2];
   const char *name;
 } Kernels;
 
@@ -452,8 +471,17 @@ typedef struct
   {                                                                                                \
     output_body (j, a, b, 4);                                                                      \
   }                                                                                                \
+  ATTR static void weights2_##SFX (const WeightJob *j, long a, long b)                             \
+  {                                                                                                \
+    weights_body (j, a, b, 2);                                                                     \
+  }                                                                                                \
+  ATTR static void weights4_##SFX (const WeightJob *j, long a, long b)                             \
+  {                                                                                                \
+    weights_body (j, a, b, 4);                                                                     \
+  }                                                                                                \
   static const Kernels kernels_##SFX = { { input2_##SFX, input4_##SFX },                           \
-                                         { output2_##SFX, output4_##SFX }, #SFX };
+                                         { output2_##SFX, output4_##SFX },                         \
+                                         { weights2_##SFX, weights4_##SFX }, #SFX };
 
 DEFINE_KERNELS (generic, , gather_row_generic)
 #ifdef GZ_HAVE_X86_KERNELS
@@ -484,6 +512,20 @@ kernels (void)
   return k;
 }
 
+static void
+weights_range (long begin, long end, void *data)
+{
+  const WeightJob *j = data;
+  kernels ()->weights[j->tile == 4](j, begin, end);
+}
+
+void
+gz_winograd_transform_weights (const GzWinogradShape *s, const float *w, float *u)
+{
+  WeightJob j = { gz_winograd_tile (s), s->m, s->c, w, u };
+  gz_parallel_for (s->m, 1 + 4096 / s->c, weights_range, &j);
+}
+
 /* ---- driver ------------------------------------------------------------------ */
 
 typedef struct
@@ -491,13 +533,18 @@ typedef struct
   const GzWinogradShape *s;
   const Geo *g;
   const Kernels *k;
-  const float *x, *u, *bias;
+  const float *x, *bias;
   float *y;
   int tb;
   long blocks;
-  int slots;        /* parallel mode: one work area per slot */
-  float *work;      /* slots × (V + Mo) */
-  size_t work_floats;
+  int slots;        /* parallel mode: one Mo (and V) area per slot */
+  bool keep_v;      /* V of every block is kept across output-channel chunks */
+  float *v, *mo;    /* V: (keep_v ? blocks : slots) × vf floats; Mo: slots × mof */
+  size_t vf, mof;
+  /* the current chunk of output channels and its U ([α²][mc][C], lda C) */
+  int m_base, mc, first_chunk;
+  const float *u;
+  size_t u_pstride; /* floats between positions of u */
 } Conv;
 
 typedef struct
@@ -513,41 +560,47 @@ range_run (long begin, long end, void *data)
   r->fn (r->j, begin, end);
 }
 
-/* One block: input transform, a GEMM per position, output transform. With
- * split, each step is spread over the threads; otherwise all runs here. */
+/* One block for the current chunk of output channels: input transform
+ * (unless kept from an earlier chunk), a GEMM per position, output
+ * transform. With split, each step is spread over the threads; otherwise
+ * all runs here. */
 static void
-run_block (const Conv *cv, long blk, float *work, bool split)
+run_block (const Conv *cv, long blk, int slot, bool split)
 {
   const GzWinogradShape *s = cv->s;
   const Geo *g = cv->g;
   int tb = cv->tb, tile4 = g->tile == 4;
   LaneMeta lm;
   lane_meta (s, g, blk * tb, tb, &lm);
-  float *v = work, *mo = work + (size_t) g->positions * s->c * tb;
-  BlockJob j = { s, g, &lm, tb, cv->x, v, mo, cv->bias, cv->y };
-  if (split)
+  float *v = cv->v + (cv->keep_v ? (size_t) blk : (size_t) slot) * cv->vf;
+  float *mo = cv->mo + (size_t) slot * cv->mof;
+  BlockJob j = { s, g, &lm, tb, cv->x, v, mo, cv->m_base, cv->mc, cv->bias, cv->y };
+  if (!cv->keep_v || cv->first_chunk)
     {
-      RangeJob r = { &j, cv->k->input[tile4] };
-      gz_parallel_for (s->c, 1, range_run, &r);
+      if (split)
+        {
+          RangeJob r = { &j, cv->k->input[tile4] };
+          gz_parallel_for (s->c, 1, range_run, &r);
+        }
+      else
+        cv->k->input[tile4](&j, 0, s->c);
     }
-  else
-    cv->k->input[tile4](&j, 0, s->c);
   /* Only the block's real tiles (rounded up to a vector group) go through the GEMMs. */
   long left = g->tiles - blk * tb;
   int n = (int) (left < tb ? (left + LANES - 1) / LANES * LANES : tb);
   for (int p = 0; p < g->positions; p++)
     {
       GzGemmMatrix bm = { v + (size_t) p * s->c * tb, tb, false, 1.0f };
-      gz_gemm (false, s->m, n, s->c, cv->u + (size_t) p * s->m * s->c, s->c,
-               gz_gemm_pack_b_matrix, &bm, NULL, 0.0f, mo + (size_t) p * s->m * tb, tb);
+      gz_gemm (false, cv->mc, n, s->c, cv->u + (size_t) p * cv->u_pstride, s->c,
+               gz_gemm_pack_b_matrix, &bm, NULL, 0.0f, mo + (size_t) p * cv->mc * tb, tb);
     }
   if (split)
     {
       RangeJob r = { &j, cv->k->output[tile4] };
-      gz_parallel_for (s->m, 1, range_run, &r);
+      gz_parallel_for (cv->mc, 1, range_run, &r);
     }
   else
-    cv->k->output[tile4](&j, 0, s->m);
+    cv->k->output[tile4](&j, 0, cv->mc);
 }
 
 static void
@@ -556,16 +609,15 @@ slots_run (long begin, long end, void *data)
   const Conv *cv = data;
   for (long slot = begin; slot < end; slot++)
     for (long blk = slot; blk < cv->blocks; blk += cv->slots)
-      run_block (cv, blk, cv->work + (size_t) slot * cv->work_floats, false);
+      run_block (cv, blk, (int) slot, false);
 }
 
-/* Bytes of V + Mo per block aimed at: they should stay in the core's L2. */
 static long
-block_budget (void)
+env_kb (const char *name, long fallback)
 {
-  const char *env = getenv ("GAZE_WINOGRAD_BLOCK_KB");
+  const char *env = getenv (name);
   long kb = env != NULL ? atol (env) : 0;
-  return (kb > 0 ? kb : 1024) * 1024;
+  return (kb > 0 ? kb : fallback) * 1024;
 }
 
 GzStatus
@@ -576,20 +628,31 @@ gz_winograd_conv (const GzWinogradShape *s, const float *x, const float *w, cons
   int tile = gz_winograd_tile (s);
   if (!geo_init (s, tile, &g))
     return gz_error_set (err, GZ_ERR_ARGUMENT, "winograd: unsupported shape");
-  size_t u_floats = gz_winograd_u_floats (s);
-  if (u_floats == 0)
+  if (gz_winograd_u_floats (s) == 0)
     return gz_error_set (err, GZ_ERR_LIMIT, "winograd: weights too large");
+  const size_t P = (size_t) g.positions, C = (size_t) s->c;
 
-  /* Tiles per block: the L2 budget, at least 64 so that the GEMMs stay
-   * efficient; then as many blocks as possible per thread, evenly. */
+  /* Output channels per chunk: all of them with a cached U, else as many as
+   * keep the chunk's U within a few MiB (it is transformed per call; a whole
+   * F(4) U of a 512-channel layer, 38 MB, would be fresh pages every call). */
+  int mc = s->m;
+  if (u == NULL)
+    {
+      long rows = env_kb ("GAZE_WINOGRAD_U_KB", 4096) / (long) (P * C * sizeof (float));
+      rows = rows < 14 ? 14 : rows / 14 * 14; /* whole rows of the 14-row AVX-512 kernel */
+      if (rows < mc)
+        mc = (int) rows;
+    }
+  int chunks = (s->m + mc - 1) / mc;
+  mc = (s->m + chunks - 1) / chunks;
+
+  /* Tiles per block: V + Mo within the L2 budget, at least 64 so that the
+   * GEMMs stay efficient; then as many blocks as threads or a multiple. */
   int threads = gz_get_threads ();
   if (threads < 1)
     threads = 1;
-  double per_tile = (double) g.positions * ((double) s->c + s->m) * sizeof (float);
-  long tb = (long) (block_budget () / per_tile) / LANES * LANES;
-  const char *env_tb = getenv ("GAZE_WINOGRAD_TB");
-  if (env_tb != NULL && atol (env_tb) > 0)
-    tb = atol (env_tb) / LANES * LANES;
+  double per_tile = (double) P * ((double) C + mc) * sizeof (float);
+  long tb = (long) (env_kb ("GAZE_WINOGRAD_BLOCK_KB", 1024) / per_tile) / LANES * LANES;
   if (tb < 64)
     tb = 64;
   if (tb > MAX_TB)
@@ -604,30 +667,43 @@ gz_winograd_conv (const GzWinogradShape *s, const float *x, const float *w, cons
   tb = ((g.tiles + blocks - 1) / blocks + LANES - 1) / LANES * LANES;
   blocks = (g.tiles + tb - 1) / tb;
 
-  size_t work_floats = (size_t) g.positions * ((size_t) s->c + s->m) * (size_t) tb;
-  if ((double) work_floats * slots + (double) (u == NULL ? u_floats : 0)
-      > (double) SIZE_MAX / sizeof (float) / 2)
+  size_t vf = P * C * (size_t) tb, mof = P * (size_t) mc * (size_t) tb;
+  size_t uf = u == NULL ? P * (size_t) mc * C : 0;
+  /* With several chunks, keep every block's V (if that stays moderate) rather
+   * than transform the input again per chunk. */
+  bool keep_v = chunks > 1
+                && (double) vf * blocks * sizeof (float) <= env_kb ("GAZE_WINOGRAD_KEEP_KB", 24576);
+  double total_d = (double) uf + (double) vf * (keep_v ? blocks : slots) + (double) mof * slots;
+  if (total_d > (double) SIZE_MAX / sizeof (float) / 2)
     return gz_error_set (err, GZ_ERR_LIMIT, "winograd: scratch too large");
-  size_t total = work_floats * slots + (u == NULL ? u_floats : 0);
+  size_t total = (size_t) total_d;
   float *scratch = gz_scratch_get (total);
   if (scratch == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "winograd: out of memory (%zu floats)", total);
-  float *work = scratch;
-  if (u == NULL)
-    {
-      float *uu = scratch + work_floats * slots;
-      GzWinogradShape s4 = *s;
-      s4.tile = tile;
-      gz_winograd_transform_weights (&s4, w, uu);
-      u = uu;
-    }
 
-  Conv cv = { s, &g, kernels (), x, u, bias, y, (int) tb, blocks, slots, work, work_floats };
-  if (slots > 1)
-    gz_parallel_for (slots, 1, slots_run, &cv);
-  else
-    for (long blk = 0; blk < blocks; blk++)
-      run_block (&cv, blk, work, threads > 1);
+  Conv cv = { s, &g, kernels (), x, bias, y, (int) tb, blocks, slots, keep_v,
+              scratch + uf, scratch + uf + vf * (keep_v ? blocks : slots), vf, mof,
+              0, mc, 1, u, (size_t) s->m * C };
+  for (int ch = 0; ch < chunks; ch++)
+    {
+      cv.m_base = ch * mc;
+      cv.mc = s->m - cv.m_base < mc ? s->m - cv.m_base : mc;
+      cv.first_chunk = ch == 0;
+      if (u == NULL)
+        {
+          WeightJob wj = { tile, cv.mc, s->c, w + (size_t) cv.m_base * C * 9, scratch };
+          gz_parallel_for (cv.mc, 1 + 4096 / s->c, weights_range, &wj);
+          cv.u = scratch;
+          cv.u_pstride = (size_t) cv.mc * C;
+        }
+      else
+        cv.u = u + (size_t) cv.m_base * C;
+      if (slots > 1)
+        gz_parallel_for (slots, 1, slots_run, &cv);
+      else
+        for (long blk = 0; blk < blocks; blk++)
+          run_block (&cv, blk, 0, threads > 1);
+    }
   gz_scratch_put (scratch);
   return GZ_OK;
 }

@@ -41,7 +41,7 @@ int gz_winograd_tile (const GzWinogradShape *s);
 /* Floats of U for this shape (α²·M·C), 0 when that overflows. */
 size_t gz_winograd_u_floats (const GzWinogradShape *s);
 
-/* U = G g Gᵀ for every filter of w [m, c, 3, 3] (computed in double),
+/* U = G g Gᵀ for every filter of w [m, c, 3, 3] (vectorised over c),
  * threaded. u holds gz_winograd_u_floats (s) floats. */
 void gz_winograd_transform_weights (const GzWinogradShape *s, const float *w, float *u);
 
