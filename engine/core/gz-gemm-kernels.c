@@ -30,13 +30,7 @@ static void
 kernel_generic (int mr, int kc, const float *a, long lda, bool trans_a, const float *bp,
                 float *c, long ldc, int nv, bool load_c, const float *bias)
 {
-  float acc[GEN_MR][NR];
-  for (int i = 0; i < mr; i++)
-    {
-      float b0 = bias != NULL ? bias[i] : 0.0f;
-      for (int j = 0; j < NR; j++)
-        acc[i][j] = (load_c && j < nv ? c[i * ldc + j] : 0.0f) + b0;
-    }
+  float acc[GEN_MR][NR] = { { 0 } };
   for (int k = 0; k < kc; k++)
     {
       const float *b = bp + (long) k * NR;
@@ -48,7 +42,15 @@ kernel_generic (int mr, int kc, const float *a, long lda, bool trans_a, const fl
         }
     }
   for (int i = 0; i < mr; i++)
-    memcpy (c + i * ldc, acc[i], (size_t) nv * sizeof (float));
+    for (int j = 0; j < nv; j++)
+      {
+        float v = acc[i][j];
+        if (load_c)
+          v += c[i * ldc + j];
+        if (bias != NULL)
+          v += bias[i];
+        c[i * ldc + j] = v;
+      }
 }
 
 static const GzGemmKernel generic_kernel = { "generic", GEN_MR, kernel_generic };
@@ -66,21 +68,7 @@ k512_tile (const int MR, const bool TA, int kc, const float *a, long lda, const 
   __m512 c0[K512_MR], c1[K512_MR];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
-    {
-      if (load_c)
-        {
-          c0[i] = _mm512_maskz_loadu_ps (m0, c + i * ldc);
-          c1[i] = _mm512_maskz_loadu_ps (m1, c + i * ldc + 16);
-        }
-      else
-        c0[i] = c1[i] = _mm512_setzero_ps ();
-      if (bias != NULL)
-        {
-          __m512 bv = _mm512_set1_ps (bias[i]);
-          c0[i] = _mm512_add_ps (c0[i], bv);
-          c1[i] = _mm512_add_ps (c1[i], bv);
-        }
-    }
+    c0[i] = c1[i] = _mm512_setzero_ps ();
   for (int k = 0; k < kc; k++)
     {
       __m512 b0 = _mm512_load_ps (bp + (long) k * NR);
@@ -96,6 +84,17 @@ k512_tile (const int MR, const bool TA, int kc, const float *a, long lda, const 
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
     {
+      if (load_c)
+        {
+          c0[i] = _mm512_add_ps (c0[i], _mm512_maskz_loadu_ps (m0, c + i * ldc));
+          c1[i] = _mm512_add_ps (c1[i], _mm512_maskz_loadu_ps (m1, c + i * ldc + 16));
+        }
+      if (bias != NULL)
+        {
+          __m512 bv = _mm512_set1_ps (bias[i]);
+          c0[i] = _mm512_add_ps (c0[i], bv);
+          c1[i] = _mm512_add_ps (c1[i], bv);
+        }
       _mm512_mask_storeu_ps (c + i * ldc, m0, c0[i]);
       _mm512_mask_storeu_ps (c + i * ldc + 16, m1, c1[i]);
     }
@@ -138,21 +137,7 @@ k2_half (const int MR, const bool TA, int kc, const float *a, long lda, const fl
   __m256 c0[K2_MR], c1[K2_MR];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; i++)
-    {
-      if (load_c)
-        {
-          c0[i] = _mm256_loadu_ps (c + i * ldc);
-          c1[i] = _mm256_loadu_ps (c + i * ldc + 8);
-        }
-      else
-        c0[i] = c1[i] = _mm256_setzero_ps ();
-      if (bias != NULL)
-        {
-          __m256 bv = _mm256_set1_ps (bias[i]);
-          c0[i] = _mm256_add_ps (c0[i], bv);
-          c1[i] = _mm256_add_ps (c1[i], bv);
-        }
-    }
+    c0[i] = c1[i] = _mm256_setzero_ps ();
   for (int k = 0; k < kc; k++)
     {
       __m256 b0 = _mm256_load_ps (bp + (long) k * NR);
@@ -168,6 +153,17 @@ k2_half (const int MR, const bool TA, int kc, const float *a, long lda, const fl
 #pragma GCC unroll 8
   for (int i = 0; i < MR; i++)
     {
+      if (load_c)
+        {
+          c0[i] = _mm256_add_ps (c0[i], _mm256_loadu_ps (c + i * ldc));
+          c1[i] = _mm256_add_ps (c1[i], _mm256_loadu_ps (c + i * ldc + 8));
+        }
+      if (bias != NULL)
+        {
+          __m256 bv = _mm256_set1_ps (bias[i]);
+          c0[i] = _mm256_add_ps (c0[i], bv);
+          c1[i] = _mm256_add_ps (c1[i], bv);
+        }
       _mm256_storeu_ps (c + i * ldc, c0[i]);
       _mm256_storeu_ps (c + i * ldc + 8, c1[i]);
     }
