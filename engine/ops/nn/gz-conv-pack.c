@@ -135,10 +135,62 @@ offset_ptr (const float *src, int64_t off)
   return (const float *) ((uintptr_t) src + (uintptr_t) (off * (int64_t) sizeof (float)));
 }
 
+/* Segments are merged by OR-ing zero-masked loads: merge-masked loads would
+ * chain every load of a panel row on the previous one. */
+__attribute__ ((target ("avx512f"), always_inline)) static inline __m512
+or_ps (__m512 a, __m512 b)
+{
+  return _mm512_castsi512_ps (_mm512_or_si512 (_mm512_castps_si512 (a), _mm512_castps_si512 (b)));
+}
+
+/* One segment of a panel row for one tap (ki, kj), the same for every input
+ * channel: lane j of the panel reads plane[off + j·s_w] for the lanes in
+ * mask. Stride 2 keeps, per half h, element masks for its two loads. */
+typedef struct
+{
+  int64_t off;
+  uint32_t mask;
+  uint16_t em[4]; /* stride 2: half 0 loads A, B; half 1 loads A, B */
+} Tap;
+
+/* The segments of tap (ki, kj) that touch the plane; returns their count. */
+static inline int
+tap_segments (const GzConvPack *p, const Seg *seg, int ns, int64_t ki, int64_t kj, Tap *tp)
+{
+  const int64_t sw = p->s_w;
+  int nt = 0;
+  for (int s = 0; s < ns; s++)
+    {
+      int64_t iy = seg[s].iy0 + ki * p->d_h, ix = seg[s].ix0 + kj * p->d_w, lo, hi;
+      if (iy < 0 || iy >= p->in_h)
+        continue;
+      valid_lanes (ix, sw, p->in_w, seg[s].len, &lo, &hi);
+      const int64_t a = seg[s].j + lo, b = seg[s].j + hi;
+      if (a >= b)
+        continue;
+      Tap *t = &tp[nt++];
+      t->off = iy * p->in_w + ix - seg[s].j * sw;
+      t->mask = range_mask (a, b);
+      for (int h = 0; h < 2; h++)
+        {
+          /* Half h reads elements 2t of off + 32h (t the lane within the half). */
+          int64_t la = 2 * (a - 16 * h), lb = 2 * (b - 16 * h);
+          t->em[2 * h] = (uint16_t) (range_mask (la, lb) & 0x5555);
+          t->em[2 * h + 1] = (uint16_t) (range_mask (la - 16, lb - 16) & 0x5555);
+        }
+    }
+  return nt;
+}
+
+/* Panel by panel, tap by tap: a tap's segments (bounds, masks, offsets) are
+ * worked out once and serve the rows of every channel, which are then filled
+ * by branch-free masked loads (rows of one tap are kh·kw apart in the panel,
+ * which is L1-resident). */
 __attribute__ ((target ("avx512f"))) static void
 pack_avx512 (const GzConvPack *p, int k0, int kc, int n0, int nc, float *dst)
 {
   Seg seg[NR];
+  Tap taps[NR];
   const int64_t khw = p->k_h * p->k_w, sw = p->s_w;
   const __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4,
                                          2, 0);
@@ -146,71 +198,73 @@ pack_avx512 (const GzConvPack *p, int k0, int kc, int n0, int nc, float *dst)
                                           0);
   const __m512i gidx0 = _mm512_mullo_epi32 (lanes, _mm512_set1_epi32 ((int) sw));
   const __m512i gidx1 = _mm512_add_epi32 (gidx0, _mm512_set1_epi32 ((int) (16 * sw)));
+  const int64_t t0 = k0 % khw, c0 = k0 / khw;
   for (int64_t pn = 0; pn * NR < nc; pn++)
     {
       int64_t jn = nc - pn * NR < NR ? nc - pn * NR : NR;
       int ns = panel_segments (p, n0 + pn * NR, jn, seg);
-      int64_t c = k0 / khw, ki = (k0 % khw) / p->k_w, kj = k0 % p->k_w;
-      float *d = dst + pn * kc * NR;
-      for (int kk = 0; kk < kc; kk++, d += NR)
+      float *dp = dst + pn * kc * NR;
+      for (int64_t t = 0; t < khw && t < kc; t++)
         {
-          const float *xc = p->x + c * p->hw;
-          __m512 v0 = _mm512_setzero_ps (), v1 = _mm512_setzero_ps ();
-          for (int s = 0; s < ns; s++)
-            {
-              int64_t iy = seg[s].iy0 + ki * p->d_h, ix = seg[s].ix0 + kj * p->d_w, lo, hi;
-              if (iy < 0 || iy >= p->in_h)
-                continue;
-              valid_lanes (ix, sw, p->in_w, seg[s].len, &lo, &hi);
-              const int64_t a = seg[s].j + lo, b = seg[s].j + hi;
-              if (a >= b)
-                continue;
-              const uint32_t m = range_mask (a, b);
-              /* Lane j of the panel reads base[j · s_w]. */
-              const float *base = offset_ptr (xc + iy * p->in_w, ix - seg[s].j * sw);
-              if (sw == 1)
-                {
-                  v0 = _mm512_mask_loadu_ps (v0, (__mmask16) m, base);
-                  v1 = _mm512_mask_loadu_ps (v1, (__mmask16) (m >> 16), offset_ptr (base, 16));
-                }
-              else if (sw == 2)
-                {
-                  /* Half h: elements 2t of base + 32h, t the lane within the half. */
-                  for (int h = 0; h < 2; h++)
-                    {
-                      __mmask16 mh = (__mmask16) (m >> (16 * h));
-                      if (mh == 0)
-                        continue;
-                      int64_t la = 2 * (a - 16 * h), lb = 2 * (b - 16 * h);
-                      __mmask16 ma = (__mmask16) (range_mask (la, lb) & 0x5555);
-                      __mmask16 mb = (__mmask16) (range_mask (la - 16, lb - 16) & 0x5555);
-                      const float *bh = offset_ptr (base, 32 * h);
-                      __m512 e = _mm512_permutex2var_ps (_mm512_maskz_loadu_ps (ma, bh), even,
-                                                         _mm512_maskz_loadu_ps (
-                                                           mb, offset_ptr (bh, 16)));
-                      if (h == 0)
-                        v0 = _mm512_mask_mov_ps (v0, mh, e);
-                      else
-                        v1 = _mm512_mask_mov_ps (v1, mh, e);
-                    }
-                }
-              else
-                {
-                  v0 = _mm512_mask_i32gather_ps (v0, (__mmask16) m, gidx0, base, 4);
-                  v1 = _mm512_mask_i32gather_ps (v1, (__mmask16) (m >> 16), gidx1, base, 4);
-                }
-            }
-          _mm512_storeu_ps (d, v0);
-          _mm512_storeu_ps (d + 16, v1);
-          if (++kj == p->k_w)
-            {
-              kj = 0;
-              if (++ki == p->k_h)
-                {
-                  ki = 0;
-                  c++;
-                }
-            }
+          /* Rows kk = t, t + khw, … of the block hold tap (t0 + t) mod khw. */
+          const int64_t tap = (t0 + t) % khw, ki = tap / p->k_w, kj = tap % p->k_w;
+          int nt = tap_segments (p, seg, ns, ki, kj, taps);
+          const float *xc = p->x + (c0 + (t0 + t) / khw) * p->hw;
+          float *d = dp + t * NR;
+          const int64_t dstep = khw * NR, xstep = p->hw;
+          if (nt == 0)
+            for (int64_t kk = t; kk < kc; kk += khw, d += dstep)
+              {
+                _mm512_storeu_ps (d, _mm512_setzero_ps ());
+                _mm512_storeu_ps (d + 16, _mm512_setzero_ps ());
+              }
+          else if (sw == 1)
+            for (int64_t kk = t; kk < kc; kk += khw, d += dstep, xc += xstep)
+              {
+                __m512 v0 = _mm512_setzero_ps (), v1 = _mm512_setzero_ps ();
+                for (int e = 0; e < nt; e++)
+                  {
+                    const float *base = offset_ptr (xc, taps[e].off);
+                    v0 = or_ps (v0, _mm512_maskz_loadu_ps ((__mmask16) taps[e].mask, base));
+                    v1 = or_ps (v1, _mm512_maskz_loadu_ps ((__mmask16) (taps[e].mask >> 16),
+                                                           offset_ptr (base, 16)));
+                  }
+                _mm512_storeu_ps (d, v0);
+                _mm512_storeu_ps (d + 16, v1);
+              }
+          else if (sw == 2)
+            for (int64_t kk = t; kk < kc; kk += khw, d += dstep, xc += xstep)
+              {
+                __m512 v0 = _mm512_setzero_ps (), v1 = _mm512_setzero_ps ();
+                for (int e = 0; e < nt; e++)
+                  {
+                    /* Masked-out elements load as 0, so each permuted
+                     * vector is 0 outside its segment's lanes. */
+                    const float *base = offset_ptr (xc, taps[e].off);
+                    __m512 a0 = _mm512_maskz_loadu_ps (taps[e].em[0], base);
+                    __m512 b0 = _mm512_maskz_loadu_ps (taps[e].em[1], offset_ptr (base, 16));
+                    __m512 a1 = _mm512_maskz_loadu_ps (taps[e].em[2], offset_ptr (base, 32));
+                    __m512 b1 = _mm512_maskz_loadu_ps (taps[e].em[3], offset_ptr (base, 48));
+                    v0 = or_ps (v0, _mm512_permutex2var_ps (a0, even, b0));
+                    v1 = or_ps (v1, _mm512_permutex2var_ps (a1, even, b1));
+                  }
+                _mm512_storeu_ps (d, v0);
+                _mm512_storeu_ps (d + 16, v1);
+              }
+          else
+            for (int64_t kk = t; kk < kc; kk += khw, d += dstep, xc += xstep)
+              {
+                __m512 v0 = _mm512_setzero_ps (), v1 = _mm512_setzero_ps ();
+                for (int e = 0; e < nt; e++)
+                  {
+                    const float *base = offset_ptr (xc, taps[e].off);
+                    v0 = _mm512_mask_i32gather_ps (v0, (__mmask16) taps[e].mask, gidx0, base, 4);
+                    v1 = _mm512_mask_i32gather_ps (v1, (__mmask16) (taps[e].mask >> 16), gidx1,
+                                                   base, 4);
+                  }
+                _mm512_storeu_ps (d, v0);
+                _mm512_storeu_ps (d + 16, v1);
+              }
         }
     }
 }
