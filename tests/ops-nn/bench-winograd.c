@@ -5,7 +5,8 @@
  * 128@28², 256@14², 512@7², pads 1) at batch 1 and 32, 1 and 2 threads:
  * the current path (implicit im2col packer + gz_gemm per image, bias seeded,
  * as op-conv.c does), F(2×2,3×3) and F(4×4,3×3) with U made beforehand
- * ("cached") and per call. Medians of alternating runs. Then each method's
+ * ("cached") and per call. Medians of alternating runs, wall and process CPU
+ * time (the latter is steadier on a shared machine). Then each method's
  * error against a float64 direct convolution of batch 1 (He-scale weights,
  * ReLU'd normal inputs).
  *
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gaze-engine.h"
 #include "gz-blas.h"
@@ -59,6 +61,10 @@ run_im2col (const Run *r)
 static void
 run_method (const Run *r, int method)
 {
+  /* BENCH_WINOGRAD_ONLY=k runs only method k (for profiling). */
+  const char *only = getenv ("BENCH_WINOGRAD_ONLY");
+  if (only != NULL && atoi (only) != method)
+    return;
   if (method == 0)
     {
       run_im2col (r);
@@ -75,6 +81,14 @@ run_method (const Run *r, int method)
       fprintf (stderr, "winograd: %s\n", err.message);
       exit (1);
     }
+}
+
+static double
+cpu_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
 static int
@@ -129,27 +143,31 @@ main (int argc, char **argv)
             {
               gz_set_threads (threads);
               int reps = batch == 1 ? (int) fmax (1, 0.02 / (gflop / 200.0)) : 1;
-              double t[METHODS][64];
+              double t[METHODS][64], tc[METHODS][64];
               for (int m = 0; m < METHODS; m++)
                 run_method (&r, m); /* warm-up */
               for (int k = 0; k < rounds && k < 64; k++)
                 for (int m = 0; m < METHODS; m++)
                   {
                     gint64 t0 = g_get_monotonic_time ();
+                    double c0 = cpu_ms ();
                     for (int i = 0; i < reps; i++)
                       run_method (&r, m);
                     t[m][k] = (g_get_monotonic_time () - t0) * 1e-3 / reps;
+                    tc[m][k] = (cpu_ms () - c0) / reps;
                   }
-              double base = 0;
+              double base = 0, base_cpu = 0;
               for (int m = 0; m < METHODS; m++)
                 {
                   qsort (t[m], rounds, sizeof (double), cmp_double);
-                  double med = t[m][rounds / 2];
+                  qsort (tc[m], rounds, sizeof (double), cmp_double);
+                  double med = t[m][rounds / 2], medc = tc[m][rounds / 2];
                   if (m == 0)
-                    base = med;
-                  printf ("%3d@%2d² batch %2d threads %d  %-14s %9.3f ms %6.0f GFLOP/s  x%.2f\n", c,
-                          hw, batch, threads, method_names[m], med, gflop / (med * 1e-3),
-                          base / med);
+                    base = med, base_cpu = medc;
+                  printf ("%3d@%2d² batch %2d threads %d  %-14s wall %8.3f ms %4.0f GFLOP/s x%.2f"
+                          "  cpu %8.3f ms x%.2f\n",
+                          c, hw, batch, threads, method_names[m], med, gflop / (med * 1e-3),
+                          base / med, medc, base_cpu / medc);
                 }
             }
           if (batch == 1)

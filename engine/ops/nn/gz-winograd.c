@@ -3,10 +3,13 @@
  *
  * Tiles of all images of the batch are numbered together (image, tile row,
  * tile column) and handled in blocks of TB tiles, 16 to a vector group. Per
- * block: the input transform writes V [α²][C][TB], one gz_gemm per position
- * gives Mo [α²][M][TB] = U[p] · V[p], the output transform reads Mo and
- * writes y with the bias added. A block's V and Mo are sized to stay in L2
- * so that the GEMMs read V from there, not from memory.
+ * block: the input transform writes V[p] (C × TB) straight in gz_gemm's
+ * panel layout (gz-gemm.h), a product per position gives Mo[p] (M × TB) =
+ * U[p] · V[p] with gz_gemm's micro-kernels (gz-gemm-kernels.h) on those
+ * panels, so B is never packed again, and the output transform reads Mo and
+ * writes y with the bias added. A block's V and Mo are sized to stay in L2.
+ * Without a cached U, output channels go in chunks whose U (made per call)
+ * stays a few MiB, and V is kept across chunks when it is moderate.
  *
  * The transforms work on 16 tiles at once with GCC vector extensions, so the
  * same code compiles to AVX-512, AVX2 or SSE; only the gather of the 16
@@ -24,6 +27,7 @@
 
 #include "gz-blas.h"
 #include "gz-gemm.h"
+#include "gz-gemm-kernels.h"
 #include "gz-winograd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -34,6 +38,8 @@
 enum
 {
   LANES = 16,    /* tiles per vector group */
+  NR = GZ_GEMM_NR, /* tiles per B panel: blocks hold whole panels */
+  KC = 256,      /* k block of the products: a 32 KiB panel slice stays in L1 */
   MAX_TB = 1024, /* tiles per block, upper bound (lane metadata lives on the stack) */
   MAX_ALPHA = 6,
 };
@@ -307,9 +313,14 @@ weights_body (const WeightJob *j, long m0, long m1, int tile)
         int nl = C - c0 < LANES ? (int) (C - c0) : LANES;
         float gf[9][LANES];
         const float *src = j->w + ((size_t) mo * C + c0) * 9;
-        for (int k = 0; k < 9; k++)
-          for (int l = 0; l < LANES; l++)
-            gf[k][l] = l < nl ? src[l * 9 + k] : 0.0f;
+        if (nl == LANES)
+          for (int k = 0; k < 9; k++)
+            for (int l = 0; l < LANES; l++)
+              gf[k][l] = src[l * 9 + k];
+        else
+          for (int k = 0; k < 9; k++)
+            for (int l = 0; l < LANES; l++)
+              gf[k][l] = l < nl ? src[l * 9 + k] : 0.0f;
         v16 g[9], t[MAX_ALPHA][3];
         for (int k = 0; k < 9; k++)
           LD (g[k], gf[k]);
@@ -346,9 +357,10 @@ typedef struct
   const GzWinogradShape *s;
   const Geo *g;
   const LaneMeta *lm;
-  int tb;         /* tiles in the block, a multiple of LANES */
+  int tb;         /* tiles per block, a multiple of NR */
+  int groups;     /* vector groups holding this block's real tiles */
   const float *x; /* input */
-  float *v;       /* [α²][C][tb] */
+  float *v;       /* per position, tb / NR panels of C × NR (gz-gemm.h layout) */
   const float *mo; /* [α²][mc][tb] for output channels [m_base, m_base + mc) */
   int m_base, mc;
   const float *bias;
@@ -365,7 +377,7 @@ input_body (const BlockJob *j, long c0, long c1, int tile, GatherRowFn gather)
   for (long c = c0; c < c1; c++)
     {
       const float *plane = j->x + c * j->g->hw;
-      for (int gi = 0; gi < tb / LANES; gi++)
+      for (int gi = 0; gi < j->groups; gi++)
         {
           float d[MAX_ALPHA * LANES] __attribute__ ((aligned (64)));
           v16 h[MAX_ALPHA][MAX_ALPHA]; /* h[a][jj] = (d Bᵀ-row) horizontally */
@@ -384,7 +396,8 @@ input_body (const BlockJob *j, long c0, long c1, int tile, GatherRowFn gather)
               for (int a = 0; a < alpha; a++)
                 col[a] = h[a][jj];
               bt_1d (tile, col, 1, r, 1);
-              float *dst = j->v + (size_t) c * tb + gi * LANES;
+              /* panel gi / 2 of position p: C rows of NR tiles */
+              float *dst = j->v + ((size_t) (gi / 2) * C + c) * NR + (gi % 2) * LANES;
               for (int i = 0; i < alpha; i++)
                 ST (dst + (size_t) (i * alpha + jj) * pstride, r[i]);
             }
@@ -403,7 +416,7 @@ output_body (const BlockJob *j, long m0, long m1, int tile)
     {
       float b = j->bias != NULL ? j->bias[j->m_base + mo] : 0.0f;
       float *yc = j->y + (j->m_base + mo) * j->g->ohw;
-      for (int gi = 0; gi < tb / LANES; gi++)
+      for (int gi = 0; gi < j->groups; gi++)
         {
           const float *src = j->mo + (size_t) mo * tb + gi * LANES;
           v16 q[MAX_ALPHA][4]; /* q[i][jj] = horizontal Aᵀ of row i */
@@ -528,11 +541,12 @@ gz_winograd_transform_weights (const GzWinogradShape *s, const float *w, float *
 
 /* ---- driver ------------------------------------------------------------------ */
 
-typedef struct
+typedef struct Conv_
 {
   const GzWinogradShape *s;
   const Geo *g;
   const Kernels *k;
+  const GzGemmKernel *kern;
   const float *x, *bias;
   float *y;
   int tb;
@@ -552,6 +566,16 @@ typedef struct
   const BlockJob *j;
   RangeFn fn;
 } RangeJob;
+
+typedef struct
+{
+  const struct Conv_ *cv;
+  const float *v;
+  float *mo;
+  int panels;
+} ProductJob;
+
+static void products_range (long begin, long end, void *data);
 
 static void
 range_run (long begin, long end, void *data)
@@ -574,7 +598,9 @@ run_block (const Conv *cv, long blk, int slot, bool split)
   lane_meta (s, g, blk * tb, tb, &lm);
   float *v = cv->v + (cv->keep_v ? (size_t) blk : (size_t) slot) * cv->vf;
   float *mo = cv->mo + (size_t) slot * cv->mof;
-  BlockJob j = { s, g, &lm, tb, cv->x, v, mo, cv->m_base, cv->mc, cv->bias, cv->y };
+  long left = g->tiles - blk * tb;
+  int panels = (int) ((left < tb ? left : tb) + NR - 1) / NR;
+  BlockJob j = { s, g, &lm, tb, panels * (NR / LANES), cv->x, v, mo, cv->m_base, cv->mc, cv->bias, cv->y };
   if (!cv->keep_v || cv->first_chunk)
     {
       if (split)
@@ -585,15 +611,13 @@ run_block (const Conv *cv, long blk, int slot, bool split)
       else
         cv->k->input[tile4](&j, 0, s->c);
     }
-  /* Only the block's real tiles (rounded up to a vector group) go through the GEMMs. */
-  long left = g->tiles - blk * tb;
-  int n = (int) (left < tb ? (left + LANES - 1) / LANES * LANES : tb);
-  for (int p = 0; p < g->positions; p++)
-    {
-      GzGemmMatrix bm = { v + (size_t) p * s->c * tb, tb, false, 1.0f };
-      gz_gemm (false, cv->mc, n, s->c, cv->u + (size_t) p * cv->u_pstride, s->c,
-               gz_gemm_pack_b_matrix, &bm, NULL, 0.0f, mo + (size_t) p * cv->mc * tb, tb);
-    }
+  /* Only the block's panels holding real tiles go through the products. */
+  ProductJob pj = { cv, v, mo, panels };
+  long units = (long) g->positions * ((cv->mc + cv->kern->mr - 1) / cv->kern->mr);
+  if (split)
+    gz_parallel_for (units, 1, products_range, &pj);
+  else
+    products_range (0, units, &pj);
   if (split)
     {
       RangeJob r = { &j, cv->k->output[tile4] };
@@ -601,6 +625,32 @@ run_block (const Conv *cv, long blk, int slot, bool split)
     }
   else
     cv->k->output[tile4](&j, 0, cv->mc);
+}
+
+/* Units [begin, end) of (position, MR rows of the chunk): Mo[p] rows =
+ * U[p] rows · V[p], k in blocks of KC, each panel of V read in place. */
+static void
+products_range (long begin, long end, void *data)
+{
+  const ProductJob *pj = data;
+  const Conv *cv = pj->cv;
+  const int mr = cv->kern->mr, C = cv->s->c, tb = cv->tb;
+  const long row_units = (cv->mc + mr - 1) / mr;
+  for (long unit = begin; unit < end; unit++)
+    {
+      long p = unit / row_units;
+      int i0 = (int) (unit % row_units) * mr, rows = cv->mc - i0 < mr ? cv->mc - i0 : mr;
+      const float *a = cv->u + (size_t) p * cv->u_pstride + (size_t) i0 * C;
+      const float *vp = pj->v + (size_t) p * C * tb;
+      float *c = pj->mo + ((size_t) p * cv->mc + i0) * tb;
+      for (int k0 = 0; k0 < C; k0 += KC)
+        {
+          int kc = C - k0 < KC ? C - k0 : KC;
+          for (int q = 0; q < pj->panels; q++)
+            cv->kern->fn (rows, kc, a + k0, C, false, vp + ((size_t) q * C + k0) * NR,
+                          c + q * NR, tb, NR, k0 > 0, NULL);
+        }
+    }
 }
 
 static void
@@ -652,7 +702,7 @@ gz_winograd_conv (const GzWinogradShape *s, const float *x, const float *w, cons
   if (threads < 1)
     threads = 1;
   double per_tile = (double) P * ((double) C + mc) * sizeof (float);
-  long tb = (long) (env_kb ("GAZE_WINOGRAD_BLOCK_KB", 1024) / per_tile) / LANES * LANES;
+  long tb = (long) (env_kb ("GAZE_WINOGRAD_BLOCK_KB", 1024) / per_tile) / NR * NR;
   if (tb < 64)
     tb = 64;
   if (tb > MAX_TB)
@@ -664,11 +714,11 @@ gz_winograd_conv (const GzWinogradShape *s, const float *x, const float *w, cons
       blocks = (blocks + threads - 1) / threads * threads;
       slots = threads;
     }
-  tb = ((g.tiles + blocks - 1) / blocks + LANES - 1) / LANES * LANES;
+  tb = ((g.tiles + blocks - 1) / blocks + NR - 1) / NR * NR;
   blocks = (g.tiles + tb - 1) / tb;
 
   size_t vf = P * C * (size_t) tb, mof = P * (size_t) mc * (size_t) tb;
-  size_t uf = u == NULL ? P * (size_t) mc * C : 0;
+  size_t uf = u == NULL ? (P * (size_t) mc * C + 15) / 16 * 16 : 0; /* keeps V aligned */
   /* With several chunks, keep every block's V (if that stays moderate) rather
    * than transform the input again per chunk. */
   bool keep_v = chunks > 1
@@ -676,12 +726,18 @@ gz_winograd_conv (const GzWinogradShape *s, const float *x, const float *w, cons
   double total_d = (double) uf + (double) vf * (keep_v ? blocks : slots) + (double) mof * slots;
   if (total_d > (double) SIZE_MAX / sizeof (float) / 2)
     return gz_error_set (err, GZ_ERR_LIMIT, "winograd: scratch too large");
-  size_t total = (size_t) total_d;
-  float *scratch = gz_scratch_get (total);
-  if (scratch == NULL)
+  size_t total = (size_t) total_d + 16;
+  float *block = gz_scratch_get (total);
+  if (block == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "winograd: out of memory (%zu floats)", total);
+  /* The kernels want 64-byte aligned panels; every area is a multiple of NR floats. */
+  float *scratch = (float *) (((uintptr_t) block + 63) & ~(uintptr_t) 63);
 
-  Conv cv = { s, &g, kernels (), x, bias, y, (int) tb, blocks, slots, keep_v,
+  static const GzGemmKernel *_Atomic kern_chosen;
+  const GzGemmKernel *kern = kern_chosen;
+  if (kern == NULL)
+    kern_chosen = kern = gz_gemm_kernel_pick ();
+  Conv cv = { s, &g, kernels (), kern, x, bias, y, (int) tb, blocks, slots, keep_v,
               scratch + uf, scratch + uf + vf * (keep_v ? blocks : slots), vf, mof,
               0, mc, 1, u, (size_t) s->m * C };
   for (int ch = 0; ch < chunks; ch++)
@@ -704,7 +760,7 @@ gz_winograd_conv (const GzWinogradShape *s, const float *x, const float *w, cons
         for (long blk = 0; blk < blocks; blk++)
           run_block (&cv, blk, 0, threads > 1);
     }
-  gz_scratch_put (scratch);
+  gz_scratch_put (block);
   return GZ_OK;
 }
 
