@@ -53,7 +53,29 @@ kernel_generic (int mr, int kc, const float *a, long lda, bool trans_a, const fl
       }
 }
 
-static const GzGemmKernel generic_kernel = { "generic", GEN_MR, kernel_generic };
+/* Row by row, so that the source is read in long runs (a KC × NR panel at a
+ * time would read 128 bytes from each of KC rows). */
+static void
+pack_rows_generic (const float *b, size_t ldb, float alpha, int kc, int nc, float *dst)
+{
+  const int panels = (nc + NR - 1) / NR;
+  for (int kk = 0; kk < kc; kk++)
+    {
+      const float *s = b + kk * ldb;
+      for (int p = 0; p < panels; p++)
+        {
+          float *d = dst + ((size_t) p * kc + kk) * NR;
+          int w = nc - p * NR < NR ? nc - p * NR : NR;
+          for (int j = 0; j < w; j++)
+            d[j] = alpha * s[p * NR + j];
+          for (int j = w; j < NR; j++)
+            d[j] = 0.0f;
+        }
+    }
+}
+
+static const GzGemmKernel generic_kernel = { "generic", GEN_MR, kernel_generic,
+                                             pack_rows_generic };
 
 #ifdef GZ_HAVE_X86_KERNELS
 
@@ -71,8 +93,8 @@ k512_tile (const int MR, const bool TA, int kc, const float *a, long lda, const 
     c0[i] = c1[i] = _mm512_setzero_ps ();
   for (int k = 0; k < kc; k++)
     {
-      __m512 b0 = _mm512_load_ps (bp + (long) k * NR);
-      __m512 b1 = _mm512_load_ps (bp + (long) k * NR + 16);
+      __m512 b0 = _mm512_loadu_ps (bp + (long) k * NR);
+      __m512 b1 = _mm512_loadu_ps (bp + (long) k * NR + 16);
 #pragma GCC unroll 16
       for (int i = 0; i < MR; i++)
         {
@@ -123,7 +145,30 @@ kernel_avx512 (int mr, int kc, const float *a, long lda, bool trans_a, const flo
     }
 }
 
-static const GzGemmKernel avx512_kernel = { "avx512", K512_MR, kernel_avx512 };
+__attribute__ ((target ("avx512f"))) static void
+pack_rows_avx512 (const float *b, size_t ldb, float alpha, int kc, int nc, float *dst)
+{
+  const int panels = (nc + NR - 1) / NR;
+  const __m512 av = _mm512_set1_ps (alpha);
+  for (int kk = 0; kk < kc; kk++)
+    {
+      const float *s = b + kk * ldb;
+      for (int p = 0; p < panels; p++)
+        {
+          float *d = dst + ((size_t) p * kc + kk) * NR;
+          int w = nc - p * NR;
+          __mmask16 m0 = w >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << w) - 1);
+          __mmask16 m1 = w >= 32 ? (__mmask16) 0xffff
+                         : w > 16 ? (__mmask16) ((1u << (w - 16)) - 1) : (__mmask16) 0;
+          _mm512_storeu_ps (d, _mm512_mul_ps (av, _mm512_maskz_loadu_ps (m0, s + p * NR)));
+          _mm512_storeu_ps (d + 16,
+                           _mm512_mul_ps (av, _mm512_maskz_loadu_ps (m1, s + p * NR + 16)));
+        }
+    }
+}
+
+static const GzGemmKernel avx512_kernel = { "avx512", K512_MR, kernel_avx512,
+                                            pack_rows_avx512 };
 
 /* ---- AVX2 + FMA ---------------------------------------------------------- */
 
@@ -140,8 +185,8 @@ k2_half (const int MR, const bool TA, int kc, const float *a, long lda, const fl
     c0[i] = c1[i] = _mm256_setzero_ps ();
   for (int k = 0; k < kc; k++)
     {
-      __m256 b0 = _mm256_load_ps (bp + (long) k * NR);
-      __m256 b1 = _mm256_load_ps (bp + (long) k * NR + 8);
+      __m256 b0 = _mm256_loadu_ps (bp + (long) k * NR);
+      __m256 b1 = _mm256_loadu_ps (bp + (long) k * NR + 8);
 #pragma GCC unroll 8
       for (int i = 0; i < MR; i++)
         {
@@ -213,7 +258,7 @@ kernel_avx2 (int mr, int kc, const float *a, long lda, bool trans_a, const float
     }
 }
 
-static const GzGemmKernel avx2_kernel = { "avx2", K2_MR, kernel_avx2 };
+static const GzGemmKernel avx2_kernel = { "avx2", K2_MR, kernel_avx2, pack_rows_generic };
 
 #endif /* GZ_HAVE_X86_KERNELS */
 

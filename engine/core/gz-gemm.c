@@ -204,41 +204,31 @@ gz_gemm_pack_b_matrix (const void *ctx, int k0, int kc, int n0, int nc, float *d
   const GzGemmMatrix *bm = ctx;
   const float alpha = bm->alpha;
   const size_t ldb = (size_t) bm->ldb;
+  if (!bm->trans_b)
+    {
+      kernel ()->pack_rows (bm->b + (size_t) k0 * ldb + n0, ldb, alpha, kc, nc, dst);
+      return;
+    }
+  /* B[n][k]: 8 k at a time, so that each source row is read in runs. */
   for (int p0 = 0; p0 < nc; p0 += NR)
     {
       int w = nc - p0 < NR ? nc - p0 : NR;
       float *d = dst + (size_t) (p0 / NR) * kc * NR;
-      if (!bm->trans_b)
+      for (int kk0 = 0; kk0 < kc; kk0 += 8)
         {
-          for (int kk = 0; kk < kc; kk++)
+          int kn = kc - kk0 < 8 ? kc - kk0 : 8;
+          for (int jj = 0; jj < NR; jj++)
             {
-              const float *s = bm->b + (size_t) (k0 + kk) * ldb + n0 + p0;
-              float *dr = d + (size_t) kk * NR;
-              for (int jj = 0; jj < w; jj++)
-                dr[jj] = alpha * s[jj];
-              for (int jj = w; jj < NR; jj++)
-                dr[jj] = 0.0f;
-            }
-        }
-      else
-        {
-          /* B[n][k]: 8 k at a time so that each source row is read in runs. */
-          for (int kk0 = 0; kk0 < kc; kk0 += 8)
-            {
-              int kn = kc - kk0 < 8 ? kc - kk0 : 8;
-              for (int jj = 0; jj < NR; jj++)
+              float *dc = d + (size_t) kk0 * NR + jj;
+              if (jj < w)
                 {
-                  float *dc = d + (size_t) kk0 * NR + jj;
-                  if (jj < w)
-                    {
-                      const float *s = bm->b + (size_t) (n0 + p0 + jj) * ldb + k0 + kk0;
-                      for (int q = 0; q < kn; q++)
-                        dc[q * NR] = alpha * s[q];
-                    }
-                  else
-                    for (int q = 0; q < kn; q++)
-                      dc[q * NR] = 0.0f;
+                  const float *s = bm->b + (size_t) (n0 + p0 + jj) * ldb + k0 + kk0;
+                  for (int q = 0; q < kn; q++)
+                    dc[q * NR] = alpha * s[q];
                 }
+              else
+                for (int q = 0; q < kn; q++)
+                  dc[q * NR] = 0.0f;
             }
         }
     }
