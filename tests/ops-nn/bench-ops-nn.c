@@ -5,7 +5,9 @@
  * the forward through gz_gemm with the implicit-im2col packer ("new") and
  * through explicit im2col + gz_sgemm/OpenBLAS (GAZE_CONV_GEMM=blas, "old"),
  * run alternately and reported as medians, plus the median input-gradient
- * time. Run: build/tests/ops-nn/bench-ops-nn [repeats] [layer-substring]
+ * time. Run: build/tests/ops-nn/bench-ops-nn [repeats] [layer-substring] [VAR=VALUE]
+ * where VAR=VALUE sets the "old" path (default GAZE_CONV_GEMM=blas; e.g.
+ * GAZE_CONV_BATCH=0 for image-by-image products on small planes).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +35,10 @@ static const Layer layers[] = {
   { "r50 1x1/2 256->512 @56", 1, 256, 56, 56, 512, 1, 2, 0, 1 },
   { "r50 1x1 1024->256 @14", 1, 1024, 14, 14, 256, 1, 1, 0, 1 },
   { "r50 1x1 512->2048 @7", 1, 512, 7, 7, 2048, 1, 1, 0, 1 },
-  { "r18 3x3 512->512 @7 batch 8", 8, 512, 7, 7, 512, 3, 1, 1, 1 },
+  { "r18 3x3 512->512 @7 batch 32", 32, 512, 7, 7, 512, 3, 1, 1, 1 },
+  { "r18 3x3 256->256 @14 batch 32", 32, 256, 14, 14, 256, 3, 1, 1, 1 },
+  { "r18 3x3 128->128 @28 batch 32", 32, 128, 28, 28, 128, 3, 1, 1, 1 },
+  { "r50 1x1 512->2048 @7 batch 32", 32, 512, 7, 7, 2048, 1, 1, 0, 1 },
   { "grouped 3x3 g32 128->128 @28", 1, 128, 28, 28, 128, 3, 1, 1, 32 },
   { "dw 3x3 144 @56", 1, 144, 56, 56, 144, 3, 1, 1, 144 },
 };
@@ -64,7 +69,13 @@ int
 main (int argc, char **argv)
 {
   int reps = argc > 1 ? atoi (argv[1]) : 9;
-  const char *only = argc > 2 ? argv[2] : NULL;
+  const char *only = argc > 2 && argv[2][0] != '\0' ? argv[2] : NULL;
+  char old_var[64] = "GAZE_CONV_GEMM", old_val[64] = "blas";
+  if (argc > 3 && sscanf (argv[3], "%63[^=]=%63s", old_var, old_val) != 2)
+    {
+      fprintf (stderr, "the third argument is VAR=VALUE\n");
+      return 2;
+    }
   if (reps < 1)
     reps = 1;
   double *t_old = calloc ((size_t) reps, sizeof (double));
@@ -97,7 +108,7 @@ main (int argc, char **argv)
           GzTensor *const youts[1] = { y };
           GzTensor *dx = tn_tensor (4, in[0]->dims);
           GzTensor *din[3] = { dx, NULL, NULL };
-          setenv ("GAZE_CONV_GEMM", "blas", 1);
+          setenv (old_var, old_val, 1);
           t.node.op->forward (&t.node, ins, youts, &err); /* warm the old path too */
           for (int r = 0; r < reps; r++)
             {
@@ -106,9 +117,9 @@ main (int argc, char **argv)
                 {
                   bool old = (r + path) % 2 == 0;
                   if (old)
-                    setenv ("GAZE_CONV_GEMM", "blas", 1);
+                    setenv (old_var, old_val, 1);
                   else
-                    unsetenv ("GAZE_CONV_GEMM");
+                    unsetenv (old_var);
                   double t0 = now_ms ();
                   t.node.op->forward (&t.node, ins, youts, &err);
                   (old ? t_old : t_new)[r] = now_ms () - t0;
@@ -117,7 +128,7 @@ main (int argc, char **argv)
               t.node.op->backward (&t.node, ins, outs, douts, din, GZ_RELU_GRADIENT, &err);
               t_bwd[r] = now_ms () - t0;
             }
-          unsetenv ("GAZE_CONV_GEMM");
+          unsetenv (old_var);
           int64_t p = y->dims[2] * y->dims[3], kk = (int64_t) l->c / l->group * l->k * l->k;
           double flops = 2.0 * l->n * (double) l->m * (double) kk * (double) p;
           double mo = median (t_old, reps), mn = median (t_new, reps);

@@ -4,13 +4,16 @@
  * For many geometries (odd sizes, strides, dilations, asymmetric pads, 1-D,
  * groups) and blocks [k0, k0 + kc) × [n0, n0 + nc) not starting at 0, the
  * packer's output must equal the im2col matrix computed element by element
- * here and laid out as gz-gemm.h describes (zero columns past nc), and
+ * here and laid out as gz-gemm.h describes (zero columns past nc), for one
+ * image and for three side by side, and
  * nothing past the block's panels may be written. Both the packer this CPU
- * picks and the portable one are checked.
+ * picks and the portable one are checked. Then whole Conv forwards through
+ * gz_gemm, sized to use several k blocks, panels and (small planes) images
+ * per product, against a float64 direct convolution at 1 and 2 threads.
  */
-#include <glib.h>
-#include <string.h>
+#include "ops-nn-test-util.h"
 
+#include "gaze-engine.h"
 #include "gz-gemm.h"
 #include "nn/gz-conv-pack.h"
 
@@ -41,9 +44,13 @@ static const PackCase cases[] = {
   { "1-D groups 2", 4, 2, 1, 50, 1, 3, 1, 1, 1, 1, 0, 1, 0, 1 },
 };
 
+/* Element (r, n) of the im2col matrix of images side by side (x_img apart). */
 static float
-im2col_at (const PackCase *pc, const GzNnWindow *w, const float *x, int64_t r, int64_t n)
+im2col_at (const GzNnWindow *w, const float *x, int64_t x_img, int64_t r, int64_t n)
 {
+  const int64_t P = w->out_h * w->out_w;
+  x += n / P * x_img;
+  n %= P;
   int64_t kj = r % w->k_w, ki = (r / w->k_w) % w->k_h, c = r / (w->k_w * w->k_h);
   int64_t oy = n / w->out_w, ox = n % w->out_w;
   int64_t iy = oy * w->s_h - w->pad_t + ki * w->d_h, ix = ox * w->s_w - w->pad_l + kj * w->d_w;
@@ -68,7 +75,7 @@ check_block (const PackCase *pc, const GzNnWindow *w, const GzConvPack *p, int k
       for (int j = 0; j < GZ_GEMM_NR; j++)
         {
           int col = pn * GZ_GEMM_NR + j;
-          float want = col < nc ? im2col_at (pc, w, p->x, k0 + kk, n0 + col) : 0.0f;
+          float want = col < nc ? im2col_at (w, p->x, p->x_img, k0 + kk, n0 + col) : 0.0f;
           float got = dst[((size_t) pn * kc + kk) * GZ_GEMM_NR + j];
           if (got != want && bad++ < 5)
             g_printerr ("%s isa %d block k0 %d kc %d n0 %d nc %d: (%d, %d) = %g, want %g\n",
@@ -99,15 +106,23 @@ test_pack (void)
       g_assert_cmpint (w.out_h, >=, 1);
       g_assert_cmpint (w.out_w, >=, 1);
       const int64_t hw = (int64_t) pc->ih * pc->iw, cg = pc->c / pc->group;
-      const int K = (int) (cg * pc->kh * pc->kw), P = (int) (w.out_h * w.out_w);
-      float *x = g_new (float, pc->c * hw);
-      for (int64_t i = 0; i < pc->c * hw; i++)
+      const int K = (int) (cg * pc->kh * pc->kw), nimg = 3;
+      float *x = g_new (float, nimg * pc->c * hw);
+      for (int64_t i = 0; i < nimg * pc->c * hw; i++)
         x[i] = (float) g_rand_double_range (rng, -1, 1);
       for (int gi = 0; gi < pc->group; gi++)
-        for (int isa = 0; isa < 2; isa++)
+        for (int variant = 0; variant < 4; variant++)
           {
+            /* variant & 1: the portable packer; variant & 2: three images */
+            int isa = variant & 1;
             GzConvPack p;
             gz_conv_pack_init (&p, &w, x + gi * cg * hw);
+            int P = (int) (w.out_h * w.out_w);
+            if (variant & 2)
+              {
+                p.x_img = pc->c * hw;
+                P *= nimg;
+              }
             if (isa == 1)
               p.isa = 0; /* the portable packer too */
             else if (p.isa == 0)
@@ -134,10 +149,89 @@ test_pack (void)
   g_rand_free (rng);
 }
 
+typedef struct
+{
+  const char *label;
+  int n, c, h, w, m, k, s, pad, group;
+} FwdCase;
+
+static const FwdCase fwd_cases[] = {
+  { "batch 3, 9x9 (images side by side), K 360", 3, 40, 9, 9, 20, 3, 1, 1, 1 },
+  { "batch 2, 30x30 stride 2", 2, 12, 30, 30, 17, 3, 2, 1, 1 },
+  { "batch 5, pointwise 5x5, K 300", 5, 300, 5, 5, 33, 1, 1, 0, 1 },
+  { "batch 4, groups 2, 7x7", 4, 32, 7, 7, 48, 3, 1, 1, 2 },
+  { "batch 40 of 7x7 (two batched products)", 40, 8, 7, 7, 9, 3, 1, 1, 1 },
+  { "batch 1, 5x5 pad 2 on 23x31", 1, 6, 23, 31, 70, 5, 1, 2, 1 },
+};
+
+static void
+test_conv_forward (void)
+{
+  for (size_t ci = 0; ci < G_N_ELEMENTS (fwd_cases); ci++)
+    {
+      const FwdCase *fc = &fwd_cases[ci];
+      const int cg = fc->c / fc->group, mg = fc->m / fc->group;
+      const int oh = (fc->h + 2 * fc->pad - fc->k) / fc->s + 1;
+      const int ow = (fc->w + 2 * fc->pad - fc->k) / fc->s + 1;
+      TNode t;
+      tn_init (&t, "Conv", 3, 1, 13);
+      tn_ints (&t, "kernel_shape", 2, (int64_t[]) { fc->k, fc->k });
+      tn_ints (&t, "strides", 2, (int64_t[]) { fc->s, fc->s });
+      tn_ints (&t, "pads", 4, (int64_t[]) { fc->pad, fc->pad, fc->pad, fc->pad });
+      tn_int (&t, "group", fc->group);
+      GzTensor *in[3] = {
+        tn_uniform (4, (int64_t[]) { fc->n, fc->c, fc->h, fc->w }, -1, 1),
+        tn_uniform (4, (int64_t[]) { fc->m, cg, fc->k, fc->k }, -1, 1),
+        tn_uniform (1, (int64_t[]) { fc->m }, -1, 1),
+      };
+      const float *x = in[0]->data, *wt = in[1]->data, *b = in[2]->data;
+      const int64_t ny = (int64_t) fc->n * fc->m * oh * ow;
+      double *want = g_new (double, ny);
+      for (int n = 0; n < fc->n; n++)
+        for (int o = 0; o < fc->m; o++)
+          for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++)
+              {
+                const int gi = o / mg;
+                double acc = b[o];
+                for (int c = 0; c < cg; c++)
+                  for (int ki = 0; ki < fc->k; ki++)
+                    for (int kj = 0; kj < fc->k; kj++)
+                      {
+                        int iy = oy * fc->s - fc->pad + ki, ix = ox * fc->s - fc->pad + kj;
+                        if (iy < 0 || iy >= fc->h || ix < 0 || ix >= fc->w)
+                          continue;
+                        acc += (double) wt[((o * cg + c) * fc->k + ki) * fc->k + kj]
+                               * x[(((int64_t) n * fc->c + gi * cg + c) * fc->h + iy) * fc->w
+                                   + ix];
+                      }
+                want[(((int64_t) n * fc->m + o) * oh + oy) * ow + ox] = acc;
+              }
+      GzTensor *y[2];
+      for (int thr = 1; thr <= 2; thr++)
+        {
+          gz_set_threads (thr);
+          y[thr - 1] = tn_forward (&t, in);
+          g_test_message ("%s, %d thread(s)", fc->label, thr);
+          tn_assert_close (y[thr - 1], want, ny, 1e-5);
+        }
+      /* The split between threads never changes the sums. */
+      g_assert_cmpmem (y[0]->data, ny * sizeof (float), y[1]->data, ny * sizeof (float));
+      gz_set_threads (1);
+      for (int i = 0; i < 2; i++)
+        gz_tensor_free (y[i]);
+      for (int i = 0; i < 3; i++)
+        gz_tensor_free (in[i]);
+      g_free (want);
+      tn_clear (&t);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/conv-pack/im2col-panels", test_pack);
+  g_test_add_func ("/conv-pack/conv-forward", test_conv_forward);
   return g_test_run ();
 }

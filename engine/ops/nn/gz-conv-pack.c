@@ -28,21 +28,29 @@ typedef struct
   int64_t j, len; /* lanes [j, j + len) of the panel */
   int64_t iy0;    /* input row for ki = 0 */
   int64_t ix0;    /* input column of lane j for kj = 0 */
+  int64_t xo;     /* offset of the segment's image in x */
 } Seg;
 
-/* Splits columns [col, col + jn) (jn <= NR) into runs along output rows. */
+/* Splits columns [col, col + jn) (jn <= NR) into runs along output rows
+ * (and images). */
 static int
 panel_segments (const GzConvPack *p, int64_t col, int64_t jn, Seg *seg)
 {
   int ns = 0;
-  int64_t oy = col / p->out_w, ox = col % p->out_w;
+  int64_t img = col / p->p_img, pos = col % p->p_img;
+  int64_t oy = pos / p->out_w, ox = pos % p->out_w;
   for (int64_t j = 0; j < jn;)
     {
       int64_t len = p->out_w - ox < jn - j ? p->out_w - ox : jn - j;
-      seg[ns++] = (Seg) { j, len, oy * p->s_h - p->pad_t, ox * p->s_w - p->pad_l };
+      seg[ns++] = (Seg) { j, len, oy * p->s_h - p->pad_t, ox * p->s_w - p->pad_l,
+                          img * p->x_img };
       j += len;
       ox = 0;
-      oy++;
+      if (++oy == p->out_h)
+        {
+          oy = 0;
+          img++;
+        }
     }
   return ns;
 }
@@ -91,7 +99,7 @@ pack_generic (const GzConvPack *p, int k0, int kc, int n0, int nc, float *dst)
               if (iy < 0 || iy >= p->in_h)
                 continue;
               valid_lanes (ix, p->s_w, p->in_w, seg[s].len, &lo, &hi);
-              const float *src = xc + iy * p->in_w;
+              const float *src = xc + seg[s].xo + iy * p->in_w;
               float *o = d + seg[s].j;
               if (p->s_w == 1)
                 memcpy (o + lo, src + ix + lo, (size_t) (hi - lo) * sizeof (float));
@@ -169,7 +177,7 @@ tap_segments (const GzConvPack *p, const Seg *seg, int ns, int64_t ki, int64_t k
       if (a >= b)
         continue;
       Tap *t = &tp[nt++];
-      t->off = iy * p->in_w + ix - seg[s].j * sw;
+      t->off = seg[s].xo + iy * p->in_w + ix - seg[s].j * sw;
       t->mask = range_mask (a, b);
       for (int h = 0; h < 2; h++)
         {
@@ -294,7 +302,8 @@ gz_conv_pack_init (GzConvPack *p, const GzNnWindow *w, const float *x)
   *p = (GzConvPack) {
     .x = x, .in_h = w->in_h, .in_w = w->in_w, .out_h = w->out_h, .out_w = w->out_w,
     .k_h = w->k_h, .k_w = w->k_w, .s_h = w->s_h, .s_w = w->s_w, .d_h = w->d_h, .d_w = w->d_w,
-    .pad_t = w->pad_t, .pad_l = w->pad_l, .hw = w->in_h * w->in_w, .isa = pick_isa (),
+    .pad_t = w->pad_t, .pad_l = w->pad_l, .hw = w->in_h * w->in_w,
+    .p_img = w->out_h * w->out_w, .x_img = 0, .isa = pick_isa (),
   };
   /* The gather indices are 32-bit lane·stride offsets. */
   if (p->s_w > (int64_t) 1 << 20)
