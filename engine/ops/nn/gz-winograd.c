@@ -213,6 +213,28 @@ gather_row_avx2 (const float *plane, const int32_t *off, uint32_t rmask, const u
 }
 #endif
 
+/* gf[k·16 + l] = src[l·9 + k]: the taps of 16 consecutive 3×3 filters. */
+typedef void (*TapsFn) (const float *src, float *gf);
+
+static void
+taps_generic (const float *src, float *gf)
+{
+  for (int k = 0; k < 9; k++)
+    for (int l = 0; l < LANES; l++)
+      gf[k * LANES + l] = src[l * 9 + k];
+}
+
+#ifdef GZ_HAVE_X86_KERNELS
+__attribute__ ((target ("avx512f"))) static void
+taps_avx512 (const float *src, float *gf)
+{
+  const __m512i idx = _mm512_mullo_epi32 (
+    _mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32 (9));
+  for (int k = 0; k < 9; k++)
+    _mm512_storeu_ps (gf + k * LANES, _mm512_i32gather_ps (idx, src + k, 4));
+}
+#endif
+
 /* ---- the transforms (16 tiles per vector) ------------------------------------ */
 
 /* Unaligned vector load and store (macros: passing v16 by value would
@@ -300,9 +322,10 @@ typedef struct
   float *u;
 } WeightJob;
 
-/* U for output channels [m0, m1), 16 input channels per vector. */
+/* U for output channels [m0, m1), 16 input channels per vector (taps
+ * loads 16 filters' nine taps, tap-major). */
 AI void
-weights_body (const WeightJob *j, long m0, long m1, int tile)
+weights_body (const WeightJob *j, long m0, long m1, int tile, TapsFn taps)
 {
   const int alpha = tile + 2;
   const long C = j->c;
@@ -314,9 +337,7 @@ weights_body (const WeightJob *j, long m0, long m1, int tile)
         float gf[9][LANES];
         const float *src = j->w + ((size_t) mo * C + c0) * 9;
         if (nl == LANES)
-          for (int k = 0; k < 9; k++)
-            for (int l = 0; l < LANES; l++)
-              gf[k][l] = src[l * 9 + k];
+          taps (src, gf[0]);
         else
           for (int k = 0; k < 9; k++)
             for (int l = 0; l < LANES; l++)
@@ -467,7 +488,7 @@ typedef struct
   const char *name;
 } Kernels;
 
-#define DEFINE_KERNELS(SFX, ATTR, GATHER)                                                          \
+#define DEFINE_KERNELS(SFX, ATTR, GATHER, TAPS)                                                          \
   ATTR static void input2_##SFX (const BlockJob *j, long a, long b)                                \
   {                                                                                                \
     input_body (j, a, b, 2, GATHER);                                                               \
@@ -486,20 +507,20 @@ typedef struct
   }                                                                                                \
   ATTR static void weights2_##SFX (const WeightJob *j, long a, long b)                             \
   {                                                                                                \
-    weights_body (j, a, b, 2);                                                                     \
+    weights_body (j, a, b, 2, TAPS);                                                                     \
   }                                                                                                \
   ATTR static void weights4_##SFX (const WeightJob *j, long a, long b)                             \
   {                                                                                                \
-    weights_body (j, a, b, 4);                                                                     \
+    weights_body (j, a, b, 4, TAPS);                                                                     \
   }                                                                                                \
   static const Kernels kernels_##SFX = { { input2_##SFX, input4_##SFX },                           \
                                          { output2_##SFX, output4_##SFX },                         \
                                          { weights2_##SFX, weights4_##SFX }, #SFX };
 
-DEFINE_KERNELS (generic, , gather_row_generic)
+DEFINE_KERNELS (generic, , gather_row_generic, taps_generic)
 #ifdef GZ_HAVE_X86_KERNELS
-DEFINE_KERNELS (avx512, __attribute__ ((target ("avx512f"))), gather_row_avx512)
-DEFINE_KERNELS (avx2, __attribute__ ((target ("avx2,fma"))), gather_row_avx2)
+DEFINE_KERNELS (avx512, __attribute__ ((target ("avx512f"))), gather_row_avx512, taps_avx512)
+DEFINE_KERNELS (avx2, __attribute__ ((target ("avx2,fma"))), gather_row_avx2, taps_generic)
 #endif
 
 static const Kernels *
