@@ -13,8 +13,10 @@
  *
  * The transforms work on 16 tiles at once with GCC vector extensions, so the
  * same code compiles to AVX-512, AVX2 or SSE; only the gather of the 16
- * tiles' input pixels (masked where the tile meets the padding) is written
- * per ISA. The choice is made at run time, capped by GAZE_CONV_ISA.
+ * tiles' input pixels (zeros where a tile meets the padding) is written per
+ * ISA: AVX-512 loads each run of consecutive tiles' input row at once and
+ * distributes it with permutes, AVX2 uses masked gathers, the portable
+ * code scalar loads. The choice is made at run time, capped by GAZE_CONV_ISA.
  *
  * Threads: with at least as many blocks as threads each thread runs whole
  * blocks (its GEMMs run inline); otherwise blocks run one after the other
@@ -117,6 +119,19 @@ typedef struct
   uint32_t cmask[MAX_TB / LANES][MAX_ALPHA]; /* … whose input column b is inside */
   int32_t out_off[MAX_TB];     /* y offset (minus the channel's) of the tile's top-left output */
   uint8_t rows[MAX_TB], cols[MAX_TB]; /* output rows/columns inside y (0: no tile) */
+  /* Runs of a group: lanes [l0, l0 + len) are consecutive tiles of one tile
+   * row, so their input rows are one contiguous stretch of x. Element e of
+   * the stretch read from x offset off (that of a virtual tile in lane 0,
+   * tile · l0 columns to the left) belongs to lane e / tile; emask has the
+   * elements inside the run and inside the image's columns. */
+  struct
+  {
+    int32_t off;
+    uint8_t l0, len;
+    uint16_t emask_hi; /* elements 64…79 */
+    uint64_t emask;    /* elements 0…63 */
+  } runs[MAX_TB / LANES][LANES];
+  uint8_t n_runs[MAX_TB / LANES];
 } LaneMeta;
 
 static void
@@ -151,13 +166,56 @@ lane_meta (const GzWinogradShape *s, const Geo *g, long t0, int tb, LaneMeta *lm
       lm->rows[l] = (uint8_t) (g->oh - oy < g->tile ? g->oh - oy : g->tile);
       lm->cols[l] = (uint8_t) (g->ow - ox < g->tile ? g->ow - ox : g->tile);
     }
+  /* The runs: a lane extends its predecessor's run when it is the next tile
+   * of the same tile row (offsets then differ by exactly the tile edge and
+   * both are real tiles of that row). */
+  for (int gi = 0; gi < tb / LANES; gi++)
+    {
+      int nr = 0;
+      for (int l = 0; l < LANES; l++)
+        {
+          int lane = gi * LANES + l;
+          long t = t0 + lane;
+          if (t >= g->tiles)
+            break;
+          long tx = (t % per_image) % g->tw;
+          if (nr > 0 && tx > 0 && lm->runs[gi][nr - 1].l0 + lm->runs[gi][nr - 1].len == l)
+            lm->runs[gi][nr - 1].len++;
+          else
+            {
+              lm->runs[gi][nr].l0 = (uint8_t) l;
+              lm->runs[gi][nr].len = 1;
+              lm->runs[gi][nr].off = lm->in_off[lane] - l * g->tile;
+              nr++;
+            }
+        }
+      lm->n_runs[gi] = (uint8_t) nr;
+      for (int r = 0; r < nr; r++)
+        {
+          int l0 = lm->runs[gi][r].l0, len = lm->runs[gi][r].len;
+          long t = t0 + gi * LANES + l0;
+          int col0 = (int) ((t % per_image) % g->tw) * g->tile - s->pad_l - l0 * g->tile;
+          uint64_t lo = 0;
+          uint16_t hi = 0;
+          for (int e = l0 * g->tile; e < (l0 + len - 1) * g->tile + g->alpha; e++)
+            if (col0 + e >= 0 && col0 + e < s->w)
+              {
+                if (e < 64)
+                  lo |= (uint64_t) 1 << e;
+                else
+                  hi |= (uint16_t) (1u << (e - 64));
+              }
+          lm->runs[gi][r].emask = lo;
+          lm->runs[gi][r].emask_hi = hi;
+        }
+    }
 }
 
 /* ---- gathers: d[b] = x[plane + in_off + a·w + b] for lanes inside, else 0 --- */
 
-/* Writes one input row a of a group's 16 tiles: alpha vectors of 16. */
-typedef void (*GatherRowFn) (const float *plane, const int32_t *off, uint32_t rmask,
-                             const uint32_t *cmask, int alpha, long row_off, float *d);
+/* Writes input row a of group gi's 16 tiles: alpha vectors of 16 (d[b·16 + l]). */
+typedef void (*RowFn) (int tile, const float *plane, const LaneMeta *lm, int gi, int a, long w,
+                       float *d);
 
 static void
 gather_row_generic (const float *plane, const int32_t *off, uint32_t rmask, const uint32_t *cmask,
@@ -172,22 +230,6 @@ gather_row_generic (const float *plane, const int32_t *off, uint32_t rmask, cons
 }
 
 #ifdef GZ_HAVE_X86_KERNELS
-__attribute__ ((target ("avx512f"))) static void
-gather_row_avx512 (const float *plane, const int32_t *off, uint32_t rmask, const uint32_t *cmask,
-                   int alpha, long row_off, float *d)
-{
-  __m512i idx = _mm512_add_epi32 (_mm512_loadu_si512 (off), _mm512_set1_epi32 ((int) row_off));
-  const __m512i one = _mm512_set1_epi32 (1);
-  for (int b = 0; b < alpha; b++)
-    {
-      __mmask16 m = (__mmask16) (rmask & cmask[b]);
-      __m512 v = m == 0xffff ? _mm512_i32gather_ps (idx, plane, 4)
-                             : _mm512_mask_i32gather_ps (_mm512_setzero_ps (), m, idx, plane, 4);
-      _mm512_storeu_ps (d + b * LANES, v);
-      idx = _mm512_add_epi32 (idx, one);
-    }
-}
-
 __attribute__ ((target ("avx2,fma"))) static void
 gather_row_avx2 (const float *plane, const int32_t *off, uint32_t rmask, const uint32_t *cmask,
                  int alpha, long row_off, float *d)
@@ -210,6 +252,85 @@ gather_row_avx2 (const float *plane, const int32_t *off, uint32_t rmask, const u
       idx0 = _mm256_add_epi32 (idx0, one);
       idx1 = _mm256_add_epi32 (idx1, one);
     }
+}
+#endif
+
+static void
+row_generic (int tile, const float *plane, const LaneMeta *lm, int gi, int a, long w, float *d)
+{
+  gather_row_generic (plane, lm->in_off + gi * LANES, lm->rmask[gi][a], lm->cmask[gi], tile + 2,
+                      a * w, d);
+}
+
+#ifdef GZ_HAVE_X86_KERNELS
+__attribute__ ((target ("avx2,fma"))) static void
+row_avx2 (int tile, const float *plane, const LaneMeta *lm, int gi, int a, long w, float *d)
+{
+  gather_row_avx2 (plane, lm->in_off + gi * LANES, lm->rmask[gi][a], lm->cmask[gi], tile + 2,
+                   a * w, d);
+}
+
+/* Per run: masked loads of the contiguous stretch (padding and the other
+ * runs' elements read as 0, nothing outside x touched), then lane l takes
+ * element l·tile + b by two-source permutes — several times cheaper than a
+ * 16-lane gather on current x86 cores. */
+__attribute__ ((target ("avx512f"), always_inline)) static inline void
+row_runs_avx512 (const int tile, const float *plane, const LaneMeta *lm, int gi, int a, long w,
+                 float *d)
+{
+  const int alpha = tile + 2;
+  const __m512i lane_m = _mm512_mullo_epi32 (
+    _mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+    _mm512_set1_epi32 (tile));
+  __m512 out[MAX_ALPHA];
+  for (int b = 0; b < alpha; b++)
+    out[b] = _mm512_setzero_ps ();
+  uint32_t rmask = lm->rmask[gi][a];
+  for (int r = 0; r < lm->n_runs[gi]; r++)
+    {
+      int l0 = lm->runs[gi][r].l0, len = lm->runs[gi][r].len;
+      if (!(rmask >> l0 & 1)) /* the run's input row is padding */
+        continue;
+      const float *p = plane + lm->runs[gi][r].off + a * w;
+      uint64_t em = lm->runs[gi][r].emask;
+      __m512 v0 = _mm512_maskz_loadu_ps ((__mmask16) em, p);
+      __m512 v1 = _mm512_maskz_loadu_ps ((__mmask16) (em >> 16), p + 16);
+      __m512 v2 = _mm512_maskz_loadu_ps ((__mmask16) (em >> 32), p + 32);
+      __m512 v3 = _mm512_setzero_ps (), v4 = _mm512_setzero_ps ();
+      if (tile == 4)
+        {
+          v3 = _mm512_maskz_loadu_ps ((__mmask16) (em >> 48), p + 48);
+          v4 = _mm512_maskz_loadu_ps (lm->runs[gi][r].emask_hi, p + 64);
+        }
+      __mmask16 lanes = (__mmask16) (((1u << len) - 1) << l0);
+      for (int b = 0; b < alpha; b++)
+        {
+          __m512i sidx = _mm512_add_epi32 (lane_m, _mm512_set1_epi32 (b));
+          __mmask16 k01 = _mm512_cmplt_epi32_mask (sidx, _mm512_set1_epi32 (32));
+          __m512 v = _mm512_permutex2var_ps (v0, sidx, v1);
+          if (tile == 4)
+            {
+              __mmask16 k4 = _mm512_cmpge_epi32_mask (sidx, _mm512_set1_epi32 (64));
+              __m512 hi = _mm512_mask_mov_ps (_mm512_permutex2var_ps (v2, sidx, v3), k4,
+                                              _mm512_permutexvar_ps (sidx, v4));
+              v = _mm512_mask_mov_ps (hi, k01, v);
+            }
+          else
+            v = _mm512_mask_mov_ps (_mm512_permutexvar_ps (sidx, v2), k01, v);
+          out[b] = _mm512_mask_mov_ps (out[b], lanes, v);
+        }
+    }
+  for (int b = 0; b < alpha; b++)
+    _mm512_storeu_ps (d + b * LANES, out[b]);
+}
+
+__attribute__ ((target ("avx512f"))) static void
+row_avx512 (int tile, const float *plane, const LaneMeta *lm, int gi, int a, long w, float *d)
+{
+  if (tile == 2)
+    row_runs_avx512 (2, plane, lm, gi, a, w, d);
+  else
+    row_runs_avx512 (4, plane, lm, gi, a, w, d);
 }
 #endif
 
@@ -390,7 +511,7 @@ typedef struct
 
 /* V for channels [c0, c1) of the block. */
 AI void
-input_body (const BlockJob *j, long c0, long c1, int tile, GatherRowFn gather)
+input_body (const BlockJob *j, long c0, long c1, int tile, RowFn row_fn)
 {
   const int alpha = tile + 2;
   const long C = j->s->c, W = j->s->w, tb = j->tb;
@@ -404,8 +525,7 @@ input_body (const BlockJob *j, long c0, long c1, int tile, GatherRowFn gather)
           v16 h[MAX_ALPHA][MAX_ALPHA]; /* h[a][jj] = (d Bᵀ-row) horizontally */
           for (int a = 0; a < alpha; a++)
             {
-              gather (plane, j->lm->in_off + gi * LANES, j->lm->rmask[gi][a], j->lm->cmask[gi],
-                      alpha, a * W, d);
+              row_fn (tile, plane, j->lm, gi, a, W, d);
               v16 row[MAX_ALPHA];
               for (int b = 0; b < alpha; b++)
                 LD (row[b], d + b * LANES);
@@ -517,10 +637,10 @@ typedef struct
                                          { output2_##SFX, output4_##SFX },                         \
                                          { weights2_##SFX, weights4_##SFX }, #SFX };
 
-DEFINE_KERNELS (generic, , gather_row_generic, taps_generic)
+DEFINE_KERNELS (generic, , row_generic, taps_generic)
 #ifdef GZ_HAVE_X86_KERNELS
-DEFINE_KERNELS (avx512, __attribute__ ((target ("avx512f"))), gather_row_avx512, taps_avx512)
-DEFINE_KERNELS (avx2, __attribute__ ((target ("avx2,fma"))), gather_row_avx2, taps_generic)
+DEFINE_KERNELS (avx512, __attribute__ ((target ("avx512f"))), row_avx512, taps_avx512)
+DEFINE_KERNELS (avx2, __attribute__ ((target ("avx2,fma"))), row_avx2, taps_generic)
 #endif
 
 static const Kernels *
