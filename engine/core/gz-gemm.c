@@ -9,8 +9,9 @@
  * weights, and a late layer (M = 512, K = 4608, N = 49) would spend more on
  * packing them each call than on the product.
  *
- * Threads split N by panels when that balances well, else M by MR rows (each
- * thread then packs all of B, which costs 1/rows of its work). The k blocks
+ * Threads split N by panels or M by MR rows, whichever a simple cost model
+ * (products, packing, reading A) says finishes first: M when N has few
+ * panels to share out, each thread then packing all of B. The k blocks
  * and the order of the terms within a tile never depend on the split, so any
  * thread count gives bitwise the same C.
  */
@@ -184,12 +185,19 @@ gz_gemm (bool trans_a, int m, int n, int k, const float *a, int lda, GzGemmPackB
   double flops = 2.0 * m * n * k;
   if (threads > 1 && flops >= 4e5)
     {
-      /* Split the dimension whose busiest thread has the least excess work;
-       * N on a tie, as its threads pack disjoint parts of B. */
+      /* The busiest thread's time, in cycles of one tile row × one panel × one
+       * k: its products, packing its panels of B (~12: measured, B coming
+       * from L3), and reading its rows of A (~0.4 each, from memory). Split
+       * over N, every thread reads all of A; over M, every thread packs all
+       * of B. */
       long t = threads;
-      double ex_n = (double) ((n_units + t - 1) / t) * t / n_units;
-      double ex_m = (double) ((m_units + t - 1) / t) * t / m_units;
-      j.split_n = ex_n <= ex_m;
+      double pn = (double) ((n_units + t - 1) / t);
+      double rm = (double) ((m_units + t - 1) / t) * kern->mr;
+      if (rm > m)
+        rm = m;
+      double cost_n = pn * m * k + pn * k * 12.0 + 0.4 * m * k;
+      double cost_m = rm * n_units * k + n_units * k * 12.0 + 0.4 * rm * k;
+      j.split_n = cost_n <= cost_m;
     }
   long units = j.split_n ? n_units : m_units;
   /* Below ~0.4 MFLOP a split costs more than it saves. */

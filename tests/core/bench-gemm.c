@@ -1,7 +1,7 @@
 /* bench-gemm.c — timing only: gz_gemm against OpenBLAS on convolution-like shapes
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Usage: bench-gemm [threads [reps]]. For each shape C = A·B (row-major,
+ * Usage: bench-gemm [threads [reps [M N K]]]. For each shape C = A·B (row-major,
  * beta 0), alternates gz_gemm (B packed by gz_gemm_pack_b_matrix) and
  * OpenBLAS's cblas_sgemm split over the engine's pool the way gz_sgemm did
  * before gz_gemm (column panels of 16, or row panels when M > N), and prints
@@ -99,9 +99,19 @@ main (int argc, char **argv)
   printf ("%-16s %5s %6s %5s %9s %9s %7s %6s\n", "shape", "M", "N", "K", "gz_gemm", "openblas",
           "ratio", "pack%");
   float *pbuf = aligned_alloc (64, 256 * 512 * sizeof (float));
-  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+  Shape one = { "argv", 0, 0, 0 };
+  if (argc > 5)
     {
-      const Shape *sh = &shapes[s];
+      one.m = atoi (argv[3]);
+      one.n = atoi (argv[4]);
+      one.k = atoi (argv[5]);
+      if (one.m < 1 || one.n < 1 || one.k < 1)
+        return 2;
+    }
+  size_t n_shapes = argc > 5 ? 1 : sizeof shapes / sizeof shapes[0];
+  for (size_t s = 0; s < n_shapes; s++)
+    {
+      const Shape *sh = argc > 5 ? &one : &shapes[s];
       size_t na = (size_t) sh->m * sh->k, nb = (size_t) sh->k * sh->n, nc = (size_t) sh->m * sh->n;
       float *a = malloc (na * sizeof (float)), *b = malloc (nb * sizeof (float));
       float *c = malloc (nc * sizeof (float));
