@@ -219,6 +219,29 @@ test_applies (void)
   g_assert_false (gz_winograd_applies (&s, 3, 3, 1, 1, 2, 2, 1, false));
   g_assert_false (gz_winograd_applies (&s, 3, 3, 1, 1, 1, 1, 2, false));
   g_assert_false (gz_winograd_applies (&s, 5, 5, 1, 1, 1, 1, 1, false));
+  /* ResNet-18's 3×3 layers: measured wins (bench-winograd) apply, the
+   * batch-1 losses do not. */
+  static const struct
+  {
+    int c, hw, n;
+    bool cached, applies;
+    int tile;
+  } rn[] = {
+    { 64, 56, 1, false, true, 4 },   { 128, 28, 1, false, true, 4 },
+    { 256, 14, 1, false, false, 2 }, { 256, 14, 1, true, true, 2 },
+    { 512, 7, 1, true, false, 2 },   { 64, 56, 32, false, true, 4 },
+    { 128, 28, 32, false, true, 4 }, { 256, 14, 32, false, true, 4 },
+    { 512, 7, 32, false, true, 4 },
+  };
+  for (unsigned i = 0; i < G_N_ELEMENTS (rn); i++)
+    {
+      GzWinogradShape r = { rn[i].n, rn[i].c, rn[i].hw, rn[i].hw, rn[i].c, 1, 1, 1, 1, 0 };
+      g_assert_cmpint (gz_winograd_applies (&r, 3, 3, 1, 1, 1, 1, 1, rn[i].cached), ==,
+                       rn[i].applies);
+      g_assert_cmpint (gz_winograd_tile (&r), ==, rn[i].tile);
+    }
+  GzWinogradShape few = { 1, 16, 56, 56, 16, 1, 1, 1, 1, 0 };
+  g_assert_false (gz_winograd_applies (&few, 3, 3, 1, 1, 1, 1, 1, true));
   GzWinogradShape tiny = { 1, 64, 1, 1, 64, 0, 0, 0, 0, 0 };
   g_assert_false (gz_winograd_applies (&tiny, 3, 3, 1, 1, 1, 1, 1, false));
   GzError err = { 0 };

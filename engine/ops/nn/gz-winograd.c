@@ -87,6 +87,26 @@ geo_init (const GzWinogradShape *s, int tile, Geo *g)
   return true;
 }
 
+/* Predicted speed-up of tile t over im2col + GEMM, in units of one multiply-add:
+ * im2col costs 9·C·M per output column, padded to whole GEMM panels per
+ * image; Winograd α²·C·M per tile, padded to panels over the batch, plus
+ * its transforms (about 66 multiply-adds per element of V and of Mo) and,
+ * without a cached U, its transform (about 26 panel columns' worth).
+ * The constants are fitted to bench-winograd on ResNet-18's layers. */
+static double
+predicted_speedup (const GzWinogradShape *s, int tile, bool u_cached)
+{
+  Geo g;
+  if (!geo_init (s, tile, &g))
+    return 0;
+  double cm = (double) s->c * s->m;
+  double im2col = 9.0 * s->n * (double) ((g.ohw + NR - 1) / NR * NR) * cm;
+  double panels = (double) ((g.tiles + NR - 1) / NR * NR);
+  double wino = g.positions * (panels + (u_cached ? 0 : 26)) * cm
+                + 66.0 * g.positions * (double) g.tiles * ((double) s->c + s->m);
+  return im2col / wino;
+}
+
 int
 gz_winograd_tile (const GzWinogradShape *s)
 {
@@ -95,7 +115,10 @@ gz_winograd_tile (const GzWinogradShape *s)
   const char *env = getenv ("GAZE_WINOGRAD_TILE");
   if (env != NULL && (env[0] == '2' || env[0] == '4') && env[1] == 0)
     return env[0] - '0';
-  return 4;
+  /* F(4×4) needs fewer multiplications, but on small images its fewer tiles
+   * fill the GEMM panels worse (256@14² at batch 1: F(2×2) measured 1.4×,
+   * F(4×4) 1.25×). */
+  return predicted_speedup (s, 2, false) > predicted_speedup (s, 4, false) ? 2 : 4;
 }
 
 size_t
@@ -915,11 +938,10 @@ gz_winograd_applies (const GzWinogradShape *s, int kh, int kw, int stride_h, int
       || group != 1)
     return false;
   Geo g;
-  if (!geo_init (s, gz_winograd_tile (s), &g))
+  if (!geo_init (s, gz_winograd_tile (s), &g) || gz_winograd_u_floats (s) == 0)
     return false;
-  /* Few channels: the transforms outweigh the saved multiplications. */
-  if (s->c < 16 || s->m < 16)
+  /* Measured only from 64 channels up: below, the transforms weigh more. */
+  if (s->c < 64 || s->m < 64)
     return false;
-  (void) u_cached;
-  return true;
+  return predicted_speedup (s, gz_winograd_tile (s), u_cached) >= 1.15;
 }

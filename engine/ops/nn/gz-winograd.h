@@ -28,14 +28,19 @@ typedef struct
   int tile;       /* output tile edge: 2 = F(2×2,3×3), 4 = F(4×4,3×3), 0 = the default */
 } GzWinogradShape;
 
-/* True when the layer is a 3×3 / stride 1 / dilation 1 / group 1 Conv whose
- * sizes make Winograd faster than im2col + GEMM here (measured, see the
- * .c). u_cached says whether the caller holds U already (without it, small
- * batch-1 layers with many weights lose to the weight transform). */
+/* True when the layer is a 3×3 / stride 1 / dilation 1 / group 1 Conv with
+ * at least 64 input and output channels whose sizes make Winograd clearly
+ * faster than im2col + GEMM (a cost model fitted to bench-winograd).
+ * u_cached says whether the caller holds U for gz_winograd_tile (s) already:
+ * without it, batch-1 layers with few tiles and many weights (ResNet's
+ * 256@14², 512@7²) lose to the weight transform. */
 bool gz_winograd_applies (const GzWinogradShape *s, int kh, int kw, int stride_h, int stride_w,
                           int dil_h, int dil_w, int group, bool u_cached);
 
-/* The tile edge (2 or 4) a shape with tile = 0 gets. */
+/* The tile edge a shape gets: s->tile when 2 or 4, else GAZE_WINOGRAD_TILE
+ * (2 or 4) when set, else the better of the two by the cost model (F(4×4)
+ * but where few tiles fill the GEMM panels badly, e.g. 256@14² at batch 1).
+ * Depends on the batch size: a cached U is for one tile edge. */
 int gz_winograd_tile (const GzWinogradShape *s);
 
 /* Floats of U for this shape (α²·M·C), 0 when that overflows. */
