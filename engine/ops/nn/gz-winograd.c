@@ -153,6 +153,8 @@ typedef struct
     uint8_t l0, len;
     uint16_t emask_hi; /* elements 64…79 */
     uint64_t emask;    /* elements 0…63 */
+    int32_t out_off;   /* the same for the output rows: y offset of the virtual lane-0 tile */
+    uint64_t out_mask; /* output elements (t · tile + column) of the run inside y */
   } runs[MAX_TB / LANES][LANES];
   uint8_t n_runs[MAX_TB / LANES];
 } LaneMeta;
@@ -230,6 +232,13 @@ lane_meta (const GzWinogradShape *s, const Geo *g, long t0, int tb, LaneMeta *lm
               }
           lm->runs[gi][r].emask = lo;
           lm->runs[gi][r].emask_hi = hi;
+          int lane0 = gi * LANES + l0, ocol0 = col0 + s->pad_l; /* output column of element 0 */
+          uint64_t om = 0;
+          for (int e = l0 * g->tile; e < (l0 + len) * g->tile; e++)
+            if (ocol0 + e < g->ow)
+              om |= (uint64_t) 1 << e;
+          lm->runs[gi][r].out_off = lm->out_off[lane0] - l0 * g->tile;
+          lm->runs[gi][r].out_mask = om;
         }
     }
 }
@@ -354,6 +363,78 @@ row_avx512 (int tile, const float *plane, const LaneMeta *lm, int gi, int a, lon
     row_runs_avx512 (2, plane, lm, gi, a, w, d);
   else
     row_runs_avx512 (4, plane, lm, gi, a, w, d);
+}
+#endif
+
+/* Writes group gi's output tiles out[ii][jj][lane] (tile × tile × 16) into
+ * the output channel plane yc, clipped to y. */
+typedef void (*StoreFn) (int tile, const float *out, float *yc, const LaneMeta *lm, int gi,
+                         long ow);
+
+static void
+store_generic (int tile, const float *out, float *yc, const LaneMeta *lm, int gi, long ow)
+{
+  for (int l = 0; l < LANES; l++)
+    {
+      int lane = gi * LANES + l, rows = lm->rows[lane], cols = lm->cols[lane];
+      float *dst = yc + lm->out_off[lane];
+      for (int ii = 0; ii < rows; ii++)
+        for (int jj = 0; jj < cols; jj++)
+          dst[ii * ow + jj] = out[(ii * 4 + jj) * LANES + l];
+    }
+}
+
+#ifdef GZ_HAVE_X86_KERNELS
+/* Per run and output row: interleave the tile columns with permutes into
+ * the row's contiguous stretch, masked stores. */
+__attribute__ ((target ("avx512f"))) static void
+store_avx512 (int tile, const float *out, float *yc, const LaneMeta *lm, int gi, long ow)
+{
+  for (int r = 0; r < lm->n_runs[gi]; r++)
+    {
+      int rows = lm->rows[gi * LANES + lm->runs[gi][r].l0];
+      float *base = yc + lm->runs[gi][r].out_off;
+      uint64_t om = lm->runs[gi][r].out_mask;
+      for (int ii = 0; ii < rows; ii++)
+        {
+          const float *o = out + ii * 4 * LANES;
+          float *dst = base + ii * ow;
+          if (tile == 2)
+            {
+              __m512 o0 = _mm512_load_ps (o), o1 = _mm512_load_ps (o + LANES);
+              const __m512i lo = _mm512_setr_epi32 (0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6,
+                                                    22, 7, 23);
+              const __m512i hi = _mm512_setr_epi32 (8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29,
+                                                    14, 30, 15, 31);
+              _mm512_mask_storeu_ps (dst, (__mmask16) om, _mm512_permutex2var_ps (o0, lo, o1));
+              _mm512_mask_storeu_ps (dst + 16, (__mmask16) (om >> 16),
+                                     _mm512_permutex2var_ps (o0, hi, o1));
+            }
+          else
+            {
+              __m512 o0 = _mm512_load_ps (o), o1 = _mm512_load_ps (o + LANES);
+              __m512 o2 = _mm512_load_ps (o + 2 * LANES), o3 = _mm512_load_ps (o + 3 * LANES);
+              const __m512i lo = _mm512_setr_epi32 (0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6,
+                                                    22, 7, 23);
+              const __m512i hi = _mm512_setr_epi32 (8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29,
+                                                    14, 30, 15, 31);
+              /* pairs (jj 0,1) and (jj 2,3) per tile, then the pairs of pairs */
+              __m512 a = _mm512_permutex2var_ps (o0, lo, o1), a2 = _mm512_permutex2var_ps (o0, hi, o1);
+              __m512 b = _mm512_permutex2var_ps (o2, lo, o3), b2 = _mm512_permutex2var_ps (o2, hi, o3);
+              const __m512i q0 = _mm512_setr_epi32 (0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7,
+                                                    22, 23);
+              const __m512i q1 = _mm512_setr_epi32 (8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29,
+                                                    14, 15, 30, 31);
+              _mm512_mask_storeu_ps (dst, (__mmask16) om, _mm512_permutex2var_ps (a, q0, b));
+              _mm512_mask_storeu_ps (dst + 16, (__mmask16) (om >> 16),
+                                     _mm512_permutex2var_ps (a, q1, b));
+              _mm512_mask_storeu_ps (dst + 32, (__mmask16) (om >> 32),
+                                     _mm512_permutex2var_ps (a2, q0, b2));
+              _mm512_mask_storeu_ps (dst + 48, (__mmask16) (om >> 48),
+                                     _mm512_permutex2var_ps (a2, q1, b2));
+            }
+        }
+    }
 }
 #endif
 
@@ -571,7 +652,7 @@ input_body (const BlockJob *j, long c0, long c1, int tile, RowFn row_fn)
 
 /* y for output channels m_base + [m0, m1) of the block. */
 AI void
-output_body (const BlockJob *j, long m0, long m1, int tile)
+output_body (const BlockJob *j, long m0, long m1, int tile, StoreFn store)
 {
   const int alpha = tile + 2;
   const long tb = j->tb, ow = j->g->ow;
@@ -604,19 +685,7 @@ output_body (const BlockJob *j, long m0, long m1, int tile)
                   ST (out[ii][jj], o);
                 }
             }
-          for (int l = 0; l < LANES; l++)
-            {
-              int lane = gi * LANES + l, rows = j->lm->rows[lane], cols = j->lm->cols[lane];
-              float *dst = yc + j->lm->out_off[lane];
-              if (rows == tile && cols == tile)
-                for (int ii = 0; ii < tile; ii++)
-                  for (int jj = 0; jj < tile; jj++)
-                    dst[ii * ow + jj] = out[ii][jj][l];
-              else
-                for (int ii = 0; ii < rows; ii++)
-                  for (int jj = 0; jj < cols; jj++)
-                    dst[ii * ow + jj] = out[ii][jj][l];
-            }
+          store (tile, out[0][0], yc, j->lm, gi, ow);
         }
     }
 }
@@ -631,7 +700,7 @@ typedef struct
   const char *name;
 } Kernels;
 
-#define DEFINE_KERNELS(SFX, ATTR, GATHER, TAPS)                                                          \
+#define DEFINE_KERNELS(SFX, ATTR, GATHER, TAPS, STORE)                                                          \
   ATTR static void input2_##SFX (const BlockJob *j, long a, long b)                                \
   {                                                                                                \
     input_body (j, a, b, 2, GATHER);                                                               \
@@ -642,11 +711,11 @@ typedef struct
   }                                                                                                \
   ATTR static void output2_##SFX (const BlockJob *j, long a, long b)                               \
   {                                                                                                \
-    output_body (j, a, b, 2);                                                                      \
+    output_body (j, a, b, 2, STORE);                                                                      \
   }                                                                                                \
   ATTR static void output4_##SFX (const BlockJob *j, long a, long b)                               \
   {                                                                                                \
-    output_body (j, a, b, 4);                                                                      \
+    output_body (j, a, b, 4, STORE);                                                                      \
   }                                                                                                \
   ATTR static void weights2_##SFX (const WeightJob *j, long a, long b)                             \
   {                                                                                                \
@@ -660,10 +729,12 @@ typedef struct
                                          { output2_##SFX, output4_##SFX },                         \
                                          { weights2_##SFX, weights4_##SFX }, #SFX };
 
-DEFINE_KERNELS (generic, , row_generic, taps_generic)
+DEFINE_KERNELS (generic, , row_generic, taps_generic, store_generic)
 #ifdef GZ_HAVE_X86_KERNELS
-DEFINE_KERNELS (avx512, __attribute__ ((target ("avx512f"))), row_avx512, taps_avx512)
-DEFINE_KERNELS (avx2, __attribute__ ((target ("avx2,fma"))), row_avx2, taps_generic)
+DEFINE_KERNELS (avx512, __attribute__ ((target ("avx512f"))), row_avx512, taps_avx512,
+                store_avx512)
+DEFINE_KERNELS (avx2, __attribute__ ((target ("avx2,fma"))), row_avx2, taps_generic,
+                store_generic)
 #endif
 
 static const Kernels *
