@@ -91,9 +91,11 @@ static const GzGemmKernel generic_kernel = { "generic", GEN_MR, kernel_generic,
 
 enum { K512_MR = 14 };
 
+/* HALF: the panel's last 16 columns are all padding (nv ≤ 16), so skip them. */
 __attribute__ ((target ("avx512f"), always_inline)) static inline void
-k512_tile (const int MR, const bool TA, int kc, const float *a, long lda, const float *bp,
-           float *c, long ldc, __mmask16 m0, __mmask16 m1, bool load_c, const float *bias)
+k512_tile (const int MR, const bool TA, const bool HALF, int kc, const float *a, long lda,
+           const float *bp, float *c, long ldc, __mmask16 m0, __mmask16 m1, bool load_c,
+           const float *bias)
 {
   __m512 c0[K512_MR], c1[K512_MR];
 #pragma GCC unroll 16
@@ -102,13 +104,14 @@ k512_tile (const int MR, const bool TA, int kc, const float *a, long lda, const 
   for (int k = 0; k < kc; k++)
     {
       __m512 b0 = _mm512_loadu_ps (bp + (long) k * NR);
-      __m512 b1 = _mm512_loadu_ps (bp + (long) k * NR + 16);
+      __m512 b1 = HALF ? b0 : _mm512_loadu_ps (bp + (long) k * NR + 16);
 #pragma GCC unroll 16
       for (int i = 0; i < MR; i++)
         {
           __m512 ai = _mm512_set1_ps (TA ? a[k * lda + i] : a[i * lda + k]);
           c0[i] = _mm512_fmadd_ps (ai, b0, c0[i]);
-          c1[i] = _mm512_fmadd_ps (ai, b1, c1[i]);
+          if (!HALF)
+            c1[i] = _mm512_fmadd_ps (ai, b1, c1[i]);
         }
     }
 #pragma GCC unroll 16
@@ -117,7 +120,8 @@ k512_tile (const int MR, const bool TA, int kc, const float *a, long lda, const 
       if (load_c)
         {
           c0[i] = _mm512_add_ps (c0[i], _mm512_maskz_loadu_ps (m0, c + i * ldc));
-          c1[i] = _mm512_add_ps (c1[i], _mm512_maskz_loadu_ps (m1, c + i * ldc + 16));
+          if (!HALF)
+            c1[i] = _mm512_add_ps (c1[i], _mm512_maskz_loadu_ps (m1, c + i * ldc + 16));
         }
       if (bias != NULL)
         {
@@ -126,16 +130,21 @@ k512_tile (const int MR, const bool TA, int kc, const float *a, long lda, const 
           c1[i] = _mm512_add_ps (c1[i], bv);
         }
       _mm512_mask_storeu_ps (c + i * ldc, m0, c0[i]);
-      _mm512_mask_storeu_ps (c + i * ldc + 16, m1, c1[i]);
+      if (!HALF)
+        _mm512_mask_storeu_ps (c + i * ldc + 16, m1, c1[i]);
     }
 }
 
 #define K512_CASE(R)                                                                         \
   case R:                                                                                    \
-    if (trans_a)                                                                             \
-      k512_tile (R, true, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);                     \
+    if (trans_a && half)                                                                     \
+      k512_tile (R, true, true, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);               \
+    else if (trans_a)                                                                        \
+      k512_tile (R, true, false, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);              \
+    else if (half)                                                                           \
+      k512_tile (R, false, true, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);              \
     else                                                                                     \
-      k512_tile (R, false, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);                    \
+      k512_tile (R, false, false, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);             \
     break;
 
 __attribute__ ((target ("avx512f"))) static void
@@ -145,6 +154,7 @@ kernel_avx512 (int mr, int kc, const float *a, long lda, bool trans_a, const flo
   __mmask16 m0 = nv >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << nv) - 1);
   __mmask16 m1 = nv >= 32 ? (__mmask16) 0xffff
                  : nv > 16 ? (__mmask16) ((1u << (nv - 16)) - 1) : (__mmask16) 0;
+  const bool half = nv <= 16;
   switch (mr)
     {
       K512_CASE (14) K512_CASE (13) K512_CASE (12) K512_CASE (11) K512_CASE (10)
