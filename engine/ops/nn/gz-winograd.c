@@ -157,6 +157,11 @@ typedef struct
     uint64_t out_mask; /* output elements (t · tile + column) of the run inside y */
   } runs[MAX_TB / LANES][LANES];
   uint8_t n_runs[MAX_TB / LANES];
+  /* x offsets (minus the channel's) the block reads, one range per image it
+   * touches (at most MAX_RANGES; more are not prefetched). */
+  int32_t range_lo[4], range_hi[4];
+  int32_t out_lo[4], out_hi[4]; /* the same for y */
+  int n_ranges;
 } LaneMeta;
 
 static void
@@ -190,6 +195,34 @@ lane_meta (const GzWinogradShape *s, const Geo *g, long t0, int tb, LaneMeta *lm
       lm->out_off[l] = (int32_t) (img * s->m * g->ohw + (long) oy * g->ow + ox);
       lm->rows[l] = (uint8_t) (g->oh - oy < g->tile ? g->oh - oy : g->tile);
       lm->cols[l] = (uint8_t) (g->ow - ox < g->tile ? g->ow - ox : g->tile);
+    }
+  /* Ranges read, per image, for the prefetches. */
+  lm->n_ranges = 0;
+  long last_img = -1;
+  for (int l = 0; l < tb && t0 + l < g->tiles; l++)
+    {
+      long img = (t0 + l) / per_image;
+      int32_t lo = lm->in_off[l], hi = lo + (g->alpha - 1) * s->w + g->alpha;
+      int32_t olo = lm->out_off[l], ohi = olo + (g->tile - 1) * g->ow + g->tile;
+      if (img != last_img)
+        {
+          if (lm->n_ranges == 4)
+            break;
+          lm->range_lo[lm->n_ranges] = lo;
+          lm->range_hi[lm->n_ranges] = hi;
+          lm->out_lo[lm->n_ranges] = olo;
+          lm->out_hi[lm->n_ranges] = ohi;
+          lm->n_ranges++;
+          last_img = img;
+        }
+      else
+        {
+          int r = lm->n_ranges - 1;
+          lm->range_lo[r] = lo < lm->range_lo[r] ? lo : lm->range_lo[r];
+          lm->range_hi[r] = hi > lm->range_hi[r] ? hi : lm->range_hi[r];
+          lm->out_lo[r] = olo < lm->out_lo[r] ? olo : lm->out_lo[r];
+          lm->out_hi[r] = ohi > lm->out_hi[r] ? ohi : lm->out_hi[r];
+        }
     }
   /* The runs: a lane extends its predecessor's run when it is the next tile
    * of the same tile row (offsets then differ by exactly the tile edge and
@@ -613,16 +646,32 @@ typedef struct
   float *y;
 } BlockJob;
 
+/* Floats between positions of V (rows × tb) and Mo: padded by a panel so
+ * that the α² streams a transform touches at once do not all fall into the
+ * same L1 sets (unpadded they are a multiple of 4 KiB apart). */
+static inline size_t
+pos_stride (size_t rows, int tb)
+{
+  return rows * (size_t) tb + NR;
+}
+
 /* V for channels [c0, c1) of the block. */
 AI void
 input_body (const BlockJob *j, long c0, long c1, int tile, RowFn row_fn)
 {
   const int alpha = tile + 2;
   const long C = j->s->c, W = j->s->w, tb = j->tb;
-  const size_t pstride = (size_t) C * tb; /* floats between positions */
+  const size_t pstride = pos_stride ((size_t) C, (int) tb);
   for (long c = c0; c < c1; c++)
     {
       const float *plane = j->x + c * j->g->hw;
+      /* A channel plane of a large batch is not in cache, and the hardware
+       * prefetchers do not guess the jump to the next channel: fetch the
+       * block's part of the plane two channels ahead. */
+      if (c + 2 < c1)
+        for (int r = 0; r < j->lm->n_ranges; r++)
+          for (long o = j->lm->range_lo[r]; o < j->lm->range_hi[r]; o += 16)
+            __builtin_prefetch (plane + 2 * j->g->hw + o);
       for (int gi = 0; gi < j->groups; gi++)
         {
           float d[MAX_ALPHA * LANES] __attribute__ ((aligned (64)));
@@ -656,11 +705,15 @@ output_body (const BlockJob *j, long m0, long m1, int tile, StoreFn store)
 {
   const int alpha = tile + 2;
   const long tb = j->tb, ow = j->g->ow;
-  const size_t pstride = (size_t) j->mc * tb;
+  const size_t pstride = pos_stride ((size_t) j->mc, (int) tb);
   for (long mo = m0; mo < m1; mo++)
     {
       float b = j->bias != NULL ? j->bias[j->m_base + mo] : 0.0f;
       float *yc = j->y + (j->m_base + mo) * j->g->ohw;
+      if (mo + 2 < m1) /* as for the input: the block's part of y, two channels ahead */
+        for (int r = 0; r < j->lm->n_ranges; r++)
+          for (long o = j->lm->out_lo[r]; o < j->lm->out_hi[r]; o += 16)
+            __builtin_prefetch (yc + 2 * j->g->ohw + o, 1);
       for (int gi = 0; gi < j->groups; gi++)
         {
           const float *src = j->mo + (size_t) mo * tb + gi * LANES;
@@ -876,8 +929,8 @@ products_range (long begin, long end, void *data)
       long p = unit / row_units;
       int i0 = (int) (unit % row_units) * mr, rows = cv->mc - i0 < mr ? cv->mc - i0 : mr;
       const float *a = cv->u + (size_t) p * cv->u_pstride + (size_t) i0 * C;
-      const float *vp = pj->v + (size_t) p * C * tb;
-      float *c = pj->mo + ((size_t) p * cv->mc + i0) * tb;
+      const float *vp = pj->v + (size_t) p * pos_stride ((size_t) C, tb);
+      float *c = pj->mo + (size_t) p * pos_stride ((size_t) cv->mc, tb) + (size_t) i0 * tb;
       for (int k0 = 0; k0 < C; k0 += KC)
         {
           int kc = C - k0 < KC ? C - k0 : KC;
@@ -952,7 +1005,7 @@ gz_winograd_conv (const GzWinogradShape *s, const float *x, const float *w, cons
   tb = ((g.tiles + blocks - 1) / blocks + NR - 1) / NR * NR;
   blocks = (g.tiles + tb - 1) / tb;
 
-  size_t vf = P * C * (size_t) tb, mof = P * (size_t) mc * (size_t) tb;
+  size_t vf = P * pos_stride (C, (int) tb), mof = P * pos_stride ((size_t) mc, (int) tb);
   size_t uf = u == NULL ? (P * (size_t) mc * C + 15) / 16 * 16 : 0; /* keeps V aligned */
   /* With several chunks, keep every block's V (if that stays moderate) rather
    * than transform the input again per chunk. */
