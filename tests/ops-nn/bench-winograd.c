@@ -14,6 +14,7 @@
  * recommended).
  */
 #include <glib.h>
+#include <sched.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,11 @@ main (int argc, char **argv)
 {
   int rounds = argc > 1 ? atoi (argv[1]) : 7;
   g_random_set_seed (7);
+  /* With GAZE_PIN_THREADS=1 the pool pins the calling thread to one CPU, and
+   * a later gz_set_threads sizes the new pool from that narrowed mask (all
+   * workers on the same CPU): restore the original mask before each resize. */
+  cpu_set_t all_cpus;
+  bool have_mask = sched_getaffinity (0, sizeof all_cpus, &all_cpus) == 0;
   printf ("gz_gemm kernels: %s; rounds %d (medians)\n", gz_gemm_isa (), rounds);
   for (unsigned li = 0; li < G_N_ELEMENTS (layers); li++)
     {
@@ -141,6 +147,8 @@ main (int argc, char **argv)
           double gflop = 2.0 * c * c * 9.0 * hw * hw * batch * 1e-9;
           for (int threads = 1; threads <= 2; threads++)
             {
+              if (have_mask)
+                sched_setaffinity (0, sizeof all_cpus, &all_cpus);
               gz_set_threads (threads);
               int reps = batch == 1 ? (int) fmax (1, 0.02 / (gflop / 200.0)) : 1;
               double t[METHODS][64], tc[METHODS][64];

@@ -90,8 +90,8 @@ geo_init (const GzWinogradShape *s, int tile, Geo *g)
 /* Predicted speed-up of tile t over im2col + GEMM, in units of one multiply-add:
  * im2col costs 9·C·M per output column, padded to whole GEMM panels per
  * image; Winograd α²·C·M per tile, padded to panels over the batch, plus
- * its transforms (about 66 multiply-adds per element of V and of Mo) and,
- * without a cached U, its transform (about 26 panel columns' worth).
+ * its transforms (about 35 multiply-adds per element of V and of Mo) and,
+ * without a cached U, its transform (about 40 panel columns' worth).
  * The constants are fitted to bench-winograd on ResNet-18's layers. */
 static double
 predicted_speedup (const GzWinogradShape *s, int tile, bool u_cached)
@@ -102,8 +102,8 @@ predicted_speedup (const GzWinogradShape *s, int tile, bool u_cached)
   double cm = (double) s->c * s->m;
   double im2col = 9.0 * s->n * (double) ((g.ohw + NR - 1) / NR * NR) * cm;
   double panels = (double) ((g.tiles + NR - 1) / NR * NR);
-  double wino = g.positions * (panels + (u_cached ? 0 : 26)) * cm
-                + 66.0 * g.positions * (double) g.tiles * ((double) s->c + s->m);
+  double wino = g.positions * (panels + (u_cached ? 0 : 40)) * cm
+                + 35.0 * g.positions * (double) g.tiles * ((double) s->c + s->m);
   return im2col / wino;
 }
 
@@ -116,8 +116,8 @@ gz_winograd_tile (const GzWinogradShape *s)
   if (env != NULL && (env[0] == '2' || env[0] == '4') && env[1] == 0)
     return env[0] - '0';
   /* F(4×4) needs fewer multiplications, but on small images its fewer tiles
-   * fill the GEMM panels worse (256@14² at batch 1: F(2×2) measured 1.4×,
-   * F(4×4) 1.25×). */
+   * fill the GEMM panels worse (256@14² at batch 1 with U cached: F(2×2)
+   * measured 1.5×, F(4×4) 1.4×). */
   return predicted_speedup (s, 2, false) > predicted_speedup (s, 4, false) ? 2 : 4;
 }
 
