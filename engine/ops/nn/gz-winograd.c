@@ -89,7 +89,8 @@ geo_init (const GzWinogradShape *s, int tile, Geo *g)
 
 /* Predicted speed-up of tile t over im2col + GEMM, in units of one multiply-add:
  * im2col costs 9·C·M per output column, padded to whole GEMM panels per
- * image; Winograd α²·C·M per tile, padded to panels over the batch, plus
+ * image (op-conv.c multiplies planes of up to 256 positions for several
+ * images at once: padded over the batch then); Winograd α²·C·M per tile, padded to panels over the batch, plus
  * its transforms (about 35 multiply-adds per element of V and of Mo) and,
  * without a cached U, its transform (about 40 panel columns' worth).
  * The constants are fitted to bench-winograd on ResNet-18's layers. */
@@ -100,7 +101,9 @@ predicted_speedup (const GzWinogradShape *s, int tile, bool u_cached)
   if (!geo_init (s, tile, &g))
     return 0;
   double cm = (double) s->c * s->m;
-  double im2col = 9.0 * s->n * (double) ((g.ohw + NR - 1) / NR * NR) * cm;
+  double cols = g.ohw <= 256 && s->n > 1 ? (double) ((s->n * g.ohw + NR - 1) / NR * NR)
+                                          : s->n * (double) ((g.ohw + NR - 1) / NR * NR);
+  double im2col = 9.0 * cols * cm;
   double panels = (double) ((g.tiles + NR - 1) / NR * NR);
   double wino = g.positions * (panels + (u_cached ? 0 : 40)) * cm
                 + 35.0 * g.positions * (double) g.tiles * ((double) s->c + s->m);
