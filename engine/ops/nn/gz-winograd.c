@@ -18,9 +18,19 @@
  * distributes it with permutes, AVX2 uses masked gathers, the portable
  * code scalar loads. The choice is made at run time, capped by GAZE_CONV_ISA.
  *
+ * At batch 32 a channel plane is not in cache when the transforms reach it
+ * and the hardware prefetchers do not follow the jump from one plane to the
+ * next: the block's part of x (and of y) is prefetched two channels ahead
+ * (that halved the input transform's time on 64@56²).
+ *
  * Threads: with at least as many blocks as threads each thread runs whole
- * blocks (its GEMMs run inline); otherwise blocks run one after the other
- * and the transforms split channels while gz_gemm splits the product.
+ * blocks; otherwise blocks run one after the other and each step is split:
+ * the transforms by channels, the products by (position, rows of M).
+ *
+ * Tuning knobs for measurements (KiB): GAZE_WINOGRAD_BLOCK_KB (V + Mo per
+ * block, 1024), GAZE_WINOGRAD_U_KB (U per output-channel chunk, 4096),
+ * GAZE_WINOGRAD_KEEP_KB (largest V kept across chunks, 24576); and
+ * GAZE_WINOGRAD_TILE=2|4 forces the tile.
  */
 #include <limits.h>
 #include <stdint.h>
