@@ -7,8 +7,8 @@
  * into gz_gemm, several small images per product), the same image by image
  * written out here ("im2col+gemm"), F(2×2,3×3) and F(4×4,3×3) with U made
  * beforehand ("cached") and per call. Speed-ups are against "Conv op" (once
- * the operator itself calls Winograd, turn that off for it to compare). Medians of alternating runs, wall and process CPU
- * time (the latter is steadier on a shared machine). Then each method's
+ * the operator itself calls Winograd, turn that off for it to compare). Medians of alternating
+ * runs, wall and process CPU time (the latter is steadier on a shared machine). Then each method's
  * error against a float64 direct convolution of batch 1 (He-scale weights,
  * ReLU'd normal inputs).
  *
@@ -37,16 +37,19 @@ typedef struct
 
 static const Layer layers[] = { { 64, 56 }, { 128, 28 }, { 256, 14 }, { 512, 7 } };
 
-enum { METHODS = 6 };
-static const char *method_names[METHODS] = { "Conv op",     "im2col+gemm",   "F2 U cached",
-                                             "F2 U per call", "F4 U cached", "F4 U per call" };
+enum
+{
+  METHODS = 6
+};
+static const char *method_names[METHODS]
+    = { "Conv op", "im2col+gemm", "F2 U cached", "F2 U per call", "F4 U cached", "F4 U per call" };
 
 typedef struct
 {
   int n, c, hw;
   const float *x, *w, *b, *u2, *u4;
   float *y;
-  TNode *conv;         /* the Conv operator, inputs and output wrapping the above */
+  TNode *conv; /* the Conv operator, inputs and output wrapping the above */
   GzTensor *tin[3], *tout;
 } Run;
 
@@ -163,12 +166,12 @@ main (int argc, char **argv)
           /* The operator's tensors: inputs copied from x, w, b; y its own. */
           TNode conv;
           tn_init (&conv, "Conv", 3, 1, 13);
-          tn_ints (&conv, "kernel_shape", 2, (int64_t[]) { 3, 3 });
-          tn_ints (&conv, "pads", 4, (int64_t[]) { 1, 1, 1, 1 });
+          tn_ints (&conv, "kernel_shape", 2, (int64_t[]){ 3, 3 });
+          tn_ints (&conv, "pads", 4, (int64_t[]){ 1, 1, 1, 1 });
           GzTensor *tin[3] = {
-            tn_tensor (4, (int64_t[]) { batch, c, hw, hw }),
-            tn_tensor (4, (int64_t[]) { c, c, 3, 3 }),
-            tn_tensor (1, (int64_t[]) { c }),
+            tn_tensor (4, (int64_t[]){ batch, c, hw, hw }),
+            tn_tensor (4, (int64_t[]){ c, c, 3, 3 }),
+            tn_tensor (1, (int64_t[]){ c }),
           };
           memcpy (tin[0]->data, x, nx * sizeof (float));
           memcpy (tin[1]->data, w, nw * sizeof (float));
@@ -225,7 +228,7 @@ main (int argc, char **argv)
                               int iy = oy - 1 + i, ix = ox - 1 + j;
                               if (iy >= 0 && iy < hw && ix >= 0 && ix < hw)
                                 sum += (double) x[((size_t) ci * hw + iy) * hw + ix]
-                                       * w[((size_t) mo * c + ci) * 9 + i * 3 + j];
+                                    * w[((size_t) mo * c + ci) * 9 + i * 3 + j];
                             }
                       ref[((size_t) mo * hw + oy) * hw + ox] = sum;
                       ymax = fmax (ymax, fabs (sum));

@@ -57,7 +57,8 @@ direct (const Case *k, const float *x, const float *w, const float *b, double *y
   int oh = k->h + k->pt + k->pb - 2, ow = k->w + k->pl + k->pr - 2;
   double *xmax = g_new0 (double, k->n), *w1 = g_new0 (double, k->m);
   for (size_t i = 0; i < (size_t) k->n * k->c * k->h * k->w; i++)
-    xmax[i / ((size_t) k->c * k->h * k->w)] = fmax (xmax[i / ((size_t) k->c * k->h * k->w)], fabs (x[i]));
+    xmax[i / ((size_t) k->c * k->h * k->w)]
+        = fmax (xmax[i / ((size_t) k->c * k->h * k->w)], fabs (x[i]));
   for (size_t i = 0; i < (size_t) k->m * k->c * 9; i++)
     w1[i / ((size_t) k->c * 9)] += fabs (w[i]);
   for (int n = 0; n < k->n; n++)
@@ -128,8 +129,8 @@ check_case (const Case *k, int tile)
       if (e > tol)
         g_error ("tile %d n%d c%d m%d %dx%d pads %d,%d,%d,%d: y[%zu] = %.9g, direct %.9g "
                  "(rel. to ‖w‖₁‖x‖∞ %.3g > %.1g)",
-                 tile, k->n, k->c, k->m, k->h, k->w, k->pt, k->pl, k->pb, k->pr, i, y1[i],
-                 ref[i], e, tol);
+                 tile, k->n, k->c, k->m, k->h, k->w, k->pt, k->pl, k->pb, k->pr, i, y1[i], ref[i],
+                 e, tol);
     }
   if (mx > worst[tile])
     worst[tile] = mx;
@@ -152,8 +153,16 @@ run_grid (int tile)
       for (unsigned si = 0; si < G_N_ELEMENTS (sizes); si++, i++)
         {
           const int *p = pads[i % G_N_ELEMENTS (pads)];
-          Case k = { 1 + 2 * (i / 4 % 2), chans[ci], chans[mi], sizes[si][0], sizes[si][1],
-                     p[0], p[1], p[2], p[3], i % 3 != 0 };
+          Case k = { 1 + 2 * (i / 4 % 2),
+                     chans[ci],
+                     chans[mi],
+                     sizes[si][0],
+                     sizes[si][1],
+                     p[0],
+                     p[1],
+                     p[2],
+                     p[3],
+                     i % 3 != 0 };
           if (k.h + k.pt + k.pb < 3 || k.w + k.pl + k.pr < 3)
             {
               /* 1×1 and 2×3 need pads for a 3×3 window: use 1 all round. */
@@ -170,7 +179,8 @@ run_grid (int tile)
   };
   for (unsigned b = 0; b < G_N_ELEMENTS (big); b++)
     check_case (&big[b], tile);
-  g_test_message ("F(%dx%d,3x3): max |err| / (|w|_1 |x|_inf + |b|) = %.3g", tile, tile, worst[tile]);
+  g_test_message ("F(%dx%d,3x3): max |err| / (|w|_1 |x|_inf + |b|) = %.3g", tile, tile,
+                  worst[tile]);
 }
 
 static void

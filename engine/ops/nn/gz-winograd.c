@@ -49,9 +49,9 @@
 
 enum
 {
-  LANES = 16,    /* tiles per vector group */
+  LANES = 16, /* tiles per vector group */
   NR = GZ_GEMM_NR, /* tiles per B panel: blocks hold whole panels */
-  KC = 256,      /* k block of the products: a 32 KiB panel slice stays in L1 */
+  KC = 256, /* k block of the products: a 32 KiB panel slice stays in L1 */
   MAX_TB = 1024, /* tiles per block, upper bound (lane metadata lives on the stack) */
   MAX_ALPHA = 6,
 };
@@ -72,8 +72,8 @@ typedef struct
 static bool
 geo_init (const GzWinogradShape *s, int tile, Geo *g)
 {
-  if (s->n < 1 || s->c < 1 || s->m < 1 || s->h < 1 || s->w < 1 || s->pad_t < 0
-      || s->pad_l < 0 || s->pad_b < 0 || s->pad_r < 0)
+  if (s->n < 1 || s->c < 1 || s->m < 1 || s->h < 1 || s->w < 1 || s->pad_t < 0 || s->pad_l < 0
+      || s->pad_b < 0 || s->pad_r < 0)
     return false;
   long oh = (long) s->h + s->pad_t + s->pad_b - 2;
   long ow = (long) s->w + s->pad_l + s->pad_r - 2;
@@ -100,10 +100,10 @@ geo_init (const GzWinogradShape *s, int tile, Geo *g)
 /* Predicted speed-up of tile t over im2col + GEMM, in units of one multiply-add:
  * im2col costs 9·C·M per output column, padded to whole GEMM panels per
  * image (op-conv.c multiplies planes of up to 256 positions for several
- * images at once: padded over the batch then); Winograd α²·C·M per tile, padded to panels over the batch, plus
- * its transforms (about 35 multiply-adds per element of V and of Mo) and,
- * without a cached U, its transform (about 40 panel columns' worth).
- * The constants are fitted to bench-winograd on ResNet-18's layers. */
+ * images at once: padded over the batch then); Winograd α²·C·M per tile, padded to panels over the
+ * batch, plus its transforms (about 35 multiply-adds per element of V and of Mo) and, without a
+ * cached U, its transform (about 40 panel columns' worth). The constants are fitted to
+ * bench-winograd on ResNet-18's layers. */
 static double
 predicted_speedup (const GzWinogradShape *s, int tile, bool u_cached)
 {
@@ -112,11 +112,11 @@ predicted_speedup (const GzWinogradShape *s, int tile, bool u_cached)
     return 0;
   double cm = (double) s->c * s->m;
   double cols = g.ohw <= 256 && s->n > 1 ? (double) ((s->n * g.ohw + NR - 1) / NR * NR)
-                                          : s->n * (double) ((g.ohw + NR - 1) / NR * NR);
+                                         : s->n * (double) ((g.ohw + NR - 1) / NR * NR);
   double im2col = 9.0 * cols * cm;
   double panels = (double) ((g.tiles + NR - 1) / NR * NR);
   double wino = g.positions * (panels + (u_cached ? 0 : 40)) * cm
-                + 35.0 * g.positions * (double) g.tiles * ((double) s->c + s->m);
+      + 35.0 * g.positions * (double) g.tiles * ((double) s->c + s->m);
   return im2col / wino;
 }
 
@@ -150,10 +150,10 @@ gz_winograd_u_floats (const GzWinogradShape *s)
 
 typedef struct
 {
-  int32_t in_off[MAX_TB];      /* x offset (minus the channel's) of the tile's top-left input */
+  int32_t in_off[MAX_TB]; /* x offset (minus the channel's) of the tile's top-left input */
   uint32_t rmask[MAX_TB / LANES][MAX_ALPHA]; /* per group: lanes whose input row a is inside */
   uint32_t cmask[MAX_TB / LANES][MAX_ALPHA]; /* … whose input column b is inside */
-  int32_t out_off[MAX_TB];     /* y offset (minus the channel's) of the tile's top-left output */
+  int32_t out_off[MAX_TB]; /* y offset (minus the channel's) of the tile's top-left output */
   uint8_t rows[MAX_TB], cols[MAX_TB]; /* output rows/columns inside y (0: no tile) */
   /* Runs of a group: lanes [l0, l0 + len) are consecutive tiles of one tile
    * row, so their input rows are one contiguous stretch of x. Element e of
@@ -165,8 +165,8 @@ typedef struct
     int32_t off;
     uint8_t l0, len;
     uint16_t emask_hi; /* elements 64…79 */
-    uint64_t emask;    /* elements 0…63 */
-    int32_t out_off;   /* the same for the output rows: y offset of the virtual lane-0 tile */
+    uint64_t emask; /* elements 0…63 */
+    int32_t out_off; /* the same for the output rows: y offset of the virtual lane-0 tile */
     uint64_t out_mask; /* output elements (t · tile + column) of the run inside y */
   } runs[MAX_TB / LANES][LANES];
   uint8_t n_runs[MAX_TB / LANES];
@@ -344,8 +344,8 @@ row_generic (int tile, const float *plane, const LaneMeta *lm, int gi, int a, lo
 __attribute__ ((target ("avx2,fma"))) static void
 row_avx2 (int tile, const float *plane, const LaneMeta *lm, int gi, int a, long w, float *d)
 {
-  gather_row_avx2 (plane, lm->in_off + gi * LANES, lm->rmask[gi][a], lm->cmask[gi], tile + 2,
-                   a * w, d);
+  gather_row_avx2 (plane, lm->in_off + gi * LANES, lm->rmask[gi][a], lm->cmask[gi], tile + 2, a * w,
+                   d);
 }
 
 /* Per run: masked loads of the contiguous stretch (padding and the other
@@ -358,8 +358,8 @@ row_runs_avx512 (const int tile, const float *plane, const LaneMeta *lm, int gi,
 {
   const int alpha = tile + 2;
   const __m512i lane_m = _mm512_mullo_epi32 (
-    _mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-    _mm512_set1_epi32 (tile));
+      _mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32 (tile));
   __m512 out[MAX_ALPHA];
   for (int b = 0; b < alpha; b++)
     out[b] = _mm512_setzero_ps ();
@@ -448,8 +448,8 @@ store_avx512 (int tile, const float *out, float *yc, const LaneMeta *lm, int gi,
           if (tile == 2)
             {
               __m512 o0 = _mm512_load_ps (o), o1 = _mm512_load_ps (o + LANES);
-              const __m512i lo = _mm512_setr_epi32 (0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6,
-                                                    22, 7, 23);
+              const __m512i lo
+                  = _mm512_setr_epi32 (0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
               const __m512i hi = _mm512_setr_epi32 (8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29,
                                                     14, 30, 15, 31);
               _mm512_mask_storeu_ps (dst, (__mmask16) om, _mm512_permutex2var_ps (o0, lo, o1));
@@ -460,15 +460,17 @@ store_avx512 (int tile, const float *out, float *yc, const LaneMeta *lm, int gi,
             {
               __m512 o0 = _mm512_load_ps (o), o1 = _mm512_load_ps (o + LANES);
               __m512 o2 = _mm512_load_ps (o + 2 * LANES), o3 = _mm512_load_ps (o + 3 * LANES);
-              const __m512i lo = _mm512_setr_epi32 (0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6,
-                                                    22, 7, 23);
+              const __m512i lo
+                  = _mm512_setr_epi32 (0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
               const __m512i hi = _mm512_setr_epi32 (8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29,
                                                     14, 30, 15, 31);
               /* pairs (jj 0,1) and (jj 2,3) per tile, then the pairs of pairs */
-              __m512 a = _mm512_permutex2var_ps (o0, lo, o1), a2 = _mm512_permutex2var_ps (o0, hi, o1);
-              __m512 b = _mm512_permutex2var_ps (o2, lo, o3), b2 = _mm512_permutex2var_ps (o2, hi, o3);
-              const __m512i q0 = _mm512_setr_epi32 (0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7,
-                                                    22, 23);
+              __m512 a = _mm512_permutex2var_ps (o0, lo, o1),
+                     a2 = _mm512_permutex2var_ps (o0, hi, o1);
+              __m512 b = _mm512_permutex2var_ps (o2, lo, o3),
+                     b2 = _mm512_permutex2var_ps (o2, hi, o3);
+              const __m512i q0
+                  = _mm512_setr_epi32 (0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
               const __m512i q1 = _mm512_setr_epi32 (8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29,
                                                     14, 15, 30, 31);
               _mm512_mask_storeu_ps (dst, (__mmask16) om, _mm512_permutex2var_ps (a, q0, b));
@@ -506,7 +508,8 @@ taps_avx512 (const float *src, float *gf)
     w[i] = _mm512_loadu_ps (src + 16 * i);
   w[9] = _mm512_setzero_ps ();
   const __m512i nine_l = _mm512_mullo_epi32 (
-    _mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32 (9));
+      _mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32 (9));
   for (int k = 0; k < 9; k++)
     {
       __m512i e = _mm512_add_epi32 (nine_l, _mm512_set1_epi32 (k));
@@ -663,10 +666,10 @@ typedef struct
   const GzWinogradShape *s;
   const Geo *g;
   const LaneMeta *lm;
-  int tb;         /* tiles per block, a multiple of NR */
-  int groups;     /* vector groups holding this block's real tiles */
+  int tb; /* tiles per block, a multiple of NR */
+  int groups; /* vector groups holding this block's real tiles */
   const float *x; /* input */
-  float *v;       /* per position, tb / NR panels of C × NR (gz-gemm.h layout) */
+  float *v; /* per position, tb / NR panels of C × NR (gz-gemm.h layout) */
   const float *mo; /* [α²][mc][tb] for output channels [m_base, m_base + mc) */
   int m_base, mc;
   const float *bias;
@@ -780,41 +783,40 @@ typedef struct
   const char *name;
 } Kernels;
 
-#define DEFINE_KERNELS(SFX, ATTR, GATHER, TAPS, STORE)                                                          \
-  ATTR static void input2_##SFX (const BlockJob *j, long a, long b)                                \
-  {                                                                                                \
-    input_body (j, a, b, 2, GATHER);                                                               \
-  }                                                                                                \
-  ATTR static void input4_##SFX (const BlockJob *j, long a, long b)                                \
-  {                                                                                                \
-    input_body (j, a, b, 4, GATHER);                                                               \
-  }                                                                                                \
-  ATTR static void output2_##SFX (const BlockJob *j, long a, long b)                               \
-  {                                                                                                \
-    output_body (j, a, b, 2, STORE);                                                                      \
-  }                                                                                                \
-  ATTR static void output4_##SFX (const BlockJob *j, long a, long b)                               \
-  {                                                                                                \
-    output_body (j, a, b, 4, STORE);                                                                      \
-  }                                                                                                \
-  ATTR static void weights2_##SFX (const WeightJob *j, long a, long b)                             \
-  {                                                                                                \
-    weights_body (j, a, b, 2, TAPS);                                                                     \
-  }                                                                                                \
-  ATTR static void weights4_##SFX (const WeightJob *j, long a, long b)                             \
-  {                                                                                                \
-    weights_body (j, a, b, 4, TAPS);                                                                     \
-  }                                                                                                \
-  static const Kernels kernels_##SFX = { { input2_##SFX, input4_##SFX },                           \
-                                         { output2_##SFX, output4_##SFX },                         \
-                                         { weights2_##SFX, weights4_##SFX }, #SFX };
+#define DEFINE_KERNELS(SFX, ATTR, GATHER, TAPS, STORE)                       \
+  ATTR static void input2_##SFX (const BlockJob *j, long a, long b)          \
+  {                                                                          \
+    input_body (j, a, b, 2, GATHER);                                         \
+  }                                                                          \
+  ATTR static void input4_##SFX (const BlockJob *j, long a, long b)          \
+  {                                                                          \
+    input_body (j, a, b, 4, GATHER);                                         \
+  }                                                                          \
+  ATTR static void output2_##SFX (const BlockJob *j, long a, long b)         \
+  {                                                                          \
+    output_body (j, a, b, 2, STORE);                                         \
+  }                                                                          \
+  ATTR static void output4_##SFX (const BlockJob *j, long a, long b)         \
+  {                                                                          \
+    output_body (j, a, b, 4, STORE);                                         \
+  }                                                                          \
+  ATTR static void weights2_##SFX (const WeightJob *j, long a, long b)       \
+  {                                                                          \
+    weights_body (j, a, b, 2, TAPS);                                         \
+  }                                                                          \
+  ATTR static void weights4_##SFX (const WeightJob *j, long a, long b)       \
+  {                                                                          \
+    weights_body (j, a, b, 4, TAPS);                                         \
+  }                                                                          \
+  static const Kernels kernels_##SFX = { { input2_##SFX, input4_##SFX },     \
+                                         { output2_##SFX, output4_##SFX },   \
+                                         { weights2_##SFX, weights4_##SFX }, \
+                                         #SFX };
 
 DEFINE_KERNELS (generic, , row_generic, taps_generic, store_generic)
 #ifdef GZ_HAVE_X86_KERNELS
-DEFINE_KERNELS (avx512, __attribute__ ((target ("avx512f"))), row_avx512, taps_avx512,
-                store_avx512)
-DEFINE_KERNELS (avx2, __attribute__ ((target ("avx2,fma"))), row_avx2, taps_generic,
-                store_generic)
+DEFINE_KERNELS (avx512, __attribute__ ((target ("avx512f"))), row_avx512, taps_avx512, store_avx512)
+DEFINE_KERNELS (avx2, __attribute__ ((target ("avx2,fma"))), row_avx2, taps_generic, store_generic)
 #endif
 
 static const Kernels *
@@ -866,9 +868,9 @@ typedef struct Conv_
   float *y;
   int tb;
   long blocks;
-  int slots;        /* parallel mode: one Mo (and V) area per slot */
-  bool keep_v;      /* V of every block is kept across output-channel chunks */
-  float *v, *mo;    /* V: (keep_v ? blocks : slots) × vf floats; Mo: slots × mof */
+  int slots; /* parallel mode: one Mo (and V) area per slot */
+  bool keep_v; /* V of every block is kept across output-channel chunks */
+  float *v, *mo; /* V: (keep_v ? blocks : slots) × vf floats; Mo: slots × mof */
   size_t vf, mof;
   /* the current chunk of output channels and its U ([α²][mc][C], lda C) */
   int m_base, mc, first_chunk;
@@ -915,7 +917,8 @@ run_block (const Conv *cv, long blk, int slot, bool split)
   float *mo = cv->mo + (size_t) slot * cv->mof;
   long left = g->tiles - blk * tb;
   int panels = (int) ((left < tb ? left : tb) + NR - 1) / NR;
-  BlockJob j = { s, g, &lm, tb, panels * (NR / LANES), cv->x, v, mo, cv->m_base, cv->mc, cv->bias, cv->y };
+  BlockJob j
+      = { s, g, &lm, tb, panels * (NR / LANES), cv->x, v, mo, cv->m_base, cv->mc, cv->bias, cv->y };
   if (!cv->keep_v || cv->first_chunk)
     {
       if (split)
@@ -962,8 +965,8 @@ products_range (long begin, long end, void *data)
         {
           int kc = C - k0 < KC ? C - k0 : KC;
           for (int q = 0; q < pj->panels; q++)
-            cv->kern->fn (rows, kc, a + k0, C, false, vp + ((size_t) q * C + k0) * NR,
-                          c + q * NR, tb, NR, k0 > 0, NULL);
+            cv->kern->fn (rows, kc, a + k0, C, false, vp + ((size_t) q * C + k0) * NR, c + q * NR,
+                          tb, NR, k0 > 0, NULL);
         }
     }
 }
@@ -1037,7 +1040,7 @@ gz_winograd_conv (const GzWinogradShape *s, const float *x, const float *w, cons
   /* With several chunks, keep every block's V (if that stays moderate) rather
    * than transform the input again per chunk. */
   bool keep_v = chunks > 1
-                && (double) vf * blocks * sizeof (float) <= env_kb ("GAZE_WINOGRAD_KEEP_KB", 24576);
+      && (double) vf * blocks * sizeof (float) <= env_kb ("GAZE_WINOGRAD_KEEP_KB", 24576);
   double total_d = (double) uf + (double) vf * (keep_v ? blocks : slots) + (double) mof * slots;
   if (total_d > (double) SIZE_MAX / sizeof (float) / 2)
     return gz_error_set (err, GZ_ERR_LIMIT, "winograd: scratch too large");
@@ -1052,9 +1055,26 @@ gz_winograd_conv (const GzWinogradShape *s, const float *x, const float *w, cons
   const GzGemmKernel *kern = kern_chosen;
   if (kern == NULL)
     kern_chosen = kern = gz_gemm_kernel_pick ();
-  Conv cv = { s, &g, kernels (), kern, x, bias, y, (int) tb, blocks, slots, keep_v,
-              scratch + uf, scratch + uf + vf * (keep_v ? blocks : slots), vf, mof,
-              0, mc, 1, u, (size_t) s->m * C };
+  Conv cv = { s,
+              &g,
+              kernels (),
+              kern,
+              x,
+              bias,
+              y,
+              (int) tb,
+              blocks,
+              slots,
+              keep_v,
+              scratch + uf,
+              scratch + uf + vf * (keep_v ? blocks : slots),
+              vf,
+              mof,
+              0,
+              mc,
+              1,
+              u,
+              (size_t) s->m * C };
   for (int ch = 0; ch < chunks; ch++)
     {
       cv.m_base = ch * mc;

@@ -23,9 +23,9 @@
 typedef struct
 {
   int n, c, h, w; /* x is [n, c, h, w] */
-  int m;          /* output channels: w is [m, c, 3, 3], bias [m], y [n, m, oh, ow] */
+  int m; /* output channels: w is [m, c, 3, 3], bias [m], y [n, m, oh, ow] */
   int pad_t, pad_l, pad_b, pad_r; /* oh = h + pad_t + pad_b − 2, ow likewise */
-  int tile;       /* output tile edge: 2 = F(2×2,3×3), 4 = F(4×4,3×3), 0 = the default */
+  int tile; /* output tile edge: 2 = F(2×2,3×3), 4 = F(4×4,3×3), 0 = the default */
 } GzWinogradShape;
 
 /* True when the layer is a 3×3 / stride 1 / dilation 1 / group 1 Conv with
@@ -53,5 +53,5 @@ void gz_winograd_transform_weights (const GzWinogradShape *s, const float *w, fl
 /* The whole batch. u is NULL (the weights w are transformed per call) or
  * what gz_winograd_transform_weights made for this shape's tile, m and c
  * (w is then unused). bias may be NULL. y must not overlap x. */
-GzStatus gz_winograd_conv (const GzWinogradShape *s, const float *x, const float *w,
-                           const float *u, const float *bias, float *y, GzError *err);
+GzStatus gz_winograd_conv (const GzWinogradShape *s, const float *x, const float *w, const float *u,
+                           const float *bias, float *y, GzError *err);
