@@ -172,10 +172,14 @@ run_grid (int tile)
         }
   /* Larger images: several blocks, blocks split over threads, tile edges. */
   static const Case big[] = {
-    { 1, 16, 16, 14, 14, 1, 1, 1, 1, true },  { 3, 64, 65, 14, 14, 0, 1, 1, 0, true },
-    { 3, 65, 64, 15, 17, 1, 1, 1, 1, false }, { 1, 16, 64, 56, 56, 1, 1, 1, 1, true },
-    { 3, 3, 16, 56, 56, 1, 1, 1, 1, true },   { 1, 64, 16, 56, 56, 0, 0, 0, 0, false },
+    { 1, 16, 16, 14, 14, 1, 1, 1, 1, true },
+    { 3, 64, 65, 14, 14, 0, 1, 1, 0, true },
+    { 3, 65, 64, 15, 17, 1, 1, 1, 1, false },
+    { 1, 16, 64, 56, 56, 1, 1, 1, 1, true },
+    { 3, 3, 16, 56, 56, 1, 1, 1, 1, true },
+    { 1, 64, 16, 56, 56, 0, 0, 0, 0, false },
     { 2, 64, 64, 56, 56, 1, 1, 1, 1, true },
+    { 2, 17, 33, 9, 6, 3, 0, 5, 2, true }, /* pads wider than a tile */
   };
   for (unsigned b = 0; b < G_N_ELEMENTS (big); b++)
     check_case (&big[b], tile);
