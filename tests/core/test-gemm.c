@@ -313,6 +313,53 @@ test_pack_layout (void)
     }
 }
 
+typedef struct
+{
+  const float *a, *b;
+  float *c;
+  int m, n, k;
+} NestedJob;
+
+/* Part i of the outer loop: one product of its own, run inline. */
+static void
+nested_part (long begin, long end, void *data)
+{
+  const NestedJob *nj = data;
+  for (long i = begin; i < end; i++)
+    {
+      GzGemmMatrix bm = { nj->b, nj->n, false, 1.0f };
+      gz_gemm (false, nj->m, nj->n, nj->k, nj->a + i * nj->m * nj->k, nj->k,
+               gz_gemm_pack_b_matrix, &bm, NULL, 0.0f, nj->c + i * nj->m * nj->n, nj->n);
+    }
+}
+
+/* gz_gemm called from inside a parallel region (as an operator splitting
+ * images over threads does) runs inline, with every thread's own packing
+ * buffer, and gives the same bits as called alone. */
+static void
+test_nested (void)
+{
+  enum { PARTS = 4, M = 40, N = 100, K = 300 };
+  float *a = g_new (float, PARTS * M * K), *b = g_new (float, K * N);
+  float *c = g_new (float, PARTS * M * N), *want = g_new (float, PARTS * M * N);
+  for (int i = 0; i < PARTS * M * K; i++)
+    a[i] = frand ();
+  for (int i = 0; i < K * N; i++)
+    b[i] = frand ();
+  NestedJob nj = { a, b, want, M, N, K };
+  gz_set_threads (1);
+  nested_part (0, PARTS, &nj);
+  gz_set_threads (2);
+  nj.c = c;
+  gz_parallel_for (PARTS, 1, nested_part, &nj);
+  g_assert_cmpmem (c, PARTS * M * N * sizeof (float), want, PARTS * M * N * sizeof (float));
+  gz_set_threads (1);
+  g_free (a);
+  g_free (b);
+  g_free (c);
+  g_free (want);
+}
+
 /* The kernel family follows GAZE_CONV_ISA's cap. */
 static void
 test_isa (void)
@@ -338,5 +385,6 @@ main (int argc, char **argv)
   g_test_add_func ("/gemm/shapes", test_shapes);
   g_test_add_func ("/gemm/long-k", test_long_k);
   g_test_add_func ("/gemm/sgemm-beta", test_sgemm_beta);
+  g_test_add_func ("/gemm/nested", test_nested);
   return g_test_run ();
 }
