@@ -10,6 +10,7 @@
  * keeps the even elements of two masked loads; larger strides gather. The
  * portable packer does the same with memcpy and scalar loops.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,6 +191,17 @@ tap_segments (const GzConvPack *p, const Seg *seg, int ns, int64_t ki, int64_t k
   return nt;
 }
 
+/* True when every tap of every segment lies inside the plane. */
+static inline bool
+panel_interior (const GzConvPack *p, const Seg *seg, int ns)
+{
+  for (int s = 0; s < ns; s++)
+    if (seg[s].iy0 < 0 || seg[s].iy0 + (p->k_h - 1) * p->d_h >= p->in_h || seg[s].ix0 < 0
+        || seg[s].ix0 + (seg[s].len - 1) * p->s_w + (p->k_w - 1) * p->d_w >= p->in_w)
+      return false;
+  return true;
+}
+
 /* Panel by panel, tap by tap: a tap's segments (bounds, masks, offsets) are
  * worked out once and serve the rows of every channel, which are then filled
  * by branch-free masked loads (rows of one tap are kh·kw apart in the panel,
@@ -212,12 +224,16 @@ pack_avx512 (const GzConvPack *p, int k0, int kc, int n0, int nc, float *dst)
       int64_t jn = nc - pn * NR < NR ? nc - pn * NR : NR;
       int ns = panel_segments (p, n0 + pn * NR, jn, seg);
       float *dp = dst + pn * kc * NR;
+      /* Away from the borders every tap's segments are tap (0, 0)'s, shifted. */
+      const bool interior = panel_interior (p, seg, ns);
+      const int nt0 = interior ? tap_segments (p, seg, ns, 0, 0, taps) : 0;
       for (int64_t t = 0; t < khw && t < kc; t++)
         {
           /* Rows kk = t, t + khw, … of the block hold tap (t0 + t) mod khw. */
           const int64_t tap = (t0 + t) % khw, ki = tap / p->k_w, kj = tap % p->k_w;
-          int nt = tap_segments (p, seg, ns, ki, kj, taps);
-          const float *xc = p->x + (c0 + (t0 + t) / khw) * p->hw;
+          int nt = interior ? nt0 : tap_segments (p, seg, ns, ki, kj, taps);
+          const int64_t shift = interior ? ki * p->d_h * p->in_w + kj * p->d_w : 0;
+          const float *xc = p->x + (c0 + (t0 + t) / khw) * p->hw + shift;
           float *d = dp + t * NR;
           const int64_t dstep = khw * NR, xstep = p->hw;
           if (nt == 0)
@@ -226,6 +242,33 @@ pack_avx512 (const GzConvPack *p, int k0, int kc, int n0, int nc, float *dst)
                 _mm512_storeu_ps (d, _mm512_setzero_ps ());
                 _mm512_storeu_ps (d + 16, _mm512_setzero_ps ());
               }
+          else if (sw == 1 && nt == 1)
+            {
+              /* The common case (a panel within one output row): masks in
+               * registers, two loads and two stores per row. */
+              const __mmask16 m0 = (__mmask16) taps[0].mask, m1 = (__mmask16) (taps[0].mask >> 16);
+              const int64_t off = taps[0].off;
+              for (int64_t kk = t; kk < kc; kk += khw, d += dstep, xc += xstep)
+                {
+                  const float *base = offset_ptr (xc, off);
+                  _mm512_storeu_ps (d, _mm512_maskz_loadu_ps (m0, base));
+                  _mm512_storeu_ps (d + 16, _mm512_maskz_loadu_ps (m1, offset_ptr (base, 16)));
+                }
+            }
+          else if (sw == 1 && nt == 2)
+            {
+              const __mmask16 m0 = (__mmask16) taps[0].mask, m1 = (__mmask16) (taps[0].mask >> 16);
+              const __mmask16 m2 = (__mmask16) taps[1].mask, m3 = (__mmask16) (taps[1].mask >> 16);
+              const int64_t off0 = taps[0].off, off1 = taps[1].off;
+              for (int64_t kk = t; kk < kc; kk += khw, d += dstep, xc += xstep)
+                {
+                  const float *b0 = offset_ptr (xc, off0), *b1 = offset_ptr (xc, off1);
+                  _mm512_storeu_ps (d, or_ps (_mm512_maskz_loadu_ps (m0, b0),
+                                              _mm512_maskz_loadu_ps (m2, b1)));
+                  _mm512_storeu_ps (d + 16, or_ps (_mm512_maskz_loadu_ps (m1, offset_ptr (b0, 16)),
+                                                   _mm512_maskz_loadu_ps (m3, offset_ptr (b1, 16))));
+                }
+            }
           else if (sw == 1)
             for (int64_t kk = t; kk < kc; kk += khw, d += dstep, xc += xstep)
               {
@@ -240,6 +283,22 @@ pack_avx512 (const GzConvPack *p, int k0, int kc, int n0, int nc, float *dst)
                 _mm512_storeu_ps (d, v0);
                 _mm512_storeu_ps (d + 16, v1);
               }
+          else if (sw == 2 && nt == 1)
+            {
+              const __mmask16 e0 = taps[0].em[0], e1 = taps[0].em[1], e2 = taps[0].em[2],
+                              e3 = taps[0].em[3];
+              const int64_t off = taps[0].off;
+              for (int64_t kk = t; kk < kc; kk += khw, d += dstep, xc += xstep)
+                {
+                  const float *base = offset_ptr (xc, off);
+                  __m512 a0 = _mm512_maskz_loadu_ps (e0, base);
+                  __m512 b0 = _mm512_maskz_loadu_ps (e1, offset_ptr (base, 16));
+                  __m512 a1 = _mm512_maskz_loadu_ps (e2, offset_ptr (base, 32));
+                  __m512 b1 = _mm512_maskz_loadu_ps (e3, offset_ptr (base, 48));
+                  _mm512_storeu_ps (d, _mm512_permutex2var_ps (a0, even, b0));
+                  _mm512_storeu_ps (d + 16, _mm512_permutex2var_ps (a1, even, b1));
+                }
+            }
           else if (sw == 2)
             for (int64_t kk = t; kk < kc; kk += khw, d += dstep, xc += xstep)
               {
