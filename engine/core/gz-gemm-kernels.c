@@ -280,7 +280,40 @@ kernel_avx2 (int mr, int kc, const float *a, long lda, bool trans_a, const float
     }
 }
 
-static const GzGemmKernel avx2_kernel = { "avx2", K2_MR, kernel_avx2, pack_rows_generic };
+__attribute__ ((target ("avx2,fma"))) static void
+pack_rows_avx2 (const float *b, size_t ldb, float alpha, int kc, int nc, float *dst)
+{
+  const int panels = (nc + NR - 1) / NR;
+  const __m256 av = _mm256_set1_ps (alpha);
+  const __m256i lane = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);
+  for (int k0 = 0; k0 < kc; k0 += PACK_ROWS)
+    {
+      int kn = kc - k0 < PACK_ROWS ? kc - k0 : PACK_ROWS;
+      for (int p = 0; p < panels; p++)
+        {
+          int w = nc - p * NR;
+          const float *s = b + k0 * ldb + p * NR;
+          float *d = dst + ((size_t) p * kc + k0) * NR;
+          if (w >= NR)
+            {
+              for (int kk = 0; kk < kn; kk++, s += ldb, d += NR)
+                for (int q = 0; q < NR; q += 8)
+                  _mm256_storeu_ps (d + q, _mm256_mul_ps (av, _mm256_loadu_ps (s + q)));
+              continue;
+            }
+          /* The ragged panel: masked loads read nothing past column nc. */
+          __m256i m[4];
+          for (int q = 0; q < 4; q++)
+            m[q] = _mm256_cmpgt_epi32 (_mm256_set1_epi32 (w - 8 * q), lane);
+          for (int kk = 0; kk < kn; kk++, s += ldb, d += NR)
+            for (int q = 0; q < 4; q++)
+              _mm256_storeu_ps (d + 8 * q,
+                                _mm256_mul_ps (av, _mm256_maskload_ps (s + 8 * q, m[q])));
+        }
+    }
+}
+
+static const GzGemmKernel avx2_kernel = { "avx2", K2_MR, kernel_avx2, pack_rows_avx2 };
 
 #endif /* GZ_HAVE_X86_KERNELS */
 
