@@ -162,6 +162,10 @@ static const FwdCase fwd_cases[] = {
   { "batch 4, groups 2, 7x7", 4, 32, 7, 7, 48, 3, 1, 1, 2 },
   { "batch 40 of 7x7 (two batched products)", 40, 8, 7, 7, 9, 3, 1, 1, 1 },
   { "batch 1, 5x5 pad 2 on 23x31", 1, 6, 23, 31, 70, 5, 1, 2, 1 },
+  /* 3×3 stride 1 from 64 channels: Winograd where its cost model says so */
+  { "batch 1, 3x3 64->64 @40", 1, 64, 40, 40, 64, 3, 1, 1, 1 },
+  { "batch 8, 3x3 128->96 @14", 8, 128, 14, 14, 96, 3, 1, 1, 1 },
+  { "batch 2, 3x3 64->64 @33x27 pad 2", 2, 64, 33, 27, 64, 3, 1, 2, 1 },
 };
 
 static void
