@@ -3,10 +3,11 @@
  *
  * One pool of (threads - 1) workers serves gz_parallel_for and so the
  * engine's own GEMM (gz-gemm.c), to which gz_sgemm hands every product but
- * the few-row ones; OpenBLAS runs those, single-threaded. Two thread pools
- * on the same cores (OpenBLAS's spinning after each call, ours during the
- * next operator) slow each other down, and splitting ourselves also lets a
- * GEMM called from inside a parallel region simply run inline.
+ * the few-row ones (and all of them on a CPU without AVX2); OpenBLAS runs
+ * those, itself single-threaded. Two thread pools on the same cores
+ * (OpenBLAS's spinning after each call, ours during the next operator) slow
+ * each other down, and splitting ourselves also lets a GEMM called from
+ * inside a parallel region simply run inline.
  *
  * Workers spin briefly on a generation counter before sleeping on a condition
  * variable: operators follow each other within microseconds during a forward
@@ -278,6 +279,60 @@ gz_parallel_for (long n, long min_chunk, GzRangeFn fn, void *data)
  * the thread count cannot change their bits. */
 enum { OWN_MIN_M = 8 };
 
+/* Without AVX2 (gz_gemm's portable kernel: ~0.2x OpenBLAS), OpenBLAS runs
+ * everything, split into column (or row) panels over the pool. */
+typedef struct
+{
+  bool ta, tb, split_n;
+  int m, n, k, lda, ldb, ldc;
+  float alpha, beta;
+  const float *a, *b;
+  float *c;
+} GemmJob;
+
+enum { PANEL = 16 }; /* split at multiples of the micro-kernel's tile */
+
+static void
+gemm_panels (long begin, long end, void *data)
+{
+  const GemmJob *j = data;
+  int lo = (int) begin * PANEL, hi = (int) end * PANEL;
+  int full = j->split_n ? j->n : j->m;
+  if (hi > full)
+    hi = full;
+  if (lo >= hi)
+    return;
+  if (j->split_n)
+    cblas_sgemm (CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans,
+                 j->tb ? CblasTrans : CblasNoTrans, j->m, hi - lo, j->k, j->alpha, j->a,
+                 j->lda, j->tb ? j->b + (size_t) lo * j->ldb : j->b + lo, j->ldb, j->beta,
+                 j->c + lo, j->ldc);
+  else
+    cblas_sgemm (CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans,
+                 j->tb ? CblasTrans : CblasNoTrans, hi - lo, j->n, j->k, j->alpha,
+                 j->ta ? j->a + lo : j->a + (size_t) lo * j->lda, j->lda, j->b, j->ldb,
+                 j->beta, j->c + (size_t) lo * j->ldc, j->ldc);
+}
+
+static void
+sgemm_openblas (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                int ldc, bool split)
+{
+  GemmJob j = { trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c };
+  double flops = 2.0 * m * n * k;
+  long panels = ((j.split_n ? n : m) + PANEL - 1) / PANEL;
+  /* Below ~0.2 MFLOP a split costs more than it saves. */
+  if (!split || gz_get_threads () <= 1 || in_parallel || flops < 2e5 || panels < 2)
+    {
+      cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                   trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
+                   beta, c, ldc);
+      return;
+    }
+  gz_parallel_for (panels, 1, gemm_panels, &j);
+}
+
 void
 gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
           const float *a, int lda, const float *b, int ldb, float beta,
@@ -285,11 +340,10 @@ gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
 {
   if (m <= 0 || n <= 0)
     return;
-  if (m < OWN_MIN_M)
+  if (m < OWN_MIN_M || strcmp (gz_gemm_isa (), "generic") == 0)
     {
-      cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                   trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
-                   beta, c, ldc);
+      sgemm_openblas (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                      m >= OWN_MIN_M);
       return;
     }
   /* gz_gemm takes beta 0 or 1: scale C first otherwise (BLAS semantics: beta

@@ -167,7 +167,10 @@ run_case (const Case *t, bool with_gz_gemm)
       gz_set_threads (2);
       gz_sgemm (t->ta, t->tb, t->m, t->n, t->k, t->alpha, d.a, t->lda, d.b, t->ldb, t->beta,
                 c2, t->ldc);
-      if (memcmp (c1, c2, bytes) != 0)
+      check (t, &d, c2, "gz_sgemm, 2 threads");
+      /* Without AVX2 gz_sgemm is OpenBLAS split over the pool, whose bits
+       * may depend on the split (its edge kernels differ). */
+      if (strcmp (gz_gemm_isa (), "generic") != 0 && memcmp (c1, c2, bytes) != 0)
         g_error ("gz_sgemm: 1 and 2 threads differ, m=%d n=%d k=%d", t->m, t->n, t->k);
     }
   g_free (c1);
