@@ -91,14 +91,14 @@ main (int argc, char **argv)
       TNode t;
       GzError err = { 0 };
       tn_init (&t, "Conv", 3, 1, 13);
-      tn_ints (&t, "kernel_shape", 2, (int64_t[]) { l->k, l->k });
-      tn_ints (&t, "strides", 2, (int64_t[]) { l->s, l->s });
-      tn_ints (&t, "pads", 4, (int64_t[]) { l->p, l->p, l->p, l->p });
+      tn_ints (&t, "kernel_shape", 2, (int64_t[]){ l->k, l->k });
+      tn_ints (&t, "strides", 2, (int64_t[]){ l->s, l->s });
+      tn_ints (&t, "pads", 4, (int64_t[]){ l->p, l->p, l->p, l->p });
       tn_int (&t, "group", l->group);
       GzTensor *in[3] = {
-        tn_uniform (4, (int64_t[]) { l->n, l->c, l->h, l->w }, -1, 1),
-        tn_uniform (4, (int64_t[]) { l->m, l->c / l->group, l->k, l->k }, -1, 1),
-        tn_uniform (1, (int64_t[]) { l->m }, -1, 1),
+        tn_uniform (4, (int64_t[]){ l->n, l->c, l->h, l->w }, -1, 1),
+        tn_uniform (4, (int64_t[]){ l->m, l->c / l->group, l->k, l->k }, -1, 1),
+        tn_uniform (1, (int64_t[]){ l->m }, -1, 1),
       };
       for (int thr = 1; thr <= 2; thr++)
         {

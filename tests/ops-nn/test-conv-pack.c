@@ -60,8 +60,8 @@ im2col_at (const GzNnWindow *w, const float *x, int64_t x_img, int64_t r, int64_
 }
 
 static int
-check_block (const PackCase *pc, const GzNnWindow *w, const GzConvPack *p, int k0, int kc,
-             int n0, int nc)
+check_block (const PackCase *pc, const GzNnWindow *w, const GzConvPack *p, int k0, int kc, int n0,
+             int nc)
 {
   const int panels = (nc + GZ_GEMM_NR - 1) / GZ_GEMM_NR, guard = 64;
   const size_t len = (size_t) panels * kc * GZ_GEMM_NR;
@@ -97,9 +97,18 @@ test_pack (void)
     {
       const PackCase *pc = &cases[ci];
       GzNnWindow w = {
-        .in_h = pc->ih, .in_w = pc->iw, .k_h = pc->kh, .k_w = pc->kw, .s_h = pc->sh,
-        .s_w = pc->sw, .d_h = pc->dh, .d_w = pc->dw, .pad_t = pc->pt, .pad_l = pc->pl,
-        .pad_b = pc->pb, .pad_r = pc->pr,
+        .in_h = pc->ih,
+        .in_w = pc->iw,
+        .k_h = pc->kh,
+        .k_w = pc->kw,
+        .s_h = pc->sh,
+        .s_w = pc->sw,
+        .d_h = pc->dh,
+        .d_w = pc->dw,
+        .pad_t = pc->pt,
+        .pad_l = pc->pl,
+        .pad_b = pc->pb,
+        .pad_r = pc->pr,
       };
       w.out_h = (pc->ih + pc->pt + pc->pb - ((pc->kh - 1) * pc->dh + 1)) / pc->sh + 1;
       w.out_w = (pc->iw + pc->pl + pc->pr - ((pc->kw - 1) * pc->dw + 1)) / pc->sw + 1;
@@ -179,14 +188,14 @@ test_conv_forward (void)
       const int ow = (fc->w + 2 * fc->pad - fc->k) / fc->s + 1;
       TNode t;
       tn_init (&t, "Conv", 3, 1, 13);
-      tn_ints (&t, "kernel_shape", 2, (int64_t[]) { fc->k, fc->k });
-      tn_ints (&t, "strides", 2, (int64_t[]) { fc->s, fc->s });
-      tn_ints (&t, "pads", 4, (int64_t[]) { fc->pad, fc->pad, fc->pad, fc->pad });
+      tn_ints (&t, "kernel_shape", 2, (int64_t[]){ fc->k, fc->k });
+      tn_ints (&t, "strides", 2, (int64_t[]){ fc->s, fc->s });
+      tn_ints (&t, "pads", 4, (int64_t[]){ fc->pad, fc->pad, fc->pad, fc->pad });
       tn_int (&t, "group", fc->group);
       GzTensor *in[3] = {
-        tn_uniform (4, (int64_t[]) { fc->n, fc->c, fc->h, fc->w }, -1, 1),
-        tn_uniform (4, (int64_t[]) { fc->m, cg, fc->k, fc->k }, -1, 1),
-        tn_uniform (1, (int64_t[]) { fc->m }, -1, 1),
+        tn_uniform (4, (int64_t[]){ fc->n, fc->c, fc->h, fc->w }, -1, 1),
+        tn_uniform (4, (int64_t[]){ fc->m, cg, fc->k, fc->k }, -1, 1),
+        tn_uniform (1, (int64_t[]){ fc->m }, -1, 1),
       };
       const float *x = in[0]->data, *wt = in[1]->data, *b = in[2]->data;
       const int64_t ny = (int64_t) fc->n * fc->m * oh * ow;
@@ -206,8 +215,7 @@ test_conv_forward (void)
                         if (iy < 0 || iy >= fc->h || ix < 0 || ix >= fc->w)
                           continue;
                         acc += (double) wt[((o * cg + c) * fc->k + ki) * fc->k + kj]
-                               * x[(((int64_t) n * fc->c + gi * cg + c) * fc->h + iy) * fc->w
-                                   + ix];
+                            * x[(((int64_t) n * fc->c + gi * cg + c) * fc->h + iy) * fc->w + ix];
                       }
                 want[(((int64_t) n * fc->m + o) * oh + oy) * ow + ox] = acc;
               }

@@ -22,14 +22,17 @@
 #define GZ_HAVE_X86_KERNELS 1
 #endif
 
-enum { NR = GZ_GEMM_NR };
+enum
+{
+  NR = GZ_GEMM_NR
+};
 
 typedef struct
 {
   int64_t j, len; /* lanes [j, j + len) of the panel */
-  int64_t iy0;    /* input row for ki = 0 */
-  int64_t ix0;    /* input column of lane j for kj = 0 */
-  int64_t xo;     /* offset of the segment's image in x */
+  int64_t iy0; /* input row for ki = 0 */
+  int64_t ix0; /* input column of lane j for kj = 0 */
+  int64_t xo; /* offset of the segment's image in x */
 } Seg;
 
 /* Splits columns [col, col + jn) (jn <= NR) into runs along output rows
@@ -43,8 +46,7 @@ panel_segments (const GzConvPack *p, int64_t col, int64_t jn, Seg *seg)
   for (int64_t j = 0; j < jn;)
     {
       int64_t len = p->out_w - ox < jn - j ? p->out_w - ox : jn - j;
-      seg[ns++] = (Seg) { j, len, oy * p->s_h - p->pad_t, ox * p->s_w - p->pad_l,
-                          img * p->x_img };
+      seg[ns++] = (Seg){ j, len, oy * p->s_h - p->pad_t, ox * p->s_w - p->pad_l, img * p->x_img };
       j += len;
       ox = 0;
       if (++oy == p->out_h)
@@ -212,10 +214,8 @@ pack_avx512 (const GzConvPack *p, int k0, int kc, int n0, int nc, float *dst)
   Seg seg[NR];
   Tap taps[NR];
   const int64_t khw = p->k_h * p->k_w, sw = p->s_w;
-  const __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4,
-                                         2, 0);
-  const __m512i lanes = _mm512_set_epi32 (15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1,
-                                          0);
+  const __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i lanes = _mm512_set_epi32 (15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   const __m512i gidx0 = _mm512_mullo_epi32 (lanes, _mm512_set1_epi32 ((int) sw));
   const __m512i gidx1 = _mm512_add_epi32 (gidx0, _mm512_set1_epi32 ((int) (16 * sw)));
   const int64_t t0 = k0 % khw, c0 = k0 / khw;
@@ -263,10 +263,11 @@ pack_avx512 (const GzConvPack *p, int k0, int kc, int n0, int nc, float *dst)
               for (int64_t kk = t; kk < kc; kk += khw, d += dstep, xc += xstep)
                 {
                   const float *b0 = offset_ptr (xc, off0), *b1 = offset_ptr (xc, off1);
-                  _mm512_storeu_ps (d, or_ps (_mm512_maskz_loadu_ps (m0, b0),
-                                              _mm512_maskz_loadu_ps (m2, b1)));
-                  _mm512_storeu_ps (d + 16, or_ps (_mm512_maskz_loadu_ps (m1, offset_ptr (b0, 16)),
-                                                   _mm512_maskz_loadu_ps (m3, offset_ptr (b1, 16))));
+                  _mm512_storeu_ps (
+                      d, or_ps (_mm512_maskz_loadu_ps (m0, b0), _mm512_maskz_loadu_ps (m2, b1)));
+                  _mm512_storeu_ps (d + 16,
+                                    or_ps (_mm512_maskz_loadu_ps (m1, offset_ptr (b0, 16)),
+                                           _mm512_maskz_loadu_ps (m3, offset_ptr (b1, 16))));
                 }
             }
           else if (sw == 1)
@@ -277,8 +278,9 @@ pack_avx512 (const GzConvPack *p, int k0, int kc, int n0, int nc, float *dst)
                   {
                     const float *base = offset_ptr (xc, taps[e].off);
                     v0 = or_ps (v0, _mm512_maskz_loadu_ps ((__mmask16) taps[e].mask, base));
-                    v1 = or_ps (v1, _mm512_maskz_loadu_ps ((__mmask16) (taps[e].mask >> 16),
-                                                           offset_ptr (base, 16)));
+                    v1 = or_ps (v1,
+                                _mm512_maskz_loadu_ps ((__mmask16) (taps[e].mask >> 16),
+                                                       offset_ptr (base, 16)));
                   }
                 _mm512_storeu_ps (d, v0);
                 _mm512_storeu_ps (d + 16, v1);
@@ -346,8 +348,9 @@ pick_isa (void)
     {
       const char *cap = getenv ("GAZE_CONV_ISA");
       __builtin_cpu_init ();
-      chosen = (cap == NULL || strcmp (cap, "avx512") == 0)
-                   && __builtin_cpu_supports ("avx512f") ? 2 : 0;
+      chosen = (cap == NULL || strcmp (cap, "avx512") == 0) && __builtin_cpu_supports ("avx512f")
+          ? 2
+          : 0;
     }
   return chosen;
 #else
@@ -358,11 +361,24 @@ pick_isa (void)
 void
 gz_conv_pack_init (GzConvPack *p, const GzNnWindow *w, const float *x)
 {
-  *p = (GzConvPack) {
-    .x = x, .in_h = w->in_h, .in_w = w->in_w, .out_h = w->out_h, .out_w = w->out_w,
-    .k_h = w->k_h, .k_w = w->k_w, .s_h = w->s_h, .s_w = w->s_w, .d_h = w->d_h, .d_w = w->d_w,
-    .pad_t = w->pad_t, .pad_l = w->pad_l, .hw = w->in_h * w->in_w,
-    .p_img = w->out_h * w->out_w, .x_img = 0, .isa = pick_isa (),
+  *p = (GzConvPack){
+    .x = x,
+    .in_h = w->in_h,
+    .in_w = w->in_w,
+    .out_h = w->out_h,
+    .out_w = w->out_w,
+    .k_h = w->k_h,
+    .k_w = w->k_w,
+    .s_h = w->s_h,
+    .s_w = w->s_w,
+    .d_h = w->d_h,
+    .d_w = w->d_w,
+    .pad_t = w->pad_t,
+    .pad_l = w->pad_l,
+    .hw = w->in_h * w->in_w,
+    .p_img = w->out_h * w->out_w,
+    .x_img = 0,
+    .isa = pick_isa (),
   };
   /* The gather indices are 32-bit lane·stride offsets. */
   if (p->s_w > (int64_t) 1 << 20)

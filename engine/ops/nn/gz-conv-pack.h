@@ -21,10 +21,10 @@ typedef struct
   const float *x; /* one image, first input channel of the group (planes in_h × in_w) */
   int64_t in_h, in_w, out_h, out_w;
   int64_t k_h, k_w, s_h, s_w, d_h, d_w, pad_t, pad_l;
-  int64_t hw;     /* in_h · in_w: distance between channel planes */
-  int64_t p_img;  /* out_h · out_w: columns per image */
-  int64_t x_img;  /* floats from one image's planes to the next's (0: one image) */
-  int isa;        /* 2: AVX-512 packer, 0: portable (set by gz_conv_pack_init) */
+  int64_t hw; /* in_h · in_w: distance between channel planes */
+  int64_t p_img; /* out_h · out_w: columns per image */
+  int64_t x_img; /* floats from one image's planes to the next's (0: one image) */
+  int isa; /* 2: AVX-512 packer, 0: portable (set by gz_conv_pack_init) */
 } GzConvPack;
 
 /* Fills p for window w and the group's input planes x (one image: set
