@@ -697,8 +697,9 @@ conv_batch_on (void)
   return e == NULL || strcmp (e, "0") != 0;
 }
 
-/* GAZE_CONV_GEMM=blas selects the old forward (im2col + gz_sgemm) for A/B
- * timing; read per call (a few ns) so that a benchmark can alternate. */
+/* GAZE_CONV_GEMM=blas selects the old forward (im2col + gz_sgemm, no
+ * Winograd) for A/B timing; read per call (a few ns) so that a benchmark can
+ * alternate. */
 static bool
 conv_gemm_blas (void)
 {
@@ -805,9 +806,10 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
       return GZ_OK;
     }
 
-  if (conv_winograd (node, &g, in, y, &st, err))
+  const bool blas = conv_gemm_blas ();
+  if (!blas && conv_winograd (node, &g, in, y, &st, err))
     return st;
-  if (!conv_gemm_blas ())
+  if (!blas)
     {
       conv_forward_gemm (&g, x, w, bias, y);
       return GZ_OK;
