@@ -167,9 +167,18 @@ static void
 pool_start (int want)
 {
   bool pin = pin_wanted ();
-  cpu_set_t allowed;
-  CPU_ZERO (&allowed);
-  bool have_mask = sched_getaffinity (0, sizeof allowed, &allowed) == 0;
+  /* The mask as it was before we pinned the calling thread to its first
+   * CPU: a later gz_set_threads must not place every worker on that CPU. */
+  static cpu_set_t original;
+  static bool have_mask;
+  static bool asked;
+  if (!asked)
+    {
+      CPU_ZERO (&original);
+      have_mask = sched_getaffinity (0, sizeof original, &original) == 0;
+      asked = true;
+    }
+  cpu_set_t allowed = original;
   pin = pin && have_mask;
   /* More threads than CPUs: a spinning thread would take the core from the
    * one that has the work. */
