@@ -70,6 +70,17 @@ float *gz_nn_alloc_floats (const GzNode *node, int64_t n, GzError *err);
 /* Params for ops whose init only copies attributes: free (). */
 void gz_nn_free_params (void *params);
 
+/* ---- Vectors ----------------------------------------------------------- */
+
+/* Memory-bound element loops: compiled for AVX-512, AVX2 and baseline x86-64,
+ * the best picked when the program loads (GCC function multi-versioning).
+ * ISO C mode keeps -ffp-contract=off, so every clone gives the same bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define GZ_NN_VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define GZ_NN_VECTOR_CLONES
+#endif
+
 /* ---- Threads ----------------------------------------------------------- */
 
 /* A thread costs tens of microseconds to start: split a loop only when each

@@ -209,7 +209,7 @@ typedef struct
     }                                                                                        \
   while (0)
 
-static void
+GZ_NN_VECTOR_CLONES static void
 forward_rows (long begin, long end, void *data)
 {
   const Job *j = data;

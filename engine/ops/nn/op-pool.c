@@ -390,7 +390,7 @@ typedef struct
   float *y, *dx;
 } GlobalJob;
 
-static void
+GZ_NN_VECTOR_CLONES static void
 global_forward_planes (long begin, long end, void *data)
 {
   const GlobalJob *j = data;
@@ -407,8 +407,17 @@ global_forward_planes (long begin, long end, void *data)
         }
       else
         {
+          /* 16 running sums, so the loop vectorises (and each sum is over
+           * 1/16 of the plane: closer to the exact mean, not further). */
+          float acc[16] = { 0 };
+          int64_t i = 0;
+          for (; i + 16 <= j->plane; i += 16)
+            for (int l = 0; l < 16; l++)
+              acc[l] += x[i + l];
           float s = 0.0f;
-          for (int64_t i = 0; i < j->plane; i++)
+          for (int l = 0; l < 16; l++)
+            s += acc[l];
+          for (; i < j->plane; i++)
             s += x[i];
           j->y[pl] = j->plane > 0 ? s / (float) j->plane : 0.0f;
         }
