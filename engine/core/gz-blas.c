@@ -28,10 +28,14 @@
 #include "gz-gemm.h"
 
 enum { MAX_THREADS = 64 };
-/* ~20 µs of PAUSE on a current x86: longer spins hurt on a loaded machine
- * (measured: the threaded ops-nn test took 100 s with 20000 rounds, 8-10 s
- * with 200-1000, 11 s sleeping at once). */
-enum { SPIN_DEFAULT = 500 };
+/* ~60 µs of PAUSE on Zen 5. A worker that sleeps between two operators is
+ * woken through the hypervisor here (an idle vCPU halts), which cost more
+ * than small operators take: 2-thread MobileNetV2 forward 5.7-5.9 ms with 500
+ * rounds, 4.7-4.9 with 2000, 4.6-4.7 with 5000 (efficientnet_b0 8.9 -> 7.6).
+ * Much longer spins hurt on a loaded machine (the threaded ops-nn test took
+ * 100 s with 20000 rounds when jobs oversubscribed the cores); with more
+ * threads than CPUs the pool does not spin at all. */
+enum { SPIN_DEFAULT = 4000 };
 static atomic_int spin_rounds = SPIN_DEFAULT;
 
 typedef struct
