@@ -158,7 +158,7 @@ topk_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
 {
   GzStatus st = gz_tops_need (node, in, out, 1, 2, err);
   int axis;
-  int64_t outer, n, inner, k;
+  int64_t outer = 0, n = 0, inner = 0, k = 0;
   if (st != GZ_OK || (st = topk_layout (node, in, &axis, &outer, &n, &inner, &k, err)) != GZ_OK)
     return st;
   int64_t dims[GZ_MAX_DIMS];
@@ -204,7 +204,7 @@ topk_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
               GzError *err)
 {
   int axis;
-  int64_t outer, n, inner, k;
+  int64_t outer = 0, n = 0, inner = 0, k = 0;
   GzStatus st = topk_layout (node, in, &axis, &outer, &n, &inner, &k, err);
   if (st != GZ_OK)
     return st;
@@ -237,7 +237,7 @@ topk_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
   if (dout[0] == NULL)
     return GZ_OK;
   int axis;
-  int64_t outer, n, inner, k;
+  int64_t outer = 0, n = 0, inner = 0, k = 0;
   GzStatus st = topk_layout (node, in, &axis, &outer, &n, &inner, &k, err);
   if (st != GZ_OK)
     return st;
