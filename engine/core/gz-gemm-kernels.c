@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gz-gemm-kernels.h"
+#include "gz-isa.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -321,15 +322,12 @@ const GzGemmKernel *
 gz_gemm_kernel_pick (void)
 {
 #ifdef GZ_HAVE_X86_KERNELS
-  /* GAZE_CONV_ISA=avx2|generic caps the choice (to test every path). */
-  const char *cap = getenv ("GAZE_CONV_ISA");
-  bool allow512 = cap == NULL || strcmp (cap, "avx512") == 0;
-  bool allow2 = allow512 || strcmp (cap, "avx2") == 0;
-  __builtin_cpu_init ();
-  if (allow512 && __builtin_cpu_supports ("avx512f"))
-    return &avx512_kernel;
-  if (allow2 && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
-    return &avx2_kernel;
+  switch (gz_isa ())
+    {
+    case GZ_ISA_AVX512: return &avx512_kernel;
+    case GZ_ISA_AVX2: return &avx2_kernel;
+    case GZ_ISA_GENERIC: break;
+    }
 #endif
   return &generic_kernel;
 }

@@ -14,6 +14,7 @@
 
 #include "gz-nn.h"
 #include "gz-conv-kernels.h"
+#include "gz-isa.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -164,24 +165,9 @@ static RowsFn
 pick_rows (int K)
 {
 #ifdef GZ_HAVE_X86_KERNELS
-  static int chosen; /* 0 none, 1 AVX2, 2 AVX-512 */
-  static bool picked;
-  if (!picked) /* benign race: every thread computes the same answer */
-    {
-      /* GAZE_CONV_ISA=avx2|generic caps the choice (to test every path). */
-      const char *cap = getenv ("GAZE_CONV_ISA");
-      bool allow512 = cap == NULL || strcmp (cap, "avx512") == 0;
-      bool allow2 = allow512 || strcmp (cap, "avx2") == 0;
-      __builtin_cpu_init ();
-      if (allow512 && __builtin_cpu_supports ("avx512f"))
-        chosen = 2;
-      else if (allow2 && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
-        chosen = 1;
-      picked = true;
-    }
-  if (chosen == 2)
+  if (gz_isa () == GZ_ISA_AVX512)
     return K == 3 ? dw3_avx512 : dw5_avx512;
-  if (chosen == 1)
+  if (gz_isa () == GZ_ISA_AVX2)
     return K == 3 ? dw3_avx2 : dw5_avx2;
   return NULL;
 #else
@@ -308,21 +294,11 @@ static VecFn
 pick_sigmoid (void)
 {
 #ifdef GZ_HAVE_X86_KERNELS
-  static VecFn chosen;
-  static bool picked;
-  if (!picked)
-    {
-      const char *cap = getenv ("GAZE_CONV_ISA");
-      bool allow512 = cap == NULL || strcmp (cap, "avx512") == 0;
-      bool allow2 = allow512 || strcmp (cap, "avx2") == 0;
-      __builtin_cpu_init ();
-      if (allow512 && __builtin_cpu_supports ("avx512f"))
-        chosen = sigmoid_avx512;
-      else if (allow2 && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
-        chosen = sigmoid_avx2;
-      picked = true;
-    }
-  return chosen;
+  if (gz_isa () == GZ_ISA_AVX512)
+    return sigmoid_avx512;
+  if (gz_isa () == GZ_ISA_AVX2)
+    return sigmoid_avx2;
+  return NULL;
 #else
   return NULL;
 #endif

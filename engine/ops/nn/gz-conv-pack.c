@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "gz-conv-pack.h"
+#include "gz-isa.h"
 #include "gz-gemm.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -343,16 +344,8 @@ static int
 pick_isa (void)
 {
 #ifdef GZ_HAVE_X86_KERNELS
-  static int chosen = -1; /* benign race: every thread computes the same answer */
-  if (chosen < 0)
-    {
-      const char *cap = getenv ("GAZE_CONV_ISA");
-      __builtin_cpu_init ();
-      chosen = (cap == NULL || strcmp (cap, "avx512") == 0) && __builtin_cpu_supports ("avx512f")
-          ? 2
-          : 0;
-    }
-  return chosen;
+  /* The AVX-512 packer, else the portable one (no AVX2 packer yet). */
+  return gz_isa () == GZ_ISA_AVX512 ? 2 : 0;
 #else
   return 0;
 #endif

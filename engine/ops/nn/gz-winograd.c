@@ -41,6 +41,7 @@
 #include "gz-gemm.h"
 #include "gz-gemm-kernels.h"
 #include "gz-winograd.h"
+#include "gz-isa.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -828,14 +829,9 @@ kernels (void)
     return k;
   k = &kernels_generic;
 #ifdef GZ_HAVE_X86_KERNELS
-  /* GAZE_CONV_ISA=avx2|generic caps the choice (to test every path). */
-  const char *cap = getenv ("GAZE_CONV_ISA");
-  bool allow512 = cap == NULL || strcmp (cap, "avx512") == 0;
-  bool allow2 = allow512 || strcmp (cap, "avx2") == 0;
-  __builtin_cpu_init ();
-  if (allow512 && __builtin_cpu_supports ("avx512f"))
+  if (gz_isa () == GZ_ISA_AVX512)
     k = &kernels_avx512;
-  else if (allow2 && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+  else if (gz_isa () == GZ_ISA_AVX2)
     k = &kernels_avx2;
 #endif
   chosen = k;
