@@ -383,16 +383,22 @@ enum { SCRATCH_KEEP = 8 << 20 }; /* floats: 32 MiB */
 static _Thread_local float *scratch;
 static _Thread_local size_t scratch_cap;
 static _Thread_local bool scratch_out;
-/* The block outlives nothing: a thread that ends (GLib's pools retire idle
- * threads) frees it through this key's destructor. */
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-static bool scratch_key_ok;
+static GzThreadKey scratch_key;
 
-static void
-scratch_key_init (void)
+void
+gz_thread_owns (GzThreadKey *k, void *block)
 {
-  scratch_key_ok = pthread_key_create (&scratch_key, free) == 0;
+  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock (&lock);
+  if (!k->made)
+    {
+      k->ok = pthread_key_create (&k->key, free) == 0;
+      k->made = true;
+    }
+  bool ok = k->ok;
+  pthread_mutex_unlock (&lock);
+  if (ok)
+    pthread_setspecific (k->key, block);
 }
 
 float *
@@ -409,9 +415,7 @@ gz_scratch_get (size_t n)
       free (scratch);
       scratch = malloc (n * sizeof (float));
       scratch_cap = scratch != NULL ? n : 0;
-      pthread_once (&scratch_once, scratch_key_init);
-      if (scratch_key_ok)
-        pthread_setspecific (scratch_key, scratch);
+      gz_thread_owns (&scratch_key, scratch);
       if (scratch == NULL)
         return NULL;
     }

@@ -3,6 +3,7 @@
  */
 #pragma once
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,3 +25,15 @@ void gz_parallel_for (long n, long min_chunk, GzRangeFn fn, void *data);
  * same thread. */
 float *gz_scratch_get (size_t n_floats);
 void gz_scratch_put (float *p);
+
+/* Per-thread blocks (the scratch above, GEMM packing buffers) must not
+ * outlive their thread: GLib's pools retire idle threads, and a block kept in
+ * a _Thread_local alone would leak. One static GzThreadKey per kind of block;
+ * gz_thread_owns makes `block` (malloc'd, or NULL) the calling thread's, freed
+ * when the thread ends. */
+typedef struct
+{
+  bool made, ok;
+  pthread_key_t key;
+} GzThreadKey;
+void gz_thread_owns (GzThreadKey *key, void *block);

@@ -51,16 +51,7 @@ gz_gemm_isa (void)
 /* ---- the per-thread packing buffer ---------------------------------------- */
 
 static _Thread_local float *pack_buf;
-/* Freed when its thread ends (GLib retires idle pool threads). */
-static pthread_key_t pack_key;
-static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
-static bool pack_key_ok;
-
-static void
-pack_key_init (void)
-{
-  pack_key_ok = pthread_key_create (&pack_key, free) == 0;
-}
+static GzThreadKey pack_key; /* frees it when its thread ends */
 
 static float *
 pack_buffer (void)
@@ -68,9 +59,8 @@ pack_buffer (void)
   if (pack_buf == NULL)
     {
       pack_buf = aligned_alloc (64, (size_t) KC * NC * sizeof (float));
-      pthread_once (&pack_once, pack_key_init);
-      if (pack_buf != NULL && pack_key_ok)
-        pthread_setspecific (pack_key, pack_buf);
+      if (pack_buf != NULL)
+        gz_thread_owns (&pack_key, pack_buf);
     }
   return pack_buf;
 }
