@@ -36,7 +36,7 @@ struct GzSession
   bool have_forward;
   uint64_t forward_count;
   char *keep;                /* keep_layer of the last forward (explain reuses it) */
-  uint64_t input_hash;       /* of the last forward's input, for the memo */
+  uint64_t memo_input_hash;  /* of the input the memo was made for */
   void *memo;                /* gz_session_set_memo */
   void (*memo_free) (void *);
 };
@@ -87,15 +87,6 @@ gz_session_free (GzSession *s)
   free (s);
 }
 
-void
-gz_session_set_memo (GzSession *s, void *memo, void (*free_fn) (void *))
-{
-  if (s->memo != NULL && s->memo_free != NULL)
-    s->memo_free (s->memo);
-  s->memo = memo;
-  s->memo_free = free_fn;
-}
-
 void *
 gz_session_memo (const GzSession *s, void (*free_fn) (void *))
 {
@@ -122,6 +113,19 @@ input_hash (const GzTensor *t)
   for (; i < bytes; i++)
     h = (h ^ p[i]) * 1099511628211u;
   return h;
+}
+
+void
+gz_session_set_memo (GzSession *s, void *memo, void (*free_fn) (void *))
+{
+  if (s->memo != NULL && s->memo_free != NULL)
+    s->memo_free (s->memo);
+  s->memo = memo;
+  s->memo_free = free_fn;
+  /* Hashed here, not on every forward: sessions without a memo (Score-CAM's
+   * own scratch session among them) pay nothing. */
+  const GzTensor *in = memo != NULL ? gz_session_input (s) : NULL;
+  s->memo_input_hash = in != NULL && in->data != NULL ? input_hash (in) : 0;
 }
 
 const GzModel *
@@ -409,10 +413,9 @@ GzStatus
 gz_session_forward (GzSession *s, const GzTensor *input, const char *keep_layer, GzError *err)
 {
   /* The memo belongs to one image; a failed forward drops it too. */
-  uint64_t hash = input != NULL && input->data != NULL ? input_hash (input) : 0;
-  if (hash != s->input_hash)
+  if (s->memo != NULL
+      && (input == NULL || input->data == NULL || input_hash (input) != s->memo_input_hash))
     gz_session_set_memo (s, NULL, NULL);
-  s->input_hash = hash;
   GzStatus st = run_forward (s, input, keep_layer, err);
   if (st != GZ_OK)
     gz_session_set_memo (s, NULL, NULL);
