@@ -13,9 +13,9 @@ GAZE_BUILD_PACKAGES=(
 # What the test suite adds: a display server for the UI tests, the ONNX
 # backend node tests, and Debian's PyTorch for the reference computations.
 GAZE_TEST_PACKAGES=(
-  xvfb xauth valgrind time
+  xvfb xauth valgrind time clang-format
   libonnx-testdata
-  python3 python3-numpy python3-pil python3-torch python3-torchvision python3-onnx
+  python3 python3-numpy python3-scipy python3-pil python3-torch python3-torchvision python3-onnx
 )
 
 # CI's third pass: libFuzzer targets, built with clang.
