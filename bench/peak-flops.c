@@ -14,23 +14,25 @@
 #include <stdlib.h>
 #include <time.h>
 
-enum { CHAINS = 12, ITERATIONS = 20000000 };
+enum
+{
+  CHAINS = 12,
+  ITERATIONS = 20000000
+};
 
 static volatile float sink;
 
-#define FMA_LOOP(TYPE, SET1, FMA, LANES)                                    \
-  TYPE acc[CHAINS];                                                         \
-  TYPE a = SET1 (0.999999f), b = SET1 (1e-7f);                              \
-  for (int c = 0; c < CHAINS; c++)                                          \
-    acc[c] = SET1 ((float) c);                                              \
-  for (long i = 0; i < ITERATIONS; i++)                                     \
-    _Pragma ("GCC unroll 12")                                               \
-    for (int c = 0; c < CHAINS; c++)                                        \
-      acc[c] = FMA (acc[c], a, b);                                          \
-  float s = 0;                                                              \
-  for (int c = 0; c < CHAINS; c++)                                          \
-    s += ((float *) &acc[c])[0];                                            \
-  sink = s;                                                                 \
+#define FMA_LOOP(TYPE, SET1, FMA, LANES)                                                    \
+  TYPE acc[CHAINS];                                                                         \
+  TYPE a = SET1 (0.999999f), b = SET1 (1e-7f);                                              \
+  for (int c = 0; c < CHAINS; c++)                                                          \
+    acc[c] = SET1 ((float) c);                                                              \
+  for (long i = 0; i < ITERATIONS; i++)                                                     \
+    _Pragma ("GCC unroll 12") for (int c = 0; c < CHAINS; c++) acc[c] = FMA (acc[c], a, b); \
+  float s = 0;                                                                              \
+  for (int c = 0; c < CHAINS; c++)                                                          \
+    s += ((float *) &acc[c])[0];                                                            \
+  sink = s;                                                                                 \
   return 2.0 * LANES * CHAINS * (double) ITERATIONS;
 
 __attribute__ ((target ("avx512f"))) static double

@@ -35,318 +35,323 @@
 #include <stdint.h>
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
-/* ---- Errors ------------------------------------------------------------ */
+  /* ---- Errors ------------------------------------------------------------ */
 
-typedef enum
-{
-  GZ_OK = 0,
-  GZ_ERR_IO,          /* file missing, unreadable, unwritable */
-  GZ_ERR_FORMAT,      /* not an ONNX/npy/JSON file, truncated, malformed */
-  GZ_ERR_UNSUPPORTED, /* operator, data type or attribute not supported */
-  GZ_ERR_SHAPE,       /* inconsistent shapes */
-  GZ_ERR_LIMIT,       /* a resource limit would be exceeded */
-  GZ_ERR_NOMEM,
-  GZ_ERR_ARGUMENT,    /* the caller asked for something impossible */
-  GZ_ERR_NOT_APPLICABLE, /* e.g. CAM on a model without a GAP+linear head */
-  GZ_ERR_CANCELLED,
-} GzStatus;
+  typedef enum
+  {
+    GZ_OK = 0,
+    GZ_ERR_IO, /* file missing, unreadable, unwritable */
+    GZ_ERR_FORMAT, /* not an ONNX/npy/JSON file, truncated, malformed */
+    GZ_ERR_UNSUPPORTED, /* operator, data type or attribute not supported */
+    GZ_ERR_SHAPE, /* inconsistent shapes */
+    GZ_ERR_LIMIT, /* a resource limit would be exceeded */
+    GZ_ERR_NOMEM,
+    GZ_ERR_ARGUMENT, /* the caller asked for something impossible */
+    GZ_ERR_NOT_APPLICABLE, /* e.g. CAM on a model without a GAP+linear head */
+    GZ_ERR_CANCELLED,
+  } GzStatus;
 
-typedef struct
-{
-  GzStatus code;
-  char message[512];
-} GzError;
+  typedef struct
+  {
+    GzStatus code;
+    char message[512];
+  } GzError;
 
-/* Sets err (if not NULL) and returns code. printf-style. */
-GzStatus gz_error_set (GzError *err, GzStatus code, const char *fmt, ...)
-  __attribute__ ((format (printf, 3, 4)));
-const char *gz_status_name (GzStatus code);
+  /* Sets err (if not NULL) and returns code. printf-style. */
+  GzStatus gz_error_set (GzError *err, GzStatus code, const char *fmt, ...)
+      __attribute__ ((format (printf, 3, 4)));
+  const char *gz_status_name (GzStatus code);
 
-/* Progress and cancellation for long calls: return false to stop the work,
- * which then returns GZ_ERR_CANCELLED. fraction is in [0,1]. */
-typedef bool (*GzProgressFn) (double fraction, void *user_data);
+  /* Progress and cancellation for long calls: return false to stop the work,
+   * which then returns GZ_ERR_CANCELLED. fraction is in [0,1]. */
+  typedef bool (*GzProgressFn) (double fraction, void *user_data);
 
-/* ---- Tensors ----------------------------------------------------------- */
+  /* ---- Tensors ----------------------------------------------------------- */
 
 #define GZ_MAX_DIMS 8
 
-typedef enum
-{
-  GZ_DTYPE_FLOAT = 1, /* ONNX TensorProto.FLOAT */
-  GZ_DTYPE_INT64 = 7, /* ONNX TensorProto.INT64 */
-} GzDType;
+  typedef enum
+  {
+    GZ_DTYPE_FLOAT = 1, /* ONNX TensorProto.FLOAT */
+    GZ_DTYPE_INT64 = 7, /* ONNX TensorProto.INT64 */
+  } GzDType;
 
-typedef struct
-{
-  GzDType dtype;
-  int ndim;
-  int64_t dims[GZ_MAX_DIMS];
-  void *data;        /* float * or int64_t *, C order */
-  bool owns_data;    /* gz_tensor_free frees data */
-} GzTensor;
+  typedef struct
+  {
+    GzDType dtype;
+    int ndim;
+    int64_t dims[GZ_MAX_DIMS];
+    void *data; /* float * or int64_t *, C order */
+    bool owns_data; /* gz_tensor_free frees data */
+  } GzTensor;
 
-/* Allocates a zero-filled tensor. Fails with GZ_ERR_LIMIT on overflow. */
-GzTensor *gz_tensor_new (GzDType dtype, int ndim, const int64_t *dims, GzError *err);
-GzTensor *gz_tensor_copy (const GzTensor *t, GzError *err);
-void gz_tensor_free (GzTensor *t);
-int64_t gz_tensor_numel (const GzTensor *t);
-size_t gz_dtype_size (GzDType dtype);
-static inline float *gz_tensor_f (const GzTensor *t) { return (float *) t->data; }
+  /* Allocates a zero-filled tensor. Fails with GZ_ERR_LIMIT on overflow. */
+  GzTensor *gz_tensor_new (GzDType dtype, int ndim, const int64_t *dims, GzError *err);
+  GzTensor *gz_tensor_copy (const GzTensor *t, GzError *err);
+  void gz_tensor_free (GzTensor *t);
+  int64_t gz_tensor_numel (const GzTensor *t);
+  size_t gz_dtype_size (GzDType dtype);
+  static inline float *gz_tensor_f (const GzTensor *t)
+  {
+    return (float *) t->data;
+  }
 
-/* NumPy .npy v1.0 (and reads v2.0), little-endian float32 (int64 read too), C order.
- * Writing is atomic: a temporary file in the same folder, then rename. */
-GzStatus gz_npy_read (const char *path, GzTensor **out, GzError *err);
-GzStatus gz_npy_read_mem (const void *bytes, size_t len, GzTensor **out, GzError *err);
-GzStatus gz_npy_write (const char *path, const GzTensor *t, GzError *err);
+  /* NumPy .npy v1.0 (and reads v2.0), little-endian float32 (int64 read too), C order.
+   * Writing is atomic: a temporary file in the same folder, then rename. */
+  GzStatus gz_npy_read (const char *path, GzTensor **out, GzError *err);
+  GzStatus gz_npy_read_mem (const void *bytes, size_t len, GzTensor **out, GzError *err);
+  GzStatus gz_npy_write (const char *path, const GzTensor *t, GzError *err);
 
-/* ---- Limits ------------------------------------------------------------ */
+  /* ---- Limits ------------------------------------------------------------ */
 
-typedef struct
-{
-  int64_t max_file_bytes;        /* model file size */
-  int64_t max_tensor_elements;   /* any single tensor */
-  int64_t max_nodes;             /* graph size */
-  int64_t max_activation_bytes;  /* estimated activation memory of one forward */
-  int64_t max_image_pixels;      /* decoded image width * height */
-} GzLimits;
+  typedef struct
+  {
+    int64_t max_file_bytes; /* model file size */
+    int64_t max_tensor_elements; /* any single tensor */
+    int64_t max_nodes; /* graph size */
+    int64_t max_activation_bytes; /* estimated activation memory of one forward */
+    int64_t max_image_pixels; /* decoded image width * height */
+  } GzLimits;
 
-/* Defaults: 2 GiB file, 2^31 elements, 100000 nodes, 4 GiB activations,
- * 100 Mpixel images; then the environment variable GAZE_LIMITS (same syntax
- * as gz_limits_parse; a malformed value is ignored with a warning on stderr). */
-void gz_limits_default (GzLimits *limits);
-/* Applies "KEY=VALUE,…" over limits. Keys: file-bytes, tensor-elements, nodes,
- * activation-bytes, image-pixels; values are positive integers with an optional
- * K, M, G or T suffix (powers of 1024), or "unlimited". */
-GzStatus gz_limits_parse (const char *spec, GzLimits *limits, GzError *err);
+  /* Defaults: 2 GiB file, 2^31 elements, 100000 nodes, 4 GiB activations,
+   * 100 Mpixel images; then the environment variable GAZE_LIMITS (same syntax
+   * as gz_limits_parse; a malformed value is ignored with a warning on stderr). */
+  void gz_limits_default (GzLimits *limits);
+  /* Applies "KEY=VALUE,…" over limits. Keys: file-bytes, tensor-elements, nodes,
+   * activation-bytes, image-pixels; values are positive integers with an optional
+   * K, M, G or T suffix (powers of 1024), or "unlimited". */
+  GzStatus gz_limits_parse (const char *spec, GzLimits *limits, GzError *err);
 
-/* ---- Threads ----------------------------------------------------------- */
+  /* ---- Threads ----------------------------------------------------------- */
 
-/* The one place that sets the engine's thread count (BLAS and split loops). */
-void gz_set_threads (int n);
-int gz_get_threads (void);
+  /* The one place that sets the engine's thread count (BLAS and split loops). */
+  void gz_set_threads (int n);
+  int gz_get_threads (void);
 
-/* ---- Model ------------------------------------------------------------- */
+  /* ---- Model ------------------------------------------------------------- */
 
-typedef struct GzModel GzModel;
+  typedef struct GzModel GzModel;
 
-GzStatus gz_model_load (const char *path, const GzLimits *limits, GzModel **out, GzError *err);
-GzStatus gz_model_load_mem (const void *bytes, size_t len, const char *base_dir,
-                            const GzLimits *limits, GzModel **out, GzError *err);
-void gz_model_free (GzModel *model);
+  GzStatus gz_model_load (const char *path, const GzLimits *limits, GzModel **out, GzError *err);
+  GzStatus gz_model_load_mem (const void *bytes, size_t len, const char *base_dir,
+                              const GzLimits *limits, GzModel **out, GzError *err);
+  void gz_model_free (GzModel *model);
 
-typedef struct
-{
-  const char *name;
-  int ndim;
-  int64_t dims[GZ_MAX_DIMS]; /* -1 where symbolic (e.g. batch) */
-} GzValueInfo;
+  typedef struct
+  {
+    const char *name;
+    int ndim;
+    int64_t dims[GZ_MAX_DIMS]; /* -1 where symbolic (e.g. batch) */
+  } GzValueInfo;
 
-const GzValueInfo *gz_model_input (const GzModel *model);   /* the image input */
-const GzValueInfo *gz_model_output (const GzModel *model);  /* the logits */
-int64_t gz_model_opset (const GzModel *model);
-int64_t gz_model_parameter_count (const GzModel *model);
-const char *gz_model_producer (const GzModel *model);
+  const GzValueInfo *gz_model_input (const GzModel *model); /* the image input */
+  const GzValueInfo *gz_model_output (const GzModel *model); /* the logits */
+  int64_t gz_model_opset (const GzModel *model);
+  int64_t gz_model_parameter_count (const GzModel *model);
+  const char *gz_model_producer (const GzModel *model);
 
-/* Nodes in topological order, with output shapes inferred for batch 1. */
-typedef struct
-{
-  const char *name;        /* node name (may be empty in the file; then generated) */
-  const char *op_type;
-  const char *output;      /* first output's name */
-  int ndim;
-  int64_t dims[GZ_MAX_DIMS];
-} GzNodeInfo;
+  /* Nodes in topological order, with output shapes inferred for batch 1. */
+  typedef struct
+  {
+    const char *name; /* node name (may be empty in the file; then generated) */
+    const char *op_type;
+    const char *output; /* first output's name */
+    int ndim;
+    int64_t dims[GZ_MAX_DIMS];
+  } GzNodeInfo;
 
-int gz_model_node_count (const GzModel *model);
-const GzNodeInfo *gz_model_node (const GzModel *model, int index);
+  int gz_model_node_count (const GzModel *model);
+  const GzNodeInfo *gz_model_node (const GzModel *model, int index);
 
-/* Layers an explanation can use: every tensor of shape [1,C,H,W] produced by a node. */
-int gz_model_layer_count (const GzModel *model);
-const GzNodeInfo *gz_model_layer (const GzModel *model, int index);
-/* The last 4-D tensor with H*W > 1 before the classifier head; NULL if none. */
-const char *gz_model_default_layer (const GzModel *model);
+  /* Layers an explanation can use: every tensor of shape [1,C,H,W] produced by a node. */
+  int gz_model_layer_count (const GzModel *model);
+  const GzNodeInfo *gz_model_layer (const GzModel *model, int index);
+  /* The last 4-D tensor with H*W > 1 before the classifier head; NULL if none. */
+  const char *gz_model_default_layer (const GzModel *model);
 
-/* ---- Preprocessing ----------------------------------------------------- */
+  /* ---- Preprocessing ----------------------------------------------------- */
 
-typedef enum
-{
-  GZ_RESIZE_CROP,    /* resize shorter side to `resize`, centre-crop to the input size */
-  GZ_RESIZE_STRETCH, /* resize the whole image to the input size */
-} GzResizeMode;
+  typedef enum
+  {
+    GZ_RESIZE_CROP, /* resize shorter side to `resize`, centre-crop to the input size */
+    GZ_RESIZE_STRETCH, /* resize the whole image to the input size */
+  } GzResizeMode;
 
-typedef struct
-{
-  GzResizeMode mode;
-  int resize;            /* shorter side after resizing (GZ_RESIZE_CROP) */
-  int crop_width;        /* model input width and height */
-  int crop_height;
-  int channels;          /* 3 (RGB) or 1 (gray) */
-  float mean[3];         /* 0..1 pixel units, torchvision convention */
-  float std[3];
-} GzPreprocess;
+  typedef struct
+  {
+    GzResizeMode mode;
+    int resize; /* shorter side after resizing (GZ_RESIZE_CROP) */
+    int crop_width; /* model input width and height */
+    int crop_height;
+    int channels; /* 3 (RGB) or 1 (gray) */
+    float mean[3]; /* 0..1 pixel units, torchvision convention */
+    float std[3];
+  } GzPreprocess;
 
-/* An 8-bit image, already EXIF-oriented, alpha composited: RGB (channels 3)
- * or gray (channels 1); rows `stride` bytes apart. */
-typedef struct
-{
-  int width;
-  int height;
-  int channels;
-  int stride;
-  const uint8_t *pixels;
-} GzImage;
+  /* An 8-bit image, already EXIF-oriented, alpha composited: RGB (channels 3)
+   * or gray (channels 1); rows `stride` bytes apart. */
+  typedef struct
+  {
+    int width;
+    int height;
+    int channels;
+    int stride;
+    const uint8_t *pixels;
+  } GzImage;
 
-/* How model input pixels map back onto the original image:
- * image_x = input_x * scale_x + offset_x (continuous coordinates, pixel edges at
- * integers), likewise for y. The input covers the image rectangle
- * [offset_x, offset_x + input_width*scale_x) × …; the rest was never seen. */
-typedef struct
-{
-  int image_width, image_height;
-  int input_width, input_height;
-  double scale_x, scale_y;
-  double offset_x, offset_y;
-} GzGeometry;
+  /* How model input pixels map back onto the original image:
+   * image_x = input_x * scale_x + offset_x (continuous coordinates, pixel edges at
+   * integers), likewise for y. The input covers the image rectangle
+   * [offset_x, offset_x + input_width*scale_x) × …; the rest was never seen. */
+  typedef struct
+  {
+    int image_width, image_height;
+    int input_width, input_height;
+    double scale_x, scale_y;
+    double offset_x, offset_y;
+  } GzGeometry;
 
-/* ImageNet mean/std; resize 256 + crop 224 for 224 inputs, scaled for others. */
-void gz_preprocess_defaults (const GzModel *model, GzPreprocess *pp);
-/* [1,C,H,W] float tensor. */
-GzStatus gz_preprocess_image (const GzImage *image, const GzPreprocess *pp,
-                              GzTensor **out, GzGeometry *geometry, GzError *err);
-/* The RGB8 image after resize+crop, before scaling and normalisation ([1,C,H,W]
- * floats in 0..255): for tests against torchvision. */
-GzStatus gz_preprocess_pixels (const GzImage *image, const GzPreprocess *pp,
-                               GzTensor **out, GzGeometry *geometry, GzError *err);
+  /* ImageNet mean/std; resize 256 + crop 224 for 224 inputs, scaled for others. */
+  void gz_preprocess_defaults (const GzModel *model, GzPreprocess *pp);
+  /* [1,C,H,W] float tensor. */
+  GzStatus gz_preprocess_image (const GzImage *image, const GzPreprocess *pp, GzTensor **out,
+                                GzGeometry *geometry, GzError *err);
+  /* The RGB8 image after resize+crop, before scaling and normalisation ([1,C,H,W]
+   * floats in 0..255): for tests against torchvision. */
+  GzStatus gz_preprocess_pixels (const GzImage *image, const GzPreprocess *pp, GzTensor **out,
+                                 GzGeometry *geometry, GzError *err);
 
-/* ---- Session: forward -------------------------------------------------- */
+  /* ---- Session: forward -------------------------------------------------- */
 
-typedef struct GzSession GzSession;
+  typedef struct GzSession GzSession;
 
-GzStatus gz_session_new (const GzModel *model, GzSession **out, GzError *err);
-void gz_session_free (GzSession *session);
-const GzModel *gz_session_model (const GzSession *session);
+  GzStatus gz_session_new (const GzModel *model, GzSession **out, GzError *err);
+  void gz_session_free (GzSession *session);
+  const GzModel *gz_session_model (const GzSession *session);
 
-/* Runs the forward pass on input [N,C,H,W]. keep_layer (NULL: none) names a
- * tensor whose value, and everything needed for a backward pass from the output
- * to it, stays available after the run. Use "*" to keep every activation
- * (needed for gradients with respect to the input). */
-GzStatus gz_session_forward (GzSession *session, const GzTensor *input,
-                             const char *keep_layer, GzError *err);
-/* The model output (logits [N,K]) of the last forward. */
-const GzTensor *gz_session_output (const GzSession *session);
-/* A kept tensor from the last forward, or NULL. */
-const GzTensor *gz_session_value (const GzSession *session, const char *name);
+  /* Runs the forward pass on input [N,C,H,W]. keep_layer (NULL: none) names a
+   * tensor whose value, and everything needed for a backward pass from the output
+   * to it, stays available after the run. Use "*" to keep every activation
+   * (needed for gradients with respect to the input). */
+  GzStatus gz_session_forward (GzSession *session, const GzTensor *input, const char *keep_layer,
+                               GzError *err);
+  /* The model output (logits [N,K]) of the last forward. */
+  const GzTensor *gz_session_output (const GzSession *session);
+  /* A kept tensor from the last forward, or NULL. */
+  const GzTensor *gz_session_value (const GzSession *session, const char *name);
 
-/* Backward from the output: d(sum_k grad_output[n,k] * logits[n,k]) / d(wrt).
- * wrt is a kept layer name, or NULL for the model input (needs keep "*").
- * relu_mode selects the guided-backprop rule through ReLUs. */
-typedef enum
-{
-  GZ_RELU_GRADIENT,      /* the true gradient */
-  GZ_RELU_GUIDED,        /* Springenberg et al.: also zero negative gradients */
-} GzReluMode;
+  /* Backward from the output: d(sum_k grad_output[n,k] * logits[n,k]) / d(wrt).
+   * wrt is a kept layer name, or NULL for the model input (needs keep "*").
+   * relu_mode selects the guided-backprop rule through ReLUs. */
+  typedef enum
+  {
+    GZ_RELU_GRADIENT, /* the true gradient */
+    GZ_RELU_GUIDED, /* Springenberg et al.: also zero negative gradients */
+  } GzReluMode;
 
-GzStatus gz_session_backward (GzSession *session, const GzTensor *grad_output,
-                              const char *wrt, GzReluMode relu_mode,
-                              GzTensor **grad, GzError *err);
+  GzStatus gz_session_backward (GzSession *session, const GzTensor *grad_output, const char *wrt,
+                                GzReluMode relu_mode, GzTensor **grad, GzError *err);
 
-/* ---- Explanations ------------------------------------------------------ */
+  /* ---- Explanations ------------------------------------------------------ */
 
-typedef enum
-{
-  GZ_METHOD_CAM,
-  GZ_METHOD_GRADCAM,
-  GZ_METHOD_GRADCAM_PP,
-  GZ_METHOD_XGRADCAM,
-  GZ_METHOD_HIRESCAM,
-  GZ_METHOD_LAYERCAM,
-  GZ_METHOD_EIGENCAM,
-  GZ_METHOD_SCORECAM,
-  GZ_METHOD_ABLATIONCAM,
-  GZ_METHOD_GUIDED_BACKPROP,
-  GZ_METHOD_GUIDED_GRADCAM,
-  GZ_METHOD_COUNT
-} GzMethod;
+  typedef enum
+  {
+    GZ_METHOD_CAM,
+    GZ_METHOD_GRADCAM,
+    GZ_METHOD_GRADCAM_PP,
+    GZ_METHOD_XGRADCAM,
+    GZ_METHOD_HIRESCAM,
+    GZ_METHOD_LAYERCAM,
+    GZ_METHOD_EIGENCAM,
+    GZ_METHOD_SCORECAM,
+    GZ_METHOD_ABLATIONCAM,
+    GZ_METHOD_GUIDED_BACKPROP,
+    GZ_METHOD_GUIDED_GRADCAM,
+    GZ_METHOD_COUNT
+  } GzMethod;
 
-/* CLI names: cam, gradcam, gradcam++, xgradcam, hirescam, layercam, eigencam,
- * scorecam, ablationcam, guided-backprop, guided-gradcam. */
-const char *gz_method_name (GzMethod method);
-bool gz_method_from_name (const char *name, GzMethod *method);
-/* Whether the method applies to this model and layer; if not, why. */
-bool gz_method_applicable (const GzModel *model, GzMethod method, const char *layer,
-                           char *reason, size_t reason_len);
+  /* CLI names: cam, gradcam, gradcam++, xgradcam, hirescam, layercam, eigencam,
+   * scorecam, ablationcam, guided-backprop, guided-gradcam. */
+  const char *gz_method_name (GzMethod method);
+  bool gz_method_from_name (const char *name, GzMethod *method);
+  /* Whether the method applies to this model and layer; if not, why. */
+  bool gz_method_applicable (const GzModel *model, GzMethod method, const char *layer, char *reason,
+                             size_t reason_len);
 
-typedef struct
-{
-  GzMethod method;
-  int class_index;       /* -1: the top-1 class */
-  bool negative;         /* single-output (sigmoid) models: explain the negative class */
-  const char *layer;     /* NULL or "auto": gz_model_default_layer */
-  int smooth_samples;    /* SmoothGrad: average over N noisy copies (0: off) */
-  float smooth_sigma;    /* noise std as a fraction of the input's range (default 0.15) */
-  int batch_size;        /* Score-CAM / Ablation-CAM forwards per batch (0: automatic) */
-  GzProgressFn progress;
-  void *progress_data;
-} GzExplainOptions;
+  typedef struct
+  {
+    GzMethod method;
+    int class_index; /* -1: the top-1 class */
+    bool negative; /* single-output (sigmoid) models: explain the negative class */
+    const char *layer; /* NULL or "auto": gz_model_default_layer */
+    int smooth_samples; /* SmoothGrad: average over N noisy copies (0: off) */
+    float smooth_sigma; /* noise std as a fraction of the input's range (default 0.15) */
+    int batch_size; /* Score-CAM / Ablation-CAM forwards per batch (0: automatic) */
+    GzProgressFn progress;
+    void *progress_data;
+  } GzExplainOptions;
 
-#define GZ_EXPLAIN_OPTIONS_INIT { GZ_METHOD_GRADCAM, -1, false, NULL, 0, 0.15f, 0, NULL, NULL }
+#define GZ_EXPLAIN_OPTIONS_INIT                                 \
+  {                                                             \
+    GZ_METHOD_GRADCAM, -1, false, NULL, 0, 0.15f, 0, NULL, NULL \
+  }
 
-typedef struct
-{
-  GzMethod method;
-  int class_index;
-  float logit;           /* the explained score: the pre-softmax logit */
-  float probability;     /* softmax over the logits */
-  char layer[256];
-  GzTensor *raw;         /* [h,w] at layer resolution, before ReLU and normalisation */
-  GzTensor *map;         /* [H,W] at model input resolution, ReLU'd, normalised to [0,1] */
-  float raw_min, raw_max;/* of the upsampled map before normalisation */
-  double forward_ms, backward_ms, method_ms, total_ms;
-  /* Forward passes of other images the method ran: Score-CAM's masked inputs
-   * (0 when a class switch reused them). */
-  int64_t forwards;
-} GzExplanation;
+  typedef struct
+  {
+    GzMethod method;
+    int class_index;
+    float logit; /* the explained score: the pre-softmax logit */
+    float probability; /* softmax over the logits */
+    char layer[256];
+    GzTensor *raw; /* [h,w] at layer resolution, before ReLU and normalisation */
+    GzTensor *map; /* [H,W] at model input resolution, ReLU'd, normalised to [0,1] */
+    float raw_min, raw_max; /* of the upsampled map before normalisation */
+    double forward_ms, backward_ms, method_ms, total_ms;
+    /* Forward passes of other images the method ran: Score-CAM's masked inputs
+     * (0 when a class switch reused them). */
+    int64_t forwards;
+  } GzExplanation;
 
-/* Needs a prior gz_session_forward on the image (keep the layer, or "*" for
- * guided methods; gz_explain re-runs the forward itself if what it needs is
- * not kept). Changing class reuses the forward: one backward pass. */
-GzStatus gz_explain (GzSession *session, const GzExplainOptions *options,
-                     GzExplanation **out, GzError *err);
-void gz_explanation_free (GzExplanation *ex);
+  /* Needs a prior gz_session_forward on the image (keep the layer, or "*" for
+   * guided methods; gz_explain re-runs the forward itself if what it needs is
+   * not kept). Changing class reuses the forward: one backward pass. */
+  GzStatus gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation **out,
+                       GzError *err);
+  void gz_explanation_free (GzExplanation *ex);
 
-/* ---- Maps: resampling, projection, colour ------------------------------ */
+  /* ---- Maps: resampling, projection, colour ------------------------------ */
 
-/* Bilinear, half-pixel centres: torch interpolate(mode="bilinear", align_corners=False). */
-GzTensor *gz_map_resize (const GzTensor *map, int width, int height, GzError *err);
-/* Projects a map at input resolution onto the original image; pixels the model
- * never saw get NaN ("no data"). */
-GzTensor *gz_map_project (const GzTensor *map, const GzGeometry *geometry, GzError *err);
+  /* Bilinear, half-pixel centres: torch interpolate(mode="bilinear", align_corners=False). */
+  GzTensor *gz_map_resize (const GzTensor *map, int width, int height, GzError *err);
+  /* Projects a map at input resolution onto the original image; pixels the model
+   * never saw get NaN ("no data"). */
+  GzTensor *gz_map_project (const GzTensor *map, const GzGeometry *geometry, GzError *err);
 
-typedef enum
-{
-  GZ_COLORMAP_JET,
-  GZ_COLORMAP_TURBO,
-  GZ_COLORMAP_VIRIDIS,
-  GZ_COLORMAP_INFERNO,
-  GZ_COLORMAP_GRAY,
-  GZ_COLORMAP_COUNT
-} GzColormap;
+  typedef enum
+  {
+    GZ_COLORMAP_JET,
+    GZ_COLORMAP_TURBO,
+    GZ_COLORMAP_VIRIDIS,
+    GZ_COLORMAP_INFERNO,
+    GZ_COLORMAP_GRAY,
+    GZ_COLORMAP_COUNT
+  } GzColormap;
 
-const char *gz_colormap_name (GzColormap cmap);
-bool gz_colormap_from_name (const char *name, GzColormap *cmap);
-/* value in [0,1] -> RGB8 */
-void gz_colormap_lookup (GzColormap cmap, float value, uint8_t rgb[3]);
+  const char *gz_colormap_name (GzColormap cmap);
+  bool gz_colormap_from_name (const char *name, GzColormap *cmap);
+  /* value in [0,1] -> RGB8 */
+  void gz_colormap_lookup (GzColormap cmap, float value, uint8_t rgb[3]);
 
-/* Blends the coloured map over an RGB8 image in place (the map has the image's
- * size): out = (1-alpha)·image + alpha·colour(map) where map >= threshold;
- * below the threshold the image is left alone. NaN ("no data") pixels are
- * darkened and hatched so the unanalysed part is visible. */
-void gz_overlay_compose (uint8_t *rgb, int width, int height, int stride,
-                         const GzTensor *map, GzColormap cmap, float alpha,
-                         float threshold);
+  /* Blends the coloured map over an RGB8 image in place (the map has the image's
+   * size): out = (1-alpha)·image + alpha·colour(map) where map >= threshold;
+   * below the threshold the image is left alone. NaN ("no data") pixels are
+   * darkened and hatched so the unanalysed part is visible. */
+  void gz_overlay_compose (uint8_t *rgb, int width, int height, int stride, const GzTensor *map,
+                           GzColormap cmap, float alpha, float threshold);
 
 #ifdef __cplusplus
 }

@@ -137,7 +137,13 @@ pb_msg (Buf *b, int field, Buf *sub)
 
 /* ---- The graph being built --------------------------------------------- */
 
-enum { MAX_OPS = 8, MAX_VALUES = 48, MAX_INITS = 48, MAX_ATTR_BYTES = 256 };
+enum
+{
+  MAX_OPS = 8,
+  MAX_VALUES = 48,
+  MAX_INITS = 48,
+  MAX_ATTR_BYTES = 256
+};
 
 typedef struct
 {
@@ -147,8 +153,8 @@ typedef struct
 
 typedef struct
 {
-  Buf nodes;         /* serialised NodeProtos (field 1 of GraphProto) */
-  Buf inits;         /* serialised TensorProtos (field 5) */
+  Buf nodes; /* serialised NodeProtos (field 1 of GraphProto) */
+  Buf inits; /* serialised TensorProtos (field 5) */
   int n_values;
   Shape shapes[MAX_VALUES]; /* value i is named "v<i>"; v0 is the input */
   int n_inits;
@@ -163,8 +169,7 @@ value_name (char *buf, size_t n, int v)
 }
 
 static void
-add_tensor (Net *net, const char *name, int ndim, const int64_t *dims, bool int64,
-            const void *data)
+add_tensor (Net *net, const char *name, int ndim, const int64_t *dims, bool int64, const void *data)
 {
   Buf t = { 0 };
   for (int i = 0; i < ndim; i++)
@@ -328,13 +333,12 @@ serialise (const Net *net, int output)
 /* ---- Operators ---------------------------------------------------------- */
 
 static const char *const unary_ops[] = {
-  "Relu", "Sigmoid", "Tanh", "Abs", "Neg", "Exp", "Sqrt", "Log", "Erf", "Reciprocal",
-  "HardSwish", "Identity", "Dropout",
+  "Relu", "Sigmoid", "Tanh",       "Abs",       "Neg",      "Exp",     "Sqrt",
+  "Log",  "Erf",     "Reciprocal", "HardSwish", "Identity", "Dropout",
 };
 static const char *const binary_ops[] = { "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min" };
 static const char *const reduce_ops[] = {
-  "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2",
-  "ReduceSumSquare",
+  "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceSumSquare",
 };
 
 #define N_OF(a) ((int) (sizeof (a) / sizeof (a)[0]))
@@ -355,300 +359,299 @@ emit_op (Net *net, Bytes *b, int x, int y)
   int64_t c = s->ndim >= 2 ? s->dims[1] : 1;
   switch (code)
     {
-    case 0: /* Conv */
-    case 1:
-      {
-        int64_t group = (p0 & 1) && c > 0 ? c : 1;
-        int64_t m = group > 1 ? group * (1 + (p1 >> 6) % 2) : 1 + p1 % 4;
-        int64_t k = 1 + p2 % 3;
-        int64_t wd[4] = { m, group > 0 ? c / group : c, k, 1 + (p2 >> 2) % 3 };
-        add_weight (net, w1, sizeof w1, 4, wd);
-        const char *in[3] = { xn, w1, NULL };
-        int n_in = 2;
-        if (p0 & 2)
-          {
-            int64_t bd[1] = { m };
-            in[2] = add_weight (net, w2, sizeof w2, 1, bd);
-            n_in = 3;
-          }
-        attr_int (&a, "group", group);
-        if (p0 & 4)
-          {
-            int64_t st[2] = { 1 + (p0 >> 3) % 2, 1 + (p0 >> 4) % 3 };
-            attr_ints (&a, "strides", 2, st);
-          }
-        if (p0 & 32)
-          {
-            int64_t pads[4] = { p1 % 2, (p1 >> 1) % 3, (p1 >> 2) % 2, (p1 >> 3) % 3 };
-            attr_ints (&a, "pads", 4, pads);
-          }
-        else if (p0 & 64)
-          attr_string (&a, "auto_pad", (p2 & 0x80) ? "SAME_UPPER" : "SAME_LOWER");
-        if (p0 & 128)
-          {
-            int64_t dil[2] = { 1 + (p2 >> 5) % 2, 1 + (p2 >> 6) % 2 };
-            attr_ints (&a, "dilations", 2, dil);
-          }
-        out = add_node (net, "Conv", n_in, in, 1, &a);
-      }
-      break;
-    case 2: /* unary */
-    case 3:
-      out = add_node (net, unary_ops[p0 % N_OF (unary_ops)], 1, (const char *[]) { xn }, 1, NULL);
-      break;
-    case 4: /* parameterised unary */
-      switch (p0 % 4)
+      case 0: /* Conv */
+      case 1:
         {
-        case 0:
-          attr_float (&a, "alpha", (float) p1 / 64.0f - 2.0f);
-          out = add_node (net, "LeakyRelu", 1, (const char *[]) { xn }, 1, &a);
-          break;
-        case 1:
-          attr_float (&a, "alpha", (float) p1 / 128.0f);
-          attr_float (&a, "beta", (float) p2 / 255.0f);
-          out = add_node (net, "HardSigmoid", 1, (const char *[]) { xn }, 1, &a);
-          break;
-        default:
-          {
-            int64_t sd[1] = { 0 }; /* rank 0: unused */
-            float lo = (float) p1 / 32.0f - 4.0f, hi = (float) p2 / 32.0f - 4.0f;
-            snprintf (w1, sizeof w1, "w%d", net->n_inits++);
-            add_tensor (net, w1, 0, sd, false, &lo);
-            snprintf (w2, sizeof w2, "w%d", net->n_inits++);
-            add_tensor (net, w2, 0, sd, false, &hi);
-            const char *in[3] = { xn, (p0 & 4) ? NULL : w1, w2 };
-            out = add_node (net, "Clip", 3, in, 1, NULL);
-          }
+          int64_t group = (p0 & 1) && c > 0 ? c : 1;
+          int64_t m = group > 1 ? group * (1 + (p1 >> 6) % 2) : 1 + p1 % 4;
+          int64_t k = 1 + p2 % 3;
+          int64_t wd[4] = { m, group > 0 ? c / group : c, k, 1 + (p2 >> 2) % 3 };
+          add_weight (net, w1, sizeof w1, 4, wd);
+          const char *in[3] = { xn, w1, NULL };
+          int n_in = 2;
+          if (p0 & 2)
+            {
+              int64_t bd[1] = { m };
+              in[2] = add_weight (net, w2, sizeof w2, 1, bd);
+              n_in = 3;
+            }
+          attr_int (&a, "group", group);
+          if (p0 & 4)
+            {
+              int64_t st[2] = { 1 + (p0 >> 3) % 2, 1 + (p0 >> 4) % 3 };
+              attr_ints (&a, "strides", 2, st);
+            }
+          if (p0 & 32)
+            {
+              int64_t pads[4] = { p1 % 2, (p1 >> 1) % 3, (p1 >> 2) % 2, (p1 >> 3) % 3 };
+              attr_ints (&a, "pads", 4, pads);
+            }
+          else if (p0 & 64)
+            attr_string (&a, "auto_pad", (p2 & 0x80) ? "SAME_UPPER" : "SAME_LOWER");
+          if (p0 & 128)
+            {
+              int64_t dil[2] = { 1 + (p2 >> 5) % 2, 1 + (p2 >> 6) % 2 };
+              attr_ints (&a, "dilations", 2, dil);
+            }
+          out = add_node (net, "Conv", n_in, in, 1, &a);
         }
-      break;
-    case 5: /* binary with another value */
-      out = add_node (net, binary_ops[p0 % N_OF (binary_ops)], 2, (const char *[]) { xn, yn }, 1,
-                      NULL);
-      break;
-    case 6: /* binary with a constant that broadcasts: [C,1,1], scalar, or the full shape */
-      {
-        Shape ws = { 0 };
-        if (p1 % 3 == 0 && s->ndim >= 3)
-          {
-            ws.ndim = 3;
-            ws.dims[0] = c;
-            ws.dims[1] = ws.dims[2] = 1;
-          }
-        else if (p1 % 3 == 1)
-          ws = *s;
-        add_weight (net, w1, sizeof w1, ws.ndim, ws.dims);
-        const char *in[2] = { (p2 & 1) ? w1 : xn, (p2 & 1) ? xn : w1 };
-        out = add_node (net, binary_ops[p0 % N_OF (binary_ops)], 2, in, 1, NULL);
-      }
-      break;
-    case 7: /* pooling */
-      {
-        int64_t k[2] = { 1 + p1 % 3, 1 + (p1 >> 2) % 3 };
-        attr_ints (&a, "kernel_shape", 2, k);
-        if (p0 & 2)
-          {
-            int64_t st[2] = { 1 + (p2 & 1), 1 + ((p2 >> 1) % 3) };
-            attr_ints (&a, "strides", 2, st);
-          }
-        if (p0 & 4)
-          {
-            int64_t pads[4] = { (p2 >> 3) % 2, (p2 >> 4) % 2, (p2 >> 5) % 2, (p2 >> 6) % 3 };
-            attr_ints (&a, "pads", 4, pads);
-          }
-        if (p0 & 8)
-          attr_int (&a, "ceil_mode", 1);
-        if (p0 & 16)
-          attr_int (&a, "count_include_pad", 1);
-        out = add_node (net, (p0 & 1) ? "MaxPool" : "AveragePool", 1, (const char *[]) { xn }, 1,
-                        &a);
-      }
-      break;
-    case 8:
-      out = add_node (net, (p0 & 1) ? "GlobalMaxPool" : "GlobalAveragePool", 1,
-                      (const char *[]) { xn }, 1, NULL);
-      break;
-    case 9: /* BatchNormalization */
-      {
-        int64_t d[1] = { c };
-        add_weight (net, w1, sizeof w1, 1, d);
-        add_weight (net, w2, sizeof w2, 1, d);
-        add_weight (net, w3, sizeof w3, 1, d);
-        add_weight (net, w4, sizeof w4, 1, d);
-        if (p0 & 1)
-          attr_float (&a, "epsilon", (float) p1 * 1e-3f);
-        out = add_node (net, "BatchNormalization", 5,
-                        (const char *[]) { xn, w1, w2, w3, w4 }, 1, &a);
-      }
-      break;
-    case 10: /* Flatten */
-      attr_int (&a, "axis", (int) (p0 % 5) - 1);
-      out = add_node (net, "Flatten", 1, (const char *[]) { xn }, 1, &a);
-      break;
-    case 11: /* Gemm on [M,K] */
-      {
-        int64_t k = s->ndim == 2 ? s->dims[1] : 1, n = 1 + p1 % 6;
-        bool tb = p0 & 1;
-        int64_t wd[2] = { tb ? n : k, tb ? k : n };
-        add_weight (net, w1, sizeof w1, 2, wd);
-        int64_t bd[1] = { n };
-        add_weight (net, w2, sizeof w2, (p0 & 2) ? 1 : 0, bd);
-        attr_int (&a, "transB", tb);
-        if (p0 & 4)
-          attr_float (&a, "alpha", (float) p2 / 64.0f);
-        out = add_node (net, "Gemm", (p0 & 8) ? 2 : 3, (const char *[]) { xn, w1, w2 }, 1, &a);
-      }
-      break;
-    case 12: /* MatMul with a weight [last, n] */
-      {
-        int64_t wd[2] = { s->ndim > 0 ? s->dims[s->ndim - 1] : 1, 1 + p1 % 5 };
-        add_weight (net, w1, sizeof w1, 2, wd);
-        out = add_node (net, "MatMul", 2, (const char *[]) { xn, w1 }, 1, NULL);
-      }
-      break;
-    case 13: /* Concat with another value */
-      attr_int (&a, "axis", (int) (p0 % 8) - 4);
-      out = add_node (net, "Concat", (p1 & 1) ? 2 : 3, (const char *[]) { xn, yn, xn }, 1, &a);
-      break;
-    case 14: /* Reshape: [1,-1], [-1], [0,-1,k] or dims from the bytes */
-      {
-        int64_t shp[4];
-        int n = 1 + p0 % 4;
-        for (int i = 0; i < n; i++)
-          shp[i] = i == 0 && (p1 & 1) ? 0 : (int64_t) ((p2 >> (2 * i)) % 4) - 1;
-        add_ints (net, w1, sizeof w1, n, shp);
-        out = add_node (net, "Reshape", 2, (const char *[]) { xn, w1 }, 1, NULL);
-      }
-      break;
-    case 15: /* Transpose: a permutation from the bytes */
-      {
-        int64_t perm[GZ_MAX_DIMS];
-        int n = s->ndim;
-        for (int i = 0; i < n; i++)
-          perm[i] = i;
-        for (int i = n - 1; i > 0; i--)
-          {
-            int j = (int) (take (b) % (unsigned) (i + 1));
-            int64_t t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-          }
-        if (p0 & 1)
-          attr_ints (&a, "perm", n, perm);
-        out = add_node (net, "Transpose", 1, (const char *[]) { xn }, 1, &a);
-      }
-      break;
-    case 16: /* Softmax / LogSoftmax */
-      attr_int (&a, "axis", (int) (p1 % 8) - 4);
-      out = add_node (net, (p0 & 1) ? "LogSoftmax" : "Softmax", 1, (const char *[]) { xn }, 1,
-                      &a);
-      break;
-    case 17: /* reductions: axes as attribute (opset 17 ReduceSum takes an input) */
-      {
-        int64_t axes[2] = { (int64_t) (p1 % 8) - 4, (int64_t) (p2 % 8) - 4 };
-        int n_axes = 1 + (p0 >> 4) % 2;
-        attr_int (&a, "keepdims", (p0 >> 3) & 1);
-        const char *op = reduce_ops[p0 % N_OF (reduce_ops)];
-        if (strcmp (op, "ReduceSum") == 0)
-          {
-            add_ints (net, w1, sizeof w1, n_axes, axes);
-            out = add_node (net, op, (p0 & 64) ? 1 : 2, (const char *[]) { xn, w1 }, 1, &a);
-          }
-        else
-          {
-            if (!(p0 & 64))
-              attr_ints (&a, "axes", n_axes, axes);
-            out = add_node (net, op, 1, (const char *[]) { xn }, 1, &a);
-          }
-      }
-      break;
-    case 18: /* Pad */
-      {
-        int64_t pads[2 * GZ_MAX_DIMS];
-        for (int i = 0; i < 2 * s->ndim; i++)
-          pads[i] = i % s->ndim < 2 ? 0 : (int64_t) (take (b) % 5) - 1;
-        add_ints (net, w1, sizeof w1, 2 * s->ndim, pads);
-        static const char *const modes[] = { "constant", "reflect", "edge" };
-        attr_string (&a, "mode", modes[p0 % 3]);
-        out = add_node (net, "Pad", 2, (const char *[]) { xn, w1 }, 1, &a);
-      }
-      break;
-    case 19: /* Slice */
-      {
-        int64_t st[1] = { (int64_t) (p1 % 7) - 3 }, en[1] = { (int64_t) (p2 % 9) - 4 };
-        int64_t ax[1] = { (int64_t) (p0 % 8) - 4 }, sp[1] = { (p0 & 8) ? -1 : 1 + (p0 >> 4) % 2 };
-        if (p0 & 128)
-          en[0] = INT64_MAX;
-        add_ints (net, w1, sizeof w1, 1, st);
-        add_ints (net, w2, sizeof w2, 1, en);
-        add_ints (net, w3, sizeof w3, 1, ax);
-        add_ints (net, w4, sizeof w4, 1, sp);
-        out = add_node (net, "Slice", 5, (const char *[]) { xn, w1, w2, w3, w4 }, 1, NULL);
-      }
-      break;
-    case 20: /* Split into two, then use the first */
-      attr_int (&a, "axis", (int) (p0 % 8) - 4);
-      out = add_node (net, "Split", 1, (const char *[]) { xn }, 2, &a);
-      break;
-    case 21: /* Unsqueeze + Squeeze (opset 13: axes are inputs) */
-      {
-        int64_t ax[1] = { (int64_t) (p1 % 10) - 5 };
-        add_ints (net, w1, sizeof w1, 1, ax);
-        out = add_node (net, (p0 & 1) ? "Squeeze" : "Unsqueeze", 2, (const char *[]) { xn, w1 },
-                        1, NULL);
-      }
-      break;
-    case 22: /* LayerNormalization over the last axes */
-      {
-        int axis = s->ndim > 0 ? (int) (p1 % (unsigned) s->ndim) : 0;
-        Shape ws = { 0 };
-        for (int i = axis; i < s->ndim; i++)
-          ws.dims[ws.ndim++] = s->dims[i];
-        add_weight (net, w1, sizeof w1, ws.ndim, ws.dims);
-        add_weight (net, w2, sizeof w2, ws.ndim, ws.dims);
-        attr_int (&a, "axis", axis);
-        out = add_node (net, "LayerNormalization", (p0 & 1) ? 2 : 3,
-                        (const char *[]) { xn, w1, w2 }, 1, &a);
-      }
-      break;
-    case 23: /* Expand / Tile / Where / Gather */
-      {
-        int64_t v[GZ_MAX_DIMS];
-        int n = s->ndim;
-        for (int i = 0; i < n; i++)
-          v[i] = 1 + (int64_t) (take (b) % 2);
+        break;
+      case 2: /* unary */
+      case 3:
+        out = add_node (net, unary_ops[p0 % N_OF (unary_ops)], 1, (const char *[]){ xn }, 1, NULL);
+        break;
+      case 4: /* parameterised unary */
         switch (p0 % 4)
           {
-          case 0:
-            add_ints (net, w1, sizeof w1, n, v);
-            out = add_node (net, "Expand", 2, (const char *[]) { xn, w1 }, 1, NULL);
-            break;
-          case 1:
-            add_ints (net, w1, sizeof w1, n, v);
-            out = add_node (net, "Tile", 2, (const char *[]) { xn, w1 }, 1, NULL);
-            break;
-          case 2:
-            {
-              int64_t zd[1] = { 0 };
-              float zero = 0;
-              snprintf (w1, sizeof w1, "w%d", net->n_inits++);
-              add_tensor (net, w1, 0, zd, false, &zero);
-              int cond = add_node (net, "Greater", 2, (const char *[]) { xn, w1 }, 1, NULL);
-              char cn[16];
-              value_name (cn, sizeof cn, cond);
-              net->shapes[cond] = *s;
-              out = add_node (net, "Where", 3, (const char *[]) { cn, xn, yn }, 1, NULL);
-            }
-            break;
-          default:
-            {
-              int64_t idx[3] = { (int64_t) (p1 % 5) - 2, (int64_t) (p2 % 5) - 2, 0 };
-              add_ints (net, w5, sizeof w5, 1 + (p1 >> 6) % 3, idx);
-              attr_int (&a, "axis", (int) (p2 >> 4) % 8 - 4);
-              out = add_node (net, "Gather", 2, (const char *[]) { xn, w5 }, 1, &a);
-            }
+            case 0:
+              attr_float (&a, "alpha", (float) p1 / 64.0f - 2.0f);
+              out = add_node (net, "LeakyRelu", 1, (const char *[]){ xn }, 1, &a);
+              break;
+            case 1:
+              attr_float (&a, "alpha", (float) p1 / 128.0f);
+              attr_float (&a, "beta", (float) p2 / 255.0f);
+              out = add_node (net, "HardSigmoid", 1, (const char *[]){ xn }, 1, &a);
+              break;
+            default:
+              {
+                int64_t sd[1] = { 0 }; /* rank 0: unused */
+                float lo = (float) p1 / 32.0f - 4.0f, hi = (float) p2 / 32.0f - 4.0f;
+                snprintf (w1, sizeof w1, "w%d", net->n_inits++);
+                add_tensor (net, w1, 0, sd, false, &lo);
+                snprintf (w2, sizeof w2, "w%d", net->n_inits++);
+                add_tensor (net, w2, 0, sd, false, &hi);
+                const char *in[3] = { xn, (p0 & 4) ? NULL : w1, w2 };
+                out = add_node (net, "Clip", 3, in, 1, NULL);
+              }
           }
-      }
-      break;
+        break;
+      case 5: /* binary with another value */
+        out = add_node (net, binary_ops[p0 % N_OF (binary_ops)], 2, (const char *[]){ xn, yn }, 1,
+                        NULL);
+        break;
+      case 6: /* binary with a constant that broadcasts: [C,1,1], scalar, or the full shape */
+        {
+          Shape ws = { 0 };
+          if (p1 % 3 == 0 && s->ndim >= 3)
+            {
+              ws.ndim = 3;
+              ws.dims[0] = c;
+              ws.dims[1] = ws.dims[2] = 1;
+            }
+          else if (p1 % 3 == 1)
+            ws = *s;
+          add_weight (net, w1, sizeof w1, ws.ndim, ws.dims);
+          const char *in[2] = { (p2 & 1) ? w1 : xn, (p2 & 1) ? xn : w1 };
+          out = add_node (net, binary_ops[p0 % N_OF (binary_ops)], 2, in, 1, NULL);
+        }
+        break;
+      case 7: /* pooling */
+        {
+          int64_t k[2] = { 1 + p1 % 3, 1 + (p1 >> 2) % 3 };
+          attr_ints (&a, "kernel_shape", 2, k);
+          if (p0 & 2)
+            {
+              int64_t st[2] = { 1 + (p2 & 1), 1 + ((p2 >> 1) % 3) };
+              attr_ints (&a, "strides", 2, st);
+            }
+          if (p0 & 4)
+            {
+              int64_t pads[4] = { (p2 >> 3) % 2, (p2 >> 4) % 2, (p2 >> 5) % 2, (p2 >> 6) % 3 };
+              attr_ints (&a, "pads", 4, pads);
+            }
+          if (p0 & 8)
+            attr_int (&a, "ceil_mode", 1);
+          if (p0 & 16)
+            attr_int (&a, "count_include_pad", 1);
+          out = add_node (net, (p0 & 1) ? "MaxPool" : "AveragePool", 1, (const char *[]){ xn }, 1,
+                          &a);
+        }
+        break;
+      case 8:
+        out = add_node (net, (p0 & 1) ? "GlobalMaxPool" : "GlobalAveragePool", 1,
+                        (const char *[]){ xn }, 1, NULL);
+        break;
+      case 9: /* BatchNormalization */
+        {
+          int64_t d[1] = { c };
+          add_weight (net, w1, sizeof w1, 1, d);
+          add_weight (net, w2, sizeof w2, 1, d);
+          add_weight (net, w3, sizeof w3, 1, d);
+          add_weight (net, w4, sizeof w4, 1, d);
+          if (p0 & 1)
+            attr_float (&a, "epsilon", (float) p1 * 1e-3f);
+          out = add_node (net, "BatchNormalization", 5, (const char *[]){ xn, w1, w2, w3, w4 }, 1,
+                          &a);
+        }
+        break;
+      case 10: /* Flatten */
+        attr_int (&a, "axis", (int) (p0 % 5) - 1);
+        out = add_node (net, "Flatten", 1, (const char *[]){ xn }, 1, &a);
+        break;
+      case 11: /* Gemm on [M,K] */
+        {
+          int64_t k = s->ndim == 2 ? s->dims[1] : 1, n = 1 + p1 % 6;
+          bool tb = p0 & 1;
+          int64_t wd[2] = { tb ? n : k, tb ? k : n };
+          add_weight (net, w1, sizeof w1, 2, wd);
+          int64_t bd[1] = { n };
+          add_weight (net, w2, sizeof w2, (p0 & 2) ? 1 : 0, bd);
+          attr_int (&a, "transB", tb);
+          if (p0 & 4)
+            attr_float (&a, "alpha", (float) p2 / 64.0f);
+          out = add_node (net, "Gemm", (p0 & 8) ? 2 : 3, (const char *[]){ xn, w1, w2 }, 1, &a);
+        }
+        break;
+      case 12: /* MatMul with a weight [last, n] */
+        {
+          int64_t wd[2] = { s->ndim > 0 ? s->dims[s->ndim - 1] : 1, 1 + p1 % 5 };
+          add_weight (net, w1, sizeof w1, 2, wd);
+          out = add_node (net, "MatMul", 2, (const char *[]){ xn, w1 }, 1, NULL);
+        }
+        break;
+      case 13: /* Concat with another value */
+        attr_int (&a, "axis", (int) (p0 % 8) - 4);
+        out = add_node (net, "Concat", (p1 & 1) ? 2 : 3, (const char *[]){ xn, yn, xn }, 1, &a);
+        break;
+      case 14: /* Reshape: [1,-1], [-1], [0,-1,k] or dims from the bytes */
+        {
+          int64_t shp[4];
+          int n = 1 + p0 % 4;
+          for (int i = 0; i < n; i++)
+            shp[i] = i == 0 && (p1 & 1) ? 0 : (int64_t) ((p2 >> (2 * i)) % 4) - 1;
+          add_ints (net, w1, sizeof w1, n, shp);
+          out = add_node (net, "Reshape", 2, (const char *[]){ xn, w1 }, 1, NULL);
+        }
+        break;
+      case 15: /* Transpose: a permutation from the bytes */
+        {
+          int64_t perm[GZ_MAX_DIMS];
+          int n = s->ndim;
+          for (int i = 0; i < n; i++)
+            perm[i] = i;
+          for (int i = n - 1; i > 0; i--)
+            {
+              int j = (int) (take (b) % (unsigned) (i + 1));
+              int64_t t = perm[i];
+              perm[i] = perm[j];
+              perm[j] = t;
+            }
+          if (p0 & 1)
+            attr_ints (&a, "perm", n, perm);
+          out = add_node (net, "Transpose", 1, (const char *[]){ xn }, 1, &a);
+        }
+        break;
+      case 16: /* Softmax / LogSoftmax */
+        attr_int (&a, "axis", (int) (p1 % 8) - 4);
+        out = add_node (net, (p0 & 1) ? "LogSoftmax" : "Softmax", 1, (const char *[]){ xn }, 1, &a);
+        break;
+      case 17: /* reductions: axes as attribute (opset 17 ReduceSum takes an input) */
+        {
+          int64_t axes[2] = { (int64_t) (p1 % 8) - 4, (int64_t) (p2 % 8) - 4 };
+          int n_axes = 1 + (p0 >> 4) % 2;
+          attr_int (&a, "keepdims", (p0 >> 3) & 1);
+          const char *op = reduce_ops[p0 % N_OF (reduce_ops)];
+          if (strcmp (op, "ReduceSum") == 0)
+            {
+              add_ints (net, w1, sizeof w1, n_axes, axes);
+              out = add_node (net, op, (p0 & 64) ? 1 : 2, (const char *[]){ xn, w1 }, 1, &a);
+            }
+          else
+            {
+              if (!(p0 & 64))
+                attr_ints (&a, "axes", n_axes, axes);
+              out = add_node (net, op, 1, (const char *[]){ xn }, 1, &a);
+            }
+        }
+        break;
+      case 18: /* Pad */
+        {
+          int64_t pads[2 * GZ_MAX_DIMS];
+          for (int i = 0; i < 2 * s->ndim; i++)
+            pads[i] = i % s->ndim < 2 ? 0 : (int64_t) (take (b) % 5) - 1;
+          add_ints (net, w1, sizeof w1, 2 * s->ndim, pads);
+          static const char *const modes[] = { "constant", "reflect", "edge" };
+          attr_string (&a, "mode", modes[p0 % 3]);
+          out = add_node (net, "Pad", 2, (const char *[]){ xn, w1 }, 1, &a);
+        }
+        break;
+      case 19: /* Slice */
+        {
+          int64_t st[1] = { (int64_t) (p1 % 7) - 3 }, en[1] = { (int64_t) (p2 % 9) - 4 };
+          int64_t ax[1] = { (int64_t) (p0 % 8) - 4 }, sp[1] = { (p0 & 8) ? -1 : 1 + (p0 >> 4) % 2 };
+          if (p0 & 128)
+            en[0] = INT64_MAX;
+          add_ints (net, w1, sizeof w1, 1, st);
+          add_ints (net, w2, sizeof w2, 1, en);
+          add_ints (net, w3, sizeof w3, 1, ax);
+          add_ints (net, w4, sizeof w4, 1, sp);
+          out = add_node (net, "Slice", 5, (const char *[]){ xn, w1, w2, w3, w4 }, 1, NULL);
+        }
+        break;
+      case 20: /* Split into two, then use the first */
+        attr_int (&a, "axis", (int) (p0 % 8) - 4);
+        out = add_node (net, "Split", 1, (const char *[]){ xn }, 2, &a);
+        break;
+      case 21: /* Unsqueeze + Squeeze (opset 13: axes are inputs) */
+        {
+          int64_t ax[1] = { (int64_t) (p1 % 10) - 5 };
+          add_ints (net, w1, sizeof w1, 1, ax);
+          out = add_node (net, (p0 & 1) ? "Squeeze" : "Unsqueeze", 2, (const char *[]){ xn, w1 }, 1,
+                          NULL);
+        }
+        break;
+      case 22: /* LayerNormalization over the last axes */
+        {
+          int axis = s->ndim > 0 ? (int) (p1 % (unsigned) s->ndim) : 0;
+          Shape ws = { 0 };
+          for (int i = axis; i < s->ndim; i++)
+            ws.dims[ws.ndim++] = s->dims[i];
+          add_weight (net, w1, sizeof w1, ws.ndim, ws.dims);
+          add_weight (net, w2, sizeof w2, ws.ndim, ws.dims);
+          attr_int (&a, "axis", axis);
+          out = add_node (net, "LayerNormalization", (p0 & 1) ? 2 : 3,
+                          (const char *[]){ xn, w1, w2 }, 1, &a);
+        }
+        break;
+      case 23: /* Expand / Tile / Where / Gather */
+        {
+          int64_t v[GZ_MAX_DIMS];
+          int n = s->ndim;
+          for (int i = 0; i < n; i++)
+            v[i] = 1 + (int64_t) (take (b) % 2);
+          switch (p0 % 4)
+            {
+              case 0:
+                add_ints (net, w1, sizeof w1, n, v);
+                out = add_node (net, "Expand", 2, (const char *[]){ xn, w1 }, 1, NULL);
+                break;
+              case 1:
+                add_ints (net, w1, sizeof w1, n, v);
+                out = add_node (net, "Tile", 2, (const char *[]){ xn, w1 }, 1, NULL);
+                break;
+              case 2:
+                {
+                  int64_t zd[1] = { 0 };
+                  float zero = 0;
+                  snprintf (w1, sizeof w1, "w%d", net->n_inits++);
+                  add_tensor (net, w1, 0, zd, false, &zero);
+                  int cond = add_node (net, "Greater", 2, (const char *[]){ xn, w1 }, 1, NULL);
+                  char cn[16];
+                  value_name (cn, sizeof cn, cond);
+                  net->shapes[cond] = *s;
+                  out = add_node (net, "Where", 3, (const char *[]){ cn, xn, yn }, 1, NULL);
+                }
+                break;
+              default:
+                {
+                  int64_t idx[3] = { (int64_t) (p1 % 5) - 2, (int64_t) (p2 % 5) - 2, 0 };
+                  add_ints (net, w5, sizeof w5, 1 + (p1 >> 6) % 3, idx);
+                  attr_int (&a, "axis", (int) (p2 >> 4) % 8 - 4);
+                  out = add_node (net, "Gather", 2, (const char *[]){ xn, w5 }, 1, &a);
+                }
+            }
+        }
+        break;
     }
   free (a.b.d);
   return out;
@@ -738,7 +741,7 @@ run (const GzModel *model, Bytes *b)
       if (g != NULL
           && gz_session_backward (s, g, (how & 1) ? NULL : layer,
                                   (how & 2) ? GZ_RELU_GUIDED : GZ_RELU_GRADIENT, &grad, &err)
-               == GZ_OK)
+              == GZ_OK)
         {
           if (grad == NULL)
             __builtin_trap ();
@@ -781,7 +784,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   rng_state = 0x9e3779b9u ^ (take (&b) << 8) ^ (uint32_t) size;
   int n_ops = 1 + (int) take (&b) % MAX_OPS;
   net.n_values = 1;
-  net.shapes[0] = (Shape) { 4, { 1, net.input_c, net.input_h, net.input_w } };
+  net.shapes[0] = (Shape){ 4, { 1, net.input_c, net.input_h, net.input_w } };
   int last = 0;
   for (int k = 0; k < n_ops && b.n > 0 && net.n_values + 4 < MAX_VALUES; k++)
     {

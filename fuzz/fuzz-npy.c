@@ -19,8 +19,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   /* The tensor must be self-consistent, and its elements (1 byte or more
    * each in the file) fit in the input. */
   int64_t n = gz_tensor_numel (t);
-  if (t->ndim < 0 || t->ndim > GZ_MAX_DIMS || n < 0
-      || (uint64_t) n > size || t->data == NULL)
+  if (t->ndim < 0 || t->ndim > GZ_MAX_DIMS || n < 0 || (uint64_t) n > size || t->data == NULL)
     __builtin_trap ();
   volatile uint8_t sink = 0;
   const uint8_t *bytes = t->data;

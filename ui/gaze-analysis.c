@@ -14,12 +14,11 @@
 typedef struct
 {
   GazeAnalysisRequest *request;
-  gint progress_permille;   /* atomic; -1 until the engine reports */
+  gint progress_permille; /* atomic; -1 until the engine reports */
 } Job;
 
 GazeAnalysisRequest *
-gaze_analysis_request_new (GazeModel *model,
-                           GazeImage *image)
+gaze_analysis_request_new (GazeModel *model, GazeImage *image)
 {
   GazeAnalysisRequest *request = g_new0 (GazeAnalysisRequest, 1);
 
@@ -110,17 +109,15 @@ top_predictions (const GzTensor *logits, int top_k)
       for (int i = 0; i < k; i++)
         if (p[i] >= 0 && (best < 0 || p[i] > p[best]))
           best = i;
-      g_array_append_val (out, ((GazePrediction) { best, p[best] }));
-      p[best] = -1;   /* taken */
+      g_array_append_val (out, ((GazePrediction){ best, p[best] }));
+      p[best] = -1; /* taken */
     }
   return out;
 }
 
 GazeAnalysisResult *
-gaze_analysis_run (GazeAnalysisRequest *request,
-                   GCancellable        *cancellable,
-                   volatile gint       *progress_permille,
-                   GError             **error)
+gaze_analysis_run (GazeAnalysisRequest *request, GCancellable *cancellable,
+                   volatile gint *progress_permille, GError **error)
 {
   g_autoptr (GazeAnalysisResult) result = g_new0 (GazeAnalysisResult, 1);
   const GzModel *model = gaze_model_get_engine_model (request->model);
@@ -141,10 +138,10 @@ gaze_analysis_run (GazeAnalysisRequest *request,
       gboolean ok;
 
       gaze_image_get_gz_image (request->image, &image);
-      if (gz_preprocess_image (&image, &request->preprocess, &input,
-                               &result->geometry, &err) != GZ_OK)
+      if (gz_preprocess_image (&image, &request->preprocess, &input, &result->geometry, &err)
+          != GZ_OK)
         {
-          gaze_propagate_engine_error (error, &err, _("Cannot prepare the image for the model"));
+          gaze_propagate_engine_error (error, &err, _ ("Cannot prepare the image for the model"));
           return NULL;
         }
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -152,15 +149,15 @@ gaze_analysis_run (GazeAnalysisRequest *request,
           gz_tensor_free (input);
           return NULL;
         }
-      ok = gz_session_new (model, &result->session, &err) == GZ_OK &&
-           gz_session_forward (result->session, input,
-                               request->layer != NULL ? request->layer
-                                                      : gz_model_default_layer (model),
-                               &err) == GZ_OK;
+      ok = gz_session_new (model, &result->session, &err) == GZ_OK
+          && gz_session_forward (
+                 result->session, input,
+                 request->layer != NULL ? request->layer : gz_model_default_layer (model), &err)
+              == GZ_OK;
       gz_tensor_free (input);
       if (!ok)
         {
-          gaze_propagate_engine_error (error, &err, _("The model failed on this image"));
+          gaze_propagate_engine_error (error, &err, _ ("The model failed on this image"));
           return NULL;
         }
     }
@@ -170,7 +167,8 @@ gaze_analysis_run (GazeAnalysisRequest *request,
   logits = gz_session_output (result->session);
   if (logits == NULL || logits->ndim < 1)
     {
-      g_set_error_literal (error, GAZE_ERROR, GAZE_ERROR_ENGINE, _("The model produced no output"));
+      g_set_error_literal (error, GAZE_ERROR, GAZE_ERROR_ENGINE,
+                           _ ("The model produced no output"));
       return NULL;
     }
   result->predictions = top_predictions (logits, MAX (request->top_k, 1));
@@ -198,10 +196,7 @@ gaze_analysis_run (GazeAnalysisRequest *request,
 }
 
 static void
-run_thread (GTask        *task,
-            gpointer      source_object,
-            gpointer      task_data,
-            GCancellable *cancellable)
+run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   Job *job = task_data;
   GError *error = NULL;
@@ -215,10 +210,8 @@ run_thread (GTask        *task,
 }
 
 GTask *
-gaze_analysis_run_async (GazeAnalysisRequest *request,
-                         GCancellable        *cancellable,
-                         GAsyncReadyCallback  callback,
-                         gpointer             user_data)
+gaze_analysis_run_async (GazeAnalysisRequest *request, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task;
   Job *job;
@@ -237,8 +230,7 @@ gaze_analysis_run_async (GazeAnalysisRequest *request,
 }
 
 GazeAnalysisResult *
-gaze_analysis_run_finish (GAsyncResult  *result,
-                          GError       **error)
+gaze_analysis_run_finish (GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaze_analysis_run_async, NULL);
@@ -260,9 +252,7 @@ gaze_analysis_get_progress (GTask *task)
 }
 
 GdkTexture *
-gaze_analysis_colorize (const GzTensor *projected,
-                        GzColormap      colormap,
-                        float           threshold)
+gaze_analysis_colorize (const GzTensor *projected, GzColormap colormap, float threshold)
 {
   g_autoptr (GBytes) bytes = NULL;
   int h, w, oh, ow, step = 1;
@@ -307,8 +297,7 @@ gaze_analysis_colorize (const GzTensor *projected,
 }
 
 void
-gaze_analysis_get_analysed_rect (const GzGeometry *geometry,
-                                 graphene_rect_t  *rect)
+gaze_analysis_get_analysed_rect (const GzGeometry *geometry, graphene_rect_t *rect)
 {
   double x0 = MAX (0, geometry->offset_x);
   double y0 = MAX (0, geometry->offset_y);
@@ -322,9 +311,7 @@ gaze_analysis_get_analysed_rect (const GzGeometry *geometry,
 
 /* Marching squares over the cells between pixel centres. */
 GArray *
-gaze_analysis_contour (const GzTensor   *map,
-                       const GzGeometry *geometry,
-                       float             threshold)
+gaze_analysis_contour (const GzTensor *map, const GzGeometry *geometry, float threshold)
 {
   GArray *segments = g_array_new (FALSE, FALSE, sizeof (float) * 4);
   int h, w;
@@ -346,7 +333,7 @@ gaze_analysis_contour (const GzTensor   *map,
           { -1, -1, -1, -1 }, { 3, 0, -1, -1 }, { 0, 1, -1, -1 }, { 3, 1, -1, -1 },
           { 1, 2, -1, -1 },   { 3, 0, 1, 2 },   { 0, 2, -1, -1 }, { 3, 2, -1, -1 },
           { 2, 3, -1, -1 },   { 2, 0, -1, -1 }, { 0, 1, 2, 3 },   { 2, 1, -1, -1 },
-          { 1, 3, -1, -1 },   { 1, 0, -1, -1 }, { 0, 3, -1, -1 },   { -1, -1, -1, -1 },
+          { 1, 3, -1, -1 },   { 1, 0, -1, -1 }, { 0, 3, -1, -1 }, { -1, -1, -1, -1 },
         };
         int code = 0;
         float pts[4][2];

@@ -16,15 +16,15 @@ typedef struct
 {
   GazeModel *model;
   GazeImage *image;
-  GzPreprocess preprocess;  /* copied from the model when the request is made */
+  GzPreprocess preprocess; /* copied from the model when the request is made */
   /* A session that already ran the forward pass of this image on this model:
    * the job takes it over (a class change then costs one backward pass).
    * NULL: the job preprocesses and runs the forward itself. */
   GzSession *session;
-  GzGeometry geometry;      /* valid with session */
+  GzGeometry geometry; /* valid with session */
   GzMethod method;
-  int class_index;          /* -1: top-1 */
-  char *layer;              /* NULL: automatic */
+  int class_index; /* -1: top-1 */
+  char *layer; /* NULL: automatic */
   int top_k;
 } GazeAnalysisRequest;
 
@@ -36,11 +36,11 @@ typedef struct
 
 typedef struct
 {
-  GzSession *session;       /* hand it to the next request for the same image */
+  GzSession *session; /* hand it to the next request for the same image */
   GzGeometry geometry;
   GzExplanation *explanation;
-  GzTensor *projected;      /* [H,W] at the image's size; NaN where the model saw nothing */
-  GArray *predictions;      /* GazePrediction, most likely first, top_k of them */
+  GzTensor *projected; /* [H,W] at the image's size; NaN where the model saw nothing */
+  GArray *predictions; /* GazePrediction, most likely first, top_k of them */
 } GazeAnalysisResult;
 
 GazeAnalysisRequest *gaze_analysis_request_new (GazeModel *model, GazeImage *image);

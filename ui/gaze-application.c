@@ -35,8 +35,7 @@ get_or_create_window (GazeApplication *self)
 /* GAZE_STARTUP_PROBE=1: quit right after the first frame is drawn, so that
  * tests/ui/test-startup can time process start to first frame. */
 static void
-first_frame_cb (GdkFrameClock *clock,
-                GApplication  *app)
+first_frame_cb (GdkFrameClock *clock, GApplication *app)
 {
   g_signal_handlers_disconnect_by_func (clock, first_frame_cb, app);
   g_print ("first frame\n");
@@ -62,10 +61,7 @@ gaze_application_activate (GApplication *app)
 }
 
 static void
-gaze_application_open (GApplication *app,
-                       GFile       **files,
-                       int           n_files,
-                       const char   *hint)
+gaze_application_open (GApplication *app, GFile **files, int n_files, const char *hint)
 {
   GazeWindow *window = get_or_create_window (GAZE_APPLICATION (app));
 
@@ -93,36 +89,27 @@ gaze_application_startup (GApplication *app)
 }
 
 static void
-about_action_cb (GSimpleAction *action,
-                 GVariant      *param,
-                 gpointer       user_data)
+about_action_cb (GSimpleAction *action, GVariant *param, gpointer user_data)
 {
   GazeApplication *self = user_data;
   static const char *developers[] = { "The Gaze developers", NULL };
   GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
   GtkWidget *about;
 
-  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
-                        "transient-for", parent,
-                        "application-name", _("Gaze"),
-                        "application-icon", APP_ID,
-                        "version", PACKAGE_VERSION,
-                        "comments", _("See where a neural network looks in an image"),
-                        "developers", developers,
-                        "developer-name", _("The Gaze developers"),
-                        "license-type", GTK_LICENSE_GPL_3_0,
-                        "website", "https://github.com/gazeviewer/gaze",
-                        "issue-url", "https://github.com/gazeviewer/gaze/issues",
-                        /* Translators: your name and address, one per line */
-                        "translator-credits", _("translator-credits"),
-                        NULL);
+  about
+      = g_object_new (ADW_TYPE_ABOUT_WINDOW, "transient-for", parent, "application-name",
+                      _ ("Gaze"), "application-icon", APP_ID, "version", PACKAGE_VERSION,
+                      "comments", _ ("See where a neural network looks in an image"), "developers",
+                      developers, "developer-name", _ ("The Gaze developers"), "license-type",
+                      GTK_LICENSE_GPL_3_0, "website", "https://github.com/gazeviewer/gaze",
+                      "issue-url", "https://github.com/gazeviewer/gaze/issues",
+                      /* Translators: your name and address, one per line */
+                      "translator-credits", _ ("translator-credits"), NULL);
   gtk_window_present (GTK_WINDOW (about));
 }
 
 static void
-preferences_action_cb (GSimpleAction *action,
-                       GVariant      *param,
-                       gpointer       user_data)
+preferences_action_cb (GSimpleAction *action, GVariant *param, gpointer user_data)
 {
   GazeApplication *self = user_data;
   GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
@@ -133,9 +120,7 @@ preferences_action_cb (GSimpleAction *action,
 }
 
 static void
-quit_action_cb (GSimpleAction *action,
-                GVariant      *param,
-                gpointer       user_data)
+quit_action_cb (GSimpleAction *action, GVariant *param, gpointer user_data)
 {
   GazeApplication *self = user_data;
   GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
@@ -186,11 +171,9 @@ gaze_application_init (GazeApplication *self)
 GazeApplication *
 gaze_application_new (void)
 {
-  return g_object_new (GAZE_TYPE_APPLICATION,
-                       "application-id", APP_ID,
-                       "flags", G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE,
-                       "resource-base-path", "/io/github/gazeviewer/Gaze",
-                       NULL);
+  return g_object_new (GAZE_TYPE_APPLICATION, "application-id", APP_ID, "flags",
+                       G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE, "resource-base-path",
+                       "/io/github/gazeviewer/Gaze", NULL);
 }
 
 GSettings *

@@ -43,8 +43,7 @@ gaze_export_free (GazeExport *export)
 }
 
 gboolean
-gaze_export_format_from_name (const char       *name,
-                              GazeExportFormat *format)
+gaze_export_format_from_name (const char *name, GazeExportFormat *format)
 {
   g_autofree char *lower = g_ascii_strdown (name, -1);
 
@@ -67,21 +66,15 @@ caption_unit (const GazeExport *export)
 }
 
 void
-gaze_export_get_size (const GazeExport *export,
-                      int              *width,
-                      int              *height)
+gaze_export_get_size (const GazeExport *export, int *width, int *height)
 {
   *width = gaze_image_get_width (export->image);
   *height = gaze_image_get_height (export->image) + (int) ceil (150 * caption_unit (export));
 }
 
 void
-gaze_export_draw_colorbar (cairo_t   *cr,
-                           GzColormap colormap,
-                           double     x,
-                           double     y,
-                           double     width,
-                           double     height)
+gaze_export_draw_colorbar (cairo_t *cr, GzColormap colormap, double x, double y, double width,
+                           double height)
 {
   cairo_pattern_t *gradient = cairo_pattern_create_linear (x, 0, x + width, 0);
 
@@ -177,10 +170,10 @@ draw_hatch (const GazeExport *export, cairo_t *cr, double unit)
   double h = gaze_image_get_height (export->image);
   double x0 = MAX (0, export->geometry.offset_x);
   double y0 = MAX (0, export->geometry.offset_y);
-  double x1 = MIN (w, export->geometry.offset_x
-                          + export->geometry.input_width * export->geometry.scale_x);
-  double y1 = MIN (h, export->geometry.offset_y
-                          + export->geometry.input_height * export->geometry.scale_y);
+  double x1 = MIN (
+      w, export->geometry.offset_x + export->geometry.input_width * export->geometry.scale_x);
+  double y1 = MIN (
+      h, export->geometry.offset_y + export->geometry.input_height * export->geometry.scale_y);
 
   if (x0 <= 0.5 && y0 <= 0.5 && x1 >= w - 0.5 && y1 >= h - 0.5)
     return;
@@ -226,8 +219,7 @@ draw_text (cairo_t *cr, const char *text, double x, double y, double max_width, 
 }
 
 void
-gaze_export_draw (const GazeExport *export,
-                  cairo_t          *cr)
+gaze_export_draw (const GazeExport *export, cairo_t *cr)
 {
   cairo_surface_t *surface;
   int w, h, total_h;
@@ -268,19 +260,18 @@ gaze_export_draw (const GazeExport *export,
   bar_w = MIN (260 * u, w * 0.3);
   text_w = w - bar_w - 3 * pad;
   /* Translators: export caption, "image — model" */
-  title = g_strdup_printf (_("%s — %s"), export->image_name ? export->image_name : "",
+  title = g_strdup_printf (_ ("%s — %s"), export->image_name ? export->image_name : "",
                            export->model_name ? export->model_name : "");
   /* Translators: export caption: method, class label, probability */
-  what = g_strdup_printf (_("%s of “%s” (%.1f %%)"),
-                          gaze_settings_method_label (export->method),
-                          export->class_label ? export->class_label : "",
-                          export->probability * 100);
+  what
+      = g_strdup_printf (_ ("%s of “%s” (%.1f %%)"), gaze_settings_method_label (export->method),
+                         export->class_label ? export->class_label : "", export->probability * 100);
   {
     g_autofree char *date = export->time != NULL
-                              ? g_date_time_format (export->time, "%Y-%m-%d %H:%M:%S %Z")
-                              : g_strdup ("");
+        ? g_date_time_format (export->time, "%Y-%m-%d %H:%M:%S %Z")
+        : g_strdup ("");
     /* Translators: export caption: layer name, date and time */
-    when = g_strdup_printf (_("Layer %s · %s"), export->layer ? export->layer : "", date);
+    when = g_strdup_printf (_ ("Layer %s · %s"), export->layer ? export->layer : "", date);
   }
 
   draw_text (cr, title, pad, h + pad, text_w, 26 * u, TRUE, FALSE);
@@ -296,7 +287,7 @@ gaze_export_draw (const GazeExport *export,
   draw_text (cr, min, w - pad - bar_w, h + pad + 42 * u, bar_w / 2, 18 * u, FALSE, FALSE);
   draw_text (cr, max, w - pad, h + pad + 42 * u, bar_w / 2, 18 * u, FALSE, TRUE);
   cairo_set_source_rgb (cr, 0.35, 0.35, 0.4);
-  draw_text (cr, _("raw score"), w - pad - bar_w, h + pad + 70 * u, bar_w, 16 * u, FALSE, FALSE);
+  draw_text (cr, _ ("raw score"), w - pad - bar_w, h + pad + 70 * u, bar_w, 16 * u, FALSE, FALSE);
 }
 
 GdkTexture *
@@ -324,8 +315,7 @@ gaze_export_to_texture (const GazeExport *export)
 }
 
 static gboolean
-write_to_path (const GazeExport *export, const char *path, GazeExportFormat format,
-               GError **error)
+write_to_path (const GazeExport *export, const char *path, GazeExportFormat format, GError **error)
 {
   cairo_surface_t *surface;
   cairo_status_t status;
@@ -335,32 +325,31 @@ write_to_path (const GazeExport *export, const char *path, GazeExportFormat form
   gaze_export_get_size (export, &w, &h);
   switch (format)
     {
-    case GAZE_EXPORT_PNG:
-      surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
-      break;
-    case GAZE_EXPORT_PDF:
-      surface = cairo_pdf_surface_create (path, w, h);
-      {
-        g_autofree char *title
-            = g_strdup_printf ("%s — %s", export->image_name ? export->image_name : "",
-                               export->model_name ? export->model_name : "");
-        g_autofree char *subject = g_strdup_printf ("%s: %s (%.1f %%)",
-                                                    gaze_settings_method_label (export->method),
-                                                    export->class_label ? export->class_label : "",
-                                                    export->probability * 100);
-        cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_TITLE, title);
-        cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_SUBJECT, subject);
-        cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR,
-                                        "Gaze " PACKAGE_VERSION);
-      }
-      break;
-    case GAZE_EXPORT_SVG:
-      surface = cairo_svg_surface_create (path, w, h);
-      /* One unit per image pixel, as the PNG. */
-      cairo_svg_surface_set_document_unit (surface, CAIRO_SVG_UNIT_PX);
-      break;
-    default:
-      g_assert_not_reached ();
+      case GAZE_EXPORT_PNG:
+        surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
+        break;
+      case GAZE_EXPORT_PDF:
+        surface = cairo_pdf_surface_create (path, w, h);
+        {
+          g_autofree char *title
+              = g_strdup_printf ("%s — %s", export->image_name ? export->image_name : "",
+                                 export->model_name ? export->model_name : "");
+          g_autofree char *subject = g_strdup_printf (
+              "%s: %s (%.1f %%)", gaze_settings_method_label (export->method),
+              export->class_label ? export->class_label : "", export->probability * 100);
+          cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_TITLE, title);
+          cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_SUBJECT, subject);
+          cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR,
+                                          "Gaze " PACKAGE_VERSION);
+        }
+        break;
+      case GAZE_EXPORT_SVG:
+        surface = cairo_svg_surface_create (path, w, h);
+        /* One unit per image pixel, as the PNG. */
+        cairo_svg_surface_set_document_unit (surface, CAIRO_SVG_UNIT_PX);
+        break;
+      default:
+        g_assert_not_reached ();
     }
 
   cr = cairo_create (surface);
@@ -383,10 +372,7 @@ write_to_path (const GazeExport *export, const char *path, GazeExportFormat form
 }
 
 gboolean
-gaze_export_write (const GazeExport *export,
-                   GFile            *file,
-                   GazeExportFormat  format,
-                   GError          **error)
+gaze_export_write (const GazeExport *export, GFile *file, GazeExportFormat format, GError **error)
 {
   g_autofree char *path = g_file_get_path (file);
   g_autofree char *dir = NULL;
@@ -400,14 +386,14 @@ gaze_export_write (const GazeExport *export,
   if (path == NULL)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                           _("Export needs a local file"));
+                           _ ("Export needs a local file"));
       return FALSE;
     }
   input = gaze_image_get_file (export->image);
   if (input != NULL && g_file_equal (input, file))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                           _("The export would replace the analysed image itself"));
+                           _ ("The export would replace the analysed image itself"));
       return FALSE;
     }
 
@@ -419,7 +405,7 @@ gaze_export_write (const GazeExport *export,
   if (fd < 0)
     {
       int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _("Cannot write to “%s”: %s"),
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _ ("Cannot write to “%s”: %s"),
                    dir, g_strerror (saved));
       return FALSE;
     }
@@ -434,7 +420,7 @@ gaze_export_write (const GazeExport *export,
     {
       int saved = errno;
       g_unlink (tmp);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _("Cannot write “%s”: %s"),
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _ ("Cannot write “%s”: %s"),
                    base, g_strerror (saved));
       return FALSE;
     }
@@ -459,10 +445,7 @@ write_data_free (WriteData *data)
 }
 
 static void
-write_thread (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
+write_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   WriteData *data = task_data;
   GError *error = NULL;
@@ -474,12 +457,9 @@ write_thread (GTask        *task,
 }
 
 void
-gaze_export_write_async (GazeExport          *export,
-                         GFile               *file,
-                         GazeExportFormat     format,
-                         GCancellable        *cancellable,
-                         GAsyncReadyCallback  callback,
-                         gpointer             user_data)
+gaze_export_write_async (GazeExport *export, GFile *file, GazeExportFormat format,
+                         GCancellable *cancellable, GAsyncReadyCallback callback,
+                         gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
   WriteData *data;
@@ -497,8 +477,7 @@ gaze_export_write_async (GazeExport          *export,
 }
 
 gboolean
-gaze_export_write_finish (GAsyncResult  *result,
-                          GError       **error)
+gaze_export_write_finish (GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
 

@@ -22,7 +22,7 @@ typedef enum
 typedef struct
 {
   GazeImage *image;
-  GzTensor *projected;      /* [H,W], NaN where the model saw nothing */
+  GzTensor *projected; /* [H,W], NaN where the model saw nothing */
   GzGeometry geometry;
   GzColormap colormap;
   double opacity;
@@ -61,7 +61,7 @@ gboolean gaze_export_write_finish (GAsyncResult *result, GError **error);
 GdkTexture *gaze_export_to_texture (const GazeExport *export);
 
 /* A horizontal colour bar of the colormap, 0 at the left. */
-void gaze_export_draw_colorbar (cairo_t *cr, GzColormap colormap, double x, double y,
-                                double width, double height);
+void gaze_export_draw_colorbar (cairo_t *cr, GzColormap colormap, double x, double y, double width,
+                                double height);
 
 G_END_DECLS

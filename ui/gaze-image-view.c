@@ -19,19 +19,19 @@ struct _GazeImageView
   GtkWidget parent_instance;
 
   GdkTexture *texture;
-  GPtrArray *levels;          /* texture and its halved copies, or NULL */
+  GPtrArray *levels; /* texture and its halved copies, or NULL */
   GdkTexture *overlay;
-  GdkTexture *faded;          /* overlay with opacity applied, made when drawn */
-  GskRenderNode *hatch;       /* cached for hatch_bounds */
-  GArray *contour;            /* float[4] segments in image pixels */
+  GdkTexture *faded; /* overlay with opacity applied, made when drawn */
+  GskRenderNode *hatch; /* cached for hatch_bounds */
+  GArray *contour; /* float[4] segments in image pixels */
   graphene_rect_t hatch_bounds;
-  graphene_rect_t analysed;   /* in image pixels */
+  graphene_rect_t analysed; /* in image pixels */
   double opacity;
   gboolean show_overlay;
 
   gboolean fit;
-  double zoom;                /* when !fit */
-  double center_x, center_y;  /* the image point at the view's centre, when !fit */
+  double zoom; /* when !fit */
+  double center_x, center_y; /* the image point at the view's centre, when !fit */
 
   double drag_start_x, drag_start_y;
   double zoom_gesture_start;
@@ -40,7 +40,8 @@ struct _GazeImageView
 
 G_DEFINE_FINAL_TYPE (GazeImageView, gaze_image_view, GTK_TYPE_WIDGET)
 
-enum {
+enum
+{
   PROP_0,
   PROP_TEXTURE,
   PROP_OVERLAY,
@@ -53,7 +54,8 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-enum {
+enum
+{
   VIEWPORT_CHANGED,
   N_SIGNALS
 };
@@ -154,8 +156,8 @@ get_faded_overlay (GazeImageView *self)
       data[i] = (data[i] * a) >> 8;
   }
   bytes = g_bytes_new_take (data, (gsize) w * h * 4);
-  self->faded = gdk_memory_texture_new (w, h, GDK_MEMORY_B8G8R8A8_PREMULTIPLIED, bytes,
-                                        (gsize) w * 4);
+  self->faded
+      = gdk_memory_texture_new (w, h, GDK_MEMORY_B8G8R8A8_PREMULTIPLIED, bytes, (gsize) w * 4);
   return self->faded;
 }
 
@@ -175,11 +177,9 @@ append_hatch (GazeImageView *self, GtkSnapshot *snapshot, const graphene_rect_t 
   g_clear_pointer (&self->hatch, gsk_render_node_unref);
   self->hatch_bounds = *image;
 
-  graphene_rect_init (&seen,
-                      image->origin.x + self->analysed.origin.x * scale,
+  graphene_rect_init (&seen, image->origin.x + self->analysed.origin.x * scale,
                       image->origin.y + self->analysed.origin.y * scale,
-                      self->analysed.size.width * scale,
-                      self->analysed.size.height * scale);
+                      self->analysed.size.width * scale, self->analysed.size.height * scale);
   if (graphene_rect_contains_rect (&seen, image))
     return;
 
@@ -262,7 +262,7 @@ gaze_image_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
           for (guint i = 0; i < self->contour->len; i++)
             {
               const float *seg
-                  = (const float *)(gpointer)(self->contour->data + i * sizeof (float) * 4);
+                  = (const float *) (gpointer) (self->contour->data + i * sizeof (float) * 4);
               cairo_move_to (cr, seg[0], seg[1]);
               cairo_line_to (cr, seg[2], seg[3]);
             }
@@ -282,13 +282,8 @@ gaze_image_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 }
 
 static void
-gaze_image_view_measure (GtkWidget      *widget,
-                         GtkOrientation  orientation,
-                         int             for_size,
-                         int            *minimum,
-                         int            *natural,
-                         int            *minimum_baseline,
-                         int            *natural_baseline)
+gaze_image_view_measure (GtkWidget *widget, GtkOrientation orientation, int for_size, int *minimum,
+                         int *natural, int *minimum_baseline, int *natural_baseline)
 {
   GazeImageView *self = GAZE_IMAGE_VIEW (widget);
 
@@ -342,10 +337,7 @@ zoom_around (GazeImageView *self, double zoom, double x, double y)
 }
 
 static gboolean
-scroll_cb (GtkEventControllerScroll *controller,
-           double                    dx,
-           double                    dy,
-           GazeImageView            *self)
+scroll_cb (GtkEventControllerScroll *controller, double dx, double dy, GazeImageView *self)
 {
   GdkModifierType mods
       = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
@@ -365,20 +357,14 @@ scroll_cb (GtkEventControllerScroll *controller,
 }
 
 static void
-motion_cb (GtkEventControllerMotion *controller,
-           double                    x,
-           double                    y,
-           GazeImageView            *self)
+motion_cb (GtkEventControllerMotion *controller, double x, double y, GazeImageView *self)
 {
   self->pointer_x = x;
   self->pointer_y = y;
 }
 
 static void
-drag_begin_cb (GtkGestureDrag *gesture,
-               double          x,
-               double          y,
-               GazeImageView  *self)
+drag_begin_cb (GtkGestureDrag *gesture, double x, double y, GazeImageView *self)
 {
   if (self->texture == NULL || self->fit)
     {
@@ -391,10 +377,7 @@ drag_begin_cb (GtkGestureDrag *gesture,
 }
 
 static void
-drag_update_cb (GtkGestureDrag *gesture,
-                double          dx,
-                double          dy,
-                GazeImageView  *self)
+drag_update_cb (GtkGestureDrag *gesture, double dx, double dy, GazeImageView *self)
 {
   self->center_x = self->drag_start_x - dx / self->zoom;
   self->center_y = self->drag_start_y - dy / self->zoom;
@@ -403,26 +386,19 @@ drag_update_cb (GtkGestureDrag *gesture,
 }
 
 static void
-drag_end_cb (GtkGestureDrag *gesture,
-             double          dx,
-             double          dy,
-             GazeImageView  *self)
+drag_end_cb (GtkGestureDrag *gesture, double dx, double dy, GazeImageView *self)
 {
   gtk_widget_set_cursor (GTK_WIDGET (self), NULL);
 }
 
 static void
-zoom_begin_cb (GtkGesture       *gesture,
-               GdkEventSequence *sequence,
-               GazeImageView    *self)
+zoom_begin_cb (GtkGesture *gesture, GdkEventSequence *sequence, GazeImageView *self)
 {
   self->zoom_gesture_start = effective_scale (self);
 }
 
 static void
-zoom_scale_changed_cb (GtkGestureZoom *gesture,
-                       double          scale,
-                       GazeImageView  *self)
+zoom_scale_changed_cb (GtkGestureZoom *gesture, double scale, GazeImageView *self)
 {
   double x, y;
 
@@ -449,68 +425,63 @@ gaze_image_view_dispose (GObject *object)
 }
 
 static void
-gaze_image_view_get_property (GObject    *object,
-                              guint       prop_id,
-                              GValue     *value,
+gaze_image_view_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GazeImageView *self = GAZE_IMAGE_VIEW (object);
+
+  switch (prop_id)
+    {
+      case PROP_TEXTURE:
+        g_value_set_object (value, self->texture);
+        break;
+      case PROP_OVERLAY:
+        g_value_set_object (value, self->overlay);
+        break;
+      case PROP_OPACITY:
+        g_value_set_double (value, self->opacity);
+        break;
+      case PROP_SHOW_OVERLAY:
+        g_value_set_boolean (value, self->show_overlay);
+        break;
+      case PROP_ZOOM:
+        g_value_set_double (value, gaze_image_view_get_zoom (self));
+        break;
+      case PROP_FIT:
+        g_value_set_boolean (value, self->fit);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gaze_image_view_set_property (GObject *object, guint prop_id, const GValue *value,
                               GParamSpec *pspec)
 {
   GazeImageView *self = GAZE_IMAGE_VIEW (object);
 
   switch (prop_id)
     {
-    case PROP_TEXTURE:
-      g_value_set_object (value, self->texture);
-      break;
-    case PROP_OVERLAY:
-      g_value_set_object (value, self->overlay);
-      break;
-    case PROP_OPACITY:
-      g_value_set_double (value, self->opacity);
-      break;
-    case PROP_SHOW_OVERLAY:
-      g_value_set_boolean (value, self->show_overlay);
-      break;
-    case PROP_ZOOM:
-      g_value_set_double (value, gaze_image_view_get_zoom (self));
-      break;
-    case PROP_FIT:
-      g_value_set_boolean (value, self->fit);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-gaze_image_view_set_property (GObject      *object,
-                              guint         prop_id,
-                              const GValue *value,
-                              GParamSpec   *pspec)
-{
-  GazeImageView *self = GAZE_IMAGE_VIEW (object);
-
-  switch (prop_id)
-    {
-    case PROP_TEXTURE:
-      gaze_image_view_set_texture (self, g_value_get_object (value));
-      break;
-    case PROP_OVERLAY:
-      gaze_image_view_set_overlay (self, g_value_get_object (value), NULL);
-      break;
-    case PROP_OPACITY:
-      gaze_image_view_set_opacity (self, g_value_get_double (value));
-      break;
-    case PROP_SHOW_OVERLAY:
-      gaze_image_view_set_show_overlay (self, g_value_get_boolean (value));
-      break;
-    case PROP_ZOOM:
-      gaze_image_view_set_zoom (self, g_value_get_double (value));
-      break;
-    case PROP_FIT:
-      gaze_image_view_set_fit (self, g_value_get_boolean (value));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_TEXTURE:
+        gaze_image_view_set_texture (self, g_value_get_object (value));
+        break;
+      case PROP_OVERLAY:
+        gaze_image_view_set_overlay (self, g_value_get_object (value), NULL);
+        break;
+      case PROP_OPACITY:
+        gaze_image_view_set_opacity (self, g_value_get_double (value));
+        break;
+      case PROP_SHOW_OVERLAY:
+        gaze_image_view_set_show_overlay (self, g_value_get_boolean (value));
+        break;
+      case PROP_ZOOM:
+        gaze_image_view_set_zoom (self, g_value_get_double (value));
+        break;
+      case PROP_FIT:
+        gaze_image_view_set_fit (self, g_value_get_boolean (value));
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -528,30 +499,29 @@ gaze_image_view_class_init (GazeImageViewClass *klass)
   widget_class->measure = gaze_image_view_measure;
   widget_class->size_allocate = gaze_image_view_size_allocate;
 
-  properties[PROP_TEXTURE] =
-    g_param_spec_object ("texture", NULL, NULL, GDK_TYPE_TEXTURE,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_OVERLAY] =
-    g_param_spec_object ("overlay", NULL, NULL, GDK_TYPE_TEXTURE,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_OPACITY] =
-    g_param_spec_double ("opacity", NULL, NULL, 0, 1, 0.5,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SHOW_OVERLAY] =
-    g_param_spec_boolean ("show-overlay", NULL, NULL, TRUE,
-                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_ZOOM] =
-    g_param_spec_double ("zoom", NULL, NULL, ZOOM_MIN, ZOOM_MAX, 1,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_FIT] =
-    g_param_spec_boolean ("fit", NULL, NULL, TRUE,
-                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TEXTURE]
+      = g_param_spec_object ("texture", NULL, NULL, GDK_TYPE_TEXTURE,
+                             G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_OVERLAY]
+      = g_param_spec_object ("overlay", NULL, NULL, GDK_TYPE_TEXTURE,
+                             G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_OPACITY]
+      = g_param_spec_double ("opacity", NULL, NULL, 0, 1, 0.5,
+                             G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOW_OVERLAY]
+      = g_param_spec_boolean ("show-overlay", NULL, NULL, TRUE,
+                              G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ZOOM]
+      = g_param_spec_double ("zoom", NULL, NULL, ZOOM_MIN, ZOOM_MAX, 1,
+                             G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FIT]
+      = g_param_spec_boolean ("fit", NULL, NULL, TRUE,
+                              G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* Zoom, fit or pan changed (by the user or the API): for synchronised views. */
-  signals[VIEWPORT_CHANGED] =
-    g_signal_new ("viewport-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                  NULL, G_TYPE_NONE, 0);
+  signals[VIEWPORT_CHANGED] = g_signal_new ("viewport-changed", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   gtk_widget_class_set_css_name (widget_class, "gazeimageview");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
@@ -570,12 +540,11 @@ gaze_image_view_init (GazeImageView *self)
 
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   gtk_widget_set_overflow (GTK_WIDGET (self), GTK_OVERFLOW_HIDDEN);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Image with heatmap"),
-                                  -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Image with heatmap"), -1);
 
-  controller = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES |
-                                                GTK_EVENT_CONTROLLER_SCROLL_DISCRETE);
+  controller = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES
+                                                | GTK_EVENT_CONTROLLER_SCROLL_DISCRETE);
   g_signal_connect (controller, "scroll", G_CALLBACK (scroll_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), controller);
 
@@ -630,8 +599,7 @@ gaze_image_view_get_texture (GazeImageView *self)
 }
 
 void
-gaze_image_view_set_overlay (GazeImageView         *self,
-                             GdkTexture            *overlay,
+gaze_image_view_set_overlay (GazeImageView *self, GdkTexture *overlay,
                              const graphene_rect_t *analysed)
 {
   g_return_if_fail (GAZE_IS_IMAGE_VIEW (self));
@@ -804,11 +772,8 @@ gaze_image_view_pan (GazeImageView *self, double dx, double dy)
 }
 
 void
-gaze_image_view_get_viewport (GazeImageView *self,
-                              gboolean      *fit,
-                              double        *zoom,
-                              double        *center_x,
-                              double        *center_y)
+gaze_image_view_get_viewport (GazeImageView *self, gboolean *fit, double *zoom, double *center_x,
+                              double *center_y)
 {
   g_return_if_fail (GAZE_IS_IMAGE_VIEW (self));
 
@@ -819,16 +784,13 @@ gaze_image_view_get_viewport (GazeImageView *self,
 }
 
 void
-gaze_image_view_set_viewport (GazeImageView *self,
-                              gboolean       fit,
-                              double         zoom,
-                              double         center_x,
-                              double         center_y)
+gaze_image_view_set_viewport (GazeImageView *self, gboolean fit, double zoom, double center_x,
+                              double center_y)
 {
   g_return_if_fail (GAZE_IS_IMAGE_VIEW (self));
 
-  if (self->fit == !!fit && self->zoom == zoom && self->center_x == center_x &&
-      self->center_y == center_y)
+  if (self->fit == !!fit && self->zoom == zoom && self->center_x == center_x
+      && self->center_y == center_y)
     return;
   self->fit = !!fit;
   self->zoom = CLAMP (zoom, ZOOM_MIN, ZOOM_MAX);

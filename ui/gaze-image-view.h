@@ -52,7 +52,7 @@ void gaze_image_view_pan (GazeImageView *self, double dx, double dy);
  * "viewport-changed" signal). */
 void gaze_image_view_get_viewport (GazeImageView *self, gboolean *fit, double *zoom,
                                    double *center_x, double *center_y);
-void gaze_image_view_set_viewport (GazeImageView *self, gboolean fit, double zoom,
-                                   double center_x, double center_y);
+void gaze_image_view_set_viewport (GazeImageView *self, gboolean fit, double zoom, double center_x,
+                                   double center_y);
 
 G_END_DECLS

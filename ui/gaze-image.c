@@ -15,10 +15,10 @@ struct _GazeImage
 {
   gatomicrefcount ref_count;
   GFile *file;
-  GBytes *rgb;        /* RGB8 rows, stride bytes apart */
+  GBytes *rgb; /* RGB8 rows, stride bytes apart */
   int width, height, stride;
   GdkTexture *texture;
-  GPtrArray *levels;  /* GdkTexture: halved again and again, for drawing zoomed out */
+  GPtrArray *levels; /* GdkTexture: halved again and again, for drawing zoomed out */
 };
 
 G_DEFINE_BOXED_TYPE (GazeImage, gaze_image, gaze_image_ref, gaze_image_unref)
@@ -100,8 +100,7 @@ build_levels (GazeImage *self)
 
 /* Takes the pixels of a gaze-io image (RGB8, as gaze-cli decodes it). */
 static GazeImage *
-gaze_image_new_take (GzLoadedImage *loaded,
-                     GFile         *file)
+gaze_image_new_take (GzLoadedImage *loaded, GFile *file)
 {
   GazeImage *self = g_new0 (GazeImage, 1);
   gsize size = (gsize) loaded->image.stride * loaded->image.height;
@@ -112,16 +111,15 @@ gaze_image_new_take (GzLoadedImage *loaded,
   self->height = loaded->image.height;
   self->stride = loaded->image.stride;
   self->rgb = g_bytes_new_take (g_steal_pointer (&loaded->pixels), size);
-  self->texture = gdk_memory_texture_new (self->width, self->height, GDK_MEMORY_R8G8B8,
-                                          self->rgb, self->stride);
+  self->texture = gdk_memory_texture_new (self->width, self->height, GDK_MEMORY_R8G8B8, self->rgb,
+                                          self->stride);
   gz_loaded_image_free (loaded);
   build_levels (self);
   return self;
 }
 
 GazeImage *
-gaze_image_new_for_pixbuf (GdkPixbuf *pixbuf,
-                           GFile     *file)
+gaze_image_new_for_pixbuf (GdkPixbuf *pixbuf, GFile *file)
 {
   GzLoadedImage *loaded;
 
@@ -135,15 +133,13 @@ gaze_image_new_for_pixbuf (GdkPixbuf *pixbuf,
 }
 
 static void
-free_pixels (guchar  *pixels,
-             gpointer data)
+free_pixels (guchar *pixels, gpointer data)
 {
   g_free (pixels);
 }
 
 GazeImage *
-gaze_image_new_for_texture (GdkTexture *texture,
-                            GFile      *file)
+gaze_image_new_for_texture (GdkTexture *texture, GFile *file)
 {
   g_autoptr (GdkPixbuf) pixbuf = NULL;
   int w, h;
@@ -167,15 +163,13 @@ gaze_image_new_for_texture (GdkTexture *texture,
       p[2] = a ? MIN (255, (b * 255 + a / 2) / a) : 0;
       p[3] = a;
     }
-  pixbuf = gdk_pixbuf_new_from_data (data, GDK_COLORSPACE_RGB, TRUE, 8, w, h, w * 4,
-                                     free_pixels, NULL);
+  pixbuf = gdk_pixbuf_new_from_data (data, GDK_COLORSPACE_RGB, TRUE, 8, w, h, w * 4, free_pixels,
+                                     NULL);
   return gaze_image_new_for_pixbuf (pixbuf, file);
 }
 
 GazeImage *
-gaze_image_load (GFile         *file,
-                 GCancellable  *cancellable,
-                 GError       **error)
+gaze_image_load (GFile *file, GCancellable *cancellable, GError **error)
 {
   g_autofree char *path = NULL;
   g_autofree char *basename = NULL;
@@ -188,7 +182,7 @@ gaze_image_load (GFile         *file,
   path = g_file_get_path (file);
   if (path == NULL)
     {
-      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_IMAGE, _("“%s” is not a local file"),
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_IMAGE, _ ("“%s” is not a local file"),
                    basename);
       return NULL;
     }
@@ -196,7 +190,7 @@ gaze_image_load (GFile         *file,
   if (loaded == NULL)
     {
       /* gaze-io's message names the path and the reason; the prefix is ours. */
-      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_IMAGE, _("Cannot open the image “%s”: %s"),
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_IMAGE, _ ("Cannot open the image “%s”: %s"),
                    basename, local_error->message);
       return NULL;
     }
@@ -209,10 +203,7 @@ gaze_image_load (GFile         *file,
 }
 
 static void
-load_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   GError *error = NULL;
   GazeImage *image = gaze_image_load (task_data, cancellable, &error);
@@ -224,10 +215,8 @@ load_thread (GTask        *task,
 }
 
 void
-gaze_image_load_async (GFile               *file,
-                       GCancellable        *cancellable,
-                       GAsyncReadyCallback  callback,
-                       gpointer             user_data)
+gaze_image_load_async (GFile *file, GCancellable *cancellable, GAsyncReadyCallback callback,
+                       gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
 
@@ -241,8 +230,7 @@ gaze_image_load_async (GFile               *file,
 }
 
 GazeImage *
-gaze_image_load_finish (GAsyncResult  *result,
-                        GError       **error)
+gaze_image_load_finish (GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaze_image_load_async, NULL);
@@ -267,8 +255,7 @@ gaze_image_get_texture (GazeImage *self)
 }
 
 void
-gaze_image_get_gz_image (GazeImage *self,
-                         GzImage   *out)
+gaze_image_get_gz_image (GazeImage *self, GzImage *out)
 {
   g_return_if_fail (self != NULL);
 

@@ -19,23 +19,21 @@ struct _GazeModel
   GzModel *model;
   GzPreprocess preprocess;
   int n_classes;
-  GPtrArray *labels;        /* char*, n_classes entries once loaded */
+  GPtrArray *labels; /* char*, n_classes entries once loaded */
   gboolean has_labels;
-  int n_labels_given;       /* how many the source held: may differ from n_classes */
-  char *labels_path;        /* the labels file, NULL when inline or none */
-  gboolean labels_inline;   /* from a JSON array in MODEL.json */
+  int n_labels_given; /* how many the source held: may differ from n_classes */
+  char *labels_path; /* the labels file, NULL when inline or none */
+  gboolean labels_inline; /* from a JSON array in MODEL.json */
 };
 
 G_DEFINE_FINAL_TYPE (GazeModel, gaze_model, G_TYPE_OBJECT)
-G_DEFINE_QUARK (gaze-error-quark, gaze_error)
+G_DEFINE_QUARK (gaze - error - quark, gaze_error)
 
 void
-gaze_propagate_engine_error (GError       **error,
-                             const GzError *err,
-                             const char    *context)
+gaze_propagate_engine_error (GError **error, const GzError *err, const char *context)
 {
   if (err->code == GZ_ERR_CANCELLED)
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Cancelled"));
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _ ("Cancelled"));
   else if (context != NULL)
     g_set_error (error, GAZE_ERROR, GAZE_ERROR_ENGINE, "%s: %s", context, err->message);
   else
@@ -71,21 +69,18 @@ gaze_model_init (GazeModel *self)
 /* Labels and preprocessing come from MODEL.json / labels.txt beside the model,
  * read by gaze-io exactly as gaze-cli reads them. */
 static gboolean
-load_sidecar (GazeModel   *self,
-              const char  *path,
-              const char  *basename,
-              GError     **error)
+load_sidecar (GazeModel *self, const char *path, const char *basename, GError **error)
 {
   GzSettings sidecar;
   g_autoptr (GError) local_error = NULL;
   const char *const *labels;
 
   gz_settings_init (&sidecar);
-  if (!gz_sidecar_read (path, &sidecar, &local_error) ||
-      !gz_settings_resolve (self->model, &sidecar, NULL, &self->preprocess, &local_error))
+  if (!gz_sidecar_read (path, &sidecar, &local_error)
+      || !gz_settings_resolve (self->model, &sidecar, NULL, &self->preprocess, &local_error))
     {
       g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_MODEL,
-                   _("The settings beside the model “%s” are not usable: %s"), basename,
+                   _ ("The settings beside the model “%s” are not usable: %s"), basename,
                    local_error->message);
       gz_settings_clear (&sidecar);
       return FALSE;
@@ -94,16 +89,15 @@ load_sidecar (GazeModel   *self,
   labels = gz_settings_labels (&sidecar, NULL);
   gaze_model_set_labels (self, labels,
                          sidecar.labels_path != NULL && g_str_equal (sidecar.labels_path, "inline")
-                             ? NULL : sidecar.labels_path);
+                             ? NULL
+                             : sidecar.labels_path);
   self->labels_inline = labels != NULL && self->labels_path == NULL;
   gz_settings_clear (&sidecar);
   return TRUE;
 }
 
 GazeModel *
-gaze_model_load (GFile         *file,
-                 GCancellable  *cancellable,
-                 GError       **error)
+gaze_model_load (GFile *file, GCancellable *cancellable, GError **error)
 {
   g_autoptr (GazeModel) self = NULL;
   g_autofree char *path = NULL;
@@ -116,7 +110,7 @@ gaze_model_load (GFile         *file,
   path = g_file_get_path (file);
   if (path == NULL)
     {
-      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_MODEL, _("Models must be local files"));
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_MODEL, _ ("Models must be local files"));
       return NULL;
     }
 
@@ -124,11 +118,11 @@ gaze_model_load (GFile         *file,
   self->file = g_object_ref (file);
   basename = g_file_get_basename (file);
   self->name = g_str_has_suffix (basename, ".onnx") ? g_strndup (basename, strlen (basename) - 5)
-                                                     : g_strdup (basename);
+                                                    : g_strdup (basename);
 
   if (gz_model_load (path, NULL, &self->model, &err) != GZ_OK)
     {
-      g_set_error (error, GAZE_ERROR, GAZE_ERROR_ENGINE, _("Cannot load the model “%s”: %s"),
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_ENGINE, _ ("Cannot load the model “%s”: %s"),
                    basename, err.message);
       return NULL;
     }
@@ -140,7 +134,7 @@ gaze_model_load (GFile         *file,
   if (self->n_classes <= 0)
     {
       g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_MODEL,
-                   _("The model “%s” has no class output"), basename);
+                   _ ("The model “%s” has no class output"), basename);
       return NULL;
     }
 
@@ -151,10 +145,7 @@ gaze_model_load (GFile         *file,
 }
 
 static void
-load_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   GError *error = NULL;
   GazeModel *model = gaze_model_load (task_data, cancellable, &error);
@@ -166,10 +157,8 @@ load_thread (GTask        *task,
 }
 
 void
-gaze_model_load_async (GFile               *file,
-                       GCancellable        *cancellable,
-                       GAsyncReadyCallback  callback,
-                       gpointer             user_data)
+gaze_model_load_async (GFile *file, GCancellable *cancellable, GAsyncReadyCallback callback,
+                       gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
 
@@ -184,8 +173,7 @@ gaze_model_load_async (GFile               *file,
 }
 
 GazeModel *
-gaze_model_load_finish (GAsyncResult  *result,
-                        GError       **error)
+gaze_model_load_finish (GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaze_model_load_async, NULL);
@@ -234,8 +222,7 @@ gaze_model_get_n_classes (GazeModel *self)
 }
 
 const char *
-gaze_model_get_label (GazeModel *self,
-                      int        index)
+gaze_model_get_label (GazeModel *self, int index)
 {
   g_return_val_if_fail (GAZE_IS_MODEL (self), NULL);
   g_return_val_if_fail (index >= 0 && index < self->n_classes, NULL);
@@ -252,8 +239,7 @@ gaze_model_has_labels (GazeModel *self)
 }
 
 void
-gaze_model_set_preprocess (GazeModel          *self,
-                           const GzPreprocess *preprocess)
+gaze_model_set_preprocess (GazeModel *self, const GzPreprocess *preprocess)
 {
   g_return_if_fail (GAZE_IS_MODEL (self));
   g_return_if_fail (preprocess != NULL);
@@ -262,8 +248,7 @@ gaze_model_set_preprocess (GazeModel          *self,
 }
 
 gboolean
-gaze_model_save_sidecar (GazeModel  *self,
-                         GError    **error)
+gaze_model_save_sidecar (GazeModel *self, GError **error)
 {
   g_autofree char *path = NULL;
 
@@ -288,9 +273,7 @@ gaze_model_get_sidecar_path (GazeModel *self)
  * are "class N", labels beyond the classes are unused. The panel warns when
  * the counts differ. */
 void
-gaze_model_set_labels (GazeModel         *self,
-                       const char *const *labels,
-                       const char        *path)
+gaze_model_set_labels (GazeModel *self, const char *const *labels, const char *path)
 {
   guint n = labels != NULL ? g_strv_length ((GStrv) labels) : 0;
 
@@ -300,8 +283,8 @@ gaze_model_set_labels (GazeModel         *self,
 
   g_ptr_array_set_size (self->labels, 0);
   for (int i = 0; i < self->n_classes; i++)
-    g_ptr_array_add (self->labels, (guint) i < n ? g_strdup (labels[i])
-                                                 : g_strdup_printf (_("class %d"), i));
+    g_ptr_array_add (self->labels,
+                     (guint) i < n ? g_strdup (labels[i]) : g_strdup_printf (_ ("class %d"), i));
   self->has_labels = n > 0;
   self->n_labels_given = (int) MIN (n, (guint) G_MAXINT);
   self->labels_inline = FALSE;

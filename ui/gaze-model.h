@@ -54,7 +54,7 @@ GQuark gaze_error_quark (void);
 
 typedef enum
 {
-  GAZE_ERROR_ENGINE,        /* the engine refused; the message says why */
+  GAZE_ERROR_ENGINE, /* the engine refused; the message says why */
   GAZE_ERROR_NOT_IMAGE,
   GAZE_ERROR_NOT_MODEL,
 } GazeError;

@@ -12,25 +12,23 @@
 #define MAX_RECENT_MODELS 8
 
 static const char *colormap_labels[GZ_COLORMAP_COUNT] = {
-  [GZ_COLORMAP_JET] = N_("Jet"),
-  [GZ_COLORMAP_TURBO] = N_("Turbo"),
-  [GZ_COLORMAP_VIRIDIS] = N_("Viridis"),
-  [GZ_COLORMAP_INFERNO] = N_("Inferno"),
-  [GZ_COLORMAP_GRAY] = N_("Gray"),
+  [GZ_COLORMAP_JET] = N_ ("Jet"),         [GZ_COLORMAP_TURBO] = N_ ("Turbo"),
+  [GZ_COLORMAP_VIRIDIS] = N_ ("Viridis"), [GZ_COLORMAP_INFERNO] = N_ ("Inferno"),
+  [GZ_COLORMAP_GRAY] = N_ ("Gray"),
 };
 
 static const char *method_labels[GZ_METHOD_COUNT] = {
-  [GZ_METHOD_CAM] = N_("CAM"),
-  [GZ_METHOD_GRADCAM] = N_("Grad-CAM"),
-  [GZ_METHOD_GRADCAM_PP] = N_("Grad-CAM++"),
-  [GZ_METHOD_XGRADCAM] = N_("XGrad-CAM"),
-  [GZ_METHOD_HIRESCAM] = N_("HiRes-CAM"),
-  [GZ_METHOD_LAYERCAM] = N_("Layer-CAM"),
-  [GZ_METHOD_EIGENCAM] = N_("Eigen-CAM"),
-  [GZ_METHOD_SCORECAM] = N_("Score-CAM"),
-  [GZ_METHOD_ABLATIONCAM] = N_("Ablation-CAM"),
-  [GZ_METHOD_GUIDED_BACKPROP] = N_("Guided Backpropagation"),
-  [GZ_METHOD_GUIDED_GRADCAM] = N_("Guided Grad-CAM"),
+  [GZ_METHOD_CAM] = N_ ("CAM"),
+  [GZ_METHOD_GRADCAM] = N_ ("Grad-CAM"),
+  [GZ_METHOD_GRADCAM_PP] = N_ ("Grad-CAM++"),
+  [GZ_METHOD_XGRADCAM] = N_ ("XGrad-CAM"),
+  [GZ_METHOD_HIRESCAM] = N_ ("HiRes-CAM"),
+  [GZ_METHOD_LAYERCAM] = N_ ("Layer-CAM"),
+  [GZ_METHOD_EIGENCAM] = N_ ("Eigen-CAM"),
+  [GZ_METHOD_SCORECAM] = N_ ("Score-CAM"),
+  [GZ_METHOD_ABLATIONCAM] = N_ ("Ablation-CAM"),
+  [GZ_METHOD_GUIDED_BACKPROP] = N_ ("Guided Backpropagation"),
+  [GZ_METHOD_GUIDED_GRADCAM] = N_ ("Guided Grad-CAM"),
 };
 
 /* The schema's choices, in enum order (kept here so that the UI does not
@@ -40,8 +38,8 @@ static const char *colormap_ids[GZ_COLORMAP_COUNT] = {
 };
 
 static const char *method_ids[GZ_METHOD_COUNT] = {
-  "cam", "gradcam", "gradcam++", "xgradcam", "hirescam", "layercam", "eigencam",
-  "scorecam", "ablationcam", "guided-backprop", "guided-gradcam",
+  "cam",      "gradcam",  "gradcam++",   "xgradcam",        "hirescam",       "layercam",
+  "eigencam", "scorecam", "ablationcam", "guided-backprop", "guided-gradcam",
 };
 
 static GtkStringList *
@@ -50,7 +48,7 @@ translated_list (const char **labels, guint n)
   GtkStringList *list = gtk_string_list_new (NULL);
 
   for (guint i = 0; i < n; i++)
-    gtk_string_list_append (list, _(labels[i]));
+    gtk_string_list_append (list, _ (labels[i]));
   return list;
 }
 
@@ -71,30 +69,24 @@ gaze_settings_method_label (GzMethod method)
 {
   g_return_val_if_fail (method < GZ_METHOD_COUNT, NULL);
 
-  return _(method_labels[method]);
+  return _ (method_labels[method]);
 }
 
 static gboolean
-percent_get_mapping (GValue   *value,
-                     GVariant *variant,
-                     gpointer  user_data)
+percent_get_mapping (GValue *value, GVariant *variant, gpointer user_data)
 {
   g_value_set_double (value, g_variant_get_double (variant) * 100.0);
   return TRUE;
 }
 
 static GVariant *
-percent_set_mapping (const GValue       *value,
-                     const GVariantType *expected_type,
-                     gpointer            user_data)
+percent_set_mapping (const GValue *value, const GVariantType *expected_type, gpointer user_data)
 {
   return g_variant_new_double (CLAMP (g_value_get_double (value) / 100.0, 0.0, 1.0));
 }
 
 void
-gaze_settings_bind_percent (GSettings  *settings,
-                            const char *key,
-                            gpointer    object,
+gaze_settings_bind_percent (GSettings *settings, const char *key, gpointer object,
                             const char *property)
 {
   g_settings_bind_with_mapping (settings, key, object, property, G_SETTINGS_BIND_DEFAULT,
@@ -102,9 +94,7 @@ gaze_settings_bind_percent (GSettings  *settings,
 }
 
 static gboolean
-colormap_get_mapping (GValue   *value,
-                      GVariant *variant,
-                      gpointer  user_data)
+colormap_get_mapping (GValue *value, GVariant *variant, gpointer user_data)
 {
   const char *id = g_variant_get_string (variant, NULL);
 
@@ -118,9 +108,7 @@ colormap_get_mapping (GValue   *value,
 }
 
 static GVariant *
-colormap_set_mapping (const GValue       *value,
-                      const GVariantType *expected_type,
-                      gpointer            user_data)
+colormap_set_mapping (const GValue *value, const GVariantType *expected_type, gpointer user_data)
 {
   guint i = g_value_get_uint (value);
 
@@ -130,9 +118,7 @@ colormap_set_mapping (const GValue       *value,
 }
 
 void
-gaze_settings_bind_colormap (GSettings  *settings,
-                             gpointer    object,
-                             const char *property)
+gaze_settings_bind_colormap (GSettings *settings, gpointer object, const char *property)
 {
   g_settings_bind_with_mapping (settings, "colormap", object, property, G_SETTINGS_BIND_DEFAULT,
                                 colormap_get_mapping, colormap_set_mapping, NULL, NULL);
@@ -161,8 +147,7 @@ gaze_settings_get_method (GSettings *settings)
 }
 
 void
-gaze_settings_add_recent_model (GSettings  *settings,
-                                const char *path)
+gaze_settings_add_recent_model (GSettings *settings, const char *path)
 {
   g_auto (GStrv) old = g_settings_get_strv (settings, "recent-models");
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();

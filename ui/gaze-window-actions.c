@@ -18,9 +18,7 @@
 /* ---- File chooser ------------------------------------------------------- */
 
 static void
-chooser_response_cb (GtkNativeDialog *dialog,
-                     int              response,
-                     gpointer         user_data)
+chooser_response_cb (GtkNativeDialog *dialog, int response, gpointer user_data)
 {
   GazeWindow *self = user_data;
 
@@ -46,17 +44,17 @@ open_chooser (GazeWindow *self, gboolean model)
   g_autoptr (GtkFileFilter) models = gtk_file_filter_new ();
   g_autoptr (GtkFileFilter) all = gtk_file_filter_new ();
 
-  chooser = gtk_file_chooser_native_new (model ? _("Open Model") : _("Open Image"),
-                                         GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_OPEN,
-                                         _("_Open"), _("_Cancel"));
+  chooser
+      = gtk_file_chooser_native_new (model ? _ ("Open Model") : _ ("Open Image"), GTK_WINDOW (self),
+                                     GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Open"), _ ("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
 
-  gtk_file_filter_set_name (images, _("Images"));
+  gtk_file_filter_set_name (images, _ ("Images"));
   gtk_file_filter_add_pixbuf_formats (images);
-  gtk_file_filter_set_name (models, _("ONNX Models"));
+  gtk_file_filter_set_name (models, _ ("ONNX Models"));
   gtk_file_filter_add_mime_type (models, "application/x-onnx");
   gtk_file_filter_add_suffix (models, "onnx");
-  gtk_file_filter_set_name (all, _("Images and Models"));
+  gtk_file_filter_set_name (all, _ ("Images and Models"));
   gtk_file_filter_add_pixbuf_formats (all);
   gtk_file_filter_add_suffix (all, "onnx");
 
@@ -118,7 +116,7 @@ open_demo_action (GtkWidget *widget, const char *name, GVariant *param)
     d = g_dir_open (dir, 0, NULL);
   if (d == NULL)
     {
-      gaze_window_show_toast (self, _("The demo is not installed"));
+      gaze_window_show_toast (self, _ ("The demo is not installed"));
       return;
     }
   while ((entry = g_dir_read_name (d)) != NULL)
@@ -141,7 +139,7 @@ open_demo_action (GtkWidget *widget, const char *name, GVariant *param)
     }
   if (!have_model || !have_image)
     {
-      gaze_window_show_toast (self, _("The demo is incomplete"));
+      gaze_window_show_toast (self, _ ("The demo is incomplete"));
       return;
     }
   gaze_window_open_files (self, (GFile **) files->pdata, files->len);
@@ -230,9 +228,9 @@ cycle_method_action (GtkWidget *widget, const char *name, GVariant *param)
   for (int i = 0; i < GZ_METHOD_COUNT; i++)
     {
       method = (method + 1) % GZ_METHOD_COUNT;
-      if (self->model == NULL ||
-          gz_method_applicable (gaze_model_get_engine_model (self->model), method, self->layer,
-                                reason, sizeof reason))
+      if (self->model == NULL
+          || gz_method_applicable (gaze_model_get_engine_model (self->model), method, self->layer,
+                                   reason, sizeof reason))
         break;
     }
   g_settings_set_string (self->settings, "method", gz_method_name (method));
@@ -250,9 +248,7 @@ fullscreen_action (GtkWidget *widget, const char *name, GVariant *param)
 }
 
 static void
-paste_texture_cb (GObject      *source,
-                  GAsyncResult *res,
-                  gpointer      user_data)
+paste_texture_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autoptr (GazeWindow) self = user_data;
   g_autoptr (GError) error = NULL;
@@ -262,7 +258,7 @@ paste_texture_cb (GObject      *source,
 
   if (texture == NULL)
     {
-      gaze_window_show_toast (self, _("The clipboard holds no image"));
+      gaze_window_show_toast (self, _ ("The clipboard holds no image"));
       return;
     }
   image = gaze_image_new_for_texture (texture, NULL);
@@ -299,7 +295,7 @@ make_export (GazeWindow *self)
   export->opacity = g_settings_get_double (self->settings, "opacity");
   export->threshold = (float) g_settings_get_double (self->settings, "threshold");
   file = gaze_image_get_file (self->image);
-  export->image_name = file != NULL ? g_file_get_basename (file) : g_strdup (_("Pasted Image"));
+  export->image_name = file != NULL ? g_file_get_basename (file) : g_strdup (_ ("Pasted Image"));
   export->model_name = g_strdup (gaze_model_get_name (self->model));
   export->class_label = g_strdup (gaze_model_get_label (self->model, ex->class_index));
   export->probability = ex->probability;
@@ -320,9 +316,7 @@ typedef struct
 } ExportData;
 
 static void
-export_done_cb (GObject      *source,
-                GAsyncResult *res,
-                gpointer      user_data)
+export_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   ExportData *data = user_data;
   GazeWindow *self = data->self;
@@ -332,9 +326,9 @@ export_done_cb (GObject      *source,
 
   _gaze_window_pending_end (self);
   if (!gaze_export_write_finish (res, &error))
-    message = g_strdup_printf (_("Cannot export “%s”: %s"), name, error->message);
+    message = g_strdup_printf (_ ("Cannot export “%s”: %s"), name, error->message);
   else
-    message = g_strdup_printf (_("Exported “%s”"), name);
+    message = g_strdup_printf (_ ("Exported “%s”"), name);
   gaze_window_show_toast (self, message);
 
   g_object_unref (data->file);
@@ -356,7 +350,7 @@ gaze_window_export_file (GazeWindow *self, GFile *file)
   name = g_file_get_basename (file);
   if (!gaze_export_format_from_name (name, &format))
     {
-      gaze_window_show_toast (self, _("Export as .png, .pdf or .svg"));
+      gaze_window_show_toast (self, _ ("Export as .png, .pdf or .svg"));
       return;
     }
   export = make_export (self);
@@ -379,14 +373,11 @@ suggested_export_name (GazeWindow *self)
 
   if (dot != NULL && dot != base)
     *dot = '\0';
-  return g_strdup_printf ("%s-%s.png", base,
-                          gz_method_name (self->result->explanation->method));
+  return g_strdup_printf ("%s-%s.png", base, gz_method_name (self->result->explanation->method));
 }
 
 static void
-export_chooser_response_cb (GtkNativeDialog *dialog,
-                            int              response,
-                            gpointer         user_data)
+export_chooser_response_cb (GtkNativeDialog *dialog, int response, gpointer user_data)
 {
   GazeWindow *self = user_data;
 
@@ -406,19 +397,21 @@ export_action (GtkWidget *widget, const char *name, GVariant *param)
   GazeWindow *self = GAZE_WINDOW (widget);
   GtkFileChooserNative *chooser;
   g_autofree char *suggested = NULL;
-  const char *kinds[][2] = { { N_("PNG Image"), "png" }, { N_("PDF Document"), "pdf" },
-                             { N_("SVG Image"), "svg" } };
+  const char *kinds[][2] = { { N_ ("PNG Image"), "png" },
+                             { N_ ("PDF Document"), "pdf" },
+                             { N_ ("SVG Image"), "svg" } };
 
   if (self->result == NULL)
     return;
   /* The chooser asks before replacing an existing file. */
-  chooser = gtk_file_chooser_native_new (_("Export Annotated Image"), GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  chooser
+      = gtk_file_chooser_native_new (_ ("Export Annotated Image"), GTK_WINDOW (self),
+                                     GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Export"), _ ("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
   for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
     {
       g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
-      gtk_file_filter_set_name (filter, _(kinds[i][0]));
+      gtk_file_filter_set_name (filter, _ (kinds[i][0]));
       gtk_file_filter_add_suffix (filter, kinds[i][1]);
       gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
     }
@@ -444,7 +437,7 @@ copy_action (GtkWidget *widget, const char *name, GVariant *param)
     return;
   texture = gaze_export_to_texture (export);
   gdk_clipboard_set_texture (gtk_widget_get_clipboard (widget), texture);
-  gaze_window_show_toast (self, _("Copied the annotated image"));
+  gaze_window_show_toast (self, _ ("Copied the annotated image"));
 }
 
 /* ---- Preprocessing ------------------------------------------------------ */
@@ -460,19 +453,19 @@ apply_preprocess_action (GtkWidget *widget, const char *name, GVariant *param)
     return;
   pp = *gaze_model_get_preprocess (self->model);
   n = pp.channels == 1 ? 1 : 3;
-  if (!_gaze_window_parse_triple (gtk_editable_get_text (self->mean_entry), n, FALSE, pp.mean) ||
-      !_gaze_window_parse_triple (gtk_editable_get_text (self->std_entry), n, TRUE, pp.std))
+  if (!_gaze_window_parse_triple (gtk_editable_get_text (self->mean_entry), n, FALSE, pp.mean)
+      || !_gaze_window_parse_triple (gtk_editable_get_text (self->std_entry), n, TRUE, pp.std))
     {
-      gaze_window_show_toast (self, n == 1
-                                        ? _("Mean and std need one number (std above 0)")
-                                        : _("Mean and std need three numbers each (std above 0)"));
+      gaze_window_show_toast (self,
+                              n == 1 ? _ ("Mean and std need one number (std above 0)")
+                                     : _ ("Mean and std need three numbers each (std above 0)"));
       return;
     }
   pp.mode = gtk_switch_get_active (self->stretch_switch) ? GZ_RESIZE_STRETCH : GZ_RESIZE_CROP;
   pp.resize = gtk_spin_button_get_value_as_int (self->resize_spin);
   if (pp.mode == GZ_RESIZE_CROP && pp.resize < MIN (pp.crop_width, pp.crop_height))
     {
-      g_autofree char *message = g_strdup_printf (_("Resize must be at least the crop size (%d)"),
+      g_autofree char *message = g_strdup_printf (_ ("Resize must be at least the crop size (%d)"),
                                                   MIN (pp.crop_width, pp.crop_height));
       gaze_window_show_toast (self, message);
       return;
@@ -493,16 +486,14 @@ save_sidecar_now (GazeWindow *self)
   g_autofree char *message = NULL;
 
   if (!gaze_model_save_sidecar (self->model, &error))
-    message = g_strdup_printf (_("Cannot save “%s”: %s"), name, error->message);
+    message = g_strdup_printf (_ ("Cannot save “%s”: %s"), name, error->message);
   else
-    message = g_strdup_printf (_("Saved “%s”"), name);
+    message = g_strdup_printf (_ ("Saved “%s”"), name);
   gaze_window_show_toast (self, message);
 }
 
 static void
-replace_sidecar_response_cb (AdwMessageDialog *dialog,
-                             const char       *response,
-                             GazeWindow       *self)
+replace_sidecar_response_cb (AdwMessageDialog *dialog, const char *response, GazeWindow *self)
 {
   if (g_str_equal (response, "replace") && self->model != NULL)
     save_sidecar_now (self);
@@ -527,14 +518,14 @@ save_sidecar_action (GtkWidget *widget, const char *name, GVariant *param)
       return;
     }
   base = g_path_get_basename (path);
-  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Replace the Model Settings?"), NULL);
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _ ("Replace the Model Settings?"), NULL);
   adw_message_dialog_format_body (
       ADW_MESSAGE_DIALOG (dialog),
-      _("“%s” already exists beside the model. Replacing it changes how "
+      _ ("“%s” already exists beside the model. Replacing it changes how "
          "the model prepares images for everyone who uses this file."),
       base);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"),
-                                    "replace", _("_Replace"), NULL);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "replace",
+                                    _ ("_Replace"), NULL);
   adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "replace",
                                               ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
@@ -546,9 +537,7 @@ save_sidecar_action (GtkWidget *widget, const char *name, GVariant *param)
 /* ---- Labels ------------------------------------------------------------- */
 
 static void
-read_labels_thread (GTask        *task,
-                    gpointer      source_object,
-                    gpointer      task_data,
+read_labels_thread (GTask *task, gpointer source_object, gpointer task_data,
                     GCancellable *cancellable)
 {
   GError *error = NULL;
@@ -561,9 +550,7 @@ read_labels_thread (GTask        *task,
 }
 
 static void
-labels_read_cb (GObject      *source,
-                GAsyncResult *res,
-                gpointer      user_data)
+labels_read_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   GazeWindow *self = GAZE_WINDOW (source);
   g_autoptr (GazeModel) model = user_data;
@@ -581,19 +568,18 @@ labels_read_cb (GObject      *source,
     return;
   if (labels == NULL)
     {
-      message = g_strdup_printf (_("Cannot read the labels “%s”: %s"), base, error->message);
+      message = g_strdup_printf (_ ("Cannot read the labels “%s”: %s"), base, error->message);
       gaze_window_show_toast (self, message);
       return;
     }
   gaze_model_set_labels (model, (const char *const *) labels, path);
   _gaze_window_labels_changed (self);
-  message = g_strdup_printf (_("Labels from “%s”"), base);
+  message = g_strdup_printf (_ ("Labels from “%s”"), base);
   gaze_window_show_toast (self, message);
 }
 
 void
-gaze_window_open_labels (GazeWindow *self,
-                         GFile      *file)
+gaze_window_open_labels (GazeWindow *self, GFile *file)
 {
   g_autoptr (GTask) task = NULL;
   char *path;
@@ -606,7 +592,7 @@ gaze_window_open_labels (GazeWindow *self,
   path = g_file_get_path (file);
   if (path == NULL)
     {
-      gaze_window_show_toast (self, _("Labels must be a local file"));
+      gaze_window_show_toast (self, _ ("Labels must be a local file"));
       return;
     }
   if (self->labels_cancellable != NULL)
@@ -624,9 +610,7 @@ gaze_window_open_labels (GazeWindow *self,
 }
 
 static void
-labels_chooser_response_cb (GtkNativeDialog *chooser,
-                            int              response,
-                            GazeWindow      *self)
+labels_chooser_response_cb (GtkNativeDialog *chooser, int response, GazeWindow *self)
 {
   if (response == GTK_RESPONSE_ACCEPT)
     {
@@ -648,13 +632,13 @@ choose_labels_action (GtkWidget *widget, const char *name, GVariant *param)
 
   if (self->model == NULL)
     return;
-  chooser = gtk_file_chooser_native_new (_("Choose Labels File"), GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+  chooser = gtk_file_chooser_native_new (_ ("Choose Labels File"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Open"), _ ("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  gtk_file_filter_set_name (text, _("Text Files"));
+  gtk_file_filter_set_name (text, _ ("Text Files"));
   gtk_file_filter_add_mime_type (text, "text/plain");
   gtk_file_filter_add_suffix (text, "txt");
-  gtk_file_filter_set_name (all, _("All Files"));
+  gtk_file_filter_set_name (all, _ ("All Files"));
   gtk_file_filter_add_pattern (all, "*");
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), text);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), all);
@@ -692,8 +676,7 @@ _gaze_window_set_compare (GazeWindow *self, gboolean compare)
 
 /* Zoom and pan move both views together. */
 static void
-viewport_changed_cb (GazeImageView *view,
-                     GazeWindow    *self)
+viewport_changed_cb (GazeImageView *view, GazeWindow *self)
 {
   GazeImageView *other = view == self->image_view ? self->compare_view : self->image_view;
   gboolean fit;
@@ -708,9 +691,7 @@ viewport_changed_cb (GazeImageView *view,
 }
 
 static void
-compare_selected_cb (GtkDropDown *dropdown,
-                     GParamSpec  *pspec,
-                     GazeWindow  *self)
+compare_selected_cb (GtkDropDown *dropdown, GParamSpec *pspec, GazeWindow *self)
 {
   guint selected = gtk_drop_down_get_selected (dropdown);
 
@@ -723,11 +704,7 @@ compare_selected_cb (GtkDropDown *dropdown,
 /* ---- Drag and drop ------------------------------------------------------ */
 
 static gboolean
-drop_cb (GtkDropTarget *target,
-         const GValue  *value,
-         double         x,
-         double         y,
-         GazeWindow    *self)
+drop_cb (GtkDropTarget *target, const GValue *value, double x, double y, GazeWindow *self)
 {
   GSList *list;
   g_autoptr (GPtrArray) files = g_ptr_array_new ();

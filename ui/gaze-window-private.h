@@ -33,8 +33,8 @@ struct _GazeWindow
   GzGeometry session_geometry;
 
   /* What the user asked for, kept across images. */
-  int class_index;          /* -1: whatever is top-1 */
-  char *layer;              /* NULL: automatic */
+  int class_index; /* -1: whatever is top-1 */
+  char *layer; /* NULL: automatic */
 
   /* Work in flight: each kind has its own cancellable; a new request cancels
    * the older one of its kind, and a cancelled result is dropped. */
@@ -57,11 +57,11 @@ struct _GazeWindow
   gboolean syncing_viewports;
 
   /* Folder browsing. */
-  GPtrArray *folder;        /* GFile*, images in the shown image's folder, sorted */
+  GPtrArray *folder; /* GFile*, images in the shown image's folder, sorted */
   int folder_index;
 
   gboolean updating_widgets;
-  char *last_message;       /* the last toast, for tests */
+  char *last_message; /* the last toast, for tests */
 
   /* Template widgets. */
   AdwToastOverlay *toast_overlay;

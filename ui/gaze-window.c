@@ -18,17 +18,16 @@
 #include "gaze-ui.h"
 #include "gaze-window-private.h"
 
-
 G_DEFINE_FINAL_TYPE (GazeWindow, gaze_window, ADW_TYPE_APPLICATION_WINDOW)
 
-enum {
+enum
+{
   PROP_0,
   PROP_COMPARE,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
-
 
 /* ---- Small helpers ----------------------------------------------------- */
 
@@ -100,11 +99,11 @@ update_title (GazeWindow *self)
   if (self->image != NULL && gaze_image_get_file (self->image) != NULL)
     image_name = g_file_get_basename (gaze_image_get_file (self->image));
   else if (self->image != NULL)
-    image_name = g_strdup (_("Pasted Image"));
+    image_name = g_strdup (_ ("Pasted Image"));
 
   if (image_name != NULL && self->model != NULL)
     /* Translators: window subtitle, "image — model" */
-    subtitle = g_strdup_printf (_("%s — %s"), image_name, gaze_model_get_name (self->model));
+    subtitle = g_strdup_printf (_ ("%s — %s"), image_name, gaze_model_get_name (self->model));
   else if (image_name != NULL)
     subtitle = g_strdup (image_name);
   else if (self->model != NULL)
@@ -124,7 +123,7 @@ _gaze_window_update_state (GazeWindow *self)
 
   if (self->model != NULL)
     {
-      g_autofree char *text = g_strdup_printf (_("Model “%s” is ready. Now drop an image."),
+      g_autofree char *text = g_strdup_printf (_ ("Model “%s” is ready. Now drop an image."),
                                                gaze_model_get_name (self->model));
       gtk_label_set_label (self->empty_model_label, text);
     }
@@ -165,9 +164,9 @@ update_overlay (GazeWindow *self)
   if (g_settings_get_boolean (self->settings, "show-contour"))
     {
       double threshold = g_settings_get_double (self->settings, "threshold");
-      g_autoptr (GArray) contour = gaze_analysis_contour (self->result->explanation->map,
-                                                          &self->result->geometry,
-                                                          threshold > 0 ? (float) threshold : 0.5f);
+      g_autoptr (GArray) contour
+          = gaze_analysis_contour (self->result->explanation->map, &self->result->geometry,
+                                   threshold > 0 ? (float) threshold : 0.5f);
       gaze_image_view_set_contour (self->image_view, contour);
     }
   else
@@ -197,9 +196,8 @@ _gaze_window_update_compare_overlay (GazeWindow *self)
 /* ---- Sidebar ------------------------------------------------------------ */
 
 void
-_gaze_window_label_setup_cb (GtkSignalListItemFactory *factory,
-                GtkListItem              *item,
-                gpointer                  ellipsize)
+_gaze_window_label_setup_cb (GtkSignalListItemFactory *factory, GtkListItem *item,
+                             gpointer ellipsize)
 {
   GtkWidget *label = gtk_label_new (NULL);
 
@@ -215,9 +213,7 @@ _gaze_window_label_setup_cb (GtkSignalListItemFactory *factory,
 }
 
 static void
-label_bind_cb (GtkSignalListItemFactory *factory,
-               GtkListItem              *item,
-               gpointer                  ellipsize)
+label_bind_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer ellipsize)
 {
   GtkStringObject *string = gtk_list_item_get_item (item);
   GtkWidget *label = gtk_list_item_get_child (item);
@@ -234,7 +230,8 @@ set_ellipsizing_factories (GtkDropDown *dropdown, PangoEllipsizeMode mode)
   g_autoptr (GtkListItemFactory) button = gtk_signal_list_item_factory_new ();
   g_autoptr (GtkListItemFactory) list = gtk_signal_list_item_factory_new ();
 
-  g_signal_connect (button, "setup", G_CALLBACK (_gaze_window_label_setup_cb), GINT_TO_POINTER (mode));
+  g_signal_connect (button, "setup", G_CALLBACK (_gaze_window_label_setup_cb),
+                    GINT_TO_POINTER (mode));
   g_signal_connect (button, "bind", G_CALLBACK (label_bind_cb), NULL);
   g_signal_connect (list, "setup", G_CALLBACK (_gaze_window_label_setup_cb),
                     GINT_TO_POINTER (PANGO_ELLIPSIZE_NONE));
@@ -278,9 +275,9 @@ prediction_row_new (GazeWindow *self, const GazePrediction *pred, int rank)
 
   if (rank < 9)
     /* Translators: tooltip of a prediction; %d is the key that picks it */
-    tooltip = g_strdup_printf (_("Explain this class (%d)"), rank + 1);
+    tooltip = g_strdup_printf (_ ("Explain this class (%d)"), rank + 1);
   else
-    tooltip = g_strdup (_("Explain this class"));
+    tooltip = g_strdup (_ ("Explain this class"));
   gtk_widget_set_tooltip_text (row, tooltip);
   gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   gaze_model_get_label (self->model, pred->class_index), -1);
@@ -333,7 +330,8 @@ update_info (GazeWindow *self)
     }
   ex = self->result->explanation;
   input = gaze_model_get_engine_model (self->model) != NULL
-            ? gz_model_input (gaze_model_get_engine_model (self->model)) : NULL;
+      ? gz_model_input (gaze_model_get_engine_model (self->model))
+      : NULL;
 
   /* The colour bar spans the raw scores of the upsampled map. */
   legend = g_strdup_printf ("%.3g", ex->raw_min);
@@ -341,25 +339,23 @@ update_info (GazeWindow *self)
   g_free (legend);
   legend = g_strdup_printf ("%.3g", ex->raw_max);
   gtk_label_set_label (self->legend_max_label, legend);
-  gtk_label_set_label (self->legend_label, _("raw score"));
+  gtk_label_set_label (self->legend_label, _ ("raw score"));
 
-  info = g_strdup_printf (_("%s of “%s” (%.1f %%) at layer %s\n"
+  info
+      = g_strdup_printf (_ ("%s of “%s” (%.1f %%) at layer %s\n"
                             "Model input %d × %d · forward %.0f ms · explanation %.0f ms"),
-                          gaze_settings_method_label (ex->method),
-                          gaze_model_get_label (self->model, ex->class_index),
-                          ex->probability * 100, ex->layer,
-                          input != NULL && input->ndim == 4 ? (int) input->dims[3] : 0,
-                          input != NULL && input->ndim == 4 ? (int) input->dims[2] : 0,
-                          ex->forward_ms, ex->backward_ms + ex->method_ms);
+                         gaze_settings_method_label (ex->method),
+                         gaze_model_get_label (self->model, ex->class_index), ex->probability * 100,
+                         ex->layer, input != NULL && input->ndim == 4 ? (int) input->dims[3] : 0,
+                         input != NULL && input->ndim == 4 ? (int) input->dims[2] : 0,
+                         ex->forward_ms, ex->backward_ms + ex->method_ms);
   gtk_label_set_label (self->info_label, info);
 }
 
 /* Methods that do not apply to the model (e.g. CAM without a pooled linear
  * head) are greyed out in the list, with the reason as their tooltip. */
 static void
-method_bind_cb (GtkSignalListItemFactory *factory,
-                GtkListItem              *item,
-                GazeWindow               *self)
+method_bind_cb (GtkSignalListItemFactory *factory, GtkListItem *item, GazeWindow *self)
 {
   GtkStringObject *string = gtk_list_item_get_item (item);
   GtkWidget *label = gtk_list_item_get_child (item);
@@ -443,42 +439,38 @@ update_labels_fields (GazeWindow *self)
   g_autofree char *warning = NULL;
 
   if (n_labels == 0)
-    source = g_strdup (_("class numbers"));
+    source = g_strdup (_ ("class numbers"));
   else if (path != NULL)
     source = g_path_get_basename (path);
   else
     /* Translators: labels given as a list inside MODEL.json */
-    source = g_strdup (_("inline"));
+    source = g_strdup (_ ("inline"));
   if (n_labels == 0)
     /* Translators: %s is "class numbers"; %d the model's class count */
-    text = g_strdup_printf (_("Labels: %s (%d classes)"), source, n_classes);
+    text = g_strdup_printf (_ ("Labels: %s (%d classes)"), source, n_classes);
   else
     /* Translators: %s is the labels file name or "inline"; then the label and class counts */
-    text = g_strdup_printf (_("Labels: %s (%d for %d classes)"), source, n_labels, n_classes);
+    text = g_strdup_printf (_ ("Labels: %s (%d for %d classes)"), source, n_labels, n_classes);
   gtk_label_set_label (self->labels_label, text);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->labels_label), path);
 
   if (n_labels > 0 && n_labels < n_classes)
-    warning = g_strdup_printf (_("%d labels for %d classes: the rest are shown as class numbers"),
+    warning = g_strdup_printf (_ ("%d labels for %d classes: the rest are shown as class numbers"),
                                n_labels, n_classes);
   else if (n_labels > n_classes)
-    warning = g_strdup_printf (_("%d labels for %d classes: the extra labels are not used"),
+    warning = g_strdup_printf (_ ("%d labels for %d classes: the extra labels are not used"),
                                n_labels, n_classes);
   gtk_label_set_label (self->labels_warning, warning != NULL ? warning : "");
   gtk_widget_set_visible (GTK_WIDGET (self->labels_warning), warning != NULL);
 }
 
 static void
-draw_colorbar_cb (GtkDrawingArea *area,
-                  cairo_t        *cr,
-                  int             width,
-                  int             height,
-                  gpointer        user_data)
+draw_colorbar_cb (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer user_data)
 {
   GazeWindow *self = user_data;
 
-  gaze_export_draw_colorbar (cr, gaze_settings_get_colormap (self->settings), 0.5, 0.5,
-                             width - 1, height - 1);
+  gaze_export_draw_colorbar (cr, gaze_settings_get_colormap (self->settings), 0.5, 0.5, width - 1,
+                             height - 1);
 }
 
 static void
@@ -499,26 +491,23 @@ update_model_widgets (GazeWindow *self)
 
   {
     const GzPreprocess *pp = gaze_model_get_preprocess (self->model);
-    g_autofree char *resize
-        = pp->mode == GZ_RESIZE_CROP
-              /* Translators: preprocessing: shorter side, then centre crop */
-              ? g_strdup_printf (_("resize to %d, centre crop %d × %d"), pp->resize,
-                                 pp->crop_width, pp->crop_height)
-              : g_strdup_printf (_("stretch to %d × %d"), pp->crop_width, pp->crop_height);
-    g_autofree char *labels
-        = gaze_model_has_labels (self->model)
-              ? g_strdup_printf (_("%d classes, labelled"), gaze_model_get_n_classes (self->model))
-              : g_strdup_printf (_("%d classes, no labels file"),
-                                 gaze_model_get_n_classes (self->model));
+    g_autofree char *resize = pp->mode == GZ_RESIZE_CROP
+        /* Translators: preprocessing: shorter side, then centre crop */
+        ? g_strdup_printf (_ ("resize to %d, centre crop %d × %d"), pp->resize, pp->crop_width,
+                           pp->crop_height)
+        : g_strdup_printf (_ ("stretch to %d × %d"), pp->crop_width, pp->crop_height);
+    g_autofree char *labels = gaze_model_has_labels (self->model)
+        ? g_strdup_printf (_ ("%d classes, labelled"), gaze_model_get_n_classes (self->model))
+        : g_strdup_printf (_ ("%d classes, no labels file"),
+                           gaze_model_get_n_classes (self->model));
     g_autofree char *params
         = g_strdup_printf ("%" G_GINT64_FORMAT, gz_model_parameter_count (model));
-    g_autofree char *text =
-      g_strdup_printf (_("Name: %s\nPreprocessing: %s\nMean: %.3f %.3f %.3f\nStd: %.3f %.3f %.3f\n"
-                         "Classes: %s\nLayers: %d\nParameters: %s\nProducer: %s"),
-                       gaze_model_get_name (self->model), resize,
-                       pp->mean[0], pp->mean[1], pp->mean[2], pp->std[0], pp->std[1], pp->std[2],
-                       labels, gz_model_layer_count (model), params,
-                       gz_model_producer (model) != NULL ? gz_model_producer (model) : "");
+    g_autofree char *text = g_strdup_printf (
+        _ ("Name: %s\nPreprocessing: %s\nMean: %.3f %.3f %.3f\nStd: %.3f %.3f %.3f\n"
+           "Classes: %s\nLayers: %d\nParameters: %s\nProducer: %s"),
+        gaze_model_get_name (self->model), resize, pp->mean[0], pp->mean[1], pp->mean[2],
+        pp->std[0], pp->std[1], pp->std[2], labels, gz_model_layer_count (model), params,
+        gz_model_producer (model) != NULL ? gz_model_producer (model) : "");
     gtk_label_set_label (self->model_label, text);
     gtk_widget_set_visible (GTK_WIDGET (self->model_expander), TRUE);
     _gaze_window_update_preprocess_fields (self);
@@ -535,7 +524,7 @@ update_model_widgets (GazeWindow *self)
 
   auto_layer = gz_model_default_layer (model);
   /* Translators: the layer chosen automatically; %s is its name */
-  auto_name = g_strdup_printf (_("Automatic (%s)"), auto_layer != NULL ? auto_layer : _("none"));
+  auto_name = g_strdup_printf (_ ("Automatic (%s)"), auto_layer != NULL ? auto_layer : _ ("none"));
   gtk_string_list_append (layers, auto_name);
   for (int i = 0; i < gz_model_layer_count (model); i++)
     {
@@ -567,7 +556,7 @@ update_model_widgets (GazeWindow *self)
 
     gtk_widget_set_tooltip_text (
         GTK_WIDGET (self->cam_button),
-        cam_ok ? _("Class activation map: the classifier weights applied to the last feature maps")
+        cam_ok ? _ ("Class activation map: the classifier weights applied to the last feature maps")
                : reason);
   }
 
@@ -602,10 +591,10 @@ update_recent_models (GazeWindow *self)
     }
   if (recent[0] == NULL)
     {
-      g_autoptr (GMenuItem) item = g_menu_item_new (_("No Recent Models"), "win.none");
+      g_autoptr (GMenuItem) item = g_menu_item_new (_ ("No Recent Models"), "win.none");
       g_menu_append_item (section, item);
     }
-  g_menu_append_section (menu, _("Recent Models"), G_MENU_MODEL (section));
+  g_menu_append_section (menu, _ ("Recent Models"), G_MENU_MODEL (section));
   adw_split_button_set_menu_model (self->open_model_button, G_MENU_MODEL (menu));
 }
 
@@ -635,9 +624,7 @@ progress_tick_cb (gpointer user_data)
 }
 
 static void
-analysis_done_cb (GObject      *source,
-                  GAsyncResult *res,
-                  gpointer      user_data)
+analysis_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autoptr (GazeWindow) self = user_data;
   g_autoptr (GazeAnalysisResult) result = NULL;
@@ -696,9 +683,7 @@ analysis_done_cb (GObject      *source,
 }
 
 static void
-compare_done_cb (GObject      *source,
-                 GAsyncResult *res,
-                 gpointer      user_data)
+compare_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autoptr (GazeWindow) self = user_data;
   g_autoptr (GazeAnalysisResult) result = NULL;
@@ -732,8 +717,8 @@ _gaze_window_request_compare (GazeWindow *self)
   replace_cancellable (&self->compare_cancellable);
   request = gaze_analysis_request_new (self->model, self->image);
   request->method = self->compare_method;
-  request->class_index = self->result != NULL ? self->result->explanation->class_index
-                                              : self->class_index;
+  request->class_index
+      = self->result != NULL ? self->result->explanation->class_index : self->class_index;
   request->layer = g_strdup (self->layer);
   request->top_k = 1;
   g_clear_object (&self->compare_task);
@@ -796,9 +781,7 @@ _gaze_window_drop_results (GazeWindow *self)
 /* ---- Loading ------------------------------------------------------------ */
 
 static void
-model_loaded_cb (GObject      *source,
-                 GAsyncResult *res,
-                 gpointer      user_data)
+model_loaded_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autoptr (GazeWindow) self = user_data;
   g_autoptr (GazeModel) model = NULL;
@@ -868,9 +851,9 @@ scan_folder (GazeWindow *self, GFile *file)
   if (dir == NULL)
     return;
   enumerator = g_file_enumerate_children (dir,
-                                          G_FILE_ATTRIBUTE_STANDARD_NAME ","
-                                          G_FILE_ATTRIBUTE_STANDARD_FAST_CONTENT_TYPE ","
-                                          G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                                          G_FILE_ATTRIBUTE_STANDARD_NAME
+                                          "," G_FILE_ATTRIBUTE_STANDARD_FAST_CONTENT_TYPE
+                                          "," G_FILE_ATTRIBUTE_STANDARD_TYPE,
                                           G_FILE_QUERY_INFO_NONE, NULL, NULL);
   if (enumerator == NULL)
     return;
@@ -914,8 +897,8 @@ _gaze_window_show_image (GazeWindow *self, GazeImage *image)
       GFile *file = gaze_image_get_file (image);
 
       /* Keep the folder list while walking it; rescan on a new folder. */
-      if (self->folder == NULL || self->folder_index >= (int) self->folder->len ||
-          !g_file_equal (self->folder->pdata[self->folder_index], file))
+      if (self->folder == NULL || self->folder_index >= (int) self->folder->len
+          || !g_file_equal (self->folder->pdata[self->folder_index], file))
         scan_folder (self, file);
     }
   else
@@ -926,9 +909,7 @@ _gaze_window_show_image (GazeWindow *self, GazeImage *image)
 }
 
 static void
-image_loaded_cb (GObject      *source,
-                 GAsyncResult *res,
-                 gpointer      user_data)
+image_loaded_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autoptr (GazeWindow) self = user_data;
   g_autoptr (GazeImage) image = NULL;
@@ -984,7 +965,7 @@ gaze_window_open_files (GazeWindow *self, GFile **files, int n_files)
       if (info == NULL)
         {
           g_autofree char *message
-              = g_strdup_printf (_("Cannot open “%s”: %s"), name, error->message);
+              = g_strdup_printf (_ ("Cannot open “%s”: %s"), name, error->message);
           gaze_window_show_toast (self, message);
           continue;
         }
@@ -999,8 +980,8 @@ gaze_window_open_files (GazeWindow *self, GFile **files, int n_files)
         }
       else
         {
-          g_autofree char *message =
-            g_strdup_printf (_("“%s” is neither an image nor an ONNX model"), name);
+          g_autofree char *message
+              = g_strdup_printf (_ ("“%s” is neither an image nor an ONNX model"), name);
           gaze_window_show_toast (self, message);
         }
     }
@@ -1017,9 +998,7 @@ gaze_window_open_files (GazeWindow *self, GFile **files, int n_files)
 /* ---- Sidebar signals ---------------------------------------------------- */
 
 static void
-prediction_activated_cb (GtkListBox    *box,
-                         GtkListBoxRow *row,
-                         GazeWindow    *self)
+prediction_activated_cb (GtkListBox *box, GtkListBoxRow *row, GazeWindow *self)
 {
   int index = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "class-index"));
 
@@ -1030,9 +1009,7 @@ prediction_activated_cb (GtkListBox    *box,
 }
 
 static void
-class_selected_cb (GtkDropDown *dropdown,
-                   GParamSpec  *pspec,
-                   GazeWindow  *self)
+class_selected_cb (GtkDropDown *dropdown, GParamSpec *pspec, GazeWindow *self)
 {
   guint selected = gtk_drop_down_get_selected (dropdown);
 
@@ -1045,9 +1022,7 @@ class_selected_cb (GtkDropDown *dropdown,
 }
 
 static void
-layer_selected_cb (GtkDropDown *dropdown,
-                   GParamSpec  *pspec,
-                   GazeWindow  *self)
+layer_selected_cb (GtkDropDown *dropdown, GParamSpec *pspec, GazeWindow *self)
 {
   guint selected = gtk_drop_down_get_selected (dropdown);
   const GzModel *model;
@@ -1062,9 +1037,7 @@ layer_selected_cb (GtkDropDown *dropdown,
 }
 
 static void
-method_selected_cb (GtkDropDown *dropdown,
-                    GParamSpec  *pspec,
-                    GazeWindow  *self)
+method_selected_cb (GtkDropDown *dropdown, GParamSpec *pspec, GazeWindow *self)
 {
   guint selected = gtk_drop_down_get_selected (dropdown);
 
@@ -1074,9 +1047,7 @@ method_selected_cb (GtkDropDown *dropdown,
 }
 
 static void
-settings_changed_cb (GSettings  *settings,
-                     const char *key,
-                     GazeWindow *self)
+settings_changed_cb (GSettings *settings, const char *key, GazeWindow *self)
 {
   if (g_str_equal (key, "method"))
     {
@@ -1084,9 +1055,9 @@ settings_changed_cb (GSettings  *settings,
       char reason[256] = "";
 
       /* A method the model cannot do: say why and stay with the shown one. */
-      if (self->model != NULL &&
-          !gz_method_applicable (gaze_model_get_engine_model (self->model), method, self->layer,
-                                 reason, sizeof reason))
+      if (self->model != NULL
+          && !gz_method_applicable (gaze_model_get_engine_model (self->model), method, self->layer,
+                                    reason, sizeof reason))
         {
           gaze_window_show_toast (self, reason);
           if (self->result != NULL)
@@ -1099,13 +1070,13 @@ settings_changed_cb (GSettings  *settings,
       gtk_drop_down_set_selected (self->method_dropdown, method);
       self->updating_widgets = FALSE;
       /* Back to what is shown (after a refusal): nothing to compute. */
-      if (self->result != NULL && self->analysis_task == NULL &&
-          self->result->explanation->method == method)
+      if (self->result != NULL && self->analysis_task == NULL
+          && self->result->explanation->method == method)
         return;
       _gaze_window_request_analysis (self);
     }
-  else if (g_str_equal (key, "colormap") || g_str_equal (key, "threshold") ||
-           g_str_equal (key, "show-contour"))
+  else if (g_str_equal (key, "colormap") || g_str_equal (key, "threshold")
+           || g_str_equal (key, "show-contour"))
     {
       update_overlay (self);
       _gaze_window_update_compare_overlay (self);
@@ -1118,16 +1089,13 @@ settings_changed_cb (GSettings  *settings,
 }
 
 static gboolean
-key_pressed_cb (GtkEventControllerKey *controller,
-                guint                  keyval,
-                guint                  keycode,
-                GdkModifierType        state,
-                GazeWindow            *self)
+key_pressed_cb (GtkEventControllerKey *controller, guint keyval, guint keycode,
+                GdkModifierType state, GazeWindow *self)
 {
   /* Hold Space to see the image alone, unless a text field has the focus. */
-  if (keyval == GDK_KEY_space && (state & GDK_MODIFIER_MASK) == 0 &&
-      !GTK_IS_EDITABLE (gtk_root_get_focus (GTK_ROOT (self))) &&
-      gtk_stack_get_visible_child (self->main_stack) != GTK_WIDGET (self->empty_page))
+  if (keyval == GDK_KEY_space && (state & GDK_MODIFIER_MASK) == 0
+      && !GTK_IS_EDITABLE (gtk_root_get_focus (GTK_ROOT (self)))
+      && gtk_stack_get_visible_child (self->main_stack) != GTK_WIDGET (self->empty_page))
     {
       gaze_image_view_set_show_overlay (self->image_view, FALSE);
       gaze_image_view_set_show_overlay (self->compare_view, FALSE);
@@ -1137,11 +1105,8 @@ key_pressed_cb (GtkEventControllerKey *controller,
 }
 
 static void
-key_released_cb (GtkEventControllerKey *controller,
-                 guint                  keyval,
-                 guint                  keycode,
-                 GdkModifierType        state,
-                 GazeWindow            *self)
+key_released_cb (GtkEventControllerKey *controller, guint keyval, guint keycode,
+                 GdkModifierType state, GazeWindow *self)
 {
   if (keyval == GDK_KEY_space)
     {
@@ -1153,42 +1118,36 @@ key_released_cb (GtkEventControllerKey *controller,
 /* ---- Life cycle --------------------------------------------------------- */
 
 static void
-gaze_window_get_property (GObject    *object,
-                          guint       prop_id,
-                          GValue     *value,
-                          GParamSpec *pspec)
+gaze_window_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   GazeWindow *self = GAZE_WINDOW (object);
 
   switch (prop_id)
     {
-    case PROP_COMPARE:
-      g_value_set_boolean (value, self->compare);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_COMPARE:
+        g_value_set_boolean (value, self->compare);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
 static void
-gaze_window_set_property (GObject      *object,
-                          guint         prop_id,
-                          const GValue *value,
-                          GParamSpec   *pspec)
+gaze_window_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   GazeWindow *self = GAZE_WINDOW (object);
 
   switch (prop_id)
     {
-    case PROP_COMPARE:
-      if (self->compare != g_value_get_boolean (value))
-        {
-          _gaze_window_set_compare (self, g_value_get_boolean (value));
-          g_object_notify_by_pspec (object, pspec);
-        }
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_COMPARE:
+        if (self->compare != g_value_get_boolean (value))
+          {
+            _gaze_window_set_compare (self, g_value_get_boolean (value));
+            g_object_notify_by_pspec (object, pspec);
+          }
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -1261,9 +1220,9 @@ gaze_window_class_init (GazeWindowClass *klass)
   object_class->set_property = gaze_window_set_property;
   window_class->close_request = gaze_window_close_request;
 
-  properties[PROP_COMPARE] =
-    g_param_spec_boolean ("compare", NULL, NULL, FALSE,
-                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_COMPARE]
+      = g_param_spec_boolean ("compare", NULL, NULL, FALSE,
+                              G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gaze_ui_init ();
@@ -1336,7 +1295,7 @@ gaze_window_init (GazeWindow *self)
   gtk_drawing_area_set_draw_func (self->colorbar, draw_colorbar_cb, self, NULL);
   set_method_factory (self);
   {
-    GtkWidget *placeholder = gtk_label_new (_("Computing…"));
+    GtkWidget *placeholder = gtk_label_new (_ ("Computing…"));
 
     gtk_widget_add_css_class (placeholder, "dim-label");
     gtk_widget_set_margin_top (placeholder, 12);
@@ -1362,8 +1321,8 @@ gaze_window_init (GazeWindow *self)
   g_settings_bind (self->settings, "opacity", self->compare_view, "opacity", G_SETTINGS_BIND_GET);
 
   self->compare_method = gaze_settings_get_method (self->settings) == GZ_METHOD_CAM
-                             ? GZ_METHOD_GRADCAM
-                             : GZ_METHOD_CAM;
+      ? GZ_METHOD_GRADCAM
+      : GZ_METHOD_CAM;
   {
     g_autoptr (GtkStringList) compare_methods = gaze_settings_method_model ();
     gtk_drop_down_set_model (self->compare_dropdown, G_LIST_MODEL (compare_methods));
@@ -1417,8 +1376,8 @@ gaze_window_reopen_last_model (GazeWindow *self)
 
   g_return_if_fail (GAZE_IS_WINDOW (self));
 
-  if (self->model != NULL || self->model_cancellable != NULL ||
-      !g_settings_get_boolean (self->settings, "reopen-last-model"))
+  if (self->model != NULL || self->model_cancellable != NULL
+      || !g_settings_get_boolean (self->settings, "reopen-last-model"))
     return;
   path = g_settings_get_string (self->settings, "last-model");
   if (*path == '\0' || !g_file_test (path, G_FILE_TEST_IS_REGULAR))

@@ -125,9 +125,11 @@ gz_cli_bench (int argc, char **argv)
     { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, "Timed runs per phase (default 10)", "N" },
     { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Untimed runs first (default 2)", "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Engine threads (default: all cores)", "N" },
-    { "method", 0, 0, G_OPTION_ARG_STRING, &method_name, "Explanation method (default gradcam)", "M" },
+    { "method", 0, 0, G_OPTION_ARG_STRING, &method_name, "Explanation method (default gradcam)",
+      "M" },
     { "layer", 0, 0, G_OPTION_ARG_STRING, &layer, "Layer (default auto)", "NAME" },
-    { "input-tensor", 0, 0, G_OPTION_ARG_FILENAME, &input_tensor, "Preprocessed input .npy", "X.npy" },
+    { "input-tensor", 0, 0, G_OPTION_ARG_FILENAME, &input_tensor, "Preprocessed input .npy",
+      "X.npy" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { NULL },
   };
@@ -136,7 +138,8 @@ gz_cli_bench (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &gerr) || argc != 2 || repeat < 1 || warmup < 0)
     {
-      g_printerr ("gaze-cli bench: %s\n", gerr ? gerr->message : "usage: gaze-cli bench MODEL [OPTION…]");
+      g_printerr ("gaze-cli bench: %s\n",
+                  gerr ? gerr->message : "usage: gaze-cli bench MODEL [OPTION…]");
       return 2;
     }
   GzMethod method = GZ_METHOD_GRADCAM;
@@ -192,8 +195,9 @@ gz_cli_bench (int argc, char **argv)
       opt.method = method;
       opt.layer = layer;
       double t0 = now_ms ();
-      if (gz_session_forward (session, input, layer != NULL ? layer : gz_model_default_layer (model),
-                              &err) != GZ_OK
+      if (gz_session_forward (session, input,
+                              layer != NULL ? layer : gz_model_default_layer (model), &err)
+              != GZ_OK
           || gz_explain (session, &opt, &ex, &err) != GZ_OK)
         goto fail;
       expl[i] = now_ms () - t0;
@@ -242,8 +246,8 @@ gz_cli_bench (int argc, char **argv)
     }
   else
     {
-      g_print ("%s: %s, %d threads, %d runs\n", path, gz_method_name (method),
-               gz_get_threads (), repeat);
+      g_print ("%s: %s, %d threads, %d runs\n", path, gz_method_name (method), gz_get_threads (),
+               repeat);
       print_stats ("load", sl);
       print_stats ("forward", sf);
       print_stats ("explain", se);

@@ -154,8 +154,8 @@ write_overlay (const char *path, const GzExplanation *ex, const GzGeometry *geom
     }
   gz_overlay_compose (rgb, width, height, width * 3, projected, cmap, alpha, threshold);
   gz_tensor_free (projected);
-  GdkPixbuf *pb = gdk_pixbuf_new_from_data (rgb, GDK_COLORSPACE_RGB, FALSE, 8, width,
-                                                       height, width * 3, NULL, NULL);
+  GdkPixbuf *pb = gdk_pixbuf_new_from_data (rgb, GDK_COLORSPACE_RGB, FALSE, 8, width, height,
+                                            width * 3, NULL, NULL);
   gchar *png = NULL;
   gsize png_len = 0;
   gboolean ok = gdk_pixbuf_save_to_buffer (pb, &png, &png_len, "png", error, NULL);
@@ -248,7 +248,8 @@ gz_cli_explain (int argc, char **argv)
   const GOptionEntry entries[] = {
     { "method", 'm', 0, G_OPTION_ARG_STRING, &a.method,
       "cam, gradcam (default), gradcam++, xgradcam, hirescam, layercam, eigencam, scorecam, "
-      "ablationcam, guided-backprop, guided-gradcam", "NAME" },
+      "ablationcam, guided-backprop, guided-gradcam",
+      "NAME" },
     { "class", 'c', 0, G_OPTION_ARG_STRING, &a.class_name,
       "The class to explain: an index, or 'top' (default: the top-1 class)", "K|top" },
     { "negative", 0, 0, G_OPTION_ARG_NONE, &a.negative,
@@ -278,22 +279,24 @@ gz_cli_explain (int argc, char **argv)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL.onnx IMAGE");
   g_option_context_set_summary (
-    ctx, "Explain a classification: which regions of the image drove the score of a class.\n"
-         "The score is the pre-softmax logit of the class (its negation for the negative\n"
-         "class of a single-output sigmoid model). Maps are upsampled bilinearly to the\n"
-         "model input, ReLU'd and normalised to [0,1]; raw_min/raw_max tell a weak map\n"
-         "from a strong one. Preprocessing flags work as for 'gaze-cli predict'.");
+      ctx,
+      "Explain a classification: which regions of the image drove the score of a class.\n"
+      "The score is the pre-softmax logit of the class (its negation for the negative\n"
+      "class of a single-output sigmoid model). Maps are upsampled bilinearly to the\n"
+      "model input, ReLU'd and normalised to [0,1]; raw_min/raw_max tell a weak map\n"
+      "from a strong one. Preprocessing flags work as for 'gaze-cli predict'.");
   g_option_context_set_description (
-    ctx, "With --json, prints one object:\n"
-         "  {\"class\": K, \"label\": s, \"logit\": x, \"probability\": p, \"method\": m,"
-         " \"layer\": l,\n"
-         "   \"raw_min\": a, \"raw_max\": b, \"timings_ms\": {\"forward\": …, \"backward\": …,"
-         " \"method\": …, \"total\": …}, …}\n"
-         "timings: forward = the forward pass of the image, backward = gradient passes,\n"
-         "method = the rest of the method (Score-/Ablation-CAM forwards, SmoothGrad copies).\n"
-         "With --input-tensor, no IMAGE is given.\n"
-         "Exit status: 0 on success, 1 on bad input or a method that does not apply to the\n"
-         "model (with the reason), 2 on a usage error.");
+      ctx,
+      "With --json, prints one object:\n"
+      "  {\"class\": K, \"label\": s, \"logit\": x, \"probability\": p, \"method\": m,"
+      " \"layer\": l,\n"
+      "   \"raw_min\": a, \"raw_max\": b, \"timings_ms\": {\"forward\": …, \"backward\": …,"
+      " \"method\": …, \"total\": …}, …}\n"
+      "timings: forward = the forward pass of the image, backward = gradient passes,\n"
+      "method = the rest of the method (Score-/Ablation-CAM forwards, SmoothGrad copies).\n"
+      "With --input-tensor, no IMAGE is given.\n"
+      "Exit status: 0 on success, 1 on bad input or a method that does not apply to the\n"
+      "model (with the reason), 2 on a usage error.");
   gz_cli_options_add (ctx, &opts);
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
@@ -319,8 +322,8 @@ gz_cli_explain (int argc, char **argv)
   if (n_rest < 1)
     usage = "expected MODEL.onnx and an IMAGE (see --help)";
   else if (opts.input_tensor == NULL && n_rest != 2)
-    usage = n_rest < 2 ? "expected an IMAGE after the model (see --help)"
-                       : "explain takes one IMAGE";
+    usage
+        = n_rest < 2 ? "expected an IMAGE after the model (see --help)" : "explain takes one IMAGE";
   else if (opts.input_tensor != NULL && n_rest != 1)
     usage = "--input-tensor replaces the image; give no IMAGE";
   else if (a.method != NULL && !gz_method_from_name (a.method, &method))
@@ -359,8 +362,7 @@ gz_cli_explain (int argc, char **argv)
         continue;
       if (same_file (outs[i], source) || same_file (outs[i], model_path))
         {
-          fprintf (stderr, PREFIX "refusing to overwrite the input %s with an output\n",
-                   outs[i]);
+          fprintf (stderr, PREFIX "refusing to overwrite the input %s with an output\n", outs[i]);
           status = 1;
           goto out;
         }
@@ -441,8 +443,8 @@ gz_cli_explain (int argc, char **argv)
 
   char buf[32];
   const char *label = gz_label_for (m.labels, ex->class_index, buf, sizeof buf);
-  double timings[4] = { forward_ms + ex->forward_ms, ex->backward_ms, ex->method_ms,
-                        forward_ms + ex->total_ms };
+  double timings[4]
+      = { forward_ms + ex->forward_ms, ex->backward_ms, ex->method_ms, forward_ms + ex->total_ms };
   if (opts.json)
     print_json (model_path, source, ex, label, timings, &a);
   else

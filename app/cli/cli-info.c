@@ -104,7 +104,8 @@ print_text (const char *path, const GzModel *model)
   const char *layer = gz_model_default_layer (model);
 
   printf ("Model:         %s\n", path);
-  printf ("Producer:      %s\n", gz_model_producer (model)[0] ? gz_model_producer (model) : "(unknown)");
+  printf ("Producer:      %s\n",
+          gz_model_producer (model)[0] ? gz_model_producer (model) : "(unknown)");
   printf ("Opset:         %" G_GINT64_FORMAT "\n", (gint64) gz_model_opset (model));
   printf ("Parameters:    %" G_GINT64_FORMAT "\n", (gint64) gz_model_parameter_count (model));
   printf ("Input:         %s %s\n", in->name, in_shape);
@@ -146,8 +147,9 @@ gz_cli_info (int argc, char **argv)
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL.onnx");
-  g_option_context_set_summary (ctx, "Show a model's inputs, outputs, nodes with their shapes, "
-                                     "and the default layer for explanations.");
+  g_option_context_set_summary (ctx,
+                                "Show a model's inputs, outputs, nodes with their shapes, "
+                                "and the default layer for explanations.");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))

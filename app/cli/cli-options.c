@@ -37,8 +37,7 @@ gz_cli_options_clear (GzCliOptions *opts)
 
 /* "R,G,B": three finite numbers (one number means the same for all three). */
 static gboolean
-parse_triple (const char *flag, const char *value, float out[3], gboolean positive,
-              GError **error)
+parse_triple (const char *flag, const char *value, float out[3], gboolean positive, GError **error)
 {
   g_auto (GStrv) parts = g_strsplit (value, ",", -1);
   guint n = g_strv_length (parts);
@@ -129,7 +128,8 @@ gz_cli_options_add (GOptionContext *ctx, GzCliOptions *opts)
     { "json", 0, 0, G_OPTION_ARG_NONE, &opts->json, "Print JSON", NULL },
     { "limits", 0, 0, G_OPTION_ARG_STRING, &opts->limits_spec,
       "Raise or lower resource limits: file-bytes, tensor-elements, nodes, activation-bytes, "
-      "image-pixels (e.g. activation-bytes=8G)", "KEY=N,…" },
+      "image-pixels (e.g. activation-bytes=8G)",
+      "KEY=N,…" },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
   GOptionGroup *group = g_option_group_new (NULL, NULL, NULL, opts, NULL);
@@ -244,8 +244,9 @@ read_input_tensor (const GzCliModel *m, const char *path, GError **error)
     {
       g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
                    "%s: the model needs a float32 [1,%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
-                   ",%" G_GINT64_FORMAT "] tensor", path, in->ndim == 4 ? in->dims[1] : -1,
-                   in->ndim == 4 ? in->dims[2] : -1, in->ndim == 4 ? in->dims[3] : -1);
+                   ",%" G_GINT64_FORMAT "] tensor",
+                   path, in->ndim == 4 ? in->dims[1] : -1, in->ndim == 4 ? in->dims[2] : -1,
+                   in->ndim == 4 ? in->dims[3] : -1);
       gz_tensor_free (t);
       return NULL;
     }
@@ -290,15 +291,14 @@ gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *i
       GzError err = { 0 };
       if (gz_preprocess_image (&img->image, &m->pp, &t, &g, &err) != GZ_OK)
         {
-          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: %s", image_path,
-                       err.message);
+          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: %s", image_path, err.message);
           gz_loaded_image_free (img);
           return FALSE;
         }
     }
   if (opts->save_input != NULL
-      && (same_file (opts->save_input, image_path) || same_file (opts->save_input,
-                                                                  opts->input_tensor)))
+      && (same_file (opts->save_input, image_path)
+          || same_file (opts->save_input, opts->input_tensor)))
     {
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
                    "%s: refusing to overwrite the input with --save-input", opts->save_input);

@@ -42,8 +42,8 @@ typedef struct
   char *save_input;
   int threads;
   gboolean json;
-  char *limits_spec;          /* --limits KEY=VALUE,… */
-  GzLimits limits;            /* defaults (and GAZE_LIMITS) < --limits */
+  char *limits_spec; /* --limits KEY=VALUE,… */
+  GzLimits limits; /* defaults (and GAZE_LIMITS) < --limits */
   /* The flags as a settings layer (filled by gz_cli_options_finish). */
   GzSettings settings;
 } GzCliOptions;
@@ -61,8 +61,8 @@ typedef struct
   char *path;
   GzModel *model;
   GzSettings sidecar;
-  GzPreprocess pp;            /* defaults < MODEL.json < flags */
-  const char *const *labels;  /* flags' or sidecar's; NULL: "class N" */
+  GzPreprocess pp; /* defaults < MODEL.json < flags */
+  const char *const *labels; /* flags' or sidecar's; NULL: "class N" */
 } GzCliModel;
 
 gboolean gz_cli_model_open (const char *path, const GzCliOptions *opts, GzCliModel *m,
@@ -72,8 +72,8 @@ void gz_cli_model_clear (GzCliModel *m);
 /* The input tensor [1,C,H,W] for one image (or for --input-tensor when
  * image_path is NULL; the geometry is then the identity). Saves it when
  * --save-input was given. image_out (may be NULL) receives the decoded image. */
-gboolean gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts,
-                             const char *image_path, GzTensor **input, GzGeometry *geometry,
-                             GzLoadedImage **image_out, GError **error);
+gboolean gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *image_path,
+                             GzTensor **input, GzGeometry *geometry, GzLoadedImage **image_out,
+                             GError **error);
 
 G_END_DECLS

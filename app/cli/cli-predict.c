@@ -36,7 +36,7 @@ rank (const float *logits, int k, Ranked *out)
 {
   if (k == 1)
     {
-      out[0] = (Ranked) { 0, logits[0], 1.0 / (1.0 + exp (-(double) logits[0])) };
+      out[0] = (Ranked){ 0, logits[0], 1.0 / (1.0 + exp (-(double) logits[0])) };
       return;
     }
   float max = logits[0];
@@ -47,7 +47,7 @@ rank (const float *logits, int k, Ranked *out)
   for (int i = 0; i < k; i++)
     sum += exp ((double) logits[i] - max);
   for (int i = 0; i < k; i++)
-    out[i] = (Ranked) { i, logits[i], exp ((double) logits[i] - max) / sum };
+    out[i] = (Ranked){ i, logits[i], exp ((double) logits[i] - max) / sum };
   qsort (out, (size_t) k, sizeof *out, ranked_cmp);
 }
 
@@ -115,16 +115,18 @@ gz_cli_predict (int argc, char **argv)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL.onnx IMAGE...");
   g_option_context_set_summary (
-    ctx, "Classify images: the top classes with their logits and softmax probabilities.\n"
-         "Preprocessing comes from the flags, else MODEL.json beside the model, else the\n"
-         "defaults (ImageNet mean/std, resize 256 + centre crop 224 for 224 inputs).\n"
-         "Labels: --labels, else MODEL.json's, else labels.txt beside the model.");
+      ctx,
+      "Classify images: the top classes with their logits and softmax probabilities.\n"
+      "Preprocessing comes from the flags, else MODEL.json beside the model, else the\n"
+      "defaults (ImageNet mean/std, resize 256 + centre crop 224 for 224 inputs).\n"
+      "Labels: --labels, else MODEL.json's, else labels.txt beside the model.");
   g_option_context_set_description (
-    ctx, "With --json, each image prints one JSON object on its own line (JSON Lines):\n"
-         "  {\"model\": M, \"image\": I, \"top\": [{\"index\": i, \"label\": s, \"logit\": x,"
-         " \"probability\": p}, ...]}\n"
-         "With --input-tensor, no IMAGE is given and \"image\" is the .npy path.\n"
-         "Exit status: 0 on success, 1 on bad input, 2 on a usage error.\n");
+      ctx,
+      "With --json, each image prints one JSON object on its own line (JSON Lines):\n"
+      "  {\"model\": M, \"image\": I, \"top\": [{\"index\": i, \"label\": s, \"logit\": x,"
+      " \"probability\": p}, ...]}\n"
+      "With --input-tensor, no IMAGE is given and \"image\" is the .npy path.\n"
+      "Exit status: 0 on success, 1 on bad input, 2 on a usage error.\n");
   gz_cli_options_add (ctx, &opts);
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_set_prgname ("gaze-cli predict");

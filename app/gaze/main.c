@@ -24,10 +24,9 @@ main (int argc, char *argv[])
     {
       g_autofree char *build_root = g_path_get_dirname (GAZE_BUILD_DATADIR);
       const char *old = g_getenv ("GSETTINGS_SCHEMA_DIR");
-      g_autofree char *dirs
-          = old != NULL && *old != '\0'
-                ? g_strjoin (G_SEARCHPATH_SEPARATOR_S, GAZE_BUILD_DATADIR, old, NULL)
-                : g_strdup (GAZE_BUILD_DATADIR);
+      g_autofree char *dirs = old != NULL && *old != '\0'
+          ? g_strjoin (G_SEARCHPATH_SEPARATOR_S, GAZE_BUILD_DATADIR, old, NULL)
+          : g_strdup (GAZE_BUILD_DATADIR);
 
       g_setenv ("GSETTINGS_SCHEMA_DIR", dirs, TRUE);
       build_localedir = g_build_filename (build_root, "po", NULL);
@@ -39,7 +38,7 @@ main (int argc, char *argv[])
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
-  g_set_application_name (_("Gaze"));
+  g_set_application_name (_ ("Gaze"));
 
   app = gaze_application_new ();
   return g_application_run (G_APPLICATION (app), argc, argv);

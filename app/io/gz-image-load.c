@@ -13,7 +13,7 @@
 
 #include "gz-image-load.h"
 
-G_DEFINE_QUARK (gz-io-error-quark, gz_io_error)
+G_DEFINE_QUARK (gz - io - error - quark, gz_io_error)
 
 #define DEFAULT_MAX_PIXELS ((gint64) 100 * 1000 * 1000)
 #define CHUNK (64 * 1024)
@@ -40,7 +40,8 @@ set_too_large (GError **error, const char *what, gint64 w, gint64 h, gint64 max_
   g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_TOO_LARGE,
                "%s: too large: %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT " exceeds %" G_GINT64_FORMAT
                " pixels (raise the limit with --limits image-pixels=N or "
-               "GAZE_LIMITS=image-pixels=N)", what, w, h, max_pixels);
+               "GAZE_LIMITS=image-pixels=N)",
+               what, w, h, max_pixels);
 }
 
 GzLoadedImage *
@@ -70,8 +71,8 @@ gz_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error)
   img->pixels = g_try_malloc ((gsize) w * h * 3);
   if (img->pixels == NULL)
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_TOO_LARGE,
-                   "not enough memory for a %d×%d image", w, h);
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_TOO_LARGE, "not enough memory for a %d×%d image",
+                   w, h);
       return NULL;
     }
   gboolean gray = TRUE;
@@ -117,7 +118,7 @@ typedef struct
   gint64 max_pixels;
   gint64 width, height;
   gboolean refused;
-  int rows_done;   /* highest row the decoder has filled (area-updated) */
+  int rows_done; /* highest row the decoder has filled (area-updated) */
   gboolean updated;
 } SizeGuard;
 
@@ -241,9 +242,8 @@ gz_image_load (const char *path, gint64 max_pixels, GError **error)
   if (in == NULL)
     {
       g_set_error (error, local->domain, local->code, "%s: %s", path,
-                   g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
-                     ? "no such file"
-                     : local->message);
+                   g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? "no such file"
+                                                                             : local->message);
       return NULL;
     }
   /* The header alone says whether this is an image and how big it is. */

@@ -22,17 +22,17 @@ typedef enum
 {
   GZ_IO_ERROR_NOT_IMAGE, /* not an image, or a format GdkPixbuf cannot read */
   GZ_IO_ERROR_TOO_LARGE, /* more pixels than allowed */
-  GZ_IO_ERROR_CORRUPT,   /* an image format, but decoding failed */
-  GZ_IO_ERROR_INVALID,   /* a malformed sidecar, labels file or argument */
+  GZ_IO_ERROR_CORRUPT, /* an image format, but decoding failed */
+  GZ_IO_ERROR_INVALID, /* a malformed sidecar, labels file or argument */
 } GzIoError;
 
 typedef struct
 {
-  GzImage image;         /* view of pixels: RGB8, channels 3 */
-  guint8 *pixels;        /* owned */
-  gboolean is_gray;      /* every pixel has R = G = B */
-  gboolean had_alpha;    /* the file had transparency (composited onto black) */
-  char *format;          /* GdkPixbuf format name, e.g. "jpeg" */
+  GzImage image; /* view of pixels: RGB8, channels 3 */
+  guint8 *pixels; /* owned */
+  gboolean is_gray; /* every pixel has R = G = B */
+  gboolean had_alpha; /* the file had transparency (composited onto black) */
+  char *format; /* GdkPixbuf format name, e.g. "jpeg" */
 } GzLoadedImage;
 
 /* max_pixels <= 0: the engine's default limit (100 Mpixel). */

@@ -77,8 +77,8 @@ gz_settings_resolve (const GzModel *model, const GzSettings *sidecar, const GzSe
       return FALSE;
     }
   if (pp->crop_width <= 0 || pp->crop_height <= 0 || pp->crop_width > 16384
-      || pp->crop_height > 16384 || (pp->mode == GZ_RESIZE_CROP
-                                     && (pp->resize <= 0 || pp->resize > 65536)))
+      || pp->crop_height > 16384
+      || (pp->mode == GZ_RESIZE_CROP && (pp->resize <= 0 || pp->resize > 65536)))
     {
       g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
                    "resize %d / crop %d×%d is out of range", pp->resize, pp->crop_width,
@@ -108,8 +108,8 @@ gz_settings_resolve (const GzModel *model, const GzSettings *sidecar, const GzSe
       if (in->dims[1] > 0 && in->dims[1] != pp->channels)
         {
           g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
-                       "the model takes %" G_GINT64_FORMAT "-channel inputs, not %d",
-                       in->dims[1], pp->channels);
+                       "the model takes %" G_GINT64_FORMAT "-channel inputs, not %d", in->dims[1],
+                       pp->channels);
           return FALSE;
         }
     }
@@ -185,8 +185,7 @@ gz_labels_read (const char *path, GError **error)
       g_set_error (error, local->domain, local->code, "labels %s", local->message);
       return NULL;
     }
-  if (memchr (text, '\0', len) != NULL
-      || !g_utf8_validate (text, len, NULL))
+  if (memchr (text, '\0', len) != NULL || !g_utf8_validate (text, len, NULL))
     {
       g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "labels %s: not a UTF-8 text file",
                    path);

@@ -26,7 +26,7 @@ typedef struct
   int channels;
   /* Labels, already read: NULL when not given at this level. */
   GStrv labels;
-  char *labels_path;   /* where they came from ("inline" for a JSON array) */
+  char *labels_path; /* where they came from ("inline" for a JSON array) */
 } GzSettings;
 
 void gz_settings_init (GzSettings *settings);
@@ -43,8 +43,8 @@ const char *const *gz_settings_labels (const GzSettings *sidecar, const GzSettin
 
 /* Reads a regular file of at most max_bytes (NUL-terminated copy); devices,
  * FIFOs and larger files are refused without blocking. */
-gboolean gz_io_read_regular_file (const char *path, gsize max_bytes, char **contents,
-                                  gsize *length, GError **error);
+gboolean gz_io_read_regular_file (const char *path, gsize max_bytes, char **contents, gsize *length,
+                                  GError **error);
 
 /* Reads a labels file: one label per line (trailing CR and a final empty line
  * dropped). Empty files are an error. */

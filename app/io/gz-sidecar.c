@@ -70,8 +70,8 @@ node_crop (JsonNode *node, int *width, int *height)
     return FALSE;
   JsonArray *a = json_node_get_array (node);
   return json_array_get_length (a) == 2
-         && node_int (json_array_get_element (a, 0), 1, 16384, height)
-         && node_int (json_array_get_element (a, 1), 1, 16384, width);
+      && node_int (json_array_get_element (a, 0), 1, 16384, height)
+      && node_int (json_array_get_element (a, 1), 1, 16384, width);
 }
 
 /* An array of 3 numbers, or of 1 (repeated: single-channel models). */
@@ -101,8 +101,8 @@ read_labels_node (JsonNode *node, const char *model_dir, const char *file, GzSet
   if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
     {
       const char *name = json_node_get_string (node);
-      g_autofree char *path = g_path_is_absolute (name) ? g_strdup (name)
-                                                        : g_build_filename (model_dir, name, NULL);
+      g_autofree char *path
+          = g_path_is_absolute (name) ? g_strdup (name) : g_build_filename (model_dir, name, NULL);
       GStrv labels = gz_labels_read (path, error);
       if (labels == NULL)
         {
@@ -177,8 +177,8 @@ gz_sidecar_parse (const char *text, gsize len, const char *model_dir, const char
     }
   if (!nesting_ok (text, len))
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
-                   "%s: nested deeper than %d levels", path, SIDECAR_MAX_DEPTH);
+      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: nested deeper than %d levels",
+                   path, SIDECAR_MAX_DEPTH);
       return FALSE;
     }
   g_autoptr (JsonParser) parser = json_parser_new ();
@@ -375,8 +375,8 @@ gz_sidecar_write (const char *model_path, const GzPreprocess *pp, const char *la
     }
   g_string_append_printf (out, "  \"channels\": %d\n}\n", pp->channels);
   if (!g_file_set_contents_full (path, out->str, (gssize) out->len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 0644, error))
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644,
+                                 error))
     {
       g_prefix_error (error, "cannot write %s: ", path);
       return FALSE;

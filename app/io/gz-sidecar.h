@@ -33,7 +33,7 @@ gboolean gz_sidecar_parse (const char *text, gsize len, const char *model_dir, c
  * to the model when it lies in the same folder). labels_path NULL (or
  * "inline", GzSettings' marker) keeps the inline "labels" array of the sidecar
  * being replaced, if it has one; otherwise no "labels" key is written. */
-gboolean gz_sidecar_write (const char *model_path, const GzPreprocess *pp,
-                           const char *labels_path, GError **error);
+gboolean gz_sidecar_write (const char *model_path, const GzPreprocess *pp, const char *labels_path,
+                           GError **error);
 
 G_END_DECLS

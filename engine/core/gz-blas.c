@@ -27,7 +27,10 @@
 #include "gz-blas.h"
 #include "gz-gemm.h"
 
-enum { MAX_THREADS = 64 };
+enum
+{
+  MAX_THREADS = 64
+};
 /* ~60 µs of PAUSE on Zen 5. A worker that sleeps between two operators is
  * woken through the hypervisor here (an idle vCPU halts), which cost more
  * than small operators take: 2-thread MobileNetV2 forward 5.7-5.9 ms with 500
@@ -35,18 +38,21 @@ enum { MAX_THREADS = 64 };
  * Much longer spins hurt on a loaded machine (the threaded ops-nn test took
  * 100 s with 20000 rounds when jobs oversubscribed the cores); with more
  * threads than CPUs the pool does not spin at all. */
-enum { SPIN_DEFAULT = 4000 };
+enum
+{
+  SPIN_DEFAULT = 4000
+};
 static atomic_int spin_rounds = SPIN_DEFAULT;
 
 typedef struct
 {
-  pthread_mutex_t run_lock;   /* one caller at a time uses the workers */
+  pthread_mutex_t run_lock; /* one caller at a time uses the workers */
   pthread_mutex_t m;
   pthread_cond_t start_cv, done_cv;
   pthread_t tids[MAX_THREADS];
-  int n_workers;              /* threads started */
-  atomic_uint gen;            /* bumped for each job (and for quit) */
-  atomic_int pending;         /* workers yet to acknowledge the current job */
+  int n_workers; /* threads started */
+  atomic_uint gen; /* bumped for each job (and for quit) */
+  atomic_int pending; /* workers yet to acknowledge the current job */
   atomic_bool quit;
   /* The current job: parts [0, parts) of [0, n); part 0 runs in the caller. */
   GzRangeFn fn;
@@ -197,8 +203,9 @@ pool_start (int want)
       WorkerArg *arg = malloc (sizeof *arg);
       if (arg == NULL)
         break;
-      *arg = (WorkerArg) { .id = i + 1, .gen = atomic_load (&pool.gen), .pin = pin,
-                           .allowed = allowed };
+      *arg = (WorkerArg){
+        .id = i + 1, .gen = atomic_load (&pool.gen), .pin = pin, .allowed = allowed
+      };
       if (pthread_create (&pool.tids[i], NULL, worker_main, arg) != 0)
         {
           free (arg);
@@ -272,8 +279,9 @@ gz_parallel_for (long n, long min_chunk, GzRangeFn fn, void *data)
   fn (0, n / threads, data);
   in_parallel = false;
 
-  for (int spins = 0; atomic_load_explicit (&pool.pending, memory_order_acquire) > 0
-                      && spins < spin_rounds; spins++)
+  for (int spins = 0;
+       atomic_load_explicit (&pool.pending, memory_order_acquire) > 0 && spins < spin_rounds;
+       spins++)
     cpu_relax ();
   if (atomic_load (&pool.pending) > 0)
     {
@@ -290,7 +298,10 @@ gz_parallel_for (long n, long min_chunk, GzRangeFn fn, void *data)
 /* Below this many rows of C, OpenBLAS (gemv-like for one row) beats packing
  * all of B for a few rows; such products are small and run unsplit, so that
  * the thread count cannot change their bits. */
-enum { OWN_MIN_M = 8 };
+enum
+{
+  OWN_MIN_M = 8
+};
 
 /* Without AVX2 (gz_gemm's portable kernel: ~0.2x OpenBLAS), OpenBLAS runs
  * everything, split into column (or row) panels over the pool. */
@@ -303,7 +314,10 @@ typedef struct
   float *c;
 } GemmJob;
 
-enum { PANEL = 16 }; /* split at multiples of the micro-kernel's tile */
+enum
+{
+  PANEL = 16
+}; /* split at multiples of the micro-kernel's tile */
 
 static void
 gemm_panels (long begin, long end, void *data)
@@ -317,20 +331,19 @@ gemm_panels (long begin, long end, void *data)
     return;
   if (j->split_n)
     cblas_sgemm (CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans,
-                 j->tb ? CblasTrans : CblasNoTrans, j->m, hi - lo, j->k, j->alpha, j->a,
-                 j->lda, j->tb ? j->b + (size_t) lo * j->ldb : j->b + lo, j->ldb, j->beta,
-                 j->c + lo, j->ldc);
+                 j->tb ? CblasTrans : CblasNoTrans, j->m, hi - lo, j->k, j->alpha, j->a, j->lda,
+                 j->tb ? j->b + (size_t) lo * j->ldb : j->b + lo, j->ldb, j->beta, j->c + lo,
+                 j->ldc);
   else
     cblas_sgemm (CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans,
                  j->tb ? CblasTrans : CblasNoTrans, hi - lo, j->n, j->k, j->alpha,
-                 j->ta ? j->a + lo : j->a + (size_t) lo * j->lda, j->lda, j->b, j->ldb,
-                 j->beta, j->c + (size_t) lo * j->ldc, j->ldc);
+                 j->ta ? j->a + lo : j->a + (size_t) lo * j->lda, j->lda, j->b, j->ldb, j->beta,
+                 j->c + (size_t) lo * j->ldc, j->ldc);
 }
 
 static void
-sgemm_openblas (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                int ldc, bool split)
+sgemm_openblas (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+                int lda, const float *b, int ldb, float beta, float *c, int ldc, bool split)
 {
   GemmJob j = { trans_a, trans_b, n >= m, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c };
   double flops = 2.0 * m * n * k;
@@ -339,17 +352,16 @@ sgemm_openblas (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
   if (!split || gz_get_threads () <= 1 || in_parallel || flops < 2e5 || panels < 2)
     {
       cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                   trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
-                   beta, c, ldc);
+                   trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                   ldc);
       return;
     }
   gz_parallel_for (panels, 1, gemm_panels, &j);
 }
 
 void
-gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-          const float *a, int lda, const float *b, int ldb, float beta,
-          float *c, int ldc)
+gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+          const float *b, int ldb, float beta, float *c, int ldc)
 {
   if (m <= 0 || n <= 0)
     return;
@@ -379,7 +391,10 @@ gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
 
 /* ---- Scratch ------------------------------------------------------------- */
 
-enum { SCRATCH_KEEP = 8 << 20 }; /* floats: 32 MiB */
+enum
+{
+  SCRATCH_KEEP = 8 << 20
+}; /* floats: 32 MiB */
 static _Thread_local float *scratch;
 static _Thread_local size_t scratch_cap;
 static _Thread_local bool scratch_out;

@@ -8,9 +8,8 @@
 #include <stddef.h>
 
 /* Row-major C = alpha * op(A) * op(B) + beta * C, op(A) is M×K, op(B) is K×N. */
-void gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-               const float *a, int lda, const float *b, int ldb, float beta,
-               float *c, int ldc);
+void gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+               int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
 /* Runs fn(begin, end, data) over [0, n) split into contiguous chunks, one per
  * engine thread (gz_set_threads); runs inline when n is small or one thread. */

@@ -21,15 +21,21 @@
 #define GZ_HAVE_X86_KERNELS 1
 #endif
 
-enum { NR = GZ_GEMM_NR };
+enum
+{
+  NR = GZ_GEMM_NR
+};
 
 /* ---- portable ------------------------------------------------------------ */
 
-enum { GEN_MR = 4 };
+enum
+{
+  GEN_MR = 4
+};
 
 static void
-kernel_generic (int mr, int kc, const float *a, long lda, bool trans_a, const float *bp,
-                float *c, long ldc, int nv, bool load_c, const float *bias)
+kernel_generic (int mr, int kc, const float *a, long lda, bool trans_a, const float *bp, float *c,
+                long ldc, int nv, bool load_c, const float *bias)
 {
   float acc[GEN_MR][NR] = { { 0 } };
   for (int k = 0; k < kc; k++)
@@ -58,7 +64,10 @@ kernel_generic (int mr, int kc, const float *a, long lda, bool trans_a, const fl
  * along 16 rows (streams the prefetcher follows; 8-16 measured best, 64
  * worse), the destination written in 2 KiB runs (row by row would write
  * every panel's row, kc · 128 bytes apart: the same L1 sets). */
-enum { PACK_ROWS = 16 };
+enum
+{
+  PACK_ROWS = 16
+};
 
 static void
 pack_rows_generic (const float *b, size_t ldb, float alpha, int kc, int nc, float *dst)
@@ -83,14 +92,16 @@ pack_rows_generic (const float *b, size_t ldb, float alpha, int kc, int nc, floa
     }
 }
 
-static const GzGemmKernel generic_kernel = { "generic", GEN_MR, kernel_generic,
-                                             pack_rows_generic };
+static const GzGemmKernel generic_kernel = { "generic", GEN_MR, kernel_generic, pack_rows_generic };
 
 #ifdef GZ_HAVE_X86_KERNELS
 
 /* ---- AVX-512 ------------------------------------------------------------- */
 
-enum { K512_MR = 14 };
+enum
+{
+  K512_MR = 14
+};
 
 /* HALF: the panel's last 16 columns are all padding (nv ≤ 16), so skip them. */
 __attribute__ ((target ("avx512f"), always_inline)) static inline void
@@ -136,33 +147,48 @@ k512_tile (const int MR, const bool TA, const bool HALF, int kc, const float *a,
     }
 }
 
-#define K512_CASE(R)                                                                         \
-  case R:                                                                                    \
-    if (trans_a && half)                                                                     \
-      k512_tile (R, true, true, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);               \
-    else if (trans_a)                                                                        \
-      k512_tile (R, true, false, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);              \
-    else if (half)                                                                           \
-      k512_tile (R, false, true, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);              \
-    else                                                                                     \
-      k512_tile (R, false, false, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);             \
+#define K512_CASE(R)                                                             \
+  case R:                                                                        \
+    if (trans_a && half)                                                         \
+      k512_tile (R, true, true, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);   \
+    else if (trans_a)                                                            \
+      k512_tile (R, true, false, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);  \
+    else if (half)                                                               \
+      k512_tile (R, false, true, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias);  \
+    else                                                                         \
+      k512_tile (R, false, false, kc, a, lda, bp, c, ldc, m0, m1, load_c, bias); \
     break;
 
 __attribute__ ((target ("avx512f"))) static void
-kernel_avx512 (int mr, int kc, const float *a, long lda, bool trans_a, const float *bp,
-               float *c, long ldc, int nv, bool load_c, const float *bias)
+kernel_avx512 (int mr, int kc, const float *a, long lda, bool trans_a, const float *bp, float *c,
+               long ldc, int nv, bool load_c, const float *bias)
 {
   __mmask16 m0 = nv >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << nv) - 1);
   __mmask16 m1 = nv >= 32 ? (__mmask16) 0xffff
-                 : nv > 16 ? (__mmask16) ((1u << (nv - 16)) - 1) : (__mmask16) 0;
+      : nv > 16           ? (__mmask16) ((1u << (nv - 16)) - 1)
+                          : (__mmask16) 0;
   const bool half = nv <= 16;
+  /* clang-format off: one case a line (the macro ends each with break) */
   switch (mr)
     {
-      K512_CASE (14) K512_CASE (13) K512_CASE (12) K512_CASE (11) K512_CASE (10)
-      K512_CASE (9) K512_CASE (8) K512_CASE (7) K512_CASE (6) K512_CASE (5)
-      K512_CASE (4) K512_CASE (3) K512_CASE (2) K512_CASE (1)
-      default: break;
+      K512_CASE (14)
+      K512_CASE (13)
+      K512_CASE (12)
+      K512_CASE (11)
+      K512_CASE (10)
+      K512_CASE (9)
+      K512_CASE (8)
+      K512_CASE (7)
+      K512_CASE (6)
+      K512_CASE (5)
+      K512_CASE (4)
+      K512_CASE (3)
+      K512_CASE (2)
+      K512_CASE (1)
+      default:
+        break;
     }
+  /* clang-format on */
 }
 
 __attribute__ ((target ("avx512f"))) static void
@@ -178,7 +204,8 @@ pack_rows_avx512 (const float *b, size_t ldb, float alpha, int kc, int nc, float
           int w = nc - p * NR;
           __mmask16 m0 = w >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << w) - 1);
           __mmask16 m1 = w >= 32 ? (__mmask16) 0xffff
-                         : w > 16 ? (__mmask16) ((1u << (w - 16)) - 1) : (__mmask16) 0;
+              : w > 16           ? (__mmask16) ((1u << (w - 16)) - 1)
+                                 : (__mmask16) 0;
           const float *s = b + k0 * ldb + p * NR;
           float *d = dst + ((size_t) p * kc + k0) * NR;
           for (int kk = 0; kk < kn; kk++, s += ldb, d += NR)
@@ -190,17 +217,19 @@ pack_rows_avx512 (const float *b, size_t ldb, float alpha, int kc, int nc, float
     }
 }
 
-static const GzGemmKernel avx512_kernel = { "avx512", K512_MR, kernel_avx512,
-                                            pack_rows_avx512 };
+static const GzGemmKernel avx512_kernel = { "avx512", K512_MR, kernel_avx512, pack_rows_avx512 };
 
 /* ---- AVX2 + FMA ---------------------------------------------------------- */
 
-enum { K2_MR = 6 };
+enum
+{
+  K2_MR = 6
+};
 
 /* One 16-column half of a panel; c is either C itself or a 16-wide tile. */
 __attribute__ ((target ("avx2,fma"), always_inline)) static inline void
-k2_half (const int MR, const bool TA, int kc, const float *a, long lda, const float *bp,
-         float *c, long ldc, bool load_c, const float *bias)
+k2_half (const int MR, const bool TA, int kc, const float *a, long lda, const float *bp, float *c,
+         long ldc, bool load_c, const float *bias)
 {
   __m256 c0[K2_MR], c1[K2_MR];
 #pragma GCC unroll 8
@@ -237,28 +266,27 @@ k2_half (const int MR, const bool TA, int kc, const float *a, long lda, const fl
     }
 }
 
-#define K2_CASE(R)                                                                           \
-  case R:                                                                                    \
-    if (trans_a)                                                                             \
-      k2_half (R, true, kc, a, lda, bp, c, ldc, load_c, bias);                               \
-    else                                                                                     \
-      k2_half (R, false, kc, a, lda, bp, c, ldc, load_c, bias);                              \
+#define K2_CASE(R)                                              \
+  case R:                                                       \
+    if (trans_a)                                                \
+      k2_half (R, true, kc, a, lda, bp, c, ldc, load_c, bias);  \
+    else                                                        \
+      k2_half (R, false, kc, a, lda, bp, c, ldc, load_c, bias); \
     break;
 
 __attribute__ ((target ("avx2,fma"))) static void
-k2_dispatch (int mr, int kc, const float *a, long lda, bool trans_a, const float *bp,
-             float *c, long ldc, bool load_c, const float *bias)
+k2_dispatch (int mr, int kc, const float *a, long lda, bool trans_a, const float *bp, float *c,
+             long ldc, bool load_c, const float *bias)
 {
   switch (mr)
     {
-      K2_CASE (6) K2_CASE (5) K2_CASE (4) K2_CASE (3) K2_CASE (2) K2_CASE (1)
-      default: break;
+      K2_CASE (6) K2_CASE (5) K2_CASE (4) K2_CASE (3) K2_CASE (2) K2_CASE (1) default : break;
     }
 }
 
 static void
-kernel_avx2 (int mr, int kc, const float *a, long lda, bool trans_a, const float *bp,
-             float *c, long ldc, int nv, bool load_c, const float *bias)
+kernel_avx2 (int mr, int kc, const float *a, long lda, bool trans_a, const float *bp, float *c,
+             long ldc, int nv, bool load_c, const float *bias)
 {
   for (int h = 0; h < 2 && h * 16 < nv; h++)
     {
@@ -324,9 +352,12 @@ gz_gemm_kernel_pick (void)
 #ifdef GZ_HAVE_X86_KERNELS
   switch (gz_isa ())
     {
-    case GZ_ISA_AVX512: return &avx512_kernel;
-    case GZ_ISA_AVX2: return &avx2_kernel;
-    case GZ_ISA_GENERIC: break;
+      case GZ_ISA_AVX512:
+        return &avx512_kernel;
+      case GZ_ISA_AVX2:
+        return &avx2_kernel;
+      case GZ_ISA_GENERIC:
+        break;
     }
 #endif
   return &generic_kernel;

@@ -25,8 +25,7 @@ typedef void (*GzGemmKernelFn) (int mr, int kc, const float *a, long lda, bool t
 
 /* Packs rows [0, kc) × columns [0, nc) of a row-major B (row stride ldb),
  * times alpha, into ceil(nc / NR) panels at dst, zero past nc. */
-typedef void (*GzGemmPackFn) (const float *b, size_t ldb, float alpha, int kc, int nc,
-                              float *dst);
+typedef void (*GzGemmPackFn) (const float *b, size_t ldb, float alpha, int kc, int nc, float *dst);
 
 typedef struct
 {

@@ -108,8 +108,8 @@ gemm_block (const Job *j, int m0, int m1, int n0, int n1, float *buf, int nc_max
               for (int p = 0; p < panels; p++)
                 {
                   int nv = nc - p * NR < NR ? nc - p * NR : NR;
-                  kern->fn (mr, kc, a, j->lda, j->trans_a, buf + (size_t) p * kc * NR,
-                            c + p * NR, j->ldc, nv, load_c, bias);
+                  kern->fn (mr, kc, a, j->lda, j->trans_a, buf + (size_t) p * kc * NR, c + p * NR,
+                            j->ldc, nv, load_c, bias);
                 }
             }
         }
@@ -123,7 +123,7 @@ gemm_range (long begin, long end, void *data)
   float *buf = pack_buffer ();
   int nc_max = NC;
   /* Out of memory for the 512 KiB block: one panel at a time on the stack. */
-  _Alignas (64) float panel[KC * NR];
+  _Alignas(64) float panel[KC * NR];
   if (buf == NULL)
     {
       buf = panel;
@@ -168,8 +168,8 @@ gz_gemm (bool trans_a, int m, int n, int k, const float *a, int lda, GzGemmPackB
   const GzGemmKernel *kern = kernel ();
   /* Equal k blocks of at most KC: C is read and written once per block. */
   int kb = (k + KC - 1) / KC;
-  Job j = { kern, trans_a, true, m, n, k, lda, ldc, (k + kb - 1) / kb, a, row_bias, pack_b,
-            b_ctx, beta, c };
+  Job j = { kern, trans_a,  true,   m,     n,    k, lda, ldc, (k + kb - 1) / kb,
+            a,    row_bias, pack_b, b_ctx, beta, c };
   long n_units = (n + NR - 1) / NR, m_units = (m + kern->mr - 1) / kern->mr;
   int threads = gz_get_threads ();
   double flops = 2.0 * m * n * k;

@@ -20,15 +20,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum { GZ_GEMM_NR = 32 }; /* panel width for every kernel (2 AVX-512 vectors) */
+enum
+{
+  GZ_GEMM_NR = 32
+}; /* panel width for every kernel (2 AVX-512 vectors) */
 
 typedef void (*GzGemmPackB) (const void *ctx, int k0, int kc, int n0, int nc, float *dst);
 
 /* op(A) is M×K: A[i·lda + k], or with trans_a A[k·lda + i].
  * row_bias may be NULL; beta is 0 (C is written, never read) or 1. */
-void gz_gemm (bool trans_a, int m, int n, int k, const float *a, int lda,
-              GzGemmPackB pack_b, const void *b_ctx, const float *row_bias, float beta,
-              float *c, int ldc);
+void gz_gemm (bool trans_a, int m, int n, int k, const float *a, int lda, GzGemmPackB pack_b,
+              const void *b_ctx, const float *row_bias, float beta, float *c, int ldc);
 
 /* The packer for an ordinary matrix: ctx is a GzGemmMatrix (op(B) is K×N). */
 typedef struct

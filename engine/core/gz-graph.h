@@ -34,11 +34,11 @@ typedef struct
   GzAttrType type;
   float f;
   int64_t i;
-  char *s;            /* NUL-terminated copy */
-  int n;              /* element count of floats / ints */
+  char *s; /* NUL-terminated copy */
+  int n; /* element count of floats / ints */
   float *floats;
   int64_t *ints;
-  GzTensor *t;        /* GZ_ATTR_TENSOR, converted to float32 or int64 */
+  GzTensor *t; /* GZ_ATTR_TENSOR, converted to float32 or int64 */
 } GzAttr;
 
 /* ---- Values and nodes -------------------------------------------------- */
@@ -47,28 +47,28 @@ typedef struct
 {
   char *name;
   GzDType dtype;
-  int ndim;                    /* declared shape from the file, if any (-1 dims symbolic) */
+  int ndim; /* declared shape from the file, if any (-1 dims symbolic) */
   int64_t dims[GZ_MAX_DIMS];
   bool has_shape;
-  GzTensor *initializer;       /* constant from the file, else NULL */
-  int producer;                /* node index, or -1 for initializers and graph inputs */
+  GzTensor *initializer; /* constant from the file, else NULL */
+  int producer; /* node index, or -1 for initializers and graph inputs */
 } GzValue;
 
 typedef struct GzOpDef GzOpDef;
 
 typedef struct
 {
-  char *name;                  /* never NULL: generated "op_type_<index>" when empty */
+  char *name; /* never NULL: generated "op_type_<index>" when empty */
   char *op_type;
   char *domain;
   int n_inputs;
-  int *inputs;                 /* value indices; -1 for an omitted optional input */
+  int *inputs; /* value indices; -1 for an omitted optional input */
   int n_outputs;
   int *outputs;
   int n_attrs;
   GzAttr *attrs;
   const GzOpDef *op;
-  void *params;                /* op-specific, made by op->init, freed by op->free_params */
+  void *params; /* op-specific, made by op->init, freed by op->free_params */
 } GzNode;
 
 typedef struct
@@ -76,10 +76,10 @@ typedef struct
   int n_values;
   GzValue *values;
   int n_nodes;
-  GzNode *nodes;               /* topological order */
-  int input;                   /* value index of the (single, non-constant) graph input */
-  int output;                  /* value index of the first graph output */
-  int64_t opset;               /* default-domain opset */
+  GzNode *nodes; /* topological order */
+  int input; /* value index of the (single, non-constant) graph input */
+  int output; /* value index of the first graph output */
+  int64_t opset; /* default-domain opset */
   char *producer;
 } GzGraph;
 
@@ -115,18 +115,17 @@ typedef GzStatus (*GzOpForwardFn) (const GzNode *node, const GzTensor *const *in
  * din[i] != NULL, *write* (not add) d(objective)/d(input i) into din[i], which
  * has the input's shape. in/out are the forward's values. */
 typedef GzStatus (*GzOpBackwardFn) (const GzNode *node, const GzTensor *const *in,
-                                    const GzTensor *const *out,
-                                    const GzTensor *const *dout, GzTensor *const *din,
-                                    GzReluMode relu_mode, GzError *err);
+                                    const GzTensor *const *out, const GzTensor *const *dout,
+                                    GzTensor *const *din, GzReluMode relu_mode, GzError *err);
 
 struct GzOpDef
 {
-  const char *op_type;         /* ONNX op type, default domain */
-  int min_opset;               /* the oldest opset whose semantics this implements */
-  GzOpInitFn init;             /* may be NULL */
+  const char *op_type; /* ONNX op type, default domain */
+  int min_opset; /* the oldest opset whose semantics this implements */
+  GzOpInitFn init; /* may be NULL */
   GzOpInferFn infer;
   GzOpForwardFn forward;
-  GzOpBackwardFn backward;     /* NULL: no gradient through this operator */
+  GzOpBackwardFn backward; /* NULL: no gradient through this operator */
   void (*free_params) (void *params);
 };
 
@@ -136,8 +135,8 @@ const GzOpDef *gz_op_lookup (const char *op_type);
 /* Helpers every operator uses. */
 int64_t gz_shape_numel (int ndim, const int64_t *dims);
 /* Numpy broadcasting of two shapes; GZ_ERR_SHAPE when incompatible. */
-GzStatus gz_broadcast_shape (int na, const int64_t *a, int nb, const int64_t *b,
-                             int *nout, int64_t *out, GzError *err);
+GzStatus gz_broadcast_shape (int na, const int64_t *a, int nb, const int64_t *b, int *nout,
+                             int64_t *out, GzError *err);
 /* Sets out's header (no data) to the given shape and dtype. */
 void gz_tensor_set_shape (GzTensor *out, GzDType dtype, int ndim, const int64_t *dims);
 /* Normalises a possibly negative axis for rank ndim; -1 when out of range. */

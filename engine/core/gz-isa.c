@@ -12,8 +12,8 @@ detect (void)
 #if defined(__x86_64__) && defined(__GNUC__)
   const char *cap = getenv ("GAZE_CONV_ISA");
   int limit = cap == NULL || strcmp (cap, "avx512") == 0 ? GZ_ISA_AVX512
-              : strcmp (cap, "avx2") == 0               ? GZ_ISA_AVX2
-                                                        : GZ_ISA_GENERIC;
+      : strcmp (cap, "avx2") == 0                        ? GZ_ISA_AVX2
+                                                         : GZ_ISA_GENERIC;
   __builtin_cpu_init ();
   if (limit >= GZ_ISA_AVX512 && __builtin_cpu_supports ("avx512f"))
     return GZ_ISA_AVX512;

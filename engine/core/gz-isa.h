@@ -6,8 +6,8 @@
 typedef enum
 {
   GZ_ISA_GENERIC = 0, /* portable C */
-  GZ_ISA_AVX2 = 1,    /* AVX2 with FMA */
-  GZ_ISA_AVX512 = 2,  /* AVX-512F */
+  GZ_ISA_AVX2 = 1, /* AVX2 with FMA */
+  GZ_ISA_AVX512 = 2, /* AVX-512F */
 } GzIsa;
 
 /* The widest family this CPU runs, capped by GAZE_CONV_ISA=avx512|avx2|generic

@@ -51,21 +51,23 @@ plan_input_shape (const GzGraph *g, int batch, const GzLimits *limits, GzTensor 
     {
       if (v->dims[0] >= 0 && v->dims[0] != batch)
         return gz_error_set (err, GZ_ERR_SHAPE,
-                             "the model input '%s' has a fixed batch of %lld, not %d",
-                             v->name, (long long) v->dims[0], batch);
+                             "the model input '%s' has a fixed batch of %lld, not %d", v->name,
+                             (long long) v->dims[0], batch);
       t->dims[0] = batch;
     }
   for (int d = 1; d < v->ndim; d++)
     if (v->dims[d] < 0)
       return gz_error_set (err, GZ_ERR_UNSUPPORTED,
                            "dimension %d of the model input '%s' is symbolic; only the batch "
-                           "dimension may be", d, v->name);
+                           "dimension may be",
+                           d, v->name);
   int64_t extent = shape_extent (t->ndim, t->dims);
   if (limits != NULL && (extent < 0 || extent > limits->max_tensor_elements))
-    return gz_error_set (err, GZ_ERR_LIMIT,
-                         "the model input '%s' would have more than the limit of %lld "
-                         "elements (raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)", v->name,
-                         (long long) limits->max_tensor_elements);
+    return gz_error_set (
+        err, GZ_ERR_LIMIT,
+        "the model input '%s' would have more than the limit of %lld "
+        "elements (raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
+        v->name, (long long) limits->max_tensor_elements);
   return GZ_OK;
 }
 
@@ -90,18 +92,19 @@ check_output (const GzNode *node, const GzTensor *t, const GzLimits *limits, GzE
                          "node '%s' (%s) has an output with a negative or overflowing shape",
                          node->name, node->op_type);
   if (limits != NULL && n > limits->max_tensor_elements)
-    return gz_error_set (err, GZ_ERR_LIMIT,
-                         "node '%s' (%s) output has %lld elements, above the limit of %lld "
-                         "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
-                         node->name, node->op_type, (long long) n,
-                         (long long) limits->max_tensor_elements);
+    return gz_error_set (
+        err, GZ_ERR_LIMIT,
+        "node '%s' (%s) output has %lld elements, above the limit of %lld "
+        "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
+        node->name, node->op_type, (long long) n, (long long) limits->max_tensor_elements);
   int64_t extent = shape_extent (t->ndim, t->dims);
   if (limits != NULL && (extent < 0 || extent > limits->max_tensor_elements))
-    return gz_error_set (err, GZ_ERR_LIMIT,
-                         "node '%s' (%s) output is empty but its other dimensions multiply to "
-                         "more than the limit of %lld elements "
-                         "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
-                         node->name, node->op_type, (long long) limits->max_tensor_elements);
+    return gz_error_set (
+        err, GZ_ERR_LIMIT,
+        "node '%s' (%s) output is empty but its other dimensions multiply to "
+        "more than the limit of %lld elements "
+        "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
+        node->name, node->op_type, (long long) limits->max_tensor_elements);
   return GZ_OK;
 }
 
@@ -151,7 +154,10 @@ plan_fold_node (const GzNode *node, GzPlan *plan, const GzTensor *const *in, GzT
 GzStatus
 gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits, GzPlan **out, GzError *err)
 {
-  enum { MAX_IO = 64 };
+  enum
+  {
+    MAX_IO = 64
+  };
   GzStatus st = GZ_OK;
   int64_t folded_bytes = 0;
   GzPlan *plan = calloc (1, sizeof *plan);
@@ -252,7 +258,8 @@ gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits, GzPlan **out
   for (int v = 0; v < g->n_values; v++)
     if (!plan->is_constant[v] && (g->values[v].producer >= 0 || v == g->input))
       {
-        int64_t bytes = gz_tensor_numel (&plan->values[v]) * (int64_t) gz_dtype_size (plan->values[v].dtype);
+        int64_t bytes
+            = gz_tensor_numel (&plan->values[v]) * (int64_t) gz_dtype_size (plan->values[v].dtype);
         if (bytes < 0 || plan->activation_bytes > INT64_MAX - bytes)
           {
             st = gz_error_set (err, GZ_ERR_LIMIT, "activation memory overflows");
@@ -265,8 +272,8 @@ gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits, GzPlan **out
       st = gz_error_set (err, GZ_ERR_LIMIT,
                          "a forward pass at batch %d needs about %lld MiB of activations, above "
                          "the limit of %lld MiB (raise it with --limits activation-bytes=N or "
-                         "GAZE_LIMITS=activation-bytes=N)", batch,
-                         (long long) (plan->activation_bytes >> 20),
+                         "GAZE_LIMITS=activation-bytes=N)",
+                         batch, (long long) (plan->activation_bytes >> 20),
                          (long long) (limits->max_activation_bytes >> 20));
       goto fail;
     }

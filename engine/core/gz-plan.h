@@ -17,14 +17,14 @@ typedef struct
 {
   int batch;
   int n_values;
-  GzTensor *values;      /* one header per graph value: dtype, shape; data for constants */
-  bool *is_constant;     /* initializer or folded */
-  bool *folded_owned;    /* values[i].data was allocated by folding (freed with the plan) */
-  bool *node_folded;     /* per node: computed at build time, skipped at run time */
-  int *last_use;         /* per value: index of the last runtime node reading it, -1 if none */
+  GzTensor *values; /* one header per graph value: dtype, shape; data for constants */
+  bool *is_constant; /* initializer or folded */
+  bool *folded_owned; /* values[i].data was allocated by folding (freed with the plan) */
+  bool *node_folded; /* per node: computed at build time, skipped at run time */
+  int *last_use; /* per value: index of the last runtime node reading it, -1 if none */
   int64_t activation_bytes; /* sum of runtime value sizes (an upper bound on memory) */
 } GzPlan;
 
-GzStatus gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits,
-                        GzPlan **out, GzError *err);
+GzStatus gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits, GzPlan **out,
+                        GzError *err);
 void gz_plan_free (GzPlan *plan);

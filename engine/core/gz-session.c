@@ -14,7 +14,10 @@
 #include "gz-model-private.h"
 #include "gz-session-private.h"
 
-enum { MAX_IO = 64 };
+enum
+{
+  MAX_IO = 64
+};
 
 typedef struct
 {
@@ -26,18 +29,18 @@ typedef struct
 struct GzSession
 {
   const GzModel *model;
-  const GzPlan *plan;        /* model->plan or batch_plan */
-  GzPlan *batch_plan;        /* for a batch other than 1 */
-  GzTensor *values;          /* per graph value: header + data while live */
-  int *block_of;             /* per value: pool block index, -1 */
-  bool *kept;                /* per value: kept after the last forward */
+  const GzPlan *plan; /* model->plan or batch_plan */
+  GzPlan *batch_plan; /* for a batch other than 1 */
+  GzTensor *values; /* per graph value: header + data while live */
+  int *block_of; /* per value: pool block index, -1 */
+  bool *kept; /* per value: kept after the last forward */
   Block *blocks;
   int n_blocks;
   bool have_forward;
   uint64_t forward_count;
-  char *keep;                /* keep_layer of the last forward (explain reuses it) */
-  uint64_t memo_input_hash;  /* of the input the memo was made for */
-  void *memo;                /* gz_session_set_memo */
+  char *keep; /* keep_layer of the last forward (explain reuses it) */
+  uint64_t memo_input_hash; /* of the input the memo was made for */
+  void *memo; /* gz_session_set_memo */
   void (*memo_free) (void *);
 };
 
@@ -202,7 +205,7 @@ pool_acquire (GzSession *s, int v, GzError *err)
       if (p == NULL)
         return gz_error_set (err, GZ_ERR_NOMEM, "out of memory for activations");
       best = s->n_blocks++;
-      s->blocks[best] = (Block) { p, need, false };
+      s->blocks[best] = (Block){ p, need, false };
     }
   s->blocks[best].in_use = true;
   s->block_of[v] = best;
@@ -369,8 +372,7 @@ run_forward (GzSession *s, const GzTensor *input, const char *keep_layer, GzErro
 
   if ((st = pool_acquire (s, g->input, err)) != GZ_OK)
     return st;
-  memcpy (s->values[g->input].data, input->data,
-          (size_t) gz_tensor_numel (input) * sizeof (float));
+  memcpy (s->values[g->input].data, input->data, (size_t) gz_tensor_numel (input) * sizeof (float));
 
   for (int n = 0; n < g->n_nodes; n++)
     {
@@ -500,8 +502,8 @@ gz_session_backward (GzSession *s, const GzTensor *grad_output, const char *wrt,
             {
               st = gz_error_set (err, GZ_ERR_ARGUMENT,
                                  "the forward pass did not keep '%s', needed for the backward "
-                                 "pass to '%s'", g->values[node->inputs[i]].name,
-                                 g->values[target].name);
+                                 "pass to '%s'",
+                                 g->values[node->inputs[i]].name, g->values[target].name);
               goto out;
             }
       }
@@ -531,9 +533,8 @@ gz_session_backward (GzSession *s, const GzTensor *grad_output, const char *wrt,
         continue;
       if (node->op->backward == NULL)
         {
-          st = gz_error_set (err, GZ_ERR_UNSUPPORTED,
-                             "no gradient through operator %s (node '%s')", node->op_type,
-                             node->name);
+          st = gz_error_set (err, GZ_ERR_UNSUPPORTED, "no gradient through operator %s (node '%s')",
+                             node->op_type, node->name);
           goto out;
         }
       for (int i = 0; i < node->n_inputs; i++)

@@ -48,7 +48,8 @@ gz_tensor_new (GzDType dtype, int ndim, const int64_t *dims, GzError *err)
 {
   if (ndim < 0 || ndim > GZ_MAX_DIMS)
     {
-      gz_error_set (err, GZ_ERR_LIMIT, "tensor rank %d exceeds the maximum of %d", ndim, GZ_MAX_DIMS);
+      gz_error_set (err, GZ_ERR_LIMIT, "tensor rank %d exceeds the maximum of %d", ndim,
+                    GZ_MAX_DIMS);
       return NULL;
     }
   int64_t n = gz_shape_numel (ndim, dims);
@@ -95,8 +96,8 @@ gz_tensor_free (GzTensor *t)
 }
 
 GzStatus
-gz_broadcast_shape (int na, const int64_t *a, int nb, const int64_t *b,
-                    int *nout, int64_t *out, GzError *err)
+gz_broadcast_shape (int na, const int64_t *a, int nb, const int64_t *b, int *nout, int64_t *out,
+                    GzError *err)
 {
   int n = na > nb ? na : nb;
   for (int i = 0; i < n; i++)
@@ -109,8 +110,8 @@ gz_broadcast_shape (int na, const int64_t *a, int nb, const int64_t *b,
         out[i] = db;
       else
         return gz_error_set (err, GZ_ERR_SHAPE,
-                             "shapes cannot be broadcast: dimension %d is %lld and %lld",
-                             i, (long long) da, (long long) db);
+                             "shapes cannot be broadcast: dimension %d is %lld and %lld", i,
+                             (long long) da, (long long) db);
     }
   *nout = n;
   return GZ_OK;

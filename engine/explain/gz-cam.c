@@ -108,13 +108,14 @@ gz_cam_find_head (const GzModel *model, const char *layer, GzCamHead *head, char
       return false;
     }
   int64_t channels = model->plan != NULL && model->plan->values[v].ndim == 4
-                       ? model->plan->values[v].dims[1]
-                       : -1;
+      ? model->plan->values[v].dims[1]
+      : -1;
   int count;
   int n = sole_consumer (model, v, &count);
-  if (n < 0 || (strcmp (g->nodes[n].op_type, "GlobalAveragePool") != 0
-                && !(strcmp (g->nodes[n].op_type, "ReduceMean") == 0
-                     && reduces_hw (model, &g->nodes[n]))))
+  if (n < 0
+      || (strcmp (g->nodes[n].op_type, "GlobalAveragePool") != 0
+          && !(strcmp (g->nodes[n].op_type, "ReduceMean") == 0
+               && reduces_hw (model, &g->nodes[n]))))
     {
       if (n >= 0)
         snprintf (reason, reason_len,
@@ -142,9 +143,8 @@ gz_cam_find_head (const GzModel *model, const char *layer, GzCamHead *head, char
         }
       const GzNode *node = &g->nodes[n];
       const char *op = node->op_type;
-      if (strcmp (op, "Flatten") == 0 || strcmp (op, "Reshape") == 0
-          || strcmp (op, "Squeeze") == 0 || strcmp (op, "Dropout") == 0
-          || strcmp (op, "Identity") == 0)
+      if (strcmp (op, "Flatten") == 0 || strcmp (op, "Reshape") == 0 || strcmp (op, "Squeeze") == 0
+          || strcmp (op, "Dropout") == 0 || strcmp (op, "Identity") == 0)
         {
           if (node->inputs[0] != cur)
             break;

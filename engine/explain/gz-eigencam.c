@@ -87,8 +87,10 @@ gz_eigencam_map (int64_t c, int64_t hw, const float *a, float *out, GzError *err
   if ((uint64_t) n > 8192)
     {
       free (x);
-      return gz_error_set (err, GZ_ERR_LIMIT, "Eigen-CAM: layer too large (%lld channels, "
-                           "%lld locations)", (long long) c, (long long) hw);
+      return gz_error_set (err, GZ_ERR_LIMIT,
+                           "Eigen-CAM: layer too large (%lld channels, "
+                           "%lld locations)",
+                           (long long) c, (long long) hw);
     }
   double *m = calloc ((size_t) n * (size_t) n, sizeof *m);
   double *v = malloc ((size_t) n * sizeof *v);

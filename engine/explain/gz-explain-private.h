@@ -25,18 +25,18 @@
 
 typedef struct
 {
-  GzSession *session;           /* the caller's session: forward of the image */
+  GzSession *session; /* the caller's session: forward of the image */
   const GzModel *model;
   const GzExplainOptions *options;
   GzMethod method;
-  const char *layer;            /* resolved layer name (never "auto") */
-  int layer_value;              /* its value index in model->graph */
+  const char *layer; /* resolved layer name (never "auto") */
+  int layer_value; /* its value index in model->graph */
   int class_index;
-  bool negative;                /* explain −logit (sigmoid models' negative class) */
-  int64_t n_classes;            /* logits per image */
-  int out_ndim;                 /* the output's shape ([1,K], or e.g. [1,K,1,1]) */
+  bool negative; /* explain −logit (sigmoid models' negative class) */
+  int64_t n_classes; /* logits per image */
+  int out_ndim; /* the output's shape ([1,K], or e.g. [1,K,1,1]) */
   int64_t out_dims[GZ_MAX_DIMS];
-  float score;                  /* the explained score of the image: ±logit */
+  float score; /* the explained score of the image: ±logit */
   int input_width, input_height;
   /* Time spent so far, in milliseconds; methods add what they run. */
   double forward_ms, backward_ms;
@@ -53,18 +53,12 @@ typedef GzStatus (*GzExplainMethodFn) (GzExplainCtx *ctx, GzSession *session, Gz
 
 GzStatus gz_explain_cam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err);
 GzStatus gz_explain_gradcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err);
-GzStatus gz_explain_gradcampp (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
-                               GzError *err);
-GzStatus gz_explain_xgradcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
-                              GzError *err);
-GzStatus gz_explain_hirescam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
-                              GzError *err);
-GzStatus gz_explain_layercam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
-                              GzError *err);
-GzStatus gz_explain_eigencam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
-                              GzError *err);
-GzStatus gz_explain_scorecam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
-                              GzError *err);
+GzStatus gz_explain_gradcampp (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err);
+GzStatus gz_explain_xgradcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err);
+GzStatus gz_explain_hirescam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err);
+GzStatus gz_explain_layercam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err);
+GzStatus gz_explain_eigencam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err);
+GzStatus gz_explain_scorecam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err);
 GzStatus gz_explain_ablationcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
                                  GzError *err);
 GzStatus gz_explain_guided_backprop (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
@@ -72,8 +66,7 @@ GzStatus gz_explain_guided_backprop (GzExplainCtx *ctx, GzSession *session, GzTe
 GzStatus gz_explain_guided_gradcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
                                     GzError *err);
 /* SmoothGrad around any method: averages its raw maps over noisy copies. */
-GzStatus gz_explain_smooth (GzExplainCtx *ctx, GzExplainMethodFn fn, GzTensor **raw,
-                            GzError *err);
+GzStatus gz_explain_smooth (GzExplainCtx *ctx, GzExplainMethodFn fn, GzTensor **raw, GzError *err);
 
 /* ---- Helpers the methods share (gz-explain.c) --------------------------- */
 
@@ -87,8 +80,8 @@ GzTensor *gz_explain_grad_output (const GzExplainCtx *ctx, int64_t n, GzError *e
 /* The explained score of image i of a [N,K] logits tensor. */
 float gz_explain_score_of (const GzExplainCtx *ctx, const GzTensor *logits, int64_t i);
 /* The layer activation of session: [1,C,h,w] (checked). */
-GzStatus gz_explain_activation (const GzExplainCtx *ctx, GzSession *session,
-                                const GzTensor **act, GzError *err);
+GzStatus gz_explain_activation (const GzExplainCtx *ctx, GzSession *session, const GzTensor **act,
+                                GzError *err);
 /* d score / d activation at the layer: [1,C,h,w], timed into backward_ms. */
 GzStatus gz_explain_layer_gradient (GzExplainCtx *ctx, GzSession *session, GzTensor **grad,
                                     GzError *err);
@@ -105,8 +98,8 @@ GzStatus gz_explain_weighted_cam (GzExplainCtx *ctx, GzSession *session, GzCamWe
 typedef enum
 {
   GZ_NEED_ACTIVATION, /* the layer's value */
-  GZ_NEED_BACKWARD,   /* the layer and everything a backward pass to it reads */
-  GZ_NEED_ALL,        /* every activation (gradients down to the input) */
+  GZ_NEED_BACKWARD, /* the layer and everything a backward pass to it reads */
+  GZ_NEED_ALL, /* every activation (gradients down to the input) */
 } GzExplainNeed;
 /* Re-runs the forward of the session's input when what it kept does not cover
  * `need` (timed into forward_ms). A re-run keeps every activation when they
@@ -130,8 +123,7 @@ bool gz_tail_ready (const GzTail *tail);
 /* Whether session holds every tensor a backward pass through the tail reads. */
 bool gz_tail_backward_ready (const GzTail *tail);
 int64_t gz_tail_image_bytes (const GzTail *tail);
-GzStatus gz_tail_run (GzTail *tail, const GzTensor *layer_batch, GzTensor **logits,
-                      GzError *err);
+GzStatus gz_tail_run (GzTail *tail, const GzTensor *layer_batch, GzTensor **logits, GzError *err);
 void gz_tail_free (GzTail *tail);
 
 /* ---- Kernels (activations A and gradients G are [C, hw], C order) ------- */

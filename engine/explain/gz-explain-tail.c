@@ -16,16 +16,20 @@
 
 #include "gz-explain-private.h"
 
-enum { MAX_IO = 64, N_PLANS = 2 };
+enum
+{
+  MAX_IO = 64,
+  N_PLANS = 2
+};
 
 struct GzTail
 {
   const GzModel *model;
   GzSession *session;
   int layer;
-  bool *down;        /* per value: computed by the tail */
-  bool *runs;        /* per node: runs in the tail */
-  int *last;         /* per value: last tail node reading it */
+  bool *down; /* per value: computed by the tail */
+  bool *runs; /* per node: runs in the tail */
+  int *last; /* per value: last tail node reading it */
   int64_t image_bytes;
   GzPlan *plans[N_PLANS]; /* by batch size, most recent first */
 };

@@ -67,11 +67,16 @@ gz_method_from_name (const char *name, GzMethod *method)
     const char *alias;
     GzMethod method;
   } aliases[] = {
-    { "grad-cam", GZ_METHOD_GRADCAM },         { "gradcampp", GZ_METHOD_GRADCAM_PP },
-    { "grad-cam++", GZ_METHOD_GRADCAM_PP },    { "xgrad-cam", GZ_METHOD_XGRADCAM },
-    { "hires-cam", GZ_METHOD_HIRESCAM },       { "layer-cam", GZ_METHOD_LAYERCAM },
-    { "eigen-cam", GZ_METHOD_EIGENCAM },       { "score-cam", GZ_METHOD_SCORECAM },
-    { "ablation-cam", GZ_METHOD_ABLATIONCAM }, { "guided", GZ_METHOD_GUIDED_BACKPROP },
+    { "grad-cam", GZ_METHOD_GRADCAM },
+    { "gradcampp", GZ_METHOD_GRADCAM_PP },
+    { "grad-cam++", GZ_METHOD_GRADCAM_PP },
+    { "xgrad-cam", GZ_METHOD_XGRADCAM },
+    { "hires-cam", GZ_METHOD_HIRESCAM },
+    { "layer-cam", GZ_METHOD_LAYERCAM },
+    { "eigen-cam", GZ_METHOD_EIGENCAM },
+    { "score-cam", GZ_METHOD_SCORECAM },
+    { "ablation-cam", GZ_METHOD_ABLATIONCAM },
+    { "guided", GZ_METHOD_GUIDED_BACKPROP },
     { "guidedbackprop", GZ_METHOD_GUIDED_BACKPROP },
     { "guided-grad-cam", GZ_METHOD_GUIDED_GRADCAM },
   };
@@ -92,16 +97,16 @@ method_uses_gradient (GzMethod m)
 {
   switch (m)
     {
-    case GZ_METHOD_GRADCAM:
-    case GZ_METHOD_GRADCAM_PP:
-    case GZ_METHOD_XGRADCAM:
-    case GZ_METHOD_HIRESCAM:
-    case GZ_METHOD_LAYERCAM:
-    case GZ_METHOD_GUIDED_BACKPROP:
-    case GZ_METHOD_GUIDED_GRADCAM:
-      return true;
-    default:
-      return false;
+      case GZ_METHOD_GRADCAM:
+      case GZ_METHOD_GRADCAM_PP:
+      case GZ_METHOD_XGRADCAM:
+      case GZ_METHOD_HIRESCAM:
+      case GZ_METHOD_LAYERCAM:
+      case GZ_METHOD_GUIDED_BACKPROP:
+      case GZ_METHOD_GUIDED_GRADCAM:
+        return true;
+      default:
+        return false;
     }
 }
 
@@ -336,8 +341,7 @@ gz_explain_layer_gradient (GzExplainCtx *ctx, GzSession *session, GzTensor **gra
     {
       gz_tensor_free (*grad);
       *grad = NULL;
-      return gz_error_set (err, GZ_ERR_SHAPE, "the gradient at '%s' is not [1,C,H,W]",
-                           ctx->layer);
+      return gz_error_set (err, GZ_ERR_SHAPE, "the gradient at '%s' is not [1,C,H,W]", ctx->layer);
     }
   return GZ_OK;
 }
@@ -370,8 +374,7 @@ keep_covers (GzExplainCtx *ctx, GzSession *session, GzExplainNeed need)
 }
 
 GzStatus
-gz_explain_ensure_forward (GzExplainCtx *ctx, GzSession *session, GzExplainNeed need,
-                          GzError *err)
+gz_explain_ensure_forward (GzExplainCtx *ctx, GzSession *session, GzExplainNeed need, GzError *err)
 {
   if (keep_covers (ctx, session, need))
     return GZ_OK;
@@ -441,18 +444,30 @@ method_function (GzMethod m)
 {
   switch (m)
     {
-    case GZ_METHOD_CAM: return gz_explain_cam;
-    case GZ_METHOD_GRADCAM: return gz_explain_gradcam;
-    case GZ_METHOD_GRADCAM_PP: return gz_explain_gradcampp;
-    case GZ_METHOD_XGRADCAM: return gz_explain_xgradcam;
-    case GZ_METHOD_HIRESCAM: return gz_explain_hirescam;
-    case GZ_METHOD_LAYERCAM: return gz_explain_layercam;
-    case GZ_METHOD_EIGENCAM: return gz_explain_eigencam;
-    case GZ_METHOD_SCORECAM: return gz_explain_scorecam;
-    case GZ_METHOD_ABLATIONCAM: return gz_explain_ablationcam;
-    case GZ_METHOD_GUIDED_BACKPROP: return gz_explain_guided_backprop;
-    case GZ_METHOD_GUIDED_GRADCAM: return gz_explain_guided_gradcam;
-    case GZ_METHOD_COUNT: break;
+      case GZ_METHOD_CAM:
+        return gz_explain_cam;
+      case GZ_METHOD_GRADCAM:
+        return gz_explain_gradcam;
+      case GZ_METHOD_GRADCAM_PP:
+        return gz_explain_gradcampp;
+      case GZ_METHOD_XGRADCAM:
+        return gz_explain_xgradcam;
+      case GZ_METHOD_HIRESCAM:
+        return gz_explain_hirescam;
+      case GZ_METHOD_LAYERCAM:
+        return gz_explain_layercam;
+      case GZ_METHOD_EIGENCAM:
+        return gz_explain_eigencam;
+      case GZ_METHOD_SCORECAM:
+        return gz_explain_scorecam;
+      case GZ_METHOD_ABLATIONCAM:
+        return gz_explain_ablationcam;
+      case GZ_METHOD_GUIDED_BACKPROP:
+        return gz_explain_guided_backprop;
+      case GZ_METHOD_GUIDED_GRADCAM:
+        return gz_explain_guided_gradcam;
+      case GZ_METHOD_COUNT:
+        break;
     }
   return NULL;
 }
@@ -477,8 +492,10 @@ choose_target (GzExplainCtx *ctx, const GzExplainOptions *opt, GzExplanation *ex
   int64_t n = gz_tensor_numel (logits);
   int64_t batch = logits->ndim >= 2 ? logits->dims[0] : 1;
   if (batch != 1 || n < 1)
-    return gz_error_set (err, GZ_ERR_SHAPE, "expected the logits of one image, got %lld values "
-                         "for a batch of %lld", (long long) n, (long long) batch);
+    return gz_error_set (err, GZ_ERR_SHAPE,
+                         "expected the logits of one image, got %lld values "
+                         "for a batch of %lld",
+                         (long long) n, (long long) batch);
   if (n > INT32_MAX)
     return gz_error_set (err, GZ_ERR_LIMIT, "too many classes");
   ctx->n_classes = n;
@@ -512,8 +529,10 @@ choose_target (GzExplainCtx *ctx, const GzExplainOptions *opt, GzExplanation *ex
               k = (int) i;
         }
       else if (k >= n)
-        return gz_error_set (err, GZ_ERR_ARGUMENT, "class %d does not exist: the model has %lld "
-                             "classes (0…%lld)", k, (long long) n, (long long) n - 1);
+        return gz_error_set (err, GZ_ERR_ARGUMENT,
+                             "class %d does not exist: the model has %lld "
+                             "classes (0…%lld)",
+                             k, (long long) n, (long long) n - 1);
       ctx->class_index = k;
       ctx->negative = false;
       double mx = l[0];
@@ -569,8 +588,7 @@ finish_map (GzExplainCtx *ctx, GzExplanation *ex, GzError *err)
 }
 
 GzStatus
-gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation **out,
-            GzError *err)
+gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation **out, GzError *err)
 {
   double t_start = gz_explain_now_ms ();
   if (out != NULL)
@@ -622,7 +640,8 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
                          "the session has no forward pass to explain: call gz_session_forward "
                          "on the image first");
   if (input->ndim != 4 || input->dims[0] != 1)
-    return gz_error_set (err, GZ_ERR_SHAPE, "gz_explain explains one image: the input must be "
+    return gz_error_set (err, GZ_ERR_SHAPE,
+                         "gz_explain explains one image: the input must be "
                          "[1,C,H,W]");
   if (input->dims[2] > INT32_MAX || input->dims[3] > INT32_MAX)
     return gz_error_set (err, GZ_ERR_LIMIT, "input too large");
@@ -633,9 +652,9 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
    * the rest the layer, and the gradient methods what a backward pass to it
    * reads. SmoothGrad works on its own scratch session but the target comes
    * from the image's own forward. */
-  GzExplainNeed need = method_is_pixel (opt.method)         ? GZ_NEED_ALL
-                       : method_uses_gradient (opt.method) ? GZ_NEED_BACKWARD
-                                                           : GZ_NEED_ACTIVATION;
+  GzExplainNeed need = method_is_pixel (opt.method) ? GZ_NEED_ALL
+      : method_uses_gradient (opt.method)           ? GZ_NEED_BACKWARD
+                                                    : GZ_NEED_ACTIVATION;
   GzStatus st = gz_explain_ensure_forward (&ctx, session, need, err);
   if (st != GZ_OK)
     return st;
@@ -703,8 +722,10 @@ gz_explain_act_grad (GzExplainCtx *ctx, GzSession *session, const GzTensor **act
       {
         gz_tensor_free (*grad);
         *grad = NULL;
-        return gz_error_set (err, GZ_ERR_SHAPE, "the gradient at '%s' does not have the "
-                             "activation's shape", ctx->layer);
+        return gz_error_set (err, GZ_ERR_SHAPE,
+                             "the gradient at '%s' does not have the "
+                             "activation's shape",
+                             ctx->layer);
       }
   *raw = gz_explain_new_map (a->dims[2], a->dims[3], err);
   if (*raw == NULL)

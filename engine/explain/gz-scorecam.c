@@ -98,8 +98,8 @@ score_memo_free (void *p)
 /* Runs `batch` on the scratch session, or image by image when the session
  * cannot take a batch; copies each image's logits to rows. */
 static GzStatus
-score_batch (GzExplainCtx *ctx, GzSession *scratch, GzTensor *batch, bool *one_by_one,
-             float *rows, GzError *err)
+score_batch (GzExplainCtx *ctx, GzSession *scratch, GzTensor *batch, bool *one_by_one, float *rows,
+             GzError *err)
 {
   int64_t n = batch->dims[0], k = ctx->n_classes;
   if (!*one_by_one)
@@ -108,8 +108,7 @@ score_batch (GzExplainCtx *ctx, GzSession *scratch, GzTensor *batch, bool *one_b
       if (st == GZ_OK)
         {
           const GzTensor *out = gz_session_output (scratch);
-          if (out != NULL && out->ndim >= 1 && out->dims[0] == n
-              && gz_tensor_numel (out) == n * k)
+          if (out != NULL && out->ndim >= 1 && out->dims[0] == n && gz_tensor_numel (out) == n * k)
             {
               memcpy (rows, gz_tensor_f (out), (size_t) (n * k) * sizeof *rows);
               return GZ_OK;
@@ -139,8 +138,8 @@ score_batch (GzExplainCtx *ctx, GzSession *scratch, GzTensor *batch, bool *one_b
 
 /* Fills memo->logits: one forward per distinct mask, in batches. */
 static GzStatus
-run_masked_forwards (GzExplainCtx *ctx, const GzTensor *input, const GzTensor *a,
-                     ScoreMemo *memo, GzError *err)
+run_masked_forwards (GzExplainCtx *ctx, const GzTensor *input, const GzTensor *a, ScoreMemo *memo,
+                     GzError *err)
 {
   int64_t c = a->dims[1], h = a->dims[2], w = a->dims[3], nk = ctx->n_classes;
   int64_t cin = input->dims[1], ih = input->dims[2], iw = input->dims[3];

@@ -8,10 +8,8 @@
 #include "gz-colormap-data.h"
 
 static const char *const names[GZ_COLORMAP_COUNT] = {
-  [GZ_COLORMAP_JET] = "jet",
-  [GZ_COLORMAP_TURBO] = "turbo",
-  [GZ_COLORMAP_VIRIDIS] = "viridis",
-  [GZ_COLORMAP_INFERNO] = "inferno",
+  [GZ_COLORMAP_JET] = "jet",         [GZ_COLORMAP_TURBO] = "turbo",
+  [GZ_COLORMAP_VIRIDIS] = "viridis", [GZ_COLORMAP_INFERNO] = "inferno",
   [GZ_COLORMAP_GRAY] = "gray",
 };
 
@@ -58,14 +56,22 @@ gz_colormap_lookup (GzColormap cmap, float value, uint8_t rgb[3])
   const uint8_t *e;
   switch (cmap)
     {
-    case GZ_COLORMAP_JET: e = gz_cmap_jet[i]; break;
-    case GZ_COLORMAP_TURBO: e = gz_cmap_turbo[i]; break;
-    case GZ_COLORMAP_VIRIDIS: e = gz_cmap_viridis[i]; break;
-    case GZ_COLORMAP_INFERNO: e = gz_cmap_inferno[i]; break;
-    case GZ_COLORMAP_GRAY:
-    default:
-      rgb[0] = rgb[1] = rgb[2] = (uint8_t) i;
-      return;
+      case GZ_COLORMAP_JET:
+        e = gz_cmap_jet[i];
+        break;
+      case GZ_COLORMAP_TURBO:
+        e = gz_cmap_turbo[i];
+        break;
+      case GZ_COLORMAP_VIRIDIS:
+        e = gz_cmap_viridis[i];
+        break;
+      case GZ_COLORMAP_INFERNO:
+        e = gz_cmap_inferno[i];
+        break;
+      case GZ_COLORMAP_GRAY:
+      default:
+        rgb[0] = rgb[1] = rgb[2] = (uint8_t) i;
+        return;
     }
   rgb[0] = e[0];
   rgb[1] = e[1];

@@ -49,8 +49,8 @@ gz_map_resize (const GzTensor *map, int width, int height, GzError *err)
     }
   if (width <= 0 || height <= 0 || width > GZ_MAP_MAX_SIDE || height > GZ_MAP_MAX_SIDE)
     {
-      gz_error_set (err, GZ_ERR_ARGUMENT, "map resize: target size %d×%d is out of range",
-                    width, height);
+      gz_error_set (err, GZ_ERR_ARGUMENT, "map resize: target size %d×%d is out of range", width,
+                    height);
       return NULL;
     }
   int nd = map->ndim;

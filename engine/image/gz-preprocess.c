@@ -66,10 +66,10 @@ gz_preprocess_defaults (const GzModel *model, GzPreprocess *pp)
 
 typedef struct
 {
-  int n;         /* output positions covered */
-  int taps;      /* weights per position */
-  int *first;    /* first input index per position */
-  int *count;    /* used taps per position */
+  int n; /* output positions covered */
+  int taps; /* weights per position */
+  int *first; /* first input index per position */
+  int *count; /* used taps per position */
   float *weight; /* n × taps */
 } Filter;
 
@@ -192,8 +192,7 @@ check_args (const GzImage *image, const GzPreprocess *pp, GzError *err)
     return gz_error_set (err, GZ_ERR_ARGUMENT, "preprocess: input size %d×%d is out of range",
                          pp->crop_width, pp->crop_height);
   if (pp->mode == GZ_RESIZE_CROP && (pp->resize <= 0 || pp->resize > GZ_PP_MAX_RESIZE))
-    return gz_error_set (err, GZ_ERR_ARGUMENT, "preprocess: resize %d is out of range",
-                         pp->resize);
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "preprocess: resize %d is out of range", pp->resize);
   if (pp->mode != GZ_RESIZE_CROP && pp->mode != GZ_RESIZE_STRETCH)
     return gz_error_set (err, GZ_ERR_ARGUMENT, "preprocess: unknown resize mode");
   return GZ_OK;

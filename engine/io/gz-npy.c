@@ -152,7 +152,10 @@ parse_descr (const char *descr, NpyHeader *h, GzError *err)
     NpyKind kind;
     size_t size;
   } known[] = {
-    { "<f4", NPY_F4, 4 }, { "<f8", NPY_F8, 8 }, { "<i4", NPY_I4, 4 }, { "<i8", NPY_I8, 8 },
+    { "<f4", NPY_F4, 4 },
+    { "<f8", NPY_F8, 8 },
+    { "<i4", NPY_I4, 4 },
+    { "<i8", NPY_I8, 8 },
   };
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (strcmp (descr, known[i].name) == 0)
@@ -173,8 +176,7 @@ parse_descr (const char *descr, NpyHeader *h, GzError *err)
 /* Parses the prefix and header in bytes[0..len); len may cover only the
  * header. total_len is the size of the whole file, to check for truncation. */
 static GzStatus
-parse_header (const unsigned char *bytes, size_t len, size_t total_len, NpyHeader *h,
-              GzError *err)
+parse_header (const unsigned char *bytes, size_t len, size_t total_len, NpyHeader *h, GzError *err)
 {
   memset (h, 0, sizeof *h);
   if (len < NPY_PREFIX_V1 || memcmp (bytes, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
@@ -192,7 +194,7 @@ parse_header (const unsigned char *bytes, size_t len, size_t total_len, NpyHeade
         return gz_error_set (err, GZ_ERR_FORMAT, "npy file is truncated in its header");
       prefix = NPY_PREFIX_V2;
       header_len = (size_t) bytes[8] | (size_t) bytes[9] << 8 | (size_t) bytes[10] << 16
-                   | (size_t) bytes[11] << 24;
+          | (size_t) bytes[11] << 24;
     }
   else
     return gz_error_set (err, GZ_ERR_UNSUPPORTED, "npy format version %d.%d is not supported",
@@ -258,8 +260,10 @@ parse_header (const unsigned char *bytes, size_t len, size_t total_len, NpyHeade
     return st;
   h->numel = gz_shape_numel (h->ndim, h->dims);
   if (h->numel < 0 || h->numel > NPY_MAX_ELEMENTS)
-    return gz_error_set (err, GZ_ERR_LIMIT, "npy array is too large (shape overflows or has "
-                         "more than %lld elements)", (long long) NPY_MAX_ELEMENTS);
+    return gz_error_set (err, GZ_ERR_LIMIT,
+                         "npy array is too large (shape overflows or has "
+                         "more than %lld elements)",
+                         (long long) NPY_MAX_ELEMENTS);
   h->data_offset = prefix + header_len;
   h->data_bytes = (size_t) h->numel * h->item_size;
   if (total_len < h->data_offset || total_len - h->data_offset < h->data_bytes)
@@ -297,27 +301,27 @@ convert_in (const NpyHeader *h, const unsigned char *src, GzTensor *t)
       uint64_t v = load_le (src + (size_t) i * h->item_size, h->item_size);
       switch (h->kind)
         {
-        case NPY_F4:
-          {
-            uint32_t u = (uint32_t) v;
-            float f;
-            memcpy (&f, &u, sizeof f);
-            ((float *) t->data)[i] = f;
+          case NPY_F4:
+            {
+              uint32_t u = (uint32_t) v;
+              float f;
+              memcpy (&f, &u, sizeof f);
+              ((float *) t->data)[i] = f;
+              break;
+            }
+          case NPY_F8:
+            {
+              double d;
+              memcpy (&d, &v, sizeof d);
+              ((float *) t->data)[i] = (float) d;
+              break;
+            }
+          case NPY_I4:
+            ((int64_t *) t->data)[i] = (int32_t) (uint32_t) v;
             break;
-          }
-        case NPY_F8:
-          {
-            double d;
-            memcpy (&d, &v, sizeof d);
-            ((float *) t->data)[i] = (float) d;
+          case NPY_I8:
+            ((int64_t *) t->data)[i] = (int64_t) v;
             break;
-          }
-        case NPY_I4:
-          ((int64_t *) t->data)[i] = (int32_t) (uint32_t) v;
-          break;
-        case NPY_I8:
-          ((int64_t *) t->data)[i] = (int64_t) v;
-          break;
         }
     }
 }

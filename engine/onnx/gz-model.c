@@ -83,7 +83,8 @@ gz_limits_parse (const char *spec, GzLimits *limits, GzError *err)
       if (k == sizeof keys / sizeof keys[0])
         return gz_error_set (err, GZ_ERR_ARGUMENT,
                              "limits: unknown key '%s' (file-bytes, tensor-elements, nodes, "
-                             "activation-bytes, image-pixels)", item);
+                             "activation-bytes, image-pixels)",
+                             item);
       int64_t v;
       if (strcmp (value, "unlimited") == 0)
         v = INT64_MAX;
@@ -96,16 +97,34 @@ gz_limits_parse (const char *spec, GzLimits *limits, GzError *err)
           if (n >= 0 && errno == 0)
             switch (*end)
               {
-              case 'K': case 'k': shift = 10; end++; break;
-              case 'M': case 'm': shift = 20; end++; break;
-              case 'G': case 'g': shift = 30; end++; break;
-              case 'T': case 't': shift = 40; end++; break;
-              default: break;
+                case 'K':
+                case 'k':
+                  shift = 10;
+                  end++;
+                  break;
+                case 'M':
+                case 'm':
+                  shift = 20;
+                  end++;
+                  break;
+                case 'G':
+                case 'g':
+                  shift = 30;
+                  end++;
+                  break;
+                case 'T':
+                case 't':
+                  shift = 40;
+                  end++;
+                  break;
+                default:
+                  break;
               }
           if (n <= 0 || errno != 0 || *end != '\0' || n > (INT64_MAX >> shift))
             return gz_error_set (err, GZ_ERR_ARGUMENT,
                                  "limits: %s must be a positive integer (K, M, G, T suffixes "
-                                 "allowed) or 'unlimited', not '%s'", item, value);
+                                 "allowed) or 'unlimited', not '%s'",
+                                 item, value);
           v = (int64_t) n << shift;
         }
       memcpy ((char *) &out + keys[k].offset, &v, sizeof v);
@@ -367,8 +386,8 @@ gz_model_load (const char *path, const GzLimits *limits, GzModel **out, GzError 
       close (fd);
       return gz_error_set (err, GZ_ERR_LIMIT,
                            "'%s' is %lld bytes, above the limit of %lld (raise it with "
-                           "--limits file-bytes=N or GAZE_LIMITS=file-bytes=N)", path,
-                           (long long) st.st_size, (long long) lim.max_file_bytes);
+                           "--limits file-bytes=N or GAZE_LIMITS=file-bytes=N)",
+                           path, (long long) st.st_size, (long long) lim.max_file_bytes);
     }
   size_t size = (size_t) st.st_size;
   unsigned char *bytes = malloc (size + 1);

@@ -33,9 +33,10 @@ const char *
 gz_onnx_dtype_name (int data_type)
 {
   static const char *const names[] = {
-    "UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64", "STRING",
-    "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16",
-    "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4", "INT4",
+    "UNDEFINED",      "FLOAT",      "UINT8",          "INT8",       "UINT16",   "INT16",
+    "INT32",          "INT64",      "STRING",         "BOOL",       "FLOAT16",  "DOUBLE",
+    "UINT32",         "UINT64",     "COMPLEX64",      "COMPLEX128", "BFLOAT16", "FLOAT8E4M3FN",
+    "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4",      "INT4",
   };
   if (data_type >= 0 && data_type < (int) (sizeof names / sizeof names[0]))
     return names[data_type];
@@ -46,9 +47,9 @@ static const char *
 attr_type_name (int type)
 {
   static const char *const names[] = {
-    "UNDEFINED", "FLOAT", "INT", "STRING", "TENSOR", "GRAPH", "FLOATS", "INTS",
-    "STRINGS", "TENSORS", "GRAPHS", "SPARSE_TENSOR", "SPARSE_TENSORS", "TYPE_PROTO",
-    "TYPE_PROTOS",
+    "UNDEFINED",      "FLOAT",      "INT",         "STRING",  "TENSOR", "GRAPH",
+    "FLOATS",         "INTS",       "STRINGS",     "TENSORS", "GRAPHS", "SPARSE_TENSOR",
+    "SPARSE_TENSORS", "TYPE_PROTO", "TYPE_PROTOS",
   };
   if (type >= 0 && type < (int) (sizeof names / sizeof names[0]))
     return names[type];
@@ -65,7 +66,7 @@ str_empty (const char *s)
 
 typedef struct
 {
-  int *slots;     /* value index, -1 when free */
+  int *slots; /* value index, -1 when free */
   size_t mask;
 } NameMap;
 
@@ -196,32 +197,32 @@ decode_raw (int type, const uint8_t *src, int64_t count, void *dst)
   for (int64_t i = 0; i < count; i++)
     switch (type)
       {
-      case ONNX_FLOAT:
-        {
-          uint32_t bits = (uint32_t) load_le (src + 4 * i, 4);
-          memcpy (&f[i], &bits, sizeof bits);
-        }
-        break;
-      case ONNX_FLOAT16:
-        f[i] = half_to_float ((uint16_t) load_le (src + 2 * i, 2));
-        break;
-      case ONNX_DOUBLE:
-        {
-          uint64_t bits = load_le (src + 8 * i, 8);
-          double d;
-          memcpy (&d, &bits, sizeof d);
-          f[i] = (float) d;
-        }
-        break;
-      case ONNX_INT32:
-        q[i] = (int32_t) (uint32_t) load_le (src + 4 * i, 4);
-        break;
-      case ONNX_INT64:
-        q[i] = (int64_t) load_le (src + 8 * i, 8);
-        break;
-      case ONNX_BOOL:
-        q[i] = src[i] != 0;
-        break;
+        case ONNX_FLOAT:
+          {
+            uint32_t bits = (uint32_t) load_le (src + 4 * i, 4);
+            memcpy (&f[i], &bits, sizeof bits);
+          }
+          break;
+        case ONNX_FLOAT16:
+          f[i] = half_to_float ((uint16_t) load_le (src + 2 * i, 2));
+          break;
+        case ONNX_DOUBLE:
+          {
+            uint64_t bits = load_le (src + 8 * i, 8);
+            double d;
+            memcpy (&d, &bits, sizeof d);
+            f[i] = (float) d;
+          }
+          break;
+        case ONNX_INT32:
+          q[i] = (int32_t) (uint32_t) load_le (src + 4 * i, 4);
+          break;
+        case ONNX_INT64:
+          q[i] = (int64_t) load_le (src + 8 * i, 8);
+          break;
+        case ONNX_BOOL:
+          q[i] = src[i] != 0;
+          break;
       }
 }
 
@@ -266,11 +267,13 @@ read_external (Loader *ld, const Onnx__TensorProto *tp, const char *desc, size_t
   if (ld->base_dir == NULL)
     return gz_error_set (err, GZ_ERR_UNSUPPORTED,
                          "%s: data is in the external file '%s', but the model was not loaded "
-                         "from a folder", desc, location);
+                         "from a folder",
+                         desc, location);
   if (location[0] == '/')
     return gz_error_set (err, GZ_ERR_FORMAT,
                          "%s: external data location '%s' is an absolute path; only files "
-                         "inside the model's folder are read", desc, location);
+                         "inside the model's folder are read",
+                         desc, location);
   /* Refuse any '..' component outright, then check the resolved path too
    * (symbolic links can point anywhere). */
   for (const char *c = location; *c != '\0';)
@@ -278,8 +281,8 @@ read_external (Loader *ld, const Onnx__TensorProto *tp, const char *desc, size_t
       size_t n = strcspn (c, "/");
       if (n == 2 && c[0] == '.' && c[1] == '.')
         return gz_error_set (err, GZ_ERR_FORMAT,
-                             "%s: external data location '%s' leaves the model's folder",
-                             desc, location);
+                             "%s: external data location '%s' leaves the model's folder", desc,
+                             location);
       c += n;
       while (*c == '/')
         c++;
@@ -301,27 +304,28 @@ read_external (Loader *ld, const Onnx__TensorProto *tp, const char *desc, size_t
   real_file = realpath (joined, NULL);
   if (real_dir == NULL || real_file == NULL)
     {
-      status = gz_error_set (err, GZ_ERR_IO, "%s: cannot open external data file '%s': %s",
-                             desc, location, strerror (errno));
+      status = gz_error_set (err, GZ_ERR_IO, "%s: cannot open external data file '%s': %s", desc,
+                             location, strerror (errno));
       goto out;
     }
   size_t n_real = strlen (real_dir);
   bool inside = strncmp (real_file, real_dir, n_real) == 0
-                && (real_file[n_real] == '/' || (n_real == 1 && real_dir[0] == '/'));
+      && (real_file[n_real] == '/' || (n_real == 1 && real_dir[0] == '/'));
   if (!inside)
     {
       status = gz_error_set (err, GZ_ERR_FORMAT,
                              "%s: external data location '%s' resolves outside the model's "
-                             "folder", desc, location);
+                             "folder",
+                             desc, location);
       goto out;
     }
   /* stat before open: opening a FIFO or a device could block or have effects. */
   struct stat st;
   if (stat (real_file, &st) != 0 || !S_ISREG (st.st_mode))
     {
-      status = gz_error_set (err, GZ_ERR_FORMAT,
-                             "%s: external data location '%s' is not a regular file", desc,
-                             location);
+      status
+          = gz_error_set (err, GZ_ERR_FORMAT,
+                          "%s: external data location '%s' is not a regular file", desc, location);
       goto out;
     }
   fd = open (real_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -334,16 +338,16 @@ read_external (Loader *ld, const Onnx__TensorProto *tp, const char *desc, size_t
   if (length >= 0 && (uint64_t) length != (uint64_t) need)
     {
       status = gz_error_set (err, GZ_ERR_FORMAT,
-                             "%s: external data length is %lld bytes, its shape needs %zu",
-                             desc, (long long) length, need);
+                             "%s: external data length is %lld bytes, its shape needs %zu", desc,
+                             (long long) length, need);
       goto out;
     }
   if (offset > st.st_size || (uint64_t) (st.st_size - offset) < (uint64_t) need)
     {
       status = gz_error_set (err, GZ_ERR_FORMAT,
                              "%s: external data file '%s' (%lld bytes) is too short for %zu "
-                             "bytes at offset %lld", desc, location, (long long) st.st_size,
-                             need, (long long) offset);
+                             "bytes at offset %lld",
+                             desc, location, (long long) st.st_size, need, (long long) offset);
       goto out;
     }
   buf = malloc (need > 0 ? need : 1);
@@ -359,8 +363,8 @@ read_external (Loader *ld, const Onnx__TensorProto *tp, const char *desc, size_t
         continue;
       if (r <= 0)
         {
-          status = gz_error_set (err, GZ_ERR_IO, "%s: reading external data file '%s' failed",
-                                 desc, location);
+          status = gz_error_set (err, GZ_ERR_IO, "%s: reading external data file '%s' failed", desc,
+                                 location);
           goto out;
         }
       done += (size_t) r;
@@ -379,7 +383,8 @@ out:
 
 /* Converts a TensorProto to float32 (FLOAT, FLOAT16, DOUBLE) or int64 (INT64,
  * INT32, and BOOL as 0/1: the engine's booleans are int64, like the outputs of
- * its comparisons; any non-zero byte is true). desc names the tensor in messages ("initializer 'w'"). */
+ * its comparisons; any non-zero byte is true). desc names the tensor in messages ("initializer
+ * 'w'"). */
 static GzStatus
 tensor_from_proto (Loader *ld, const Onnx__TensorProto *tp, const char *desc, GzTensor **out)
 {
@@ -389,16 +394,35 @@ tensor_from_proto (Loader *ld, const Onnx__TensorProto *tp, const char *desc, Gz
   size_t file_size; /* bytes per element in raw / external data */
   switch (type)
     {
-    case ONNX_FLOAT: dtype = GZ_DTYPE_FLOAT; file_size = 4; break;
-    case ONNX_FLOAT16: dtype = GZ_DTYPE_FLOAT; file_size = 2; break;
-    case ONNX_DOUBLE: dtype = GZ_DTYPE_FLOAT; file_size = 8; break;
-    case ONNX_INT64: dtype = GZ_DTYPE_INT64; file_size = 8; break;
-    case ONNX_INT32: dtype = GZ_DTYPE_INT64; file_size = 4; break;
-    case ONNX_BOOL: dtype = GZ_DTYPE_INT64; file_size = 1; break;
-    default:
-      return gz_error_set (err, GZ_ERR_UNSUPPORTED,
-                           "%s has data type %s (%d); Gaze reads FLOAT, FLOAT16, DOUBLE, INT64, "
-                           "INT32 and BOOL tensors", desc, gz_onnx_dtype_name (type), type);
+      case ONNX_FLOAT:
+        dtype = GZ_DTYPE_FLOAT;
+        file_size = 4;
+        break;
+      case ONNX_FLOAT16:
+        dtype = GZ_DTYPE_FLOAT;
+        file_size = 2;
+        break;
+      case ONNX_DOUBLE:
+        dtype = GZ_DTYPE_FLOAT;
+        file_size = 8;
+        break;
+      case ONNX_INT64:
+        dtype = GZ_DTYPE_INT64;
+        file_size = 8;
+        break;
+      case ONNX_INT32:
+        dtype = GZ_DTYPE_INT64;
+        file_size = 4;
+        break;
+      case ONNX_BOOL:
+        dtype = GZ_DTYPE_INT64;
+        file_size = 1;
+        break;
+      default:
+        return gz_error_set (err, GZ_ERR_UNSUPPORTED,
+                             "%s has data type %s (%d); Gaze reads FLOAT, FLOAT16, DOUBLE, INT64, "
+                             "INT32 and BOOL tensors",
+                             desc, gz_onnx_dtype_name (type), type);
     }
   if (tp->n_dims > GZ_MAX_DIMS)
     return gz_error_set (err, GZ_ERR_UNSUPPORTED, "%s has %zu dimensions; at most %d are supported",
@@ -417,10 +441,11 @@ tensor_from_proto (Loader *ld, const Onnx__TensorProto *tp, const char *desc, Gz
   int64_t numel = gz_shape_numel ((int) tp->n_dims, tp->dims);
   if (numel < 0 || numel > ld->limits->max_tensor_elements || extent < 0
       || extent > ld->limits->max_tensor_elements)
-    return gz_error_set (err, GZ_ERR_LIMIT,
-                         "%s has more elements than the limit of %lld "
-                         "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
-                         desc, (long long) ld->limits->max_tensor_elements);
+    return gz_error_set (
+        err, GZ_ERR_LIMIT,
+        "%s has more elements than the limit of %lld "
+        "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
+        desc, (long long) ld->limits->max_tensor_elements);
   if ((uint64_t) numel > SIZE_MAX / 8)
     return gz_error_set (err, GZ_ERR_LIMIT, "%s is too large", desc);
   size_t need = (size_t) numel * file_size;
@@ -442,8 +467,8 @@ tensor_from_proto (Loader *ld, const Onnx__TensorProto *tp, const char *desc, Gz
     {
       if (tp->raw_data.len != need)
         status = gz_error_set (err, GZ_ERR_FORMAT,
-                               "%s has %zu bytes of data, but its shape and type need %zu",
-                               desc, tp->raw_data.len, need);
+                               "%s has %zu bytes of data, but its shape and type need %zu", desc,
+                               tp->raw_data.len, need);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
       else if ((type == ONNX_FLOAT || type == ONNX_INT64) && need > 0)
         {
@@ -464,13 +489,12 @@ tensor_from_proto (Loader *ld, const Onnx__TensorProto *tp, const char *desc, Gz
     {
       /* Typed fields: FLOAT16 bits and BOOL values travel in int32_data. */
       size_t have = type == ONNX_FLOAT ? tp->n_float_data
-                    : type == ONNX_DOUBLE ? tp->n_double_data
-                    : type == ONNX_INT64 ? tp->n_int64_data
-                    : tp->n_int32_data;
+          : type == ONNX_DOUBLE        ? tp->n_double_data
+          : type == ONNX_INT64         ? tp->n_int64_data
+                                       : tp->n_int32_data;
       if (have != (size_t) numel)
-        status = gz_error_set (err, GZ_ERR_FORMAT,
-                               "%s has %zu values, but its shape needs %lld", desc, have,
-                               (long long) numel);
+        status = gz_error_set (err, GZ_ERR_FORMAT, "%s has %zu values, but its shape needs %lld",
+                               desc, have, (long long) numel);
       else
         {
           float *f = t->data;
@@ -478,12 +502,24 @@ tensor_from_proto (Loader *ld, const Onnx__TensorProto *tp, const char *desc, Gz
           for (int64_t i = 0; i < numel; i++)
             switch (type)
               {
-              case ONNX_FLOAT: f[i] = tp->float_data[i]; break;
-              case ONNX_DOUBLE: f[i] = (float) tp->double_data[i]; break;
-              case ONNX_FLOAT16: f[i] = half_to_float ((uint16_t) tp->int32_data[i]); break;
-              case ONNX_INT64: q[i] = tp->int64_data[i]; break;
-              case ONNX_INT32: q[i] = tp->int32_data[i]; break;
-              case ONNX_BOOL: q[i] = tp->int32_data[i] != 0; break;
+                case ONNX_FLOAT:
+                  f[i] = tp->float_data[i];
+                  break;
+                case ONNX_DOUBLE:
+                  f[i] = (float) tp->double_data[i];
+                  break;
+                case ONNX_FLOAT16:
+                  f[i] = half_to_float ((uint16_t) tp->int32_data[i]);
+                  break;
+                case ONNX_INT64:
+                  q[i] = tp->int64_data[i];
+                  break;
+                case ONNX_INT32:
+                  q[i] = tp->int32_data[i];
+                  break;
+                case ONNX_BOOL:
+                  q[i] = tp->int32_data[i] != 0;
+                  break;
               }
         }
     }
@@ -549,79 +585,80 @@ attr_convert (Loader *ld, const Onnx__AttributeProto *ap, const GzNode *node, Gz
   int type = ap->has_type ? ap->type : attr_guess_type (ap);
   switch (type)
     {
-    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
-      a->f = ap->f;
-      break;
-    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:
-      a->i = ap->i;
-      break;
-    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
-      if ((a->s = dup_bytes (&ap->s)) == NULL)
-        return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
-      break;
-    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
-      {
-        if (ap->t == NULL)
-          return gz_error_set (err, GZ_ERR_FORMAT,
-                               "tensor attribute '%s' of node '%s' has no tensor", ap->name,
-                               node->name);
-        char desc[600];
-        snprintf (desc, sizeof desc, "tensor attribute '%s' of node '%s'", ap->name, node->name);
-        GzStatus s = tensor_from_proto (ld, ap->t, desc, &a->t);
-        if (s != GZ_OK)
-          return s;
-      }
-      break;
-    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
-    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
-      {
-        bool floats = type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
-        size_t n = floats ? ap->n_floats : ap->n_ints;
-        if (n > (size_t) ld->limits->max_tensor_elements || n > INT_MAX)
-          return gz_error_set (err, GZ_ERR_LIMIT, "attribute '%s' of node '%s' is longer than the limit of %lld "
-                               "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
-                               ap->name, node->name,
-                               (long long) ld->limits->max_tensor_elements);
-        a->n = (int) n;
-        if (n > 0)
-          {
-            size_t size = floats ? sizeof (float) : sizeof (int64_t);
-            void *copy = malloc (n * size);
-            if (copy == NULL)
-              return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
-            memcpy (copy, floats ? (const void *) ap->floats : (const void *) ap->ints, n * size);
-            if (floats)
-              a->floats = copy;
-            else
-              a->ints = copy;
-          }
-      }
-      break;
-    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS:
-      {
-        /* Stored in `s` back to back, each NUL-terminated; n is the count. */
-        size_t total = 1;
-        for (size_t i = 0; i < ap->n_strings; i++)
-          total += ap->strings[i].len + 1;
-        if (ap->n_strings > INT_MAX || (a->s = malloc (total)) == NULL)
+      case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
+        a->f = ap->f;
+        break;
+      case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:
+        a->i = ap->i;
+        break;
+      case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
+        if ((a->s = dup_bytes (&ap->s)) == NULL)
           return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
-        char *p = a->s;
-        for (size_t i = 0; i < ap->n_strings; i++)
-          {
-            if (ap->strings[i].len > 0)
-              memcpy (p, ap->strings[i].data, ap->strings[i].len);
-            p += ap->strings[i].len;
-            *p++ = '\0';
-          }
-        *p = '\0';
-        a->n = (int) ap->n_strings;
-      }
-      break;
-    default:
-      return gz_error_set (err, GZ_ERR_UNSUPPORTED,
-                           "attribute '%s' of node '%s' (%s) has type %s, which Gaze does not "
-                           "support", ap->name, node->name, node->op_type,
-                           attr_type_name (type));
+        break;
+      case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
+        {
+          if (ap->t == NULL)
+            return gz_error_set (err, GZ_ERR_FORMAT,
+                                 "tensor attribute '%s' of node '%s' has no tensor", ap->name,
+                                 node->name);
+          char desc[600];
+          snprintf (desc, sizeof desc, "tensor attribute '%s' of node '%s'", ap->name, node->name);
+          GzStatus s = tensor_from_proto (ld, ap->t, desc, &a->t);
+          if (s != GZ_OK)
+            return s;
+        }
+        break;
+      case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
+      case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
+        {
+          bool floats = type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+          size_t n = floats ? ap->n_floats : ap->n_ints;
+          if (n > (size_t) ld->limits->max_tensor_elements || n > INT_MAX)
+            return gz_error_set (
+                err, GZ_ERR_LIMIT,
+                "attribute '%s' of node '%s' is longer than the limit of %lld "
+                "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
+                ap->name, node->name, (long long) ld->limits->max_tensor_elements);
+          a->n = (int) n;
+          if (n > 0)
+            {
+              size_t size = floats ? sizeof (float) : sizeof (int64_t);
+              void *copy = malloc (n * size);
+              if (copy == NULL)
+                return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+              memcpy (copy, floats ? (const void *) ap->floats : (const void *) ap->ints, n * size);
+              if (floats)
+                a->floats = copy;
+              else
+                a->ints = copy;
+            }
+        }
+        break;
+      case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS:
+        {
+          /* Stored in `s` back to back, each NUL-terminated; n is the count. */
+          size_t total = 1;
+          for (size_t i = 0; i < ap->n_strings; i++)
+            total += ap->strings[i].len + 1;
+          if (ap->n_strings > INT_MAX || (a->s = malloc (total)) == NULL)
+            return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+          char *p = a->s;
+          for (size_t i = 0; i < ap->n_strings; i++)
+            {
+              if (ap->strings[i].len > 0)
+                memcpy (p, ap->strings[i].data, ap->strings[i].len);
+              p += ap->strings[i].len;
+              *p++ = '\0';
+            }
+          *p = '\0';
+          a->n = (int) ap->n_strings;
+        }
+        break;
+      default:
+        return gz_error_set (err, GZ_ERR_UNSUPPORTED,
+                             "attribute '%s' of node '%s' (%s) has type %s, which Gaze does not "
+                             "support",
+                             ap->name, node->name, node->op_type, attr_type_name (type));
     }
   a->type = (GzAttrType) type;
   return GZ_OK;
@@ -641,8 +678,7 @@ topo_sort (GzGraph *g, int *order, GzError *err)
   int *pos = malloc (((size_t) n + 1) * sizeof *pos);
   int *new_index = malloc (((size_t) n + 1) * sizeof *new_index);
   GzNode *sorted = malloc (((size_t) n + 1) * sizeof *sorted);
-  if (state == NULL || stack == NULL || pos == NULL || new_index == NULL
-      || sorted == NULL)
+  if (state == NULL || stack == NULL || pos == NULL || new_index == NULL || sorted == NULL)
     {
       status = gz_error_set (err, GZ_ERR_NOMEM, "out of memory sorting the graph");
       goto out;
@@ -671,7 +707,8 @@ topo_sort (GzGraph *g, int *order, GzError *err)
                   if (p == v)
                     status = gz_error_set (err, GZ_ERR_FORMAT,
                                            "the graph has a cycle: node '%s' reads its own "
-                                           "output '%s'", node->name, g->values[in].name);
+                                           "output '%s'",
+                                           node->name, g->values[in].name);
                   else
                     status = gz_error_set (err, GZ_ERR_FORMAT,
                                            "the graph has a cycle: node '%s' reads '%s' from "
@@ -733,7 +770,8 @@ declared_shape (Loader *ld, const Onnx__ValueInfoProto *vi, GzValue *v, bool is_
       else if (is_input)
         return gz_error_set (ld->err, GZ_ERR_UNSUPPORTED,
                              "graph input '%s' has element type %s; Gaze feeds FLOAT (or INT64) "
-                             "inputs", v->name, gz_onnx_dtype_name (tt->elem_type));
+                             "inputs",
+                             v->name, gz_onnx_dtype_name (tt->elem_type));
     }
   if (tt->shape == NULL)
     return GZ_OK;
@@ -784,7 +822,8 @@ load_graph (Loader *ld, const Onnx__ModelProto *m)
     }
 
   if (gp->n_node > (size_t) ld->limits->max_nodes || gp->n_node > INT_MAX / 4)
-    return gz_error_set (err, GZ_ERR_LIMIT, "the model has %zu nodes, above the limit of %lld "
+    return gz_error_set (err, GZ_ERR_LIMIT,
+                         "the model has %zu nodes, above the limit of %lld "
                          "(raise it with --limits nodes=N or GAZE_LIMITS=nodes=N)",
                          gp->n_node, (long long) ld->limits->max_nodes);
   if (gp->n_sparse_initializer > 0)
@@ -845,8 +884,7 @@ load_graph (Loader *ld, const Onnx__ModelProto *m)
       if (existing >= 0)
         {
           if (g->values[existing].initializer == NULL)
-            return gz_error_set (err, GZ_ERR_FORMAT, "graph input '%s' is listed twice",
-                                 vi->name);
+            return gz_error_set (err, GZ_ERR_FORMAT, "graph input '%s' is listed twice", vi->name);
           continue;
         }
       int idx = add_value (ld, vi->name);
@@ -869,8 +907,8 @@ load_graph (Loader *ld, const Onnx__ModelProto *m)
                          "the model has no input: every graph input is an initializer");
   if (n_runtime > 1)
     return gz_error_set (err, GZ_ERR_UNSUPPORTED,
-                         "the model has %d inputs (%s); Gaze needs a single image input",
-                         n_runtime, names);
+                         "the model has %d inputs (%s); Gaze needs a single image input", n_runtime,
+                         names);
 
   /* Nodes in file order: names, outputs. */
   g->nodes = calloc (gp->n_node + 1, sizeof *g->nodes);
@@ -908,12 +946,11 @@ load_graph (Loader *ld, const Onnx__ModelProto *m)
             }
           int existing = name_map_find (&ld->names, g, name);
           if (existing >= 0)
-            return gz_error_set (err, GZ_ERR_FORMAT,
-                                 "node '%s' (%s) writes '%s', which is already %s", node->name,
-                                 node->op_type, name,
-                                 g->values[existing].producer >= 0
-                                   ? "the output of another node"
-                                   : "an initializer or graph input");
+            return gz_error_set (
+                err, GZ_ERR_FORMAT, "node '%s' (%s) writes '%s', which is already %s", node->name,
+                node->op_type, name,
+                g->values[existing].producer >= 0 ? "the output of another node"
+                                                  : "an initializer or graph input");
           int idx = add_value (ld, name);
           if (idx < 0)
             return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
@@ -940,7 +977,8 @@ load_graph (Loader *ld, const Onnx__ModelProto *m)
           if (idx < 0)
             return gz_error_set (err, GZ_ERR_FORMAT,
                                  "node '%s' (%s) reads '%s', which no node, initializer or graph "
-                                 "input provides", node->name, node->op_type, name);
+                                 "input provides",
+                                 node->name, node->op_type, name);
           node->inputs[j] = idx;
         }
     }
@@ -955,7 +993,8 @@ load_graph (Loader *ld, const Onnx__ModelProto *m)
       if (idx < 0)
         return gz_error_set (err, GZ_ERR_FORMAT,
                              "graph output '%s' is not produced by any node, initializer or "
-                             "input", vi->name ? vi->name : "");
+                             "input",
+                             vi->name ? vi->name : "");
       if (i == 0)
         g->output = idx;
       GzValue *v = &g->values[idx];
@@ -986,13 +1025,13 @@ bind_operators (Loader *ld, const Onnx__GraphProto *gp, const int *file_index)
       GzNode *node = &g->nodes[i];
       if (!str_empty (node->domain) && strcmp (node->domain, "ai.onnx") != 0)
         return gz_error_set (err, GZ_ERR_UNSUPPORTED,
-                             "unsupported operator '%s.%s' in node '%s' (opset %lld)",
-                             node->domain, node->op_type, node->name, (long long) g->opset);
+                             "unsupported operator '%s.%s' in node '%s' (opset %lld)", node->domain,
+                             node->op_type, node->name, (long long) g->opset);
       const GzOpDef *op = gz_op_lookup (node->op_type);
       if (op == NULL)
         return gz_error_set (err, GZ_ERR_UNSUPPORTED,
-                             "unsupported operator '%s' in node '%s' (opset %lld)",
-                             node->op_type, node->name, (long long) g->opset);
+                             "unsupported operator '%s' in node '%s' (opset %lld)", node->op_type,
+                             node->name, (long long) g->opset);
       if (g->opset < op->min_opset)
         return gz_error_set (err, GZ_ERR_UNSUPPORTED,
                              "unsupported operator '%s' in node '%s' (opset %lld; Gaze "
@@ -1000,8 +1039,8 @@ bind_operators (Loader *ld, const Onnx__GraphProto *gp, const int *file_index)
                              node->op_type, node->name, (long long) g->opset, op->min_opset);
       /* Every operator Gaze runs has a required first output; infer writes it. */
       if (node->n_outputs < 1 || node->outputs[0] < 0)
-        return gz_error_set (err, GZ_ERR_FORMAT, "node '%s' (%s) has no (first) output",
-                             node->name, node->op_type);
+        return gz_error_set (err, GZ_ERR_FORMAT, "node '%s' (%s) has no (first) output", node->name,
+                             node->op_type);
       const Onnx__NodeProto *np = gp->node[file_index[i]];
       for (int j = 0; j < node->n_attrs; j++)
         if ((s = attr_convert (ld, np->attribute[j], node, &node->attrs[j])) != GZ_OK)
@@ -1021,9 +1060,10 @@ gz_onnx_load_graph (const void *bytes, size_t len, const char *base_dir, const G
   if (bytes == NULL && len > 0)
     return gz_error_set (err, GZ_ERR_ARGUMENT, "no model data");
   if (limits != NULL && (int64_t) len > limits->max_file_bytes)
-    return gz_error_set (err, GZ_ERR_LIMIT, "the model is %zu bytes, above the limit of %lld "
-                         "(raise it with --limits file-bytes=N or GAZE_LIMITS=file-bytes=N)", len,
-                         (long long) limits->max_file_bytes);
+    return gz_error_set (err, GZ_ERR_LIMIT,
+                         "the model is %zu bytes, above the limit of %lld "
+                         "(raise it with --limits file-bytes=N or GAZE_LIMITS=file-bytes=N)",
+                         len, (long long) limits->max_file_bytes);
   GzLimits defaults;
   if (limits == NULL)
     {

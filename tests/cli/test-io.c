@@ -50,7 +50,12 @@ test_sidecar_roundtrip (void)
   g_autofree char *labels = g_build_filename (dir, "classes.txt", NULL);
   g_assert_true (g_file_set_contents (labels, "zero\r\none\ntwo\n", -1, NULL));
 
-  GzPreprocess pp = { GZ_RESIZE_CROP, 259, 227, 200, 3, { 0.48235f, 0.45882f, 0.40784f },
+  GzPreprocess pp = { GZ_RESIZE_CROP,
+                      259,
+                      227,
+                      200,
+                      3,
+                      { 0.48235f, 0.45882f, 0.40784f },
                       { 0.0039216f, 0.0039216f, 0.0039216f } };
   g_autoptr (GError) error = NULL;
   g_assert_true (gz_sidecar_write (model, &pp, labels, &error));
@@ -122,8 +127,14 @@ test_sidecar_roundtrip (void)
 
   /* Malformed sidecars name the file and the key. */
   const char *bad[] = {
-    "{\"mean\": [1, 2]}", "{\"resize\": -3}", "{\"crop\": [1]}", "{\"stretch\": 1}",
-    "{\"labels\": 4}", "{\"labels\": \"missing.txt\"}", "[1, 2]", "{not json",
+    "{\"mean\": [1, 2]}",
+    "{\"resize\": -3}",
+    "{\"crop\": [1]}",
+    "{\"stretch\": 1}",
+    "{\"labels\": 4}",
+    "{\"labels\": \"missing.txt\"}",
+    "[1, 2]",
+    "{not json",
     "{\"channels\": 2}",
   };
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
@@ -152,9 +163,11 @@ test_sidecar_inline_labels (void)
   g_assert_true (g_file_set_contents (lt, "file0\nfile1\n", -1, NULL));
   g_assert_true (g_file_set_contents (json_path,
                                       "{ \"crop\": 64, \"labels\": [\"tabby \\\"cat\\\"\", "
-                                      "\"caf\u00e9\", \"back\\\\slash\"] }", -1, NULL));
+                                      "\"caf\u00e9\", \"back\\\\slash\"] }",
+                                      -1, NULL));
   const char *want[] = { "tabby \"cat\"", "caf\u00e9", "back\\slash", NULL };
-  GzPreprocess pp = { GZ_RESIZE_CROP, 73, 64, 64, 3, { 0.5f, 0.5f, 0.5f }, { 0.25f, 0.25f, 0.25f } };
+  GzPreprocess pp
+      = { GZ_RESIZE_CROP, 73, 64, 64, 3, { 0.5f, 0.5f, 0.5f }, { 0.25f, 0.25f, 0.25f } };
   g_autoptr (GError) error = NULL;
 
   /* NULL (what the UI passes for inline labels) and the "inline" marker alike */

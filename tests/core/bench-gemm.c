@@ -25,11 +25,16 @@ typedef struct
 } Shape;
 
 static const Shape shapes[] = {
-  { "r18 conv2 3x3", 64, 3136, 576 },   { "r18 conv3 3x3", 128, 784, 1152 },
-  { "r18 conv4 3x3", 256, 196, 2304 },  { "r18 conv5 3x3", 512, 49, 4608 },
-  { "r50 1x1 expand", 256, 3136, 64 },  { "r50 1x1 last", 2048, 49, 512 },
-  { "r50 1x1 reduce", 512, 49, 2048 },  { "r18 stem 7x7", 64, 12544, 147 },
-  { "fc", 1, 1000, 512 },               { "fc batch 8", 8, 1000, 512 },
+  { "r18 conv2 3x3", 64, 3136, 576 },
+  { "r18 conv3 3x3", 128, 784, 1152 },
+  { "r18 conv4 3x3", 256, 196, 2304 },
+  { "r18 conv5 3x3", 512, 49, 4608 },
+  { "r50 1x1 expand", 256, 3136, 64 },
+  { "r50 1x1 last", 2048, 49, 512 },
+  { "r50 1x1 reduce", 512, 49, 2048 },
+  { "r18 stem 7x7", 64, 12544, 147 },
+  { "fc", 1, 1000, 512 },
+  { "fc batch 8", 8, 1000, 512 },
 };
 
 typedef struct
@@ -50,8 +55,8 @@ blas_part (long begin, long end, void *data)
   if (lo >= hi)
     return;
   if (j->split_n)
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, j->m, hi - lo, j->k, 1.0f, j->a,
-                 j->k, j->b + lo, j->n, 0.0f, j->c + lo, j->n);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, j->m, hi - lo, j->k, 1.0f, j->a, j->k,
+                 j->b + lo, j->n, 0.0f, j->c + lo, j->n);
   else
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, j->n, j->k, 1.0f,
                  j->a + (size_t) lo * j->k, j->k, j->b, j->n, 0.0f, j->c + (size_t) lo * j->n,
@@ -108,8 +113,8 @@ main (int argc, char **argv)
   gz_set_threads (threads);
   if (threads == 1)
     clock_id = CLOCK_THREAD_CPUTIME_ID;
-  printf ("gz_gemm kernel: %s, threads %d, %d reps (medians, GFLOP/s of %s time)\n",
-          gz_gemm_isa (), threads, reps, threads == 1 ? "thread CPU" : "wall");
+  printf ("gz_gemm kernel: %s, threads %d, %d reps (medians, GFLOP/s of %s time)\n", gz_gemm_isa (),
+          threads, reps, threads == 1 ? "thread CPU" : "wall");
   printf ("%-16s %5s %6s %5s %9s %9s %7s %6s\n", "shape", "M", "N", "K", "gz_gemm", "openblas",
           "ratio", "pack%");
   float *pbuf = aligned_alloc (64, 256 * 512 * sizeof (float));
@@ -144,8 +149,8 @@ main (int argc, char **argv)
       Job j = { sh->m, sh->n, sh->k, a, b, c, sh->n >= sh->m };
       for (int w = 0; w < 2; w++) /* warm-up */
         {
-          gz_gemm (false, sh->m, sh->n, sh->k, a, sh->k, gz_gemm_pack_b_matrix, &bm, NULL, 0.0f,
-                   c, sh->n);
+          gz_gemm (false, sh->m, sh->n, sh->k, a, sh->k, gz_gemm_pack_b_matrix, &bm, NULL, 0.0f, c,
+                   sh->n);
           run_blas (&j);
         }
       for (int r = 0; r < reps; r++)
@@ -153,8 +158,8 @@ main (int argc, char **argv)
           wake_pool ();
           double t0 = now ();
           for (int i = 0; i < inner; i++)
-            gz_gemm (false, sh->m, sh->n, sh->k, a, sh->k, gz_gemm_pack_b_matrix, &bm, NULL,
-                     0.0f, c, sh->n);
+            gz_gemm (false, sh->m, sh->n, sh->k, a, sh->k, gz_gemm_pack_b_matrix, &bm, NULL, 0.0f,
+                     c, sh->n);
           double t1 = now ();
           wake_pool ();
           double t1b = now ();

@@ -100,16 +100,15 @@ check (const Case *t, const Data *d, const float *c, const char *who)
         if (j >= t->n)
           {
             if (memcmp (&c[ic], &d->c0[ic], sizeof (float)) != 0)
-              g_error ("%s wrote padding at (%d,%d) m=%d n=%d k=%d", who, i, j, t->m, t->n,
-                       t->k);
+              g_error ("%s wrote padding at (%d,%d) m=%d n=%d k=%d", who, i, j, t->m, t->n, t->k);
             continue;
           }
         double err = fabs (c[ic] - d->ref[ic]);
         if (!(err <= tol * d->scale[ic]))
           g_error ("%s: m=%d n=%d k=%d ta=%d tb=%d alpha=%g beta=%g bias=%d lda=%d ldb=%d "
                    "ldc=%d: C[%d,%d] = %.9g, expected %.9g (scale %.3g)",
-                   who, t->m, t->n, t->k, t->ta, t->tb, t->alpha, t->beta, t->bias, t->lda,
-                   t->ldb, t->ldc, i, j, c[ic], d->ref[ic], d->scale[ic]);
+                   who, t->m, t->n, t->k, t->ta, t->tb, t->alpha, t->beta, t->bias, t->lda, t->ldb,
+                   t->ldc, i, j, c[ic], d->ref[ic], d->scale[ic]);
       }
 }
 
@@ -139,8 +138,8 @@ run_case (const Case *t, bool with_gz_gemm)
     {
       float *cb = copy_c (t, &d);
       cblas_sgemm (CblasRowMajor, t->ta ? CblasTrans : CblasNoTrans,
-                   t->tb ? CblasTrans : CblasNoTrans, t->m, t->n, t->k, t->alpha, d.a, t->lda,
-                   d.b, t->ldb, t->beta, cb, t->ldc);
+                   t->tb ? CblasTrans : CblasNoTrans, t->m, t->n, t->k, t->alpha, d.a, t->lda, d.b,
+                   t->ldb, t->beta, cb, t->ldc);
       check (t, &d, cb, "cblas_sgemm");
       g_free (cb);
     }
@@ -161,12 +160,12 @@ run_case (const Case *t, bool with_gz_gemm)
       memcpy (c1, d.c0, bytes);
       memcpy (c2, d.c0, bytes);
       gz_set_threads (1);
-      gz_sgemm (t->ta, t->tb, t->m, t->n, t->k, t->alpha, d.a, t->lda, d.b, t->ldb, t->beta,
-                c1, t->ldc);
+      gz_sgemm (t->ta, t->tb, t->m, t->n, t->k, t->alpha, d.a, t->lda, d.b, t->ldb, t->beta, c1,
+                t->ldc);
       check (t, &d, c1, "gz_sgemm");
       gz_set_threads (2);
-      gz_sgemm (t->ta, t->tb, t->m, t->n, t->k, t->alpha, d.a, t->lda, d.b, t->ldb, t->beta,
-                c2, t->ldc);
+      gz_sgemm (t->ta, t->tb, t->m, t->n, t->k, t->alpha, d.a, t->lda, d.b, t->ldb, t->beta, c2,
+                t->ldc);
       check (t, &d, c2, "gz_sgemm, 2 threads");
       /* Without AVX2 gz_sgemm is OpenBLAS split over the pool, whose bits
        * may depend on the split (its edge kernels differ). */
@@ -215,9 +214,9 @@ test_shapes (void)
 static void
 test_long_k (void)
 {
-  static const int mnk[][3] = { { 64, 300, 600 },  { 200, 49, 1000 }, { 37, 1, 777 },
-                                { 130, 70, 513 },  { 5, 500, 1300 },  { 300, 17, 300 },
-                                { 512, 49, 4608 }, { 64, 3136, 64 } };
+  static const int mnk[][3]
+      = { { 64, 300, 600 }, { 200, 49, 1000 }, { 37, 1, 777 },    { 130, 70, 513 },
+          { 5, 500, 1300 }, { 300, 17, 300 },  { 512, 49, 4608 }, { 64, 3136, 64 } };
   for (size_t s = 0; s < G_N_ELEMENTS (mnk); s++)
     for (int v = 0; v < 16; v++)
       {
@@ -284,7 +283,12 @@ test_empty (void)
 static void
 test_pack_layout (void)
 {
-  enum { K = 7, N = 75, LDB = 80 };
+  enum
+  {
+    K = 7,
+    N = 75,
+    LDB = 80
+  };
   float b[K * LDB], bt[N * LDB];
   for (int p = 0; p < K; p++)
     for (int j = 0; j < N; j++)
@@ -331,8 +335,8 @@ nested_part (long begin, long end, void *data)
   for (long i = begin; i < end; i++)
     {
       GzGemmMatrix bm = { nj->b, nj->n, false, 1.0f };
-      gz_gemm (false, nj->m, nj->n, nj->k, nj->a + i * nj->m * nj->k, nj->k,
-               gz_gemm_pack_b_matrix, &bm, NULL, 0.0f, nj->c + i * nj->m * nj->n, nj->n);
+      gz_gemm (false, nj->m, nj->n, nj->k, nj->a + i * nj->m * nj->k, nj->k, gz_gemm_pack_b_matrix,
+               &bm, NULL, 0.0f, nj->c + i * nj->m * nj->n, nj->n);
     }
 }
 
@@ -342,9 +346,15 @@ nested_part (long begin, long end, void *data)
 static void
 test_nested (void)
 {
-  enum { PARTS = 4, M = 40, N = 100, K = 300 };
-  float *a = g_new (float, PARTS * M * K), *b = g_new (float, K * N);
-  float *c = g_new (float, PARTS * M * N), *want = g_new (float, PARTS * M * N);
+  enum
+  {
+    PARTS = 4,
+    M = 40,
+    N = 100,
+    K = 300
+  };
+  float *a = g_new (float, PARTS *M *K), *b = g_new (float, K *N);
+  float *c = g_new (float, PARTS *M *N), *want = g_new (float, PARTS *M *N);
   for (int i = 0; i < PARTS * M * K; i++)
     a[i] = frand ();
   for (int i = 0; i < K * N; i++)

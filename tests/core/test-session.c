@@ -81,11 +81,23 @@ addrow_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
   return GZ_OK;
 }
 
-static const GzOpDef op_scale = { "Scale", 1, NULL, scale_infer, scale_forward, scale_backward, NULL };
-static const GzOpDef op_square = { "Square", 1, NULL, scale_infer, square_forward, square_backward, NULL };
-static const GzOpDef op_addrow = { "AddRow", 1, NULL, scale_infer, addrow_forward, addrow_backward, NULL };
+static const GzOpDef op_scale
+    = { "Scale", 1, NULL, scale_infer, scale_forward, scale_backward, NULL };
+static const GzOpDef op_square
+    = { "Square", 1, NULL, scale_infer, square_forward, square_backward, NULL };
+static const GzOpDef op_addrow
+    = { "AddRow", 1, NULL, scale_infer, addrow_forward, addrow_backward, NULL };
 
-enum { V_X, V_K0, V_C, V_A, V_B, V_OUT, N_VALUES };
+enum
+{
+  V_X,
+  V_K0,
+  V_C,
+  V_A,
+  V_B,
+  V_OUT,
+  N_VALUES
+};
 
 static void
 set_node (GzNode *node, const char *name, const GzOpDef *op, int n_in, const int *in, int out,
@@ -233,7 +245,8 @@ test_keep_and_backward (void)
       memset (seed->data, 0, 3 * sizeof (float));
       gz_tensor_f (seed)[k] = 1.f;
       GzTensor *grad = NULL;
-      g_assert_cmpint (gz_session_backward (s, seed, "a", GZ_RELU_GRADIENT, &grad, &err), ==, GZ_OK);
+      g_assert_cmpint (gz_session_backward (s, seed, "a", GZ_RELU_GRADIENT, &grad, &err), ==,
+                       GZ_OK);
       for (int i = 0; i < 3; i++)
         g_assert_cmpfloat_with_epsilon (gz_tensor_f (grad)[i],
                                         i == k ? 2.f * gz_tensor_f (a)[i] : 0.f, 1e-5);

@@ -101,8 +101,8 @@ onnx_attr_ints (const char *name, int n, const gint64 *v)
 /* NodeProto: input 1, output 2, name 3, op_type 4, attribute 5. inputs and
  * outputs are NULL-terminated; attrs is NULL-terminated and consumed. */
 static inline OnnxMsg *
-onnx_node (const char *op, const char *name, const char *const *inputs,
-           const char *const *outputs, OnnxMsg **attrs)
+onnx_node (const char *op, const char *name, const char *const *inputs, const char *const *outputs,
+           OnnxMsg **attrs)
 {
   OnnxMsg *n = g_byte_array_new ();
   for (int i = 0; inputs[i] != NULL; i++)

@@ -18,8 +18,8 @@
 
 static const char *cli_path;
 static char *tmp_dir;
-static char *model_path;    /* Conv → Relu → GAP → Flatten → Gemm(3 classes), input [1,3,8,8] */
-static char *resid_path;    /* Relu output read by a residual Add: no CAM there */
+static char *model_path; /* Conv → Relu → GAP → Flatten → Gemm(3 classes), input [1,3,8,8] */
+static char *resid_path; /* Relu output read by a residual Add: no CAM there */
 static char *input_path;
 
 typedef struct
@@ -71,7 +71,7 @@ fill (float *x, int n, guint32 s, float scale)
     }
 }
 
-#define STRS(...) ((const char *const[]) { __VA_ARGS__, NULL })
+#define STRS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static char *
 write_model (gboolean residual)
@@ -92,16 +92,15 @@ write_model (gboolean residual)
   onnx_add_initializer (&b, onnx_tensor_f ("b0", 1, bd, bias));
   onnx_add_initializer (&b, onnx_tensor_f ("fc.w", 2, fd, fc));
   onnx_add_initializer (&b, onnx_tensor_f ("fc.b", 1, fbd, fcb));
-  OnnxMsg *a[] = { onnx_attr_ints ("kernel_shape", 2, k), onnx_attr_ints ("pads", 4, pads),
-                   NULL };
+  OnnxMsg *a[] = { onnx_attr_ints ("kernel_shape", 2, k), onnx_attr_ints ("pads", 4, pads), NULL };
   onnx_add_node (&b, onnx_node ("Conv", "conv0", STRS ("input", "w0", "b0"), STRS ("c0"), a));
   onnx_add_node (&b, onnx_node ("Relu", "relu0", STRS ("c0"), STRS ("feat"), NULL));
   const char *pooled_from = "feat";
   if (residual)
     {
       onnx_add_initializer (&b, onnx_tensor_f ("w1", 4, w1d, w));
-      OnnxMsg *a1[] = { onnx_attr_ints ("kernel_shape", 2, k), onnx_attr_ints ("pads", 4, pads),
-                        NULL };
+      OnnxMsg *a1[]
+          = { onnx_attr_ints ("kernel_shape", 2, k), onnx_attr_ints ("pads", 4, pads), NULL };
       onnx_add_node (&b, onnx_node ("Conv", "conv1", STRS ("feat", "w1"), STRS ("c1"), a1));
       onnx_add_node (&b, onnx_node ("Add", "add", STRS ("c1", "feat"), STRS ("sum"), NULL));
       pooled_from = "sum";
@@ -136,8 +135,8 @@ test_outputs (void)
   g_autofree char *heat = g_build_filename (tmp_dir, "h.npy", NULL);
   g_autofree char *raw = g_build_filename (tmp_dir, "r.npy", NULL);
   g_autofree char *png = g_build_filename (tmp_dir, "o.png", NULL);
-  Run r = run_cli (model_path, "--input-tensor", input_path, "--method", "gradcam", "--class",
-                   "2", "--heatmap", heat, "--raw", raw, "--output", png, "--json", NULL);
+  Run r = run_cli (model_path, "--input-tensor", input_path, "--method", "gradcam", "--class", "2",
+                   "--heatmap", heat, "--raw", raw, "--output", png, "--json", NULL);
   g_assert_cmpint (r.status, ==, 0);
 
   g_autoptr (JsonParser) parser = json_parser_new ();
@@ -196,8 +195,8 @@ static void
 test_errors (void)
 {
   /* A method that does not apply: exit 1 with the reason. */
-  Run r = run_cli (resid_path, "--input-tensor", input_path, "--method", "cam", "--layer",
-                   "feat", NULL);
+  Run r = run_cli (resid_path, "--input-tensor", input_path, "--method", "cam", "--layer", "feat",
+                   NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "not applicable"));
   run_clear (&r);
@@ -255,9 +254,9 @@ test_errors (void)
 static void
 test_every_method (void)
 {
-  const char *methods[] = { "cam", "gradcam", "gradcam++", "xgradcam", "hirescam", "layercam",
-                            "eigencam", "scorecam", "ablationcam", "guided-backprop",
-                            "guided-gradcam" };
+  const char *methods[]
+      = { "cam",      "gradcam",  "gradcam++",   "xgradcam",        "hirescam",      "layercam",
+          "eigencam", "scorecam", "ablationcam", "guided-backprop", "guided-gradcam" };
   g_autofree char *heat = g_build_filename (tmp_dir, "m.npy", NULL);
   for (size_t i = 0; i < G_N_ELEMENTS (methods); i++)
     {
@@ -273,8 +272,8 @@ test_every_method (void)
   /* SmoothGrad, seeded: the same command gives the same map. */
   g_autofree char *s1 = g_build_filename (tmp_dir, "s1.npy", NULL);
   g_autofree char *s2 = g_build_filename (tmp_dir, "s2.npy", NULL);
-  Run r = run_cli (model_path, "--input-tensor", input_path, "--smooth", "3", "--heatmap", s1,
-                   NULL);
+  Run r
+      = run_cli (model_path, "--input-tensor", input_path, "--smooth", "3", "--heatmap", s1, NULL);
   g_assert_cmpint (r.status, ==, 0);
   run_clear (&r);
   r = run_cli (model_path, "--input-tensor", input_path, "--smooth", "3", "--heatmap", s2, NULL);
@@ -291,8 +290,8 @@ test_photo (void)
 {
   const char *shared = g_getenv ("GAZE_SHARED_DIR");
   g_autofree char *base = shared != NULL ? g_strdup (shared) : g_strdup ("../shared");
-  g_autofree char *model = g_build_filename (base, "models", "mobilenet_v2-imagenet",
-                                             "mobilenet_v2.onnx", NULL);
+  g_autofree char *model
+      = g_build_filename (base, "models", "mobilenet_v2-imagenet", "mobilenet_v2.onnx", NULL);
   g_autofree char *photo = g_build_filename (base, "images", "dog.jpg", NULL);
   if (!g_file_test (model, G_FILE_TEST_EXISTS) || !g_file_test (photo, G_FILE_TEST_EXISTS))
     {

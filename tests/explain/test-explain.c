@@ -56,7 +56,11 @@ test_kernels_identity (void)
 {
   /* With G_k = W_k / Z everywhere (a GAP + linear head), Grad-CAM and
    * HiResCAM are CAM / Z. */
-  enum { C = 5, HW = 12 };
+  enum
+  {
+    C = 5,
+    HW = 12
+  };
   float a[C * HW], g[C * HW], w[C], cam[HW], gc[HW], hr[HW], wg[C];
   fill (a, C * HW, 1, 1.0f, 0.5f);
   fill (w, C, 2, 1.0f, 0.0f);
@@ -176,14 +180,20 @@ test_names (void)
 
 /* ---- Tiny models -------------------------------------------------------- */
 
-enum { IN_C = 3, IN_H = 8, IN_W = 8, MID = 4 };
+enum
+{
+  IN_C = 3,
+  IN_H = 8,
+  IN_W = 8,
+  MID = 4
+};
 
 typedef enum
 {
-  NET_GAP,       /* Conv → Relu (layer) → GAP → Flatten → Gemm */
-  NET_RESIDUAL,  /* Conv → Relu (x0) → Conv → Relu (layer) → Add(layer, x0) → GAP → Flatten → Gemm */
-  NET_FLAT,      /* NET_GAP with zero conv weights: a constant layer */
-  NET_CONVHEAD,  /* Conv → Relu (layer) → GAP → 1×1 Conv: logits [N,K,1,1] */
+  NET_GAP, /* Conv → Relu (layer) → GAP → Flatten → Gemm */
+  NET_RESIDUAL, /* Conv → Relu (x0) → Conv → Relu (layer) → Add(layer, x0) → GAP → Flatten → Gemm */
+  NET_FLAT, /* NET_GAP with zero conv weights: a constant layer */
+  NET_CONVHEAD, /* Conv → Relu (layer) → GAP → 1×1 Conv: logits [N,K,1,1] */
 } NetKind;
 
 static OnnxMsg **
@@ -194,7 +204,7 @@ attrs (OnnxMsg *a0, OnnxMsg *a1, OnnxMsg *a2)
   return list;
 }
 
-#define STRS(...) ((const char *const[]) { __VA_ARGS__, NULL })
+#define STRS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static void
 add_conv (OnnxBuilder *b, const char *name, const char *in, const char *out, int cin, int cout,
@@ -215,9 +225,10 @@ add_conv (OnnxBuilder *b, const char *name, const char *in, const char *out, int
   onnx_add_initializer (b, onnx_tensor_f (wn, 4, wd, w));
   onnx_add_initializer (b, onnx_tensor_f (bn, 1, bd, bias));
   const gint64 k[2] = { 3, 3 }, pads[4] = { 1, 1, 1, 1 };
-  onnx_add_node (b, onnx_node ("Conv", name, STRS (in, wn, bn), STRS (out),
-                               attrs (onnx_attr_ints ("kernel_shape", 2, k),
-                                      onnx_attr_ints ("pads", 4, pads), NULL)));
+  onnx_add_node (b,
+                 onnx_node ("Conv", name, STRS (in, wn, bn), STRS (out),
+                            attrs (onnx_attr_ints ("kernel_shape", 2, k),
+                                   onnx_attr_ints ("pads", 4, pads), NULL)));
 }
 
 /* The head: GAP(in) → Flatten → Gemm to n_out classes (weights returned). */
@@ -231,10 +242,12 @@ add_head (OnnxBuilder *b, const char *in, int n_out, float *fc)
   onnx_add_initializer (b, onnx_tensor_f ("fc.w", 2, wd, fc));
   onnx_add_initializer (b, onnx_tensor_f ("fc.b", 1, bd, bias));
   onnx_add_node (b, onnx_node ("GlobalAveragePool", "gap", STRS (in), STRS ("pooled"), NULL));
-  onnx_add_node (b, onnx_node ("Flatten", "flatten", STRS ("pooled"), STRS ("flat"),
-                               attrs (onnx_attr_int ("axis", 1), NULL, NULL)));
-  onnx_add_node (b, onnx_node ("Gemm", "fc", STRS ("flat", "fc.w", "fc.b"), STRS ("logits"),
-                               attrs (onnx_attr_int ("transB", 1), NULL, NULL)));
+  onnx_add_node (b,
+                 onnx_node ("Flatten", "flatten", STRS ("pooled"), STRS ("flat"),
+                            attrs (onnx_attr_int ("axis", 1), NULL, NULL)));
+  onnx_add_node (b,
+                 onnx_node ("Gemm", "fc", STRS ("flat", "fc.w", "fc.b"), STRS ("logits"),
+                            attrs (onnx_attr_int ("transB", 1), NULL, NULL)));
 }
 
 /* Builds and loads a tiny model; fc receives the [n_out, MID] head weights. */
@@ -249,13 +262,13 @@ tiny_model (NetKind kind, int n_out, float *fc)
     {
       add_conv (&b, "conv0", "input", "c0", IN_C, MID, 11, FALSE);
       onnx_add_node (&b, onnx_node ("Relu", "relu0", STRS ("c0"), STRS ("layer"), NULL));
-      onnx_add_node (&b, onnx_node ("GlobalAveragePool", "gap", STRS ("layer"), STRS ("pooled"),
-                                    NULL));
+      onnx_add_node (&b,
+                     onnx_node ("GlobalAveragePool", "gap", STRS ("layer"), STRS ("pooled"), NULL));
       gint64 wd[4] = { n_out, MID, 1, 1 };
       fill (fc, n_out * MID, 97, 1.0f, 0.0f);
       onnx_add_initializer (&b, onnx_tensor_f ("head.w", 4, wd, fc));
-      onnx_add_node (&b, onnx_node ("Conv", "head", STRS ("pooled", "head.w"), STRS ("logits"),
-                                    NULL));
+      onnx_add_node (&b,
+                     onnx_node ("Conv", "head", STRS ("pooled", "head.w"), STRS ("logits"), NULL));
     }
   else if (kind == NET_RESIDUAL)
     {
@@ -377,9 +390,9 @@ test_tiny_class_switch (void)
   GzTensor *x = tiny_input (6);
   GzSession *s = session_on (model, x, "layer");
   uint64_t forwards = gz_session_forward_count (s);
-  const GzMethod methods[] = { GZ_METHOD_GRADCAM, GZ_METHOD_GRADCAM_PP, GZ_METHOD_XGRADCAM,
-                               GZ_METHOD_HIRESCAM, GZ_METHOD_LAYERCAM, GZ_METHOD_EIGENCAM,
-                               GZ_METHOD_CAM, GZ_METHOD_ABLATIONCAM };
+  const GzMethod methods[]
+      = { GZ_METHOD_GRADCAM,  GZ_METHOD_GRADCAM_PP, GZ_METHOD_XGRADCAM, GZ_METHOD_HIRESCAM,
+          GZ_METHOD_LAYERCAM, GZ_METHOD_EIGENCAM,   GZ_METHOD_CAM,      GZ_METHOD_ABLATIONCAM };
   for (size_t m = 0; m < G_N_ELEMENTS (methods); m++)
     for (int c = 0; c < 3; c++)
       {
@@ -803,8 +816,7 @@ test_tiny_smooth (void)
   opt.smooth_sigma = 0;
   g_assert_cmpint (gz_explain (s, &opt, &zero, &err), ==, GZ_OK);
   for (int64_t i = 0; i < gz_tensor_numel (plain->raw); i++)
-    g_assert_cmpfloat_with_epsilon (gz_tensor_f (zero->raw)[i], gz_tensor_f (plain->raw)[i],
-                                    1e-5);
+    g_assert_cmpfloat_with_epsilon (gz_tensor_f (zero->raw)[i], gz_tensor_f (plain->raw)[i], 1e-5);
   /* Seeded: the same call gives the same map; noise changes it. */
   opt.smooth_sigma = 0.2f;
   g_assert_cmpint (gz_explain (s, &opt, &a, &err), ==, GZ_OK);

@@ -67,21 +67,23 @@ test_npy_malformed (void)
                     GZ_ERR_UNSUPPORTED, "objects");
   expect_npy_error ("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", 8,
                     GZ_ERR_UNSUPPORTED, "structured");
-  expect_npy_error ("{'descr': '<f4', 'fortran_order': False, 'shape': (10,), }", 39,
-                    GZ_ERR_FORMAT, "truncated");
+  expect_npy_error ("{'descr': '<f4', 'fortran_order': False, 'shape': (10,), }", 39, GZ_ERR_FORMAT,
+                    "truncated");
   /* 2^40 × 2^40 overflows int64 bytes; 2^32 elements exceeds the limit. */
   expect_npy_error ("{'descr': '<f4', 'fortran_order': False, "
-                    "'shape': (1099511627776, 1099511627776, 1099511627776), }", 0,
-                    GZ_ERR_LIMIT, "too large");
+                    "'shape': (1099511627776, 1099511627776, 1099511627776), }",
+                    0, GZ_ERR_LIMIT, "too large");
   expect_npy_error ("{'descr': '<f4', 'fortran_order': False, 'shape': (65536, 65536), }", 0,
                     GZ_ERR_LIMIT, "too large");
   expect_npy_error ("{'descr': '<f4', 'fortran_order': False, "
-                    "'shape': (99999999999999999999999,), }", 0, GZ_ERR_LIMIT, "overflows");
+                    "'shape': (99999999999999999999999,), }",
+                    0, GZ_ERR_LIMIT, "overflows");
   expect_npy_error ("{'descr': '<f4', 'fortran_order': False, "
-                    "'shape': (1, 1, 1, 1, 1, 1, 1, 1, 1), }", 4, GZ_ERR_LIMIT, "dimensions");
+                    "'shape': (1, 1, 1, 1, 1, 1, 1, 1, 1), }",
+                    4, GZ_ERR_LIMIT, "dimensions");
   expect_npy_error ("{'descr': '<f4', 'shape': (1,), }", 4, GZ_ERR_FORMAT, "lacks");
-  expect_npy_error ("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", 4,
-                    GZ_ERR_FORMAT, "shape");
+  expect_npy_error ("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", 4, GZ_ERR_FORMAT,
+                    "shape");
   expect_npy_error ("{'descr': '<U8', 'fortran_order': False, 'shape': (1,), }", 32,
                     GZ_ERR_UNSUPPORTED, "not supported");
   expect_npy_error ("not a dict", 0, GZ_ERR_FORMAT, "dictionary");
@@ -112,7 +114,7 @@ static void
 test_npy_corrupt (void)
 {
   g_autoptr (GByteArray) good
-    = npy_bytes ("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }", 48);
+      = npy_bytes ("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }", 48);
   GzError err = { 0 };
   GzTensor *t = NULL;
   for (guint len = 0; len <= good->len; len++)

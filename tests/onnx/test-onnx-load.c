@@ -242,8 +242,8 @@ load (GBytes *bytes, const char *base_dir, GzGraph **g, GzError *err)
 static const char *
 unary_op (void)
 {
-  static const char *const candidates[] = { "Relu", "Abs", "Neg", "Identity", "Sigmoid", "Exp",
-                                            "Tanh", NULL };
+  static const char *const candidates[]
+      = { "Relu", "Abs", "Neg", "Identity", "Sigmoid", "Exp", "Tanh", NULL };
   for (int i = 0; candidates[i] != NULL; i++)
     if (gz_op_lookup (candidates[i]) != NULL)
       return candidates[i];
@@ -516,8 +516,9 @@ test_conversions (void)
   /* fp16 bit patterns: 1, -2, 0.5, 65504 (max), 2^-24 (smallest subnormal),
    * 3·2^-16 (subnormal), +inf, -0. */
   const guint16 half[8] = { 0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0x0003, 0x7c00, 0x8000 };
-  const float half_f[8] = { 1.0f, -2.0f, 0.5f, 65504.0f, 5.9604644775390625e-08f,
-                            1.78813934326171875e-07f, INFINITY, -0.0f };
+  const float half_f[8]
+      = { 1.0f,     -2.0f, 0.5f, 65504.0f, 5.9604644775390625e-08f, 1.78813934326171875e-07f,
+          INFINITY, -0.0f };
   guint8 half_le[16];
   for (int i = 0; i < 8; i++)
     {
@@ -737,7 +738,8 @@ test_mutations (void)
   int loaded = 0, refused = 0;
   for (gsize i = 0; i < len; i++)
     {
-      const guint8 values[] = { 0x00, 0xff, 0x7f, 0x80, (guint8) (data[i] ^ 1), (guint8) (data[i] + 1) };
+      const guint8 values[]
+          = { 0x00, 0xff, 0x7f, 0x80, (guint8) (data[i] ^ 1), (guint8) (data[i] + 1) };
       for (gsize k = 0; k < G_N_ELEMENTS (values); k++)
         {
           guint8 *copy = g_memdup2 (data, len);
@@ -767,10 +769,11 @@ test_mutations (void)
 static void
 test_wrong_magic (void)
 {
-  static const guint8 png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I',
-                                'H', 'D', 'R', 0, 0, 1, 0, 0, 0, 1, 0, 8, 2, 0, 0, 0 };
-  static const guint8 zip[] = { 'P', 'K', 3, 4, 20, 0, 0, 0, 8, 0, 'a', 'r', 'c', 'h', 'i', 'v',
-                                'e', '/', 'd', 'a', 't', 'a', '.', 'p', 'k', 'l' };
+  static const guint8 png[]
+      = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D',
+          'R',  0,   0,   1,   0,    0,    0,    1,    0, 8, 2, 0,  0,   0 };
+  static const guint8 zip[] = { 'P', 'K', 3,   4,   20,  0,   0,   0,   8,   0,   'a', 'r', 'c',
+                                'h', 'i', 'v', 'e', '/', 'd', 'a', 't', 'a', '.', 'p', 'k', 'l' };
   const char *text = "This is not a model, just some text.\n";
   g_autoptr (GBytes) b1 = g_bytes_new_static (png, sizeof png);
   g_autoptr (GBytes) b2 = g_bytes_new_static (zip, sizeof zip);

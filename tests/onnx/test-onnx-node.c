@@ -80,10 +80,10 @@ skip (const char *reason)
 static const char *
 dtype_name (int t)
 {
-  static const char *const names[] = { "UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16",
-                                       "INT32", "INT64", "STRING", "BOOL", "FLOAT16", "DOUBLE",
-                                       "UINT32", "UINT64", "COMPLEX64", "COMPLEX128",
-                                       "BFLOAT16" };
+  static const char *const names[]
+      = { "UNDEFINED", "FLOAT",  "UINT8",     "INT8",       "UINT16",  "INT16",
+          "INT32",     "INT64",  "STRING",    "BOOL",       "FLOAT16", "DOUBLE",
+          "UINT32",    "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16" };
   return t >= 0 && t < (int) G_N_ELEMENTS (names) ? names[t] : "unknown";
 }
 
@@ -112,7 +112,7 @@ static bool
 feedable (int type)
 {
   return type == T_FLOAT || type == T_INT32 || type == T_INT64 || type == T_BOOL
-         || type == T_FLOAT16 || type == T_DOUBLE;
+      || type == T_FLOAT16 || type == T_DOUBLE;
 }
 
 static bool
@@ -145,8 +145,11 @@ tensor_to_gz (const Onnx__TensorProto *tp)
     return NULL;
   size_t n = (size_t) gz_tensor_numel (t);
   size_t bytes = n * gz_dtype_size (t->dtype);
-  size_t file_size = type == T_INT32 ? 4 : type == T_BOOL ? 1 : type == T_FLOAT16 ? 2
-                     : type == T_DOUBLE ? 8 : gz_dtype_size (t->dtype);
+  size_t file_size = type == T_INT32 ? 4
+      : type == T_BOOL               ? 1
+      : type == T_FLOAT16            ? 2
+      : type == T_DOUBLE             ? 8
+                                     : gz_dtype_size (t->dtype);
   int64_t *q = t->data;
   float *f = t->data;
   if (bytes == 0)
@@ -158,12 +161,32 @@ tensor_to_gz (const Onnx__TensorProto *tp)
       for (size_t i = 0; i < n; i++)
         switch (type)
           {
-          case T_FLOAT: memcpy (&f[i], r + 4 * i, 4); break;
-          case T_INT64: memcpy (&q[i], r + 8 * i, 8); break;
-          case T_INT32: { int32_t v; memcpy (&v, r + 4 * i, 4); q[i] = v; } break;
-          case T_BOOL: q[i] = r[i] != 0; break;
-          case T_FLOAT16: f[i] = half_value ((uint16_t) (r[2 * i] | r[2 * i + 1] << 8)); break;
-          case T_DOUBLE: { double d; memcpy (&d, r + 8 * i, 8); f[i] = (float) d; } break;
+            case T_FLOAT:
+              memcpy (&f[i], r + 4 * i, 4);
+              break;
+            case T_INT64:
+              memcpy (&q[i], r + 8 * i, 8);
+              break;
+            case T_INT32:
+              {
+                int32_t v;
+                memcpy (&v, r + 4 * i, 4);
+                q[i] = v;
+              }
+              break;
+            case T_BOOL:
+              q[i] = r[i] != 0;
+              break;
+            case T_FLOAT16:
+              f[i] = half_value ((uint16_t) (r[2 * i] | r[2 * i + 1] << 8));
+              break;
+            case T_DOUBLE:
+              {
+                double d;
+                memcpy (&d, r + 8 * i, 8);
+                f[i] = (float) d;
+              }
+              break;
           }
     }
   else if (!tp->has_raw_data && type == T_FLOAT && tp->n_float_data == n)
@@ -206,7 +229,8 @@ compare (const GzTensor *got, const GzTensor *want, double rtol, double atol)
 {
   if (got == NULL)
     return g_strdup ("no output");
-  if (got->ndim != want->ndim || memcmp (got->dims, want->dims, sizeof (int64_t) * (size_t) want->ndim) != 0
+  if (got->ndim != want->ndim
+      || memcmp (got->dims, want->dims, sizeof (int64_t) * (size_t) want->ndim) != 0
       || got->dtype != want->dtype)
     {
       g_autofree char *a = shape_str (got->ndim, got->dims);
@@ -261,9 +285,9 @@ compare (const GzTensor *got, const GzTensor *want, double rtol, double atol)
 
 typedef struct
 {
-  int n_inputs;               /* non-initializer graph inputs */
-  int input_index[64];        /* their indices in graph.input */
-  Onnx__TensorProto *in[64];  /* test values */
+  int n_inputs; /* non-initializer graph inputs */
+  int input_index[64]; /* their indices in graph.input */
+  Onnx__TensorProto *in[64]; /* test values */
   int n_outputs;
   Onnx__TensorProto *out[64];
 } DataSet;
@@ -453,8 +477,8 @@ run_case (gconstpointer data)
       has_cast_like = has_cast_like || g_strcmp0 (op, "CastLike") == 0;
       const char *domain = gp->node[i]->domain;
       bool other_domain = domain != NULL && domain[0] != '\0' && strcmp (domain, "ai.onnx") != 0;
-      g_autofree char *item = g_strdup_printf (", %s%s%s,", other_domain ? domain : "",
-                                               other_domain ? "." : "", op);
+      g_autofree char *item
+          = g_strdup_printf (", %s%s%s,", other_domain ? domain : "", other_domain ? "." : "", op);
       g_autofree char *listed = g_strdup_printf (", %s,", unsupported->str);
       if ((other_domain || gz_op_lookup (op) == NULL) && strstr (listed, item) == NULL)
         {
@@ -470,7 +494,7 @@ run_case (gconstpointer data)
       g_ptr_array_add (sets, g_build_filename (c->dir, e, NULL));
   g_ptr_array_sort (sets, cmp_paths);
 
-  char *reason = NULL;   /* skip reason */
+  char *reason = NULL; /* skip reason */
   char *failure = NULL;
   if (unsupported->len > 0)
     reason = g_strdup_printf ("unsupported op %s", unsupported->str);

@@ -1,5 +1,5 @@
-/* test-onnx-ops.c — Mod and Cast to float16: hand-derived values, errors, finite-difference backward
- * SPDX-License-Identifier: GPL-3.0-or-later
+/* test-onnx-ops.c — Mod and Cast to float16: hand-derived values, errors, finite-difference
+ * backward SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The ONNX node tests cover Mod's forward on a few cases (mixed signs, int64
  * fmod, broadcasting); these add the corner cases (INT64_MIN % -1, division by
@@ -142,13 +142,14 @@ test_cast_float16 (void)
   /* 1 + 2^-11 is a tie between 1 and 1 + 2^-10: even → 1; 1 + 3·2^-11 → 1 + 2^-9;
    * 65504 is the largest half, 65519 rounds to it, 65520 overflows; 2^-25 ties
    * to 0, 3·2^-25 → 2^-23 (subnormals step 2^-24); 0.1 → 0x2e66 = 0.0999755859375 */
-  in[0] = mkf (1, D (11), F (1.0f + 0x1p-11f, 1.0f + 0x3p-11f, 65504.0f, 65519.0f, 65520.0f,
-                             -0x1p-25f, 0x3p-25f, 0.1f, -2.5f, INFINITY, NAN));
+  in[0] = mkf (1, D (11),
+               F (1.0f + 0x1p-11f, 1.0f + 0x3p-11f, 65504.0f, 65519.0f, 65520.0f, -0x1p-25f,
+                  0x3p-25f, 0.1f, -2.5f, INFINITY, NAN));
   tn_init (&t, "Cast", 1, 1, 13);
   tn_int (&t, "to", 10);
   tn_run (&t, in, out);
-  const float want[10] = { 1.0f, 1.0f + 0x1p-9f, 65504.0f, 65504.0f, INFINITY, -0.0f, 0x1p-23f,
-                           0.0999755859375f, -2.5f, INFINITY };
+  const float want[10] = { 1.0f,  1.0f + 0x1p-9f, 65504.0f,         65504.0f, INFINITY,
+                           -0.0f, 0x1p-23f,       0.0999755859375f, -2.5f,    INFINITY };
   for (int i = 0; i < 10; i++)
     g_assert_cmpfloat (gz_tensor_f (out[0])[i], ==, want[i]);
   g_assert_true (signbit (gz_tensor_f (out[0])[5]));

@@ -269,8 +269,7 @@ tn_project (TNode *t, GzTensor **in, const GzTensor *r)
  * differences of f(x) = <r, y(x)> with a random projection r.
  * Relative error ||g - g_num|| / ||g_num|| must stay below tol. */
 static inline void
-tn_check_grad (TNode *t, GzTensor **in, unsigned mask, double h, double tol,
-               GzReluMode mode)
+tn_check_grad (TNode *t, GzTensor **in, unsigned mask, double h, double tol, GzReluMode mode)
 {
   GzError err = { 0 };
   GzTensor *y = tn_forward (t, in);
@@ -314,8 +313,8 @@ tn_check_grad (TNode *t, GzTensor **in, unsigned mask, double h, double tol,
         }
       double rel = sqrt (diff2) / fmax (sqrt (num2), 1e-6);
       if (!(rel <= tol))
-        g_error ("%s: input %d gradient relative error %g (|num| %g) exceeds %g",
-                 t->node.op_type, i, rel, sqrt (num2), tol);
+        g_error ("%s: input %d gradient relative error %g (|num| %g) exceeds %g", t->node.op_type,
+                 i, rel, sqrt (num2), tol);
       gz_tensor_free (din[i]);
     }
   gz_tensor_free (r);

@@ -17,35 +17,140 @@ typedef struct
 {
   const char *label;
   int n, c, h, w, m, kh, kw, group, sh, sw, dh, dw;
-  int pt, pl, pb, pr;           /* the padding the reference uses */
+  int pt, pl, pb, pr; /* the padding the reference uses */
   bool bias;
-  const char *auto_pad;         /* NULL: pass pads explicitly */
-  int oh, ow;                   /* hand-derived output size */
+  const char *auto_pad; /* NULL: pass pads explicitly */
+  int oh, ow; /* hand-derived output size */
 } ConvCase;
 
-static const ConvCase conv_cases[] = {
-  { "3x3 pad 1 bias", 2, 3, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, NULL, 7, 7 },
-  { "stride/dilation/asym pads", 1, 2, 9, 8, 3, 3, 2, 1, 2, 1, 2, 1, 1, 0, 2, 1, false, NULL, 4, 8 },
-  { "groups 2", 2, 4, 6, 6, 6, 3, 3, 2, 1, 1, 1, 1, 0, 0, 0, 0, true, NULL, 4, 4 },
-  { "depthwise stride 2", 2, 3, 7, 7, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true, NULL, 4, 4 },
-  { "depthwise dilation 2", 1, 4, 8, 8, 4, 3, 3, 4, 1, 1, 2, 2, 2, 1, 2, 0, false, NULL, 8, 5 },
-  { "depthwise multiplier 2", 1, 2, 5, 6, 4, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, true, NULL, 5, 6 },
-  { "pointwise", 2, 5, 4, 5, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, NULL, 4, 5 },
-  { "pointwise groups 2", 1, 4, 3, 3, 6, 1, 1, 2, 1, 1, 1, 1, 0, 0, 0, 0, false, NULL, 3, 3 },
-  { "1x1 stride 2", 1, 3, 5, 5, 2, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, true, NULL, 3, 3 },
-  { "SAME_UPPER stride 2", 1, 2, 6, 6, 3, 3, 3, 1, 2, 2, 1, 1, 0, 0, 1, 1, true, "SAME_UPPER", 3, 3 },
-  { "SAME_LOWER stride 2", 1, 2, 6, 6, 3, 3, 3, 1, 2, 2, 1, 1, 1, 1, 0, 0, true, "SAME_LOWER", 3, 3 },
-  { "SAME_UPPER kernel 4", 1, 2, 5, 5, 2, 4, 4, 1, 1, 1, 1, 1, 1, 1, 2, 2, false, "SAME_UPPER", 5, 5 },
-  { "VALID stride 2", 1, 2, 7, 6, 2, 3, 3, 1, 2, 2, 1, 1, 0, 0, 0, 0, true, "VALID", 3, 2 },
-  { "depthwise SAME_UPPER", 1, 3, 6, 6, 3, 3, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, false, "SAME_UPPER", 3, 3 },
-  /* Rows wide enough for the vector kernels (and their tails). */
-  { "depthwise stride 2 wide", 1, 2, 5, 23, 2, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, true, NULL, 3, 12 },
-  { "depthwise stride 2 wide even", 1, 2, 5, 24, 2, 3, 3, 2, 2, 2, 1, 1, 1, 0, 1, 0, true, NULL, 3, 11 },
-  { "depthwise wide", 1, 2, 4, 21, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, false, NULL, 4, 21 },
-  { "depthwise stride 3 (unpadded kernel)", 1, 2, 8, 10, 2, 3, 3, 2, 3, 3, 1, 1, 1, 1, 1, 1, true, NULL, 3, 4 },
-  { "depthwise 5x5 stride 2 dilation 2", 1, 2, 13, 20, 2, 5, 5, 2, 2, 2, 2, 2, 4, 4, 4, 4, true, NULL, 7, 10 },
-  { "3x3 wide", 1, 2, 3, 19, 2, 3, 3, 1, 1, 1, 1, 1, 0, 1, 0, 1, true, NULL, 1, 19 },
-};
+static const ConvCase conv_cases[]
+    = {
+        { "3x3 pad 1 bias", 2, 3, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, NULL, 7, 7 },
+        { "stride/dilation/asym pads",
+          1,
+          2,
+          9,
+          8,
+          3,
+          3,
+          2,
+          1,
+          2,
+          1,
+          2,
+          1,
+          1,
+          0,
+          2,
+          1,
+          false,
+          NULL,
+          4,
+          8 },
+        { "groups 2", 2, 4, 6, 6, 6, 3, 3, 2, 1, 1, 1, 1, 0, 0, 0, 0, true, NULL, 4, 4 },
+        { "depthwise stride 2", 2, 3, 7, 7, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true, NULL, 4, 4 },
+        { "depthwise dilation 2", 1, 4, 8, 8, 4, 3, 3, 4, 1, 1, 2, 2, 2, 1, 2, 0, false, NULL, 8, 5 },
+        { "depthwise multiplier 2", 1, 2, 5, 6, 4, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, true, NULL, 5, 6 },
+        { "pointwise", 2, 5, 4, 5, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, NULL, 4, 5 },
+        { "pointwise groups 2", 1, 4, 3, 3, 6, 1, 1, 2, 1, 1, 1, 1, 0, 0, 0, 0, false, NULL, 3, 3 },
+        { "1x1 stride 2", 1, 3, 5, 5, 2, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, true, NULL, 3, 3 },
+        { "SAME_UPPER stride 2", 1, 2, 6, 6, 3, 3, 3, 1, 2, 2, 1, 1, 0, 0, 1, 1, true,
+          "SAME_UPPER",          3, 3 },
+        { "SAME_LOWER stride 2", 1, 2, 6, 6, 3, 3, 3, 1, 2, 2, 1, 1, 1, 1, 0, 0, true,
+          "SAME_LOWER",          3, 3 },
+        { "SAME_UPPER kernel 4", 1, 2, 5, 5, 2, 4, 4, 1, 1, 1, 1, 1, 1, 1, 2, 2, false,
+          "SAME_UPPER",          5, 5 },
+        { "VALID stride 2", 1, 2, 7, 6, 2, 3, 3, 1, 2, 2, 1, 1, 0, 0, 0, 0, true, "VALID", 3, 2 },
+        { "depthwise SAME_UPPER", 1, 3, 6, 6, 3, 3, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, false,
+          "SAME_UPPER",           3, 3 },
+        /* Rows wide enough for the vector kernels (and their tails). */
+        { "depthwise stride 2 wide",
+          1,
+          2,
+          5,
+          23,
+          2,
+          3,
+          3,
+          2,
+          2,
+          2,
+          1,
+          1,
+          1,
+          1,
+          1,
+          1,
+          true,
+          NULL,
+          3,
+          12 },
+        { "depthwise stride 2 wide even",
+          1,
+          2,
+          5,
+          24,
+          2,
+          3,
+          3,
+          2,
+          2,
+          2,
+          1,
+          1,
+          1,
+          0,
+          1,
+          0,
+          true,
+          NULL,
+          3,
+          11 },
+        { "depthwise wide", 1, 2, 4, 21, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, false, NULL, 4, 21 },
+        { "depthwise stride 3 (unpadded kernel)",
+          1,
+          2,
+          8,
+          10,
+          2,
+          3,
+          3,
+          2,
+          3,
+          3,
+          1,
+          1,
+          1,
+          1,
+          1,
+          1,
+          true,
+          NULL,
+          3,
+          4 },
+        { "depthwise 5x5 stride 2 dilation 2",
+          1,
+          2,
+          13,
+          20,
+          2,
+          5,
+          5,
+          2,
+          2,
+          2,
+          2,
+          2,
+          4,
+          4,
+          4,
+          4,
+          true,
+          NULL,
+          7,
+          10 },
+        { "3x3 wide", 1, 2, 3, 19, 2, 3, 3, 1, 1, 1, 1, 1, 0, 1, 0, 1, true, NULL, 1, 19 },
+      };
 
 static double *
 conv_ref (const ConvCase *cc, const float *x, const float *w, const float *b)
@@ -69,7 +174,7 @@ conv_ref (const ConvCase *cc, const float *x, const float *w, const float *b)
                       continue;
                     int c = gi * cg + ci;
                     s += (double) x[((n * cc->c + c) * cc->h + iy) * cc->w + ix]
-                         * w[((m * cg + ci) * cc->kh + ky) * cc->kw + kx];
+                        * w[((m * cg + ci) * cc->kh + ky) * cc->kw + kx];
                   }
             y[((n * cc->m + m) * cc->oh + oy) * cc->ow + ox] = s;
           }
@@ -84,21 +189,21 @@ conv_node (TNode *t, const ConvCase *cc, bool one_d)
     tn_int (t, "group", cc->group);
   if (one_d)
     {
-      tn_ints (t, "strides", 1, (int64_t[]) { cc->sw });
-      tn_ints (t, "dilations", 1, (int64_t[]) { cc->dw });
-      tn_ints (t, "pads", 2, (int64_t[]) { cc->pl, cc->pr });
-      tn_ints (t, "kernel_shape", 1, (int64_t[]) { cc->kw });
+      tn_ints (t, "strides", 1, (int64_t[]){ cc->sw });
+      tn_ints (t, "dilations", 1, (int64_t[]){ cc->dw });
+      tn_ints (t, "pads", 2, (int64_t[]){ cc->pl, cc->pr });
+      tn_ints (t, "kernel_shape", 1, (int64_t[]){ cc->kw });
       return;
     }
-  tn_ints (t, "kernel_shape", 2, (int64_t[]) { cc->kh, cc->kw });
+  tn_ints (t, "kernel_shape", 2, (int64_t[]){ cc->kh, cc->kw });
   if (cc->sh != 1 || cc->sw != 1)
-    tn_ints (t, "strides", 2, (int64_t[]) { cc->sh, cc->sw });
+    tn_ints (t, "strides", 2, (int64_t[]){ cc->sh, cc->sw });
   if (cc->dh != 1 || cc->dw != 1)
-    tn_ints (t, "dilations", 2, (int64_t[]) { cc->dh, cc->dw });
+    tn_ints (t, "dilations", 2, (int64_t[]){ cc->dh, cc->dw });
   if (cc->auto_pad != NULL)
     tn_string (t, "auto_pad", cc->auto_pad);
   else if (cc->pt || cc->pl || cc->pb || cc->pr)
-    tn_ints (t, "pads", 4, (int64_t[]) { cc->pt, cc->pl, cc->pb, cc->pr });
+    tn_ints (t, "pads", 4, (int64_t[]){ cc->pt, cc->pl, cc->pb, cc->pr });
 }
 
 static void
@@ -111,9 +216,9 @@ test_conv_forward_backward (void)
       g_test_message ("Conv case: %s", cc->label);
       conv_node (&t, cc, false);
       GzTensor *in[3] = {
-        tn_uniform (4, (int64_t[]) { cc->n, cc->c, cc->h, cc->w }, -1, 1),
-        tn_uniform (4, (int64_t[]) { cc->m, cc->c / cc->group, cc->kh, cc->kw }, -1, 1),
-        cc->bias ? tn_uniform (1, (int64_t[]) { cc->m }, -1, 1) : NULL,
+        tn_uniform (4, (int64_t[]){ cc->n, cc->c, cc->h, cc->w }, -1, 1),
+        tn_uniform (4, (int64_t[]){ cc->m, cc->c / cc->group, cc->kh, cc->kw }, -1, 1),
+        cc->bias ? tn_uniform (1, (int64_t[]){ cc->m }, -1, 1) : NULL,
       };
       GzTensor *y = tn_forward (&t, in);
       g_assert_cmpint (y->ndim, ==, 4);
@@ -142,9 +247,9 @@ test_conv_1d (void)
   TNode t;
   conv_node (&t, &cc, true);
   GzTensor *in[3] = {
-    tn_uniform (3, (int64_t[]) { 2, 3, 10 }, -1, 1),
-    tn_uniform (3, (int64_t[]) { 4, 3, 3 }, -1, 1),
-    tn_uniform (1, (int64_t[]) { 4 }, -1, 1),
+    tn_uniform (3, (int64_t[]){ 2, 3, 10 }, -1, 1),
+    tn_uniform (3, (int64_t[]){ 4, 3, 3 }, -1, 1),
+    tn_uniform (1, (int64_t[]){ 4 }, -1, 1),
   };
   GzTensor *y = tn_forward (&t, in);
   g_assert_cmpint (y->ndim, ==, 3);
@@ -168,8 +273,8 @@ test_conv_errors (void)
 
   /* Channel mismatch: the message names the node and the numbers. */
   tn_init (&t, "Conv", 2, 1, 13);
-  GzTensor *x = tn_tensor (4, (int64_t[]) { 1, 3, 5, 5 });
-  GzTensor *w = tn_tensor (4, (int64_t[]) { 4, 2, 3, 3 });
+  GzTensor *x = tn_tensor (4, (int64_t[]){ 1, 3, 5, 5 });
+  GzTensor *w = tn_tensor (4, (int64_t[]){ 4, 2, 3, 3 });
   GzTensor *in[2] = { x, w };
   g_assert_cmpint (tn_infer (&t, in, &out, &err), ==, GZ_ERR_SHAPE);
   g_assert_nonnull (strstr (err.message, "test_node"));
@@ -179,7 +284,7 @@ test_conv_errors (void)
 
   /* Kernel larger than the input. */
   tn_init (&t, "Conv", 2, 1, 13);
-  w = tn_tensor (4, (int64_t[]) { 4, 3, 7, 7 });
+  w = tn_tensor (4, (int64_t[]){ 4, 3, 7, 7 });
   in[1] = w;
   g_assert_cmpint (tn_infer (&t, in, &out, &err), ==, GZ_ERR_SHAPE);
   tn_clear (&t);
@@ -187,7 +292,7 @@ test_conv_errors (void)
 
   /* Rank mismatch between input and weight. */
   tn_init (&t, "Conv", 2, 1, 13);
-  w = tn_tensor (3, (int64_t[]) { 4, 3, 3 });
+  w = tn_tensor (3, (int64_t[]){ 4, 3, 3 });
   in[1] = w;
   g_assert_cmpint (tn_infer (&t, in, &out, &err), ==, GZ_ERR_SHAPE);
   tn_clear (&t);
@@ -196,8 +301,8 @@ test_conv_errors (void)
 
   /* 3-D convolution: unsupported, with a clear message. */
   tn_init (&t, "Conv", 2, 1, 13);
-  x = tn_tensor (5, (int64_t[]) { 1, 2, 4, 4, 4 });
-  w = tn_tensor (5, (int64_t[]) { 2, 2, 3, 3, 3 });
+  x = tn_tensor (5, (int64_t[]){ 1, 2, 4, 4, 4 });
+  w = tn_tensor (5, (int64_t[]){ 2, 2, 3, 3, 3 });
   in[0] = x;
   in[1] = w;
   g_assert_cmpint (tn_infer (&t, in, &out, &err), ==, GZ_ERR_UNSUPPORTED);
@@ -209,8 +314,8 @@ test_conv_errors (void)
   /* Group that does not divide the channels. */
   tn_init (&t, "Conv", 2, 1, 13);
   tn_int (&t, "group", 2);
-  x = tn_tensor (4, (int64_t[]) { 1, 3, 5, 5 });
-  w = tn_tensor (4, (int64_t[]) { 4, 1, 3, 3 });
+  x = tn_tensor (4, (int64_t[]){ 1, 3, 5, 5 });
+  w = tn_tensor (4, (int64_t[]){ 4, 1, 3, 3 });
   in[0] = x;
   in[1] = w;
   g_assert_cmpint (tn_infer (&t, in, &out, &err), ==, GZ_ERR_SHAPE);
@@ -220,8 +325,8 @@ test_conv_errors (void)
 
   /* Absurd sizes are refused, not overflowed. */
   tn_init (&t, "Conv", 2, 1, 13);
-  x = &(GzTensor) { GZ_DTYPE_FLOAT, 4, { 1, 1, INT64_C (1) << 40, INT64_C (1) << 40 }, NULL, false };
-  w = tn_tensor (4, (int64_t[]) { 1, 1, 1, 1 });
+  x = &(GzTensor){ GZ_DTYPE_FLOAT, 4, { 1, 1, INT64_C (1) << 40, INT64_C (1) << 40 }, NULL, false };
+  w = tn_tensor (4, (int64_t[]){ 1, 1, 1, 1 });
   in[0] = x;
   in[1] = w;
   GzStatus st = tn_infer (&t, in, &out, &err);
@@ -236,8 +341,8 @@ typedef struct
 {
   const char *label;
   int n, c, h, w, m, kh, kw, group, s, d, pt, pl;
-  int oh, ow;                   /* hand-derived */
-  const char *attrs;            /* which attributes: "pads", "same", "shape" */
+  int oh, ow; /* hand-derived */
+  const char *attrs; /* which attributes: "pads", "same", "shape" */
 } ConvTCase;
 
 static const ConvTCase convt_cases[] = {
@@ -260,24 +365,24 @@ test_convtranspose (void)
       TNode t;
       g_test_message ("ConvTranspose case: %s", cc->label);
       tn_init (&t, "ConvTranspose", 3, 1, 13);
-      tn_ints (&t, "strides", 2, (int64_t[]) { cc->s, cc->s });
-      tn_ints (&t, "dilations", 2, (int64_t[]) { cc->d, cc->d });
+      tn_ints (&t, "strides", 2, (int64_t[]){ cc->s, cc->s });
+      tn_ints (&t, "dilations", 2, (int64_t[]){ cc->d, cc->d });
       if (cc->group != 1)
         tn_int (&t, "group", cc->group);
       if (!strcmp (cc->attrs, "pads"))
         {
-          tn_ints (&t, "pads", 4, (int64_t[]) { 1, 1, 1, 1 });
-          tn_ints (&t, "output_padding", 2, (int64_t[]) { 1, 1 });
+          tn_ints (&t, "pads", 4, (int64_t[]){ 1, 1, 1, 1 });
+          tn_ints (&t, "output_padding", 2, (int64_t[]){ 1, 1 });
         }
       else if (!strcmp (cc->attrs, "same"))
         tn_string (&t, "auto_pad", "SAME_UPPER");
       else if (!strcmp (cc->attrs, "shape"))
-        tn_ints (&t, "output_shape", 2, (int64_t[]) { cc->oh, cc->ow });
+        tn_ints (&t, "output_shape", 2, (int64_t[]){ cc->oh, cc->ow });
       int mg = cc->m / cc->group, cg = cc->c / cc->group;
       GzTensor *in[3] = {
-        tn_uniform (4, (int64_t[]) { cc->n, cc->c, cc->h, cc->w }, -1, 1),
-        tn_uniform (4, (int64_t[]) { cc->c, mg, cc->kh, cc->kw }, -1, 1),
-        tn_uniform (1, (int64_t[]) { cc->m }, -1, 1),
+        tn_uniform (4, (int64_t[]){ cc->n, cc->c, cc->h, cc->w }, -1, 1),
+        tn_uniform (4, (int64_t[]){ cc->c, mg, cc->kh, cc->kw }, -1, 1),
+        tn_uniform (1, (int64_t[]){ cc->m }, -1, 1),
       };
       GzTensor *y = tn_forward (&t, in);
       g_assert_cmpint (y->dims[1], ==, cc->m);
@@ -299,13 +404,14 @@ test_convtranspose (void)
                 for (int ky = 0; ky < cc->kh; ky++)
                   for (int kx = 0; kx < cc->kw; kx++)
                     {
-                      int oy = iy * cc->s - cc->pt + ky * cc->d, ox = ix * cc->s - cc->pl + kx * cc->d;
+                      int oy = iy * cc->s - cc->pt + ky * cc->d,
+                          ox = ix * cc->s - cc->pl + kx * cc->d;
                       if (oy < 0 || oy >= cc->oh || ox < 0 || ox >= cc->ow)
                         continue;
                       int m = (c / cg) * mg + mo;
                       want[((n * cc->m + m) * cc->oh + oy) * cc->ow + ox]
-                        += (double) x[((n * cc->c + c) * cc->h + iy) * cc->w + ix]
-                           * w[((c * mg + mo) * cc->kh + ky) * cc->kw + kx];
+                          += (double) x[((n * cc->c + c) * cc->h + iy) * cc->w + ix]
+                          * w[((c * mg + mo) * cc->kh + ky) * cc->kw + kx];
                     }
       tn_assert_close (y, want, ny, FWD_TOL);
       tn_check_grad (&t, in, 7u, 1e-2, GRAD_TOL, GZ_RELU_GRADIENT);
@@ -327,23 +433,85 @@ typedef struct
   int pt, pl, pb, pr;
   bool ceil, cip;
   const char *auto_pad;
-  int oh, ow;                   /* hand-derived */
+  int oh, ow; /* hand-derived */
 } PoolCase;
 
 static const PoolCase pool_cases[] = {
   { "max 2x2 s2", true, 2, 3, 6, 6, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, false, false, NULL, 3, 3 },
   { "max 3x3 s2 ceil", true, 1, 2, 8, 8, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, true, false, NULL, 4, 4 },
   { "max pads dilation", true, 1, 2, 9, 9, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, false, false, NULL, 4, 4 },
-  { "max ceil last window rule", true, 1, 1, 5, 5, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, true, false, NULL, 3, 3 },
-  { "max SAME_UPPER", true, 1, 2, 5, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false, false, "SAME_UPPER", 3, 3 },
-  { "max 3x3 s2 wide ceil", true, 1, 2, 7, 27, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, true, false, NULL, 3, 13 },
-  { "max 3x3 s1 wide pad", true, 1, 2, 4, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false, NULL, 4, 21 },
+  { "max ceil last window rule",
+    true,
+    1,
+    1,
+    5,
+    5,
+    2,
+    2,
+    2,
+    2,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    true,
+    false,
+    NULL,
+    3,
+    3 },
+  { "max SAME_UPPER", true, 1, 2, 5, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false, false,
+    "SAME_UPPER",     3,    3 },
+  { "max 3x3 s2 wide ceil",
+    true,
+    1,
+    2,
+    7,
+    27,
+    3,
+    3,
+    2,
+    2,
+    1,
+    1,
+    0,
+    0,
+    0,
+    0,
+    true,
+    false,
+    NULL,
+    3,
+    13 },
+  { "max 3x3 s1 wide pad",
+    true,
+    1,
+    2,
+    4,
+    21,
+    3,
+    3,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    false,
+    false,
+    NULL,
+    4,
+    21 },
   { "max 2x2 s2 wide", true, 1, 1, 4, 32, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, false, false, NULL, 2, 16 },
   { "avg pads exclude", false, 2, 2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false, NULL, 5, 5 },
   { "avg pads include", false, 2, 2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, true, NULL, 5, 5 },
   { "avg ceil include", false, 1, 2, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true, true, NULL, 4, 4 },
   { "avg ceil exclude", false, 1, 2, 6, 7, 3, 2, 2, 2, 1, 1, 0, 0, 0, 0, true, false, NULL, 3, 4 },
-  { "avg SAME_LOWER", false, 1, 2, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, false, false, "SAME_LOWER", 4, 4 },
+  { "avg SAME_LOWER", false, 1, 2, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, false, false,
+    "SAME_LOWER",     4,     4 },
   { "avg strides asym", false, 1, 3, 7, 6, 3, 2, 2, 3, 1, 1, 0, 1, 2, 0, false, false, NULL, 4, 2 },
 };
 
@@ -380,14 +548,14 @@ static void
 pool_node (TNode *t, const PoolCase *pc)
 {
   tn_init (t, pc->max ? "MaxPool" : "AveragePool", 1, 1, 13);
-  tn_ints (t, "kernel_shape", 2, (int64_t[]) { pc->kh, pc->kw });
-  tn_ints (t, "strides", 2, (int64_t[]) { pc->sh, pc->sw });
+  tn_ints (t, "kernel_shape", 2, (int64_t[]){ pc->kh, pc->kw });
+  tn_ints (t, "strides", 2, (int64_t[]){ pc->sh, pc->sw });
   if (pc->dh != 1 || pc->dw != 1)
-    tn_ints (t, "dilations", 2, (int64_t[]) { pc->dh, pc->dw });
+    tn_ints (t, "dilations", 2, (int64_t[]){ pc->dh, pc->dw });
   if (pc->auto_pad != NULL)
     tn_string (t, "auto_pad", pc->auto_pad);
   else
-    tn_ints (t, "pads", 4, (int64_t[]) { pc->pt, pc->pl, pc->pb, pc->pr });
+    tn_ints (t, "pads", 4, (int64_t[]){ pc->pt, pc->pl, pc->pb, pc->pr });
   if (pc->ceil)
     tn_int (t, "ceil_mode", 1);
   if (pc->cip)
@@ -426,11 +594,12 @@ test_pool_1d_and_errors (void)
   GzTensor out;
 
   /* 1-D max pool, kernel 3, pad 1: same as 2-D with height 1. */
-  const PoolCase pc = { "1-D", true, 2, 2, 1, 7, 1, 3, 1, 1, 1, 1, 0, 1, 0, 1, false, false, NULL, 1, 7 };
+  const PoolCase pc
+      = { "1-D", true, 2, 2, 1, 7, 1, 3, 1, 1, 1, 1, 0, 1, 0, 1, false, false, NULL, 1, 7 };
   tn_init (&t, "MaxPool", 1, 1, 13);
-  tn_ints (&t, "kernel_shape", 1, (int64_t[]) { 3 });
-  tn_ints (&t, "pads", 2, (int64_t[]) { 1, 1 });
-  GzTensor *in[1] = { tn_distinct (3, (int64_t[]) { 2, 2, 7 }) };
+  tn_ints (&t, "kernel_shape", 1, (int64_t[]){ 3 });
+  tn_ints (&t, "pads", 2, (int64_t[]){ 1, 1 });
+  GzTensor *in[1] = { tn_distinct (3, (int64_t[]){ 2, 2, 7 }) };
   GzTensor *y = tn_forward (&t, in);
   g_assert_cmpint (y->ndim, ==, 3);
   double *want = pool_ref (&pc, gz_tensor_f (in[0]));
@@ -442,13 +611,13 @@ test_pool_1d_and_errors (void)
 
   /* The Indices output is refused at init. */
   tn_init (&t, "MaxPool", 1, 2, 13);
-  tn_ints (&t, "kernel_shape", 2, (int64_t[]) { 2, 2 });
+  tn_ints (&t, "kernel_shape", 2, (int64_t[]){ 2, 2 });
   g_assert_cmpint (tn_prepare (&t, &err), ==, GZ_ERR_UNSUPPORTED);
   g_assert_nonnull (strstr (err.message, "Indices"));
 
   /* kernel_shape with the wrong length. */
   tn_init (&t, "AveragePool", 1, 1, 13);
-  tn_ints (&t, "kernel_shape", 2, (int64_t[]) { 2, 2 });
+  tn_ints (&t, "kernel_shape", 2, (int64_t[]){ 2, 2 });
   g_assert_cmpint (tn_infer (&t, in, &out, &err), ==, GZ_ERR_SHAPE);
   tn_clear (&t);
   gz_tensor_free (in[0]);
@@ -461,7 +630,7 @@ test_global_pool (void)
     {
       TNode t;
       tn_init (&t, max ? "GlobalMaxPool" : "GlobalAveragePool", 1, 1, 13);
-      GzTensor *in[1] = { tn_distinct (4, (int64_t[]) { 2, 3, 4, 5 }) };
+      GzTensor *in[1] = { tn_distinct (4, (int64_t[]){ 2, 3, 4, 5 }) };
       GzTensor *y = tn_forward (&t, in);
       g_assert_cmpint (y->ndim, ==, 4);
       g_assert_cmpint (y->dims[1], ==, 3);
@@ -501,7 +670,7 @@ test_batchnorm (void)
       int64_t c[1] = { 3 };
       GzTensor *in[5] = {
         tn_uniform (nd, shapes[s], -2, 2), tn_uniform (1, c, 0.5, 1.5), tn_uniform (1, c, -1, 1),
-        tn_uniform (1, c, -1, 1), tn_uniform (1, c, 0.2, 2),
+        tn_uniform (1, c, -1, 1),          tn_uniform (1, c, 0.2, 2),
       };
       GzTensor *y = tn_forward (&t, in);
       int64_t n = gz_tensor_numel (y), plane = s == 0 ? 20 : 1;
@@ -553,8 +722,8 @@ test_instancenorm (void)
   const int64_t xd[4] = { 2, 3, 4, 5 }, c[1] = { 3 };
   tn_init (&t, "InstanceNormalization", 3, 1, 13);
   tn_float (&t, "epsilon", 1e-2f);
-  GzTensor *in[3] = { tn_uniform (4, xd, -2, 2), tn_uniform (1, c, 0.5, 1.5),
-                      tn_uniform (1, c, -1, 1) };
+  GzTensor *in[3]
+      = { tn_uniform (4, xd, -2, 2), tn_uniform (1, c, 0.5, 1.5), tn_uniform (1, c, -1, 1) };
   GzTensor *y = tn_forward (&t, in);
   double want[120];
   for (int p = 0; p < 6; p++)
@@ -567,7 +736,7 @@ test_instancenorm (void)
         var += (x[i] - mu) * (x[i] - mu) / 20.0;
       for (int i = 0; i < 20; i++)
         want[p * 20 + i] = gz_tensor_f (in[1])[p % 3] * (x[i] - mu) / sqrt (var + 1e-2)
-                           + gz_tensor_f (in[2])[p % 3];
+            + gz_tensor_f (in[2])[p % 3];
     }
   tn_assert_close (y, want, 120, FWD_TOL);
   tn_check_grad (&t, in, 7u, 1e-2, GRAD_TOL, GZ_RELU_GRADIENT);
@@ -602,7 +771,7 @@ test_lrn (void)
               for (int k = MAX (0, c - lo); k <= MIN (5, c + hi); k++)
                 ss += (double) x[(n * 6 + k) * 12 + i] * x[(n * 6 + k) * 12 + i];
               want[(n * 6 + c) * 12 + i]
-                = x[(n * 6 + c) * 12 + i] / pow (1.5 + 0.2 / size * ss, 0.6);
+                  = x[(n * 6 + c) * 12 + i] / pow (1.5 + 0.2 / size * ss, 0.6);
             }
       tn_assert_close (y, want, 144, FWD_TOL);
       tn_check_grad (&t, in, 1u, 1e-2, GRAD_TOL, GZ_RELU_GRADIENT);
@@ -646,7 +815,7 @@ test_gemm (void)
                 double s = 0.0;
                 for (int k = 0; k < K; k++)
                   s += (double) (ta ? a[k * M + i] : a[i * K + k])
-                       * (tb ? b[j * K + k] : b[k * N + j]);
+                      * (tb ? b[j * K + k] : b[k * N + j]);
                 double cv = 0.0;
                 if (in[2] != NULL)
                   {
@@ -667,7 +836,7 @@ test_gemm (void)
   GzError err = { 0 };
   GzTensor out;
   tn_init (&t, "Gemm", 2, 1, 13);
-  GzTensor *in[2] = { tn_tensor (2, (int64_t[]) { 2, 3 }), tn_tensor (2, (int64_t[]) { 4, 5 }) };
+  GzTensor *in[2] = { tn_tensor (2, (int64_t[]){ 2, 3 }), tn_tensor (2, (int64_t[]){ 4, 5 }) };
   g_assert_cmpint (tn_infer (&t, in, &out, &err), ==, GZ_ERR_SHAPE);
   g_assert_nonnull (strstr (err.message, "inner"));
   gz_tensor_free (in[0]);
@@ -708,12 +877,12 @@ typedef struct
 
 static const MatMulCase matmul_cases[] = {
   { 2, 2, { 3, 4 }, { 4, 5 }, 2, { 3, 5 } },
-  { 3, 2, { 2, 3, 4 }, { 4, 5 }, 3, { 2, 3, 5 } },           /* folded into one GEMM */
-  { 4, 3, { 2, 1, 3, 4 }, { 3, 4, 2 }, 4, { 2, 3, 3, 2 } },  /* broadcast batch */
-  { 2, 3, { 3, 4 }, { 2, 4, 5 }, 3, { 2, 3, 5 } },           /* B batched, A not */
-  { 1, 3, { 4 }, { 2, 4, 3 }, 2, { 2, 3 } },                 /* 1-D A */
-  { 3, 1, { 2, 3, 4 }, { 4 }, 2, { 2, 3 } },                 /* 1-D B */
-  { 1, 1, { 4 }, { 4 }, 0, { 0 } },                          /* dot product */
+  { 3, 2, { 2, 3, 4 }, { 4, 5 }, 3, { 2, 3, 5 } }, /* folded into one GEMM */
+  { 4, 3, { 2, 1, 3, 4 }, { 3, 4, 2 }, 4, { 2, 3, 3, 2 } }, /* broadcast batch */
+  { 2, 3, { 3, 4 }, { 2, 4, 5 }, 3, { 2, 3, 5 } }, /* B batched, A not */
+  { 1, 3, { 4 }, { 2, 4, 3 }, 2, { 2, 3 } }, /* 1-D A */
+  { 3, 1, { 2, 3, 4 }, { 4 }, 2, { 2, 3 } }, /* 1-D B */
+  { 1, 1, { 4 }, { 4 }, 0, { 0 } }, /* dot product */
 };
 
 static void
@@ -761,7 +930,8 @@ test_matmul (void)
         {
           int64_t idx[4];
           unravel (bi, nbat, bat, idx);
-          int64_t oa = bcast_index (nbat, idx, na - 2, ad), ob = bcast_index (nbat, idx, nb - 2, bd);
+          int64_t oa = bcast_index (nbat, idx, na - 2, ad),
+                  ob = bcast_index (nbat, idx, nb - 2, bd);
           const float *a = gz_tensor_f (in[0]) + oa * M * K, *b = gz_tensor_f (in[1]) + ob * K * N;
           for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++)
@@ -791,12 +961,9 @@ typedef struct
 } BinShape;
 
 static const BinShape bin_shapes[] = {
-  { 4, 4, { 2, 3, 4, 5 }, { 2, 3, 4, 5 } },
-  { 4, 3, { 2, 3, 4, 5 }, { 3, 1, 5 } },
-  { 4, 1, { 2, 3, 4, 5 }, { 1 } },
-  { 4, 4, { 2, 1, 4, 1 }, { 1, 3, 1, 5 } },
-  { 1, 4, { 5 }, { 2, 3, 1, 1 } },
-  { 4, 4, { 1, 3, 1, 1 }, { 2, 3, 4, 5 } },
+  { 4, 4, { 2, 3, 4, 5 }, { 2, 3, 4, 5 } }, { 4, 3, { 2, 3, 4, 5 }, { 3, 1, 5 } },
+  { 4, 1, { 2, 3, 4, 5 }, { 1 } },          { 4, 4, { 2, 1, 4, 1 }, { 1, 3, 1, 5 } },
+  { 1, 4, { 5 }, { 2, 3, 1, 1 } },          { 4, 4, { 1, 3, 1, 1 }, { 2, 3, 4, 5 } },
 };
 
 static double
@@ -829,8 +996,9 @@ test_binary (void)
         bool pw = strcmp (ops[o], "Pow") == 0, dv = strcmp (ops[o], "Div") == 0;
         GzTensor *in[2] = {
           pw ? tn_uniform (bs->na, bs->a, 0.5, 2) : tn_uniform (bs->na, bs->a, -1, 1),
-          pw ? tn_uniform (bs->nb, bs->b, -2, 2)
-          : dv ? tn_uniform (bs->nb, bs->b, 0.5, 2) : tn_uniform (bs->nb, bs->b, -1, 1),
+          pw       ? tn_uniform (bs->nb, bs->b, -2, 2)
+              : dv ? tn_uniform (bs->nb, bs->b, 0.5, 2)
+                   : tn_uniform (bs->nb, bs->b, -1, 1),
         };
         GzTensor *y = tn_forward (&t, in);
         int64_t n = gz_tensor_numel (y), idx[GZ_MAX_DIMS];
@@ -884,7 +1052,7 @@ test_prelu (void)
   GzError err = { 0 };
   GzTensor out;
   tn_init (&t, "PRelu", 2, 1, 9);
-  GzTensor *in[2] = { tn_tensor (2, (int64_t[]) { 1, 3 }), tn_tensor (2, (int64_t[]) { 2, 3 }) };
+  GzTensor *in[2] = { tn_tensor (2, (int64_t[]){ 1, 3 }), tn_tensor (2, (int64_t[]){ 2, 3 }) };
   g_assert_cmpint (tn_infer (&t, in, &out, &err), ==, GZ_ERR_SHAPE);
   gz_tensor_free (in[0]);
   gz_tensor_free (in[1]);
@@ -959,8 +1127,8 @@ test_binary_int64_and_errors (void)
   gz_tensor_free (b);
 
   tn_init (&t, "Add", 2, 1, 13);
-  in[0] = tn_tensor (2, (int64_t[]) { 2, 3 });
-  in[1] = tn_tensor (2, (int64_t[]) { 2, 4 });
+  in[0] = tn_tensor (2, (int64_t[]){ 2, 3 });
+  in[1] = tn_tensor (2, (int64_t[]){ 2, 4 });
   g_assert_cmpint (tn_infer (&t, in, &out, &err), ==, GZ_ERR_SHAPE);
   g_assert_nonnull (strstr (err.message, "[2,3]"));
   g_assert_nonnull (strstr (err.message, "[2,4]"));
@@ -1022,8 +1190,8 @@ test_variadic (void)
 typedef struct
 {
   const char *op;
-  double lo, hi;          /* input range */
-  bool kink;              /* use values away from 0 */
+  double lo, hi; /* input range */
+  bool kink; /* use values away from 0 */
 } UnaryCase;
 
 static double
@@ -1060,8 +1228,7 @@ unary_ref (const char *op, double x)
   if (!strcmp (op, "Celu"))
     return fmax (0, x) + fmin (0, 0.7 * (exp (x / 0.7) - 1));
   if (!strcmp (op, "Selu"))
-    return x > 0 ? 1.0507009873554805 * x
-                 : 1.0507009873554805 * 1.6732632423543772 * (exp (x) - 1);
+    return x > 0 ? 1.0507009873554805 * x : 1.0507009873554805 * 1.6732632423543772 * (exp (x) - 1);
   if (!strcmp (op, "Softplus"))
     return log (1 + exp (x));
   if (!strcmp (op, "Softsign"))
@@ -1085,14 +1252,30 @@ static void
 test_unary (void)
 {
   const UnaryCase cases[] = {
-    { "Relu", 0, 0, true },        { "LeakyRelu", 0, 0, true },  { "Sigmoid", -6, 6, false },
-    { "HardSigmoid", -5, 5, false }, { "HardSwish", -5, 5, false }, { "Tanh", -3, 3, false },
-    { "Erf", -2, 2, false },       { "Sqrt", 0.2, 4, false },    { "Exp", -2, 2, false },
-    { "Log", 0.2, 4, false },      { "Neg", -2, 2, false },      { "Abs", 0, 0, true },
-    { "Reciprocal", 0.3, 3, false }, { "Elu", 0, 0, true },    { "Celu", 0, 0, true },
-    { "Selu", 0, 0, true },        { "Softplus", -8, 8, false }, { "Softsign", -4, 4, false },
-    { "ThresholdedRelu", -3, 3, false }, { "Sin", -4, 4, false }, { "Cos", -4, 4, false },
-    { "Floor", -3, 3, false },     { "Ceil", -3, 3, false },     { "Round", -3, 3, false },
+    { "Relu", 0, 0, true },
+    { "LeakyRelu", 0, 0, true },
+    { "Sigmoid", -6, 6, false },
+    { "HardSigmoid", -5, 5, false },
+    { "HardSwish", -5, 5, false },
+    { "Tanh", -3, 3, false },
+    { "Erf", -2, 2, false },
+    { "Sqrt", 0.2, 4, false },
+    { "Exp", -2, 2, false },
+    { "Log", 0.2, 4, false },
+    { "Neg", -2, 2, false },
+    { "Abs", 0, 0, true },
+    { "Reciprocal", 0.3, 3, false },
+    { "Elu", 0, 0, true },
+    { "Celu", 0, 0, true },
+    { "Selu", 0, 0, true },
+    { "Softplus", -8, 8, false },
+    { "Softsign", -4, 4, false },
+    { "ThresholdedRelu", -3, 3, false },
+    { "Sin", -4, 4, false },
+    { "Cos", -4, 4, false },
+    { "Floor", -3, 3, false },
+    { "Ceil", -3, 3, false },
+    { "Round", -3, 3, false },
   };
   const int64_t dims[4] = { 2, 3, 4, 5 };
   for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
@@ -1111,14 +1294,14 @@ test_unary (void)
       if (!strcmp (uc->op, "Elu") || !strcmp (uc->op, "Celu")
           || !strcmp (uc->op, "ThresholdedRelu"))
         tn_float (&t, "alpha", 0.7f);
-      GzTensor *in[1] = { uc->kink ? tn_away_from_zero (4, dims)
-                                   : tn_uniform (4, dims, uc->lo, uc->hi) };
+      GzTensor *in[1]
+          = { uc->kink ? tn_away_from_zero (4, dims) : tn_uniform (4, dims, uc->lo, uc->hi) };
       /* Keep HardSigmoid/HardSwish samples off their kinks. */
       for (int64_t i = 0; i < 120; i++)
         {
           float *x = gz_tensor_f (in[0]);
-          if (!strcmp (uc->op, "HardSigmoid") && (fabsf (0.3f * x[i] + 0.4f) < 0.02f
-                                                  || fabsf (0.3f * x[i] - 0.6f) < 0.02f))
+          if (!strcmp (uc->op, "HardSigmoid")
+              && (fabsf (0.3f * x[i] + 0.4f) < 0.02f || fabsf (0.3f * x[i] - 0.6f) < 0.02f))
             x[i] += 0.2f;
           if (!strcmp (uc->op, "HardSwish") && fabsf (fabsf (x[i]) - 3.0f) < 0.05f)
             x[i] += 0.2f;
@@ -1270,7 +1453,7 @@ test_empty (void)
       TNode t;
       tn_init (&t, cases[c].op, cases[c].n_in, 1, 13);
       if (!strcmp (cases[c].op, "MaxPool"))
-        tn_ints (&t, "kernel_shape", 2, (int64_t[]) { 2, 2 });
+        tn_ints (&t, "kernel_shape", 2, (int64_t[]){ 2, 2 });
       GzTensor *in[3] = { NULL };
       for (int k = 0; k < cases[c].n_in; k++)
         in[k] = tn_tensor (cases[c].nd[k], cases[c].dims[k]);
@@ -1283,8 +1466,9 @@ test_empty (void)
           const GzTensor *ins[3] = { in[0], in[1], in[2] }, *outs[1] = { y }, *douts[1] = { dy };
           for (int k = 0; k < cases[c].n_in; k++)
             din[k] = tn_tensor (in[k]->ndim, in[k]->dims);
-          g_assert_cmpint (t.node.op->backward (&t.node, ins, outs, douts, din, GZ_RELU_GRADIENT,
-                                                &err), ==, GZ_OK);
+          g_assert_cmpint (
+              t.node.op->backward (&t.node, ins, outs, douts, din, GZ_RELU_GRADIENT, &err), ==,
+              GZ_OK);
           for (int k = 0; k < cases[c].n_in; k++)
             gz_tensor_free (din[k]);
           gz_tensor_free (dy);
@@ -1301,13 +1485,52 @@ test_empty (void)
 static void
 test_registry (void)
 {
-  const char *types[] = { "ConvTranspose", "InstanceNormalization", "LRN", "Elu", "Celu", "Selu", "Softplus", "Softsign", "ThresholdedRelu",
-                          "Sin", "Cos", "Floor", "Ceil", "Round", "Sum", "Mean", "Max", "Min",
-                          "Conv", "BatchNormalization", "Gemm", "MatMul", "MaxPool",
-                          "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu",
-                          "LeakyRelu", "PRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
-                          "Tanh", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal",
-                          "Add", "Sub", "Mul", "Div", "Pow" };
+  const char *types[] = { "ConvTranspose",
+                          "InstanceNormalization",
+                          "LRN",
+                          "Elu",
+                          "Celu",
+                          "Selu",
+                          "Softplus",
+                          "Softsign",
+                          "ThresholdedRelu",
+                          "Sin",
+                          "Cos",
+                          "Floor",
+                          "Ceil",
+                          "Round",
+                          "Sum",
+                          "Mean",
+                          "Max",
+                          "Min",
+                          "Conv",
+                          "BatchNormalization",
+                          "Gemm",
+                          "MatMul",
+                          "MaxPool",
+                          "AveragePool",
+                          "GlobalAveragePool",
+                          "GlobalMaxPool",
+                          "Relu",
+                          "LeakyRelu",
+                          "PRelu",
+                          "Clip",
+                          "Sigmoid",
+                          "HardSigmoid",
+                          "HardSwish",
+                          "Tanh",
+                          "Erf",
+                          "Sqrt",
+                          "Exp",
+                          "Log",
+                          "Neg",
+                          "Abs",
+                          "Reciprocal",
+                          "Add",
+                          "Sub",
+                          "Mul",
+                          "Div",
+                          "Pow" };
   for (size_t i = 0; i < G_N_ELEMENTS (types); i++)
     {
       const GzOpDef *op = gz_op_lookup (types[i]);
@@ -1351,11 +1574,11 @@ test_threads (void)
       TNode t;
       conv_node (&t, cc, false);
       GzTensor *in[3] = {
-        tn_uniform (4, (int64_t[]) { cc->n, cc->c, cc->h, cc->w }, -1, 1),
-        tn_uniform (4, (int64_t[]) { cc->m, cc->c / cc->group, cc->kh, cc->kw }, -1, 1),
-        tn_uniform (1, (int64_t[]) { cc->m }, -1, 1),
+        tn_uniform (4, (int64_t[]){ cc->n, cc->c, cc->h, cc->w }, -1, 1),
+        tn_uniform (4, (int64_t[]){ cc->m, cc->c / cc->group, cc->kh, cc->kw }, -1, 1),
+        tn_uniform (1, (int64_t[]){ cc->m }, -1, 1),
       };
-      GzTensor *dy = tn_uniform (4, (int64_t[]) { cc->n, cc->m, cc->oh, cc->ow }, -1, 1);
+      GzTensor *dy = tn_uniform (4, (int64_t[]){ cc->n, cc->m, cc->oh, cc->ow }, -1, 1);
       GzTensor *y1, *dx1, *y3, *dx3;
       conv_run_threads (&t, in, dy, 1, &y1, &dx1);
       conv_run_threads (&t, in, dy, 3, &y3, &dx3);

@@ -44,7 +44,7 @@ main (int argc, char **argv)
   if (backward
       && (gz_npy_read (argv[4], &grad_out, &err) != GZ_OK
           || gz_session_backward (session, grad_out, NULL, GZ_RELU_GRADIENT, &grad_in, &err)
-               != GZ_OK
+              != GZ_OK
           || gz_npy_write (argv[5], grad_in, &err) != GZ_OK))
     {
       rc = fail (&err);

@@ -276,8 +276,8 @@ tn_run_mask (TNode *t, GzTensor **in, unsigned const_mask, GzTensor **out)
   if (st != GZ_OK)
     g_error ("infer failed: %s", err.message);
   for (int j = 0; j < t->node.n_outputs; j++)
-    out[j] = hdr[j] != NULL ? gz_tensor_new (hdr[j]->dtype, hdr[j]->ndim, hdr[j]->dims, NULL)
-                            : NULL;
+    out[j]
+        = hdr[j] != NULL ? gz_tensor_new (hdr[j]->dtype, hdr[j]->ndim, hdr[j]->dims, NULL) : NULL;
   st = t->op->forward (&t->node, (const GzTensor *const *) in, out, &err);
   if (st != GZ_OK)
     g_error ("forward failed: %s", err.message);
@@ -300,8 +300,8 @@ objective (TNode *t, GzTensor **in, GzTensor **ref, GzTensor **w)
   GzTensor *out[TN_MAX];
   GzError err = { 0 };
   for (int j = 0; j < t->node.n_outputs; j++)
-    out[j] = ref[j] != NULL ? gz_tensor_new (ref[j]->dtype, ref[j]->ndim, ref[j]->dims, NULL)
-                            : NULL;
+    out[j]
+        = ref[j] != NULL ? gz_tensor_new (ref[j]->dtype, ref[j]->ndim, ref[j]->dims, NULL) : NULL;
   g_assert_cmpint (t->op->forward (&t->node, (const GzTensor *const *) in, out, &err), ==, GZ_OK);
   double s = 0.0;
   for (int j = 0; j < t->node.n_outputs; j++)
@@ -336,9 +336,9 @@ tn_check_grad_mask (TNode *t, GzTensor **in, unsigned wrt_mask, unsigned dout_ma
           gz_tensor_f (din[i])[k] = 1e3f;
       }
   g_assert_nonnull (t->op->backward);
-  GzStatus st = t->op->backward (&t->node, (const GzTensor *const *) in,
-                                 (const GzTensor *const *) out, (const GzTensor *const *) w, din,
-                                 GZ_RELU_GRADIENT, &err);
+  GzStatus st
+      = t->op->backward (&t->node, (const GzTensor *const *) in, (const GzTensor *const *) out,
+                         (const GzTensor *const *) w, din, GZ_RELU_GRADIENT, &err);
   if (st != GZ_OK)
     g_error ("backward failed: %s", err.message);
   for (int i = 0; i < t->node.n_inputs; i++)
@@ -358,7 +358,8 @@ tn_check_grad_mask (TNode *t, GzTensor **in, unsigned wrt_mask, unsigned dout_ma
           double an = gz_tensor_f (din[i])[k];
           if (fabs (fd - an) > tol * fmax (1.0, fabs (fd)))
             g_error ("%s: d/d input %d [%" G_GINT64_FORMAT "]: backward %.6g, finite "
-                     "difference %.6g", t->node.op_type, i, k, an, fd);
+                     "difference %.6g",
+                     t->node.op_type, i, k, an, fd);
         }
     }
   free_all (out, t->node.n_outputs);

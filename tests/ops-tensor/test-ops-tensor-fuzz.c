@@ -23,8 +23,8 @@ rnd (guint32 n)
 static int64_t
 rnd_int (void)
 {
-  static const int64_t special[] = { 0, 1, -1, 2, -2, 3, INT64_MAX, INT64_MIN, 1000, -1000,
-                                     ((int64_t) 1) << 40, 4, 5, -3 };
+  static const int64_t special[]
+      = { 0, 1, -1, 2, -2, 3, INT64_MAX, INT64_MIN, 1000, -1000, ((int64_t) 1) << 40, 4, 5, -3 };
   return special[rnd (G_N_ELEMENTS (special))];
 }
 
@@ -63,57 +63,70 @@ rnd_tensor (void)
 static void
 rnd_attrs (TNode *t, int64_t *ints_store, float *floats_store, GzTensor **tensor_store)
 {
-  static const char *const int_names[] = { "axis", "keepdims", "allowzero", "to", "start", "end",
-                                           "noop_with_empty_axes", "num_outputs", "value_int",
-                                           "blocksize", "upper", "exclusive", "reverse",
-                                           "select_last_index", "k", "largest", "batch_dims",
+  static const char *const int_names[] = { "axis",
+                                           "keepdims",
+                                           "allowzero",
+                                           "to",
+                                           "start",
+                                           "end",
+                                           "noop_with_empty_axes",
+                                           "num_outputs",
+                                           "value_int",
+                                           "blocksize",
+                                           "upper",
+                                           "exclusive",
+                                           "reverse",
+                                           "select_last_index",
+                                           "k",
+                                           "largest",
+                                           "batch_dims",
                                            "dtype" };
-  static const char *const ints_names[] = { "axes", "perm", "split", "starts", "ends", "pads",
-                                            "shape", "value_ints" };
-  static const char *const modes[] = { "constant", "reflect", "edge", "wrap", "", "linear",
-                                       "cubic", "nearest" };
+  static const char *const ints_names[]
+      = { "axes", "perm", "split", "starts", "ends", "pads", "shape", "value_ints" };
+  static const char *const modes[]
+      = { "constant", "reflect", "edge", "wrap", "", "linear", "cubic", "nearest" };
   static const char *const reductions[] = { "none", "add", "mul", "max" };
   int n = (int) rnd (5);
   for (int i = 0; i < n && t->node.n_attrs < TN_MAX - 1; i++)
     switch (rnd (6))
       {
-      case 0:
-      case 1:
-        {
-          const char *name = int_names[rnd (G_N_ELEMENTS (int_names))];
-          int64_t v = strcmp (name, "to") == 0 ? (int64_t) rnd (12) : rnd_int ();
-          tn_int (t, name, v);
+        case 0:
+        case 1:
+          {
+            const char *name = int_names[rnd (G_N_ELEMENTS (int_names))];
+            int64_t v = strcmp (name, "to") == 0 ? (int64_t) rnd (12) : rnd_int ();
+            tn_int (t, name, v);
+            break;
+          }
+        case 2:
+          {
+            int k = (int) rnd (6);
+            int64_t *v = ints_store + 8 * i;
+            for (int j = 0; j < k; j++)
+              v[j] = rnd (2) ? (int64_t) rnd (5) - 2 : rnd_int ();
+            tn_ints (t, ints_names[rnd (G_N_ELEMENTS (ints_names))], k, v);
+            break;
+          }
+        case 3:
+          tn_string (t, rnd (2) ? "mode" : "reduction",
+                     rnd (2) ? modes[rnd (G_N_ELEMENTS (modes))]
+                             : reductions[rnd (G_N_ELEMENTS (reductions))]);
           break;
-        }
-      case 2:
-        {
-          int k = (int) rnd (6);
-          int64_t *v = ints_store + 8 * i;
-          for (int j = 0; j < k; j++)
-            v[j] = rnd (2) ? (int64_t) rnd (5) - 2 : rnd_int ();
-          tn_ints (t, ints_names[rnd (G_N_ELEMENTS (ints_names))], k, v);
+        case 4:
+          {
+            float *v = floats_store + 8 * i;
+            v[0] = (float) rnd (10) / 3.0f;
+            if (rnd (2))
+              tn_float (t, rnd (2) ? "epsilon" : "value_float", v[0]);
+            else
+              tn_floats (t, "value_floats", (int) rnd (3), v);
+            break;
+          }
+        default:
+          if (tensor_store[i] == NULL)
+            tensor_store[i] = rnd_tensor ();
+          tn_tensor (t, "value", tensor_store[i]);
           break;
-        }
-      case 3:
-        tn_string (t, rnd (2) ? "mode" : "reduction",
-                   rnd (2) ? modes[rnd (G_N_ELEMENTS (modes))]
-                           : reductions[rnd (G_N_ELEMENTS (reductions))]);
-        break;
-      case 4:
-        {
-          float *v = floats_store + 8 * i;
-          v[0] = (float) rnd (10) / 3.0f;
-          if (rnd (2))
-            tn_float (t, rnd (2) ? "epsilon" : "value_float", v[0]);
-          else
-            tn_floats (t, "value_floats", (int) rnd (3), v);
-          break;
-        }
-      default:
-        if (tensor_store[i] == NULL)
-          tensor_store[i] = rnd_tensor ();
-        tn_tensor (t, "value", tensor_store[i]);
-        break;
       }
 }
 

@@ -84,7 +84,11 @@ test_flatten (void)
   TNode t = { 0 };
   GzTensor *in[1], *out[1];
   in[0] = iota (4, D (2, 3, 4, 5));
-  struct { int64_t axis; int64_t d0, d1; } cases[] = {
+  struct
+  {
+    int64_t axis;
+    int64_t d0, d1;
+  } cases[] = {
     { 0, 1, 120 }, { 1, 2, 60 }, { 2, 6, 20 }, { 4, 120, 1 }, { -1, 24, 5 }, { -4, 1, 120 },
   };
   for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
@@ -514,7 +518,12 @@ test_cumsum_trilu (void)
   free_all (in, 2);
 
   /* Trilu on 1..9 as [3,3] */
-  struct { int upper; int64_t k; float e[9]; } cases[] = {
+  struct
+  {
+    int upper;
+    int64_t k;
+    float e[9];
+  } cases[] = {
     { 1, 0, { 1, 2, 3, 0, 5, 6, 0, 0, 9 } },
     { 1, 1, { 0, 2, 3, 0, 0, 6, 0, 0, 0 } },
     { 0, -1, { 0, 0, 0, 4, 0, 0, 7, 8, 0 } },
@@ -1198,9 +1207,14 @@ test_reduce (void)
   free_all (in, 1);
 
   /* the others over axis 1 of [[1,-2],[3,4]] */
-  struct { const char *op; float e0, e1; } cases[] = {
-    { "ReduceMin", -2, 3 }, { "ReduceSumSquare", 5, 25 }, { "ReduceL1", 3, 7 },
-    { "ReduceL2", 2.2360680f, 5 }, { "ReduceMax", 1, 4 }, { "ReduceSum", -1, 7 },
+  struct
+  {
+    const char *op;
+    float e0, e1;
+  } cases[] = {
+    { "ReduceMin", -2, 3 },   { "ReduceSumSquare", 5, 25 },
+    { "ReduceL1", 3, 7 },     { "ReduceL2", 2.2360680f, 5 },
+    { "ReduceMax", 1, 4 },    { "ReduceSum", -1, 7 },
     { "ReduceProd", -2, 12 }, { "ReduceLogSumExp", 1.0485874f, 4.3132617f },
   };
   for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
@@ -1334,7 +1348,11 @@ test_compare_logic (void)
 {
   TNode t = { 0 };
   GzTensor *in[2], *out[1];
-  struct { const char *op; int64_t e[4]; } cases[] = {
+  struct
+  {
+    const char *op;
+    int64_t e[4];
+  } cases[] = {
     { "Less", { 1, 0, 0, 0 } },    { "LessOrEqual", { 1, 1, 0, 0 } },
     { "Greater", { 0, 0, 1, 1 } }, { "GreaterOrEqual", { 0, 1, 1, 1 } },
     { "Equal", { 0, 1, 0, 0 } },
@@ -1399,8 +1417,8 @@ test_tile (void)
   in[1] = mkv (2, I (2, 3));
   tn_run (&t, in, out);
   assert_shape (out[0], 2, D (4, 6));
-  assert_floats (out[0], F (1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4,
-                            1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4), 0.0);
+  assert_floats (out[0], F (1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4, 1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4),
+                 0.0);
   free_all (out, 1);
   tn_check_grad (&t, in, 1);
   gz_tensor_free (in[1]);
@@ -1489,16 +1507,66 @@ test_shape_chain (void)
 static void
 test_registry (void)
 {
-  const char *names[] = { "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Concat",
-                          "Split", "Slice", "Gather", "Shape", "Constant", "ConstantOfShape",
-                          "Expand", "Pad", "Cast", "Dropout", "Identity", "Softmax", "LogSoftmax",
-                          "ReduceMean", "ReduceSum", "ReduceMax", "LayerNormalization", "Range",
-                          "Equal", "Where", "Size", "ReduceMin", "ReduceSumSquare", "ReduceL1",
-                          "ReduceL2", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And",
-                          "Or", "Xor", "Not", "Tile", "ScatterND", "GatherElements", "ArgMax",
-                          "ArgMin", "ReduceProd", "ReduceLogSum", "ReduceLogSumExp", "CumSum", "Trilu",
-                          "DepthToSpace", "SpaceToDepth", "Resize", "Upsample", "Hardmax", "CastLike",
-                          "TopK", "GatherND", "ScatterElements", "EyeLike", "OneHot" };
+  const char *names[] = { "Flatten",
+                          "Reshape",
+                          "Squeeze",
+                          "Unsqueeze",
+                          "Transpose",
+                          "Concat",
+                          "Split",
+                          "Slice",
+                          "Gather",
+                          "Shape",
+                          "Constant",
+                          "ConstantOfShape",
+                          "Expand",
+                          "Pad",
+                          "Cast",
+                          "Dropout",
+                          "Identity",
+                          "Softmax",
+                          "LogSoftmax",
+                          "ReduceMean",
+                          "ReduceSum",
+                          "ReduceMax",
+                          "LayerNormalization",
+                          "Range",
+                          "Equal",
+                          "Where",
+                          "Size",
+                          "ReduceMin",
+                          "ReduceSumSquare",
+                          "ReduceL1",
+                          "ReduceL2",
+                          "Less",
+                          "LessOrEqual",
+                          "Greater",
+                          "GreaterOrEqual",
+                          "And",
+                          "Or",
+                          "Xor",
+                          "Not",
+                          "Tile",
+                          "ScatterND",
+                          "GatherElements",
+                          "ArgMax",
+                          "ArgMin",
+                          "ReduceProd",
+                          "ReduceLogSum",
+                          "ReduceLogSumExp",
+                          "CumSum",
+                          "Trilu",
+                          "DepthToSpace",
+                          "SpaceToDepth",
+                          "Resize",
+                          "Upsample",
+                          "Hardmax",
+                          "CastLike",
+                          "TopK",
+                          "GatherND",
+                          "ScatterElements",
+                          "EyeLike",
+                          "OneHot" };
   for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
     {
       const GzOpDef *op = gz_op_lookup (names[i]);

@@ -42,8 +42,8 @@ main (int argc, char **argv)
   for (int i = 1; i < argc; i++)
     {
       g_autofree char *dir_path = root != NULL && !g_path_is_absolute (argv[i])
-                                    ? g_build_filename (root, argv[i], NULL)
-                                    : g_strdup (argv[i]);
+          ? g_build_filename (root, argv[i], NULL)
+          : g_strdup (argv[i]);
       g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
       if (dir == NULL)
         continue; /* no regressions for this target yet */

@@ -132,8 +132,8 @@ gaze_test_render (GtkWidget *widget, int *width, int *height)
 GtkWidget *
 gaze_test_find (GtkWidget *root, GType type, gboolean (*predicate) (GtkWidget *))
 {
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type) && gtk_widget_is_drawable (root) &&
-      (predicate == NULL || predicate (root)))
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type) && gtk_widget_is_drawable (root)
+      && (predicate == NULL || predicate (root)))
     return root;
   for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
        child = gtk_widget_get_next_sibling (child))

@@ -23,15 +23,15 @@
 
 typedef struct
 {
-  char *model;               /* data/demo/shapes.onnx */
-  char *images[6];           /* data/demo/demo-0*.png */
+  char *model; /* data/demo/shapes.onnx */
+  char *images[6]; /* data/demo/demo-0*.png */
   char *tmpdir;
-  char *corrupt_onnx;        /* random bytes */
-  char *truncated_png;       /* a PNG cut inside its header chunks */
-  char *partial_png;         /* a PNG cut in the middle of its pixel data (refused too) */
-  char *text_png;            /* text, named .png */
-  char *missing_png;         /* does not exist */
-  char *notes_txt;           /* neither an image nor a model */
+  char *corrupt_onnx; /* random bytes */
+  char *truncated_png; /* a PNG cut inside its header chunks */
+  char *partial_png; /* a PNG cut in the middle of its pixel data (refused too) */
+  char *text_png; /* text, named .png */
+  char *missing_png; /* does not exist */
+  char *notes_txt; /* neither an image nor a model */
 } Files;
 
 static Files files;
@@ -123,7 +123,7 @@ drop1 (GazeWindow *window, const char *path)
  * the window shows is watched with a weak reference, and must be finalized
  * once the window is; and the heap in use (mallinfo2) must come back to its
  * level before the window. */
-static GHashTable *watched;     /* GObject* alive → its kind */
+static GHashTable *watched; /* GObject* alive → its kind */
 static guint n_watched;
 
 static void
@@ -258,7 +258,7 @@ static void
 test_bad_file_keeps_state (void)
 {
   const char *bad[] = { files.corrupt_onnx, files.truncated_png, files.partial_png,
-                        files.text_png, files.missing_png, files.notes_txt };
+                        files.text_png,     files.missing_png,   files.notes_txt };
   g_autoptr (GazeApplication) app = NULL;
   GazeWindow *window;
 
@@ -326,39 +326,39 @@ rapid_drops (GazeWindow *window, GRand *rand)
 
       switch (kind)
         {
-        case 0:
-          g_assert_true (drop1 (window, image));
-          break;
-        case 1:
-          g_assert_true (drop1 (window, files.model));
-          break;
-        case 2:
-          g_assert_true (drop1 (window, files.corrupt_onnx));
-          break;
-        case 3:
-          g_assert_true (drop1 (window, files.truncated_png));
-          break;
-        case 4:
-          g_assert_true (drop1 (window, files.text_png));
-          break;
-        case 5:
-          /* Known bad at once: the toast is there when the drop returns. */
-          g_assert_true (drop1 (window, files.missing_png));
-          g_assert_nonnull (strstr (gaze_window_get_last_message (window), "missing.png"));
-          break;
-        case 6:
-          pair[0] = i == N_DROPS - 3 ? files.images[2] : image;
-          pair[1] = files.model;
-          g_assert_true (simulate_drop (GTK_WIDGET (window), pair, 2));
-          break;
-        case 7:
-          g_assert_true (drop1 (window, files.notes_txt));
-          g_assert_nonnull (strstr (gaze_window_get_last_message (window), "notes.txt"));
-          break;
-        default:
-          /* GdkPixbuf decodes what is there: shown as a partial image. */
-          g_assert_true (drop1 (window, files.partial_png));
-          break;
+          case 0:
+            g_assert_true (drop1 (window, image));
+            break;
+          case 1:
+            g_assert_true (drop1 (window, files.model));
+            break;
+          case 2:
+            g_assert_true (drop1 (window, files.corrupt_onnx));
+            break;
+          case 3:
+            g_assert_true (drop1 (window, files.truncated_png));
+            break;
+          case 4:
+            g_assert_true (drop1 (window, files.text_png));
+            break;
+          case 5:
+            /* Known bad at once: the toast is there when the drop returns. */
+            g_assert_true (drop1 (window, files.missing_png));
+            g_assert_nonnull (strstr (gaze_window_get_last_message (window), "missing.png"));
+            break;
+          case 6:
+            pair[0] = i == N_DROPS - 3 ? files.images[2] : image;
+            pair[1] = files.model;
+            g_assert_true (simulate_drop (GTK_WIDGET (window), pair, 2));
+            break;
+          case 7:
+            g_assert_true (drop1 (window, files.notes_txt));
+            g_assert_nonnull (strstr (gaze_window_get_last_message (window), "notes.txt"));
+            break;
+          default:
+            /* GdkPixbuf decodes what is there: shown as a partial image. */
+            g_assert_true (drop1 (window, files.partial_png));
+            break;
         }
       /* Rapid, yet as from a user: events get dispatched between drops. */
       g_main_context_iteration (NULL, FALSE);
@@ -542,8 +542,8 @@ files_setup (void)
   g_autofree char *png = NULL;
   gsize png_size;
   guint8 noise[8192];
-  const char *names[6] = { "demo-01-star.png",  "demo-02-circle.png", "demo-03-triangle.png",
-                           "demo-04-square.png", "demo-05-cross.png", "demo-06-ring.png" };
+  const char *names[6] = { "demo-01-star.png",   "demo-02-circle.png", "demo-03-triangle.png",
+                           "demo-04-square.png", "demo-05-cross.png",  "demo-06-ring.png" };
 
   files.tmpdir = g_dir_make_tmp ("gaze-drops-XXXXXX", &error);
   g_assert_no_error (error);
@@ -565,8 +565,8 @@ files_setup (void)
   files.model = g_build_filename (root, "data", "demo", "shapes.onnx", NULL);
   for (int i = 0; i < 6; i++)
     files.images[i] = g_build_filename (root, "data", "demo", names[i], NULL);
-  if (!g_file_test (files.model, G_FILE_TEST_IS_REGULAR) ||
-      !g_file_get_contents (files.images[0], &png, &png_size, NULL))
+  if (!g_file_test (files.model, G_FILE_TEST_IS_REGULAR)
+      || !g_file_get_contents (files.images[0], &png, &png_size, NULL))
     {
       g_clear_pointer (&files.model, g_free);
       return;
@@ -580,8 +580,8 @@ files_setup (void)
 static void
 files_teardown (void)
 {
-  const char *made[] = { files.corrupt_onnx, files.truncated_png, files.partial_png,
-                         files.text_png, files.notes_txt };
+  const char *made[] = { files.corrupt_onnx, files.truncated_png, files.partial_png, files.text_png,
+                         files.notes_txt };
 
   for (guint i = 0; i < G_N_ELEMENTS (made); i++)
     g_unlink (made[i]);

@@ -50,8 +50,8 @@ test_first_frame (void)
     gboolean overloaded = getloadavg (load, 1) == 1 && load[0] > g_get_num_processors () + 1;
 
     if (overloaded && best >= G_USEC_PER_SEC)
-      g_test_message ("load average %.1f on %u cores: the 1 s bound is not asserted",
-                      load[0], g_get_num_processors ());
+      g_test_message ("load average %.1f on %u cores: the 1 s bound is not asserted", load[0],
+                      g_get_num_processors ());
     else
       g_assert_cmpint (best, <, G_USEC_PER_SEC);
   }

@@ -277,8 +277,8 @@ explains_class (gpointer data)
   Fixture *f = data;
   const GzExplanation *ex = gaze_window_get_explanation (f->window);
 
-  return !gaze_window_is_busy (f->window) && ex != NULL &&
-         ex->class_index == gaze_window_get_prediction (f->window, 1);
+  return !gaze_window_is_busy (f->window) && ex != NULL
+      && ex->class_index == gaze_window_get_prediction (f->window, 1);
 }
 
 static void
@@ -414,8 +414,9 @@ count_changed (const Shot *a, const Shot *b)
   int n = 0;
 
   for (gsize i = 0; i < (gsize) a->w * a->h; i++)
-    n += abs (a->px[4 * i] - b->px[4 * i]) + abs (a->px[4 * i + 1] - b->px[4 * i + 1]) +
-         abs (a->px[4 * i + 2] - b->px[4 * i + 2]) > 30;
+    n += abs (a->px[4 * i] - b->px[4 * i]) + abs (a->px[4 * i + 1] - b->px[4 * i + 1])
+            + abs (a->px[4 * i + 2] - b->px[4 * i + 2])
+        > 30;
   return n;
 }
 
@@ -562,7 +563,7 @@ test_paste (Fixture *f, gconstpointer data)
 static GtkWindow *
 find_toplevel (GType type)
 {
-  GListModel *toplevels = gtk_window_get_toplevels ();   /* transfer none */
+  GListModel *toplevels = gtk_window_get_toplevels (); /* transfer none */
 
   for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
     {
@@ -603,7 +604,12 @@ save_toplevel (GtkWindow *window, const char *name)
 static void
 test_menu_windows (Fixture *f, gconstpointer data)
 {
-  struct { const char *action; GType type; const char *shot; } entries[] = {
+  struct
+  {
+    const char *action;
+    GType type;
+    const char *shot;
+  } entries[] = {
     { "app.preferences", ADW_TYPE_PREFERENCES_WINDOW, "preferences.png" },
     { "app.about", ADW_TYPE_ABOUT_WINDOW, "about.png" },
     { "win.show-help-overlay", GTK_TYPE_SHORTCUTS_WINDOW, "shortcuts.png" },
@@ -619,7 +625,7 @@ test_menu_windows (Fixture *f, gconstpointer data)
       g_assert_true (gtk_window_get_transient_for (window) == GTK_WINDOW (f->window));
       save_toplevel (window, entries[i].shot);
       if (GTK_IS_SHORTCUTS_WINDOW (window))
-        gtk_widget_set_visible (GTK_WIDGET (window), FALSE);   /* kept for reuse */
+        gtk_widget_set_visible (GTK_WIDGET (window), FALSE); /* kept for reuse */
       else
         gtk_window_destroy (window);
       gaze_test_spin (20);
@@ -630,7 +636,8 @@ static gboolean
 is_stretch_switch (GtkWidget *widget)
 {
   return g_strcmp0 (gtk_widget_get_tooltip_text (widget),
-                    "Resize the whole image to the input size instead of cropping") == 0;
+                    "Resize the whole image to the input size instead of cropping")
+      == 0;
 }
 
 static GtkWidget *
@@ -750,8 +757,8 @@ is_prediction_row (GtkWidget *widget)
 static const char *
 top_prediction_text (Fixture *f)
 {
-  GtkWidget *row = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_LIST_BOX_ROW,
-                                   is_prediction_row);
+  GtkWidget *row
+      = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_LIST_BOX_ROW, is_prediction_row);
 
   return row != NULL ? gtk_label_get_label (GTK_LABEL (gaze_test_find (row, GTK_TYPE_LABEL, NULL)))
                      : NULL;
@@ -768,7 +775,8 @@ top_prediction_is (gpointer data)
 {
   ShowsText *w = data;
 
-  return !gaze_window_is_busy (w->f->window) && g_strcmp0 (top_prediction_text (w->f), w->text) == 0;
+  return !gaze_window_is_busy (w->f->window)
+      && g_strcmp0 (top_prediction_text (w->f), w->text) == 0;
 }
 
 /* Scrolls the sidebar to its end, where the model panel is (for screenshots). */
@@ -782,7 +790,8 @@ scroll_to_end (GtkWidget *widget)
     return;
   gaze_test_spin (50);
   adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
-  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj));
+  gtk_adjustment_set_value (adj,
+                            gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj));
 }
 
 /* Writes n labels "prefix i" to path; returns path (taking it). */
@@ -853,7 +862,7 @@ test_labels (Fixture *f, gconstpointer data)
     gaze_window_open_labels (f->window, file);
   }
   expected = g_strdup_printf ("class %d", top);
-  wait = (ShowsText) { f, expected };
+  wait = (ShowsText){ f, expected };
   g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
   g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (labels_label)), ==,
                    "Labels: few.txt (3 for 1000 classes)");
@@ -920,8 +929,8 @@ explains_third (gpointer data)
   Fixture *f = data;
   const GzExplanation *ex = gaze_window_get_explanation (f->window);
 
-  return !gaze_window_is_busy (f->window) && ex != NULL &&
-         ex->class_index == gaze_window_get_prediction (f->window, 2);
+  return !gaze_window_is_busy (f->window) && ex != NULL
+      && ex->class_index == gaze_window_get_prediction (f->window, 2);
 }
 
 /* A newer request cancels the older; the older result is never shown. */
@@ -1200,7 +1209,7 @@ compare_export (GdkPixbuf *export, GdkPixbuf *image, double *diff, int *ink, int
       {
         const guint8 *p = pe + y * se + x * ne;
         *ink += p[0] + p[1] + p[2] < 200;
-        *colour += abs (p[0] - p[2]) > 120;   /* the colour bar's reds and blues */
+        *colour += abs (p[0] - p[2]) > 120; /* the colour bar's reds and blues */
       }
 }
 
@@ -1271,9 +1280,9 @@ test_export (Fixture *f, gconstpointer data)
           g_test_message ("%s: %d×%d, |export - image| = %.1f, caption ink %d, colour bar %d",
                           names[i], gdk_pixbuf_get_width (exported),
                           gdk_pixbuf_get_height (exported), diff, ink, colour);
-          g_assert_cmpfloat (diff, >, 15);     /* the heatmap is drawn over the image */
-          g_assert_cmpint (ink, >, 500);       /* caption text */
-          g_assert_cmpint (colour, >, 500);    /* colour bar */
+          g_assert_cmpfloat (diff, >, 15); /* the heatmap is drawn over the image */
+          g_assert_cmpint (ink, >, 500); /* caption text */
+          g_assert_cmpint (colour, >, 500); /* colour bar */
         }
       if (g_getenv ("GAZE_TEST_KEEP") == NULL)
         g_unlink (path);
@@ -1516,8 +1525,8 @@ test_no_stalls (Fixture *f, gconstpointer data)
     gboolean overloaded = getloadavg (load, 1) == 1 && load[0] > g_get_num_processors () + 1;
 
     if (overloaded && stalls.worst >= 50 * 1000)
-      g_test_message ("load average %.1f on %u cores: wall-clock bound not asserted",
-                      load[0], g_get_num_processors ());
+      g_test_message ("load average %.1f on %u cores: wall-clock bound not asserted", load[0],
+                      g_get_num_processors ());
     else
       g_assert_cmpint (stalls.worst, <, 50 * 1000);
   }

@@ -54,15 +54,15 @@ dw_scalar (const float *base, int64_t pw, const float *wc, int64_t x, int K)
 
 #ifdef GZ_HAVE_X86_KERNELS
 __attribute__ ((target ("avx512f"), always_inline)) static inline void
-dw_rows_avx512 (const GzNnWindow *w, int64_t pw, const float *buf, const float *wc,
-                float b0, float *yc, const int K)
+dw_rows_avx512 (const GzNnWindow *w, int64_t pw, const float *buf, const float *wc, float b0,
+                float *yc, const int K)
 {
   const int64_t ow = w->out_w, sh = w->s_h, sw = w->s_w;
   __m512 k[25];
   for (int t = 0; t < K * K; t++)
     k[t] = _mm512_set1_ps (wc[t]);
-  const __m512i even = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                          28, 30);
+  const __m512i even
+      = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512 bv = _mm512_set1_ps (b0);
   for (int64_t oy = 0; oy < w->out_h; oy++)
     {
@@ -78,8 +78,7 @@ dw_rows_avx512 (const GzNnWindow *w, int64_t pw, const float *buf, const float *
               for (int ki = 0; ki < K; ki++)
                 for (int kj = 0; kj < K; kj++)
                   acc = _mm512_fmadd_ps (k[ki * K + kj],
-                                         _mm512_maskz_loadu_ps (m, base + ki * pw + ox + kj),
-                                         acc);
+                                         _mm512_maskz_loadu_ps (m, base + ki * pw + ox + kj), acc);
             }
           else
             {
@@ -94,8 +93,8 @@ dw_rows_avx512 (const GzNnWindow *w, int64_t pw, const float *buf, const float *
                     const float *src = base + ki * pw + 2 * ox + kj;
                     __m512 x0 = _mm512_maskz_loadu_ps (m0, src);
                     __m512 x1 = _mm512_maskz_loadu_ps (m1, src + 16);
-                    acc = _mm512_fmadd_ps (k[ki * K + kj],
-                                           _mm512_permutex2var_ps (x0, even, x1), acc);
+                    acc = _mm512_fmadd_ps (k[ki * K + kj], _mm512_permutex2var_ps (x0, even, x1),
+                                           acc);
                   }
             }
           _mm512_mask_storeu_ps (yr + ox, m, acc);
@@ -133,7 +132,7 @@ dw_rows_avx2 (const GzNnWindow *w, int64_t pw, const float *buf, const float *wc
                     /* a0 a2 b0 b2 | a4 a6 b4 b6, then put the 64-bit pairs in order */
                     __m256 s = _mm256_shuffle_ps (x0, x1, _MM_SHUFFLE (2, 0, 2, 0));
                     xv = _mm256_castpd_ps (
-                      _mm256_permute4x64_pd (_mm256_castps_pd (s), _MM_SHUFFLE (3, 1, 2, 0)));
+                        _mm256_permute4x64_pd (_mm256_castps_pd (s), _MM_SHUFFLE (3, 1, 2, 0)));
                   }
                 acc = _mm256_fmadd_ps (k[ki * K + kj], xv, acc);
               }
@@ -145,12 +144,11 @@ dw_rows_avx2 (const GzNnWindow *w, int64_t pw, const float *buf, const float *wc
 }
 
 /* The tap loops unrolled for the two kernel sizes MobileNet/EfficientNet use. */
-#define DW_INSTANCE(NAME, IMPL, TARGET, K)                                              \
-  __attribute__ ((target (TARGET))) static void NAME (const GzNnWindow *w, int64_t pw,  \
-                                                      const float *buf, const float *wc, \
-                                                      float b0, float *yc)               \
-  {                                                                                       \
-    IMPL (w, pw, buf, wc, b0, yc, K);                                                     \
+#define DW_INSTANCE(NAME, IMPL, TARGET, K)                                                     \
+  __attribute__ ((target (TARGET))) static void NAME (                                         \
+      const GzNnWindow *w, int64_t pw, const float *buf, const float *wc, float b0, float *yc) \
+  {                                                                                            \
+    IMPL (w, pw, buf, wc, b0, yc, K);                                                          \
   }
 DW_INSTANCE (dw3_avx512, dw_rows_avx512, "avx512f", 3)
 DW_INSTANCE (dw5_avx512, dw_rows_avx512, "avx512f", 5)
@@ -158,8 +156,7 @@ DW_INSTANCE (dw3_avx2, dw_rows_avx2, "avx2,fma", 3)
 DW_INSTANCE (dw5_avx2, dw_rows_avx2, "avx2,fma", 5)
 #endif
 
-typedef void (*RowsFn) (const GzNnWindow *, int64_t, const float *, const float *, float,
-                        float *);
+typedef void (*RowsFn) (const GzNnWindow *, int64_t, const float *, const float *, float, float *);
 
 static RowsFn
 pick_rows (int K)
@@ -176,12 +173,12 @@ pick_rows (int K)
 }
 
 bool
-gz_conv_dw_planes (const GzNnWindow *w, int64_t channels, const float *x,
-                   const float *weights, const float *bias, float *y, long begin, long end)
+gz_conv_dw_planes (const GzNnWindow *w, int64_t channels, const float *x, const float *weights,
+                   const float *bias, float *y, long begin, long end)
 {
   const int K = (int) w->k_h;
-  if ((K != 3 && K != 5) || w->k_w != K || w->d_h != 1 || w->d_w != 1 || w->s_w < 1
-      || w->s_w > 2 || w->s_h < 1 || w->out_h < 1 || w->out_w < 1)
+  if ((K != 3 && K != 5) || w->k_w != K || w->d_h != 1 || w->d_w != 1 || w->s_w < 1 || w->s_w > 2
+      || w->s_h < 1 || w->out_h < 1 || w->out_w < 1)
     return false;
   RowsFn rows = pick_rows (K);
   if (rows == NULL)
@@ -249,8 +246,8 @@ sigmoid_avx512 (const float *x, float *y, int64_t n)
       p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (0.5f));
       p = _mm512_fmadd_ps (p, r, one);
       p = _mm512_fmadd_ps (p, r, one);
-      __m512i e = _mm512_slli_epi32 (_mm512_add_epi32 (_mm512_cvtps_epi32 (nf),
-                                                       _mm512_set1_epi32 (127)), 23);
+      __m512i e = _mm512_slli_epi32 (
+          _mm512_add_epi32 (_mm512_cvtps_epi32 (nf), _mm512_set1_epi32 (127)), 23);
       __m512 ex = _mm512_mul_ps (p, _mm512_castsi512_ps (e));
       _mm512_mask_storeu_ps (y + i, m, _mm512_div_ps (one, _mm512_add_ps (one, ex)));
     }
@@ -278,8 +275,8 @@ sigmoid_avx2 (const float *x, float *y, int64_t n)
       p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (0.5f));
       p = _mm256_fmadd_ps (p, r, one);
       p = _mm256_fmadd_ps (p, r, one);
-      __m256i e = _mm256_slli_epi32 (_mm256_add_epi32 (_mm256_cvtps_epi32 (nf),
-                                                       _mm256_set1_epi32 (127)), 23);
+      __m256i e = _mm256_slli_epi32 (
+          _mm256_add_epi32 (_mm256_cvtps_epi32 (nf), _mm256_set1_epi32 (127)), 23);
       __m256 ex = _mm256_mul_ps (p, _mm256_castsi256_ps (e));
       _mm256_storeu_ps (y + i, _mm256_div_ps (one, _mm256_add_ps (one, ex)));
     }

@@ -63,8 +63,7 @@ gz_nn_check_shape (const GzNode *node, int ndim, const int64_t *dims, GzError *e
   if (n < 0 || (uint64_t) n > SIZE_MAX / 16)
     {
       char buf[160];
-      return gz_nn_error (err, GZ_ERR_LIMIT, node,
-                          "output shape %s is negative or too large",
+      return gz_nn_error (err, GZ_ERR_LIMIT, node, "output shape %s is negative or too large",
                           gz_nn_shape_str (ndim, dims, buf, sizeof buf));
     }
   return GZ_OK;
@@ -74,8 +73,8 @@ GzStatus
 gz_nn_check_int (const GzNode *node, const char *what, int64_t v, GzError *err)
 {
   if (v < 0 || v > INT32_MAX)
-    return gz_nn_error (err, GZ_ERR_LIMIT, node, "%s = %lld does not fit the BLAS int range",
-                        what, (long long) v);
+    return gz_nn_error (err, GZ_ERR_LIMIT, node, "%s = %lld does not fit the BLAS int range", what,
+                        (long long) v);
   return GZ_OK;
 }
 
@@ -104,8 +103,8 @@ gz_nn_free_params (void *params)
 /* ---- Broadcast iteration ----------------------------------------------- */
 
 void
-gz_nn_bcast_init (GzNnBcast *it, int out_ndim, const int64_t *out_dims, int n_ops,
-                  const int *ndims, const int64_t *const *dims)
+gz_nn_bcast_init (GzNnBcast *it, int out_ndim, const int64_t *out_dims, int n_ops, const int *ndims,
+                  const int64_t *const *dims)
 {
   int64_t st[GZ_NN_MAX_OPERANDS][GZ_MAX_DIMS];
   int64_t d[GZ_MAX_DIMS];
@@ -204,15 +203,14 @@ gz_nn_bcast_next (const GzNnBcast *it, GzNnBcastPos *pos)
 /* ---- Sliding windows --------------------------------------------------- */
 
 static GzStatus
-read_ints (const GzNode *node, const char *name, int64_t *dst, int max, int *count,
-           GzError *err)
+read_ints (const GzNode *node, const char *name, int64_t *dst, int max, int *count, GzError *err)
 {
   const int64_t *v;
   int n = gz_node_attr_ints (node, name, &v);
   if (n > max)
     return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
-                        "attribute %s has %d values; at most %d spatial values supported",
-                        name, n, max);
+                        "attribute %s has %d values; at most %d spatial values supported", name, n,
+                        max);
   for (int i = 0; i < n; i++)
     dst[i] = v[i];
   *count = n;
@@ -251,8 +249,8 @@ axis_resolve (const GzNode *node, const GzNnWindowAttrs *a, int axis, int64_t in
               int64_t *pad_e, GzError *err)
 {
   const int64_t big = (int64_t) 1 << 30;
-  if (k < 1 || k > big || s < 1 || s > big || d < 1 || d > big || pb < 0 || pb > big
-      || pe < 0 || pe > big)
+  if (k < 1 || k > big || s < 1 || s > big || d < 1 || d > big || pb < 0 || pb > big || pe < 0
+      || pe > big)
     return gz_nn_error (err, GZ_ERR_SHAPE, node,
                         "spatial axis %d: kernel %lld, stride %lld, dilation %lld, pads "
                         "%lld/%lld out of range",
@@ -262,53 +260,53 @@ axis_resolve (const GzNode *node, const GzNnWindowAttrs *a, int axis, int64_t in
   int64_t o;
   switch (a->auto_pad)
     {
-    case GZ_NN_PAD_SAME_UPPER:
-    case GZ_NN_PAD_SAME_LOWER:
-      {
-        o = (in + s - 1) / s;
-        int64_t total = (o - 1) * s + dk - in;
-        if (total < 0)
-          total = 0;
-        if (a->auto_pad == GZ_NN_PAD_SAME_UPPER)
-          {
-            pb = total / 2;
-            pe = total - pb;
-          }
-        else
-          {
-            pe = total / 2;
-            pb = total - pe;
-          }
-        break;
-      }
-    case GZ_NN_PAD_VALID:
-      pb = pe = 0;
-      /* fall through */
-    case GZ_NN_PAD_NOTSET:
-    default:
-      {
-        int64_t span = in + pb + pe - dk;
-        if (span < 0)
-          return gz_nn_error (err, GZ_ERR_SHAPE, node,
-                              "spatial axis %d: window %lld (kernel %lld, dilation %lld) is "
-                              "larger than the padded input %lld",
-                              axis, (long long) dk, (long long) k, (long long) d,
-                              (long long) (in + pb + pe));
-        if (a->ceil_mode && a->auto_pad == GZ_NN_PAD_NOTSET)
-          {
-            o = (span + s - 1) / s + 1;
-            /* The last window must start inside the input or its leading pad. */
-            if ((o - 1) * s >= in + pb)
-              o--;
-          }
-        else
-          o = span / s + 1;
-        break;
-      }
+      case GZ_NN_PAD_SAME_UPPER:
+      case GZ_NN_PAD_SAME_LOWER:
+        {
+          o = (in + s - 1) / s;
+          int64_t total = (o - 1) * s + dk - in;
+          if (total < 0)
+            total = 0;
+          if (a->auto_pad == GZ_NN_PAD_SAME_UPPER)
+            {
+              pb = total / 2;
+              pe = total - pb;
+            }
+          else
+            {
+              pe = total / 2;
+              pb = total - pe;
+            }
+          break;
+        }
+      case GZ_NN_PAD_VALID:
+        pb = pe = 0;
+        /* fall through */
+      case GZ_NN_PAD_NOTSET:
+      default:
+        {
+          int64_t span = in + pb + pe - dk;
+          if (span < 0)
+            return gz_nn_error (err, GZ_ERR_SHAPE, node,
+                                "spatial axis %d: window %lld (kernel %lld, dilation %lld) is "
+                                "larger than the padded input %lld",
+                                axis, (long long) dk, (long long) k, (long long) d,
+                                (long long) (in + pb + pe));
+          if (a->ceil_mode && a->auto_pad == GZ_NN_PAD_NOTSET)
+            {
+              o = (span + s - 1) / s + 1;
+              /* The last window must start inside the input or its leading pad. */
+              if ((o - 1) * s >= in + pb)
+                o--;
+            }
+          else
+            o = span / s + 1;
+          break;
+        }
     }
   if (o < 1)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "spatial axis %d: empty output (input %lld)",
-                        axis, (long long) in);
+    return gz_nn_error (err, GZ_ERR_SHAPE, node, "spatial axis %d: empty output (input %lld)", axis,
+                        (long long) in);
   *out = o;
   *pad_b = pb;
   *pad_e = pe;
@@ -316,9 +314,8 @@ axis_resolve (const GzNode *node, const GzNnWindowAttrs *a, int axis, int64_t in
 }
 
 GzStatus
-gz_nn_window_resolve (const GzNode *node, const GzNnWindowAttrs *a, int nsp,
-                      const int64_t *in_sp, const int64_t *kernel, GzNnWindow *w,
-                      GzError *err)
+gz_nn_window_resolve (const GzNode *node, const GzNnWindowAttrs *a, int nsp, const int64_t *in_sp,
+                      const int64_t *kernel, GzNnWindow *w, GzError *err)
 {
   int64_t k[2], s[2], d[2], pb[2], pe[2], out[2], rb[2], re[2], in[2];
   GzStatus st;
@@ -328,14 +325,13 @@ gz_nn_window_resolve (const GzNode *node, const GzNnWindowAttrs *a, int nsp,
                         "%d spatial dimensions; only 1-D and 2-D are supported", nsp);
   if (kernel == NULL && a->n_kernel != nsp)
     return gz_nn_error (err, GZ_ERR_SHAPE, node,
-                        "kernel_shape has %d values for %d spatial dimensions", a->n_kernel,
-                        nsp);
+                        "kernel_shape has %d values for %d spatial dimensions", a->n_kernel, nsp);
   if (kernel != NULL && a->n_kernel != 0)
     {
       if (a->n_kernel != nsp)
         return gz_nn_error (err, GZ_ERR_SHAPE, node,
-                            "kernel_shape has %d values for %d spatial dimensions",
-                            a->n_kernel, nsp);
+                            "kernel_shape has %d values for %d spatial dimensions", a->n_kernel,
+                            nsp);
       for (int i = 0; i < nsp; i++)
         if (a->kernel[i] != kernel[i])
           return gz_nn_error (err, GZ_ERR_SHAPE, node,
@@ -346,8 +342,8 @@ gz_nn_window_resolve (const GzNode *node, const GzNnWindowAttrs *a, int nsp,
     return gz_nn_error (err, GZ_ERR_SHAPE, node, "strides has %d values for %d spatial dims",
                         a->n_strides, nsp);
   if (a->n_dilations != 0 && a->n_dilations != nsp)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node,
-                        "dilations has %d values for %d spatial dims", a->n_dilations, nsp);
+    return gz_nn_error (err, GZ_ERR_SHAPE, node, "dilations has %d values for %d spatial dims",
+                        a->n_dilations, nsp);
   if (a->n_pads != 0 && a->n_pads != 2 * nsp)
     return gz_nn_error (err, GZ_ERR_SHAPE, node, "pads has %d values for %d spatial dims",
                         a->n_pads, nsp);
@@ -374,10 +370,21 @@ gz_nn_window_resolve (const GzNode *node, const GzNnWindowAttrs *a, int nsp,
                             &rb[i], &re[i], err))
         != GZ_OK)
       return st;
-  *w = (GzNnWindow) {
-    .in_h = in[0], .in_w = in[1], .out_h = out[0], .out_w = out[1],
-    .k_h = k[0], .k_w = k[1], .s_h = s[0], .s_w = s[1], .d_h = d[0], .d_w = d[1],
-    .pad_t = rb[0], .pad_l = rb[1], .pad_b = re[0], .pad_r = re[1],
+  *w = (GzNnWindow){
+    .in_h = in[0],
+    .in_w = in[1],
+    .out_h = out[0],
+    .out_w = out[1],
+    .k_h = k[0],
+    .k_w = k[1],
+    .s_h = s[0],
+    .s_w = s[1],
+    .d_h = d[0],
+    .d_w = d[1],
+    .pad_t = rb[0],
+    .pad_l = rb[1],
+    .pad_b = re[0],
+    .pad_r = re[1],
   };
   return GZ_OK;
 }

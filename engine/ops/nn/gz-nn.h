@@ -29,19 +29,19 @@ extern const GzOpDef gz_nn_op_averagepool;
 extern const GzOpDef gz_nn_op_globalaveragepool;
 extern const GzOpDef gz_nn_op_globalmaxpool;
 extern const GzOpDef gz_nn_op_relu, gz_nn_op_leakyrelu, gz_nn_op_clip, gz_nn_op_sigmoid,
-  gz_nn_op_hardsigmoid, gz_nn_op_hardswish, gz_nn_op_tanh, gz_nn_op_erf, gz_nn_op_sqrt,
-  gz_nn_op_exp, gz_nn_op_log, gz_nn_op_neg, gz_nn_op_abs, gz_nn_op_reciprocal, gz_nn_op_elu,
-  gz_nn_op_celu, gz_nn_op_selu, gz_nn_op_softplus, gz_nn_op_softsign, gz_nn_op_thresholdedrelu,
-  gz_nn_op_sin, gz_nn_op_cos, gz_nn_op_floor, gz_nn_op_ceil, gz_nn_op_round;
+    gz_nn_op_hardsigmoid, gz_nn_op_hardswish, gz_nn_op_tanh, gz_nn_op_erf, gz_nn_op_sqrt,
+    gz_nn_op_exp, gz_nn_op_log, gz_nn_op_neg, gz_nn_op_abs, gz_nn_op_reciprocal, gz_nn_op_elu,
+    gz_nn_op_celu, gz_nn_op_selu, gz_nn_op_softplus, gz_nn_op_softsign, gz_nn_op_thresholdedrelu,
+    gz_nn_op_sin, gz_nn_op_cos, gz_nn_op_floor, gz_nn_op_ceil, gz_nn_op_round;
 extern const GzOpDef gz_nn_op_sum, gz_nn_op_mean, gz_nn_op_max, gz_nn_op_min;
 extern const GzOpDef gz_nn_op_add, gz_nn_op_sub, gz_nn_op_mul, gz_nn_op_div, gz_nn_op_pow,
-  gz_nn_op_prelu;
+    gz_nn_op_prelu;
 
 /* ---- Errors and checks ------------------------------------------------- */
 
 /* Fills err with "<OpType> '<node name>': <message>" and returns code. */
 GzStatus gz_nn_error (GzError *err, GzStatus code, const GzNode *node, const char *fmt, ...)
-  __attribute__ ((format (printf, 4, 5)));
+    __attribute__ ((format (printf, 4, 5)));
 
 /* Writes "[2,3,4]" into buf (always NUL-terminated) and returns buf. */
 const char *gz_nn_shape_str (int ndim, const int64_t *dims, char *buf, size_t len);
@@ -54,8 +54,8 @@ gz_nn_input (const GzNode *node, const GzTensor *const *in, int i)
 }
 
 /* Input i must be present and float32; `what` names it in the message. */
-GzStatus gz_nn_need_float (const GzNode *node, const GzTensor *const *in, int i,
-                           const char *what, GzError *err);
+GzStatus gz_nn_need_float (const GzNode *node, const GzTensor *const *in, int i, const char *what,
+                           GzError *err);
 
 /* An output shape: rank within limits, element count without overflow and
  * small enough for size_t byte counts. */
@@ -164,12 +164,12 @@ gz_nn_axpy_s2 (float *restrict y, const float *restrict x, float a, int64_t n)
 
 typedef struct
 {
-  int ndim;                                       /* >= 1 after coalescing */
+  int ndim; /* >= 1 after coalescing */
   int n_ops;
   int64_t dims[GZ_MAX_DIMS];
   int64_t strides[GZ_NN_MAX_OPERANDS][GZ_MAX_DIMS];
-  int64_t rows;                                   /* product of all dims but the last */
-  int64_t inner;                                  /* the last dim */
+  int64_t rows; /* product of all dims but the last */
+  int64_t inner; /* the last dim */
 } GzNnBcast;
 
 typedef struct

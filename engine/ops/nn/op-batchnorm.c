@@ -102,8 +102,7 @@ coefficients (const GzNode *node, const GzTensor *const *in, GzError *err)
   float *ab = gz_nn_alloc_floats (node, 2 * c, err);
   if (ab == NULL)
     return NULL;
-  const float *scale = in[1]->data, *bias = in[2]->data, *mean = in[3]->data,
-              *var = in[4]->data;
+  const float *scale = in[1]->data, *bias = in[2]->data, *mean = in[3]->data, *var = in[4]->data;
   for (int64_t i = 0; i < c; i++)
     {
       ab[i] = scale[i] / sqrtf (var[i] + p->epsilon);
@@ -113,8 +112,7 @@ coefficients (const GzNode *node, const GzTensor *const *in, GzError *err)
 }
 
 static GzStatus
-bn_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-            GzError *err)
+bn_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus st;
   if ((st = bn_check (node, in, err)) != GZ_OK)
@@ -123,8 +121,12 @@ bn_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
   if (ab == NULL)
     return err != NULL ? err->code : GZ_ERR_NOMEM;
   const GzTensor *x = in[0];
-  Job j = { .c = x->dims[1], .plane = gz_shape_numel (x->ndim - 2, x->dims + 2), .a = ab,
-            .b = ab + x->dims[1], .x = x->data, .y = out[0]->data };
+  Job j = { .c = x->dims[1],
+            .plane = gz_shape_numel (x->ndim - 2, x->dims + 2),
+            .a = ab,
+            .b = ab + x->dims[1],
+            .x = x->data,
+            .y = out[0]->data };
   gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (j.plane), affine_planes, &j);
   free (ab);
   return GZ_OK;
@@ -132,8 +134,7 @@ bn_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
 
 static GzStatus
 bn_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
-             const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
-             GzError *err)
+             const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
   const Params *p = node->params;
   GzStatus st;
@@ -163,8 +164,7 @@ bn_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
     params = params || din[i] != NULL;
   if (params)
     {
-      const float *xs = x->data, *scale = in[1]->data, *mean = in[3]->data,
-                  *var = in[4]->data;
+      const float *xs = x->data, *scale = in[1]->data, *mean = in[3]->data, *var = in[4]->data;
       for (int64_t ci = 0; ci < c; ci++)
         {
           double s_dy = 0.0, s_dyxc = 0.0;

@@ -101,8 +101,7 @@ b_shape (const GzNode *node, const GzTensor *a, const GzTensor *b, int *nd, int6
 }
 
 static GzStatus
-binary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-              GzError *err)
+binary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   Kind k = kind_of (node);
   const GzTensor *a = gz_nn_input (node, in, 0), *b = gz_nn_input (node, in, 1);
@@ -137,8 +136,7 @@ binary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
       for (int i = 0; same && i < nd; i++)
         same = dims[i] == a->dims[i];
       if (!same)
-        return gz_nn_error (err, GZ_ERR_SHAPE, node,
-                            "slope %s does not broadcast to the input %s",
+        return gz_nn_error (err, GZ_ERR_SHAPE, node, "slope %s does not broadcast to the input %s",
                             gz_nn_shape_str (b->ndim, b->dims, sb, sizeof sb),
                             gz_nn_shape_str (a->ndim, a->dims, sa, sizeof sa));
     }
@@ -173,40 +171,40 @@ typedef struct
 } Job;
 
 /* Inner loop over one row with the broadcast cases split so each vectorises. */
-#define ROW_LOOP(EXPR)                                                                       \
-  do                                                                                         \
-    {                                                                                        \
-      if (sa == 1 && sb == 1)                                                                \
-        for (int64_t i = 0; i < n; i++)                                                      \
-          {                                                                                  \
-            float av = pa[i], bv = pb[i];                                                    \
-            po[i] = (EXPR);                                                                  \
-          }                                                                                  \
-      else if (sa == 1)                                                                      \
-        {                                                                                    \
-          const float bv = pb[0];                                                            \
-          for (int64_t i = 0; i < n; i++)                                                    \
-            {                                                                                \
-              float av = pa[i];                                                              \
-              po[i] = (EXPR);                                                                \
-            }                                                                                \
-        }                                                                                    \
-      else if (sb == 1)                                                                      \
-        {                                                                                    \
-          const float av = pa[0];                                                            \
-          for (int64_t i = 0; i < n; i++)                                                    \
-            {                                                                                \
-              float bv = pb[i];                                                              \
-              po[i] = (EXPR);                                                                \
-            }                                                                                \
-        }                                                                                    \
-      else                                                                                   \
-        {                                                                                    \
-          const float av = pa[0], bv = pb[0];                                                \
-          for (int64_t i = 0; i < n; i++)                                                    \
-            po[i] = (EXPR);                                                                  \
-        }                                                                                    \
-    }                                                                                        \
+#define ROW_LOOP(EXPR)                        \
+  do                                          \
+    {                                         \
+      if (sa == 1 && sb == 1)                 \
+        for (int64_t i = 0; i < n; i++)       \
+          {                                   \
+            float av = pa[i], bv = pb[i];     \
+            po[i] = (EXPR);                   \
+          }                                   \
+      else if (sa == 1)                       \
+        {                                     \
+          const float bv = pb[0];             \
+          for (int64_t i = 0; i < n; i++)     \
+            {                                 \
+              float av = pa[i];               \
+              po[i] = (EXPR);                 \
+            }                                 \
+        }                                     \
+      else if (sb == 1)                       \
+        {                                     \
+          const float av = pa[0];             \
+          for (int64_t i = 0; i < n; i++)     \
+            {                                 \
+              float bv = pb[i];               \
+              po[i] = (EXPR);                 \
+            }                                 \
+        }                                     \
+      else                                    \
+        {                                     \
+          const float av = pa[0], bv = pb[0]; \
+          for (int64_t i = 0; i < n; i++)     \
+            po[i] = (EXPR);                   \
+        }                                     \
+    }                                         \
   while (0)
 
 GZ_NN_VECTOR_CLONES static void
@@ -224,12 +222,24 @@ forward_rows (long begin, long end, void *data)
       float *po = j->o + pos.off[0];
       switch (j->kind)
         {
-        case B_ADD: ROW_LOOP (av + bv); break;
-        case B_SUB: ROW_LOOP (av - bv); break;
-        case B_MUL: ROW_LOOP (av * bv); break;
-        case B_DIV: ROW_LOOP (av / bv); break;
-        case B_POW: ROW_LOOP (powf (av, bv)); break;
-        case B_PRELU: ROW_LOOP (av >= 0.0f ? av : av * bv); break;
+          case B_ADD:
+            ROW_LOOP (av + bv);
+            break;
+          case B_SUB:
+            ROW_LOOP (av - bv);
+            break;
+          case B_MUL:
+            ROW_LOOP (av * bv);
+            break;
+          case B_DIV:
+            ROW_LOOP (av / bv);
+            break;
+          case B_POW:
+            ROW_LOOP (powf (av, bv));
+            break;
+          case B_PRELU:
+            ROW_LOOP (av >= 0.0f ? av : av * bv);
+            break;
         }
     }
 }
@@ -248,8 +258,11 @@ forward_int64 (Kind k, const GzNnBcast *it, const int64_t *a, const void *b, boo
         int64_t ib = pos.off[2] + i * sb;
         int64_t as = a[pos.off[1] + i * sa];
         float fb = b_float ? ((const float *) b)[ib] : 0.0f; /* NaN/huge: no UB cast */
-        int64_t bs = !b_float ? ((const int64_t *) b)[ib] : isnan (fb) ? 0
-                     : fb >= 9.2e18f ? INT64_MAX : fb <= -9.2e18f ? INT64_MIN : (int64_t) fb;
+        int64_t bs = !b_float ? ((const int64_t *) b)[ib]
+            : isnan (fb)      ? 0
+            : fb >= 9.2e18f   ? INT64_MAX
+            : fb <= -9.2e18f  ? INT64_MIN
+                              : (int64_t) fb;
         uint64_t av = (uint64_t) as, bv = (uint64_t) bs;
         int64_t v;
         if (k == B_POW)
@@ -257,27 +270,34 @@ forward_int64 (Kind k, const GzNnBcast *it, const int64_t *a, const void *b, boo
             /* The result has the base's type; saturate instead of overflowing. */
             double e = b_float ? ((const float *) b)[ib] : (double) bs;
             double pw = pow ((double) as, e);
-            v = isnan (pw) ? 0
-                : pw >= 9.2e18 ? INT64_MAX
+            v = isnan (pw)      ? 0
+                : pw >= 9.2e18  ? INT64_MAX
                 : pw <= -9.2e18 ? INT64_MIN
-                               : (int64_t) pw;
+                                : (int64_t) pw;
             o[pos.off[0] + i] = v;
             continue;
           }
         switch (k)
           {
-          case B_ADD: v = (int64_t) (av + bv); break;
-          case B_SUB: v = (int64_t) (av - bv); break;
-          case B_MUL: v = (int64_t) (av * bv); break;
-          default: v = bs == 0 || (bs == -1 && as == INT64_MIN) ? 0 : as / bs; break;
+            case B_ADD:
+              v = (int64_t) (av + bv);
+              break;
+            case B_SUB:
+              v = (int64_t) (av - bv);
+              break;
+            case B_MUL:
+              v = (int64_t) (av * bv);
+              break;
+            default:
+              v = bs == 0 || (bs == -1 && as == INT64_MIN) ? 0 : as / bs;
+              break;
           }
         o[pos.off[0] + i] = v;
       }
 }
 
 static GzStatus
-binary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+binary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzNnBcast it;
   Job j = { 0 };
@@ -306,8 +326,7 @@ binary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
   j.it = &it;
   j.a = in[0]->data;
   j.o = out[0]->data;
-  gz_parallel_for (it.rows, gz_nn_chunk (it.inner), forward_rows,
-                   &j);
+  gz_parallel_for (it.rows, gz_nn_chunk (it.inner), forward_rows, &j);
   free (tmp);
   return GZ_OK;
 }
@@ -318,18 +337,22 @@ local_grad (Kind k, int t, float a, float b, float y, float g)
 {
   switch (k)
     {
-    case B_ADD: return g;
-    case B_SUB: return t == 1 ? g : -g;
-    case B_MUL: return t == 1 ? g * b : g * a;
-    case B_DIV: return t == 1 ? g / b : -g * y / b;
-    case B_POW:
-      if (t == 1)
-        return b == 0.0f ? 0.0f : g * b * powf (a, b - 1.0f);
-      return a > 0.0f ? g * y * logf (a) : 0.0f;
-    case B_PRELU:
-      if (t == 1)
-        return a > 0.0f ? g : g * b;
-      return a > 0.0f ? 0.0f : g * a;
+      case B_ADD:
+        return g;
+      case B_SUB:
+        return t == 1 ? g : -g;
+      case B_MUL:
+        return t == 1 ? g * b : g * a;
+      case B_DIV:
+        return t == 1 ? g / b : -g * y / b;
+      case B_POW:
+        if (t == 1)
+          return b == 0.0f ? 0.0f : g * b * powf (a, b - 1.0f);
+        return a > 0.0f ? g * y * logf (a) : 0.0f;
+      case B_PRELU:
+        if (t == 1)
+          return a > 0.0f ? g : g * b;
+        return a > 0.0f ? 0.0f : g * a;
     }
   return 0.0f;
 }
@@ -405,19 +428,22 @@ binary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
       else if (reduce)
         backward_rows (0, it.rows, &j);
       else
-        gz_parallel_for (it.rows, gz_nn_chunk (it.inner),
-                         backward_rows, &j);
+        gz_parallel_for (it.rows, gz_nn_chunk (it.inner), backward_rows, &j);
     }
   free (tmp);
   return GZ_OK;
 }
 
 /* Opsets 1-5 differ from 6 only by the consumed_inputs hint, ignored here. */
-#define BINARY_OP(sym, type)                                                          \
-  const GzOpDef sym = {                                                               \
-    .op_type = type, .min_opset = 1, .init = binary_init, .infer = binary_infer,      \
-    .forward = binary_forward, .backward = binary_backward,                           \
-    .free_params = gz_nn_free_params,                                                 \
+#define BINARY_OP(sym, type)          \
+  const GzOpDef sym = {               \
+    .op_type = type,                  \
+    .min_opset = 1,                   \
+    .init = binary_init,              \
+    .infer = binary_infer,            \
+    .forward = binary_forward,        \
+    .backward = binary_backward,      \
+    .free_params = gz_nn_free_params, \
   }
 
 BINARY_OP (gz_nn_op_add, "Add");

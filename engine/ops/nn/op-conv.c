@@ -15,8 +15,8 @@
  *    weights kept per node for constant weights of moderate size;
  *  - general: Y_g = W_g · im2col (X_g) + b by gz_gemm, whose B packer
  *    (gz-conv-pack.c) reads the im2col columns straight from the input planes.
- * Backward (still explicit im2col and gz_sgemm): dcol = W_g^T · dY_g then col2im (channels split across threads),
- * with the pointwise and depthwise equivalents. Weight and bias gradients are
+ * Backward (still explicit im2col and gz_sgemm): dcol = W_g^T · dY_g then col2im (channels split
+ * across threads), with the pointwise and depthwise equivalents. Weight and bias gradients are
  * computed too when asked for (dW_g += dY_g · col^T). ConvTranspose, at the
  * end, is the same machinery with the planes' roles swapped.
  */
@@ -87,9 +87,9 @@ typedef struct
 {
   int64_t n, c, m, group, cg, mg;
   GzNnWindow w;
-  int64_t k;      /* cg * k_h * k_w: rows of the im2col matrix */
-  int64_t p;      /* out_h * out_w */
-  int64_t hw;     /* in_h * in_w */
+  int64_t k; /* cg * k_h * k_w: rows of the im2col matrix */
+  int64_t p; /* out_h * out_w */
+  int64_t hw; /* in_h * in_w */
   bool pointwise, depthwise;
 } Geo;
 
@@ -139,8 +139,7 @@ conv_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *e
         return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "bias must be float32");
       if (b->ndim != 1 || b->dims[0] != g->m)
         return gz_nn_error (err, GZ_ERR_SHAPE, node, "bias %s must be [%lld]",
-                            gz_nn_shape_str (b->ndim, b->dims, sw, sizeof sw),
-                            (long long) g->m);
+                            gz_nn_shape_str (b->ndim, b->dims, sw, sizeof sw), (long long) g->m);
     }
   if ((st = gz_nn_window_resolve (node, &p->win, nsp, x->dims + 2, w->dims + 2, &g->w, err))
       != GZ_OK)
@@ -159,7 +158,7 @@ conv_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *e
   if (g->k > 0 && g->p > INT64_MAX / g->k)
     return gz_nn_error (err, GZ_ERR_LIMIT, node, "im2col matrix too large");
   g->pointwise = wi->k_h == 1 && wi->k_w == 1 && wi->s_h == 1 && wi->s_w == 1 && wi->pad_t == 0
-                 && wi->pad_l == 0 && wi->pad_b == 0 && wi->pad_r == 0;
+      && wi->pad_l == 0 && wi->pad_b == 0 && wi->pad_r == 0;
   g->depthwise = g->cg == 1 && g->mg == 1 && !g->pointwise;
   return GZ_OK;
 }
@@ -177,8 +176,7 @@ set_conv_output (const GzNode *node, int nd, int64_t n, int64_t c, int64_t h, in
 }
 
 static GzStatus
-conv_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-            GzError *err)
+conv_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   Geo g;
   GzStatus st = conv_geometry (node, in, &g, err);
@@ -211,9 +209,9 @@ valid_range (int64_t off, int64_t s, int64_t in, int64_t out, int64_t *lo, int64
 typedef struct
 {
   const Geo *g;
-  const float *x;  /* one image, first channel of the group */
-  float *col;      /* k × p */
-  float *dx;       /* col2im target */
+  const float *x; /* one image, first channel of the group */
+  float *col; /* k × p */
+  float *dx; /* col2im target */
 } ColJob;
 
 static void
@@ -346,7 +344,7 @@ dw_forward_planes (long begin, long end, void *data)
  * checks (stride 1, or 2 via even-lane shuffles). */
 typedef struct
 {
-  int64_t ph, pw;               /* padded buffer rows and row length */
+  int64_t ph, pw; /* padded buffer rows and row length */
 } DwPad;
 
 static inline void
@@ -358,9 +356,8 @@ dw_pad_size (const GzNnWindow *w, DwPad *pd)
 }
 
 static inline __attribute__ ((always_inline)) void
-dw_padded_rows (const GzNnWindow *w, const DwPad *pd, const float *buf, const float *wc,
-                float b0, float *yc, int64_t kh, int64_t kw, int64_t dh, int64_t dw,
-                int64_t sw)
+dw_padded_rows (const GzNnWindow *w, const DwPad *pd, const float *buf, const float *wc, float b0,
+                float *yc, int64_t kh, int64_t kw, int64_t dh, int64_t dw, int64_t sw)
 {
   const int64_t ow = w->out_w;
   for (int64_t oy = 0; oy < w->out_h; oy++)
@@ -388,7 +385,7 @@ dw_padded_rows (const GzNnWindow *w, const DwPad *pd, const float *buf, const fl
                       memcpy (&x1, src + 4, sizeof x1);
                       xv = __builtin_shufflevector (x0, x1, 0, 2, 4, 6);
                     }
-                  acc += (gz_nn_v4) { wv, wv, wv, wv } * xv;
+                  acc += (gz_nn_v4){ wv, wv, wv, wv } * xv;
                 }
             }
           memcpy (yr + ox, &acc, sizeof acc);
@@ -598,7 +595,10 @@ dw_weight_channels (long begin, long end, void *data)
 /* Transformed weights are kept per node up to this size (F(2×2) makes 16/9
  * of the weights: ResNet's 64- to 256-channel layers are kept, a few MiB
  * each); larger layers transform per call. */
-enum { CONV_WINOGRAD_KEEP_FLOATS = 1 << 20 };
+enum
+{
+  CONV_WINOGRAD_KEEP_FLOATS = 1 << 20
+};
 
 static bool
 conv_winograd_on (void)
@@ -639,21 +639,26 @@ conv_winograd_u (Params *p, const GzWinogradShape *s, const float *w)
  * on ResNet-50, too close to the 1e-4 bar against PyTorch; F(2×2) 7e-6.
  * GAZE_CONV_WINOGRAD=0 turns it off (A/B). */
 static bool
-conv_winograd (const GzNode *node, const Geo *g, const GzTensor *const *in, float *y,
-               GzStatus *st, GzError *err)
+conv_winograd (const GzNode *node, const Geo *g, const GzTensor *const *in, float *y, GzStatus *st,
+               GzError *err)
 {
   const GzNnWindow *wi = &g->w;
-  if (g->group != 1 || wi->k_h != 3 || wi->k_w != 3 || wi->s_h != 1 || wi->s_w != 1
-      || wi->d_h != 1 || wi->d_w != 1 || in[0]->ndim != 4 || g->n < 2 || g->n > INT_MAX
-      || wi->pad_t < 0 || wi->pad_l < 0 || wi->pad_b < 0 || wi->pad_r < 0
-      || !conv_winograd_on ())
+  if (g->group != 1 || wi->k_h != 3 || wi->k_w != 3 || wi->s_h != 1 || wi->s_w != 1 || wi->d_h != 1
+      || wi->d_w != 1 || in[0]->ndim != 4 || g->n < 2 || g->n > INT_MAX || wi->pad_t < 0
+      || wi->pad_l < 0 || wi->pad_b < 0 || wi->pad_r < 0 || !conv_winograd_on ())
     return false;
   Params *p = node->params;
   const float *w = in[1]->data;
   const GzTensor *bt = gz_nn_input (node, in, 2);
   GzWinogradShape s = {
-    .n = (int) g->n, .c = (int) g->c, .h = (int) wi->in_h, .w = (int) wi->in_w, .m = (int) g->m,
-    .pad_t = (int) wi->pad_t, .pad_l = (int) wi->pad_l, .pad_b = (int) wi->pad_b,
+    .n = (int) g->n,
+    .c = (int) g->c,
+    .h = (int) wi->in_h,
+    .w = (int) wi->in_w,
+    .m = (int) g->m,
+    .pad_t = (int) wi->pad_t,
+    .pad_l = (int) wi->pad_l,
+    .pad_b = (int) wi->pad_b,
     .pad_r = (int) wi->pad_r,
   };
   s.tile = 2;
@@ -688,7 +693,12 @@ bias_fill_rows (long begin, long end, void *data)
  * CONV_BATCH_FLOATS (see conv_forward_gemm; measured on ResNet's 14×14 and
  * 7×7 layers at batch 32: 1.2-1.5× faster, while 28×28 gained nothing).
  * GAZE_CONV_BATCH=0 turns it off (A/B). */
-enum { CONV_BATCH_PLANE = 256, CONV_BATCH_COLUMNS = 2048, CONV_BATCH_FLOATS = 1 << 20 };
+enum
+{
+  CONV_BATCH_PLANE = 256,
+  CONV_BATCH_COLUMNS = 2048,
+  CONV_BATCH_FLOATS = 1 << 20
+};
 
 static bool
 conv_batch_on (void)
@@ -712,7 +722,7 @@ typedef struct
 {
   const Geo *g;
   const float *c;
-  float *y;       /* first image, first channel of the group */
+  float *y; /* first image, first channel of the group */
   int64_t nb;
 } ScatterJob;
 
@@ -741,8 +751,16 @@ conv_forward_gemm (const Geo *g, const float *x, const float *w, const float *bi
 {
   GzNnWindow win = g->w;
   if (g->pointwise)
-    win = (GzNnWindow) { .in_h = 1, .in_w = g->hw, .out_h = 1, .out_w = g->hw, .k_h = 1,
-                         .k_w = 1, .s_h = 1, .s_w = 1, .d_h = 1, .d_w = 1 };
+    win = (GzNnWindow){ .in_h = 1,
+                        .in_w = g->hw,
+                        .out_h = 1,
+                        .out_w = g->hw,
+                        .k_h = 1,
+                        .k_w = 1,
+                        .s_h = 1,
+                        .s_w = 1,
+                        .d_h = 1,
+                        .d_w = 1 };
   int64_t nb = 1;
   if (g->n > 1 && g->p <= CONV_BATCH_PLANE && conv_batch_on ())
     {
@@ -782,8 +800,7 @@ conv_forward_gemm (const Geo *g, const float *x, const float *w, const float *bi
 }
 
 static GzStatus
-conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-              GzError *err)
+conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   Geo g;
   GzStatus st;
@@ -936,8 +953,7 @@ conv_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
         gz_sgemm (true, false, (int) g.k, (int) g.p, (int) g.mg, 1.0f, wg, (int) g.k, dyg,
                   (int) g.p, 0.0f, col, (int) g.p);
         ColJob j = { .g = &g, .col = col, .dx = dxg };
-        gz_parallel_for (g.cg, gz_nn_chunk ((double) (g.k / g.cg) * g.p), col2im_channels,
-                         &j);
+        gz_parallel_for (g.cg, gz_nn_chunk ((double) (g.k / g.cg) * g.p), col2im_channels, &j);
       }
   free (col);
   return GZ_OK;
@@ -1027,8 +1043,8 @@ convt_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *
                         "group %lld dividing them",
                         (long long) c_in, gz_nn_shape_str (w->ndim, w->dims, sw, sizeof sw),
                         (long long) c_in, (long long) g->group);
-  g->mg = c_in / g->group;       /* rows of W_g (input channels per group) */
-  g->cg = w->dims[1];            /* output channels per group */
+  g->mg = c_in / g->group; /* rows of W_g (input channels per group) */
+  g->cg = w->dims[1]; /* output channels per group */
   g->m = c_in;
   g->c = g->cg * g->group;
   if (g->cg < 1 || g->mg < 1)
@@ -1042,9 +1058,10 @@ convt_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *
       || (p->n_out_shape && p->n_out_shape != nsp && p->n_out_shape != nsp + 2))
     return gz_nn_error (err, GZ_ERR_SHAPE, node,
                         "strides/dilations/pads/kernel_shape/output_padding/output_shape do "
-                        "not match %d spatial dimensions", nsp);
-  int64_t k[2] = { 1, 1 }, s[2] = { 1, 1 }, d[2] = { 1, 1 }, pb[2] = { 0, 0 },
-          pe[2] = { 0, 0 }, in_sp[2] = { 1, 1 }, out_sp[2] = { 1, 1 };
+                        "not match %d spatial dimensions",
+                        nsp);
+  int64_t k[2] = { 1, 1 }, s[2] = { 1, 1 }, d[2] = { 1, 1 }, pb[2] = { 0, 0 }, pe[2] = { 0, 0 },
+          in_sp[2] = { 1, 1 }, out_sp[2] = { 1, 1 };
   const int off = 2 - nsp;
   const int64_t big = (int64_t) 1 << 30;
   for (int i = 0; i < nsp; i++)
@@ -1056,13 +1073,14 @@ convt_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *
       in_sp[j] = x->dims[2 + i];
       int64_t op = p->n_out_pad ? p->out_pad[i] : 0;
       if (a->n_kernel && a->kernel[i] != k[j])
-        return gz_nn_error (err, GZ_ERR_SHAPE, node, "kernel_shape[%d] = %lld, weight has %lld",
-                            i, (long long) a->kernel[i], (long long) k[j]);
+        return gz_nn_error (err, GZ_ERR_SHAPE, node, "kernel_shape[%d] = %lld, weight has %lld", i,
+                            (long long) a->kernel[i], (long long) k[j]);
       if (k[j] < 1 || k[j] > big || s[j] < 1 || s[j] > big || d[j] < 1 || d[j] > big || op < 0
           || op > big || in_sp[j] > big)
         return gz_nn_error (err, GZ_ERR_SHAPE, node,
                             "spatial axis %d: kernel, stride, dilation or output_padding out of "
-                            "range", i);
+                            "range",
+                            i);
       int64_t dk = (k[j] - 1) * d[j] + 1, full = s[j] * (in_sp[j] - 1) + op + dk;
       bool same = a->auto_pad == GZ_NN_PAD_SAME_UPPER || a->auto_pad == GZ_NN_PAD_SAME_LOWER;
       if (p->n_out_shape || same)
@@ -1078,7 +1096,8 @@ convt_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *
           if (want < 1 || want > big || pb[j] < 0)
             return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
                                 "spatial axis %d: output size %lld needs negative leading "
-                                "padding", i, (long long) want);
+                                "padding",
+                                i, (long long) want);
           out_sp[j] = want;
         }
       else
@@ -1089,17 +1108,27 @@ convt_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *
               pe[j] = a->pads[nsp + i];
             }
           if (pb[j] < 0 || pe[j] < 0 || pb[j] > big || pe[j] > big)
-            return gz_nn_error (err, GZ_ERR_SHAPE, node, "spatial axis %d: pads out of range",
-                                i);
+            return gz_nn_error (err, GZ_ERR_SHAPE, node, "spatial axis %d: pads out of range", i);
           out_sp[j] = full - pb[j] - pe[j];
           if (out_sp[j] < 1)
             return gz_nn_error (err, GZ_ERR_SHAPE, node, "spatial axis %d: empty output", i);
         }
     }
-  g->w = (GzNnWindow) {
-    .in_h = out_sp[0], .in_w = out_sp[1], .out_h = in_sp[0], .out_w = in_sp[1],
-    .k_h = k[0], .k_w = k[1], .s_h = s[0], .s_w = s[1], .d_h = d[0], .d_w = d[1],
-    .pad_t = pb[0], .pad_l = pb[1], .pad_b = pe[0], .pad_r = pe[1],
+  g->w = (GzNnWindow){
+    .in_h = out_sp[0],
+    .in_w = out_sp[1],
+    .out_h = in_sp[0],
+    .out_w = in_sp[1],
+    .k_h = k[0],
+    .k_w = k[1],
+    .s_h = s[0],
+    .s_w = s[1],
+    .d_h = d[0],
+    .d_w = d[1],
+    .pad_t = pb[0],
+    .pad_l = pb[1],
+    .pad_b = pe[0],
+    .pad_r = pe[1],
   };
   if (__builtin_mul_overflow (g->cg, k[0] * k[1], &g->k)
       || __builtin_mul_overflow (in_sp[0], in_sp[1], &g->p)
@@ -1117,8 +1146,7 @@ convt_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *
 }
 
 static GzStatus
-convt_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-             GzError *err)
+convt_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   Geo g;
   GzStatus st = convt_geometry (node, in, &g, err);
@@ -1129,8 +1157,7 @@ convt_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
 }
 
 static GzStatus
-convt_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-               GzError *err)
+convt_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   Geo g;
   GzStatus st;

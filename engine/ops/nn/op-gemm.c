@@ -61,8 +61,7 @@ gemm_check (const GzNode *node, const GzTensor *const *in, Dims *d, GzError *err
                         "(A %s, B %s, transA %d, transB %d)",
                         (long long) d->m, (long long) d->k, (long long) kb, (long long) d->n,
                         gz_nn_shape_str (a->ndim, a->dims, sa, sizeof sa),
-                        gz_nn_shape_str (b->ndim, b->dims, sb, sizeof sb), p->trans_a,
-                        p->trans_b);
+                        gz_nn_shape_str (b->ndim, b->dims, sb, sizeof sb), p->trans_a, p->trans_b);
   if ((st = gz_nn_check_int (node, "M", d->m, err)) != GZ_OK
       || (st = gz_nn_check_int (node, "N", d->n, err)) != GZ_OK
       || (st = gz_nn_check_int (node, "K", d->k, err)) != GZ_OK)
@@ -80,15 +79,14 @@ gemm_check (const GzNode *node, const GzTensor *const *in, Dims *d, GzError *err
         }
       if (!ok)
         return gz_nn_error (err, GZ_ERR_SHAPE, node, "C %s does not broadcast to [%lld,%lld]",
-                            gz_nn_shape_str (c->ndim, c->dims, sa, sizeof sa),
-                            (long long) d->m, (long long) d->n);
+                            gz_nn_shape_str (c->ndim, c->dims, sa, sizeof sa), (long long) d->m,
+                            (long long) d->n);
     }
   return GZ_OK;
 }
 
 static GzStatus
-gemm_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-            GzError *err)
+gemm_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   Dims d;
   GzStatus st;
@@ -111,8 +109,7 @@ c_strides (const GzTensor *c, int64_t *rs, int64_t *cs)
 }
 
 static GzStatus
-gemm_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-              GzError *err)
+gemm_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   const Params *p = node->params;
   Dims d;
@@ -169,17 +166,17 @@ gemm_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
   if (din[0] != NULL)
     {
       if (!p->trans_a) /* dA [M,K] = alpha dY op(B)^T */
-        gz_sgemm (false, !p->trans_b, (int) d.m, (int) d.k, (int) d.n, p->alpha, dy,
-                  (int) d.n, b->data, ldb, 0.0f, din[0]->data, (int) d.k);
+        gz_sgemm (false, !p->trans_b, (int) d.m, (int) d.k, (int) d.n, p->alpha, dy, (int) d.n,
+                  b->data, ldb, 0.0f, din[0]->data, (int) d.k);
       else /* dA [K,M] = alpha op(B) dY^T */
-        gz_sgemm (p->trans_b, true, (int) d.k, (int) d.m, (int) d.n, p->alpha, b->data, ldb,
-                  dy, (int) d.n, 0.0f, din[0]->data, (int) d.m);
+        gz_sgemm (p->trans_b, true, (int) d.k, (int) d.m, (int) d.n, p->alpha, b->data, ldb, dy,
+                  (int) d.n, 0.0f, din[0]->data, (int) d.m);
     }
   if (din[1] != NULL)
     {
       if (!p->trans_b) /* dB [K,N] = alpha op(A)^T dY */
-        gz_sgemm (!p->trans_a, false, (int) d.k, (int) d.n, (int) d.m, p->alpha, a->data, lda,
-                  dy, (int) d.n, 0.0f, din[1]->data, (int) d.n);
+        gz_sgemm (!p->trans_a, false, (int) d.k, (int) d.n, (int) d.m, p->alpha, a->data, lda, dy,
+                  (int) d.n, 0.0f, din[1]->data, (int) d.n);
       else /* dB [N,K] = alpha dY^T op(A) */
         gz_sgemm (true, p->trans_a, (int) d.n, (int) d.k, (int) d.m, p->alpha, dy, (int) d.n,
                   a->data, lda, 0.0f, din[1]->data, (int) d.k);

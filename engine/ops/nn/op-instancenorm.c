@@ -123,26 +123,28 @@ backward_planes (long begin, long end, void *data)
 }
 
 static GzStatus
-in_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-            GzError *err)
+in_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   const Params *p = node->params;
   GzStatus st;
   if ((st = in_check (node, in, err)) != GZ_OK)
     return st;
   const GzTensor *x = in[0];
-  Job j = { .c = x->dims[1], .plane = gz_shape_numel (x->ndim - 2, x->dims + 2),
-            .eps = p->epsilon, .x = x->data, .scale = in[1]->data, .bias = in[2]->data,
+  Job j = { .c = x->dims[1],
+            .plane = gz_shape_numel (x->ndim - 2, x->dims + 2),
+            .eps = p->epsilon,
+            .x = x->data,
+            .scale = in[1]->data,
+            .bias = in[2]->data,
             .y = out[0]->data };
-  gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (2.0 * (double) j.plane),
-                   forward_planes, &j);
+  gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (2.0 * (double) j.plane), forward_planes,
+                   &j);
   return GZ_OK;
 }
 
 static GzStatus
 in_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
-             const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
-             GzError *err)
+             const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
   const Params *p = node->params;
   GzStatus st;
@@ -158,8 +160,13 @@ in_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
   const float *dy = dout[0]->data, *xs = x->data;
   if (din[0] != NULL)
     {
-      Job j = { .c = c, .plane = plane, .eps = p->epsilon, .x = xs, .scale = in[1]->data,
-                .dy = dy, .dx = din[0]->data };
+      Job j = { .c = c,
+                .plane = plane,
+                .eps = p->epsilon,
+                .x = xs,
+                .scale = in[1]->data,
+                .dy = dy,
+                .dx = din[0]->data };
       gz_parallel_for (n * c, gz_nn_chunk (3.0 * (double) plane), backward_planes, &j);
     }
   if (din[1] != NULL || din[2] != NULL)

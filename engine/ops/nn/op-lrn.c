@@ -37,8 +37,7 @@ lrn_init (GzNode *node, int64_t opset, GzError *err)
 }
 
 static GzStatus
-lrn_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-           GzError *err)
+lrn_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus st;
   char sx[160];
@@ -61,7 +60,7 @@ typedef struct
   int64_t c, plane;
   const float *x, *dy;
   float *y, *dx;
-  float *scratch;   /* per image: d (c × plane) [, dy x d^(-beta-1) (c × plane)] */
+  float *scratch; /* per image: d (c × plane) [, dy x d^(-beta-1) (c × plane)] */
 } Job;
 
 /* d for every channel of image n into dbuf. */
@@ -136,12 +135,13 @@ backward_images (long begin, long end, void *data)
 }
 
 static GzStatus
-lrn_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-             GzError *err)
+lrn_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   const GzTensor *x = in[0];
-  Job j = { .p = node->params, .c = x->dims[1],
-            .plane = gz_shape_numel (x->ndim - 2, x->dims + 2), .x = x->data,
+  Job j = { .p = node->params,
+            .c = x->dims[1],
+            .plane = gz_shape_numel (x->ndim - 2, x->dims + 2),
+            .x = x->data,
             .y = out[0]->data };
   if (j.p == NULL)
     return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
@@ -155,8 +155,7 @@ lrn_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
 
 static GzStatus
 lrn_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
-              const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
-              GzError *err)
+              const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
   const GzTensor *x = in[0];
   if (din[0] == NULL)
@@ -166,9 +165,12 @@ lrn_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *con
       memset (din[0]->data, 0, (size_t) gz_tensor_numel (x) * sizeof (float));
       return GZ_OK;
     }
-  Job j = { .p = node->params, .c = x->dims[1],
-            .plane = gz_shape_numel (x->ndim - 2, x->dims + 2), .x = x->data,
-            .dy = dout[0]->data, .dx = din[0]->data };
+  Job j = { .p = node->params,
+            .c = x->dims[1],
+            .plane = gz_shape_numel (x->ndim - 2, x->dims + 2),
+            .x = x->data,
+            .dy = dout[0]->data,
+            .dx = din[0]->data };
   if (j.p == NULL)
     return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
   int64_t n = gz_tensor_numel (x);

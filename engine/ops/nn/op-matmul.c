@@ -15,14 +15,14 @@
 typedef struct
 {
   int64_t m, n, k;
-  int nb;                       /* output batch rank */
-  int64_t bdims[GZ_MAX_DIMS];   /* output batch shape */
-  int na_b, nb_b;               /* A's and B's batch ranks */
+  int nb; /* output batch rank */
+  int64_t bdims[GZ_MAX_DIMS]; /* output batch shape */
+  int na_b, nb_b; /* A's and B's batch ranks */
   const int64_t *a_bdims, *b_bdims;
-  int64_t batch;                /* output batch count */
+  int64_t batch; /* output batch count */
   int out_ndim;
   int64_t out_dims[GZ_MAX_DIMS];
-  bool fold;                    /* single GEMM with A's batch folded into M */
+  bool fold; /* single GEMM with A's batch folded into M */
 } Geo;
 
 static GzStatus
@@ -77,8 +77,7 @@ matmul_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError 
 }
 
 static GzStatus
-matmul_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-              GzError *err)
+matmul_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   Geo g;
   GzStatus st;
@@ -142,8 +141,7 @@ backward_db (const Geo *g, int64_t ia, int64_t ib, int64_t io, void *data)
 }
 
 static GzStatus
-matmul_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+matmul_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   Geo g;
   GzStatus st;
@@ -157,8 +155,8 @@ matmul_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
       return GZ_OK;
     }
   if (g.fold)
-    gz_sgemm (false, false, (int) (g.batch * g.m), (int) g.n, (int) g.k, 1.0f, j.a, (int) g.k,
-              j.b, (int) g.n, 0.0f, j.y, (int) g.n);
+    gz_sgemm (false, false, (int) (g.batch * g.m), (int) g.n, (int) g.k, 1.0f, j.a, (int) g.k, j.b,
+              (int) g.n, 0.0f, j.y, (int) g.n);
   else
     for_each_batch (&g, forward_one, &j);
   return GZ_OK;
@@ -179,7 +177,9 @@ matmul_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
   int64_t n_out = gz_shape_numel (g.out_ndim, g.out_dims);
   if (dout[0] == NULL || g.k == 0 || n_out == 0)
     return GZ_OK;
-  Job j = { .a = in[0]->data, .b = in[1]->data, .dy = dout[0]->data,
+  Job j = { .a = in[0]->data,
+            .b = in[1]->data,
+            .dy = dout[0]->data,
             .da = din[0] != NULL ? din[0]->data : NULL,
             .db = din[1] != NULL ? din[1]->data : NULL };
   if (g.fold)

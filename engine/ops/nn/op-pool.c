@@ -69,8 +69,7 @@ pool_geometry (const GzNode *node, const GzTensor *const *in, GzNnWindow *w, GzE
 }
 
 static GzStatus
-pool_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-            GzError *err)
+pool_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzNnWindow w;
   GzStatus st;
@@ -97,15 +96,15 @@ typedef struct
 {
   const Params *p;
   const GzNnWindow *w;
-  const float *x, *dy, *yc;     /* yc: the forward output, for the backward */
+  const float *x, *dy, *yc; /* yc: the forward output, for the backward */
   float *y, *dx;
 } Job;
 
 /* Window taps along one axis: the valid input range [*lo, *hi) of tap
  * indices, and how many taps lie inside the padded extent. */
 static inline void
-taps (int64_t start, int64_t k, int64_t d, int64_t in, int64_t pad_e, int64_t *lo,
-      int64_t *hi, int64_t *padded)
+taps (int64_t start, int64_t k, int64_t d, int64_t in, int64_t pad_e, int64_t *lo, int64_t *hi,
+      int64_t *padded)
 {
   int64_t l, h, hp;
   if (d == 1) /* the usual case, without divisions */
@@ -201,8 +200,8 @@ max_forward_planes (long begin, long end, void *data)
               for (int64_t oy = oy_lo; oy < oy_hi; oy++)
                 {
                   int64_t iy = oy * w->s_h - w->pad_t + ki * w->d_h;
-                  vmax_row (y + oy * w->out_w + lo, x + iy * w->in_w + xoff + lo * w->s_w,
-                            hi - lo, w->s_w);
+                  vmax_row (y + oy * w->out_w + lo, x + iy * w->in_w + xoff + lo * w->s_w, hi - lo,
+                            w->s_w);
                 }
             }
         }
@@ -301,8 +300,7 @@ backward_planes (long begin, long end, void *data)
 }
 
 static GzStatus
-pool_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-              GzError *err)
+pool_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzNnWindow w;
   GzStatus st;
@@ -331,11 +329,14 @@ pool_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
       memset (din[0]->data, 0, (size_t) gz_tensor_numel (in[0]) * sizeof (float));
       return GZ_OK;
     }
-  Job j = { .p = node->params, .w = &w, .x = in[0]->data, .dy = dout[0]->data,
-            .yc = out[0]->data, .dx = din[0]->data };
+  Job j = { .p = node->params,
+            .w = &w,
+            .x = in[0]->data,
+            .dy = dout[0]->data,
+            .yc = out[0]->data,
+            .dx = din[0]->data };
   gz_parallel_for (in[0]->dims[0] * in[0]->dims[1],
-                   gz_nn_chunk ((double) w.out_h * w.out_w * w.k_h * w.k_w), backward_planes,
-                   &j);
+                   gz_nn_chunk ((double) w.out_h * w.out_w * w.k_h * w.k_w), backward_planes, &j);
   return GZ_OK;
 }
 
@@ -362,8 +363,7 @@ const GzOpDef gz_nn_op_averagepool = {
 /* ---- Global pools ------------------------------------------------------ */
 
 static GzStatus
-global_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-              GzError *err)
+global_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus st;
   char sx[160];
@@ -453,15 +453,14 @@ global_backward_planes (long begin, long end, void *data)
 }
 
 static GzStatus
-global_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+global_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   const GzTensor *x = in[0];
   GlobalJob j = { .max = strcmp (node->op_type, "GlobalMaxPool") == 0,
-                  .plane = gz_shape_numel (x->ndim - 2, x->dims + 2), .x = x->data,
+                  .plane = gz_shape_numel (x->ndim - 2, x->dims + 2),
+                  .x = x->data,
                   .y = out[0]->data };
-  gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (j.plane), global_forward_planes,
-                   &j);
+  gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (j.plane), global_forward_planes, &j);
   return GZ_OK;
 }
 
@@ -479,10 +478,11 @@ global_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
       return GZ_OK;
     }
   GlobalJob j = { .max = strcmp (node->op_type, "GlobalMaxPool") == 0,
-                  .plane = gz_shape_numel (x->ndim - 2, x->dims + 2), .x = x->data,
-                  .dy = dout[0]->data, .dx = din[0]->data };
-  gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (j.plane), global_backward_planes,
-                   &j);
+                  .plane = gz_shape_numel (x->ndim - 2, x->dims + 2),
+                  .x = x->data,
+                  .dy = dout[0]->data,
+                  .dx = din[0]->data };
+  gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (j.plane), global_backward_planes, &j);
   return GZ_OK;
 }
 

@@ -49,14 +49,30 @@ static const struct
   const char *name;
   Kind kind;
 } kinds[] = {
-  { "Relu", K_RELU },     { "LeakyRelu", K_LEAKYRELU }, { "Clip", K_CLIP },
-  { "Sigmoid", K_SIGMOID }, { "HardSigmoid", K_HARDSIGMOID }, { "HardSwish", K_HARDSWISH },
-  { "Tanh", K_TANH },     { "Erf", K_ERF },             { "Sqrt", K_SQRT },
-  { "Exp", K_EXP },       { "Log", K_LOG },             { "Neg", K_NEG },
-  { "Abs", K_ABS },       { "Reciprocal", K_RECIPROCAL }, { "Elu", K_ELU },
-  { "Celu", K_CELU },     { "Selu", K_SELU },           { "Softplus", K_SOFTPLUS },
-  { "Softsign", K_SOFTSIGN }, { "ThresholdedRelu", K_THRESHOLDEDRELU }, { "Sin", K_SIN },
-  { "Cos", K_COS },       { "Floor", K_FLOOR },         { "Ceil", K_CEIL },
+  { "Relu", K_RELU },
+  { "LeakyRelu", K_LEAKYRELU },
+  { "Clip", K_CLIP },
+  { "Sigmoid", K_SIGMOID },
+  { "HardSigmoid", K_HARDSIGMOID },
+  { "HardSwish", K_HARDSWISH },
+  { "Tanh", K_TANH },
+  { "Erf", K_ERF },
+  { "Sqrt", K_SQRT },
+  { "Exp", K_EXP },
+  { "Log", K_LOG },
+  { "Neg", K_NEG },
+  { "Abs", K_ABS },
+  { "Reciprocal", K_RECIPROCAL },
+  { "Elu", K_ELU },
+  { "Celu", K_CELU },
+  { "Selu", K_SELU },
+  { "Softplus", K_SOFTPLUS },
+  { "Softsign", K_SOFTSIGN },
+  { "ThresholdedRelu", K_THRESHOLDEDRELU },
+  { "Sin", K_SIN },
+  { "Cos", K_COS },
+  { "Floor", K_FLOOR },
+  { "Ceil", K_CEIL },
   { "Round", K_ROUND },
 };
 
@@ -64,8 +80,8 @@ typedef struct
 {
   Kind kind;
   float alpha, beta;
-  float lo, hi;          /* Clip bounds from attributes (opset < 11) */
-  bool clip_inputs;      /* opset >= 11: bounds are inputs 1 and 2 */
+  float lo, hi; /* Clip bounds from attributes (opset < 11) */
+  bool clip_inputs; /* opset >= 11: bounds are inputs 1 and 2 */
 } Params;
 
 static GzStatus
@@ -86,34 +102,34 @@ unary_init (GzNode *node, int64_t opset, GzError *err)
   p->kind = kinds[i].kind;
   switch (p->kind)
     {
-    case K_LEAKYRELU:
-      p->alpha = gz_node_attr_float (node, "alpha", 0.01f);
-      break;
-    case K_HARDSIGMOID:
-      p->alpha = gz_node_attr_float (node, "alpha", 0.2f);
-      p->beta = gz_node_attr_float (node, "beta", 0.5f);
-      break;
-    case K_ELU:
-    case K_CELU:
-    case K_THRESHOLDEDRELU:
-      p->alpha = gz_node_attr_float (node, "alpha", 1.0f);
-      if (p->kind == K_CELU && p->alpha == 0.0f)
-        {
-          free (p);
-          return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "Celu needs alpha != 0");
-        }
-      break;
-    case K_SELU:
-      p->alpha = gz_node_attr_float (node, "alpha", 1.67326319217681884765625f);
-      p->beta = gz_node_attr_float (node, "gamma", 1.05070102214813232421875f);
-      break;
-    case K_CLIP:
-      p->clip_inputs = opset >= 11;
-      p->lo = gz_node_attr_float (node, "min", -INFINITY);
-      p->hi = gz_node_attr_float (node, "max", INFINITY);
-      break;
-    default:
-      break;
+      case K_LEAKYRELU:
+        p->alpha = gz_node_attr_float (node, "alpha", 0.01f);
+        break;
+      case K_HARDSIGMOID:
+        p->alpha = gz_node_attr_float (node, "alpha", 0.2f);
+        p->beta = gz_node_attr_float (node, "beta", 0.5f);
+        break;
+      case K_ELU:
+      case K_CELU:
+      case K_THRESHOLDEDRELU:
+        p->alpha = gz_node_attr_float (node, "alpha", 1.0f);
+        if (p->kind == K_CELU && p->alpha == 0.0f)
+          {
+            free (p);
+            return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "Celu needs alpha != 0");
+          }
+        break;
+      case K_SELU:
+        p->alpha = gz_node_attr_float (node, "alpha", 1.67326319217681884765625f);
+        p->beta = gz_node_attr_float (node, "gamma", 1.05070102214813232421875f);
+        break;
+      case K_CLIP:
+        p->clip_inputs = opset >= 11;
+        p->lo = gz_node_attr_float (node, "min", -INFINITY);
+        p->hi = gz_node_attr_float (node, "max", INFINITY);
+        break;
+      default:
+        break;
     }
   node->params = p;
   return GZ_OK;
@@ -130,8 +146,8 @@ get_params (const GzNode *node, const Params **p, GzError *err)
 
 /* Clip bounds for this call: attributes, or the optional scalar inputs. */
 static GzStatus
-clip_bounds (const GzNode *node, const Params *p, const GzTensor *const *in, float *lo,
-             float *hi, GzError *err)
+clip_bounds (const GzNode *node, const Params *p, const GzTensor *const *in, float *lo, float *hi,
+             GzError *err)
 {
   *lo = p->lo;
   *hi = p->hi;
@@ -145,8 +161,7 @@ clip_bounds (const GzNode *node, const Params *p, const GzTensor *const *in, flo
       if (t == NULL)
         continue;
       if (gz_tensor_numel (t) != 1)
-        return gz_nn_error (err, GZ_ERR_SHAPE, node, "%s must be a scalar",
-                            i == 1 ? "min" : "max");
+        return gz_nn_error (err, GZ_ERR_SHAPE, node, "%s must be a scalar", i == 1 ? "min" : "max");
       if (t->data == NULL)
         return GZ_OK; /* shape inference: values not known yet */
       float v = t->dtype == GZ_DTYPE_INT64 ? (float) ((const int64_t *) t->data)[0]
@@ -160,8 +175,7 @@ clip_bounds (const GzNode *node, const Params *p, const GzTensor *const *in, flo
 }
 
 static GzStatus
-unary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-             GzError *err)
+unary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   const Params *p;
   GzStatus st;
@@ -219,8 +233,8 @@ clamp_range (const float *x, float *y, long b, long e, float lo, float hi)
 
 /* dx = dy where lo < x < hi (and dy > 0 when guided), else 0. */
 static void
-clamp_grad_range (const float *x, const float *dy, float *dx, long b, long e, float lo,
-                  float hi, bool guided)
+clamp_grad_range (const float *x, const float *dy, float *dx, long b, long e, float lo, float hi,
+                  bool guided)
 {
   const gz_nn_v4 lov = { lo, lo, lo, lo }, hiv = { hi, hi, hi, hi }, zero = { 0, 0, 0, 0 };
   long i = b;
@@ -248,109 +262,108 @@ forward_range (long b, long e, void *data)
   const float a = j->p->alpha, be = j->p->beta;
   switch (j->p->kind)
     {
-    case K_RELU:
-      clamp_range (x, y, b, e, 0.0f, INFINITY);
-      break;
-    case K_LEAKYRELU:
-      for (long i = b; i < e; i++)
-        y[i] = x[i] >= 0.0f ? x[i] : a * x[i];
-      break;
-    case K_CLIP:
-      clamp_range (x, y, b, e, j->lo, j->hi);
-      break;
-    case K_SIGMOID: /* AVX-512/AVX2 when available (gz-conv-kernels.c) */
-      gz_vec_sigmoid (x + b, y + b, e - b);
-      break;
-    case K_HARDSIGMOID:
-      for (long i = b; i < e; i++)
-        y[i] = fmaxf (0.0f, fminf (1.0f, a * x[i] + be));
-      break;
-    case K_HARDSWISH:
-      for (long i = b; i < e; i++)
-        y[i] = x[i] * fmaxf (0.0f, fminf (1.0f, x[i] / 6.0f + 0.5f));
-      break;
-    case K_TANH:
-      for (long i = b; i < e; i++)
-        y[i] = tanhf (x[i]);
-      break;
-    case K_ERF:
-      for (long i = b; i < e; i++)
-        y[i] = erff (x[i]);
-      break;
-    case K_SQRT:
-      for (long i = b; i < e; i++)
-        y[i] = sqrtf (x[i]);
-      break;
-    case K_EXP:
-      for (long i = b; i < e; i++)
-        y[i] = expf (x[i]);
-      break;
-    case K_LOG:
-      for (long i = b; i < e; i++)
-        y[i] = logf (x[i]);
-      break;
-    case K_NEG:
-      for (long i = b; i < e; i++)
-        y[i] = -x[i];
-      break;
-    case K_ABS:
-      for (long i = b; i < e; i++)
-        y[i] = fabsf (x[i]);
-      break;
-    case K_RECIPROCAL:
-      for (long i = b; i < e; i++)
-        y[i] = 1.0f / x[i];
-      break;
-    case K_ELU:
-      for (long i = b; i < e; i++)
-        y[i] = x[i] > 0.0f ? x[i] : a * expm1f (x[i]);
-      break;
-    case K_CELU:
-      for (long i = b; i < e; i++)
-        y[i] = x[i] > 0.0f ? x[i] : a * expm1f (x[i] / a);
-      break;
-    case K_SELU: /* alpha, gamma (kept in beta) */
-      for (long i = b; i < e; i++)
-        y[i] = x[i] > 0.0f ? be * x[i] : be * a * expm1f (x[i]);
-      break;
-    case K_SOFTPLUS:
-      for (long i = b; i < e; i++)
-        y[i] = x[i] > 0.0f ? x[i] + log1pf (expf (-x[i])) : log1pf (expf (x[i]));
-      break;
-    case K_SOFTSIGN:
-      for (long i = b; i < e; i++)
-        y[i] = x[i] / (1.0f + fabsf (x[i]));
-      break;
-    case K_THRESHOLDEDRELU:
-      for (long i = b; i < e; i++)
-        y[i] = x[i] > a ? x[i] : 0.0f;
-      break;
-    case K_SIN:
-      for (long i = b; i < e; i++)
-        y[i] = sinf (x[i]);
-      break;
-    case K_COS:
-      for (long i = b; i < e; i++)
-        y[i] = cosf (x[i]);
-      break;
-    case K_FLOOR:
-      for (long i = b; i < e; i++)
-        y[i] = floorf (x[i]);
-      break;
-    case K_CEIL:
-      for (long i = b; i < e; i++)
-        y[i] = ceilf (x[i]);
-      break;
-    case K_ROUND: /* halves to even, as ONNX asks */
-      for (long i = b; i < e; i++)
-        y[i] = nearbyintf (x[i]);
-      break;
+      case K_RELU:
+        clamp_range (x, y, b, e, 0.0f, INFINITY);
+        break;
+      case K_LEAKYRELU:
+        for (long i = b; i < e; i++)
+          y[i] = x[i] >= 0.0f ? x[i] : a * x[i];
+        break;
+      case K_CLIP:
+        clamp_range (x, y, b, e, j->lo, j->hi);
+        break;
+      case K_SIGMOID: /* AVX-512/AVX2 when available (gz-conv-kernels.c) */
+        gz_vec_sigmoid (x + b, y + b, e - b);
+        break;
+      case K_HARDSIGMOID:
+        for (long i = b; i < e; i++)
+          y[i] = fmaxf (0.0f, fminf (1.0f, a * x[i] + be));
+        break;
+      case K_HARDSWISH:
+        for (long i = b; i < e; i++)
+          y[i] = x[i] * fmaxf (0.0f, fminf (1.0f, x[i] / 6.0f + 0.5f));
+        break;
+      case K_TANH:
+        for (long i = b; i < e; i++)
+          y[i] = tanhf (x[i]);
+        break;
+      case K_ERF:
+        for (long i = b; i < e; i++)
+          y[i] = erff (x[i]);
+        break;
+      case K_SQRT:
+        for (long i = b; i < e; i++)
+          y[i] = sqrtf (x[i]);
+        break;
+      case K_EXP:
+        for (long i = b; i < e; i++)
+          y[i] = expf (x[i]);
+        break;
+      case K_LOG:
+        for (long i = b; i < e; i++)
+          y[i] = logf (x[i]);
+        break;
+      case K_NEG:
+        for (long i = b; i < e; i++)
+          y[i] = -x[i];
+        break;
+      case K_ABS:
+        for (long i = b; i < e; i++)
+          y[i] = fabsf (x[i]);
+        break;
+      case K_RECIPROCAL:
+        for (long i = b; i < e; i++)
+          y[i] = 1.0f / x[i];
+        break;
+      case K_ELU:
+        for (long i = b; i < e; i++)
+          y[i] = x[i] > 0.0f ? x[i] : a * expm1f (x[i]);
+        break;
+      case K_CELU:
+        for (long i = b; i < e; i++)
+          y[i] = x[i] > 0.0f ? x[i] : a * expm1f (x[i] / a);
+        break;
+      case K_SELU: /* alpha, gamma (kept in beta) */
+        for (long i = b; i < e; i++)
+          y[i] = x[i] > 0.0f ? be * x[i] : be * a * expm1f (x[i]);
+        break;
+      case K_SOFTPLUS:
+        for (long i = b; i < e; i++)
+          y[i] = x[i] > 0.0f ? x[i] + log1pf (expf (-x[i])) : log1pf (expf (x[i]));
+        break;
+      case K_SOFTSIGN:
+        for (long i = b; i < e; i++)
+          y[i] = x[i] / (1.0f + fabsf (x[i]));
+        break;
+      case K_THRESHOLDEDRELU:
+        for (long i = b; i < e; i++)
+          y[i] = x[i] > a ? x[i] : 0.0f;
+        break;
+      case K_SIN:
+        for (long i = b; i < e; i++)
+          y[i] = sinf (x[i]);
+        break;
+      case K_COS:
+        for (long i = b; i < e; i++)
+          y[i] = cosf (x[i]);
+        break;
+      case K_FLOOR:
+        for (long i = b; i < e; i++)
+          y[i] = floorf (x[i]);
+        break;
+      case K_CEIL:
+        for (long i = b; i < e; i++)
+          y[i] = ceilf (x[i]);
+        break;
+      case K_ROUND: /* halves to even, as ONNX asks */
+        for (long i = b; i < e; i++)
+          y[i] = nearbyintf (x[i]);
+        break;
     }
 }
 
 static GzStatus
-unary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-               GzError *err)
+unary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   const Params *p;
   GzStatus st;
@@ -363,8 +376,9 @@ unary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
       const int64_t *x = in[0]->data;
       int64_t *y = out[0]->data;
       for (int64_t i = 0; i < n; i++)
-        y[i] = p->kind == K_NEG ? -x[i] : p->kind == K_ABS ? (x[i] < 0 ? -x[i] : x[i])
-                                                           : (x[i] > 0 ? x[i] : 0);
+        y[i] = p->kind == K_NEG ? -x[i]
+            : p->kind == K_ABS  ? (x[i] < 0 ? -x[i] : x[i])
+                                : (x[i] > 0 ? x[i] : 0);
       return GZ_OK;
     }
   j.p = p;
@@ -385,107 +399,105 @@ backward_range (long b, long e, void *data)
   const float a = j->p->alpha, be = j->p->beta;
   switch (j->p->kind)
     {
-    case K_RELU:
-      clamp_grad_range (x, dy, dx, b, e, 0.0f, INFINITY, j->guided);
-      break;
-    case K_LEAKYRELU:
-      for (long i = b; i < e; i++)
-        dx[i] = x[i] > 0.0f ? dy[i] : a * dy[i];
-      break;
-    case K_CLIP:
-      clamp_grad_range (x, dy, dx, b, e, j->lo, j->hi, j->guided);
-      break;
-    case K_SIGMOID:
-      for (long i = b; i < e; i++)
-        dx[i] = dy[i] * y[i] * (1.0f - y[i]);
-      break;
-    case K_HARDSIGMOID:
-      for (long i = b; i < e; i++)
-        {
-          float v = a * x[i] + be;
-          dx[i] = v > 0.0f && v < 1.0f ? a * dy[i] : 0.0f;
-        }
-      break;
-    case K_HARDSWISH:
-      for (long i = b; i < e; i++)
-        dx[i] = x[i] < -3.0f ? 0.0f
-                : x[i] > 3.0f ? dy[i]
-                              : dy[i] * (2.0f * x[i] + 3.0f) / 6.0f;
-      break;
-    case K_TANH:
-      for (long i = b; i < e; i++)
-        dx[i] = dy[i] * (1.0f - y[i] * y[i]);
-      break;
-    case K_ERF:
-      for (long i = b; i < e; i++)
-        dx[i] = dy[i] * 1.12837916709551257f * expf (-x[i] * x[i]);
-      break;
-    case K_SQRT:
-      for (long i = b; i < e; i++)
-        dx[i] = dy[i] * 0.5f / y[i];
-      break;
-    case K_EXP:
-      for (long i = b; i < e; i++)
-        dx[i] = dy[i] * y[i];
-      break;
-    case K_LOG:
-      for (long i = b; i < e; i++)
-        dx[i] = dy[i] / x[i];
-      break;
-    case K_NEG:
-      for (long i = b; i < e; i++)
-        dx[i] = -dy[i];
-      break;
-    case K_ABS:
-      for (long i = b; i < e; i++)
-        dx[i] = x[i] > 0.0f ? dy[i] : x[i] < 0.0f ? -dy[i] : 0.0f;
-      break;
-    case K_RECIPROCAL:
-      for (long i = b; i < e; i++)
-        dx[i] = -dy[i] * y[i] * y[i];
-      break;
-    case K_ELU:
-      for (long i = b; i < e; i++)
-        dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (y[i] + a);
-      break;
-    case K_CELU:
-      for (long i = b; i < e; i++)
-        dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * expf (x[i] / a);
-      break;
-    case K_SELU:
-      for (long i = b; i < e; i++)
-        dx[i] = x[i] > 0.0f ? be * dy[i] : dy[i] * (y[i] + be * a);
-      break;
-    case K_SOFTPLUS: /* the derivative is the logistic sigmoid */
-      for (long i = b; i < e; i++)
-        dx[i] = dy[i] * (x[i] >= 0.0f ? 1.0f / (1.0f + expf (-x[i]))
-                                      : expf (x[i]) / (1.0f + expf (x[i])));
-      break;
-    case K_SOFTSIGN:
-      for (long i = b; i < e; i++)
-        {
-          float d = 1.0f + fabsf (x[i]);
-          dx[i] = dy[i] / (d * d);
-        }
-      break;
-    case K_THRESHOLDEDRELU:
-      for (long i = b; i < e; i++)
-        dx[i] = x[i] > a ? dy[i] : 0.0f;
-      break;
-    case K_SIN:
-      for (long i = b; i < e; i++)
-        dx[i] = dy[i] * cosf (x[i]);
-      break;
-    case K_COS:
-      for (long i = b; i < e; i++)
-        dx[i] = -dy[i] * sinf (x[i]);
-      break;
-    case K_FLOOR: /* piecewise constant */
-    case K_CEIL:
-    case K_ROUND:
-      for (long i = b; i < e; i++)
-        dx[i] = 0.0f;
-      break;
+      case K_RELU:
+        clamp_grad_range (x, dy, dx, b, e, 0.0f, INFINITY, j->guided);
+        break;
+      case K_LEAKYRELU:
+        for (long i = b; i < e; i++)
+          dx[i] = x[i] > 0.0f ? dy[i] : a * dy[i];
+        break;
+      case K_CLIP:
+        clamp_grad_range (x, dy, dx, b, e, j->lo, j->hi, j->guided);
+        break;
+      case K_SIGMOID:
+        for (long i = b; i < e; i++)
+          dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+        break;
+      case K_HARDSIGMOID:
+        for (long i = b; i < e; i++)
+          {
+            float v = a * x[i] + be;
+            dx[i] = v > 0.0f && v < 1.0f ? a * dy[i] : 0.0f;
+          }
+        break;
+      case K_HARDSWISH:
+        for (long i = b; i < e; i++)
+          dx[i] = x[i] < -3.0f ? 0.0f : x[i] > 3.0f ? dy[i] : dy[i] * (2.0f * x[i] + 3.0f) / 6.0f;
+        break;
+      case K_TANH:
+        for (long i = b; i < e; i++)
+          dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+      case K_ERF:
+        for (long i = b; i < e; i++)
+          dx[i] = dy[i] * 1.12837916709551257f * expf (-x[i] * x[i]);
+        break;
+      case K_SQRT:
+        for (long i = b; i < e; i++)
+          dx[i] = dy[i] * 0.5f / y[i];
+        break;
+      case K_EXP:
+        for (long i = b; i < e; i++)
+          dx[i] = dy[i] * y[i];
+        break;
+      case K_LOG:
+        for (long i = b; i < e; i++)
+          dx[i] = dy[i] / x[i];
+        break;
+      case K_NEG:
+        for (long i = b; i < e; i++)
+          dx[i] = -dy[i];
+        break;
+      case K_ABS:
+        for (long i = b; i < e; i++)
+          dx[i] = x[i] > 0.0f ? dy[i] : x[i] < 0.0f ? -dy[i] : 0.0f;
+        break;
+      case K_RECIPROCAL:
+        for (long i = b; i < e; i++)
+          dx[i] = -dy[i] * y[i] * y[i];
+        break;
+      case K_ELU:
+        for (long i = b; i < e; i++)
+          dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (y[i] + a);
+        break;
+      case K_CELU:
+        for (long i = b; i < e; i++)
+          dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * expf (x[i] / a);
+        break;
+      case K_SELU:
+        for (long i = b; i < e; i++)
+          dx[i] = x[i] > 0.0f ? be * dy[i] : dy[i] * (y[i] + be * a);
+        break;
+      case K_SOFTPLUS: /* the derivative is the logistic sigmoid */
+        for (long i = b; i < e; i++)
+          dx[i] = dy[i]
+              * (x[i] >= 0.0f ? 1.0f / (1.0f + expf (-x[i])) : expf (x[i]) / (1.0f + expf (x[i])));
+        break;
+      case K_SOFTSIGN:
+        for (long i = b; i < e; i++)
+          {
+            float d = 1.0f + fabsf (x[i]);
+            dx[i] = dy[i] / (d * d);
+          }
+        break;
+      case K_THRESHOLDEDRELU:
+        for (long i = b; i < e; i++)
+          dx[i] = x[i] > a ? dy[i] : 0.0f;
+        break;
+      case K_SIN:
+        for (long i = b; i < e; i++)
+          dx[i] = dy[i] * cosf (x[i]);
+        break;
+      case K_COS:
+        for (long i = b; i < e; i++)
+          dx[i] = -dy[i] * sinf (x[i]);
+        break;
+      case K_FLOOR: /* piecewise constant */
+      case K_CEIL:
+      case K_ROUND:
+        for (long i = b; i < e; i++)
+          dx[i] = 0.0f;
+        break;
     }
 }
 
@@ -516,8 +528,8 @@ unary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
   j.p = p;
   if (p->kind == K_CLIP && (st = clip_bounds (node, p, in, &j.lo, &j.hi, err)) != GZ_OK)
     return st;
-  j.guided = relu_mode == GZ_RELU_GUIDED
-             && (p->kind == K_RELU || (p->kind == K_CLIP && j.lo == 0.0f));
+  j.guided
+      = relu_mode == GZ_RELU_GUIDED && (p->kind == K_RELU || (p->kind == K_CLIP && j.lo == 0.0f));
   j.x = in[0]->data;
   j.y = out[0]->data;
   j.dy = dout[0]->data;
@@ -526,10 +538,15 @@ unary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
   return GZ_OK;
 }
 
-#define UNARY_OP(sym, type)                                                                 \
-  const GzOpDef sym = {                                                                     \
-    .op_type = type, .min_opset = 1, .init = unary_init, .infer = unary_infer,              \
-    .forward = unary_forward, .backward = unary_backward, .free_params = gz_nn_free_params, \
+#define UNARY_OP(sym, type)           \
+  const GzOpDef sym = {               \
+    .op_type = type,                  \
+    .min_opset = 1,                   \
+    .init = unary_init,               \
+    .infer = unary_infer,             \
+    .forward = unary_forward,         \
+    .backward = unary_backward,       \
+    .free_params = gz_nn_free_params, \
   }
 
 UNARY_OP (gz_nn_op_relu, "Relu");

@@ -24,14 +24,14 @@ static Kind
 kind_of (const GzNode *node)
 {
   const char *t = node->op_type;
-  return strcmp (t, "Sum") == 0 ? V_SUM : strcmp (t, "Mean") == 0 ? V_MEAN
-                                        : strcmp (t, "Max") == 0   ? V_MAX
-                                                                   : V_MIN;
+  return strcmp (t, "Sum") == 0 ? V_SUM
+      : strcmp (t, "Mean") == 0 ? V_MEAN
+      : strcmp (t, "Max") == 0  ? V_MAX
+                                : V_MIN;
 }
 
 static GzStatus
-variadic_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+variadic_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   int nd = 0;
   int64_t dims[GZ_MAX_DIMS];
@@ -55,8 +55,7 @@ variadic_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *
       int pn = nd;
       memcpy (prev, dims, (size_t) nd * sizeof (int64_t));
       if (gz_broadcast_shape (pn, prev, in[i]->ndim, in[i]->dims, &nd, dims, NULL) != GZ_OK)
-        return gz_nn_error (err, GZ_ERR_SHAPE, node,
-                            "input %d %s does not broadcast with %s", i,
+        return gz_nn_error (err, GZ_ERR_SHAPE, node, "input %d %s does not broadcast with %s", i,
                             gz_nn_shape_str (in[i]->ndim, in[i]->dims, sb, sizeof sb),
                             gz_nn_shape_str (pn, prev, sa, sizeof sa));
     }
@@ -76,8 +75,7 @@ iter_for (const GzTensor *out, const GzTensor *x, GzNnBcast *it)
 }
 
 static GzStatus
-variadic_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                  GzError *err)
+variadic_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   Kind k = kind_of (node);
   float *y = out[0]->data;
@@ -178,10 +176,13 @@ variadic_backward (const GzNode *node, const GzTensor *const *in, const GzTensor
   return GZ_OK;
 }
 
-#define VARIADIC_OP(sym, type)                                                        \
-  const GzOpDef sym = {                                                               \
-    .op_type = type, .min_opset = 1, .infer = variadic_infer,                         \
-    .forward = variadic_forward, .backward = variadic_backward,                       \
+#define VARIADIC_OP(sym, type)     \
+  const GzOpDef sym = {            \
+    .op_type = type,               \
+    .min_opset = 1,                \
+    .infer = variadic_infer,       \
+    .forward = variadic_forward,   \
+    .backward = variadic_backward, \
   }
 
 /* Opset 8 brought numpy broadcasting to these; before, equal shapes (a subset). */

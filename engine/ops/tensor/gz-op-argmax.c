@@ -123,8 +123,8 @@ topk_compare (const void *a, const void *b, void *user)
 }
 
 static GzStatus
-topk_layout (const GzNode *node, const GzTensor *const *in, int *axis, int64_t *outer,
-             int64_t *n, int64_t *inner, int64_t *k, GzError *err)
+topk_layout (const GzNode *node, const GzTensor *const *in, int *axis, int64_t *outer, int64_t *n,
+             int64_t *inner, int64_t *k, GzError *err)
 {
   const GzTensor *x = in[0], *kt = gz_tops_input (node, in, 1);
   int64_t v = gz_node_attr_int (node, "axis", -1);
@@ -173,11 +173,9 @@ topk_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
 
 /* Fills order[o, j][0..k) with the selected indices; returns NULL on no memory. */
 static int64_t *
-topk_select (const GzNode *node, const float *x, int64_t outer, int64_t n, int64_t inner,
-             int64_t k)
+topk_select (const GzNode *node, const float *x, int64_t outer, int64_t n, int64_t inner, int64_t k)
 {
-  int64_t *sel = malloc ((size_t) (outer * inner * k > 0 ? outer * inner * k : 1)
-                         * sizeof *sel);
+  int64_t *sel = malloc ((size_t) (outer * inner * k > 0 ? outer * inner * k : 1) * sizeof *sel);
   int64_t *order = malloc ((size_t) (n > 0 ? n : 1) * sizeof *order);
   if (sel == NULL || order == NULL)
     {
@@ -200,8 +198,7 @@ topk_select (const GzNode *node, const float *x, int64_t outer, int64_t n, int64
 }
 
 static GzStatus
-topk_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-              GzError *err)
+topk_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   int axis;
   int64_t outer = 0, n = 0, inner = 0, k = 0;
@@ -250,7 +247,7 @@ topk_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
         {
           int64_t i = sel[(o * inner + j) * k + r];
           gz_tensor_f (din[0])[(o * n + i) * inner + j]
-            += gz_tensor_f (dout[0])[(o * k + r) * inner + j];
+              += gz_tensor_f (dout[0])[(o * k + r) * inner + j];
         }
   free (sel);
   return GZ_OK;

@@ -28,8 +28,8 @@ enum
 
 typedef struct
 {
-  int to;            /* the ONNX data type asked for */
-  GzDType dtype;     /* how it is stored */
+  int to; /* the ONNX data type asked for */
+  GzDType dtype; /* how it is stored */
 } CastParams;
 
 static GzStatus
@@ -41,20 +41,21 @@ cast_init (GzNode *node, int64_t opset, GzError *err)
   GzDType dtype;
   switch (a->i)
     {
-    case ONNX_FLOAT:
-    case ONNX_FLOAT16:
-    case ONNX_DOUBLE:
-      dtype = GZ_DTYPE_FLOAT;
-      break;
-    case ONNX_INT64:
-    case ONNX_INT32:
-    case ONNX_BOOL:
-      dtype = GZ_DTYPE_INT64;
-      break;
-    default:
-      return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
-                            "casting to ONNX data type %lld is not supported (only float, "
-                            "double, float16, int64, int32 and bool)", (long long) a->i);
+      case ONNX_FLOAT:
+      case ONNX_FLOAT16:
+      case ONNX_DOUBLE:
+        dtype = GZ_DTYPE_FLOAT;
+        break;
+      case ONNX_INT64:
+      case ONNX_INT32:
+      case ONNX_BOOL:
+        dtype = GZ_DTYPE_INT64;
+        break;
+      default:
+        return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
+                              "casting to ONNX data type %lld is not supported (only float, "
+                              "double, float16, int64, int32 and bool)",
+                              (long long) a->i);
     }
   GzStatus st = gz_tops_alloc_params (node, sizeof (CastParams), err);
   if (st != GZ_OK)
@@ -67,8 +68,7 @@ cast_init (GzNode *node, int64_t opset, GzError *err)
 
 /* CastLike: the target is the second input's type (as stored: float or int64). */
 static GzStatus
-cast_like_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                 GzError *err)
+cast_like_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus need = gz_tops_need (node, in, out, 2, 1, err);
   if (need != GZ_OK)
@@ -108,10 +108,10 @@ static inline int64_t
 float_to_int64 (float v)
 {
   /* 2^63 is exactly representable; anything >= it saturates */
-  return isnan (v) ? 0
-         : v >= 9223372036854775808.0f ? INT64_MAX
-         : v < -9223372036854775808.0f ? INT64_MIN
-         : (int64_t) v;
+  return isnan (v)                  ? 0
+      : v >= 9223372036854775808.0f ? INT64_MAX
+      : v < -9223372036854775808.0f ? INT64_MIN
+                                    : (int64_t) v;
 }
 
 /* The stored int64 value of an integer of ONNX type `to`. */
@@ -166,8 +166,10 @@ cast_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
           if (p->to == ONNX_BOOL)
             d[i] = v != 0.0f;
           else if (p->to == ONNX_INT32)
-            d[i] = isnan (v) ? 0 : v >= 2147483647.0f ? INT32_MAX
-                   : v <= -2147483648.0f ? INT32_MIN : (int64_t) v;
+            d[i] = isnan (v)          ? 0
+                : v >= 2147483647.0f  ? INT32_MAX
+                : v <= -2147483648.0f ? INT32_MIN
+                                      : (int64_t) v;
           else
             d[i] = float_to_int64 (v);
         }

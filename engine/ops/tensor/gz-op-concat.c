@@ -64,8 +64,7 @@ concat_axis (const GzNode *node, int ndim)
 }
 
 static GzStatus
-concat_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+concat_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   const GzTensor *y = out[0];
   int axis = concat_axis (node, y->ndim);
@@ -188,8 +187,8 @@ split_sizes (const GzNode *node, const GzTensor *const *in, int *axis_out, int64
         {
           free (s);
           return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                                "axis size %lld cannot be split into %d equal parts",
-                                (long long) d, k);
+                                "axis size %lld cannot be split into %d equal parts", (long long) d,
+                                k);
         }
       int64_t part = (d + k - 1) / k, left = d;
       for (int j = 0; j < k; j++)
@@ -258,8 +257,7 @@ split_move (const GzTensor *x, int axis, const int64_t *sizes, int k, void *cons
 }
 
 static GzStatus
-split_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-               GzError *err)
+split_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   int axis;
   int64_t *sizes;
@@ -277,8 +275,8 @@ split_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
       GzTensor *y = gz_tops_output (node, out, j);
       parts[j] = y != NULL ? y->data : NULL;
     }
-  split_move (in[0], axis, sizes, node->n_outputs, parts, in[0]->data,
-              gz_dtype_size (in[0]->dtype), true);
+  split_move (in[0], axis, sizes, node->n_outputs, parts, in[0]->data, gz_dtype_size (in[0]->dtype),
+              true);
   free (parts);
   free (sizes);
   return GZ_OK;

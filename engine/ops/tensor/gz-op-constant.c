@@ -73,8 +73,7 @@ shape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
 }
 
 static GzStatus
-shape_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-               GzError *err)
+shape_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   shape_fill (node, in[0], out[0]);
   return GZ_OK;
@@ -159,8 +158,7 @@ constant_value (const GzNode *node, GzTensor *y, const void **src, GzError *err)
 }
 
 static GzStatus
-constant_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+constant_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus need = gz_tops_need (node, in, out, 0, 1, err);
   if (need != GZ_OK)
@@ -178,8 +176,7 @@ constant_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *
 }
 
 static GzStatus
-constant_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                  GzError *err)
+constant_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzTensor hdr = { 0 };
   const void *src;
@@ -287,7 +284,8 @@ range_count (const GzNode *node, const GzTensor *const *in, int64_t *count, GzEr
       if (t->data == NULL)
         return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
                               "input '%s' is computed at run time; the output size must be "
-                              "known at load time", names[i]);
+                              "known at load time",
+                              names[i]);
     }
   int64_t n;
   if (in[0]->dtype == GZ_DTYPE_INT64)
@@ -309,7 +307,8 @@ range_count (const GzNode *node, const GzTensor *const *in, int64_t *count, GzEr
     {
       double s = gz_tops_scalar (in[0]), l = gz_tops_scalar (in[1]), d = gz_tops_scalar (in[2]);
       if (d == 0.0 || !isfinite (s) || !isfinite (l) || !isfinite (d))
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "start, limit and delta must be finite "
+        return gz_tops_error (err, GZ_ERR_SHAPE, node,
+                              "start, limit and delta must be finite "
                               "and delta non-zero");
       double c = ceil ((l - s) / d);
       n = c <= 0.0 ? 0 : c > (double) RANGE_MAX_ELEMENTS ? -1 : (int64_t) c;
@@ -336,8 +335,7 @@ range_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
 }
 
 static GzStatus
-range_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-               GzError *err)
+range_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   int64_t n = out[0]->dims[0];
   if (out[0]->dtype == GZ_DTYPE_INT64)
@@ -375,11 +373,19 @@ eye_dtype (const GzNode *node, const GzTensor *x, GzDType *dtype, GzError *err)
     return GZ_OK;
   switch (a->i)
     {
-    case 1: case 10: case 11: *dtype = GZ_DTYPE_FLOAT; return GZ_OK;
-    case 6: case 7: case 9: *dtype = GZ_DTYPE_INT64; return GZ_OK;
-    default:
-      return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "dtype %lld is not supported",
-                            (long long) a->i);
+      case 1:
+      case 10:
+      case 11:
+        *dtype = GZ_DTYPE_FLOAT;
+        return GZ_OK;
+      case 6:
+      case 7:
+      case 9:
+        *dtype = GZ_DTYPE_INT64;
+        return GZ_OK;
+      default:
+        return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "dtype %lld is not supported",
+                              (long long) a->i);
     }
 }
 
@@ -407,8 +413,7 @@ eye_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, 
   if (st != GZ_OK || (st = eye_dtype (node, in[0], &dtype, err)) != GZ_OK)
     return st;
   if (in[0]->ndim != 2)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "input must be 2-D, not rank %d",
-                          in[0]->ndim);
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "input must be 2-D, not rank %d", in[0]->ndim);
   if (gz_node_attr_int (node, "k", 0) == INT64_MIN)
     return gz_tops_error (err, GZ_ERR_SHAPE, node, "k is out of range");
   gz_tensor_set_shape (out[0], dtype, 2, in[0]->dims);
@@ -459,8 +464,7 @@ onehot_layout (const GzNode *node, const GzTensor *const *in, int *axis, int64_t
 }
 
 static GzStatus
-onehot_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-              GzError *err)
+onehot_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus st = gz_tops_need (node, in, out, 3, 1, err);
   int axis;
@@ -477,8 +481,7 @@ onehot_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
 }
 
 static GzStatus
-onehot_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+onehot_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   int axis;
   int64_t depth;
@@ -493,8 +496,8 @@ onehot_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
     for (int64_t j = 0; j < inner; j++)
       {
         double iv = idx->dtype == GZ_DTYPE_INT64
-                      ? (double) ((const int64_t *) idx->data)[o * inner + j]
-                      : (double) ((const float *) idx->data)[o * inner + j];
+            ? (double) ((const int64_t *) idx->data)[o * inner + j]
+            : (double) ((const float *) idx->data)[o * inner + j];
         if (iv < 0)
           iv += (double) depth;
         int64_t hot = iv >= 0 && iv < (double) depth ? (int64_t) iv : -1;

@@ -33,8 +33,7 @@ cumsum_layout (const GzNode *node, const GzTensor *const *in, int64_t *outer, in
 }
 
 static GzStatus
-cumsum_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-              GzError *err)
+cumsum_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus st = gz_tops_need (node, in, out, 2, 1, err);
   int64_t outer, n, inner;
@@ -82,8 +81,7 @@ cumsum_run (GzDType dtype, const void *src, void *dst, int64_t outer, int64_t n,
 }
 
 static GzStatus
-cumsum_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+cumsum_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   int64_t outer, n, inner;
   GzStatus st = cumsum_layout (node, in, &outer, &n, &inner, err);
@@ -181,8 +179,7 @@ trilu_apply (const GzNode *node, const GzTensor *const *in, const GzTensor *src,
 }
 
 static GzStatus
-trilu_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-               GzError *err)
+trilu_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   return trilu_apply (node, in, in[0], out[0], err);
 }

@@ -26,8 +26,8 @@ d2s_view (const GzNode *node, const GzTensor *x, int64_t *vdims, int64_t *vstrid
     {
       if (c % (b * b) != 0)
         return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                              "channels %lld are not a multiple of blocksize² %lld",
-                              (long long) c, (long long) (b * b));
+                              "channels %lld are not a multiple of blocksize² %lld", (long long) c,
+                              (long long) (b * b));
       int64_t cc = c / (b * b);
       bool crd = strcmp (gz_node_attr_string (node, "mode", "DCR"), "CRD") == 0;
       if (crd)
@@ -91,8 +91,7 @@ d2s_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
 
 static GzStatus
 d2s_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
-              const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
-              GzError *err)
+              const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
   if (din[0] == NULL)
     return GZ_OK;

@@ -41,13 +41,12 @@ expand_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
 }
 
 static GzStatus
-expand_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+expand_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   int64_t strides[GZ_MAX_DIMS];
   gz_tops_broadcast_strides (in[0]->ndim, in[0]->dims, out[0]->ndim, out[0]->dims, strides);
-  gz_tops_gather (gz_dtype_size (in[0]->dtype), out[0]->ndim, out[0]->dims, in[0]->data, 0,
-                  strides, out[0]->data);
+  gz_tops_gather (gz_dtype_size (in[0]->dtype), out[0]->ndim, out[0]->dims, in[0]->data, 0, strides,
+                  out[0]->data);
   return GZ_OK;
 }
 

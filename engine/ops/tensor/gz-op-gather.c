@@ -76,8 +76,7 @@ gather_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
 }
 
 static GzStatus
-gather_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+gather_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   const GzTensor *data = in[0], *idx = in[1];
   int axis;
@@ -146,8 +145,7 @@ const GzOpDef gz_tops_gather_op = {
  * has the indices' shape, which may be smaller than data's off the axis. */
 
 static GzStatus
-ge_check (const GzNode *node, const GzTensor *data, const GzTensor *idx, int *axis,
-          GzError *err)
+ge_check (const GzNode *node, const GzTensor *data, const GzTensor *idx, int *axis, GzError *err)
 {
   GzStatus st = gather_axis (node, data, axis, err);
   if (st != GZ_OK)
@@ -242,8 +240,7 @@ ge_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
 
 static GzStatus
 ge_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
-             const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
-             GzError *err)
+             const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
   if (din[0] == NULL)
     return GZ_OK;
@@ -389,8 +386,7 @@ gnd_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
 
 static GzStatus
 gnd_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
-              const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
-              GzError *err)
+              const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
   if (din[0] == NULL)
     return GZ_OK;

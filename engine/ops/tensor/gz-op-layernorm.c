@@ -14,8 +14,8 @@
 #include "gz-tensor-ops.h"
 
 static GzStatus
-ln_layout (const GzNode *node, const GzTensor *const *in, int *axis, int64_t *outer,
-           int64_t *n, GzError *err)
+ln_layout (const GzNode *node, const GzTensor *const *in, int *axis, int64_t *outer, int64_t *n,
+           GzError *err)
 {
   const GzTensor *x = in[0];
   int64_t axis_v = gz_node_attr_int (node, "axis", -1);
@@ -37,13 +37,11 @@ ln_layout (const GzNode *node, const GzTensor *const *in, int *axis, int64_t *ou
       if (t->dtype != GZ_DTYPE_FLOAT || gz_tensor_numel (t) != *n)
         {
           char b1[128], b2[128];
-          return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                                "%s has shape %s; the normalised shape is %s (%lld elements)",
-                                i == 1 ? "Scale" : "B",
-                                gz_tops_shape_str (t->ndim, t->dims, b1, sizeof b1),
-                                gz_tops_shape_str (x->ndim - *axis, x->dims + *axis, b2,
-                                                   sizeof b2),
-                                (long long) *n);
+          return gz_tops_error (
+              err, GZ_ERR_SHAPE, node,
+              "%s has shape %s; the normalised shape is %s (%lld elements)", i == 1 ? "Scale" : "B",
+              gz_tops_shape_str (t->ndim, t->dims, b1, sizeof b1),
+              gz_tops_shape_str (x->ndim - *axis, x->dims + *axis, b2, sizeof b2), (long long) *n);
         }
     }
   return GZ_OK;
@@ -122,8 +120,7 @@ ln_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
 
 static GzStatus
 ln_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
-             const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
-             GzError *err)
+             const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
   int axis;
   int64_t outer, n;

@@ -24,8 +24,7 @@ mod_init (GzNode *node, int64_t opset, GzError *err)
 {
   int64_t f = gz_node_attr_int (node, "fmod", 0);
   if (f != 0 && f != 1)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "fmod must be 0 or 1, not %lld",
-                          (long long) f);
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "fmod must be 0 or 1, not %lld", (long long) f);
   GzStatus st = gz_tops_alloc_params (node, sizeof (ModParams), err);
   if (st == GZ_OK)
     ((ModParams *) node->params)->fmod = f == 1;
@@ -134,8 +133,7 @@ mod_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
 
 static GzStatus
 mod_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
-              const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
-              GzError *err)
+              const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
   (void) relu_mode;
   bool c_fmod = ((const ModParams *) node->params)->fmod;

@@ -22,8 +22,8 @@ typedef enum
 typedef struct
 {
   int ndim;
-  int64_t dims[GZ_MAX_DIMS];   /* output shape */
-  int64_t begin[GZ_MAX_DIMS];  /* pad before each axis (negative: crop) */
+  int64_t dims[GZ_MAX_DIMS]; /* output shape */
+  int64_t begin[GZ_MAX_DIMS]; /* pad before each axis (negative: crop) */
   PadMode mode;
   double value;
 } PadSpec;
@@ -105,8 +105,8 @@ pad_spec (const GzNode *node, const GzTensor *const *in, PadSpec *p, GzError *er
                               "pads %lld, %lld on axis %d of size %lld give a negative size",
                               (long long) b, (long long) e, a, (long long) d);
       if (p->mode != PAD_CONSTANT && d == 0 && (b > 0 || e > 0))
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "cannot pad the empty axis %d in %s mode",
-                              a, mode);
+        return gz_tops_error (err, GZ_ERR_SHAPE, node, "cannot pad the empty axis %d in %s mode", a,
+                              mode);
       p->dims[a] = d + b + e;
     }
   return gz_tops_check_shape (node, p->ndim, p->dims, err);
@@ -254,8 +254,7 @@ pad_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
 
 static GzStatus
 pad_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
-              const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
-              GzError *err)
+              const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
   if (din[0] == NULL)
     return GZ_OK;

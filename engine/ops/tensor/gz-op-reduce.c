@@ -40,7 +40,7 @@ typedef struct
   int64_t out_strides[GZ_MAX_DIMS]; /* per input axis, 0 where reduced */
   int out_ndim;
   int64_t out_dims[GZ_MAX_DIMS];
-  int64_t count;                    /* input elements per output element */
+  int64_t count; /* input elements per output element */
 } ReduceLayout;
 
 static GzStatus
@@ -195,43 +195,42 @@ next_row (int nrow_axes, const int64_t *dims, int64_t *idx, const int64_t *ost, 
 
 /* Runs BODY for every input element v = xr[k], with a pointing at its accumulator
  * (whose output index is jx). */
-#define FOR_EACH_ROW(BODY)                                                                     \
-  do                                                                                           \
-    {                                                                                          \
-      int64_t idx_[GZ_MAX_DIMS] = { 0 }, o_ = 0;                                               \
-      for (int64_t r_ = 0; r_ < rows; r_++)                                                    \
-        {                                                                                      \
-          const float *xr = xs + r_ * inner;                                                   \
-          if (ost == 0)                                                                        \
-            {                                                                                  \
-              /* a local accumulator: acc may alias xs as far as the compiler knows */        \
-              double t_ = acc[o_], *a = &t_;                                                   \
-              int64_t jx = o_;                                                                 \
-              for (int64_t k = 0; k < inner; k++)                                              \
-                {                                                                              \
-                  double v = xr[k];                                                            \
-                  (void) jx;                                                                   \
-                  BODY;                                                                        \
-                }                                                                              \
-              acc[o_] = t_;                                                                    \
-            }                                                                                  \
-          else                                                                                 \
-            for (int64_t k = 0; k < inner; k++)                                                \
-              {                                                                                \
-                double v = xr[k];                                                              \
-                int64_t jx = o_ + k;                                                           \
-                double *a = acc + jx;                                                          \
-                (void) jx;                                                                     \
-                BODY;                                                                          \
-              }                                                                                \
-          o_ = next_row (nd - 1, x->dims, idx_, l.out_strides, o_);                            \
-        }                                                                                      \
-    }                                                                                          \
+#define FOR_EACH_ROW(BODY)                                                             \
+  do                                                                                   \
+    {                                                                                  \
+      int64_t idx_[GZ_MAX_DIMS] = { 0 }, o_ = 0;                                       \
+      for (int64_t r_ = 0; r_ < rows; r_++)                                            \
+        {                                                                              \
+          const float *xr = xs + r_ * inner;                                           \
+          if (ost == 0)                                                                \
+            {                                                                          \
+              /* a local accumulator: acc may alias xs as far as the compiler knows */ \
+              double t_ = acc[o_], *a = &t_;                                           \
+              int64_t jx = o_;                                                         \
+              for (int64_t k = 0; k < inner; k++)                                      \
+                {                                                                      \
+                  double v = xr[k];                                                    \
+                  (void) jx;                                                           \
+                  BODY;                                                                \
+                }                                                                      \
+              acc[o_] = t_;                                                            \
+            }                                                                          \
+          else                                                                         \
+            for (int64_t k = 0; k < inner; k++)                                        \
+              {                                                                        \
+                double v = xr[k];                                                      \
+                int64_t jx = o_ + k;                                                   \
+                double *a = acc + jx;                                                  \
+                (void) jx;                                                             \
+                BODY;                                                                  \
+              }                                                                        \
+          o_ = next_row (nd - 1, x->dims, idx_, l.out_strides, o_);                    \
+        }                                                                              \
+    }                                                                                  \
   while (0)
 
 static GzStatus
-reduce_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+reduce_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   ReduceKind kind = ((const ReduceParams *) node->params)->kind;
   ReduceLayout l;
@@ -248,7 +247,9 @@ reduce_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
   double *mx = NULL;
   for (int64_t j = 0; j < n_out; j++)
     acc[j] = kind == REDUCE_MAX || kind == REDUCE_LOG_SUM_EXP ? -INFINITY
-             : kind == REDUCE_MIN ? INFINITY : kind == REDUCE_PROD ? 1.0 : 0.0;
+        : kind == REDUCE_MIN                                  ? INFINITY
+        : kind == REDUCE_PROD                                 ? 1.0
+                                                              : 0.0;
   /* a scalar is one row of one element */
   int nd = x->ndim > 0 ? x->ndim : 1;
   int64_t inner = x->ndim > 0 ? x->dims[x->ndim - 1] : 1;
@@ -272,22 +273,37 @@ reduce_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
     }
   switch (kind)
     {
-    case REDUCE_PROD: FOR_EACH_ROW (*a *= v); break;
-    case REDUCE_LOG_SUM_EXP: FOR_EACH_ROW (*a += exp (v - mx[jx])); break;
-    case REDUCE_MAX: FOR_EACH_ROW (*a = v > *a || isnan (v) ? v : *a); break;
-    case REDUCE_MIN: FOR_EACH_ROW (*a = v < *a || isnan (v) ? v : *a); break;
-    case REDUCE_SUM_SQUARE:
-    case REDUCE_L2: FOR_EACH_ROW (*a += v * v); break;
-    case REDUCE_L1: FOR_EACH_ROW (*a += fabs (v)); break;
-    case REDUCE_MEAN:
-    case REDUCE_LOG_SUM:
-    case REDUCE_SUM: FOR_EACH_ROW (*a += v); break;
+      case REDUCE_PROD:
+        FOR_EACH_ROW (*a *= v);
+        break;
+      case REDUCE_LOG_SUM_EXP:
+        FOR_EACH_ROW (*a += exp (v - mx[jx]));
+        break;
+      case REDUCE_MAX:
+        FOR_EACH_ROW (*a = v > *a || isnan (v) ? v : *a);
+        break;
+      case REDUCE_MIN:
+        FOR_EACH_ROW (*a = v < *a || isnan (v) ? v : *a);
+        break;
+      case REDUCE_SUM_SQUARE:
+      case REDUCE_L2:
+        FOR_EACH_ROW (*a += v * v);
+        break;
+      case REDUCE_L1:
+        FOR_EACH_ROW (*a += fabs (v));
+        break;
+      case REDUCE_MEAN:
+      case REDUCE_LOG_SUM:
+      case REDUCE_SUM:
+        FOR_EACH_ROW (*a += v);
+        break;
     }
   for (int64_t j = 0; j < n_out; j++)
-    y[j] = (float) (kind == REDUCE_MEAN ? acc[j] / (double) l.count
-                    : kind == REDUCE_L2 ? sqrt (acc[j])
-                    : kind == REDUCE_LOG_SUM ? log (acc[j])
-                    : kind == REDUCE_LOG_SUM_EXP ? mx[j] + log (acc[j]) : acc[j]);
+    y[j] = (float) (kind == REDUCE_MEAN              ? acc[j] / (double) l.count
+                        : kind == REDUCE_L2          ? sqrt (acc[j])
+                        : kind == REDUCE_LOG_SUM     ? log (acc[j])
+                        : kind == REDUCE_LOG_SUM_EXP ? mx[j] + log (acc[j])
+                                                     : acc[j]);
   free (mx);
   free (acc);
   return GZ_OK;
@@ -382,21 +398,35 @@ reduce_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
           float v = xr[k];
           switch (kind)
             {
-            case REDUCE_MAX:
-            case REDUCE_MIN: dr[k] = v == y[j] ? (float) acc[j] : 0.0f; break;
-            case REDUCE_SUM_SQUARE: dr[k] = (float) (acc[j] * 2.0 * v); break;
-            case REDUCE_L1: dr[k] = (float) (acc[j] * ((v > 0.0f) - (v < 0.0f))); break;
-            case REDUCE_L2: dr[k] = y[j] != 0.0f ? (float) (acc[j] * v / y[j]) : 0.0f; break;
-            case REDUCE_MEAN:
-            case REDUCE_SUM: dr[k] = (float) acc[j]; break;
-            case REDUCE_LOG_SUM: dr[k] = (float) (acc[j] * exp (-(double) y[j])); break;
-            case REDUCE_LOG_SUM_EXP: dr[k] = (float) (acc[j] * exp ((double) v - y[j])); break;
-            case REDUCE_PROD:
-              if (v != 0.0f)
-                dr[k] = zeros[j] > 0 ? 0.0f : (float) (acc[j] * pnz[j] / v);
-              else
-                dr[k] = zeros[j] == 1.0 ? (float) (acc[j] * pnz[j]) : 0.0f;
-              break;
+              case REDUCE_MAX:
+              case REDUCE_MIN:
+                dr[k] = v == y[j] ? (float) acc[j] : 0.0f;
+                break;
+              case REDUCE_SUM_SQUARE:
+                dr[k] = (float) (acc[j] * 2.0 * v);
+                break;
+              case REDUCE_L1:
+                dr[k] = (float) (acc[j] * ((v > 0.0f) - (v < 0.0f)));
+                break;
+              case REDUCE_L2:
+                dr[k] = y[j] != 0.0f ? (float) (acc[j] * v / y[j]) : 0.0f;
+                break;
+              case REDUCE_MEAN:
+              case REDUCE_SUM:
+                dr[k] = (float) acc[j];
+                break;
+              case REDUCE_LOG_SUM:
+                dr[k] = (float) (acc[j] * exp (-(double) y[j]));
+                break;
+              case REDUCE_LOG_SUM_EXP:
+                dr[k] = (float) (acc[j] * exp ((double) v - y[j]));
+                break;
+              case REDUCE_PROD:
+                if (v != 0.0f)
+                  dr[k] = zeros[j] > 0 ? 0.0f : (float) (acc[j] * pnz[j] / v);
+                else
+                  dr[k] = zeros[j] == 1.0 ? (float) (acc[j] * pnz[j]) : 0.0f;
+                break;
             }
         }
       o = next_row (nd - 1, x->dims, idx, l.out_strides, o);

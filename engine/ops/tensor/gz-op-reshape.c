@@ -65,8 +65,8 @@ reshape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
         return gz_tops_error (err, GZ_ERR_SHAPE, node, "no target shape given");
     }
   if (n > GZ_MAX_DIMS)
-    return gz_tops_error (err, GZ_ERR_LIMIT, node, "target rank %d exceeds the maximum of %d",
-                          n, GZ_MAX_DIMS);
+    return gz_tops_error (err, GZ_ERR_LIMIT, node, "target rank %d exceeds the maximum of %d", n,
+                          GZ_MAX_DIMS);
 
   bool allowzero = gz_node_attr_int (node, "allowzero", 0) != 0;
   int64_t dims[GZ_MAX_DIMS];
@@ -79,9 +79,8 @@ reshape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
         {
           if (i >= x->ndim)
             return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                                  "target dimension %d is 0 (copy) but the input %s has rank %d",
-                                  i, gz_tops_shape_str (x->ndim, x->dims, buf, sizeof buf),
-                                  x->ndim);
+                                  "target dimension %d is 0 (copy) but the input %s has rank %d", i,
+                                  gz_tops_shape_str (x->ndim, x->dims, buf, sizeof buf), x->ndim);
           v = x->dims[i];
         }
       else if (v == -1)
@@ -118,11 +117,10 @@ reshape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
   else if (known != total)
     {
       char buf2[128];
-      return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                            "cannot reshape %s (%lld elements) to %s (%lld elements)",
-                            gz_tops_shape_str (x->ndim, x->dims, buf, sizeof buf),
-                            (long long) total, gz_tops_shape_str (n, dims, buf2, sizeof buf2),
-                            (long long) known);
+      return gz_tops_error (
+          err, GZ_ERR_SHAPE, node, "cannot reshape %s (%lld elements) to %s (%lld elements)",
+          gz_tops_shape_str (x->ndim, x->dims, buf, sizeof buf), (long long) total,
+          gz_tops_shape_str (n, dims, buf2, sizeof buf2), (long long) known);
     }
   gz_tensor_set_shape (out[0], x->dtype, n, dims);
   return GZ_OK;
@@ -216,8 +214,7 @@ const GzOpDef gz_tops_squeeze = {
 };
 
 static GzStatus
-unsqueeze_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                 GzError *err)
+unsqueeze_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
@@ -232,16 +229,16 @@ unsqueeze_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const 
     return gz_tops_error (err, GZ_ERR_SHAPE, node, "no axes given");
   int r = x->ndim + n;
   if (r > GZ_MAX_DIMS)
-    return gz_tops_error (err, GZ_ERR_LIMIT, node, "output rank %d exceeds the maximum of %d",
-                          r, GZ_MAX_DIMS);
+    return gz_tops_error (err, GZ_ERR_LIMIT, node, "output rank %d exceeds the maximum of %d", r,
+                          GZ_MAX_DIMS);
   bool inserted[GZ_MAX_DIMS] = { false };
   for (int i = 0; i < n; i++)
     {
       int a = gz_axis (axes[i], r);
       if (a < 0)
         return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                              "axis %lld is out of range for output rank %d",
-                              (long long) axes[i], r);
+                              "axis %lld is out of range for output rank %d", (long long) axes[i],
+                              r);
       if (inserted[a])
         return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %d is given twice", a);
       inserted[a] = true;
@@ -260,8 +257,7 @@ const GzOpDef gz_tops_unsqueeze = {
 /* ---- Identity / Dropout ------------------------------------------------ */
 
 static GzStatus
-identity_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+identity_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
@@ -278,8 +274,7 @@ const GzOpDef gz_tops_identity = {
  * int64 here like every boolean in the engine) is all true. Asking for
  * training mode with a non-zero ratio is refused rather than ignored. */
 static GzStatus
-dropout_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-               GzError *err)
+dropout_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus need = gz_tops_need (node, in, out, 1, 2, err);
   if (need != GZ_OK)
@@ -304,8 +299,7 @@ dropout_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
 }
 
 static GzStatus
-dropout_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                 GzError *err)
+dropout_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzTensor *mask = gz_tops_output (node, out, 1);
   if (mask != NULL)

@@ -100,7 +100,11 @@ parse_modes (const GzNode *node, const ResizeParams *p, ResizeSpec *s, GzError *
 
   const char *coord = gz_node_attr_string (node, "coordinate_transformation_mode",
                                            legacy ? "asymmetric" : "half_pixel");
-  static const struct { const char *name; CoordMode mode; } coords[] = {
+  static const struct
+  {
+    const char *name;
+    CoordMode mode;
+  } coords[] = {
     { "half_pixel", COORD_HALF_PIXEL },
     { "pytorch_half_pixel", COORD_PYTORCH_HALF_PIXEL },
     { "align_corners", COORD_ALIGN_CORNERS },
@@ -116,8 +120,8 @@ parse_modes (const GzNode *node, const ResizeParams *p, ResizeSpec *s, GzError *
                           "coordinate_transformation_mode '%s' is not supported", coord);
   s->coord = coords[i].mode;
 
-  const char *nearest = gz_node_attr_string (node, "nearest_mode",
-                                             legacy ? "floor" : "round_prefer_floor");
+  const char *nearest
+      = gz_node_attr_string (node, "nearest_mode", legacy ? "floor" : "round_prefer_floor");
   if (strcmp (nearest, "round_prefer_floor") == 0)
     s->nearest = NEAREST_ROUND_PREFER_FLOOR;
   else if (strcmp (nearest, "round_prefer_ceil") == 0)
@@ -236,8 +240,7 @@ resize_spec (const GzNode *node, const GzTensor *const *in, ResizeSpec *s, GzErr
           double sc = scales[i];
           double size = floor ((double) x->dims[a] * sc);
           if (!(sc > 0.0) || !(size <= (double) ((int64_t) 1 << 40)))
-            return gz_tops_error (err, GZ_ERR_SHAPE, node, "scale %g on axis %d is invalid", sc,
-                                  a);
+            return gz_tops_error (err, GZ_ERR_SHAPE, node, "scale %g on axis %d is invalid", sc, a);
           s->out_dims[a] = (int64_t) size;
           s->scale[a] = sc;
         }
@@ -253,13 +256,16 @@ source_coord (const ResizeSpec *s, int64_t x, int64_t in, double scale)
   double resized = (double) in * scale;
   switch (s->coord)
     {
-    case COORD_HALF_PIXEL: return ((double) x + 0.5) / scale - 0.5;
-    case COORD_PYTORCH_HALF_PIXEL:
-      return resized > 1.0 ? ((double) x + 0.5) / scale - 0.5 : 0.0;
-    case COORD_ALIGN_CORNERS:
-      return resized > 1.0 ? (double) x * (double) (in - 1) / (resized - 1.0) : 0.0;
-    case COORD_ASYMMETRIC: return (double) x / scale;
-    case COORD_TF_HALF_PIXEL_FOR_NN: return ((double) x + 0.5) / scale;
+      case COORD_HALF_PIXEL:
+        return ((double) x + 0.5) / scale - 0.5;
+      case COORD_PYTORCH_HALF_PIXEL:
+        return resized > 1.0 ? ((double) x + 0.5) / scale - 0.5 : 0.0;
+      case COORD_ALIGN_CORNERS:
+        return resized > 1.0 ? (double) x * (double) (in - 1) / (resized - 1.0) : 0.0;
+      case COORD_ASYMMETRIC:
+        return (double) x / scale;
+      case COORD_TF_HALF_PIXEL_FOR_NN:
+        return ((double) x + 0.5) / scale;
     }
   return 0.0;
 }
@@ -295,10 +301,18 @@ axis_taps (const ResizeSpec *s, int64_t in, int64_t out, double scale, Taps *tap
           int64_t r;
           switch (s->nearest)
             {
-            case NEAREST_ROUND_PREFER_FLOOR: r = d > 0.5 ? i0 + 1 : i0; break;
-            case NEAREST_ROUND_PREFER_CEIL: r = d >= 0.5 ? i0 + 1 : i0; break;
-            case NEAREST_FLOOR: r = i0; break;
-            default: r = d > 0.0 ? i0 + 1 : i0; break;
+              case NEAREST_ROUND_PREFER_FLOOR:
+                r = d > 0.5 ? i0 + 1 : i0;
+                break;
+              case NEAREST_ROUND_PREFER_CEIL:
+                r = d >= 0.5 ? i0 + 1 : i0;
+                break;
+              case NEAREST_FLOOR:
+                r = i0;
+                break;
+              default:
+                r = d > 0.0 ? i0 + 1 : i0;
+                break;
             }
           t->n = 1;
           t->idx[0] = clamp_index (r, in);
@@ -344,8 +358,7 @@ taps_identity (const Taps *taps, int64_t in, int64_t out)
 }
 
 static GzStatus
-resize_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-              GzError *err)
+resize_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus st = gz_tops_need (node, in, out, 1, 1, err);
   ResizeSpec s;
@@ -365,7 +378,7 @@ typedef struct
   int n_pass;
   int axis[GZ_MAX_DIMS];
   Taps *taps[GZ_MAX_DIMS];
-  int64_t dims[GZ_MAX_DIMS + 1][GZ_MAX_DIMS];   /* dims[k]: shape before pass k */
+  int64_t dims[GZ_MAX_DIMS + 1][GZ_MAX_DIMS]; /* dims[k]: shape before pass k */
   int64_t max_elems;
 } ResizePlan;
 
@@ -455,8 +468,7 @@ pass_1d (int r, const int64_t *dims, int axis, const Taps *taps, int64_t m, cons
 }
 
 static GzStatus
-resize_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                GzError *err)
+resize_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   int64_t total = gz_tensor_numel (out[0]);
   if (total == 0)
@@ -486,8 +498,7 @@ resize_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
   for (int k = 0; k < rp.n_pass; k++)
     {
       float *dst = k == rp.n_pass - 1 ? (float *) out[0]->data : buf[k % 2];
-      pass_1d (r, rp.dims[k], rp.axis[k], rp.taps[k], rp.dims[k + 1][rp.axis[k]], src, dst,
-               false);
+      pass_1d (r, rp.dims[k], rp.axis[k], rp.taps[k], rp.dims[k + 1][rp.axis[k]], src, dst, false);
       src = dst;
     }
   free (buf[0]);

@@ -24,9 +24,9 @@ typedef enum
 typedef struct
 {
   ScatterMode mode;
-  int64_t n_tuples;   /* number of index tuples */
-  int k;              /* tuple length */
-  int64_t slice;      /* elements per slice */
+  int64_t n_tuples; /* number of index tuples */
+  int k; /* tuple length */
+  int64_t slice; /* elements per slice */
 } ScatterLayout;
 
 static GzStatus
@@ -88,8 +88,7 @@ tuple_offset (const GzTensor *data, const int64_t *tuple, int k, int64_t slice)
 }
 
 static GzStatus
-check_tuples (const GzNode *node, const GzTensor *const *in, const ScatterLayout *l,
-              GzError *err)
+check_tuples (const GzNode *node, const GzTensor *const *in, const ScatterLayout *l, GzError *err)
 {
   const int64_t *p = in[1]->data;
   for (int64_t t = 0; t < l->n_tuples; t++)
@@ -100,8 +99,7 @@ check_tuples (const GzNode *node, const GzTensor *const *in, const ScatterLayout
 }
 
 static GzStatus
-scatter_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-               GzError *err)
+scatter_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus st = gz_tops_need (node, in, out, 3, 1, err);
   if (st != GZ_OK)
@@ -116,8 +114,7 @@ scatter_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
 }
 
 static GzStatus
-scatter_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                 GzError *err)
+scatter_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   ScatterLayout l;
   GzStatus st = scatter_layout (node, in, &l, err);
@@ -136,18 +133,18 @@ scatter_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const 
           int64_t *y = (int64_t *) out[0]->data + off;
           const int64_t *u = (const int64_t *) in[2]->data + src;
           for (int64_t j = 0; j < l.slice; j++)
-            y[j] = l.mode == SCATTER_NONE  ? u[j]
-                   : l.mode == SCATTER_ADD ? y[j] + u[j]
-                                           : y[j] * u[j];
+            y[j] = l.mode == SCATTER_NONE ? u[j]
+                : l.mode == SCATTER_ADD   ? y[j] + u[j]
+                                          : y[j] * u[j];
         }
       else
         {
           float *y = (float *) out[0]->data + off;
           const float *u = (const float *) in[2]->data + src;
           for (int64_t j = 0; j < l.slice; j++)
-            y[j] = l.mode == SCATTER_NONE  ? u[j]
-                   : l.mode == SCATTER_ADD ? y[j] + u[j]
-                                           : y[j] * u[j];
+            y[j] = l.mode == SCATTER_NONE ? u[j]
+                : l.mode == SCATTER_ADD   ? y[j] + u[j]
+                                          : y[j] * u[j];
         }
     }
   return GZ_OK;
@@ -163,8 +160,7 @@ scatter_backward (const GzNode *node, const GzTensor *const *in, const GzTensor 
   if (st != GZ_OK || (st = check_tuples (node, in, &l, err)) != GZ_OK)
     return st;
   if (l.mode == SCATTER_MUL)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
-                          "no gradient through the 'mul' reduction");
+    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through the 'mul' reduction");
   GzTensor *dd = din[0], *du = node->n_inputs > 2 ? din[2] : NULL;
   if (dout[0] == NULL)
     {
@@ -215,8 +211,7 @@ const GzOpDef gz_tops_scatter_nd = {
  * element (none and add only). */
 
 static GzStatus
-se_check (const GzNode *node, const GzTensor *const *in, int *axis, ScatterMode *mode,
-          GzError *err)
+se_check (const GzNode *node, const GzTensor *const *in, int *axis, ScatterMode *mode, GzError *err)
 {
   const GzTensor *data = in[0], *idx = in[1], *upd = in[2];
   int64_t v = gz_node_attr_int (node, "axis", 0);
@@ -243,8 +238,7 @@ se_check (const GzNode *node, const GzTensor *const *in, int *axis, ScatterMode 
   if (!ok)
     {
       char b1[128], b2[128];
-      return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                            "indices and updates %s do not fit data %s",
+      return gz_tops_error (err, GZ_ERR_SHAPE, node, "indices and updates %s do not fit data %s",
                             gz_tops_shape_str (idx->ndim, idx->dims, b1, sizeof b1),
                             gz_tops_shape_str (data->ndim, data->dims, b2, sizeof b2));
     }
@@ -270,9 +264,8 @@ se_offsets (const GzNode *node, const GzTensor *data, const GzTensor *idx, int a
       if (i < 0 || i >= n)
         {
           free (off);
-          return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                                "index %lld is out of range for size %lld", (long long) p[k],
-                                (long long) n);
+          return gz_tops_error (err, GZ_ERR_SHAPE, node, "index %lld is out of range for size %lld",
+                                (long long) p[k], (long long) n);
         }
       int64_t o = 0;
       for (int a = 0; a < data->ndim; a++)
@@ -332,8 +325,7 @@ se_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
 
 static GzStatus
 se_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
-             const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
-             GzError *err)
+             const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
   int axis;
   ScatterMode mode;

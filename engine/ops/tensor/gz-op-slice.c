@@ -10,9 +10,9 @@
 typedef struct
 {
   int ndim;
-  int64_t dims[GZ_MAX_DIMS];     /* output shape */
-  int64_t strides[GZ_MAX_DIMS];  /* input element strides per output axis */
-  int64_t base;                  /* input offset of the first output element */
+  int64_t dims[GZ_MAX_DIMS]; /* output shape */
+  int64_t strides[GZ_MAX_DIMS]; /* input element strides per output axis */
+  int64_t base; /* input offset of the first output element */
 } SliceView;
 
 static GzStatus
@@ -47,8 +47,8 @@ slice_view (const GzNode *node, const GzTensor *const *in, SliceView *v, GzError
     }
   if (ns != ne || (axes != NULL && na != ns) || (steps != NULL && nst != ns))
     return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                          "starts (%d), ends (%d), axes (%d) and steps (%d) differ in length",
-                          ns, ne, axes != NULL ? na : ns, steps != NULL ? nst : ns);
+                          "starts (%d), ends (%d), axes (%d) and steps (%d) differ in length", ns,
+                          ne, axes != NULL ? na : ns, steps != NULL ? nst : ns);
   if (axes == NULL && ns > x->ndim)
     return gz_tops_error (err, GZ_ERR_SHAPE, node, "%d starts for an input of rank %d", ns,
                           x->ndim);
@@ -114,8 +114,7 @@ slice_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
 }
 
 static GzStatus
-slice_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-               GzError *err)
+slice_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   SliceView v;
   GzStatus st = slice_view (node, in, &v, err);

@@ -45,8 +45,8 @@ log_softmax_init (GzNode *node, int64_t opset, GzError *err)
 }
 
 static GzStatus
-softmax_layout (const GzNode *node, const GzTensor *x, int64_t *outer, int64_t *n,
-                int64_t *inner, GzError *err)
+softmax_layout (const GzNode *node, const GzTensor *x, int64_t *outer, int64_t *n, int64_t *inner,
+                GzError *err)
 {
   const SoftmaxParams *p = node->params;
   bool old = p != NULL && p->opset < 13;
@@ -73,8 +73,7 @@ softmax_layout (const GzNode *node, const GzTensor *x, int64_t *outer, int64_t *
 }
 
 static GzStatus
-softmax_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-               GzError *err)
+softmax_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
@@ -90,8 +89,7 @@ softmax_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
 }
 
 static GzStatus
-softmax_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                 GzError *err)
+softmax_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   const SoftmaxParams *p = node->params;
   bool is_log = p != NULL && p->log;
@@ -183,8 +181,7 @@ const GzOpDef gz_tops_softmax = {
 };
 
 const GzOpDef gz_tops_log_softmax = {
-  "LogSoftmax", 1, log_softmax_init, softmax_infer, softmax_forward, softmax_backward,
-  gz_tops_free,
+  "LogSoftmax", 1, log_softmax_init, softmax_infer, softmax_forward, softmax_backward, gz_tops_free,
 };
 
 /* ---- Hardmax ----------------------------------------------------------- */
@@ -196,8 +193,7 @@ hardmax_init (GzNode *node, int64_t opset, GzError *err)
 }
 
 static GzStatus
-hardmax_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                 GzError *err)
+hardmax_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   int64_t outer, n, inner;
   GzStatus st = softmax_layout (node, in[0], &outer, &n, &inner, err);

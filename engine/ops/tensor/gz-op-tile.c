@@ -62,8 +62,7 @@ tile_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
   GzStatus st = tile_view (node, in, &vnd, vdims, vstrides, dims, err);
   if (st != GZ_OK)
     return st;
-  gz_tops_gather (gz_dtype_size (in[0]->dtype), vnd, vdims, in[0]->data, 0, vstrides,
-                  out[0]->data);
+  gz_tops_gather (gz_dtype_size (in[0]->dtype), vnd, vdims, in[0]->data, 0, vstrides, out[0]->data);
   return GZ_OK;
 }
 

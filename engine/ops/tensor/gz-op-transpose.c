@@ -16,16 +16,16 @@ read_perm (const GzNode *node, int ndim, int *perm, GzError *err)
       return GZ_OK;
     }
   if (n != ndim)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "perm has %d entries for an input of rank %d",
-                          n, ndim);
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "perm has %d entries for an input of rank %d", n,
+                          ndim);
   bool seen[GZ_MAX_DIMS] = { false };
   for (int a = 0; a < ndim; a++)
     {
       int v = gz_axis (p[a], ndim);
       if (v < 0 || seen[v])
         return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                              "perm is not a permutation of 0..%d (entry %d is %lld)", ndim - 1,
-                              a, (long long) p[a]);
+                              "perm is not a permutation of 0..%d (entry %d is %lld)", ndim - 1, a,
+                              (long long) p[a]);
       seen[v] = true;
       perm[a] = v;
     }
@@ -33,8 +33,7 @@ read_perm (const GzNode *node, int ndim, int *perm, GzError *err)
 }
 
 static GzStatus
-transpose_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                 GzError *err)
+transpose_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
@@ -74,8 +73,8 @@ transpose_forward (const GzNode *node, const GzTensor *const *in, GzTensor *cons
   GzStatus st = permuted_strides (node, in[0], strides, err);
   if (st != GZ_OK)
     return st;
-  gz_tops_gather (gz_dtype_size (in[0]->dtype), out[0]->ndim, out[0]->dims, in[0]->data, 0,
-                  strides, out[0]->data);
+  gz_tops_gather (gz_dtype_size (in[0]->dtype), out[0]->ndim, out[0]->dims, in[0]->data, 0, strides,
+                  out[0]->data);
   return GZ_OK;
 }
 

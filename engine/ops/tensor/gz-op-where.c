@@ -25,9 +25,10 @@ broadcast_all (const GzNode *node, const GzTensor *const *ts, int k, int *ndim, 
           || gz_broadcast_shape (*ndim, dims, ts[i]->ndim, ts[i]->dims, &r, tmp, NULL) != GZ_OK)
         {
           char b1[128], b2[128];
-          return gz_tops_error (err, GZ_ERR_SHAPE, node, "input %d of shape %s cannot be "
-                                "broadcast with %s", i,
-                                gz_tops_shape_str (ts[i]->ndim, ts[i]->dims, b1, sizeof b1),
+          return gz_tops_error (err, GZ_ERR_SHAPE, node,
+                                "input %d of shape %s cannot be "
+                                "broadcast with %s",
+                                i, gz_tops_shape_str (ts[i]->ndim, ts[i]->dims, b1, sizeof b1),
                                 gz_tops_shape_str (*ndim, dims, b2, sizeof b2));
         }
       *ndim = r;
@@ -106,8 +107,7 @@ where_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
 }
 
 static GzStatus
-where_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-               GzError *err)
+where_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   BroadcastWalk w;
   walk_init (&w, in, 3, out[0]);
@@ -177,9 +177,14 @@ static const struct
   const char *op_type;
   CompareKind kind;
 } compare_kinds[] = {
-  { "Equal", CMP_EQUAL },         { "Less", CMP_LESS },   { "LessOrEqual", CMP_LESS_EQUAL },
-  { "Greater", CMP_GREATER },     { "GreaterOrEqual", CMP_GREATER_EQUAL },
-  { "And", LOGIC_AND },           { "Or", LOGIC_OR },     { "Xor", LOGIC_XOR },
+  { "Equal", CMP_EQUAL },
+  { "Less", CMP_LESS },
+  { "LessOrEqual", CMP_LESS_EQUAL },
+  { "Greater", CMP_GREATER },
+  { "GreaterOrEqual", CMP_GREATER_EQUAL },
+  { "And", LOGIC_AND },
+  { "Or", LOGIC_OR },
+  { "Xor", LOGIC_XOR },
 };
 
 static GzStatus
@@ -197,8 +202,7 @@ compare_init (GzNode *node, int64_t opset, GzError *err)
 }
 
 static GzStatus
-compare_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-               GzError *err)
+compare_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   GzStatus need = gz_tops_need (node, in, out, 2, 1, err);
   if (need != GZ_OK)
@@ -222,11 +226,10 @@ value_at (const GzTensor *t, int64_t off)
 }
 
 static GzStatus
-compare_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-                 GzError *err)
+compare_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  CompareKind kind = node->params != NULL ? ((const CompareParams *) node->params)->kind
-                                          : CMP_EQUAL;
+  CompareKind kind
+      = node->params != NULL ? ((const CompareParams *) node->params)->kind : CMP_EQUAL;
   BroadcastWalk w;
   walk_init (&w, in, 2, out[0]);
   int64_t total = gz_tensor_numel (out[0]);
@@ -245,14 +248,20 @@ compare_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const 
           /* exact int64 comparisons, no detour through double */
           int64_t a = ((const int64_t *) in[0]->data)[w.off[0]];
           int64_t b = ((const int64_t *) in[1]->data)[w.off[1]];
-          r = kind == CMP_EQUAL ? a == b : kind == CMP_LESS ? a < b
-              : kind == CMP_LESS_EQUAL ? a <= b : kind == CMP_GREATER ? a > b : a >= b;
+          r = kind == CMP_EQUAL        ? a == b
+              : kind == CMP_LESS       ? a < b
+              : kind == CMP_LESS_EQUAL ? a <= b
+              : kind == CMP_GREATER    ? a > b
+                                       : a >= b;
         }
       else
         {
           double a = value_at (in[0], w.off[0]), b = value_at (in[1], w.off[1]);
-          r = kind == CMP_EQUAL ? a == b : kind == CMP_LESS ? a < b
-              : kind == CMP_LESS_EQUAL ? a <= b : kind == CMP_GREATER ? a > b : a >= b;
+          r = kind == CMP_EQUAL        ? a == b
+              : kind == CMP_LESS       ? a < b
+              : kind == CMP_LESS_EQUAL ? a <= b
+              : kind == CMP_GREATER    ? a > b
+                                       : a >= b;
         }
       y[i] = r;
       walk_next (&w);
@@ -260,9 +269,9 @@ compare_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const 
   return GZ_OK;
 }
 
-#define COMPARE_OP(sym, name, since)                                                          \
-  const GzOpDef sym = {                                                                        \
-    name, since, compare_init, compare_infer, compare_forward, NULL, gz_tops_free,             \
+#define COMPARE_OP(sym, name, since)                                               \
+  const GzOpDef sym = {                                                            \
+    name, since, compare_init, compare_infer, compare_forward, NULL, gz_tops_free, \
   }
 
 COMPARE_OP (gz_tops_equal, "Equal", 7);

@@ -36,20 +36,20 @@ GzStatus
 gz_tops_check_shape (const GzNode *node, int ndim, const int64_t *dims, GzError *err)
 {
   if (ndim < 0 || ndim > GZ_MAX_DIMS)
-    return gz_tops_error (err, GZ_ERR_LIMIT, node, "output rank %d exceeds the maximum of %d",
-                          ndim, GZ_MAX_DIMS);
+    return gz_tops_error (err, GZ_ERR_LIMIT, node, "output rank %d exceeds the maximum of %d", ndim,
+                          GZ_MAX_DIMS);
   for (int i = 0; i < ndim; i++)
     if (dims[i] < 0)
-      return gz_tops_error (err, GZ_ERR_SHAPE, node, "output dimension %d is negative (%lld)",
-                            i, (long long) dims[i]);
+      return gz_tops_error (err, GZ_ERR_SHAPE, node, "output dimension %d is negative (%lld)", i,
+                            (long long) dims[i]);
   if (gz_shape_numel (ndim, dims) < 0)
     return gz_tops_error (err, GZ_ERR_LIMIT, node, "output element count overflows");
   return GZ_OK;
 }
 
 GzStatus
-gz_tops_need (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
-              int n_required, int max_outputs, GzError *err)
+gz_tops_need (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, int n_required,
+              int max_outputs, GzError *err)
 {
   if (max_outputs >= 0 && node->n_outputs > max_outputs)
     return gz_tops_error (err, GZ_ERR_SHAPE, node, "has %d outputs, at most %d expected",
@@ -74,20 +74,21 @@ gz_tops_need (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
 }
 
 GzStatus
-gz_tops_const_ints (const GzNode *node, const GzTensor *t, const char *what,
-                    const int64_t **values, int *n, GzError *err)
+gz_tops_const_ints (const GzNode *node, const GzTensor *t, const char *what, const int64_t **values,
+                    int *n, GzError *err)
 {
   if (t == NULL)
     return gz_tops_error (err, GZ_ERR_SHAPE, node, "input '%s' is missing", what);
   if (t->dtype != GZ_DTYPE_INT64)
     return gz_tops_error (err, GZ_ERR_SHAPE, node, "input '%s' must be int64", what);
   if (t->ndim > 1)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "input '%s' must be 1-D, not rank %d",
-                          what, t->ndim);
+    return gz_tops_error (err, GZ_ERR_SHAPE, node, "input '%s' must be 1-D, not rank %d", what,
+                          t->ndim);
   if (t->data == NULL)
     return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
                           "input '%s' is computed at run time; only shapes known at load "
-                          "time are supported", what);
+                          "time are supported",
+                          what);
   int64_t count = t->ndim == 0 ? 1 : t->dims[0];
   if (count < 0 || count > 1024)
     return gz_tops_error (err, GZ_ERR_SHAPE, node, "input '%s' has %lld elements", what,
@@ -119,8 +120,8 @@ gz_tops_strides (int ndim, const int64_t *dims, int64_t *strides)
 }
 
 void
-gz_tops_broadcast_strides (int ndim, const int64_t *dims, int out_ndim,
-                           const int64_t *out_dims, int64_t *strides)
+gz_tops_broadcast_strides (int ndim, const int64_t *dims, int out_ndim, const int64_t *out_dims,
+                           int64_t *strides)
 {
   int64_t own[GZ_MAX_DIMS];
   gz_tops_strides (ndim, dims, own);
@@ -155,8 +156,8 @@ odometer_next (Odometer *o, const int64_t *dims, const int64_t *strides, int64_t
 }
 
 void
-gz_tops_gather (size_t elsize, int ndim, const int64_t *dims, const void *src,
-                int64_t base, const int64_t *strides, void *dst)
+gz_tops_gather (size_t elsize, int ndim, const int64_t *dims, const void *src, int64_t base,
+                const int64_t *strides, void *dst)
 {
   int64_t total = gz_shape_numel (ndim, dims);
   if (total <= 0)
@@ -194,8 +195,8 @@ gz_tops_gather (size_t elsize, int ndim, const int64_t *dims, const void *src,
 }
 
 void
-gz_tops_scatter_add (int ndim, const int64_t *dims, const float *src, float *dst,
-                     int64_t base, const int64_t *strides)
+gz_tops_scatter_add (int ndim, const int64_t *dims, const float *src, float *dst, int64_t base,
+                     const int64_t *strides)
 {
   int64_t total = gz_shape_numel (ndim, dims);
   if (total <= 0)

@@ -14,7 +14,7 @@
 
 /* Fills err with "<OpType> '<node name>': <message>" and returns code. */
 GzStatus gz_tops_error (GzError *err, GzStatus code, const GzNode *node, const char *fmt, ...)
-  __attribute__ ((format (printf, 4, 5)));
+    __attribute__ ((format (printf, 4, 5)));
 
 /* Writes "[2,3,4]" into buf (always NUL-terminated). Returns buf. */
 const char *gz_tops_shape_str (int ndim, const int64_t *dims, char *buf, size_t len);
@@ -59,13 +59,13 @@ void gz_tops_broadcast_strides (int ndim, const int64_t *dims, int out_ndim,
 
 /* dst (contiguous, shape dims) [k] = src[base + sum_a idx_a * strides[a]].
  * elsize is 4 or 8; ndim up to GZ_TOPS_MAX_VIEW_DIMS. */
-void gz_tops_gather (size_t elsize, int ndim, const int64_t *dims, const void *src,
-                     int64_t base, const int64_t *strides, void *dst);
+void gz_tops_gather (size_t elsize, int ndim, const int64_t *dims, const void *src, int64_t base,
+                     const int64_t *strides, void *dst);
 
 /* dst[base + sum_a idx_a * strides[a]] += src[k] for every k of the contiguous
  * float src of shape dims (dst is not cleared). */
-void gz_tops_scatter_add (int ndim, const int64_t *dims, const float *src, float *dst,
-                          int64_t base, const int64_t *strides);
+void gz_tops_scatter_add (int ndim, const int64_t *dims, const float *src, float *dst, int64_t base,
+                          const int64_t *strides);
 
 /* Common free_params for plain calloc'ed params. */
 void gz_tops_free (void *params);
@@ -91,15 +91,15 @@ gz_tops_output (const GzNode *node, GzTensor *const *out, int j)
 
 /* The operator definitions, listed in registry.c. */
 extern const GzOpDef gz_tops_reshape, gz_tops_flatten, gz_tops_squeeze, gz_tops_unsqueeze,
-  gz_tops_identity, gz_tops_dropout, gz_tops_transpose, gz_tops_concat, gz_tops_split,
-  gz_tops_slice, gz_tops_gather_op, gz_tops_shape, gz_tops_constant, gz_tops_constant_of_shape,
-  gz_tops_range, gz_tops_expand, gz_tops_pad, gz_tops_cast, gz_tops_softmax, gz_tops_log_softmax,
-  gz_tops_reduce_mean, gz_tops_reduce_sum, gz_tops_reduce_max, gz_tops_layer_norm, gz_tops_where,
-  gz_tops_equal, gz_tops_less, gz_tops_less_equal, gz_tops_greater, gz_tops_greater_equal,
-  gz_tops_and, gz_tops_or, gz_tops_xor, gz_tops_not, gz_tops_tile, gz_tops_scatter_nd,
-  gz_tops_size, gz_tops_reduce_min, gz_tops_reduce_sum_square, gz_tops_reduce_l1,
-  gz_tops_reduce_l2, gz_tops_argmax, gz_tops_argmin, gz_tops_gather_elements,
-  gz_tops_reduce_prod, gz_tops_reduce_log_sum, gz_tops_reduce_log_sum_exp, gz_tops_cumsum,
-  gz_tops_trilu, gz_tops_depth_to_space, gz_tops_space_to_depth, gz_tops_resize, gz_tops_upsample,
-  gz_tops_hardmax, gz_tops_cast_like, gz_tops_topk, gz_tops_gather_nd, gz_tops_scatter_elements,
-  gz_tops_eye_like, gz_tops_one_hot, gz_tops_mod;
+    gz_tops_identity, gz_tops_dropout, gz_tops_transpose, gz_tops_concat, gz_tops_split,
+    gz_tops_slice, gz_tops_gather_op, gz_tops_shape, gz_tops_constant, gz_tops_constant_of_shape,
+    gz_tops_range, gz_tops_expand, gz_tops_pad, gz_tops_cast, gz_tops_softmax, gz_tops_log_softmax,
+    gz_tops_reduce_mean, gz_tops_reduce_sum, gz_tops_reduce_max, gz_tops_layer_norm, gz_tops_where,
+    gz_tops_equal, gz_tops_less, gz_tops_less_equal, gz_tops_greater, gz_tops_greater_equal,
+    gz_tops_and, gz_tops_or, gz_tops_xor, gz_tops_not, gz_tops_tile, gz_tops_scatter_nd,
+    gz_tops_size, gz_tops_reduce_min, gz_tops_reduce_sum_square, gz_tops_reduce_l1,
+    gz_tops_reduce_l2, gz_tops_argmax, gz_tops_argmin, gz_tops_gather_elements, gz_tops_reduce_prod,
+    gz_tops_reduce_log_sum, gz_tops_reduce_log_sum_exp, gz_tops_cumsum, gz_tops_trilu,
+    gz_tops_depth_to_space, gz_tops_space_to_depth, gz_tops_resize, gz_tops_upsample,
+    gz_tops_hardmax, gz_tops_cast_like, gz_tops_topk, gz_tops_gather_nd, gz_tops_scatter_elements,
+    gz_tops_eye_like, gz_tops_one_hot, gz_tops_mod;
