@@ -85,6 +85,12 @@ gaze_test_spin (guint ms)
     g_main_context_iteration (NULL, TRUE);
 }
 
+gboolean
+gaze_test_time_bounds (void)
+{
+  return g_strcmp0 (g_getenv ("GAZE_TIME_BOUNDS"), "1") == 0;
+}
+
 guint8 *
 gaze_test_render (GtkWidget *widget, int *width, int *height)
 {

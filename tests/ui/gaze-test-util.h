@@ -30,6 +30,11 @@ guint8 *gaze_test_render (GtkWidget *widget, int *width, int *height);
  * predicate is set, for which it returns TRUE). */
 GtkWidget *gaze_test_find (GtkWidget *root, GType type, gboolean (*predicate) (GtkWidget *));
 
+/* TRUE when time bounds are asserted: the optimised build without sanitizers
+ * (GAZE_TIME_BOUNDS=1, set by tests/ui/meson.build). Otherwise a test reports
+ * its figures and checks behaviour only. */
+gboolean gaze_test_time_bounds (void);
+
 /* $GAZE_SHARED_DIR/rel, or NULL (the test should then skip). */
 char *gaze_test_shared_file (const char *rel);
 

@@ -49,7 +49,9 @@ test_first_frame (void)
     double load[1] = { 0 };
     gboolean overloaded = getloadavg (load, 1) == 1 && load[0] > g_get_num_processors () + 1;
 
-    if (overloaded && best >= G_USEC_PER_SEC)
+    if (!gaze_test_time_bounds ())
+      g_test_message ("sanitizer or debug build: the 1 s bound is not asserted");
+    else if (overloaded && best >= G_USEC_PER_SEC)
       g_test_message ("load average %.1f on %u cores: the 1 s bound is not asserted", load[0],
                       g_get_num_processors ());
     else

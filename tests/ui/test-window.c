@@ -1516,6 +1516,12 @@ test_no_stalls (Fixture *f, gconstpointer data)
                   stalls.ticks, stalls.worst / 1000.0, stalls.worst_cpu_gap / 1000.0,
                   stalls.worst_paint / 1000.0, stalls.worst_cpu / 1000.0);
   g_assert_cmpint (stalls.ticks, >, 2);
+  if (!gaze_test_time_bounds ())
+    {
+      g_test_message ("sanitizer or debug build: time bounds not asserted");
+      g_assert_cmpint (gaze_window_get_explanation (f->window)->method, ==, GZ_METHOD_GRADCAM_PP);
+      return;
+    }
   /* The main thread itself never works 50 ms at a stretch... */
   g_assert_cmpint (stalls.worst_cpu_gap, <, 50 * 1000);
   /* ...and the loop never waits 50 ms, unless the machine is overloaded (then
