@@ -26,8 +26,8 @@
 #include "gaze-engine.h"
 #include "gz-blas.h"
 #include "gz-gemm.h"
-#include "nn/gz-conv-pack.h"
-#include "nn/gz-winograd.h"
+#include "kernels/gz-conv-pack.h"
+#include "kernels/gz-winograd.h"
 #include "ops-nn-test-util.h"
 
 typedef struct

@@ -15,7 +15,7 @@
 
 #include "gaze-engine.h"
 #include "gz-gemm.h"
-#include "nn/gz-conv-pack.h"
+#include "kernels/gz-conv-pack.h"
 
 typedef struct
 {

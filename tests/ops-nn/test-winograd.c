@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "gaze-engine.h"
-#include "nn/gz-winograd.h"
+#include "kernels/gz-winograd.h"
 
 typedef struct
 {

@@ -12,8 +12,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "gz-nn.h"
-#include "gz-conv-kernels.h"
+#include "gz-op.h"
+#include "kernels/gz-conv-kernels.h"
 
 typedef enum
 {

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "gz-nn.h"
+#include "gz-op.h"
 
 typedef struct
 {

@@ -12,7 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gz-nn.h"
+#include "gz-op.h"
 #include "gz-conv-kernels.h"
 #include "gz-isa.h"
 

@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gz-nn.h"
+#include "gz-op.h"
 
 typedef enum
 {

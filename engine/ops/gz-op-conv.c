@@ -26,11 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gz-nn.h"
-#include "gz-conv-kernels.h"
-#include "gz-conv-pack.h"
+#include "gz-op.h"
+#include "kernels/gz-conv-kernels.h"
+#include "kernels/gz-conv-pack.h"
 #include "gz-gemm.h"
-#include "gz-winograd.h"
+#include "kernels/gz-winograd.h"
 
 typedef struct
 {

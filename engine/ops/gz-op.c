@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gz-nn.h"
+#include "gz-op.h"
 
 GzStatus
 gz_nn_error (GzError *err, GzStatus code, const GzNode *node, const char *fmt, ...)

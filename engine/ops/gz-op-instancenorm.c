@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gz-nn.h"
+#include "gz-op.h"
 
 typedef struct
 {

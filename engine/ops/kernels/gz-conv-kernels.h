@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gz-nn.h"
+#include "gz-op.h"
 
 /* Depthwise 3×3 or 5×5 forward (dilation 1, stride 1 or 2) of planes [begin, end)
  * of x (N·C planes, channel = plane % channels) into y, bias optional.
