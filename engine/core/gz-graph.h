@@ -7,9 +7,9 @@
  * a GzPlan (gz-plan.h), built once per batch size by running every operator's
  * `infer` in order and folding nodes whose inputs are all constant.
  *
- * An operator is one GzOpDef (one file per operator or small family under
- * engine/ops/): parse attributes once, infer output shapes, run forward, and
- * the vector-Jacobian product for the backward pass, side by side.
+ * An operator is one GzOpDef (a row of the table of one gz-op-<name>.c under
+ * engine/ops/, found with gz_op_lookup in gz-op.h): parse attributes once, infer output shapes, run
+ * forward, and the vector-Jacobian product for the backward pass, side by side.
  */
 #pragma once
 
@@ -127,10 +127,11 @@ struct GzOpDef
   GzOpForwardFn forward;
   GzOpBackwardFn backward; /* NULL: no gradient through this operator */
   void (*free_params) (void *params);
+  /* Per-row data of an operator family whose members share the functions
+   * above (the unary activations, the reductions, ...): node->op->data, read
+   * by those functions. node->op is set before init. NULL for the rest. */
+  const void *data;
 };
-
-/* The registry: all operators, from engine/ops/ *\/registry.c. */
-const GzOpDef *gz_op_lookup (const char *op_type);
 
 /* Helpers every operator uses. */
 int64_t gz_shape_numel (int ndim, const int64_t *dims);

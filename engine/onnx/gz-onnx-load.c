@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "gz-onnx-load.h"
+#include "gz-op.h"
 #include "onnx.pb-c.h"
 
 /* ONNX TensorProto.DataType values the loader converts. */

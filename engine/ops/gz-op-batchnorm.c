@@ -20,18 +20,18 @@ static GzStatus
 bn_init (GzNode *node, int64_t opset, GzError *err)
 {
   if (gz_node_attr_int (node, "training_mode", 0) != 0)
-    return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
                         "training_mode = 1 is not supported (inference only)");
   for (int i = 1; i < node->n_outputs; i++)
     if (node->outputs[i] >= 0)
-      return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
+      return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
                           "the training outputs (running mean/var, saved statistics) are "
                           "not supported (inference only)");
   if (opset < 9 && gz_node_attr_int (node, "spatial", 1) == 0)
-    return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "spatial = 0 is not supported");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "spatial = 0 is not supported");
   Params *p = calloc (1, sizeof *p);
   if (p == NULL)
-    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
+    return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory");
   p->epsilon = gz_node_attr_float (node, "epsilon", 1e-5f);
   node->params = p;
   return GZ_OK;
@@ -44,20 +44,20 @@ bn_check (const GzNode *node, const GzTensor *const *in, GzError *err)
   GzStatus st;
   char sx[160], sp[160];
   if (node->params == NULL)
-    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+    return gz_op_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
   for (int i = 0; i < 5; i++)
-    if ((st = gz_nn_need_float (node, in, i, names[i], err)) != GZ_OK)
+    if ((st = gz_op_need_float (node, in, i, names[i], err)) != GZ_OK)
       return st;
   const GzTensor *x = in[0];
   if (x->ndim < 2)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "input %s must have rank >= 2 (N,C,...)",
-                        gz_nn_shape_str (x->ndim, x->dims, sx, sizeof sx));
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "input %s must have rank >= 2 (N,C,...)",
+                        gz_op_shape_str (x->ndim, x->dims, sx, sizeof sx));
   for (int i = 1; i < 5; i++)
     if (in[i]->ndim != 1 || in[i]->dims[0] != x->dims[1])
-      return gz_nn_error (err, GZ_ERR_SHAPE, node, "%s %s must be [%lld] for the input %s",
-                          names[i], gz_nn_shape_str (in[i]->ndim, in[i]->dims, sp, sizeof sp),
+      return gz_op_error (err, GZ_ERR_SHAPE, node, "%s %s must be [%lld] for the input %s",
+                          names[i], gz_op_shape_str (in[i]->ndim, in[i]->dims, sp, sizeof sp),
                           (long long) x->dims[1],
-                          gz_nn_shape_str (x->ndim, x->dims, sx, sizeof sx));
+                          gz_op_shape_str (x->ndim, x->dims, sx, sizeof sx));
   return GZ_OK;
 }
 
@@ -66,7 +66,7 @@ bn_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, G
 {
   GzStatus st;
   if ((st = bn_check (node, in, err)) != GZ_OK
-      || (st = gz_nn_check_shape (node, in[0]->ndim, in[0]->dims, err)) != GZ_OK)
+      || (st = gz_op_check_shape (node, in[0]->ndim, in[0]->dims, err)) != GZ_OK)
     return st;
   gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, in[0]->ndim, in[0]->dims);
   return GZ_OK;
@@ -99,7 +99,7 @@ coefficients (const GzNode *node, const GzTensor *const *in, GzError *err)
 {
   const Params *p = node->params;
   int64_t c = in[0]->dims[1];
-  float *ab = gz_nn_alloc_floats (node, 2 * c, err);
+  float *ab = gz_op_alloc_floats (node, 2 * c, err);
   if (ab == NULL)
     return NULL;
   const float *scale = in[1]->data, *bias = in[2]->data, *mean = in[3]->data, *var = in[4]->data;
@@ -127,7 +127,7 @@ bn_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
             .b = ab + x->dims[1],
             .x = x->data,
             .y = out[0]->data };
-  gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (j.plane), affine_planes, &j);
+  gz_parallel_for (x->dims[0] * x->dims[1], gz_op_chunk (j.plane), affine_planes, &j);
   free (ab);
   return GZ_OK;
 }
@@ -156,7 +156,7 @@ bn_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
   if (din[0] != NULL)
     {
       Job j = { .c = c, .plane = plane, .a = ab, .b = NULL, .x = dy, .y = din[0]->data };
-      gz_parallel_for (n * c, gz_nn_chunk (plane), affine_planes, &j);
+      gz_parallel_for (n * c, gz_op_chunk (plane), affine_planes, &j);
     }
   /* Parameter gradients, when asked: from sums of dy and dy (x - mean) per channel. */
   bool params = false;
@@ -192,12 +192,15 @@ bn_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
   return GZ_OK;
 }
 
-const GzOpDef gz_nn_op_batchnorm = {
-  .op_type = "BatchNormalization",
-  .min_opset = 1, /* spatial = 0 (opsets < 9) is refused at init */
-  .init = bn_init,
-  .infer = bn_infer,
-  .forward = bn_forward,
-  .backward = bn_backward,
-  .free_params = gz_nn_free_params,
+const GzOpDef gz_op_batchnorm[] = {
+  {
+      .op_type = "BatchNormalization",
+      .min_opset = 1, /* spatial = 0 (opsets < 9) is refused at init */
+      .init = bn_init,
+      .infer = bn_infer,
+      .forward = bn_forward,
+      .backward = bn_backward,
+      .free_params = gz_op_free_params,
+  },
+  GZ_OP_END,
 };

@@ -23,21 +23,11 @@ typedef enum
   B_PRELU,
 } Kind;
 
+/* The member of the family, from the table row. */
 static Kind
 kind_of (const GzNode *node)
 {
-  const char *t = node->op_type;
-  if (strcmp (t, "Add") == 0)
-    return B_ADD;
-  if (strcmp (t, "Sub") == 0)
-    return B_SUB;
-  if (strcmp (t, "Mul") == 0)
-    return B_MUL;
-  if (strcmp (t, "Div") == 0)
-    return B_DIV;
-  if (strcmp (t, "Pow") == 0)
-    return B_POW;
-  return B_PRELU;
+  return *(const Kind *) node->op->data;
 }
 
 /* Opsets before 7 had no numpy broadcasting: Add/Sub/Mul/Div/Pow took
@@ -55,7 +45,7 @@ binary_init (GzNode *node, int64_t opset, GzError *err)
 {
   Params *p = calloc (1, sizeof *p);
   if (p == NULL)
-    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
+    return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory");
   if (opset < 7)
     {
       if (kind_of (node) == B_PRELU)
@@ -90,7 +80,7 @@ b_shape (const GzNode *node, const GzTensor *a, const GzTensor *b, int *nd, int6
     {
       int ax = gz_axis (p->axis, a->ndim);
       if (ax < 0 || ax + b->ndim > a->ndim)
-        return gz_nn_error (err, GZ_ERR_SHAPE, node,
+        return gz_op_error (err, GZ_ERR_SHAPE, node,
                             "axis %lld does not place a rank-%d B inside a rank-%d A",
                             (long long) p->axis, b->ndim, a->ndim);
       *nd = a->ndim - ax;
@@ -104,43 +94,43 @@ static GzStatus
 binary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   Kind k = kind_of (node);
-  const GzTensor *a = gz_nn_input (node, in, 0), *b = gz_nn_input (node, in, 1);
+  const GzTensor *a = gz_op_input (node, in, 0), *b = gz_op_input (node, in, 1);
   int nd;
   int64_t dims[GZ_MAX_DIMS];
   char sa[160], sb[160];
   GzStatus st;
 
   if (a == NULL || b == NULL)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "needs two inputs");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "needs two inputs");
   bool ints = a->dtype == GZ_DTYPE_INT64 && b->dtype == GZ_DTYPE_INT64 && k <= B_POW;
   ints = ints || (k == B_POW && a->dtype == GZ_DTYPE_INT64 && b->dtype == GZ_DTYPE_FLOAT);
   bool pow_int_exp = k == B_POW && a->dtype == GZ_DTYPE_FLOAT && b->dtype == GZ_DTYPE_INT64;
   if (!ints && !pow_int_exp && (a->dtype != GZ_DTYPE_FLOAT || b->dtype != GZ_DTYPE_FLOAT))
-    return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
                         "input data types %d and %d; only float32 (or int64 for "
                         "Add/Sub/Mul/Div/Pow) are supported",
                         (int) a->dtype, (int) b->dtype);
   if (a->ndim > GZ_MAX_DIMS || b->ndim > GZ_MAX_DIMS)
-    return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "rank above %d", GZ_MAX_DIMS);
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "rank above %d", GZ_MAX_DIMS);
   int bnd;
   int64_t bdims[GZ_MAX_DIMS];
   if ((st = b_shape (node, a, b, &bnd, bdims, err)) != GZ_OK)
     return st;
   if (gz_broadcast_shape (a->ndim, a->dims, bnd, bdims, &nd, dims, NULL) != GZ_OK)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "shapes %s and %s cannot be broadcast",
-                        gz_nn_shape_str (a->ndim, a->dims, sa, sizeof sa),
-                        gz_nn_shape_str (b->ndim, b->dims, sb, sizeof sb));
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "shapes %s and %s cannot be broadcast",
+                        gz_op_shape_str (a->ndim, a->dims, sa, sizeof sa),
+                        gz_op_shape_str (b->ndim, b->dims, sb, sizeof sb));
   if (k == B_PRELU)
     {
       bool same = nd == a->ndim;
       for (int i = 0; same && i < nd; i++)
         same = dims[i] == a->dims[i];
       if (!same)
-        return gz_nn_error (err, GZ_ERR_SHAPE, node, "slope %s does not broadcast to the input %s",
-                            gz_nn_shape_str (b->ndim, b->dims, sb, sizeof sb),
-                            gz_nn_shape_str (a->ndim, a->dims, sa, sizeof sa));
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "slope %s does not broadcast to the input %s",
+                            gz_op_shape_str (b->ndim, b->dims, sb, sizeof sb),
+                            gz_op_shape_str (a->ndim, a->dims, sa, sizeof sa));
     }
-  if ((st = gz_nn_check_shape (node, nd, dims, err)) != GZ_OK)
+  if ((st = gz_op_check_shape (node, nd, dims, err)) != GZ_OK)
     return st;
   gz_tensor_set_shape (out[0], a->dtype, nd, dims);
   return GZ_OK;
@@ -148,7 +138,7 @@ binary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
 
 static GzStatus
 make_iter (const GzNode *node, const GzTensor *out, const GzTensor *a, const GzTensor *b,
-           GzNnBcast *it, GzError *err)
+           GzOpBcast *it, GzError *err)
 {
   int bnd;
   int64_t bdims[GZ_MAX_DIMS];
@@ -157,14 +147,14 @@ make_iter (const GzNode *node, const GzTensor *out, const GzTensor *a, const GzT
     return st;
   const int nds[3] = { out->ndim, a->ndim, bnd };
   const int64_t *const ds[3] = { out->dims, a->dims, bdims };
-  gz_nn_bcast_init (it, out->ndim, out->dims, 3, nds, ds);
+  gz_op_bcast_init (it, out->ndim, out->dims, 3, nds, ds);
   return GZ_OK;
 }
 
 typedef struct
 {
   Kind kind;
-  const GzNnBcast *it;
+  const GzOpBcast *it;
   const float *a, *b, *y, *dy;
   float *o;
   int target; /* backward: 1 (dA) or 2 (dB) */
@@ -207,16 +197,16 @@ typedef struct
     }                                         \
   while (0)
 
-GZ_NN_VECTOR_CLONES static void
+GZ_OP_VECTOR_CLONES static void
 forward_rows (long begin, long end, void *data)
 {
   const Job *j = data;
-  const GzNnBcast *it = j->it;
-  const int64_t n = it->inner, sa = gz_nn_bcast_inner_stride (it, 1),
-                sb = gz_nn_bcast_inner_stride (it, 2);
-  GzNnBcastPos pos;
-  gz_nn_bcast_seek (it, begin, &pos);
-  for (long r = begin; r < end; r++, gz_nn_bcast_next (it, &pos))
+  const GzOpBcast *it = j->it;
+  const int64_t n = it->inner, sa = gz_op_bcast_inner_stride (it, 1),
+                sb = gz_op_bcast_inner_stride (it, 2);
+  GzOpBcastPos pos;
+  gz_op_bcast_seek (it, begin, &pos);
+  for (long r = begin; r < end; r++, gz_op_bcast_next (it, &pos))
     {
       const float *pa = j->a + pos.off[1], *pb = j->b + pos.off[2];
       float *po = j->o + pos.off[0];
@@ -245,13 +235,13 @@ forward_rows (long begin, long end, void *data)
 }
 
 static void
-forward_int64 (Kind k, const GzNnBcast *it, const int64_t *a, const void *b, bool b_float,
+forward_int64 (Kind k, const GzOpBcast *it, const int64_t *a, const void *b, bool b_float,
                int64_t *o)
 {
-  GzNnBcastPos pos;
-  const int64_t sa = gz_nn_bcast_inner_stride (it, 1), sb = gz_nn_bcast_inner_stride (it, 2);
-  gz_nn_bcast_seek (it, 0, &pos);
-  for (int64_t r = 0; r < it->rows; r++, gz_nn_bcast_next (it, &pos))
+  GzOpBcastPos pos;
+  const int64_t sa = gz_op_bcast_inner_stride (it, 1), sb = gz_op_bcast_inner_stride (it, 2);
+  gz_op_bcast_seek (it, 0, &pos);
+  for (int64_t r = 0; r < it->rows; r++, gz_op_bcast_next (it, &pos))
     for (int64_t i = 0; i < it->inner; i++)
       {
         /* Unsigned arithmetic: wrap-around instead of undefined overflow. */
@@ -299,7 +289,7 @@ forward_int64 (Kind k, const GzNnBcast *it, const int64_t *a, const void *b, boo
 static GzStatus
 binary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzNnBcast it;
+  GzOpBcast it;
   Job j = { 0 };
   float *tmp = NULL;
   GzStatus st = make_iter (node, out[0], in[0], in[1], &it, err);
@@ -317,7 +307,7 @@ binary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
     {
       /* Pow with an integer exponent. */
       int64_t nb = gz_tensor_numel (in[1]);
-      if ((tmp = gz_nn_alloc_floats (node, nb, err)) == NULL)
+      if ((tmp = gz_op_alloc_floats (node, nb, err)) == NULL)
         return err != NULL ? err->code : GZ_ERR_NOMEM;
       for (int64_t i = 0; i < nb; i++)
         tmp[i] = (float) ((const int64_t *) in[1]->data)[i];
@@ -326,7 +316,7 @@ binary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
   j.it = &it;
   j.a = in[0]->data;
   j.o = out[0]->data;
-  gz_parallel_for (it.rows, gz_nn_chunk (it.inner), forward_rows, &j);
+  gz_parallel_for (it.rows, gz_op_chunk (it.inner), forward_rows, &j);
   free (tmp);
   return GZ_OK;
 }
@@ -363,12 +353,12 @@ static void
 backward_rows (long begin, long end, void *data)
 {
   const Job *j = data;
-  const GzNnBcast *it = j->it;
-  const int64_t n = it->inner, sa = gz_nn_bcast_inner_stride (it, 1),
-                sb = gz_nn_bcast_inner_stride (it, 2), st = j->target == 1 ? sa : sb;
-  GzNnBcastPos pos;
-  gz_nn_bcast_seek (it, begin, &pos);
-  for (long r = begin; r < end; r++, gz_nn_bcast_next (it, &pos))
+  const GzOpBcast *it = j->it;
+  const int64_t n = it->inner, sa = gz_op_bcast_inner_stride (it, 1),
+                sb = gz_op_bcast_inner_stride (it, 2), st = j->target == 1 ? sa : sb;
+  GzOpBcastPos pos;
+  gz_op_bcast_seek (it, begin, &pos);
+  for (long r = begin; r < end; r++, gz_op_bcast_next (it, &pos))
     {
       const float *pa = j->a + pos.off[1], *pb = j->b + pos.off[2];
       const float *py = j->y + pos.off[0], *pg = j->dy + pos.off[0];
@@ -383,7 +373,7 @@ binary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
                  const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
                  GzError *err)
 {
-  GzNnBcast it;
+  GzOpBcast it;
   Job j = { 0 };
   int64_t n_out = gz_tensor_numel (out[0]);
   for (int t = 0; t < 2; t++)
@@ -391,7 +381,7 @@ binary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
       if (din[t] == NULL)
         continue;
       if (in[t]->dtype != GZ_DTYPE_FLOAT || din[t]->dtype != GZ_DTYPE_FLOAT)
-        return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through integer data");
+        return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through integer data");
       memset (din[t]->data, 0, (size_t) gz_tensor_numel (in[t]) * sizeof (float));
     }
   if (dout[0] == NULL || in[0]->dtype != GZ_DTYPE_FLOAT)
@@ -408,7 +398,7 @@ binary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
     {
       /* Pow with an integer exponent. */
       int64_t nb = gz_tensor_numel (in[1]);
-      if ((tmp = gz_nn_alloc_floats (node, nb, err)) == NULL)
+      if ((tmp = gz_op_alloc_floats (node, nb, err)) == NULL)
         return err != NULL ? err->code : GZ_ERR_NOMEM;
       for (int64_t i = 0; i < nb; i++)
         tmp[i] = (float) ((const int64_t *) in[1]->data)[i];
@@ -428,27 +418,26 @@ binary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
       else if (reduce)
         backward_rows (0, it.rows, &j);
       else
-        gz_parallel_for (it.rows, gz_nn_chunk (it.inner), backward_rows, &j);
+        gz_parallel_for (it.rows, gz_op_chunk (it.inner), backward_rows, &j);
     }
   free (tmp);
   return GZ_OK;
 }
 
 /* Opsets 1-5 differ from 6 only by the consumed_inputs hint, ignored here. */
-#define BINARY_OP(sym, type)          \
-  const GzOpDef sym = {               \
-    .op_type = type,                  \
-    .min_opset = 1,                   \
-    .init = binary_init,              \
-    .infer = binary_infer,            \
-    .forward = binary_forward,        \
-    .backward = binary_backward,      \
-    .free_params = gz_nn_free_params, \
+#define BINARY(type, kind)                                                                    \
+  {                                                                                           \
+    .op_type = type, .min_opset = 1, .init = binary_init, .infer = binary_infer,              \
+    .forward = binary_forward, .backward = binary_backward, .free_params = gz_op_free_params, \
+    .data = &(const Kind){ kind },                                                            \
   }
 
-BINARY_OP (gz_nn_op_add, "Add");
-BINARY_OP (gz_nn_op_sub, "Sub");
-BINARY_OP (gz_nn_op_mul, "Mul");
-BINARY_OP (gz_nn_op_div, "Div");
-BINARY_OP (gz_nn_op_pow, "Pow");
-BINARY_OP (gz_nn_op_prelu, "PRelu");
+const GzOpDef gz_op_binary[] = {
+  BINARY ("Add", B_ADD),
+  BINARY ("Sub", B_SUB),
+  BINARY ("Mul", B_MUL),
+  BINARY ("Div", B_DIV),
+  BINARY ("Pow", B_POW),
+  BINARY ("PRelu", B_PRELU),
+  GZ_OP_END,
+};

@@ -14,7 +14,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 enum
 {
@@ -37,7 +37,7 @@ cast_init (GzNode *node, int64_t opset, GzError *err)
 {
   const GzAttr *a = gz_node_attr (node, "to");
   if (a == NULL || a->type != GZ_ATTR_INT)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "the 'to' attribute is required");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "the 'to' attribute is required");
   GzDType dtype;
   switch (a->i)
     {
@@ -52,12 +52,12 @@ cast_init (GzNode *node, int64_t opset, GzError *err)
         dtype = GZ_DTYPE_INT64;
         break;
       default:
-        return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
-                              "casting to ONNX data type %lld is not supported (only float, "
-                              "double, float16, int64, int32 and bool)",
-                              (long long) a->i);
+        return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
+                            "casting to ONNX data type %lld is not supported (only float, "
+                            "double, float16, int64, int32 and bool)",
+                            (long long) a->i);
     }
-  GzStatus st = gz_tops_alloc_params (node, sizeof (CastParams), err);
+  GzStatus st = gz_op_alloc_params (node, sizeof (CastParams), err);
   if (st != GZ_OK)
     return st;
   CastParams *p = node->params;
@@ -70,7 +70,7 @@ cast_init (GzNode *node, int64_t opset, GzError *err)
 static GzStatus
 cast_like_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 2, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 2, 1, err);
   if (need != GZ_OK)
     return need;
   gz_tensor_set_shape (out[0], in[1]->dtype, in[0]->ndim, in[0]->dims);
@@ -80,12 +80,12 @@ cast_like_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const 
 static GzStatus
 cast_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const CastParams *p = node->params;
   if (p == NULL)
-    return gz_tops_error (err, GZ_ERR_ARGUMENT, node, "was not initialised");
+    return gz_op_error (err, GZ_ERR_ARGUMENT, node, "was not initialised");
   gz_tensor_set_shape (out[0], p->dtype, in[0]->ndim, in[0]->dims);
   return GZ_OK;
 }
@@ -191,14 +191,28 @@ cast_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
         memmove (din[0]->data, dout[0]->data, (size_t) n * sizeof (float));
     }
   else
-    gz_tops_zero (din[0]);
+    gz_op_zero (din[0]);
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_cast = {
-  "Cast", 6, cast_init, cast_infer, cast_forward, cast_backward, gz_tops_free,
-};
-
-const GzOpDef gz_tops_cast_like = {
-  "CastLike", 15, NULL, cast_like_infer, cast_forward, cast_backward, NULL,
+const GzOpDef gz_op_cast[] = {
+  {
+      "Cast",
+      6,
+      cast_init,
+      cast_infer,
+      cast_forward,
+      cast_backward,
+      gz_op_free_params,
+  },
+  {
+      "CastLike",
+      15,
+      NULL,
+      cast_like_infer,
+      cast_forward,
+      cast_backward,
+      NULL,
+  },
+  GZ_OP_END,
 };

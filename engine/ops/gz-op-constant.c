@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 /* Gives out a freshly allocated buffer for its (already set) shape. */
 static GzStatus
@@ -18,7 +18,7 @@ alloc_output (const GzNode *node, GzTensor *out, GzError *err)
 {
   int64_t n = gz_tensor_numel (out);
   if (n < 0 || (uint64_t) n > SIZE_MAX / 16)
-    return gz_tops_error (err, GZ_ERR_LIMIT, node, "output is too large");
+    return gz_op_error (err, GZ_ERR_LIMIT, node, "output is too large");
   if (out->owns_data)
     free (out->data);
   out->data = calloc (n > 0 ? (size_t) n : 1, gz_dtype_size (out->dtype));
@@ -58,7 +58,7 @@ shape_fill (const GzNode *node, const GzTensor *x, GzTensor *y)
 static GzStatus
 shape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   int64_t s, e;
@@ -79,16 +79,12 @@ shape_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_shape = {
-  "Shape", 1, NULL, shape_infer, shape_forward, NULL, NULL,
-};
-
 /* ---- Size -------------------------------------------------------------- */
 
 static GzStatus
 size_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   gz_tensor_set_shape (out[0], GZ_DTYPE_INT64, 0, NULL);
@@ -105,10 +101,6 @@ size_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
   *(int64_t *) out[0]->data = gz_tensor_numel (in[0]);
   return GZ_OK;
 }
-
-const GzOpDef gz_tops_size = {
-  "Size", 1, NULL, size_infer, size_forward, NULL, NULL,
-};
 
 /* ---- Constant ---------------------------------------------------------- */
 
@@ -152,15 +144,15 @@ constant_value (const GzNode *node, GzTensor *y, const void **src, GzError *err)
           return GZ_OK;
         }
     }
-  return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
-                        "needs a float or int64 'value', 'value_float(s)' or 'value_int(s)' "
-                        "attribute (sparse and string constants are not supported)");
+  return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
+                      "needs a float or int64 'value', 'value_float(s)' or 'value_int(s)' "
+                      "attribute (sparse and string constants are not supported)");
 }
 
 static GzStatus
 constant_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 0, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 0, 1, err);
   if (need != GZ_OK)
     return need;
   const void *src;
@@ -171,7 +163,7 @@ constant_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *
     return st;
   int64_t n = gz_tensor_numel (out[0]);
   if (n > 0 && src != NULL)
-    memcpy (out[0]->data, src, gz_tops_bytes (out[0], n));
+    memcpy (out[0]->data, src, gz_op_bytes (out[0], n));
   return GZ_OK;
 }
 
@@ -185,15 +177,11 @@ constant_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const
     return st;
   int64_t n = gz_tensor_numel (&hdr);
   if (n != gz_tensor_numel (out[0]) || hdr.dtype != out[0]->dtype)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "output buffer does not match the constant");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "output buffer does not match the constant");
   if (n > 0 && src != NULL)
-    memcpy (out[0]->data, src, gz_tops_bytes (out[0], n));
+    memcpy (out[0]->data, src, gz_op_bytes (out[0], n));
   return GZ_OK;
 }
-
-const GzOpDef gz_tops_constant = {
-  "Constant", 1, NULL, constant_infer, constant_forward, NULL, NULL,
-};
 
 /* ---- ConstantOfShape --------------------------------------------------- */
 
@@ -206,16 +194,16 @@ cos_value (const GzNode *node, GzDType *dtype, double *value, GzError *err)
   if (a == NULL)
     return GZ_OK;
   if (a->type != GZ_ATTR_TENSOR || a->t == NULL || gz_tensor_numel (a->t) != 1)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "value must be a one-element tensor");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "value must be a one-element tensor");
   *dtype = a->t->dtype;
-  *value = gz_tops_scalar (a->t);
+  *value = gz_op_scalar (a->t);
   return GZ_OK;
 }
 
 static GzStatus
 cos_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const int64_t *shape;
@@ -225,10 +213,9 @@ cos_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, 
   GzStatus st;
   if ((st = cos_value (node, &dtype, &value, err)) != GZ_OK)
     return st;
-  if ((st = gz_tops_const_ints (node, gz_tops_input (node, in, 0), "input", &shape, &n, err))
-      != GZ_OK)
+  if ((st = gz_op_const_ints (node, gz_op_input (node, in, 0), "input", &shape, &n, err)) != GZ_OK)
     return st;
-  if ((st = gz_tops_check_shape (node, n, shape, err)) != GZ_OK)
+  if ((st = gz_op_check_shape (node, n, shape, err)) != GZ_OK)
     return st;
   gz_tensor_set_shape (out[0], dtype, n, shape);
   return GZ_OK;
@@ -260,10 +247,6 @@ cos_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_constant_of_shape = {
-  "ConstantOfShape", 9, NULL, cos_infer, cos_forward, NULL, NULL,
-};
-
 /* ---- Range ------------------------------------------------------------- */
 
 #define RANGE_MAX_ELEMENTS ((int64_t) 1 << 31)
@@ -274,18 +257,18 @@ range_count (const GzNode *node, const GzTensor *const *in, int64_t *count, GzEr
   static const char *const names[3] = { "start", "limit", "delta" };
   for (int i = 0; i < 3; i++)
     {
-      const GzTensor *t = gz_tops_input (node, in, i);
+      const GzTensor *t = gz_op_input (node, in, i);
       if (t == NULL)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "input '%s' is missing", names[i]);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "input '%s' is missing", names[i]);
       if (gz_tensor_numel (t) != 1 || t->ndim > 1)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "input '%s' must be a scalar", names[i]);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "input '%s' must be a scalar", names[i]);
       if (t->dtype != in[0]->dtype)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "inputs differ in data type");
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "inputs differ in data type");
       if (t->data == NULL)
-        return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
-                              "input '%s' is computed at run time; the output size must be "
-                              "known at load time",
-                              names[i]);
+        return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
+                            "input '%s' is computed at run time; the output size must be "
+                            "known at load time",
+                            names[i]);
     }
   int64_t n;
   if (in[0]->dtype == GZ_DTYPE_INT64)
@@ -293,7 +276,7 @@ range_count (const GzNode *node, const GzTensor *const *in, int64_t *count, GzEr
       int64_t s = *(int64_t *) in[0]->data, l = *(int64_t *) in[1]->data;
       int64_t d = *(int64_t *) in[2]->data;
       if (d == 0)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "delta is 0");
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "delta is 0");
       /* unsigned differences cannot overflow */
       uint64_t diff, step;
       if (d > 0)
@@ -305,17 +288,17 @@ range_count (const GzNode *node, const GzTensor *const *in, int64_t *count, GzEr
     }
   else
     {
-      double s = gz_tops_scalar (in[0]), l = gz_tops_scalar (in[1]), d = gz_tops_scalar (in[2]);
+      double s = gz_op_scalar (in[0]), l = gz_op_scalar (in[1]), d = gz_op_scalar (in[2]);
       if (d == 0.0 || !isfinite (s) || !isfinite (l) || !isfinite (d))
-        return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                              "start, limit and delta must be finite "
-                              "and delta non-zero");
+        return gz_op_error (err, GZ_ERR_SHAPE, node,
+                            "start, limit and delta must be finite "
+                            "and delta non-zero");
       double c = ceil ((l - s) / d);
       n = c <= 0.0 ? 0 : c > (double) RANGE_MAX_ELEMENTS ? -1 : (int64_t) c;
     }
   if (n < 0)
-    return gz_tops_error (err, GZ_ERR_LIMIT, node, "more than %lld elements",
-                          (long long) RANGE_MAX_ELEMENTS);
+    return gz_op_error (err, GZ_ERR_LIMIT, node, "more than %lld elements",
+                        (long long) RANGE_MAX_ELEMENTS);
   *count = n;
   return GZ_OK;
 }
@@ -323,7 +306,7 @@ range_count (const GzNode *node, const GzTensor *const *in, int64_t *count, GzEr
 static GzStatus
 range_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 3, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 3, 1, err);
   if (need != GZ_OK)
     return need;
   int64_t n;
@@ -347,17 +330,13 @@ range_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
     }
   else
     {
-      double s = gz_tops_scalar (in[0]), d = gz_tops_scalar (in[2]);
+      double s = gz_op_scalar (in[0]), d = gz_op_scalar (in[2]);
       float *p = out[0]->data;
       for (int64_t i = 0; i < n; i++)
         p[i] = (float) (s + (double) i * d);
     }
   return GZ_OK;
 }
-
-const GzOpDef gz_tops_range = {
-  "Range", 11, NULL, range_infer, range_forward, NULL, NULL,
-};
 
 /* ---- EyeLike ----------------------------------------------------------- */
 
@@ -384,8 +363,8 @@ eye_dtype (const GzNode *node, const GzTensor *x, GzDType *dtype, GzError *err)
         *dtype = GZ_DTYPE_INT64;
         return GZ_OK;
       default:
-        return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "dtype %lld is not supported",
-                              (long long) a->i);
+        return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "dtype %lld is not supported",
+                            (long long) a->i);
     }
 }
 
@@ -408,14 +387,14 @@ eye_fill (const GzNode *node, GzTensor *y)
 static GzStatus
 eye_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus st = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus st = gz_op_need (node, in, out, 1, 1, err);
   GzDType dtype;
   if (st != GZ_OK || (st = eye_dtype (node, in[0], &dtype, err)) != GZ_OK)
     return st;
   if (in[0]->ndim != 2)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "input must be 2-D, not rank %d", in[0]->ndim);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "input must be 2-D, not rank %d", in[0]->ndim);
   if (gz_node_attr_int (node, "k", 0) == INT64_MIN)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "k is out of range");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "k is out of range");
   gz_tensor_set_shape (out[0], dtype, 2, in[0]->dims);
   if ((st = alloc_output (node, out[0], err)) != GZ_OK)
     return st;
@@ -430,10 +409,6 @@ eye_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_eye_like = {
-  "EyeLike", 9, NULL, eye_infer, eye_forward, NULL, NULL,
-};
-
 /* ---- OneHot ------------------------------------------------------------ */
 
 /* output[..., d at axis, ...] = values[1] where indices[...] == d (negative
@@ -445,20 +420,20 @@ onehot_layout (const GzNode *node, const GzTensor *const *in, int *axis, int64_t
 {
   const GzTensor *idx = in[0], *dt = in[1], *vals = in[2];
   if (gz_tensor_numel (dt) != 1)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "depth must be a scalar");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "depth must be a scalar");
   if (dt->data == NULL)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "depth is computed at run time");
-  double d = gz_tops_scalar (dt);
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "depth is computed at run time");
+  double d = gz_op_scalar (dt);
   if (!(d >= 1.0 && d <= (double) ((int64_t) 1 << 40)))
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "depth %g is invalid", d);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "depth %g is invalid", d);
   *depth = (int64_t) d;
   if (gz_tensor_numel (vals) != 2)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "values must hold [off, on]");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "values must hold [off, on]");
   int64_t v = gz_node_attr_int (node, "axis", -1);
   int r = idx->ndim + 1;
   if (r > GZ_MAX_DIMS || v < -r || v >= r)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
-                          (long long) v, r);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
+                        (long long) v, r);
   *axis = (int) (v < 0 ? v + r : v);
   return GZ_OK;
 }
@@ -466,7 +441,7 @@ onehot_layout (const GzNode *node, const GzTensor *const *in, int *axis, int64_t
 static GzStatus
 onehot_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus st = gz_tops_need (node, in, out, 3, 1, err);
+  GzStatus st = gz_op_need (node, in, out, 3, 1, err);
   int axis;
   int64_t depth;
   if (st != GZ_OK || (st = onehot_layout (node, in, &axis, &depth, err)) != GZ_OK)
@@ -474,7 +449,7 @@ onehot_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
   int64_t dims[GZ_MAX_DIMS];
   for (int a = 0, k = 0; a <= in[0]->ndim; a++)
     dims[a] = a == axis ? depth : in[0]->dims[k++];
-  if ((st = gz_tops_check_shape (node, in[0]->ndim + 1, dims, err)) != GZ_OK)
+  if ((st = gz_op_check_shape (node, in[0]->ndim + 1, dims, err)) != GZ_OK)
     return st;
   gz_tensor_set_shape (out[0], in[2]->dtype, in[0]->ndim + 1, dims);
   return GZ_OK;
@@ -514,6 +489,69 @@ onehot_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_one_hot = {
-  "OneHot", 9, NULL, onehot_infer, onehot_forward, NULL, NULL,
+const GzOpDef gz_op_constant[] = {
+  {
+      "Shape",
+      1,
+      NULL,
+      shape_infer,
+      shape_forward,
+      NULL,
+      NULL,
+  },
+  {
+      "Size",
+      1,
+      NULL,
+      size_infer,
+      size_forward,
+      NULL,
+      NULL,
+  },
+  {
+      "Constant",
+      1,
+      NULL,
+      constant_infer,
+      constant_forward,
+      NULL,
+      NULL,
+  },
+  {
+      "ConstantOfShape",
+      9,
+      NULL,
+      cos_infer,
+      cos_forward,
+      NULL,
+      NULL,
+  },
+  {
+      "Range",
+      11,
+      NULL,
+      range_infer,
+      range_forward,
+      NULL,
+      NULL,
+  },
+  {
+      "EyeLike",
+      9,
+      NULL,
+      eye_infer,
+      eye_forward,
+      NULL,
+      NULL,
+  },
+  {
+      "OneHot",
+      9,
+      NULL,
+      onehot_infer,
+      onehot_forward,
+      NULL,
+      NULL,
+  },
+  GZ_OP_END,
 };

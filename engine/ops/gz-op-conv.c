@@ -34,7 +34,7 @@
 
 typedef struct
 {
-  GzNnWindowAttrs win;
+  GzOpWindowAttrs win;
   int64_t group;
   /* Winograd: the weight as shape inference saw it when it is a constant
    * (then its data never changes, so a transform of it can be kept), and
@@ -65,9 +65,9 @@ conv_init (GzNode *node, int64_t opset, GzError *err)
   Params *p = calloc (1, sizeof *p);
   GzStatus st;
   if (p == NULL)
-    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
+    return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory");
   p->lock_ok = pthread_mutex_init (&p->lock, NULL) == 0;
-  if ((st = gz_nn_window_parse (node, &p->win, err)) != GZ_OK)
+  if ((st = gz_op_window_parse (node, &p->win, err)) != GZ_OK)
     {
       conv_free_params (p);
       return st;
@@ -75,7 +75,7 @@ conv_init (GzNode *node, int64_t opset, GzError *err)
   if (p->win.ceil_mode)
     {
       conv_free_params (p);
-      return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "Conv has no ceil_mode");
+      return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "Conv has no ceil_mode");
     }
   p->group = gz_node_attr_int (node, "group", 1);
   node->params = p;
@@ -86,7 +86,7 @@ conv_init (GzNode *node, int64_t opset, GzError *err)
 typedef struct
 {
   int64_t n, c, m, group, cg, mg;
-  GzNnWindow w;
+  GzOpWindow w;
   int64_t k; /* cg * k_h * k_w: rows of the im2col matrix */
   int64_t p; /* out_h * out_w */
   int64_t hw; /* in_h * in_w */
@@ -101,62 +101,62 @@ conv_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *e
   char sx[160], sw[160];
 
   if (p == NULL)
-    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
-  if ((st = gz_nn_need_float (node, in, 0, "X", err)) != GZ_OK
-      || (st = gz_nn_need_float (node, in, 1, "W", err)) != GZ_OK)
+    return gz_op_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+  if ((st = gz_op_need_float (node, in, 0, "X", err)) != GZ_OK
+      || (st = gz_op_need_float (node, in, 1, "W", err)) != GZ_OK)
     return st;
-  const GzTensor *x = in[0], *w = in[1], *b = gz_nn_input (node, in, 2);
+  const GzTensor *x = in[0], *w = in[1], *b = gz_op_input (node, in, 2);
   if (x->ndim < 3)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "input X %s must have rank >= 3 (N,C,...)",
-                        gz_nn_shape_str (x->ndim, x->dims, sx, sizeof sx));
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "input X %s must have rank >= 3 (N,C,...)",
+                        gz_op_shape_str (x->ndim, x->dims, sx, sizeof sx));
   if (w->ndim != x->ndim)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "weight %s and input %s differ in rank",
-                        gz_nn_shape_str (w->ndim, w->dims, sw, sizeof sw),
-                        gz_nn_shape_str (x->ndim, x->dims, sx, sizeof sx));
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "weight %s and input %s differ in rank",
+                        gz_op_shape_str (w->ndim, w->dims, sw, sizeof sw),
+                        gz_op_shape_str (x->ndim, x->dims, sx, sizeof sx));
   int nsp = x->ndim - 2;
   g->n = x->dims[0];
   g->c = x->dims[1];
   g->m = w->dims[0];
   g->group = p->group;
   if (g->group < 1 || g->c % g->group != 0 || g->m % g->group != 0)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node,
+    return gz_op_error (err, GZ_ERR_SHAPE, node,
                         "group %lld must divide the %lld input and %lld output channels",
                         (long long) g->group, (long long) g->c, (long long) g->m);
   g->cg = g->c / g->group;
   g->mg = g->m / g->group;
   if (g->cg < 1 || g->mg < 1)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "no input or output channels (%lld, %lld)",
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "no input or output channels (%lld, %lld)",
                         (long long) g->c, (long long) g->m);
   if (w->dims[1] != g->cg)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node,
+    return gz_op_error (err, GZ_ERR_SHAPE, node,
                         "input has %lld channels; weight %s expects %lld per group × %lld "
                         "groups",
-                        (long long) g->c, gz_nn_shape_str (w->ndim, w->dims, sw, sizeof sw),
+                        (long long) g->c, gz_op_shape_str (w->ndim, w->dims, sw, sizeof sw),
                         (long long) w->dims[1], (long long) g->group);
   if (b != NULL)
     {
       if (b->dtype != GZ_DTYPE_FLOAT)
-        return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "bias must be float32");
+        return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "bias must be float32");
       if (b->ndim != 1 || b->dims[0] != g->m)
-        return gz_nn_error (err, GZ_ERR_SHAPE, node, "bias %s must be [%lld]",
-                            gz_nn_shape_str (b->ndim, b->dims, sw, sizeof sw), (long long) g->m);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "bias %s must be [%lld]",
+                            gz_op_shape_str (b->ndim, b->dims, sw, sizeof sw), (long long) g->m);
     }
-  if ((st = gz_nn_window_resolve (node, &p->win, nsp, x->dims + 2, w->dims + 2, &g->w, err))
+  if ((st = gz_op_window_resolve (node, &p->win, nsp, x->dims + 2, w->dims + 2, &g->w, err))
       != GZ_OK)
     return st;
-  const GzNnWindow *wi = &g->w;
+  const GzOpWindow *wi = &g->w;
   if (__builtin_mul_overflow (g->cg, wi->k_h * wi->k_w, &g->k)
       || __builtin_mul_overflow (wi->out_h, wi->out_w, &g->p)
       || __builtin_mul_overflow (wi->in_h, wi->in_w, &g->hw))
-    return gz_nn_error (err, GZ_ERR_LIMIT, node, "sizes overflow");
-  if ((st = gz_nn_check_int (node, "im2col rows", g->k, err)) != GZ_OK
-      || (st = gz_nn_check_int (node, "output plane size", g->p, err)) != GZ_OK
-      || (st = gz_nn_check_int (node, "input plane size", g->hw, err)) != GZ_OK
-      || (st = gz_nn_check_int (node, "output channels", g->m, err)) != GZ_OK
-      || (st = gz_nn_check_int (node, "input channels", g->c, err)) != GZ_OK)
+    return gz_op_error (err, GZ_ERR_LIMIT, node, "sizes overflow");
+  if ((st = gz_op_check_int (node, "im2col rows", g->k, err)) != GZ_OK
+      || (st = gz_op_check_int (node, "output plane size", g->p, err)) != GZ_OK
+      || (st = gz_op_check_int (node, "input plane size", g->hw, err)) != GZ_OK
+      || (st = gz_op_check_int (node, "output channels", g->m, err)) != GZ_OK
+      || (st = gz_op_check_int (node, "input channels", g->c, err)) != GZ_OK)
     return st;
   if (g->k > 0 && g->p > INT64_MAX / g->k)
-    return gz_nn_error (err, GZ_ERR_LIMIT, node, "im2col matrix too large");
+    return gz_op_error (err, GZ_ERR_LIMIT, node, "im2col matrix too large");
   g->pointwise = wi->k_h == 1 && wi->k_w == 1 && wi->s_h == 1 && wi->s_w == 1 && wi->pad_t == 0
       && wi->pad_l == 0 && wi->pad_b == 0 && wi->pad_r == 0;
   g->depthwise = g->cg == 1 && g->mg == 1 && !g->pointwise;
@@ -169,7 +169,7 @@ set_conv_output (const GzNode *node, int nd, int64_t n, int64_t c, int64_t h, in
                  GzTensor *out, GzError *err)
 {
   int64_t dims[4] = { n, c, nd == 4 ? h : w, w };
-  GzStatus st = gz_nn_check_shape (node, nd, dims, err);
+  GzStatus st = gz_op_check_shape (node, nd, dims, err);
   if (st == GZ_OK)
     gz_tensor_set_shape (out, GZ_DTYPE_FLOAT, nd, dims);
   return st;
@@ -218,7 +218,7 @@ static void
 im2col_rows (long begin, long end, void *data)
 {
   const ColJob *j = data;
-  const GzNnWindow *w = &j->g->w;
+  const GzOpWindow *w = &j->g->w;
   const int64_t ow = w->out_w, oh = w->out_h;
   for (long r = begin; r < end; r++)
     {
@@ -254,7 +254,7 @@ static void
 col2im_channels (long begin, long end, void *data)
 {
   const ColJob *j = data;
-  const GzNnWindow *w = &j->g->w;
+  const GzOpWindow *w = &j->g->w;
   const int64_t ow = w->out_w, oh = w->out_h;
   for (long c = begin; c < end; c++)
     {
@@ -272,7 +272,7 @@ col2im_channels (long begin, long end, void *data)
                   continue;
                 float *restrict dst = dxc + iy * w->in_w + xoff;
                 if (w->s_w == 1)
-                  gz_nn_axpy (dst + lo, src + lo, 1.0f, hi - lo);
+                  gz_op_axpy (dst + lo, src + lo, 1.0f, hi - lo);
                 else
                   for (int64_t ox = lo; ox < hi; ox++)
                     dst[ox * w->s_w] += src[ox];
@@ -285,7 +285,7 @@ static void
 run_im2col (const Geo *g, const float *x, float *col)
 {
   ColJob j = { .g = g, .x = x, .col = col };
-  gz_parallel_for (g->k, gz_nn_chunk (g->p), im2col_rows, &j);
+  gz_parallel_for (g->k, gz_op_chunk (g->p), im2col_rows, &j);
 }
 
 /* ---- Depthwise direct kernels ------------------------------------------ */
@@ -303,14 +303,14 @@ static void
 dw_forward_planes (long begin, long end, void *data)
 {
   const DwJob *j = data;
-  const GzNnWindow *w = &j->g->w;
+  const GzOpWindow *w = &j->g->w;
   const int64_t ow = w->out_w;
   for (long pl = begin; pl < end; pl++)
     {
       int64_t c = pl % j->g->c;
       const float *xc = j->x + pl * j->g->hw, *wc = j->w + c * w->k_h * w->k_w;
       float *yc = j->y + pl * j->g->p;
-      gz_nn_fill (yc, j->bias != NULL ? j->bias[c] : 0.0f, j->g->p);
+      gz_op_fill (yc, j->bias != NULL ? j->bias[c] : 0.0f, j->g->p);
       for (int64_t ki = 0; ki < w->k_h; ki++)
         {
           int64_t oy_lo, oy_hi;
@@ -326,9 +326,9 @@ dw_forward_planes (long begin, long end, void *data)
                   const float *src = xc + iy * w->in_w + xoff;
                   float *yr = yc + oy * ow;
                   if (w->s_w == 1)
-                    gz_nn_axpy (yr + lo, src + lo, wv, hi - lo);
+                    gz_op_axpy (yr + lo, src + lo, wv, hi - lo);
                   else if (w->s_w == 2)
-                    gz_nn_axpy_s2 (yr + lo, src + 2 * lo, wv, hi - lo);
+                    gz_op_axpy_s2 (yr + lo, src + 2 * lo, wv, hi - lo);
                   else
                     for (int64_t ox = lo; ox < hi; ox++)
                       yr[ox] += wv * src[ox * w->s_w];
@@ -348,7 +348,7 @@ typedef struct
 } DwPad;
 
 static inline void
-dw_pad_size (const GzNnWindow *w, DwPad *pd)
+dw_pad_size (const GzOpWindow *w, DwPad *pd)
 {
   /* Rows/columns the last window reaches, plus slack for the 8-float loads. */
   pd->ph = (w->out_h - 1) * w->s_h + (w->k_h - 1) * w->d_h + 1;
@@ -356,7 +356,7 @@ dw_pad_size (const GzNnWindow *w, DwPad *pd)
 }
 
 static inline __attribute__ ((always_inline)) void
-dw_padded_rows (const GzNnWindow *w, const DwPad *pd, const float *buf, const float *wc, float b0,
+dw_padded_rows (const GzOpWindow *w, const DwPad *pd, const float *buf, const float *wc, float b0,
                 float *yc, int64_t kh, int64_t kw, int64_t dh, int64_t dw, int64_t sw)
 {
   const int64_t ow = w->out_w;
@@ -367,7 +367,7 @@ dw_padded_rows (const GzNnWindow *w, const DwPad *pd, const float *buf, const fl
       int64_t ox = 0;
       for (; ox + 4 <= ow; ox += 4)
         {
-          gz_nn_v4 acc = { b0, b0, b0, b0 };
+          gz_op_v4 acc = { b0, b0, b0, b0 };
           for (int64_t ki = 0; ki < kh; ki++)
             {
               const float *row = base + ki * dh * pd->pw + ox * sw;
@@ -375,17 +375,17 @@ dw_padded_rows (const GzNnWindow *w, const DwPad *pd, const float *buf, const fl
                 {
                   const float wv = wc[ki * kw + kj];
                   const float *src = row + kj * dw;
-                  gz_nn_v4 xv;
+                  gz_op_v4 xv;
                   if (sw == 1)
                     memcpy (&xv, src, sizeof xv);
                   else
                     {
-                      gz_nn_v4 x0, x1;
+                      gz_op_v4 x0, x1;
                       memcpy (&x0, src, sizeof x0);
                       memcpy (&x1, src + 4, sizeof x1);
                       xv = __builtin_shufflevector (x0, x1, 0, 2, 4, 6);
                     }
-                  acc += (gz_nn_v4){ wv, wv, wv, wv } * xv;
+                  acc += (gz_op_v4){ wv, wv, wv, wv } * xv;
                 }
             }
           memcpy (yr + ox, &acc, sizeof acc);
@@ -405,7 +405,7 @@ static void
 dw_forward_padded_planes (long begin, long end, void *data)
 {
   const DwJob *j = data;
-  const GzNnWindow *w = &j->g->w;
+  const GzOpWindow *w = &j->g->w;
   /* AVX-512/AVX2 3×3 and 5×5 kernels when the CPU has them (gz-conv-kernels.c). */
   if (gz_conv_dw_planes (w, j->g->c, j->x, j->w, j->bias, j->y, begin, end))
     return;
@@ -445,7 +445,7 @@ static void
 dw_backward_planes (long begin, long end, void *data)
 {
   const DwJob *j = data;
-  const GzNnWindow *w = &j->g->w;
+  const GzOpWindow *w = &j->g->w;
   const int64_t ow = w->out_w;
   for (long pl = begin; pl < end; pl++)
     {
@@ -468,7 +468,7 @@ dw_backward_planes (long begin, long end, void *data)
                   float *dst = dxc + iy * w->in_w + xoff;
                   const float *gr = dyc + oy * ow;
                   if (w->s_w == 1)
-                    gz_nn_axpy (dst + lo, gr + lo, wv, hi - lo);
+                    gz_op_axpy (dst + lo, gr + lo, wv, hi - lo);
                   else
                     for (int64_t ox = lo; ox < hi; ox++)
                       dst[ox * w->s_w] += wv * gr[ox];
@@ -484,11 +484,11 @@ dw_backward_planes (long begin, long end, void *data)
 static inline void
 axpy_scatter2 (float *restrict y, const float *restrict x, float a, int64_t n)
 {
-  const gz_nn_v4 av = { a, a, a, a }, zero = { 0, 0, 0, 0 };
+  const gz_op_v4 av = { a, a, a, a }, zero = { 0, 0, 0, 0 };
   int64_t i = 0;
   for (; i + 4 <= n; i += 4) /* writes y[2 i .. 2 i + 7]: the buffer has slack */
     {
-      gz_nn_v4 xv, y0, y1;
+      gz_op_v4 xv, y0, y1;
       memcpy (&xv, x + i, sizeof xv);
       xv *= av;
       memcpy (&y0, y + 2 * i, sizeof y0);
@@ -506,7 +506,7 @@ static void
 dw_backward_padded_planes (long begin, long end, void *data)
 {
   const DwJob *j = data;
-  const GzNnWindow *w = &j->g->w;
+  const GzOpWindow *w = &j->g->w;
   DwPad pd;
   dw_pad_size (w, &pd);
   float *buf = malloc ((size_t) (pd.ph * pd.pw) * sizeof (float));
@@ -531,7 +531,7 @@ dw_backward_padded_planes (long begin, long end, void *data)
                 float *dst = buf + (oy * w->s_h + ki * w->d_h) * pd.pw + kj * w->d_w;
                 const float *g = dyc + oy * ow;
                 if (w->s_w == 1)
-                  gz_nn_axpy (dst, g, wv, ow);
+                  gz_op_axpy (dst, g, wv, ow);
                 else
                   axpy_scatter2 (dst, g, wv, ow);
               }
@@ -559,7 +559,7 @@ static void
 dw_weight_channels (long begin, long end, void *data)
 {
   const DwJob *j = data;
-  const GzNnWindow *w = &j->g->w;
+  const GzOpWindow *w = &j->g->w;
   const int64_t ow = w->out_w;
   for (long c = begin; c < end; c++)
     {
@@ -642,14 +642,14 @@ static bool
 conv_winograd (const GzNode *node, const Geo *g, const GzTensor *const *in, float *y, GzStatus *st,
                GzError *err)
 {
-  const GzNnWindow *wi = &g->w;
+  const GzOpWindow *wi = &g->w;
   if (g->group != 1 || wi->k_h != 3 || wi->k_w != 3 || wi->s_h != 1 || wi->s_w != 1 || wi->d_h != 1
       || wi->d_w != 1 || in[0]->ndim != 4 || g->n < 2 || g->n > INT_MAX || wi->pad_t < 0
       || wi->pad_l < 0 || wi->pad_b < 0 || wi->pad_r < 0 || !conv_winograd_on ())
     return false;
   Params *p = node->params;
   const float *w = in[1]->data;
-  const GzTensor *bt = gz_nn_input (node, in, 2);
+  const GzTensor *bt = gz_op_input (node, in, 2);
   GzWinogradShape s = {
     .n = (int) g->n,
     .c = (int) g->c,
@@ -685,7 +685,7 @@ bias_fill_rows (long begin, long end, void *data)
 {
   const BiasJob *j = data;
   for (long o = begin; o < end; o++)
-    gz_nn_fill (j->y + o * j->p, j->bias[o], j->p);
+    gz_op_fill (j->y + o * j->p, j->bias[o], j->p);
 }
 
 /* Planes of at most CONV_BATCH_PLANE positions are multiplied for several
@@ -749,9 +749,9 @@ scatter_rows (long begin, long end, void *data)
 static void
 conv_forward_gemm (const Geo *g, const float *x, const float *w, const float *bias, float *y)
 {
-  GzNnWindow win = g->w;
+  GzOpWindow win = g->w;
   if (g->pointwise)
-    win = (GzNnWindow){ .in_h = 1,
+    win = (GzOpWindow){ .in_h = 1,
                         .in_w = g->hw,
                         .out_h = 1,
                         .out_w = g->hw,
@@ -792,7 +792,7 @@ conv_forward_gemm (const Geo *g, const float *x, const float *w, const float *bi
           if (nbc > 1)
             {
               ScatterJob sj = { g, cs, yg, nbc };
-              gz_parallel_for (nbc * g->mg, gz_nn_chunk ((double) g->p), scatter_rows, &sj);
+              gz_parallel_for (nbc * g->mg, gz_op_chunk ((double) g->p), scatter_rows, &sj);
             }
         }
     }
@@ -807,7 +807,7 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
   if ((st = conv_geometry (node, in, &g, err)) != GZ_OK)
     return st;
   const float *x = in[0]->data, *w = in[1]->data;
-  const GzTensor *bt = gz_nn_input (node, in, 2);
+  const GzTensor *bt = gz_op_input (node, in, 2);
   const float *bias = bt != NULL ? bt->data : NULL;
   float *y = out[0]->data;
 
@@ -818,7 +818,7 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
       dw_pad_size (&g.w, &pd);
       /* Padded kernel for strides 1 and 2 while the buffer stays cache-sized. */
       bool padded = g.w.s_w <= 2 && pd.ph * pd.pw <= (int64_t) 1 << 20;
-      gz_parallel_for (g.n * g.c, gz_nn_chunk ((double) g.p * g.w.k_h * g.w.k_w),
+      gz_parallel_for (g.n * g.c, gz_op_chunk ((double) g.p * g.w.k_h * g.w.k_w),
                        padded ? dw_forward_padded_planes : dw_forward_planes, &j);
       return GZ_OK;
     }
@@ -837,7 +837,7 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
   float *col = NULL;
   /* The im2col matrix lives in the thread's reused scratch block (gz-blas.h). */
   if (!g.pointwise && (col = gz_scratch_get ((size_t) (g.k * g.p))) == NULL)
-    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory for %lld floats of scratch",
+    return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory for %lld floats of scratch",
                         (long long) (g.k * g.p));
   for (int64_t n = 0; n < g.n; n++)
     for (int64_t gi = 0; gi < g.group; gi++)
@@ -848,7 +848,7 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
         if (bias != NULL)
           {
             BiasJob bj = { yg, bias + gi * g.mg, g.p };
-            gz_parallel_for (g.mg, gz_nn_chunk ((double) g.p), bias_fill_rows, &bj);
+            gz_parallel_for (g.mg, gz_op_chunk ((double) g.p), bias_fill_rows, &bj);
             beta = 1.0f;
           }
         const float *b = xg;
@@ -909,16 +909,16 @@ conv_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
       dw_pad_size (&g.w, &pd);
       bool padded = g.w.s_w <= 2 && pd.ph * pd.pw <= (int64_t) 1 << 20;
       if (dx != NULL)
-        gz_parallel_for (g.n * g.c, gz_nn_chunk ((double) g.p * g.w.k_h * g.w.k_w),
+        gz_parallel_for (g.n * g.c, gz_op_chunk ((double) g.p * g.w.k_h * g.w.k_w),
                          padded ? dw_backward_padded_planes : dw_backward_planes, &j);
       if (dw != NULL)
-        gz_parallel_for (g.c, gz_nn_chunk ((double) g.n * g.p * g.w.k_h * g.w.k_w),
+        gz_parallel_for (g.c, gz_op_chunk ((double) g.n * g.p * g.w.k_h * g.w.k_w),
                          dw_weight_channels, &j);
       return GZ_OK;
     }
 
   float *col = NULL;
-  if (!g.pointwise && (col = gz_nn_alloc_floats (node, g.k * g.p, err)) == NULL)
+  if (!g.pointwise && (col = gz_op_alloc_floats (node, g.k * g.p, err)) == NULL)
     return err != NULL ? err->code : GZ_ERR_NOMEM;
   if (dx != NULL && !g.pointwise)
     memset (dx, 0, (size_t) (g.n * g.c * g.hw) * sizeof (float));
@@ -953,21 +953,11 @@ conv_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
         gz_sgemm (true, false, (int) g.k, (int) g.p, (int) g.mg, 1.0f, wg, (int) g.k, dyg,
                   (int) g.p, 0.0f, col, (int) g.p);
         ColJob j = { .g = &g, .col = col, .dx = dxg };
-        gz_parallel_for (g.cg, gz_nn_chunk ((double) (g.k / g.cg) * g.p), col2im_channels, &j);
+        gz_parallel_for (g.cg, gz_op_chunk ((double) (g.k / g.cg) * g.p), col2im_channels, &j);
       }
   free (col);
   return GZ_OK;
 }
-
-const GzOpDef gz_nn_op_conv = {
-  .op_type = "Conv",
-  .min_opset = 1,
-  .init = conv_init,
-  .infer = conv_infer,
-  .forward = conv_forward,
-  .backward = conv_backward,
-  .free_params = conv_free_params,
-};
 
 /* ---- ConvTranspose ----------------------------------------------------- */
 
@@ -977,7 +967,7 @@ const GzOpDef gz_nn_op_conv = {
 
 typedef struct
 {
-  GzNnWindowAttrs win;
+  GzOpWindowAttrs win;
   int64_t group;
   int n_out_pad, n_out_shape;
   int64_t out_pad[3], out_shape[5];
@@ -990,8 +980,8 @@ convt_init (GzNode *node, int64_t opset, GzError *err)
   GzStatus st;
   const int64_t *v;
   if (p == NULL)
-    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
-  if ((st = gz_nn_window_parse (node, &p->win, err)) != GZ_OK)
+    return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory");
+  if ((st = gz_op_window_parse (node, &p->win, err)) != GZ_OK)
     {
       free (p);
       return st;
@@ -1015,48 +1005,48 @@ static GzStatus
 convt_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *err)
 {
   const TParams *p = node->params;
-  const GzNnWindowAttrs *a;
+  const GzOpWindowAttrs *a;
   GzStatus st;
   char sx[160], sw[160];
   if (p == NULL)
-    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+    return gz_op_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
   a = &p->win;
-  if ((st = gz_nn_need_float (node, in, 0, "X", err)) != GZ_OK
-      || (st = gz_nn_need_float (node, in, 1, "W", err)) != GZ_OK)
+  if ((st = gz_op_need_float (node, in, 0, "X", err)) != GZ_OK
+      || (st = gz_op_need_float (node, in, 1, "W", err)) != GZ_OK)
     return st;
-  const GzTensor *x = in[0], *w = in[1], *b = gz_nn_input (node, in, 2);
+  const GzTensor *x = in[0], *w = in[1], *b = gz_op_input (node, in, 2);
   if (x->ndim < 3 || w->ndim != x->ndim)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "input %s and weight %s: ranks must match, >= 3",
-                        gz_nn_shape_str (x->ndim, x->dims, sx, sizeof sx),
-                        gz_nn_shape_str (w->ndim, w->dims, sw, sizeof sw));
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "input %s and weight %s: ranks must match, >= 3",
+                        gz_op_shape_str (x->ndim, x->dims, sx, sizeof sx),
+                        gz_op_shape_str (w->ndim, w->dims, sw, sizeof sw));
   int nsp = x->ndim - 2;
   if (nsp > 2)
-    return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
                         "%d spatial dimensions; only 1-D and 2-D are supported", nsp);
   /* In Geo terms (a Conv from this op's output to its input): c = M, m = C. */
   g->n = x->dims[0];
   g->group = p->group;
   int64_t c_in = x->dims[1];
   if (g->group < 1 || c_in % g->group != 0 || w->dims[0] != c_in)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node,
+    return gz_op_error (err, GZ_ERR_SHAPE, node,
                         "input has %lld channels; weight %s must be [%lld, M/group, ...] with "
                         "group %lld dividing them",
-                        (long long) c_in, gz_nn_shape_str (w->ndim, w->dims, sw, sizeof sw),
+                        (long long) c_in, gz_op_shape_str (w->ndim, w->dims, sw, sizeof sw),
                         (long long) c_in, (long long) g->group);
   g->mg = c_in / g->group; /* rows of W_g (input channels per group) */
   g->cg = w->dims[1]; /* output channels per group */
   g->m = c_in;
   g->c = g->cg * g->group;
   if (g->cg < 1 || g->mg < 1)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "no input or output channels");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "no input or output channels");
   if (b != NULL && (b->dtype != GZ_DTYPE_FLOAT || b->ndim != 1 || b->dims[0] != g->c))
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "bias %s must be float [%lld]",
-                        gz_nn_shape_str (b->ndim, b->dims, sw, sizeof sw), (long long) g->c);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "bias %s must be float [%lld]",
+                        gz_op_shape_str (b->ndim, b->dims, sw, sizeof sw), (long long) g->c);
   if ((a->n_strides && a->n_strides != nsp) || (a->n_dilations && a->n_dilations != nsp)
       || (a->n_pads && a->n_pads != 2 * nsp) || (a->n_kernel && a->n_kernel != nsp)
       || (p->n_out_pad && p->n_out_pad != nsp)
       || (p->n_out_shape && p->n_out_shape != nsp && p->n_out_shape != nsp + 2))
-    return gz_nn_error (err, GZ_ERR_SHAPE, node,
+    return gz_op_error (err, GZ_ERR_SHAPE, node,
                         "strides/dilations/pads/kernel_shape/output_padding/output_shape do "
                         "not match %d spatial dimensions",
                         nsp);
@@ -1073,16 +1063,16 @@ convt_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *
       in_sp[j] = x->dims[2 + i];
       int64_t op = p->n_out_pad ? p->out_pad[i] : 0;
       if (a->n_kernel && a->kernel[i] != k[j])
-        return gz_nn_error (err, GZ_ERR_SHAPE, node, "kernel_shape[%d] = %lld, weight has %lld", i,
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "kernel_shape[%d] = %lld, weight has %lld", i,
                             (long long) a->kernel[i], (long long) k[j]);
       if (k[j] < 1 || k[j] > big || s[j] < 1 || s[j] > big || d[j] < 1 || d[j] > big || op < 0
           || op > big || in_sp[j] > big)
-        return gz_nn_error (err, GZ_ERR_SHAPE, node,
+        return gz_op_error (err, GZ_ERR_SHAPE, node,
                             "spatial axis %d: kernel, stride, dilation or output_padding out of "
                             "range",
                             i);
       int64_t dk = (k[j] - 1) * d[j] + 1, full = s[j] * (in_sp[j] - 1) + op + dk;
-      bool same = a->auto_pad == GZ_NN_PAD_SAME_UPPER || a->auto_pad == GZ_NN_PAD_SAME_LOWER;
+      bool same = a->auto_pad == GZ_OP_PAD_SAME_UPPER || a->auto_pad == GZ_OP_PAD_SAME_LOWER;
       if (p->n_out_shape || same)
         {
           int64_t want = p->n_out_shape ? p->out_shape[p->n_out_shape - nsp + i] : in_sp[j] * s[j];
@@ -1090,11 +1080,11 @@ convt_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *
            * end with zeros; the split floors as ONNX's reference does. */
           int64_t total = full - want;
           int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
-          bool upper = a->auto_pad == GZ_NN_PAD_SAME_UPPER;
+          bool upper = a->auto_pad == GZ_OP_PAD_SAME_UPPER;
           pb[j] = upper ? half : total - half;
           pe[j] = total - pb[j];
           if (want < 1 || want > big || pb[j] < 0)
-            return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
+            return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
                                 "spatial axis %d: output size %lld needs negative leading "
                                 "padding",
                                 i, (long long) want);
@@ -1102,19 +1092,19 @@ convt_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *
         }
       else
         {
-          if (a->auto_pad != GZ_NN_PAD_VALID && a->n_pads)
+          if (a->auto_pad != GZ_OP_PAD_VALID && a->n_pads)
             {
               pb[j] = a->pads[i];
               pe[j] = a->pads[nsp + i];
             }
           if (pb[j] < 0 || pe[j] < 0 || pb[j] > big || pe[j] > big)
-            return gz_nn_error (err, GZ_ERR_SHAPE, node, "spatial axis %d: pads out of range", i);
+            return gz_op_error (err, GZ_ERR_SHAPE, node, "spatial axis %d: pads out of range", i);
           out_sp[j] = full - pb[j] - pe[j];
           if (out_sp[j] < 1)
-            return gz_nn_error (err, GZ_ERR_SHAPE, node, "spatial axis %d: empty output", i);
+            return gz_op_error (err, GZ_ERR_SHAPE, node, "spatial axis %d: empty output", i);
         }
     }
-  g->w = (GzNnWindow){
+  g->w = (GzOpWindow){
     .in_h = out_sp[0],
     .in_w = out_sp[1],
     .out_h = in_sp[0],
@@ -1133,14 +1123,14 @@ convt_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError *
   if (__builtin_mul_overflow (g->cg, k[0] * k[1], &g->k)
       || __builtin_mul_overflow (in_sp[0], in_sp[1], &g->p)
       || __builtin_mul_overflow (out_sp[0], out_sp[1], &g->hw))
-    return gz_nn_error (err, GZ_ERR_LIMIT, node, "sizes overflow");
-  if ((st = gz_nn_check_int (node, "col rows", g->k, err)) != GZ_OK
-      || (st = gz_nn_check_int (node, "input plane size", g->p, err)) != GZ_OK
-      || (st = gz_nn_check_int (node, "output plane size", g->hw, err)) != GZ_OK
-      || (st = gz_nn_check_int (node, "channels", g->mg, err)) != GZ_OK)
+    return gz_op_error (err, GZ_ERR_LIMIT, node, "sizes overflow");
+  if ((st = gz_op_check_int (node, "col rows", g->k, err)) != GZ_OK
+      || (st = gz_op_check_int (node, "input plane size", g->p, err)) != GZ_OK
+      || (st = gz_op_check_int (node, "output plane size", g->hw, err)) != GZ_OK
+      || (st = gz_op_check_int (node, "channels", g->mg, err)) != GZ_OK)
     return st;
   if (g->p > INT64_MAX / g->k)
-    return gz_nn_error (err, GZ_ERR_LIMIT, node, "column matrix too large");
+    return gz_op_error (err, GZ_ERR_LIMIT, node, "column matrix too large");
   g->pointwise = g->depthwise = false;
   return GZ_OK;
 }
@@ -1164,9 +1154,9 @@ convt_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
   if ((st = convt_geometry (node, in, &g, err)) != GZ_OK)
     return st;
   const float *x = in[0]->data, *w = in[1]->data;
-  const GzTensor *bt = gz_nn_input (node, in, 2);
+  const GzTensor *bt = gz_op_input (node, in, 2);
   float *y = out[0]->data;
-  float *col = gz_nn_alloc_floats (node, g.k * g.p, err);
+  float *col = gz_op_alloc_floats (node, g.k * g.p, err);
   if (col == NULL)
     return err != NULL ? err->code : GZ_ERR_NOMEM;
   memset (y, 0, (size_t) (g.n * g.c * g.hw) * sizeof (float));
@@ -1177,7 +1167,7 @@ convt_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
         gz_sgemm (true, false, (int) g.k, (int) g.p, (int) g.mg, 1.0f, w + gi * g.mg * g.k,
                   (int) g.k, xg, (int) g.p, 0.0f, col, (int) g.p);
         ColJob j = { .g = &g, .col = col, .dx = y + (n * g.c + gi * g.cg) * g.hw };
-        gz_parallel_for (g.cg, gz_nn_chunk ((double) (g.k / g.cg) * g.p), col2im_channels, &j);
+        gz_parallel_for (g.cg, gz_op_chunk ((double) (g.k / g.cg) * g.p), col2im_channels, &j);
       }
   free (col);
   if (bt != NULL)
@@ -1221,7 +1211,7 @@ convt_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
         }
   if (dx == NULL && dw == NULL)
     return GZ_OK;
-  float *col = gz_nn_alloc_floats (node, g.k * g.p, err);
+  float *col = gz_op_alloc_floats (node, g.k * g.p, err);
   if (col == NULL)
     return err != NULL ? err->code : GZ_ERR_NOMEM;
   for (int64_t n = 0; n < g.n; n++)
@@ -1242,12 +1232,24 @@ convt_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
   return GZ_OK;
 }
 
-const GzOpDef gz_nn_op_convtranspose = {
-  .op_type = "ConvTranspose",
-  .min_opset = 1,
-  .init = convt_init,
-  .infer = convt_infer,
-  .forward = convt_forward,
-  .backward = convt_backward,
-  .free_params = gz_nn_free_params,
+const GzOpDef gz_op_conv[] = {
+  {
+      .op_type = "Conv",
+      .min_opset = 1,
+      .init = conv_init,
+      .infer = conv_infer,
+      .forward = conv_forward,
+      .backward = conv_backward,
+      .free_params = conv_free_params,
+  },
+  {
+      .op_type = "ConvTranspose",
+      .min_opset = 1,
+      .init = convt_init,
+      .infer = convt_infer,
+      .forward = convt_forward,
+      .backward = convt_backward,
+      .free_params = gz_op_free_params,
+  },
+  GZ_OP_END,
 };

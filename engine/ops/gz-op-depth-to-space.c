@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 /* Fills the 6-D view (dims in output order, input strides) and the output shape. */
 static GzStatus
@@ -16,18 +16,18 @@ d2s_view (const GzNode *node, const GzTensor *x, int64_t *vdims, int64_t *vstrid
   bool to_space = strcmp (node->op_type, "DepthToSpace") == 0;
   int64_t b = gz_node_attr_int (node, "blocksize", 0);
   if (x->ndim != 4)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "input must be 4-D, not rank %d", x->ndim);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "input must be 4-D, not rank %d", x->ndim);
   if (b < 1 || b > 4096)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "blocksize %lld is invalid", (long long) b);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "blocksize %lld is invalid", (long long) b);
   int64_t n = x->dims[0], c = x->dims[1], h = x->dims[2], w = x->dims[3];
   int64_t in6[6], st6[6];
   int perm[6];
   if (to_space)
     {
       if (c % (b * b) != 0)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                              "channels %lld are not a multiple of blocksize² %lld", (long long) c,
-                              (long long) (b * b));
+        return gz_op_error (err, GZ_ERR_SHAPE, node,
+                            "channels %lld are not a multiple of blocksize² %lld", (long long) c,
+                            (long long) (b * b));
       int64_t cc = c / (b * b);
       bool crd = strcmp (gz_node_attr_string (node, "mode", "DCR"), "CRD") == 0;
       if (crd)
@@ -49,28 +49,28 @@ d2s_view (const GzNode *node, const GzTensor *x, int64_t *vdims, int64_t *vstrid
   else
     {
       if (h % b != 0 || w % b != 0)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                              "height %lld and width %lld are not multiples of blocksize %lld",
-                              (long long) h, (long long) w, (long long) b);
+        return gz_op_error (err, GZ_ERR_SHAPE, node,
+                            "height %lld and width %lld are not multiples of blocksize %lld",
+                            (long long) h, (long long) w, (long long) b);
       int64_t d[6] = { n, c, h / b, b, w / b, b };
       int p[6] = { 0, 3, 5, 1, 2, 4 };
       memcpy (in6, d, sizeof d);
       memcpy (perm, p, sizeof p);
       out_dims[0] = n, out_dims[1] = c * b * b, out_dims[2] = h / b, out_dims[3] = w / b;
     }
-  gz_tops_strides (6, in6, st6);
+  gz_op_strides (6, in6, st6);
   for (int a = 0; a < 6; a++)
     {
       vdims[a] = in6[perm[a]];
       vstrides[a] = st6[perm[a]];
     }
-  return gz_tops_check_shape (node, 4, out_dims, err);
+  return gz_op_check_shape (node, 4, out_dims, err);
 }
 
 static GzStatus
 d2s_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus st = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus st = gz_op_need (node, in, out, 1, 1, err);
   int64_t vd[6], vs[6], od[4];
   if (st != GZ_OK || (st = d2s_view (node, in[0], vd, vs, od, err)) != GZ_OK)
     return st;
@@ -85,7 +85,7 @@ d2s_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
   GzStatus st = d2s_view (node, in[0], vd, vs, od, err);
   if (st != GZ_OK)
     return st;
-  gz_tops_gather (gz_dtype_size (in[0]->dtype), 6, vd, in[0]->data, 0, vs, out[0]->data);
+  gz_op_view_gather (gz_dtype_size (in[0]->dtype), 6, vd, in[0]->data, 0, vs, out[0]->data);
   return GZ_OK;
 }
 
@@ -95,21 +95,35 @@ d2s_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *con
 {
   if (din[0] == NULL)
     return GZ_OK;
-  gz_tops_zero (din[0]);
+  gz_op_zero (din[0]);
   if (dout[0] == NULL)
     return GZ_OK;
   int64_t vd[6], vs[6], od[4];
   GzStatus st = d2s_view (node, in[0], vd, vs, od, err);
   if (st != GZ_OK)
     return st;
-  gz_tops_scatter_add (6, vd, dout[0]->data, din[0]->data, 0, vs);
+  gz_op_view_scatter_add (6, vd, dout[0]->data, din[0]->data, 0, vs);
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_depth_to_space = {
-  "DepthToSpace", 1, NULL, d2s_infer, d2s_forward, d2s_backward, NULL,
-};
-
-const GzOpDef gz_tops_space_to_depth = {
-  "SpaceToDepth", 1, NULL, d2s_infer, d2s_forward, d2s_backward, NULL,
+const GzOpDef gz_op_depth_to_space[] = {
+  {
+      "DepthToSpace",
+      1,
+      NULL,
+      d2s_infer,
+      d2s_forward,
+      d2s_backward,
+      NULL,
+  },
+  {
+      "SpaceToDepth",
+      1,
+      NULL,
+      d2s_infer,
+      d2s_forward,
+      d2s_backward,
+      NULL,
+  },
+  GZ_OP_END,
 };

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 static GzStatus
 gather_axis (const GzNode *node, const GzTensor *data, int *axis, GzError *err)
@@ -14,8 +14,8 @@ gather_axis (const GzNode *node, const GzTensor *data, int *axis, GzError *err)
   int64_t v = gz_node_attr_int (node, "axis", 0);
   *axis = gz_axis (v, data->ndim);
   if (*axis < 0 || data->ndim == 0)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
-                          (long long) v, data->ndim);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
+                        (long long) v, data->ndim);
   return GZ_OK;
 }
 
@@ -35,30 +35,30 @@ check_indices (const GzNode *node, const GzTensor *idx, int64_t n, GzError *err)
   int64_t count = gz_tensor_numel (idx);
   for (int64_t k = 0; k < count; k++)
     if (norm_index (p[k], n) < 0)
-      return gz_tops_error (err, GZ_ERR_SHAPE, node, "index %lld is out of range for size %lld",
-                            (long long) p[k], (long long) n);
+      return gz_op_error (err, GZ_ERR_SHAPE, node, "index %lld is out of range for size %lld",
+                          (long long) p[k], (long long) n);
   return GZ_OK;
 }
 
 static GzStatus
 gather_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 2, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 2, 1, err);
   if (need != GZ_OK)
     return need;
-  const GzTensor *data = in[0], *idx = gz_tops_input (node, in, 1);
+  const GzTensor *data = in[0], *idx = gz_op_input (node, in, 1);
   int axis;
   GzStatus st;
   if (idx == NULL)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "the indices input is missing");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "the indices input is missing");
   if (idx->dtype != GZ_DTYPE_INT64)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "indices must be int64");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "indices must be int64");
   if ((st = gather_axis (node, data, &axis, err)) != GZ_OK)
     return st;
   int r = data->ndim - 1 + idx->ndim;
   if (r > GZ_MAX_DIMS)
-    return gz_tops_error (err, GZ_ERR_LIMIT, node, "output rank %d exceeds the maximum of %d", r,
-                          GZ_MAX_DIMS);
+    return gz_op_error (err, GZ_ERR_LIMIT, node, "output rank %d exceeds the maximum of %d", r,
+                        GZ_MAX_DIMS);
   if (idx->data != NULL && (st = check_indices (node, idx, data->dims[axis], err)) != GZ_OK)
     return st;
   int64_t dims[GZ_MAX_DIMS];
@@ -69,7 +69,7 @@ gather_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
     dims[k++] = idx->dims[a];
   for (int a = axis + 1; a < data->ndim; a++)
     dims[k++] = data->dims[a];
-  if ((st = gz_tops_check_shape (node, r, dims, err)) != GZ_OK)
+  if ((st = gz_op_check_shape (node, r, dims, err)) != GZ_OK)
     return st;
   gz_tensor_set_shape (out[0], data->dtype, r, dims);
   return GZ_OK;
@@ -107,7 +107,7 @@ gather_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
 {
   if (din[0] == NULL)
     return GZ_OK;
-  gz_tops_zero (din[0]);
+  gz_op_zero (din[0]);
   if (dout[0] == NULL)
     return GZ_OK;
   const GzTensor *data = in[0], *idx = in[1];
@@ -135,10 +135,6 @@ gather_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_gather_op = {
-  "Gather", 1, NULL, gather_infer, gather_forward, gather_backward, NULL,
-};
-
 /* ---- GatherElements ---------------------------------------------------- */
 
 /* out[i] = data[i with the axis coordinate replaced by indices[i]]: the output
@@ -151,16 +147,16 @@ ge_check (const GzNode *node, const GzTensor *data, const GzTensor *idx, int *ax
   if (st != GZ_OK)
     return st;
   if (idx->dtype != GZ_DTYPE_INT64)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "indices must be int64");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "indices must be int64");
   bool ok = idx->ndim == data->ndim;
   for (int a = 0; ok && a < data->ndim; a++)
     ok = a == *axis || idx->dims[a] <= data->dims[a];
   if (!ok)
     {
       char b1[128], b2[128];
-      return gz_tops_error (err, GZ_ERR_SHAPE, node, "indices %s do not fit data %s",
-                            gz_tops_shape_str (idx->ndim, idx->dims, b1, sizeof b1),
-                            gz_tops_shape_str (data->ndim, data->dims, b2, sizeof b2));
+      return gz_op_error (err, GZ_ERR_SHAPE, node, "indices %s do not fit data %s",
+                          gz_op_shape_str (idx->ndim, idx->dims, b1, sizeof b1),
+                          gz_op_shape_str (data->ndim, data->dims, b2, sizeof b2));
     }
   return GZ_OK;
 }
@@ -168,7 +164,7 @@ ge_check (const GzNode *node, const GzTensor *data, const GzTensor *idx, int *ax
 static GzStatus
 ge_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus st = gz_tops_need (node, in, out, 2, 1, err);
+  GzStatus st = gz_op_need (node, in, out, 2, 1, err);
   int axis;
   if (st != GZ_OK || (st = ge_check (node, in[0], in[1], &axis, err)) != GZ_OK)
     return st;
@@ -185,7 +181,7 @@ static void
 ge_walk (const GzTensor *data, const GzTensor *idx, int axis, GeVisit visit, void *user)
 {
   int64_t strides[GZ_MAX_DIMS], pos[GZ_MAX_DIMS] = { 0 };
-  gz_tops_strides (data->ndim, data->dims, strides);
+  gz_op_strides (data->ndim, data->dims, strides);
   int64_t total = gz_tensor_numel (idx), n = data->dims[axis];
   const int64_t *p = idx->data;
   for (int64_t k = 0; k < total; k++)
@@ -244,7 +240,7 @@ ge_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
 {
   if (din[0] == NULL)
     return GZ_OK;
-  gz_tops_zero (din[0]);
+  gz_op_zero (din[0]);
   if (dout[0] == NULL)
     return GZ_OK;
   int axis;
@@ -255,10 +251,6 @@ ge_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
   ge_walk (in[0], in[1], axis, ge_add, &j);
   return GZ_OK;
 }
-
-const GzOpDef gz_tops_gather_elements = {
-  "GatherElements", 11, NULL, ge_infer, ge_forward, ge_backward, NULL,
-};
 
 /* ---- GatherND ---------------------------------------------------------- */
 
@@ -277,25 +269,25 @@ gnd_layout (const GzNode *node, const GzTensor *data, const GzTensor *idx, GndLa
 {
   int64_t b = gz_node_attr_int (node, "batch_dims", 0);
   if (idx->dtype != GZ_DTYPE_INT64)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "indices must be int64");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "indices must be int64");
   if (idx->ndim < 1 || b < 0 || b >= idx->ndim || b > data->ndim)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "batch_dims %lld does not fit ranks %d, %d",
-                          (long long) b, data->ndim, idx->ndim);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "batch_dims %lld does not fit ranks %d, %d",
+                        (long long) b, data->ndim, idx->ndim);
   int64_t k = idx->dims[idx->ndim - 1];
   if (k < 1 || b + k > data->ndim)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "index tuples of %lld do not fit data rank %d",
-                          (long long) k, data->ndim);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "index tuples of %lld do not fit data rank %d",
+                        (long long) k, data->ndim);
   for (int a = 0; a < b; a++)
     if (idx->dims[a] != data->dims[a])
-      return gz_tops_error (err, GZ_ERR_SHAPE, node, "batch dimension %d differs: %lld, %lld", a,
-                            (long long) idx->dims[a], (long long) data->dims[a]);
+      return gz_op_error (err, GZ_ERR_SHAPE, node, "batch dimension %d differs: %lld, %lld", a,
+                          (long long) idx->dims[a], (long long) data->dims[a]);
   int r = 0;
   for (int a = 0; a < idx->ndim - 1; a++)
     out_dims[r++] = idx->dims[a];
   for (int a = (int) (b + k); a < data->ndim; a++)
     {
       if (r >= GZ_MAX_DIMS)
-        return gz_tops_error (err, GZ_ERR_LIMIT, node, "output rank exceeds %d", GZ_MAX_DIMS);
+        return gz_op_error (err, GZ_ERR_LIMIT, node, "output rank exceeds %d", GZ_MAX_DIMS);
       out_dims[r++] = data->dims[a];
     }
   *out_ndim = r;
@@ -327,13 +319,13 @@ gnd_offset (const GzTensor *data, const GzTensor *idx, const GndLayout *l, int b
 static GzStatus
 gnd_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus st = gz_tops_need (node, in, out, 2, 1, err);
+  GzStatus st = gz_op_need (node, in, out, 2, 1, err);
   GndLayout l;
   int64_t dims[GZ_MAX_DIMS];
   int r;
   if (st != GZ_OK || (st = gnd_layout (node, in[0], in[1], &l, dims, &r, err)) != GZ_OK)
     return st;
-  if ((st = gz_tops_check_shape (node, r, dims, err)) != GZ_OK)
+  if ((st = gz_op_check_shape (node, r, dims, err)) != GZ_OK)
     return st;
   if (in[1]->data != NULL)
     {
@@ -341,8 +333,8 @@ gnd_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, 
       for (int64_t bt = 0; bt < l.batches; bt++)
         for (int64_t t = 0; t < l.tuples; t++)
           if (gnd_offset (in[0], in[1], &l, b, bt, t) < 0)
-            return gz_tops_error (err, GZ_ERR_SHAPE, node, "index tuple %lld is out of range",
-                                  (long long) t);
+            return gz_op_error (err, GZ_ERR_SHAPE, node, "index tuple %lld is out of range",
+                                (long long) t);
     }
   gz_tensor_set_shape (out[0], in[0]->dtype, r, dims);
   return GZ_OK;
@@ -365,8 +357,8 @@ gnd_run (const GzNode *node, const GzTensor *const *in, void *dst, const float *
       {
         int64_t off = gnd_offset (in[0], in[1], &l, b, bt, t);
         if (off < 0)
-          return gz_tops_error (err, GZ_ERR_SHAPE, node, "index tuple %lld is out of range",
-                                (long long) t);
+          return gz_op_error (err, GZ_ERR_SHAPE, node, "index tuple %lld is out of range",
+                              (long long) t);
         int64_t at = (bt * l.tuples + t) * l.slice;
         if (dst != NULL)
           memcpy ((char *) dst + (size_t) at * es, (const char *) in[0]->data + (size_t) off * es,
@@ -390,12 +382,39 @@ gnd_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *con
 {
   if (din[0] == NULL)
     return GZ_OK;
-  gz_tops_zero (din[0]);
+  gz_op_zero (din[0]);
   if (dout[0] == NULL)
     return GZ_OK;
   return gnd_run (node, in, NULL, dout[0]->data, din[0]->data, err);
 }
 
-const GzOpDef gz_tops_gather_nd = {
-  "GatherND", 11, NULL, gnd_infer, gnd_forward, gnd_backward, NULL,
+const GzOpDef gz_op_gather[] = {
+  {
+      "Gather",
+      1,
+      NULL,
+      gather_infer,
+      gather_forward,
+      gather_backward,
+      NULL,
+  },
+  {
+      "GatherElements",
+      11,
+      NULL,
+      ge_infer,
+      ge_forward,
+      ge_backward,
+      NULL,
+  },
+  {
+      "GatherND",
+      11,
+      NULL,
+      gnd_infer,
+      gnd_forward,
+      gnd_backward,
+      NULL,
+  },
+  GZ_OP_END,
 };

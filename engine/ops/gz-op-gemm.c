@@ -21,7 +21,7 @@ gemm_init (GzNode *node, int64_t opset, GzError *err)
 {
   Params *p = calloc (1, sizeof *p);
   if (p == NULL)
-    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
+    return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory");
   p->alpha = gz_node_attr_float (node, "alpha", 1.0f);
   p->beta = gz_node_attr_float (node, "beta", 1.0f);
   p->trans_a = gz_node_attr_int (node, "transA", 0) != 0;
@@ -42,34 +42,34 @@ gemm_check (const GzNode *node, const GzTensor *const *in, Dims *d, GzError *err
   GzStatus st;
   char sa[160], sb[160];
   if (p == NULL)
-    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
-  if ((st = gz_nn_need_float (node, in, 0, "A", err)) != GZ_OK
-      || (st = gz_nn_need_float (node, in, 1, "B", err)) != GZ_OK)
+    return gz_op_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+  if ((st = gz_op_need_float (node, in, 0, "A", err)) != GZ_OK
+      || (st = gz_op_need_float (node, in, 1, "B", err)) != GZ_OK)
     return st;
-  const GzTensor *a = in[0], *b = in[1], *c = gz_nn_input (node, in, 2);
+  const GzTensor *a = in[0], *b = in[1], *c = gz_op_input (node, in, 2);
   if (a->ndim != 2 || b->ndim != 2)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "A %s and B %s must both be 2-D",
-                        gz_nn_shape_str (a->ndim, a->dims, sa, sizeof sa),
-                        gz_nn_shape_str (b->ndim, b->dims, sb, sizeof sb));
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "A %s and B %s must both be 2-D",
+                        gz_op_shape_str (a->ndim, a->dims, sa, sizeof sa),
+                        gz_op_shape_str (b->ndim, b->dims, sb, sizeof sb));
   d->m = p->trans_a ? a->dims[1] : a->dims[0];
   d->k = p->trans_a ? a->dims[0] : a->dims[1];
   int64_t kb = p->trans_b ? b->dims[1] : b->dims[0];
   d->n = p->trans_b ? b->dims[0] : b->dims[1];
   if (kb != d->k)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node,
+    return gz_op_error (err, GZ_ERR_SHAPE, node,
                         "inner dimensions differ: op(A) is %lld×%lld, op(B) is %lld×%lld "
                         "(A %s, B %s, transA %d, transB %d)",
                         (long long) d->m, (long long) d->k, (long long) kb, (long long) d->n,
-                        gz_nn_shape_str (a->ndim, a->dims, sa, sizeof sa),
-                        gz_nn_shape_str (b->ndim, b->dims, sb, sizeof sb), p->trans_a, p->trans_b);
-  if ((st = gz_nn_check_int (node, "M", d->m, err)) != GZ_OK
-      || (st = gz_nn_check_int (node, "N", d->n, err)) != GZ_OK
-      || (st = gz_nn_check_int (node, "K", d->k, err)) != GZ_OK)
+                        gz_op_shape_str (a->ndim, a->dims, sa, sizeof sa),
+                        gz_op_shape_str (b->ndim, b->dims, sb, sizeof sb), p->trans_a, p->trans_b);
+  if ((st = gz_op_check_int (node, "M", d->m, err)) != GZ_OK
+      || (st = gz_op_check_int (node, "N", d->n, err)) != GZ_OK
+      || (st = gz_op_check_int (node, "K", d->k, err)) != GZ_OK)
     return st;
   if (c != NULL)
     {
       if (c->dtype != GZ_DTYPE_FLOAT)
-        return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "C must be float32");
+        return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "C must be float32");
       const int64_t want[2] = { d->m, d->n };
       bool ok = c->ndim <= 2;
       for (int i = 0; ok && i < c->ndim; i++)
@@ -78,8 +78,8 @@ gemm_check (const GzNode *node, const GzTensor *const *in, Dims *d, GzError *err
           ok = cd == 1 || cd == wd;
         }
       if (!ok)
-        return gz_nn_error (err, GZ_ERR_SHAPE, node, "C %s does not broadcast to [%lld,%lld]",
-                            gz_nn_shape_str (c->ndim, c->dims, sa, sizeof sa), (long long) d->m,
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "C %s does not broadcast to [%lld,%lld]",
+                            gz_op_shape_str (c->ndim, c->dims, sa, sizeof sa), (long long) d->m,
                             (long long) d->n);
     }
   return GZ_OK;
@@ -93,7 +93,7 @@ gemm_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
   if ((st = gemm_check (node, in, &d, err)) != GZ_OK)
     return st;
   const int64_t dims[2] = { d.m, d.n };
-  if ((st = gz_nn_check_shape (node, 2, dims, err)) != GZ_OK)
+  if ((st = gz_op_check_shape (node, 2, dims, err)) != GZ_OK)
     return st;
   gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, 2, dims);
   return GZ_OK;
@@ -116,7 +116,7 @@ gemm_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
   GzStatus st;
   if ((st = gemm_check (node, in, &d, err)) != GZ_OK)
     return st;
-  const GzTensor *a = in[0], *b = in[1], *c = gz_nn_input (node, in, 2);
+  const GzTensor *a = in[0], *b = in[1], *c = gz_op_input (node, in, 2);
   float *y = out[0]->data;
   float beta = 0.0f;
   if (c != NULL && p->beta != 0.0f)
@@ -155,7 +155,7 @@ gemm_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
   GzStatus st;
   if ((st = gemm_check (node, in, &d, err)) != GZ_OK)
     return st;
-  const GzTensor *a = in[0], *b = in[1], *c = gz_nn_input (node, in, 2);
+  const GzTensor *a = in[0], *b = in[1], *c = gz_op_input (node, in, 2);
   for (int i = 0; i < node->n_inputs && i < 3; i++)
     if (din[i] != NULL)
       memset (din[i]->data, 0, (size_t) gz_tensor_numel (din[i]) * sizeof (float));
@@ -193,12 +193,15 @@ gemm_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
   return GZ_OK;
 }
 
-const GzOpDef gz_nn_op_gemm = {
-  .op_type = "Gemm",
-  .min_opset = 1, /* before 11 C is required; broadcast = 0 shapes are a subset */
-  .init = gemm_init,
-  .infer = gemm_infer,
-  .forward = gemm_forward,
-  .backward = gemm_backward,
-  .free_params = gz_nn_free_params,
+const GzOpDef gz_op_gemm[] = {
+  {
+      .op_type = "Gemm",
+      .min_opset = 1, /* before 11 C is required; broadcast = 0 shapes are a subset */
+      .init = gemm_init,
+      .infer = gemm_infer,
+      .forward = gemm_forward,
+      .backward = gemm_backward,
+      .free_params = gz_op_free_params,
+  },
+  GZ_OP_END,
 };

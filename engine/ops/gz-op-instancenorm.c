@@ -20,7 +20,7 @@ in_init (GzNode *node, int64_t opset, GzError *err)
 {
   Params *p = calloc (1, sizeof *p);
   if (p == NULL)
-    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
+    return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory");
   p->epsilon = gz_node_attr_float (node, "epsilon", 1e-5f);
   node->params = p;
   return GZ_OK;
@@ -33,18 +33,18 @@ in_check (const GzNode *node, const GzTensor *const *in, GzError *err)
   GzStatus st;
   char sx[160], sp[160];
   if (node->params == NULL)
-    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+    return gz_op_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
   for (int i = 0; i < 3; i++)
-    if ((st = gz_nn_need_float (node, in, i, names[i], err)) != GZ_OK)
+    if ((st = gz_op_need_float (node, in, i, names[i], err)) != GZ_OK)
       return st;
   const GzTensor *x = in[0];
   if (x->ndim < 3)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "input %s must have rank >= 3 (N,C,...)",
-                        gz_nn_shape_str (x->ndim, x->dims, sx, sizeof sx));
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "input %s must have rank >= 3 (N,C,...)",
+                        gz_op_shape_str (x->ndim, x->dims, sx, sizeof sx));
   for (int i = 1; i < 3; i++)
     if (in[i]->ndim != 1 || in[i]->dims[0] != x->dims[1])
-      return gz_nn_error (err, GZ_ERR_SHAPE, node, "%s %s must be [%lld]", names[i],
-                          gz_nn_shape_str (in[i]->ndim, in[i]->dims, sp, sizeof sp),
+      return gz_op_error (err, GZ_ERR_SHAPE, node, "%s %s must be [%lld]", names[i],
+                          gz_op_shape_str (in[i]->ndim, in[i]->dims, sp, sizeof sp),
                           (long long) x->dims[1]);
   return GZ_OK;
 }
@@ -54,7 +54,7 @@ in_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, G
 {
   GzStatus st;
   if ((st = in_check (node, in, err)) != GZ_OK
-      || (st = gz_nn_check_shape (node, in[0]->ndim, in[0]->dims, err)) != GZ_OK)
+      || (st = gz_op_check_shape (node, in[0]->ndim, in[0]->dims, err)) != GZ_OK)
     return st;
   gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, in[0]->ndim, in[0]->dims);
   return GZ_OK;
@@ -137,7 +137,7 @@ in_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
             .scale = in[1]->data,
             .bias = in[2]->data,
             .y = out[0]->data };
-  gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (2.0 * (double) j.plane), forward_planes,
+  gz_parallel_for (x->dims[0] * x->dims[1], gz_op_chunk (2.0 * (double) j.plane), forward_planes,
                    &j);
   return GZ_OK;
 }
@@ -167,7 +167,7 @@ in_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
                 .scale = in[1]->data,
                 .dy = dy,
                 .dx = din[0]->data };
-      gz_parallel_for (n * c, gz_nn_chunk (3.0 * (double) plane), backward_planes, &j);
+      gz_parallel_for (n * c, gz_op_chunk (3.0 * (double) plane), backward_planes, &j);
     }
   if (din[1] != NULL || din[2] != NULL)
     for (int64_t pl = 0; pl < n * c; pl++)
@@ -188,12 +188,15 @@ in_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
   return GZ_OK;
 }
 
-const GzOpDef gz_nn_op_instancenorm = {
-  .op_type = "InstanceNormalization",
-  .min_opset = 1,
-  .init = in_init,
-  .infer = in_infer,
-  .forward = in_forward,
-  .backward = in_backward,
-  .free_params = gz_nn_free_params,
+const GzOpDef gz_op_instancenorm[] = {
+  {
+      .op_type = "InstanceNormalization",
+      .min_opset = 1,
+      .init = in_init,
+      .infer = in_infer,
+      .forward = in_forward,
+      .backward = in_backward,
+      .free_params = gz_op_free_params,
+  },
+  GZ_OP_END,
 };

@@ -11,7 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 static GzStatus
 ln_layout (const GzNode *node, const GzTensor *const *in, int *axis, int64_t *outer, int64_t *n,
@@ -21,27 +21,27 @@ ln_layout (const GzNode *node, const GzTensor *const *in, int *axis, int64_t *ou
   int64_t axis_v = gz_node_attr_int (node, "axis", -1);
   *axis = gz_axis (axis_v, x->ndim);
   if (*axis < 0 || x->ndim == 0)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
-                          (long long) axis_v, x->ndim);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
+                        (long long) axis_v, x->ndim);
   *outer = gz_shape_numel (*axis, x->dims);
   *n = gz_shape_numel (x->ndim - *axis, x->dims + *axis);
   for (int i = 1; i <= 2; i++)
     {
-      const GzTensor *t = gz_tops_input (node, in, i);
+      const GzTensor *t = gz_op_input (node, in, i);
       if (t == NULL)
         {
           if (i == 1)
-            return gz_tops_error (err, GZ_ERR_SHAPE, node, "the Scale input is missing");
+            return gz_op_error (err, GZ_ERR_SHAPE, node, "the Scale input is missing");
           continue;
         }
       if (t->dtype != GZ_DTYPE_FLOAT || gz_tensor_numel (t) != *n)
         {
           char b1[128], b2[128];
-          return gz_tops_error (
+          return gz_op_error (
               err, GZ_ERR_SHAPE, node,
               "%s has shape %s; the normalised shape is %s (%lld elements)", i == 1 ? "Scale" : "B",
-              gz_tops_shape_str (t->ndim, t->dims, b1, sizeof b1),
-              gz_tops_shape_str (x->ndim - *axis, x->dims + *axis, b2, sizeof b2), (long long) *n);
+              gz_op_shape_str (t->ndim, t->dims, b1, sizeof b1),
+              gz_op_shape_str (x->ndim - *axis, x->dims + *axis, b2, sizeof b2), (long long) *n);
         }
     }
   return GZ_OK;
@@ -50,14 +50,14 @@ ln_layout (const GzNode *node, const GzTensor *const *in, int *axis, int64_t *ou
 static GzStatus
 ln_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 2, 3, err);
+  GzStatus need = gz_op_need (node, in, out, 2, 3, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *x = in[0];
   int axis;
   int64_t outer, n;
   if (x->dtype != GZ_DTYPE_FLOAT)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "only float input is supported");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "only float input is supported");
   GzStatus st = ln_layout (node, in, &axis, &outer, &n, err);
   if (st != GZ_OK)
     return st;
@@ -67,7 +67,7 @@ ln_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, G
     stat_dims[a] = a < axis ? x->dims[a] : 1;
   for (int j = 1; j <= 2; j++)
     {
-      GzTensor *t = gz_tops_output (node, out, j);
+      GzTensor *t = gz_op_output (node, out, j);
       if (t != NULL)
         gz_tensor_set_shape (t, GZ_DTYPE_FLOAT, x->ndim, stat_dims);
     }
@@ -98,9 +98,9 @@ ln_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
     return st;
   float eps = gz_node_attr_float (node, "epsilon", 1e-5f);
   const float *x = in[0]->data, *scale = in[1]->data;
-  const GzTensor *b = gz_tops_input (node, in, 2);
+  const GzTensor *b = gz_op_input (node, in, 2);
   const float *bias = b != NULL ? b->data : NULL;
-  GzTensor *mean_t = gz_tops_output (node, out, 1), *rstd_t = gz_tops_output (node, out, 2);
+  GzTensor *mean_t = gz_op_output (node, out, 1), *rstd_t = gz_op_output (node, out, 2);
   float *y = out[0]->data;
   for (int64_t o = 0; o < outer; o++)
     {
@@ -132,7 +132,7 @@ ln_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
   GzTensor *db_t = node->n_inputs > 2 ? din[2] : NULL;
   for (int i = 0; i < 3; i++)
     if (i < node->n_inputs && din[i] != NULL)
-      gz_tops_zero (din[i]);
+      gz_op_zero (din[i]);
   if (dout[0] == NULL)
     return GZ_OK;
   float eps = gz_node_attr_float (node, "epsilon", 1e-5f);
@@ -171,6 +171,15 @@ ln_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_layer_norm = {
-  "LayerNormalization", 17, NULL, ln_infer, ln_forward, ln_backward, NULL,
+const GzOpDef gz_op_layernorm[] = {
+  {
+      "LayerNormalization",
+      17,
+      NULL,
+      ln_infer,
+      ln_forward,
+      ln_backward,
+      NULL,
+  },
+  GZ_OP_END,
 };

@@ -24,10 +24,10 @@ lrn_init (GzNode *node, int64_t opset, GzError *err)
 {
   int64_t size = gz_node_attr_int (node, "size", 0);
   if (size < 1)
-    return gz_nn_error (err, GZ_ERR_FORMAT, node, "size must be a positive integer");
+    return gz_op_error (err, GZ_ERR_FORMAT, node, "size must be a positive integer");
   Params *p = calloc (1, sizeof *p);
   if (p == NULL)
-    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
+    return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory");
   p->alpha = gz_node_attr_float (node, "alpha", 1e-4f);
   p->beta = gz_node_attr_float (node, "beta", 0.75f);
   p->bias = gz_node_attr_float (node, "bias", 1.0f);
@@ -42,13 +42,13 @@ lrn_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, 
   GzStatus st;
   char sx[160];
   if (node->params == NULL)
-    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
-  if ((st = gz_nn_need_float (node, in, 0, "X", err)) != GZ_OK)
+    return gz_op_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+  if ((st = gz_op_need_float (node, in, 0, "X", err)) != GZ_OK)
     return st;
   if (in[0]->ndim < 3)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "input %s must have rank >= 3 (N,C,...)",
-                        gz_nn_shape_str (in[0]->ndim, in[0]->dims, sx, sizeof sx));
-  if ((st = gz_nn_check_shape (node, in[0]->ndim, in[0]->dims, err)) != GZ_OK)
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "input %s must have rank >= 3 (N,C,...)",
+                        gz_op_shape_str (in[0]->ndim, in[0]->dims, sx, sizeof sx));
+  if ((st = gz_op_check_shape (node, in[0]->ndim, in[0]->dims, err)) != GZ_OK)
     return st;
   gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, in[0]->ndim, in[0]->dims);
   return GZ_OK;
@@ -144,10 +144,10 @@ lrn_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
             .x = x->data,
             .y = out[0]->data };
   if (j.p == NULL)
-    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
-  if ((j.scratch = gz_nn_alloc_floats (node, gz_tensor_numel (x), err)) == NULL)
+    return gz_op_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+  if ((j.scratch = gz_op_alloc_floats (node, gz_tensor_numel (x), err)) == NULL)
     return err != NULL ? err->code : GZ_ERR_NOMEM;
-  gz_parallel_for (x->dims[0], gz_nn_chunk ((double) j.c * j.plane * (j.p->size + 2)),
+  gz_parallel_for (x->dims[0], gz_op_chunk ((double) j.c * j.plane * (j.p->size + 2)),
                    forward_images, &j);
   free (j.scratch);
   return GZ_OK;
@@ -172,22 +172,25 @@ lrn_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *con
             .dy = dout[0]->data,
             .dx = din[0]->data };
   if (j.p == NULL)
-    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+    return gz_op_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
   int64_t n = gz_tensor_numel (x);
-  if (n > INT64_MAX / 2 || (j.scratch = gz_nn_alloc_floats (node, 2 * n, err)) == NULL)
-    return gz_nn_error (err, GZ_ERR_NOMEM, node, "no memory for the LRN gradient");
-  gz_parallel_for (x->dims[0], gz_nn_chunk ((double) j.c * j.plane * (2 * j.p->size + 3)),
+  if (n > INT64_MAX / 2 || (j.scratch = gz_op_alloc_floats (node, 2 * n, err)) == NULL)
+    return gz_op_error (err, GZ_ERR_NOMEM, node, "no memory for the LRN gradient");
+  gz_parallel_for (x->dims[0], gz_op_chunk ((double) j.c * j.plane * (2 * j.p->size + 3)),
                    backward_images, &j);
   free (j.scratch);
   return GZ_OK;
 }
 
-const GzOpDef gz_nn_op_lrn = {
-  .op_type = "LRN",
-  .min_opset = 1,
-  .init = lrn_init,
-  .infer = lrn_infer,
-  .forward = lrn_forward,
-  .backward = lrn_backward,
-  .free_params = gz_nn_free_params,
+const GzOpDef gz_op_lrn[] = {
+  {
+      .op_type = "LRN",
+      .min_opset = 1,
+      .init = lrn_init,
+      .infer = lrn_infer,
+      .forward = lrn_forward,
+      .backward = lrn_backward,
+      .free_params = gz_op_free_params,
+  },
+  GZ_OP_END,
 };

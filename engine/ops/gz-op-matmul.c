@@ -30,30 +30,30 @@ matmul_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError 
 {
   GzStatus st;
   char sa[160], sb[160];
-  if ((st = gz_nn_need_float (node, in, 0, "A", err)) != GZ_OK
-      || (st = gz_nn_need_float (node, in, 1, "B", err)) != GZ_OK)
+  if ((st = gz_op_need_float (node, in, 0, "A", err)) != GZ_OK
+      || (st = gz_op_need_float (node, in, 1, "B", err)) != GZ_OK)
     return st;
   const GzTensor *a = in[0], *b = in[1];
   if (a->ndim < 1 || b->ndim < 1)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "operands must have rank >= 1 (A %s, B %s)",
-                        gz_nn_shape_str (a->ndim, a->dims, sa, sizeof sa),
-                        gz_nn_shape_str (b->ndim, b->dims, sb, sizeof sb));
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "operands must have rank >= 1 (A %s, B %s)",
+                        gz_op_shape_str (a->ndim, a->dims, sa, sizeof sa),
+                        gz_op_shape_str (b->ndim, b->dims, sb, sizeof sb));
   g->m = a->ndim == 1 ? 1 : a->dims[a->ndim - 2];
   g->k = a->dims[a->ndim - 1];
   int64_t kb = b->ndim == 1 ? b->dims[0] : b->dims[b->ndim - 2];
   g->n = b->ndim == 1 ? 1 : b->dims[b->ndim - 1];
   if (kb != g->k)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "inner dimensions differ: A %s, B %s",
-                        gz_nn_shape_str (a->ndim, a->dims, sa, sizeof sa),
-                        gz_nn_shape_str (b->ndim, b->dims, sb, sizeof sb));
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "inner dimensions differ: A %s, B %s",
+                        gz_op_shape_str (a->ndim, a->dims, sa, sizeof sa),
+                        gz_op_shape_str (b->ndim, b->dims, sb, sizeof sb));
   g->na_b = a->ndim > 2 ? a->ndim - 2 : 0;
   g->nb_b = b->ndim > 2 ? b->ndim - 2 : 0;
   g->a_bdims = a->dims;
   g->b_bdims = b->dims;
   if (gz_broadcast_shape (g->na_b, a->dims, g->nb_b, b->dims, &g->nb, g->bdims, NULL) != GZ_OK)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "batch axes of A %s and B %s cannot broadcast",
-                        gz_nn_shape_str (a->ndim, a->dims, sa, sizeof sa),
-                        gz_nn_shape_str (b->ndim, b->dims, sb, sizeof sb));
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "batch axes of A %s and B %s cannot broadcast",
+                        gz_op_shape_str (a->ndim, a->dims, sa, sizeof sa),
+                        gz_op_shape_str (b->ndim, b->dims, sb, sizeof sb));
   g->out_ndim = 0;
   for (int i = 0; i < g->nb; i++)
     g->out_dims[g->out_ndim++] = g->bdims[i];
@@ -61,15 +61,15 @@ matmul_geometry (const GzNode *node, const GzTensor *const *in, Geo *g, GzError 
     g->out_dims[g->out_ndim++] = g->m;
   if (b->ndim > 1)
     g->out_dims[g->out_ndim++] = g->n;
-  if ((st = gz_nn_check_shape (node, g->out_ndim, g->out_dims, err)) != GZ_OK)
+  if ((st = gz_op_check_shape (node, g->out_ndim, g->out_dims, err)) != GZ_OK)
     return st;
   g->batch = gz_shape_numel (g->nb, g->bdims);
   int64_t a_batch = gz_shape_numel (g->na_b, a->dims);
   int64_t b_batch = gz_shape_numel (g->nb_b, b->dims);
   g->fold = b_batch == 1 && a_batch == g->batch;
-  if ((st = gz_nn_check_int (node, "M", g->m, err)) != GZ_OK
-      || (st = gz_nn_check_int (node, "N", g->n, err)) != GZ_OK
-      || (st = gz_nn_check_int (node, "K", g->k, err)) != GZ_OK)
+  if ((st = gz_op_check_int (node, "M", g->m, err)) != GZ_OK
+      || (st = gz_op_check_int (node, "N", g->n, err)) != GZ_OK
+      || (st = gz_op_check_int (node, "K", g->k, err)) != GZ_OK)
     return st;
   if (g->fold && g->batch > 0 && g->m > INT32_MAX / g->batch)
     g->fold = false;
@@ -93,16 +93,16 @@ typedef void (*BatchFn) (const Geo *g, int64_t ia, int64_t ib, int64_t io, void 
 static void
 for_each_batch (const Geo *g, BatchFn fn, void *data)
 {
-  GzNnBcast it;
-  GzNnBcastPos pos;
+  GzOpBcast it;
+  GzOpBcastPos pos;
   const int nds[3] = { g->nb, g->na_b, g->nb_b };
   const int64_t *const ds[3] = { g->bdims, g->a_bdims, g->b_bdims };
   if (g->batch == 0)
     return;
-  gz_nn_bcast_init (&it, g->nb, g->bdims, 3, nds, ds);
-  const int64_t sa = gz_nn_bcast_inner_stride (&it, 1), sb = gz_nn_bcast_inner_stride (&it, 2);
-  gz_nn_bcast_seek (&it, 0, &pos);
-  for (int64_t r = 0; r < it.rows; r++, gz_nn_bcast_next (&it, &pos))
+  gz_op_bcast_init (&it, g->nb, g->bdims, 3, nds, ds);
+  const int64_t sa = gz_op_bcast_inner_stride (&it, 1), sb = gz_op_bcast_inner_stride (&it, 2);
+  gz_op_bcast_seek (&it, 0, &pos);
+  for (int64_t r = 0; r < it.rows; r++, gz_op_bcast_next (&it, &pos))
     for (int64_t i = 0; i < it.inner; i++)
       fn (g, pos.off[1] + i * sa, pos.off[2] + i * sb, pos.off[0] + i, data);
 }
@@ -200,10 +200,13 @@ matmul_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
   return GZ_OK;
 }
 
-const GzOpDef gz_nn_op_matmul = {
-  .op_type = "MatMul",
-  .min_opset = 1,
-  .infer = matmul_infer,
-  .forward = matmul_forward,
-  .backward = matmul_backward,
+const GzOpDef gz_op_matmul[] = {
+  {
+      .op_type = "MatMul",
+      .min_opset = 1,
+      .infer = matmul_infer,
+      .forward = matmul_forward,
+      .backward = matmul_backward,
+  },
+  GZ_OP_END,
 };

@@ -12,7 +12,7 @@
  */
 #include <math.h>
 
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 typedef struct
 {
@@ -24,8 +24,8 @@ mod_init (GzNode *node, int64_t opset, GzError *err)
 {
   int64_t f = gz_node_attr_int (node, "fmod", 0);
   if (f != 0 && f != 1)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "fmod must be 0 or 1, not %lld", (long long) f);
-  GzStatus st = gz_tops_alloc_params (node, sizeof (ModParams), err);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "fmod must be 0 or 1, not %lld", (long long) f);
+  GzStatus st = gz_op_alloc_params (node, sizeof (ModParams), err);
   if (st == GZ_OK)
     ((ModParams *) node->params)->fmod = f == 1;
   return st;
@@ -34,61 +34,27 @@ mod_init (GzNode *node, int64_t opset, GzError *err)
 static GzStatus
 mod_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus st = gz_tops_need (node, in, out, 2, 1, err);
+  GzStatus st = gz_op_need (node, in, out, 2, 1, err);
   if (st != GZ_OK)
     return st;
   if (in[0]->dtype != in[1]->dtype)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "A and B differ in data type");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "A and B differ in data type");
   int r;
   int64_t dims[GZ_MAX_DIMS];
-  if (gz_broadcast_shape (in[0]->ndim, in[0]->dims, in[1]->ndim, in[1]->dims, &r, dims, NULL)
-      != GZ_OK)
-    {
-      char b1[128], b2[128];
-      return gz_tops_error (err, GZ_ERR_SHAPE, node, "shapes %s and %s cannot be broadcast",
-                            gz_tops_shape_str (in[0]->ndim, in[0]->dims, b1, sizeof b1),
-                            gz_tops_shape_str (in[1]->ndim, in[1]->dims, b2, sizeof b2));
-    }
-  if ((st = gz_tops_check_shape (node, r, dims, err)) != GZ_OK)
+  if ((st = gz_op_broadcast_infer (node, in, 2, &r, dims, err)) != GZ_OK)
     return st;
   gz_tensor_set_shape (out[0], in[0]->dtype, r, dims);
   return GZ_OK;
 }
 
-/* Offsets of A and B while walking the output in C order. */
-typedef struct
-{
-  int ndim;
-  const int64_t *dims;
-  int64_t sa[GZ_MAX_DIMS], sb[GZ_MAX_DIMS], idx[GZ_MAX_DIMS];
-  int64_t a, b;
-} Walk;
-
+/* A walk of the output (operand 0), A and B. */
 static void
-walk_init (Walk *w, const GzTensor *a, const GzTensor *b, const GzTensor *out)
+mod_walk (const GzTensor *const *in, const GzTensor *out, GzOpBcast *it, GzOpBcastPos *pos)
 {
-  w->ndim = out->ndim;
-  w->dims = out->dims;
-  gz_tops_broadcast_strides (a->ndim, a->dims, out->ndim, out->dims, w->sa);
-  gz_tops_broadcast_strides (b->ndim, b->dims, out->ndim, out->dims, w->sb);
-  for (int d = 0; d < GZ_MAX_DIMS; d++)
-    w->idx[d] = 0;
-  w->a = w->b = 0;
-}
-
-static inline void
-walk_next (Walk *w)
-{
-  for (int d = w->ndim - 1; d >= 0; d--)
-    {
-      w->a += w->sa[d];
-      w->b += w->sb[d];
-      if (++w->idx[d] < w->dims[d])
-        return;
-      w->a -= w->sa[d] * w->dims[d];
-      w->b -= w->sb[d] * w->dims[d];
-      w->idx[d] = 0;
-    }
+  const int nds[3] = { out->ndim, in[0]->ndim, in[1]->ndim };
+  const int64_t *ds[3] = { out->dims, in[0]->dims, in[1]->dims };
+  gz_op_bcast_init (it, out->ndim, out->dims, 3, nds, ds);
+  gz_op_bcast_seek (it, 0, pos);
 }
 
 static inline float
@@ -104,30 +70,29 @@ static GzStatus
 mod_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   bool c_fmod = ((const ModParams *) node->params)->fmod;
-  Walk w;
-  walk_init (&w, in[0], in[1], out[0]);
-  int64_t n = gz_tensor_numel (out[0]);
-  if (out[0]->dtype == GZ_DTYPE_FLOAT)
-    {
-      const float *a = in[0]->data, *b = in[1]->data;
-      float *y = out[0]->data;
-      for (int64_t i = 0; i < n; i++, walk_next (&w))
-        y[i] = mod_float (a[w.a], b[w.b], c_fmod);
-      return GZ_OK;
-    }
-  const int64_t *a = in[0]->data, *b = in[1]->data;
-  int64_t *y = out[0]->data;
-  for (int64_t i = 0; i < n; i++, walk_next (&w))
-    {
-      int64_t x = a[w.a], d = b[w.b];
-      if (d == 0)
-        return gz_tops_error (err, GZ_ERR_ARGUMENT, node, "integer division by zero");
-      /* INT64_MIN % -1 overflows in C; the remainder is 0 anyway. */
-      int64_t r = d == -1 ? 0 : x % d;
-      if (!c_fmod && r != 0 && (r < 0) != (d < 0))
-        r += d;
-      y[i] = r;
-    }
+  GzOpBcast it;
+  GzOpBcastPos pos;
+  mod_walk (in, out[0], &it, &pos);
+  const int64_t sa = gz_op_bcast_inner_stride (&it, 1), sb = gz_op_bcast_inner_stride (&it, 2);
+  for (int64_t r = 0; r < it.rows; r++, gz_op_bcast_next (&it, &pos))
+    for (int64_t k = 0; k < it.inner; k++)
+      {
+        int64_t o = pos.off[0] + k, oa = pos.off[1] + k * sa, ob = pos.off[2] + k * sb;
+        if (out[0]->dtype == GZ_DTYPE_FLOAT)
+          {
+            const float *a = in[0]->data, *b = in[1]->data;
+            ((float *) out[0]->data)[o] = mod_float (a[oa], b[ob], c_fmod);
+            continue;
+          }
+        int64_t x = ((const int64_t *) in[0]->data)[oa], d = ((const int64_t *) in[1]->data)[ob];
+        if (d == 0)
+          return gz_op_error (err, GZ_ERR_ARGUMENT, node, "integer division by zero");
+        /* INT64_MIN % -1 overflows in C; the remainder is 0 anyway. */
+        int64_t rem = d == -1 ? 0 : x % d;
+        if (!c_fmod && rem != 0 && (rem < 0) != (d < 0))
+          rem += d;
+        ((int64_t *) out[0]->data)[o] = rem;
+      }
   return GZ_OK;
 }
 
@@ -139,30 +104,42 @@ mod_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *con
   bool c_fmod = ((const ModParams *) node->params)->fmod;
   for (int i = 0; i < 2; i++)
     if (din[i] != NULL)
-      gz_tops_zero (din[i]);
+      gz_op_zero (din[i]);
   if (dout[0] == NULL || (din[0] == NULL && din[1] == NULL))
     return GZ_OK;
   if (out[0]->dtype != GZ_DTYPE_FLOAT)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through integer Mod");
-  Walk w;
-  walk_init (&w, in[0], in[1], out[0]);
-  int64_t n = gz_tensor_numel (out[0]);
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through integer Mod");
+  GzOpBcast it;
+  GzOpBcastPos pos;
+  mod_walk (in, out[0], &it, &pos);
+  const int64_t sa = gz_op_bcast_inner_stride (&it, 1), sb = gz_op_bcast_inner_stride (&it, 2);
   const float *a = in[0]->data, *b = in[1]->data, *g = dout[0]->data;
   float *da = din[0] != NULL ? din[0]->data : NULL;
   float *db = din[1] != NULL ? din[1]->data : NULL;
-  for (int64_t i = 0; i < n; i++, walk_next (&w))
-    {
-      if (da != NULL)
-        da[w.a] += g[i];
-      if (db != NULL)
-        {
-          double q = (double) a[w.a] / (double) b[w.b];
-          db[w.b] -= g[i] * (float) (c_fmod ? trunc (q) : floor (q));
-        }
-    }
+  for (int64_t r = 0; r < it.rows; r++, gz_op_bcast_next (&it, &pos))
+    for (int64_t k = 0; k < it.inner; k++)
+      {
+        int64_t o = pos.off[0] + k, oa = pos.off[1] + k * sa, ob = pos.off[2] + k * sb;
+        if (da != NULL)
+          da[oa] += g[o];
+        if (db != NULL)
+          {
+            double q = (double) a[oa] / (double) b[ob];
+            db[ob] -= g[o] * (float) (c_fmod ? trunc (q) : floor (q));
+          }
+      }
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_mod = {
-  "Mod", 10, mod_init, mod_infer, mod_forward, mod_backward, gz_tops_free,
+const GzOpDef gz_op_mod[] = {
+  {
+      "Mod",
+      10,
+      mod_init,
+      mod_infer,
+      mod_forward,
+      mod_backward,
+      gz_op_free_params,
+  },
+  GZ_OP_END,
 };

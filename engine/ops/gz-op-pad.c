@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 typedef enum
 {
@@ -42,29 +42,29 @@ pad_spec (const GzNode *node, const GzTensor *const *in, PadSpec *p, GzError *er
   else if (strcmp (mode, "wrap") == 0)
     p->mode = PAD_WRAP;
   else
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "mode '%s' is not supported", mode);
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "mode '%s' is not supported", mode);
 
   const int64_t *pads, *axes = NULL;
   int np, na = 0;
   GzStatus st;
-  const GzTensor *pads_in = gz_tops_input (node, in, 1);
+  const GzTensor *pads_in = gz_op_input (node, in, 1);
   p->value = 0.0;
   if (pads_in != NULL)
     {
-      if ((st = gz_tops_const_ints (node, pads_in, "pads", &pads, &np, err)) != GZ_OK)
+      if ((st = gz_op_const_ints (node, pads_in, "pads", &pads, &np, err)) != GZ_OK)
         return st;
-      const GzTensor *v = gz_tops_input (node, in, 2);
+      const GzTensor *v = gz_op_input (node, in, 2);
       if (v != NULL)
         {
           if (v->data == NULL)
-            return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
-                                  "constant_value is computed at run time");
+            return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
+                                "constant_value is computed at run time");
           if (gz_tensor_numel (v) != 1)
-            return gz_tops_error (err, GZ_ERR_SHAPE, node, "constant_value must be a scalar");
-          p->value = gz_tops_scalar (v);
+            return gz_op_error (err, GZ_ERR_SHAPE, node, "constant_value must be a scalar");
+          p->value = gz_op_scalar (v);
         }
-      const GzTensor *a = gz_tops_input (node, in, 3);
-      if (a != NULL && (st = gz_tops_const_ints (node, a, "axes", &axes, &na, err)) != GZ_OK)
+      const GzTensor *a = gz_op_input (node, in, 3);
+      if (a != NULL && (st = gz_op_const_ints (node, a, "axes", &axes, &na, err)) != GZ_OK)
         return st;
     }
   else
@@ -73,13 +73,13 @@ pad_spec (const GzNode *node, const GzTensor *const *in, PadSpec *p, GzError *er
       if (pads == NULL)
         np = gz_node_attr_ints (node, "paddings", &pads);
       if (pads == NULL)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "no pads given");
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "no pads given");
       p->value = gz_node_attr_float (node, "value", 0.0f);
     }
   int n_axes = axes != NULL ? na : x->ndim;
   if (np != 2 * n_axes)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "pads has %d entries, expected %d", np,
-                          2 * n_axes);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "pads has %d entries, expected %d", np,
+                        2 * n_axes);
 
   p->ndim = x->ndim;
   int64_t end[GZ_MAX_DIMS] = { 0 };
@@ -89,8 +89,8 @@ pad_spec (const GzNode *node, const GzTensor *const *in, PadSpec *p, GzError *er
     {
       int a = axes != NULL ? gz_axis (axes[i], x->ndim) : i;
       if (a < 0 || seen[a])
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range or repeated",
-                              (long long) (axes != NULL ? axes[i] : i));
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range or repeated",
+                            (long long) (axes != NULL ? axes[i] : i));
       seen[a] = true;
       p->begin[a] = pads[i];
       end[a] = pads[i + n_axes];
@@ -101,15 +101,15 @@ pad_spec (const GzNode *node, const GzTensor *const *in, PadSpec *p, GzError *er
       /* |pads| beyond 2^40 cannot be real; keeps the sum from overflowing */
       if (b > ((int64_t) 1 << 40) || b < -((int64_t) 1 << 40) || e > ((int64_t) 1 << 40)
           || e < -((int64_t) 1 << 40) || d + b + e < 0)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                              "pads %lld, %lld on axis %d of size %lld give a negative size",
-                              (long long) b, (long long) e, a, (long long) d);
+        return gz_op_error (err, GZ_ERR_SHAPE, node,
+                            "pads %lld, %lld on axis %d of size %lld give a negative size",
+                            (long long) b, (long long) e, a, (long long) d);
       if (p->mode != PAD_CONSTANT && d == 0 && (b > 0 || e > 0))
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "cannot pad the empty axis %d in %s mode", a,
-                              mode);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "cannot pad the empty axis %d in %s mode", a,
+                            mode);
       p->dims[a] = d + b + e;
     }
-  return gz_tops_check_shape (node, p->ndim, p->dims, err);
+  return gz_op_check_shape (node, p->ndim, p->dims, err);
 }
 
 /* maps[off[a] + o] = input index along axis a for output index o, or -1. */
@@ -157,7 +157,7 @@ pad_maps (const PadSpec *p, const GzTensor *x, int64_t **maps_out, int64_t *off,
 static GzStatus
 pad_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   PadSpec p;
@@ -193,7 +193,7 @@ pad_walk (const GzNode *node, const GzTensor *const *in, void *dst, const float 
     }
   if ((st = pad_maps (&p, x, &maps, off, err)) != GZ_OK)
     return st;
-  gz_tops_strides (x->ndim, x->dims, strides);
+  gz_op_strides (x->ndim, x->dims, strides);
 
   int last = p.ndim - 1;
   int64_t inner = p.dims[last], rows = total / inner;
@@ -258,12 +258,21 @@ pad_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *con
 {
   if (din[0] == NULL)
     return GZ_OK;
-  gz_tops_zero (din[0]);
+  gz_op_zero (din[0]);
   if (dout[0] == NULL)
     return GZ_OK;
   return pad_walk (node, in, NULL, dout[0]->data, din[0]->data, err);
 }
 
-const GzOpDef gz_tops_pad = {
-  "Pad", 2, NULL, pad_infer, pad_forward, pad_backward, NULL,
+const GzOpDef gz_op_pad[] = {
+  {
+      "Pad",
+      2,
+      NULL,
+      pad_infer,
+      pad_forward,
+      pad_backward,
+      NULL,
+  },
+  GZ_OP_END,
 };

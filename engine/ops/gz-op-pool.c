@@ -23,7 +23,7 @@ typedef enum
 typedef struct
 {
   Kind kind;
-  GzNnWindowAttrs win;
+  GzOpWindowAttrs win;
   bool count_include_pad;
 } Params;
 
@@ -33,9 +33,9 @@ pool_init (GzNode *node, int64_t opset, GzError *err)
   GzStatus st;
   Params *p = calloc (1, sizeof *p);
   if (p == NULL)
-    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
+    return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory");
   p->kind = strcmp (node->op_type, "MaxPool") == 0 ? P_MAX : P_AVG;
-  if ((st = gz_nn_window_parse (node, &p->win, err)) != GZ_OK)
+  if ((st = gz_op_window_parse (node, &p->win, err)) != GZ_OK)
     {
       free (p);
       return st;
@@ -44,7 +44,7 @@ pool_init (GzNode *node, int64_t opset, GzError *err)
   if (p->kind == P_MAX && node->n_outputs > 1 && node->outputs[1] >= 0)
     {
       free (p);
-      return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
+      return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
                           "the optional Indices output of MaxPool is not supported");
     }
   node->params = p;
@@ -52,26 +52,26 @@ pool_init (GzNode *node, int64_t opset, GzError *err)
 }
 
 static GzStatus
-pool_geometry (const GzNode *node, const GzTensor *const *in, GzNnWindow *w, GzError *err)
+pool_geometry (const GzNode *node, const GzTensor *const *in, GzOpWindow *w, GzError *err)
 {
   const Params *p = node->params;
   GzStatus st;
   char sx[160];
   if (p == NULL)
-    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
-  if ((st = gz_nn_need_float (node, in, 0, "X", err)) != GZ_OK)
+    return gz_op_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+  if ((st = gz_op_need_float (node, in, 0, "X", err)) != GZ_OK)
     return st;
   const GzTensor *x = in[0];
   if (x->ndim < 3)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "input %s must have rank >= 3 (N,C,...)",
-                        gz_nn_shape_str (x->ndim, x->dims, sx, sizeof sx));
-  return gz_nn_window_resolve (node, &p->win, x->ndim - 2, x->dims + 2, NULL, w, err);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "input %s must have rank >= 3 (N,C,...)",
+                        gz_op_shape_str (x->ndim, x->dims, sx, sizeof sx));
+  return gz_op_window_resolve (node, &p->win, x->ndim - 2, x->dims + 2, NULL, w, err);
 }
 
 static GzStatus
 pool_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzNnWindow w;
+  GzOpWindow w;
   GzStatus st;
   int64_t dims[4];
   if ((st = pool_geometry (node, in, &w, err)) != GZ_OK)
@@ -86,7 +86,7 @@ pool_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
     }
   else
     dims[2] = w.out_w;
-  if ((st = gz_nn_check_shape (node, nd, dims, err)) != GZ_OK)
+  if ((st = gz_op_check_shape (node, nd, dims, err)) != GZ_OK)
     return st;
   gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, nd, dims);
   return GZ_OK;
@@ -95,7 +95,7 @@ pool_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
 typedef struct
 {
   const Params *p;
-  const GzNnWindow *w;
+  const GzOpWindow *w;
   const float *x, *dy, *yc; /* yc: the forward output, for the backward */
   float *y, *dx;
 } Job;
@@ -152,23 +152,23 @@ vmax_row (float *restrict y, const float *restrict x, int64_t n, int64_t s)
   if (s == 1)
     for (; i + 4 <= n; i += 4)
       {
-        gz_nn_v4 a, b;
+        gz_op_v4 a, b;
         memcpy (&a, x + i, sizeof a);
         memcpy (&b, y + i, sizeof b);
-        gz_nn_v4i gt = a > b;
-        b = (gz_nn_v4) (((gz_nn_v4i) a & gt) | ((gz_nn_v4i) b & ~gt));
+        gz_op_v4i gt = a > b;
+        b = (gz_op_v4) (((gz_op_v4i) a & gt) | ((gz_op_v4i) b & ~gt));
         memcpy (y + i, &b, sizeof b);
       }
   else if (s == 2)
     for (; i + 4 < n; i += 4) /* the last load, x[2 i + 7], stays below x[2 (n - 1)] */
       {
-        gz_nn_v4 x0, x1, b;
+        gz_op_v4 x0, x1, b;
         memcpy (&x0, x + 2 * i, sizeof x0);
         memcpy (&x1, x + 2 * i + 4, sizeof x1);
         memcpy (&b, y + i, sizeof b);
-        gz_nn_v4 a = __builtin_shufflevector (x0, x1, 0, 2, 4, 6);
-        gz_nn_v4i gt = a > b;
-        b = (gz_nn_v4) (((gz_nn_v4i) a & gt) | ((gz_nn_v4i) b & ~gt));
+        gz_op_v4 a = __builtin_shufflevector (x0, x1, 0, 2, 4, 6);
+        gz_op_v4i gt = a > b;
+        b = (gz_op_v4) (((gz_op_v4i) a & gt) | ((gz_op_v4i) b & ~gt));
         memcpy (y + i, &b, sizeof b);
       }
   for (; i < n; i++)
@@ -182,13 +182,13 @@ static void
 max_forward_planes (long begin, long end, void *data)
 {
   const Job *j = data;
-  const GzNnWindow *w = j->w;
+  const GzOpWindow *w = j->w;
   const int64_t hw = w->in_h * w->in_w, ohw = w->out_h * w->out_w;
   for (long pl = begin; pl < end; pl++)
     {
       const float *x = j->x + pl * hw;
       float *y = j->y + pl * ohw;
-      gz_nn_fill (y, -INFINITY, ohw);
+      gz_op_fill (y, -INFINITY, ohw);
       for (int64_t ki = 0; ki < w->k_h; ki++)
         {
           int64_t oy_lo, oy_hi;
@@ -213,7 +213,7 @@ static void
 avg_forward_planes (long begin, long end, void *data)
 {
   const Job *j = data;
-  const GzNnWindow *w = j->w;
+  const GzOpWindow *w = j->w;
   const int64_t hw = w->in_h * w->in_w, ohw = w->out_h * w->out_w;
   for (long pl = begin; pl < end; pl++)
     {
@@ -246,7 +246,7 @@ static void
 backward_planes (long begin, long end, void *data)
 {
   const Job *j = data;
-  const GzNnWindow *w = j->w;
+  const GzOpWindow *w = j->w;
   const int64_t hw = w->in_h * w->in_w, ohw = w->out_h * w->out_w;
   for (long pl = begin; pl < end; pl++)
     {
@@ -302,13 +302,13 @@ backward_planes (long begin, long end, void *data)
 static GzStatus
 pool_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzNnWindow w;
+  GzOpWindow w;
   GzStatus st;
   if ((st = pool_geometry (node, in, &w, err)) != GZ_OK)
     return st;
   Job j = { .p = node->params, .w = &w, .x = in[0]->data, .y = out[0]->data };
   gz_parallel_for (in[0]->dims[0] * in[0]->dims[1],
-                   gz_nn_chunk ((double) w.out_h * w.out_w * w.k_h * w.k_w),
+                   gz_op_chunk ((double) w.out_h * w.out_w * w.k_h * w.k_w),
                    j.p->kind == P_MAX ? max_forward_planes : avg_forward_planes, &j);
   return GZ_OK;
 }
@@ -318,7 +318,7 @@ pool_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
                const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
                GzError *err)
 {
-  GzNnWindow w;
+  GzOpWindow w;
   GzStatus st;
   if (din[0] == NULL)
     return GZ_OK;
@@ -336,29 +336,9 @@ pool_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
             .yc = out[0]->data,
             .dx = din[0]->data };
   gz_parallel_for (in[0]->dims[0] * in[0]->dims[1],
-                   gz_nn_chunk ((double) w.out_h * w.out_w * w.k_h * w.k_w), backward_planes, &j);
+                   gz_op_chunk ((double) w.out_h * w.out_w * w.k_h * w.k_w), backward_planes, &j);
   return GZ_OK;
 }
-
-const GzOpDef gz_nn_op_maxpool = {
-  .op_type = "MaxPool",
-  .min_opset = 1,
-  .init = pool_init,
-  .infer = pool_infer,
-  .forward = pool_forward,
-  .backward = pool_backward,
-  .free_params = gz_nn_free_params,
-};
-
-const GzOpDef gz_nn_op_averagepool = {
-  .op_type = "AveragePool",
-  .min_opset = 1,
-  .init = pool_init,
-  .infer = pool_infer,
-  .forward = pool_forward,
-  .backward = pool_backward,
-  .free_params = gz_nn_free_params,
-};
 
 /* ---- Global pools ------------------------------------------------------ */
 
@@ -368,15 +348,15 @@ global_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
   GzStatus st;
   char sx[160];
   int64_t dims[GZ_MAX_DIMS];
-  if ((st = gz_nn_need_float (node, in, 0, "X", err)) != GZ_OK)
+  if ((st = gz_op_need_float (node, in, 0, "X", err)) != GZ_OK)
     return st;
   const GzTensor *x = in[0];
   if (x->ndim < 2)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "input %s must have rank >= 2 (N,C,...)",
-                        gz_nn_shape_str (x->ndim, x->dims, sx, sizeof sx));
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "input %s must have rank >= 2 (N,C,...)",
+                        gz_op_shape_str (x->ndim, x->dims, sx, sizeof sx));
   for (int i = 0; i < x->ndim; i++)
     dims[i] = i < 2 ? x->dims[i] : 1;
-  if ((st = gz_nn_check_shape (node, x->ndim, x->dims, err)) != GZ_OK)
+  if ((st = gz_op_check_shape (node, x->ndim, x->dims, err)) != GZ_OK)
     return st;
   gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, x->ndim, dims);
   return GZ_OK;
@@ -390,7 +370,7 @@ typedef struct
   float *y, *dx;
 } GlobalJob;
 
-GZ_NN_VECTOR_CLONES static void
+GZ_OP_VECTOR_CLONES static void
 global_forward_planes (long begin, long end, void *data)
 {
   const GlobalJob *j = data;
@@ -460,7 +440,7 @@ global_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *
                   .plane = gz_shape_numel (x->ndim - 2, x->dims + 2),
                   .x = x->data,
                   .y = out[0]->data };
-  gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (j.plane), global_forward_planes, &j);
+  gz_parallel_for (x->dims[0] * x->dims[1], gz_op_chunk (j.plane), global_forward_planes, &j);
   return GZ_OK;
 }
 
@@ -482,22 +462,42 @@ global_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
                   .x = x->data,
                   .dy = dout[0]->data,
                   .dx = din[0]->data };
-  gz_parallel_for (x->dims[0] * x->dims[1], gz_nn_chunk (j.plane), global_backward_planes, &j);
+  gz_parallel_for (x->dims[0] * x->dims[1], gz_op_chunk (j.plane), global_backward_planes, &j);
   return GZ_OK;
 }
 
-const GzOpDef gz_nn_op_globalaveragepool = {
-  .op_type = "GlobalAveragePool",
-  .min_opset = 1,
-  .infer = global_infer,
-  .forward = global_forward,
-  .backward = global_backward,
-};
-
-const GzOpDef gz_nn_op_globalmaxpool = {
-  .op_type = "GlobalMaxPool",
-  .min_opset = 1,
-  .infer = global_infer,
-  .forward = global_forward,
-  .backward = global_backward,
+const GzOpDef gz_op_pool[] = {
+  {
+      .op_type = "MaxPool",
+      .min_opset = 1,
+      .init = pool_init,
+      .infer = pool_infer,
+      .forward = pool_forward,
+      .backward = pool_backward,
+      .free_params = gz_op_free_params,
+  },
+  {
+      .op_type = "AveragePool",
+      .min_opset = 1,
+      .init = pool_init,
+      .infer = pool_infer,
+      .forward = pool_forward,
+      .backward = pool_backward,
+      .free_params = gz_op_free_params,
+  },
+  {
+      .op_type = "GlobalAveragePool",
+      .min_opset = 1,
+      .infer = global_infer,
+      .forward = global_forward,
+      .backward = global_backward,
+  },
+  {
+      .op_type = "GlobalMaxPool",
+      .min_opset = 1,
+      .infer = global_infer,
+      .forward = global_forward,
+      .backward = global_backward,
+  },
+  GZ_OP_END,
 };

@@ -13,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 typedef enum
 {
@@ -31,11 +31,6 @@ typedef enum
 
 typedef struct
 {
-  ReduceKind kind;
-} ReduceParams;
-
-typedef struct
-{
   bool reduced[GZ_MAX_DIMS];
   int64_t out_strides[GZ_MAX_DIMS]; /* per input axis, 0 where reduced */
   int out_ndim;
@@ -43,73 +38,11 @@ typedef struct
   int64_t count; /* input elements per output element */
 } ReduceLayout;
 
-static GzStatus
-reduce_init_kind (GzNode *node, ReduceKind kind, GzError *err)
+/* The member of the family, from the table row. */
+static ReduceKind
+kind_of (const GzNode *node)
 {
-  GzStatus st = gz_tops_alloc_params (node, sizeof (ReduceParams), err);
-  if (st == GZ_OK)
-    ((ReduceParams *) node->params)->kind = kind;
-  return st;
-}
-
-static GzStatus
-mean_init (GzNode *node, int64_t opset, GzError *err)
-{
-  return reduce_init_kind (node, REDUCE_MEAN, err);
-}
-
-static GzStatus
-sum_init (GzNode *node, int64_t opset, GzError *err)
-{
-  return reduce_init_kind (node, REDUCE_SUM, err);
-}
-
-static GzStatus
-max_init (GzNode *node, int64_t opset, GzError *err)
-{
-  return reduce_init_kind (node, REDUCE_MAX, err);
-}
-
-static GzStatus
-min_init (GzNode *node, int64_t opset, GzError *err)
-{
-  return reduce_init_kind (node, REDUCE_MIN, err);
-}
-
-static GzStatus
-sum_square_init (GzNode *node, int64_t opset, GzError *err)
-{
-  return reduce_init_kind (node, REDUCE_SUM_SQUARE, err);
-}
-
-static GzStatus
-l1_init (GzNode *node, int64_t opset, GzError *err)
-{
-  return reduce_init_kind (node, REDUCE_L1, err);
-}
-
-static GzStatus
-l2_init (GzNode *node, int64_t opset, GzError *err)
-{
-  return reduce_init_kind (node, REDUCE_L2, err);
-}
-
-static GzStatus
-prod_init (GzNode *node, int64_t opset, GzError *err)
-{
-  return reduce_init_kind (node, REDUCE_PROD, err);
-}
-
-static GzStatus
-log_sum_init (GzNode *node, int64_t opset, GzError *err)
-{
-  return reduce_init_kind (node, REDUCE_LOG_SUM, err);
-}
-
-static GzStatus
-log_sum_exp_init (GzNode *node, int64_t opset, GzError *err)
-{
-  return reduce_init_kind (node, REDUCE_LOG_SUM_EXP, err);
+  return *(const ReduceKind *) node->op->data;
 }
 
 static GzStatus
@@ -119,10 +52,10 @@ reduce_layout (const GzNode *node, const GzTensor *const *in, ReduceLayout *l, G
   const int64_t *axes;
   int n;
   GzStatus st;
-  const GzTensor *axes_in = gz_tops_input (node, in, 1);
+  const GzTensor *axes_in = gz_op_input (node, in, 1);
   if (axes_in != NULL)
     {
-      if ((st = gz_tops_const_ints (node, axes_in, "axes", &axes, &n, err)) != GZ_OK)
+      if ((st = gz_op_const_ints (node, axes_in, "axes", &axes, &n, err)) != GZ_OK)
         return st;
     }
   else
@@ -138,8 +71,8 @@ reduce_layout (const GzNode *node, const GzTensor *const *in, ReduceLayout *l, G
     {
       int a = gz_axis (axes[i], x->ndim);
       if (a < 0)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
-                              (long long) axes[i], x->ndim);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
+                            (long long) axes[i], x->ndim);
       l->reduced[a] = true;
     }
   int64_t kept[GZ_MAX_DIMS], kst[GZ_MAX_DIMS];
@@ -153,7 +86,7 @@ reduce_layout (const GzNode *node, const GzTensor *const *in, ReduceLayout *l, G
       if (keep || !l->reduced[a])
         l->out_dims[l->out_ndim++] = kept[a];
     }
-  gz_tops_strides (x->ndim, kept, kst);
+  gz_op_strides (x->ndim, kept, kst);
   for (int a = 0; a < x->ndim; a++)
     l->out_strides[a] = l->reduced[a] ? 0 : kst[a];
   return GZ_OK;
@@ -162,11 +95,11 @@ reduce_layout (const GzNode *node, const GzTensor *const *in, ReduceLayout *l, G
 static GzStatus
 reduce_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   if (in[0]->dtype != GZ_DTYPE_FLOAT)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "only float input is supported");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "only float input is supported");
   ReduceLayout l;
   GzStatus st = reduce_layout (node, in, &l, err);
   if (st != GZ_OK)
@@ -232,7 +165,7 @@ next_row (int nrow_axes, const int64_t *dims, int64_t *idx, const int64_t *ost, 
 static GzStatus
 reduce_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  ReduceKind kind = ((const ReduceParams *) node->params)->kind;
+  ReduceKind kind = kind_of (node);
   ReduceLayout l;
   GzStatus st = reduce_layout (node, in, &l, err);
   if (st != GZ_OK)
@@ -318,10 +251,10 @@ reduce_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
     return GZ_OK;
   if (dout[0] == NULL)
     {
-      gz_tops_zero (din[0]);
+      gz_op_zero (din[0]);
       return GZ_OK;
     }
-  ReduceKind kind = ((const ReduceParams *) node->params)->kind;
+  ReduceKind kind = kind_of (node);
   ReduceLayout l;
   GzStatus st = reduce_layout (node, in, &l, err);
   if (st != GZ_OK)
@@ -437,44 +370,22 @@ reduce_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_reduce_mean = {
-  "ReduceMean", 1, mean_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
-};
+#define REDUCE(type, kind)                                                             \
+  {                                                                                    \
+    .op_type = type, .min_opset = 1, .infer = reduce_infer, .forward = reduce_forward, \
+    .backward = reduce_backward, .data = &(const ReduceKind){ kind },                  \
+  }
 
-const GzOpDef gz_tops_reduce_sum = {
-  "ReduceSum", 1, sum_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
-};
-
-const GzOpDef gz_tops_reduce_max = {
-  "ReduceMax", 1, max_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
-};
-
-const GzOpDef gz_tops_reduce_min = {
-  "ReduceMin", 1, min_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
-};
-
-const GzOpDef gz_tops_reduce_sum_square = {
-  "ReduceSumSquare", 1, sum_square_init, reduce_infer, reduce_forward, reduce_backward,
-  gz_tops_free,
-};
-
-const GzOpDef gz_tops_reduce_l1 = {
-  "ReduceL1", 1, l1_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
-};
-
-const GzOpDef gz_tops_reduce_l2 = {
-  "ReduceL2", 1, l2_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
-};
-
-const GzOpDef gz_tops_reduce_prod = {
-  "ReduceProd", 1, prod_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
-};
-
-const GzOpDef gz_tops_reduce_log_sum = {
-  "ReduceLogSum", 1, log_sum_init, reduce_infer, reduce_forward, reduce_backward, gz_tops_free,
-};
-
-const GzOpDef gz_tops_reduce_log_sum_exp = {
-  "ReduceLogSumExp", 1, log_sum_exp_init, reduce_infer, reduce_forward, reduce_backward,
-  gz_tops_free,
+const GzOpDef gz_op_reduce[] = {
+  REDUCE ("ReduceMean", REDUCE_MEAN),
+  REDUCE ("ReduceSum", REDUCE_SUM),
+  REDUCE ("ReduceMax", REDUCE_MAX),
+  REDUCE ("ReduceMin", REDUCE_MIN),
+  REDUCE ("ReduceSumSquare", REDUCE_SUM_SQUARE),
+  REDUCE ("ReduceL1", REDUCE_L1),
+  REDUCE ("ReduceL2", REDUCE_L2),
+  REDUCE ("ReduceProd", REDUCE_PROD),
+  REDUCE ("ReduceLogSum", REDUCE_LOG_SUM),
+  REDUCE ("ReduceLogSumExp", REDUCE_LOG_SUM_EXP),
+  GZ_OP_END,
 };

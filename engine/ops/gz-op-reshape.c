@@ -9,16 +9,16 @@
  */
 #include <string.h>
 
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 static GzStatus
 copy_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
   int64_t n = gz_tensor_numel (in[0]);
   if (n != gz_tensor_numel (out[0]) || in[0]->dtype != out[0]->dtype)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "output buffer does not match the input");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "output buffer does not match the input");
   if (n > 0 && out[0]->data != in[0]->data)
-    memmove (out[0]->data, in[0]->data, gz_tops_bytes (in[0], n));
+    memmove (out[0]->data, in[0]->data, gz_op_bytes (in[0], n));
   return GZ_OK;
 }
 
@@ -31,7 +31,7 @@ copy_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
     return GZ_OK;
   int64_t n = gz_tensor_numel (din[0]);
   if (dout[0] == NULL)
-    gz_tops_zero (din[0]);
+    gz_op_zero (din[0]);
   else if (n > 0)
     memmove (din[0]->data, dout[0]->data, (size_t) n * sizeof (float));
   return GZ_OK;
@@ -42,11 +42,11 @@ copy_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
 static GzStatus
 reshape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *x = in[0];
-  const GzTensor *shape_in = gz_tops_input (node, in, 1);
+  const GzTensor *shape_in = gz_op_input (node, in, 1);
   const int64_t *shape;
   int n;
   GzStatus st;
@@ -54,7 +54,7 @@ reshape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
 
   if (shape_in != NULL)
     {
-      if ((st = gz_tops_const_ints (node, shape_in, "shape", &shape, &n, err)) != GZ_OK)
+      if ((st = gz_op_const_ints (node, shape_in, "shape", &shape, &n, err)) != GZ_OK)
         return st;
     }
   else
@@ -62,11 +62,11 @@ reshape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
       /* opset < 5: the shape attribute */
       n = gz_node_attr_ints (node, "shape", &shape);
       if (shape == NULL)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "no target shape given");
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "no target shape given");
     }
   if (n > GZ_MAX_DIMS)
-    return gz_tops_error (err, GZ_ERR_LIMIT, node, "target rank %d exceeds the maximum of %d", n,
-                          GZ_MAX_DIMS);
+    return gz_op_error (err, GZ_ERR_LIMIT, node, "target rank %d exceeds the maximum of %d", n,
+                        GZ_MAX_DIMS);
 
   bool allowzero = gz_node_attr_int (node, "allowzero", 0) != 0;
   int64_t dims[GZ_MAX_DIMS];
@@ -78,27 +78,27 @@ reshape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
       if (v == 0 && !allowzero)
         {
           if (i >= x->ndim)
-            return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                                  "target dimension %d is 0 (copy) but the input %s has rank %d", i,
-                                  gz_tops_shape_str (x->ndim, x->dims, buf, sizeof buf), x->ndim);
+            return gz_op_error (err, GZ_ERR_SHAPE, node,
+                                "target dimension %d is 0 (copy) but the input %s has rank %d", i,
+                                gz_op_shape_str (x->ndim, x->dims, buf, sizeof buf), x->ndim);
           v = x->dims[i];
         }
       else if (v == -1)
         {
           if (infer_at >= 0)
-            return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                                  "target shape has more than one -1 (dimensions %d and %d)",
-                                  infer_at, i);
+            return gz_op_error (err, GZ_ERR_SHAPE, node,
+                                "target shape has more than one -1 (dimensions %d and %d)",
+                                infer_at, i);
           infer_at = i;
           dims[i] = -1;
           continue;
         }
       else if (v < 0)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "target dimension %d is %lld", i,
-                              (long long) v);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "target dimension %d is %lld", i,
+                            (long long) v);
       dims[i] = v;
       if (v != 0 && known > INT64_MAX / v)
-        return gz_tops_error (err, GZ_ERR_LIMIT, node, "target shape overflows");
+        return gz_op_error (err, GZ_ERR_LIMIT, node, "target shape overflows");
       known *= v;
     }
 
@@ -106,57 +106,48 @@ reshape_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
   if (infer_at >= 0)
     {
       if (known == 0 || total % known != 0)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                              "cannot infer the -1 dimension: %lld elements (input %s) are "
-                              "not a multiple of %lld",
-                              (long long) total,
-                              gz_tops_shape_str (x->ndim, x->dims, buf, sizeof buf),
-                              (long long) known);
+        return gz_op_error (err, GZ_ERR_SHAPE, node,
+                            "cannot infer the -1 dimension: %lld elements (input %s) are "
+                            "not a multiple of %lld",
+                            (long long) total, gz_op_shape_str (x->ndim, x->dims, buf, sizeof buf),
+                            (long long) known);
       dims[infer_at] = total / known;
     }
   else if (known != total)
     {
       char buf2[128];
-      return gz_tops_error (
-          err, GZ_ERR_SHAPE, node, "cannot reshape %s (%lld elements) to %s (%lld elements)",
-          gz_tops_shape_str (x->ndim, x->dims, buf, sizeof buf), (long long) total,
-          gz_tops_shape_str (n, dims, buf2, sizeof buf2), (long long) known);
+      return gz_op_error (err, GZ_ERR_SHAPE, node,
+                          "cannot reshape %s (%lld elements) to %s (%lld elements)",
+                          gz_op_shape_str (x->ndim, x->dims, buf, sizeof buf), (long long) total,
+                          gz_op_shape_str (n, dims, buf2, sizeof buf2), (long long) known);
     }
   gz_tensor_set_shape (out[0], x->dtype, n, dims);
   return GZ_OK;
 }
-
-const GzOpDef gz_tops_reshape = {
-  "Reshape", 5, NULL, reshape_infer, copy_forward, copy_backward, NULL,
-};
 
 /* ---- Flatten ----------------------------------------------------------- */
 
 static GzStatus
 flatten_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *x = in[0];
   int64_t axis = gz_node_attr_int (node, "axis", 1);
   if (axis < -x->ndim || axis > x->ndim)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
-                          (long long) axis, x->ndim);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
+                        (long long) axis, x->ndim);
   if (axis < 0)
     axis += x->ndim;
   int64_t dims[2];
   dims[0] = gz_shape_numel ((int) axis, x->dims);
   dims[1] = gz_shape_numel (x->ndim - (int) axis, x->dims + axis);
   if (dims[0] < 0 || dims[1] < 0)
-    return gz_tops_error (err, GZ_ERR_LIMIT, node, "element count overflows");
+    return gz_op_error (err, GZ_ERR_LIMIT, node, "element count overflows");
   gz_tensor_set_shape (out[0], x->dtype, 2, dims);
   return GZ_OK;
 }
-
-const GzOpDef gz_tops_flatten = {
-  "Flatten", 1, NULL, flatten_infer, copy_forward, copy_backward, NULL,
-};
 
 /* ---- Squeeze / Unsqueeze ----------------------------------------------- */
 
@@ -164,9 +155,9 @@ static GzStatus
 read_axes (const GzNode *node, const GzTensor *const *in, const int64_t **axes, int *n,
            GzError *err)
 {
-  const GzTensor *t = gz_tops_input (node, in, 1);
+  const GzTensor *t = gz_op_input (node, in, 1);
   if (t != NULL)
-    return gz_tops_const_ints (node, t, "axes", axes, n, err);
+    return gz_op_const_ints (node, t, "axes", axes, n, err);
   *n = gz_node_attr_ints (node, "axes", axes);
   return GZ_OK;
 }
@@ -174,7 +165,7 @@ read_axes (const GzNode *node, const GzTensor *const *in, const int64_t **axes, 
 static GzStatus
 squeeze_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *x = in[0];
@@ -192,12 +183,12 @@ squeeze_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
     {
       int a = gz_axis (axes[i], x->ndim);
       if (a < 0)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
-                              (long long) axes[i], x->ndim);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
+                            (long long) axes[i], x->ndim);
       if (x->dims[a] != 1)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                              "cannot squeeze axis %d of size %lld (must be 1)", a,
-                              (long long) x->dims[a]);
+        return gz_op_error (err, GZ_ERR_SHAPE, node,
+                            "cannot squeeze axis %d of size %lld (must be 1)", a,
+                            (long long) x->dims[a]);
       drop[a] = true;
     }
   int64_t dims[GZ_MAX_DIMS];
@@ -209,14 +200,10 @@ squeeze_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_squeeze = {
-  "Squeeze", 1, NULL, squeeze_infer, copy_forward, copy_backward, NULL,
-};
-
 static GzStatus
 unsqueeze_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *x = in[0];
@@ -226,21 +213,20 @@ unsqueeze_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const 
   if (st != GZ_OK)
     return st;
   if (n == 0)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "no axes given");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "no axes given");
   int r = x->ndim + n;
   if (r > GZ_MAX_DIMS)
-    return gz_tops_error (err, GZ_ERR_LIMIT, node, "output rank %d exceeds the maximum of %d", r,
-                          GZ_MAX_DIMS);
+    return gz_op_error (err, GZ_ERR_LIMIT, node, "output rank %d exceeds the maximum of %d", r,
+                        GZ_MAX_DIMS);
   bool inserted[GZ_MAX_DIMS] = { false };
   for (int i = 0; i < n; i++)
     {
       int a = gz_axis (axes[i], r);
       if (a < 0)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                              "axis %lld is out of range for output rank %d", (long long) axes[i],
-                              r);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for output rank %d",
+                            (long long) axes[i], r);
       if (inserted[a])
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %d is given twice", a);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %d is given twice", a);
       inserted[a] = true;
     }
   int64_t dims[GZ_MAX_DIMS];
@@ -250,25 +236,17 @@ unsqueeze_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const 
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_unsqueeze = {
-  "Unsqueeze", 1, NULL, unsqueeze_infer, copy_forward, copy_backward, NULL,
-};
-
 /* ---- Identity / Dropout ------------------------------------------------ */
 
 static GzStatus
 identity_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   gz_tensor_set_shape (out[0], in[0]->dtype, in[0]->ndim, in[0]->dims);
   return GZ_OK;
 }
-
-const GzOpDef gz_tops_identity = {
-  "Identity", 1, NULL, identity_infer, copy_forward, copy_backward, NULL,
-};
 
 /* Inference only: the output is the input; the optional mask (bool in ONNX,
  * int64 here like every boolean in the engine) is all true. Asking for
@@ -276,23 +254,22 @@ const GzOpDef gz_tops_identity = {
 static GzStatus
 dropout_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 2, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 2, err);
   if (need != GZ_OK)
     return need;
-  const GzTensor *ratio = gz_tops_input (node, in, 1);
-  const GzTensor *training = gz_tops_input (node, in, 2);
+  const GzTensor *ratio = gz_op_input (node, in, 1);
+  const GzTensor *training = gz_op_input (node, in, 2);
   if (training != NULL)
     {
       if (training->data == NULL)
-        return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
-                              "training_mode is computed at run time");
-      bool ratio_zero = ratio != NULL && ratio->data != NULL && gz_tops_scalar (ratio) == 0.0;
-      if (gz_tops_scalar (training) != 0.0 && !ratio_zero)
-        return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
-                              "training mode (random dropout) is not supported");
+        return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "training_mode is computed at run time");
+      bool ratio_zero = ratio != NULL && ratio->data != NULL && gz_op_scalar (ratio) == 0.0;
+      if (gz_op_scalar (training) != 0.0 && !ratio_zero)
+        return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
+                            "training mode (random dropout) is not supported");
     }
   gz_tensor_set_shape (out[0], in[0]->dtype, in[0]->ndim, in[0]->dims);
-  GzTensor *mask = gz_tops_output (node, out, 1);
+  GzTensor *mask = gz_op_output (node, out, 1);
   if (mask != NULL)
     gz_tensor_set_shape (mask, GZ_DTYPE_INT64, in[0]->ndim, in[0]->dims);
   return GZ_OK;
@@ -301,7 +278,7 @@ dropout_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
 static GzStatus
 dropout_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzTensor *mask = gz_tops_output (node, out, 1);
+  GzTensor *mask = gz_op_output (node, out, 1);
   if (mask != NULL)
     {
       int64_t n = gz_tensor_numel (mask);
@@ -312,6 +289,60 @@ dropout_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const 
   return copy_forward (node, in, out, err);
 }
 
-const GzOpDef gz_tops_dropout = {
-  "Dropout", 1, NULL, dropout_infer, dropout_forward, copy_backward, NULL,
+const GzOpDef gz_op_reshape[] = {
+  {
+      "Reshape",
+      5,
+      NULL,
+      reshape_infer,
+      copy_forward,
+      copy_backward,
+      NULL,
+  },
+  {
+      "Flatten",
+      1,
+      NULL,
+      flatten_infer,
+      copy_forward,
+      copy_backward,
+      NULL,
+  },
+  {
+      "Squeeze",
+      1,
+      NULL,
+      squeeze_infer,
+      copy_forward,
+      copy_backward,
+      NULL,
+  },
+  {
+      "Unsqueeze",
+      1,
+      NULL,
+      unsqueeze_infer,
+      copy_forward,
+      copy_backward,
+      NULL,
+  },
+  {
+      "Identity",
+      1,
+      NULL,
+      identity_infer,
+      copy_forward,
+      copy_backward,
+      NULL,
+  },
+  {
+      "Dropout",
+      1,
+      NULL,
+      dropout_infer,
+      dropout_forward,
+      copy_backward,
+      NULL,
+  },
+  GZ_OP_END,
 };

@@ -20,7 +20,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 typedef enum
 {
@@ -75,7 +75,7 @@ typedef struct
 static GzStatus
 resize_init (GzNode *node, int64_t opset, GzError *err)
 {
-  GzStatus st = gz_tops_alloc_params (node, sizeof (ResizeParams), err);
+  GzStatus st = gz_op_alloc_params (node, sizeof (ResizeParams), err);
   if (st != GZ_OK)
     return st;
   ResizeParams *p = node->params;
@@ -96,7 +96,7 @@ parse_modes (const GzNode *node, const ResizeParams *p, ResizeSpec *s, GzError *
   else if (strcmp (mode, "cubic") == 0 && !legacy)
     s->mode = MODE_CUBIC;
   else
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "mode '%s' is not supported", mode);
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "mode '%s' is not supported", mode);
 
   const char *coord = gz_node_attr_string (node, "coordinate_transformation_mode",
                                            legacy ? "asymmetric" : "half_pixel");
@@ -116,8 +116,8 @@ parse_modes (const GzNode *node, const ResizeParams *p, ResizeSpec *s, GzError *
     if (strcmp (coord, coords[i].name) == 0)
       break;
   if (i == sizeof coords / sizeof coords[0])
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
-                          "coordinate_transformation_mode '%s' is not supported", coord);
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
+                        "coordinate_transformation_mode '%s' is not supported", coord);
   s->coord = coords[i].mode;
 
   const char *nearest
@@ -131,16 +131,16 @@ parse_modes (const GzNode *node, const ResizeParams *p, ResizeSpec *s, GzError *
   else if (strcmp (nearest, "ceil") == 0)
     s->nearest = NEAREST_CEIL;
   else
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "nearest_mode '%s' is not supported",
-                          nearest);
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "nearest_mode '%s' is not supported",
+                        nearest);
   s->cubic_a = gz_node_attr_float (node, "cubic_coeff_a", -0.75f);
   s->exclude_outside = gz_node_attr_int (node, "exclude_outside", 0) != 0;
   if (gz_node_attr_int (node, "antialias", 0) != 0)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "antialias is not supported");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "antialias is not supported");
   const char *policy = gz_node_attr_string (node, "keep_aspect_ratio_policy", "stretch");
   if (strcmp (policy, "stretch") != 0)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
-                          "keep_aspect_ratio_policy '%s' is not supported", policy);
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
+                        "keep_aspect_ratio_policy '%s' is not supported", policy);
   return GZ_OK;
 }
 
@@ -151,20 +151,20 @@ resize_spec (const GzNode *node, const GzTensor *const *in, ResizeSpec *s, GzErr
   const ResizeParams *p = node->params;
   const GzTensor *x = in[0];
   if (p == NULL)
-    return gz_tops_error (err, GZ_ERR_ARGUMENT, node, "was not initialised");
+    return gz_op_error (err, GZ_ERR_ARGUMENT, node, "was not initialised");
   GzStatus st = parse_modes (node, p, s, err);
   if (st != GZ_OK)
     return st;
   if (x->dtype != GZ_DTYPE_FLOAT)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "only float input is supported");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "only float input is supported");
 
   const GzTensor *scales_t, *sizes_t = NULL;
   if (p->upsample || p->opset < 11)
-    scales_t = gz_tops_input (node, in, 1);
+    scales_t = gz_op_input (node, in, 1);
   else
     {
-      scales_t = gz_tops_input (node, in, 2);
-      sizes_t = gz_tops_input (node, in, 3);
+      scales_t = gz_op_input (node, in, 2);
+      sizes_t = gz_op_input (node, in, 3);
       if (scales_t != NULL && gz_tensor_numel (scales_t) == 0)
         scales_t = NULL; /* an empty placeholder */
     }
@@ -180,11 +180,11 @@ resize_spec (const GzNode *node, const GzTensor *const *in, ResizeSpec *s, GzErr
   else
     {
       if (n_axes > x->ndim)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "%d axes for rank %d", n_axes, x->ndim);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "%d axes for rank %d", n_axes, x->ndim);
       for (int i = 0; i < n_axes; i++)
         if ((axes[i] = gz_axis (axes_attr[i], x->ndim)) < 0)
-          return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range",
-                                (long long) axes_attr[i]);
+          return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range",
+                              (long long) axes_attr[i]);
     }
 
   s->ndim = x->ndim;
@@ -197,16 +197,16 @@ resize_spec (const GzNode *node, const GzTensor *const *in, ResizeSpec *s, GzErr
     {
       const int64_t *sizes;
       int n;
-      if ((st = gz_tops_const_ints (node, sizes_t, "sizes", &sizes, &n, err)) != GZ_OK)
+      if ((st = gz_op_const_ints (node, sizes_t, "sizes", &sizes, &n, err)) != GZ_OK)
         return st;
       if (n != n_axes)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "%d sizes for %d axes", n, n_axes);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "%d sizes for %d axes", n, n_axes);
       for (int i = 0; i < n; i++)
         {
           int a = axes[i];
           if (sizes[i] < 0 || sizes[i] > ((int64_t) 1 << 40))
-            return gz_tops_error (err, GZ_ERR_SHAPE, node, "size %lld is invalid",
-                                  (long long) sizes[i]);
+            return gz_op_error (err, GZ_ERR_SHAPE, node, "size %lld is invalid",
+                                (long long) sizes[i]);
           s->out_dims[a] = sizes[i];
           s->scale[a] = x->dims[a] > 0 ? (double) sizes[i] / (double) x->dims[a] : 1.0;
         }
@@ -218,11 +218,11 @@ resize_spec (const GzNode *node, const GzTensor *const *in, ResizeSpec *s, GzErr
       if (scales_t != NULL)
         {
           if (scales_t->dtype != GZ_DTYPE_FLOAT || scales_t->ndim != 1)
-            return gz_tops_error (err, GZ_ERR_SHAPE, node, "scales must be a 1-D float tensor");
+            return gz_op_error (err, GZ_ERR_SHAPE, node, "scales must be a 1-D float tensor");
           if (scales_t->data == NULL)
-            return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node,
-                                  "scales are computed at run time; the output size must be "
-                                  "known at load time");
+            return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
+                                "scales are computed at run time; the output size must be "
+                                "known at load time");
           scales = scales_t->data;
           n = (int) scales_t->dims[0];
         }
@@ -230,22 +230,22 @@ resize_spec (const GzNode *node, const GzTensor *const *in, ResizeSpec *s, GzErr
         {
           n = gz_node_attr_floats (node, "scales", &scales);
           if (scales == NULL)
-            return gz_tops_error (err, GZ_ERR_SHAPE, node, "neither scales nor sizes given");
+            return gz_op_error (err, GZ_ERR_SHAPE, node, "neither scales nor sizes given");
         }
       if (n != n_axes)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "%d scales for %d axes", n, n_axes);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "%d scales for %d axes", n, n_axes);
       for (int i = 0; i < n; i++)
         {
           int a = axes[i];
           double sc = scales[i];
           double size = floor ((double) x->dims[a] * sc);
           if (!(sc > 0.0) || !(size <= (double) ((int64_t) 1 << 40)))
-            return gz_tops_error (err, GZ_ERR_SHAPE, node, "scale %g on axis %d is invalid", sc, a);
+            return gz_op_error (err, GZ_ERR_SHAPE, node, "scale %g on axis %d is invalid", sc, a);
           s->out_dims[a] = (int64_t) size;
           s->scale[a] = sc;
         }
     }
-  return gz_tops_check_shape (node, s->ndim, s->out_dims, err);
+  return gz_op_check_shape (node, s->ndim, s->out_dims, err);
 }
 
 /* `resized` is in × scale before flooring: with scales given, align_corners
@@ -360,13 +360,13 @@ taps_identity (const Taps *taps, int64_t in, int64_t out)
 static GzStatus
 resize_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus st = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus st = gz_op_need (node, in, out, 1, 1, err);
   ResizeSpec s;
   if (st != GZ_OK || (st = resize_spec (node, in, &s, err)) != GZ_OK)
     return st;
   for (int a = 0; a < s.ndim; a++)
     if (in[0]->dims[a] == 0 && s.out_dims[a] > 0)
-      return gz_tops_error (err, GZ_ERR_SHAPE, node, "cannot resize the empty axis %d", a);
+      return gz_op_error (err, GZ_ERR_SHAPE, node, "cannot resize the empty axis %d", a);
   gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, s.ndim, s.out_dims);
   return GZ_OK;
 }
@@ -514,7 +514,7 @@ resize_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
 {
   if (din[0] == NULL)
     return GZ_OK;
-  gz_tops_zero (din[0]);
+  gz_op_zero (din[0]);
   if (dout[0] == NULL || gz_tensor_numel (out[0]) == 0)
     return GZ_OK;
   ResizePlan rp;
@@ -554,10 +554,24 @@ resize_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_resize = {
-  "Resize", 10, resize_init, resize_infer, resize_forward, resize_backward, gz_tops_free,
-};
-
-const GzOpDef gz_tops_upsample = {
-  "Upsample", 7, resize_init, resize_infer, resize_forward, resize_backward, gz_tops_free,
+const GzOpDef gz_op_resize[] = {
+  {
+      "Resize",
+      10,
+      resize_init,
+      resize_infer,
+      resize_forward,
+      resize_backward,
+      gz_op_free_params,
+  },
+  {
+      "Upsample",
+      7,
+      resize_init,
+      resize_infer,
+      resize_forward,
+      resize_backward,
+      gz_op_free_params,
+  },
+  GZ_OP_END,
 };

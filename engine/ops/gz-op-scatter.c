@@ -12,7 +12,7 @@
  */
 #include <string.h>
 
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 typedef enum
 {
@@ -41,14 +41,14 @@ scatter_layout (const GzNode *node, const GzTensor *const *in, ScatterLayout *l,
   else if (strcmp (red, "mul") == 0)
     l->mode = SCATTER_MUL;
   else
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "reduction '%s' is not supported", red);
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "reduction '%s' is not supported", red);
   if (idx->dtype != GZ_DTYPE_INT64)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "indices must be int64");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "indices must be int64");
   if (upd->dtype != data->dtype)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "updates and data differ in data type");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "updates and data differ in data type");
   if (idx->ndim < 1 || idx->dims[idx->ndim - 1] > data->ndim)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "indices of rank %d do not fit data of rank %d",
-                          idx->ndim, data->ndim);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "indices of rank %d do not fit data of rank %d",
+                        idx->ndim, data->ndim);
   l->k = (int) idx->dims[idx->ndim - 1];
   l->n_tuples = gz_shape_numel (idx->ndim - 1, idx->dims);
   l->slice = gz_shape_numel (data->ndim - l->k, data->dims + l->k);
@@ -61,11 +61,10 @@ scatter_layout (const GzNode *node, const GzTensor *const *in, ScatterLayout *l,
   if (!ok)
     {
       char b1[128], b2[128], b3[128];
-      return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                            "updates %s do not match indices %s and data %s",
-                            gz_tops_shape_str (upd->ndim, upd->dims, b1, sizeof b1),
-                            gz_tops_shape_str (idx->ndim, idx->dims, b2, sizeof b2),
-                            gz_tops_shape_str (data->ndim, data->dims, b3, sizeof b3));
+      return gz_op_error (err, GZ_ERR_SHAPE, node, "updates %s do not match indices %s and data %s",
+                          gz_op_shape_str (upd->ndim, upd->dims, b1, sizeof b1),
+                          gz_op_shape_str (idx->ndim, idx->dims, b2, sizeof b2),
+                          gz_op_shape_str (data->ndim, data->dims, b3, sizeof b3));
     }
   return GZ_OK;
 }
@@ -93,15 +92,15 @@ check_tuples (const GzNode *node, const GzTensor *const *in, const ScatterLayout
   const int64_t *p = in[1]->data;
   for (int64_t t = 0; t < l->n_tuples; t++)
     if (tuple_offset (in[0], p + t * l->k, l->k, l->slice) < 0)
-      return gz_tops_error (err, GZ_ERR_SHAPE, node, "index tuple %lld is out of range",
-                            (long long) t);
+      return gz_op_error (err, GZ_ERR_SHAPE, node, "index tuple %lld is out of range",
+                          (long long) t);
   return GZ_OK;
 }
 
 static GzStatus
 scatter_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus st = gz_tops_need (node, in, out, 3, 1, err);
+  GzStatus st = gz_op_need (node, in, out, 3, 1, err);
   if (st != GZ_OK)
     return st;
   ScatterLayout l;
@@ -122,7 +121,7 @@ scatter_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const 
     return st;
   int64_t n = gz_tensor_numel (in[0]);
   if (n > 0 && out[0]->data != in[0]->data)
-    memmove (out[0]->data, in[0]->data, gz_tops_bytes (in[0], n));
+    memmove (out[0]->data, in[0]->data, gz_op_bytes (in[0], n));
   const int64_t *p = in[1]->data;
   for (int64_t t = 0; t < l.n_tuples; t++)
     {
@@ -160,14 +159,14 @@ scatter_backward (const GzNode *node, const GzTensor *const *in, const GzTensor 
   if (st != GZ_OK || (st = check_tuples (node, in, &l, err)) != GZ_OK)
     return st;
   if (l.mode == SCATTER_MUL)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through the 'mul' reduction");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through the 'mul' reduction");
   GzTensor *dd = din[0], *du = node->n_inputs > 2 ? din[2] : NULL;
   if (dout[0] == NULL)
     {
       if (dd != NULL)
-        gz_tops_zero (dd);
+        gz_op_zero (dd);
       if (du != NULL)
-        gz_tops_zero (du);
+        gz_op_zero (du);
       return GZ_OK;
     }
   const float *g = dout[0]->data;
@@ -200,10 +199,6 @@ scatter_backward (const GzNode *node, const GzTensor *const *in, const GzTensor 
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_scatter_nd = {
-  "ScatterND", 11, NULL, scatter_infer, scatter_forward, scatter_backward, NULL,
-};
-
 /* ---- ScatterElements --------------------------------------------------- */
 
 /* output = data; output[i with the axis coordinate replaced by indices[i]]
@@ -217,8 +212,8 @@ se_check (const GzNode *node, const GzTensor *const *in, int *axis, ScatterMode 
   int64_t v = gz_node_attr_int (node, "axis", 0);
   *axis = gz_axis (v, data->ndim);
   if (*axis < 0 || data->ndim == 0)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
-                          (long long) v, data->ndim);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
+                        (long long) v, data->ndim);
   const char *red = gz_node_attr_string (node, "reduction", "none");
   if (strcmp (red, "none") == 0)
     *mode = SCATTER_NONE;
@@ -227,20 +222,20 @@ se_check (const GzNode *node, const GzTensor *const *in, int *axis, ScatterMode 
   else if (strcmp (red, "mul") == 0)
     *mode = SCATTER_MUL;
   else
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "reduction '%s' is not supported", red);
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "reduction '%s' is not supported", red);
   if (idx->dtype != GZ_DTYPE_INT64)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "indices must be int64");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "indices must be int64");
   if (upd->dtype != data->dtype)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "updates and data differ in data type");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "updates and data differ in data type");
   bool ok = idx->ndim == data->ndim && upd->ndim == idx->ndim;
   for (int a = 0; ok && a < idx->ndim; a++)
     ok = upd->dims[a] == idx->dims[a] && (a == *axis || idx->dims[a] <= data->dims[a]);
   if (!ok)
     {
       char b1[128], b2[128];
-      return gz_tops_error (err, GZ_ERR_SHAPE, node, "indices and updates %s do not fit data %s",
-                            gz_tops_shape_str (idx->ndim, idx->dims, b1, sizeof b1),
-                            gz_tops_shape_str (data->ndim, data->dims, b2, sizeof b2));
+      return gz_op_error (err, GZ_ERR_SHAPE, node, "indices and updates %s do not fit data %s",
+                          gz_op_shape_str (idx->ndim, idx->dims, b1, sizeof b1),
+                          gz_op_shape_str (data->ndim, data->dims, b2, sizeof b2));
     }
   return GZ_OK;
 }
@@ -256,7 +251,7 @@ se_offsets (const GzNode *node, const GzTensor *data, const GzTensor *idx, int a
   int64_t *off = malloc ((size_t) (total > 0 ? total : 1) * sizeof *off);
   if (off == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
-  gz_tops_strides (data->ndim, data->dims, strides);
+  gz_op_strides (data->ndim, data->dims, strides);
   const int64_t *p = idx->data;
   for (int64_t k = 0; k < total; k++)
     {
@@ -264,8 +259,8 @@ se_offsets (const GzNode *node, const GzTensor *data, const GzTensor *idx, int a
       if (i < 0 || i >= n)
         {
           free (off);
-          return gz_tops_error (err, GZ_ERR_SHAPE, node, "index %lld is out of range for size %lld",
-                                (long long) p[k], (long long) n);
+          return gz_op_error (err, GZ_ERR_SHAPE, node, "index %lld is out of range for size %lld",
+                              (long long) p[k], (long long) n);
         }
       int64_t o = 0;
       for (int a = 0; a < data->ndim; a++)
@@ -285,7 +280,7 @@ se_offsets (const GzNode *node, const GzTensor *data, const GzTensor *idx, int a
 static GzStatus
 se_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus st = gz_tops_need (node, in, out, 3, 1, err);
+  GzStatus st = gz_op_need (node, in, out, 3, 1, err);
   int axis;
   ScatterMode mode;
   if (st != GZ_OK || (st = se_check (node, in, &axis, &mode, err)) != GZ_OK)
@@ -305,7 +300,7 @@ se_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
     return st;
   int64_t n = gz_tensor_numel (in[0]), total = gz_tensor_numel (in[1]);
   if (n > 0 && out[0]->data != in[0]->data)
-    memmove (out[0]->data, in[0]->data, gz_tops_bytes (in[0], n));
+    memmove (out[0]->data, in[0]->data, gz_op_bytes (in[0], n));
   for (int64_t k = 0; k < total; k++)
     {
       if (in[0]->dtype == GZ_DTYPE_INT64)
@@ -334,12 +329,12 @@ se_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
   if (st != GZ_OK)
     return st;
   if (mode == SCATTER_MUL)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through the 'mul' reduction");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through the 'mul' reduction");
   GzTensor *dd = din[0], *du = node->n_inputs > 2 ? din[2] : NULL;
   if (dd != NULL)
-    gz_tops_zero (dd);
+    gz_op_zero (dd);
   if (du != NULL)
-    gz_tops_zero (du);
+    gz_op_zero (du);
   if (dout[0] == NULL)
     return GZ_OK;
   if ((st = se_offsets (node, in[0], in[1], axis, &off, err)) != GZ_OK)
@@ -371,6 +366,24 @@ se_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_scatter_elements = {
-  "ScatterElements", 11, NULL, se_infer, se_forward, se_backward, NULL,
+const GzOpDef gz_op_scatter[] = {
+  {
+      "ScatterND",
+      11,
+      NULL,
+      scatter_infer,
+      scatter_forward,
+      scatter_backward,
+      NULL,
+  },
+  {
+      "ScatterElements",
+      11,
+      NULL,
+      se_infer,
+      se_forward,
+      se_backward,
+      NULL,
+  },
+  GZ_OP_END,
 };

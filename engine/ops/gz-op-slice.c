@@ -5,7 +5,7 @@
  * (input stride × step, negative for reversed axes). Forward gathers through
  * the view, backward scatters the gradient back into a zeroed input.
  */
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 typedef struct
 {
@@ -23,18 +23,18 @@ slice_view (const GzNode *node, const GzTensor *const *in, SliceView *v, GzError
   int ns, ne, na = 0, nst = 0;
   GzStatus st;
 
-  if (gz_tops_input (node, in, 1) != NULL)
+  if (gz_op_input (node, in, 1) != NULL)
     {
-      if ((st = gz_tops_const_ints (node, in[1], "starts", &starts, &ns, err)) != GZ_OK)
+      if ((st = gz_op_const_ints (node, in[1], "starts", &starts, &ns, err)) != GZ_OK)
         return st;
-      const GzTensor *e = gz_tops_input (node, in, 2);
-      if ((st = gz_tops_const_ints (node, e, "ends", &ends, &ne, err)) != GZ_OK)
+      const GzTensor *e = gz_op_input (node, in, 2);
+      if ((st = gz_op_const_ints (node, e, "ends", &ends, &ne, err)) != GZ_OK)
         return st;
-      const GzTensor *a = gz_tops_input (node, in, 3);
-      if (a != NULL && (st = gz_tops_const_ints (node, a, "axes", &axes, &na, err)) != GZ_OK)
+      const GzTensor *a = gz_op_input (node, in, 3);
+      if (a != NULL && (st = gz_op_const_ints (node, a, "axes", &axes, &na, err)) != GZ_OK)
         return st;
-      const GzTensor *s = gz_tops_input (node, in, 4);
-      if (s != NULL && (st = gz_tops_const_ints (node, s, "steps", &steps, &nst, err)) != GZ_OK)
+      const GzTensor *s = gz_op_input (node, in, 4);
+      if (s != NULL && (st = gz_op_const_ints (node, s, "steps", &steps, &nst, err)) != GZ_OK)
         return st;
     }
   else
@@ -43,18 +43,17 @@ slice_view (const GzNode *node, const GzTensor *const *in, SliceView *v, GzError
       ne = gz_node_attr_ints (node, "ends", &ends);
       na = gz_node_attr_ints (node, "axes", &axes);
       if (starts == NULL || ends == NULL)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "starts and ends are required");
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "starts and ends are required");
     }
   if (ns != ne || (axes != NULL && na != ns) || (steps != NULL && nst != ns))
-    return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                          "starts (%d), ends (%d), axes (%d) and steps (%d) differ in length", ns,
-                          ne, axes != NULL ? na : ns, steps != NULL ? nst : ns);
+    return gz_op_error (err, GZ_ERR_SHAPE, node,
+                        "starts (%d), ends (%d), axes (%d) and steps (%d) differ in length", ns, ne,
+                        axes != NULL ? na : ns, steps != NULL ? nst : ns);
   if (axes == NULL && ns > x->ndim)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "%d starts for an input of rank %d", ns,
-                          x->ndim);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "%d starts for an input of rank %d", ns, x->ndim);
 
   v->ndim = x->ndim;
-  gz_tops_strides (x->ndim, x->dims, v->strides);
+  gz_op_strides (x->ndim, x->dims, v->strides);
   for (int a = 0; a < x->ndim; a++)
     v->dims[a] = x->dims[a];
   v->base = 0;
@@ -64,14 +63,14 @@ slice_view (const GzNode *node, const GzTensor *const *in, SliceView *v, GzError
     {
       int a = axes != NULL ? gz_axis (axes[i], x->ndim) : i;
       if (a < 0)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
-                              (long long) axes[i], x->ndim);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
+                            (long long) axes[i], x->ndim);
       if (done[a])
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %d is sliced twice", a);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %d is sliced twice", a);
       done[a] = true;
       int64_t step = steps != NULL ? steps[i] : 1;
       if (step == 0)
-        return gz_tops_error (err, GZ_ERR_SHAPE, node, "step along axis %d is 0", a);
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "step along axis %d is 0", a);
       int64_t d = x->dims[a], s = starts[i], e = ends[i], count;
       if (s < 0)
         s += d;
@@ -96,13 +95,13 @@ slice_view (const GzNode *node, const GzTensor *const *in, SliceView *v, GzError
       /* count > 1 implies |step| < d, so the product cannot overflow */
       v->strides[a] = count > 1 ? v->strides[a] * step : 0;
     }
-  return gz_tops_check_shape (node, v->ndim, v->dims, err);
+  return gz_op_check_shape (node, v->ndim, v->dims, err);
 }
 
 static GzStatus
 slice_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   SliceView v;
@@ -120,8 +119,8 @@ slice_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
   GzStatus st = slice_view (node, in, &v, err);
   if (st != GZ_OK)
     return st;
-  gz_tops_gather (gz_dtype_size (in[0]->dtype), v.ndim, v.dims, in[0]->data, v.base, v.strides,
-                  out[0]->data);
+  gz_op_view_gather (gz_dtype_size (in[0]->dtype), v.ndim, v.dims, in[0]->data, v.base, v.strides,
+                     out[0]->data);
   return GZ_OK;
 }
 
@@ -132,17 +131,26 @@ slice_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
 {
   if (din[0] == NULL)
     return GZ_OK;
-  gz_tops_zero (din[0]);
+  gz_op_zero (din[0]);
   if (dout[0] == NULL)
     return GZ_OK;
   SliceView v;
   GzStatus st = slice_view (node, in, &v, err);
   if (st != GZ_OK)
     return st;
-  gz_tops_scatter_add (v.ndim, v.dims, dout[0]->data, din[0]->data, v.base, v.strides);
+  gz_op_view_scatter_add (v.ndim, v.dims, dout[0]->data, din[0]->data, v.base, v.strides);
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_slice = {
-  "Slice", 1, NULL, slice_infer, slice_forward, slice_backward, NULL,
+const GzOpDef gz_op_slice[] = {
+  {
+      "Slice",
+      1,
+      NULL,
+      slice_infer,
+      slice_forward,
+      slice_backward,
+      NULL,
+  },
+  GZ_OP_END,
 };

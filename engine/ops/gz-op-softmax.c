@@ -12,7 +12,7 @@
  */
 #include <math.h>
 
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 typedef struct
 {
@@ -20,28 +20,19 @@ typedef struct
   bool log;
 } SoftmaxParams;
 
-static GzStatus
-softmax_init_common (GzNode *node, int64_t opset, bool is_log, GzError *err)
-{
-  GzStatus st = gz_tops_alloc_params (node, sizeof (SoftmaxParams), err);
-  if (st != GZ_OK)
-    return st;
-  SoftmaxParams *p = node->params;
-  p->opset = opset;
-  p->log = is_log;
-  return GZ_OK;
-}
+/* `data` of a row: true for LogSoftmax. */
+static const bool is_log_softmax = true, is_softmax = false;
 
 static GzStatus
 softmax_init (GzNode *node, int64_t opset, GzError *err)
 {
-  return softmax_init_common (node, opset, false, err);
-}
-
-static GzStatus
-log_softmax_init (GzNode *node, int64_t opset, GzError *err)
-{
-  return softmax_init_common (node, opset, true, err);
+  GzStatus st = gz_op_alloc_params (node, sizeof (SoftmaxParams), err);
+  if (st != GZ_OK)
+    return st;
+  SoftmaxParams *p = node->params;
+  p->opset = opset;
+  p->log = *(const bool *) node->op->data;
+  return GZ_OK;
 }
 
 static GzStatus
@@ -56,8 +47,8 @@ softmax_layout (const GzNode *node, const GzTensor *x, int64_t *outer, int64_t *
   if (old && axis_v == x->ndim)
     axis = x->ndim;
   if (axis < 0 || (x->ndim == 0 && !old))
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
-                          (long long) axis_v, x->ndim);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "axis %lld is out of range for rank %d",
+                        (long long) axis_v, x->ndim);
   *outer = gz_shape_numel (axis, x->dims);
   if (old)
     {
@@ -75,12 +66,12 @@ softmax_layout (const GzNode *node, const GzTensor *x, int64_t *outer, int64_t *
 static GzStatus
 softmax_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   int64_t outer, n, inner;
   if (in[0]->dtype != GZ_DTYPE_FLOAT)
-    return gz_tops_error (err, GZ_ERR_UNSUPPORTED, node, "only float input is supported");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "only float input is supported");
   GzStatus st = softmax_layout (node, in[0], &outer, &n, &inner, err);
   if (st != GZ_OK)
     return st;
@@ -142,7 +133,7 @@ softmax_backward (const GzNode *node, const GzTensor *const *in, const GzTensor 
     return GZ_OK;
   if (dout[0] == NULL)
     {
-      gz_tops_zero (din[0]);
+      gz_op_zero (din[0]);
       return GZ_OK;
     }
   const SoftmaxParams *p = node->params;
@@ -176,21 +167,7 @@ softmax_backward (const GzNode *node, const GzTensor *const *in, const GzTensor 
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_softmax = {
-  "Softmax", 1, softmax_init, softmax_infer, softmax_forward, softmax_backward, gz_tops_free,
-};
-
-const GzOpDef gz_tops_log_softmax = {
-  "LogSoftmax", 1, log_softmax_init, softmax_infer, softmax_forward, softmax_backward, gz_tops_free,
-};
-
 /* ---- Hardmax ----------------------------------------------------------- */
-
-static GzStatus
-hardmax_init (GzNode *node, int64_t opset, GzError *err)
-{
-  return softmax_init_common (node, opset, false, err);
-}
 
 static GzStatus
 hardmax_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
@@ -220,10 +197,16 @@ hardmax_backward (const GzNode *node, const GzTensor *const *in, const GzTensor 
                   GzError *err)
 {
   if (din[0] != NULL)
-    gz_tops_zero (din[0]);
+    gz_op_zero (din[0]);
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_hardmax = {
-  "Hardmax", 1, hardmax_init, softmax_infer, hardmax_forward, hardmax_backward, gz_tops_free,
+const GzOpDef gz_op_softmax[] = {
+  { "Softmax", 1, softmax_init, softmax_infer, softmax_forward, softmax_backward, gz_op_free_params,
+    &is_softmax },
+  { "LogSoftmax", 1, softmax_init, softmax_infer, softmax_forward, softmax_backward,
+    gz_op_free_params, &is_log_softmax },
+  { "Hardmax", 1, softmax_init, softmax_infer, hardmax_forward, hardmax_backward, gz_op_free_params,
+    &is_softmax },
+  GZ_OP_END,
 };

@@ -1,7 +1,7 @@
 /* gz-op-transpose.c — Transpose: a strided gather, backward the strided scatter
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
-#include "gz-tensor-ops.h"
+#include "gz-op.h"
 
 /* Fills perm (default: reversed axes) after validating it. */
 static GzStatus
@@ -16,16 +16,16 @@ read_perm (const GzNode *node, int ndim, int *perm, GzError *err)
       return GZ_OK;
     }
   if (n != ndim)
-    return gz_tops_error (err, GZ_ERR_SHAPE, node, "perm has %d entries for an input of rank %d", n,
-                          ndim);
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "perm has %d entries for an input of rank %d", n,
+                        ndim);
   bool seen[GZ_MAX_DIMS] = { false };
   for (int a = 0; a < ndim; a++)
     {
       int v = gz_axis (p[a], ndim);
       if (v < 0 || seen[v])
-        return gz_tops_error (err, GZ_ERR_SHAPE, node,
-                              "perm is not a permutation of 0..%d (entry %d is %lld)", ndim - 1, a,
-                              (long long) p[a]);
+        return gz_op_error (err, GZ_ERR_SHAPE, node,
+                            "perm is not a permutation of 0..%d (entry %d is %lld)", ndim - 1, a,
+                            (long long) p[a]);
       seen[v] = true;
       perm[a] = v;
     }
@@ -35,7 +35,7 @@ read_perm (const GzNode *node, int ndim, int *perm, GzError *err)
 static GzStatus
 transpose_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
 {
-  GzStatus need = gz_tops_need (node, in, out, 1, 1, err);
+  GzStatus need = gz_op_need (node, in, out, 1, 1, err);
   if (need != GZ_OK)
     return need;
   const GzTensor *x = in[0];
@@ -59,7 +59,7 @@ permuted_strides (const GzNode *node, const GzTensor *x, int64_t *strides, GzErr
   GzStatus st = read_perm (node, x->ndim, perm, err);
   if (st != GZ_OK)
     return st;
-  gz_tops_strides (x->ndim, x->dims, own);
+  gz_op_strides (x->ndim, x->dims, own);
   for (int a = 0; a < x->ndim; a++)
     strides[a] = own[perm[a]];
   return GZ_OK;
@@ -73,8 +73,8 @@ transpose_forward (const GzNode *node, const GzTensor *const *in, GzTensor *cons
   GzStatus st = permuted_strides (node, in[0], strides, err);
   if (st != GZ_OK)
     return st;
-  gz_tops_gather (gz_dtype_size (in[0]->dtype), out[0]->ndim, out[0]->dims, in[0]->data, 0, strides,
-                  out[0]->data);
+  gz_op_view_gather (gz_dtype_size (in[0]->dtype), out[0]->ndim, out[0]->dims, in[0]->data, 0,
+                     strides, out[0]->data);
   return GZ_OK;
 }
 
@@ -85,17 +85,26 @@ transpose_backward (const GzNode *node, const GzTensor *const *in, const GzTenso
 {
   if (din[0] == NULL)
     return GZ_OK;
-  gz_tops_zero (din[0]);
+  gz_op_zero (din[0]);
   if (dout[0] == NULL)
     return GZ_OK;
   int64_t strides[GZ_MAX_DIMS];
   GzStatus st = permuted_strides (node, in[0], strides, err);
   if (st != GZ_OK)
     return st;
-  gz_tops_scatter_add (out[0]->ndim, out[0]->dims, dout[0]->data, din[0]->data, 0, strides);
+  gz_op_view_scatter_add (out[0]->ndim, out[0]->dims, dout[0]->data, din[0]->data, 0, strides);
   return GZ_OK;
 }
 
-const GzOpDef gz_tops_transpose = {
-  "Transpose", 1, NULL, transpose_infer, transpose_forward, transpose_backward, NULL,
+const GzOpDef gz_op_transpose[] = {
+  {
+      "Transpose",
+      1,
+      NULL,
+      transpose_infer,
+      transpose_forward,
+      transpose_backward,
+      NULL,
+  },
+  GZ_OP_END,
 };

@@ -44,38 +44,6 @@ typedef enum
   K_ROUND,
 } Kind;
 
-static const struct
-{
-  const char *name;
-  Kind kind;
-} kinds[] = {
-  { "Relu", K_RELU },
-  { "LeakyRelu", K_LEAKYRELU },
-  { "Clip", K_CLIP },
-  { "Sigmoid", K_SIGMOID },
-  { "HardSigmoid", K_HARDSIGMOID },
-  { "HardSwish", K_HARDSWISH },
-  { "Tanh", K_TANH },
-  { "Erf", K_ERF },
-  { "Sqrt", K_SQRT },
-  { "Exp", K_EXP },
-  { "Log", K_LOG },
-  { "Neg", K_NEG },
-  { "Abs", K_ABS },
-  { "Reciprocal", K_RECIPROCAL },
-  { "Elu", K_ELU },
-  { "Celu", K_CELU },
-  { "Selu", K_SELU },
-  { "Softplus", K_SOFTPLUS },
-  { "Softsign", K_SOFTSIGN },
-  { "ThresholdedRelu", K_THRESHOLDEDRELU },
-  { "Sin", K_SIN },
-  { "Cos", K_COS },
-  { "Floor", K_FLOOR },
-  { "Ceil", K_CEIL },
-  { "Round", K_ROUND },
-};
-
 typedef struct
 {
   Kind kind;
@@ -89,17 +57,8 @@ unary_init (GzNode *node, int64_t opset, GzError *err)
 {
   Params *p = calloc (1, sizeof *p);
   if (p == NULL)
-    return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
-  size_t i;
-  for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-    if (strcmp (kinds[i].name, node->op_type) == 0)
-      break;
-  if (i == sizeof kinds / sizeof kinds[0])
-    {
-      free (p);
-      return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "not an element-wise operator");
-    }
-  p->kind = kinds[i].kind;
+    return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory");
+  p->kind = *(const Kind *) node->op->data;
   switch (p->kind)
     {
       case K_LEAKYRELU:
@@ -116,7 +75,7 @@ unary_init (GzNode *node, int64_t opset, GzError *err)
         if (p->kind == K_CELU && p->alpha == 0.0f)
           {
             free (p);
-            return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "Celu needs alpha != 0");
+            return gz_op_error (err, GZ_ERR_ARGUMENT, node, "Celu needs alpha != 0");
           }
         break;
       case K_SELU:
@@ -140,7 +99,7 @@ get_params (const GzNode *node, const Params **p, GzError *err)
 {
   *p = node->params;
   if (*p == NULL)
-    return gz_nn_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
+    return gz_op_error (err, GZ_ERR_ARGUMENT, node, "operator used before init");
   return GZ_OK;
 }
 
@@ -157,11 +116,11 @@ clip_bounds (const GzNode *node, const Params *p, const GzTensor *const *in, flo
   *hi = INFINITY;
   for (int i = 1; i <= 2; i++)
     {
-      const GzTensor *t = gz_nn_input (node, in, i);
+      const GzTensor *t = gz_op_input (node, in, i);
       if (t == NULL)
         continue;
       if (gz_tensor_numel (t) != 1)
-        return gz_nn_error (err, GZ_ERR_SHAPE, node, "%s must be a scalar", i == 1 ? "min" : "max");
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "%s must be a scalar", i == 1 ? "min" : "max");
       if (t->data == NULL)
         return GZ_OK; /* shape inference: values not known yet */
       float v = t->dtype == GZ_DTYPE_INT64 ? (float) ((const int64_t *) t->data)[0]
@@ -182,16 +141,16 @@ unary_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
   float lo, hi;
   if ((st = get_params (node, &p, err)) != GZ_OK)
     return st;
-  const GzTensor *x = gz_nn_input (node, in, 0);
+  const GzTensor *x = gz_op_input (node, in, 0);
   if (x == NULL)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "input is missing");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "input is missing");
   bool int_ok = p->kind == K_NEG || p->kind == K_ABS || p->kind == K_RELU;
   if (x->dtype != GZ_DTYPE_FLOAT && !(int_ok && x->dtype == GZ_DTYPE_INT64))
-    return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node,
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
                         "input has data type %d; only float32 is supported", (int) x->dtype);
   if (p->kind == K_CLIP && (st = clip_bounds (node, p, in, &lo, &hi, err)) != GZ_OK)
     return st;
-  if ((st = gz_nn_check_shape (node, x->ndim, x->dims, err)) != GZ_OK)
+  if ((st = gz_op_check_shape (node, x->ndim, x->dims, err)) != GZ_OK)
     return st;
   gz_tensor_set_shape (out[0], x->dtype, x->ndim, x->dims);
   return GZ_OK;
@@ -212,16 +171,16 @@ typedef struct
 static void
 clamp_range (const float *x, float *y, long b, long e, float lo, float hi)
 {
-  const gz_nn_v4 lov = { lo, lo, lo, lo }, hiv = { hi, hi, hi, hi };
+  const gz_op_v4 lov = { lo, lo, lo, lo }, hiv = { hi, hi, hi, hi };
   long i = b;
   for (; i + 4 <= e; i += 4)
     {
-      gz_nn_v4 v;
+      gz_op_v4 v;
       memcpy (&v, x + i, sizeof v);
-      gz_nn_v4i keep = v > lov; /* false for NaN: take lo */
-      v = (gz_nn_v4) (((gz_nn_v4i) v & keep) | ((gz_nn_v4i) lov & ~keep));
-      gz_nn_v4i over = v > hiv;
-      v = (gz_nn_v4) (((gz_nn_v4i) hiv & over) | ((gz_nn_v4i) v & ~over));
+      gz_op_v4i keep = v > lov; /* false for NaN: take lo */
+      v = (gz_op_v4) (((gz_op_v4i) v & keep) | ((gz_op_v4i) lov & ~keep));
+      gz_op_v4i over = v > hiv;
+      v = (gz_op_v4) (((gz_op_v4i) hiv & over) | ((gz_op_v4i) v & ~over));
       memcpy (y + i, &v, sizeof v);
     }
   for (; i < e; i++)
@@ -236,17 +195,17 @@ static void
 clamp_grad_range (const float *x, const float *dy, float *dx, long b, long e, float lo, float hi,
                   bool guided)
 {
-  const gz_nn_v4 lov = { lo, lo, lo, lo }, hiv = { hi, hi, hi, hi }, zero = { 0, 0, 0, 0 };
+  const gz_op_v4 lov = { lo, lo, lo, lo }, hiv = { hi, hi, hi, hi }, zero = { 0, 0, 0, 0 };
   long i = b;
   for (; i + 4 <= e; i += 4)
     {
-      gz_nn_v4 v, g;
+      gz_op_v4 v, g;
       memcpy (&v, x + i, sizeof v);
       memcpy (&g, dy + i, sizeof g);
-      gz_nn_v4i pass = (v > lov) & (v < hiv);
+      gz_op_v4i pass = (v > lov) & (v < hiv);
       if (guided)
         pass &= g > zero;
-      g = (gz_nn_v4) ((gz_nn_v4i) g & pass);
+      g = (gz_op_v4) ((gz_op_v4i) g & pass);
       memcpy (dx + i, &g, sizeof g);
     }
   for (; i < e; i++)
@@ -386,7 +345,7 @@ unary_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *o
     return st;
   j.x = in[0]->data;
   j.out = out[0]->data;
-  gz_parallel_for (n, GZ_NN_MIN_WORK, forward_range, &j);
+  gz_parallel_for (n, GZ_OP_MIN_WORK, forward_range, &j);
   return GZ_OK;
 }
 
@@ -518,7 +477,7 @@ unary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
   if (din[0] == NULL)
     return GZ_OK;
   if (in[0]->dtype != GZ_DTYPE_FLOAT)
-    return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through integer data");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "no gradient through integer data");
   int64_t n = gz_tensor_numel (in[0]);
   if (dout[0] == NULL)
     {
@@ -534,43 +493,43 @@ unary_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
   j.y = out[0]->data;
   j.dy = dout[0]->data;
   j.out = din[0]->data;
-  gz_parallel_for (n, GZ_NN_MIN_WORK, backward_range, &j);
+  gz_parallel_for (n, GZ_OP_MIN_WORK, backward_range, &j);
   return GZ_OK;
 }
 
-#define UNARY_OP(sym, type)           \
-  const GzOpDef sym = {               \
-    .op_type = type,                  \
-    .min_opset = 1,                   \
-    .init = unary_init,               \
-    .infer = unary_infer,             \
-    .forward = unary_forward,         \
-    .backward = unary_backward,       \
-    .free_params = gz_nn_free_params, \
+/* One row per member: the kind rides in `data`. */
+#define UNARY(type, kind)                                                                   \
+  {                                                                                         \
+    .op_type = type, .min_opset = 1, .init = unary_init, .infer = unary_infer,              \
+    .forward = unary_forward, .backward = unary_backward, .free_params = gz_op_free_params, \
+    .data = &(const Kind){ kind },                                                          \
   }
 
-UNARY_OP (gz_nn_op_relu, "Relu");
-UNARY_OP (gz_nn_op_leakyrelu, "LeakyRelu");
-UNARY_OP (gz_nn_op_clip, "Clip");
-UNARY_OP (gz_nn_op_sigmoid, "Sigmoid");
-UNARY_OP (gz_nn_op_hardsigmoid, "HardSigmoid");
-UNARY_OP (gz_nn_op_hardswish, "HardSwish");
-UNARY_OP (gz_nn_op_tanh, "Tanh");
-UNARY_OP (gz_nn_op_erf, "Erf");
-UNARY_OP (gz_nn_op_sqrt, "Sqrt");
-UNARY_OP (gz_nn_op_exp, "Exp");
-UNARY_OP (gz_nn_op_log, "Log");
-UNARY_OP (gz_nn_op_neg, "Neg");
-UNARY_OP (gz_nn_op_abs, "Abs");
-UNARY_OP (gz_nn_op_reciprocal, "Reciprocal");
-UNARY_OP (gz_nn_op_elu, "Elu");
-UNARY_OP (gz_nn_op_celu, "Celu");
-UNARY_OP (gz_nn_op_selu, "Selu");
-UNARY_OP (gz_nn_op_softplus, "Softplus");
-UNARY_OP (gz_nn_op_softsign, "Softsign");
-UNARY_OP (gz_nn_op_thresholdedrelu, "ThresholdedRelu");
-UNARY_OP (gz_nn_op_sin, "Sin");
-UNARY_OP (gz_nn_op_cos, "Cos");
-UNARY_OP (gz_nn_op_floor, "Floor");
-UNARY_OP (gz_nn_op_ceil, "Ceil");
-UNARY_OP (gz_nn_op_round, "Round");
+const GzOpDef gz_op_unary[] = {
+  UNARY ("Relu", K_RELU),
+  UNARY ("LeakyRelu", K_LEAKYRELU),
+  UNARY ("Clip", K_CLIP),
+  UNARY ("Sigmoid", K_SIGMOID),
+  UNARY ("HardSigmoid", K_HARDSIGMOID),
+  UNARY ("HardSwish", K_HARDSWISH),
+  UNARY ("Tanh", K_TANH),
+  UNARY ("Erf", K_ERF),
+  UNARY ("Sqrt", K_SQRT),
+  UNARY ("Exp", K_EXP),
+  UNARY ("Log", K_LOG),
+  UNARY ("Neg", K_NEG),
+  UNARY ("Abs", K_ABS),
+  UNARY ("Reciprocal", K_RECIPROCAL),
+  UNARY ("Elu", K_ELU),
+  UNARY ("Celu", K_CELU),
+  UNARY ("Selu", K_SELU),
+  UNARY ("Softplus", K_SOFTPLUS),
+  UNARY ("Softsign", K_SOFTSIGN),
+  UNARY ("ThresholdedRelu", K_THRESHOLDEDRELU),
+  UNARY ("Sin", K_SIN),
+  UNARY ("Cos", K_COS),
+  UNARY ("Floor", K_FLOOR),
+  UNARY ("Ceil", K_CEIL),
+  UNARY ("Round", K_ROUND),
+  GZ_OP_END,
+};

@@ -20,14 +20,11 @@ typedef enum
   V_MIN,
 } Kind;
 
+/* The member of the family, from the table row. */
 static Kind
 kind_of (const GzNode *node)
 {
-  const char *t = node->op_type;
-  return strcmp (t, "Sum") == 0 ? V_SUM
-      : strcmp (t, "Mean") == 0 ? V_MEAN
-      : strcmp (t, "Max") == 0  ? V_MAX
-                                : V_MIN;
+  return *(const Kind *) node->op->data;
 }
 
 static GzStatus
@@ -38,13 +35,13 @@ variadic_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *
   char sa[160], sb[160];
   GzStatus st;
   if (node->n_inputs < 1)
-    return gz_nn_error (err, GZ_ERR_SHAPE, node, "needs at least one input");
+    return gz_op_error (err, GZ_ERR_SHAPE, node, "needs at least one input");
   for (int i = 0; i < node->n_inputs; i++)
     {
-      if ((st = gz_nn_need_float (node, in, i, "data", err)) != GZ_OK)
+      if ((st = gz_op_need_float (node, in, i, "data", err)) != GZ_OK)
         return st;
       if (in[i]->ndim > GZ_MAX_DIMS)
-        return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "rank above %d", GZ_MAX_DIMS);
+        return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "rank above %d", GZ_MAX_DIMS);
       if (i == 0)
         {
           nd = in[0]->ndim;
@@ -55,11 +52,11 @@ variadic_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *
       int pn = nd;
       memcpy (prev, dims, (size_t) nd * sizeof (int64_t));
       if (gz_broadcast_shape (pn, prev, in[i]->ndim, in[i]->dims, &nd, dims, NULL) != GZ_OK)
-        return gz_nn_error (err, GZ_ERR_SHAPE, node, "input %d %s does not broadcast with %s", i,
-                            gz_nn_shape_str (in[i]->ndim, in[i]->dims, sb, sizeof sb),
-                            gz_nn_shape_str (pn, prev, sa, sizeof sa));
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "input %d %s does not broadcast with %s", i,
+                            gz_op_shape_str (in[i]->ndim, in[i]->dims, sb, sizeof sb),
+                            gz_op_shape_str (pn, prev, sa, sizeof sa));
     }
-  if ((st = gz_nn_check_shape (node, nd, dims, err)) != GZ_OK)
+  if ((st = gz_op_check_shape (node, nd, dims, err)) != GZ_OK)
     return st;
   gz_tensor_set_shape (out[0], GZ_DTYPE_FLOAT, nd, dims);
   return GZ_OK;
@@ -67,11 +64,11 @@ variadic_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *
 
 /* Iterator over the output with one input as operand 1. */
 static void
-iter_for (const GzTensor *out, const GzTensor *x, GzNnBcast *it)
+iter_for (const GzTensor *out, const GzTensor *x, GzOpBcast *it)
 {
   const int nds[2] = { out->ndim, x->ndim };
   const int64_t *const ds[2] = { out->dims, x->dims };
-  gz_nn_bcast_init (it, out->ndim, out->dims, 2, nds, ds);
+  gz_op_bcast_init (it, out->ndim, out->dims, 2, nds, ds);
 }
 
 static GzStatus
@@ -81,13 +78,13 @@ variadic_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const
   float *y = out[0]->data;
   for (int i = 0; i < node->n_inputs; i++)
     {
-      GzNnBcast it;
-      GzNnBcastPos pos;
+      GzOpBcast it;
+      GzOpBcastPos pos;
       const float *x = in[i]->data;
       iter_for (out[0], in[i], &it);
-      const int64_t sx = gz_nn_bcast_inner_stride (&it, 1);
-      gz_nn_bcast_seek (&it, 0, &pos);
-      for (int64_t r = 0; r < it.rows; r++, gz_nn_bcast_next (&it, &pos))
+      const int64_t sx = gz_op_bcast_inner_stride (&it, 1);
+      gz_op_bcast_seek (&it, 0, &pos);
+      for (int64_t r = 0; r < it.rows; r++, gz_op_bcast_next (&it, &pos))
         {
           float *yr = y + pos.off[0];
           const float *xr = x + pos.off[1];
@@ -129,24 +126,24 @@ variadic_backward (const GzNode *node, const GzTensor *const *in, const GzTensor
   if (dout[0] == NULL)
     return GZ_OK;
   if ((k == V_MAX || k == V_MIN) && node->n_inputs > 255)
-    return gz_nn_error (err, GZ_ERR_UNSUPPORTED, node, "more than 255 inputs");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "more than 255 inputs");
   if (k == V_MAX || k == V_MIN)
     {
       /* winner[o] = the first input equal to the output there (255: none). */
       winner = malloc (n_out > 0 ? (size_t) n_out : 1);
       if (winner == NULL)
-        return gz_nn_error (err, GZ_ERR_NOMEM, node, "out of memory");
+        return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory");
       memset (winner, 255, (size_t) n_out);
       const float *y = out[0]->data;
       for (int i = node->n_inputs - 1; i >= 0; i--)
         {
-          GzNnBcast it;
-          GzNnBcastPos pos;
+          GzOpBcast it;
+          GzOpBcastPos pos;
           iter_for (out[0], in[i], &it);
-          const int64_t sx = gz_nn_bcast_inner_stride (&it, 1);
+          const int64_t sx = gz_op_bcast_inner_stride (&it, 1);
           const float *x = in[i]->data;
-          gz_nn_bcast_seek (&it, 0, &pos);
-          for (int64_t r = 0; r < it.rows; r++, gz_nn_bcast_next (&it, &pos))
+          gz_op_bcast_seek (&it, 0, &pos);
+          for (int64_t r = 0; r < it.rows; r++, gz_op_bcast_next (&it, &pos))
             for (int64_t j = 0; j < it.inner; j++)
               if (x[pos.off[1] + j * sx] == y[pos.off[0] + j])
                 winner[pos.off[0] + j] = (unsigned char) i;
@@ -158,13 +155,13 @@ variadic_backward (const GzNode *node, const GzTensor *const *in, const GzTensor
     {
       if (din[i] == NULL)
         continue;
-      GzNnBcast it;
-      GzNnBcastPos pos;
+      GzOpBcast it;
+      GzOpBcastPos pos;
       iter_for (out[0], in[i], &it);
-      const int64_t sx = gz_nn_bcast_inner_stride (&it, 1);
+      const int64_t sx = gz_op_bcast_inner_stride (&it, 1);
       float *dx = din[i]->data;
-      gz_nn_bcast_seek (&it, 0, &pos);
-      for (int64_t r = 0; r < it.rows; r++, gz_nn_bcast_next (&it, &pos))
+      gz_op_bcast_seek (&it, 0, &pos);
+      for (int64_t r = 0; r < it.rows; r++, gz_op_bcast_next (&it, &pos))
         for (int64_t j = 0; j < it.inner; j++)
           {
             int64_t o = pos.off[0] + j;
@@ -176,17 +173,17 @@ variadic_backward (const GzNode *node, const GzTensor *const *in, const GzTensor
   return GZ_OK;
 }
 
-#define VARIADIC_OP(sym, type)     \
-  const GzOpDef sym = {            \
-    .op_type = type,               \
-    .min_opset = 1,                \
-    .infer = variadic_infer,       \
-    .forward = variadic_forward,   \
-    .backward = variadic_backward, \
+#define VARIADIC(type, kind)                                                               \
+  {                                                                                        \
+    .op_type = type, .min_opset = 1, .infer = variadic_infer, .forward = variadic_forward, \
+    .backward = variadic_backward, .data = &(const Kind){ kind },                          \
   }
 
 /* Opset 8 brought numpy broadcasting to these; before, equal shapes (a subset). */
-VARIADIC_OP (gz_nn_op_sum, "Sum");
-VARIADIC_OP (gz_nn_op_mean, "Mean");
-VARIADIC_OP (gz_nn_op_max, "Max");
-VARIADIC_OP (gz_nn_op_min, "Min");
+const GzOpDef gz_op_variadic[] = {
+  VARIADIC ("Sum", V_SUM),
+  VARIADIC ("Mean", V_MEAN),
+  VARIADIC ("Max", V_MAX),
+  VARIADIC ("Min", V_MIN),
+  GZ_OP_END,
+};

@@ -15,6 +15,7 @@
 
 #include "gz-model-private.h"
 #include "gz-onnx-load.h"
+#include "gz-op.h"
 #include "onnx.pb-c.h"
 
 /* ---- A tiny model builder --------------------------------------------- */

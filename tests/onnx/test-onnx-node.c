@@ -23,6 +23,7 @@
 
 #include "gaze-engine.h"
 #include "gz-graph.h"
+#include "gz-op.h"
 #include "onnx.pb-c.h"
 
 /* |got - want| <= ATOL + RTOL·|want|. Every case that runs passes at 1e-4,

@@ -6,7 +6,7 @@
  * zero, fmod = 0 on floats, which torch's remainder needs) and the gradient.
  * Cast to FLOAT16 keeps float32 storage but must round like a real half.
  */
-#include "gz-ops.h"
+#include "gz-op.h"
 #include "tensor-test-util.h"
 
 #define D(...) ((int64_t[]){ __VA_ARGS__ })

@@ -56,7 +56,7 @@ typedef struct
 static void
 run_im2col (const Run *r)
 {
-  GzNnWindow win = { r->hw, r->hw, r->hw, r->hw, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 };
+  GzOpWindow win = { r->hw, r->hw, r->hw, r->hw, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1 };
   long hw = (long) r->hw * r->hw;
   for (int n = 0; n < r->n; n++)
     {

@@ -11,7 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gz-graph.h"
+#include "gz-op.h"
 
 #define TN_MAX_ATTRS 16
 #define TN_MAX_IO 8

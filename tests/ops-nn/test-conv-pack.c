@@ -46,7 +46,7 @@ static const PackCase cases[] = {
 
 /* Element (r, n) of the im2col matrix of images side by side (x_img apart). */
 static float
-im2col_at (const GzNnWindow *w, const float *x, int64_t x_img, int64_t r, int64_t n)
+im2col_at (const GzOpWindow *w, const float *x, int64_t x_img, int64_t r, int64_t n)
 {
   const int64_t P = w->out_h * w->out_w;
   x += n / P * x_img;
@@ -60,7 +60,7 @@ im2col_at (const GzNnWindow *w, const float *x, int64_t x_img, int64_t r, int64_
 }
 
 static int
-check_block (const PackCase *pc, const GzNnWindow *w, const GzConvPack *p, int k0, int kc, int n0,
+check_block (const PackCase *pc, const GzOpWindow *w, const GzConvPack *p, int k0, int kc, int n0,
              int nc)
 {
   const int panels = (nc + GZ_GEMM_NR - 1) / GZ_GEMM_NR, guard = 64;
@@ -96,7 +96,7 @@ test_pack (void)
   for (size_t ci = 0; ci < G_N_ELEMENTS (cases); ci++)
     {
       const PackCase *pc = &cases[ci];
-      GzNnWindow w = {
+      GzOpWindow w = {
         .in_h = pc->ih,
         .in_w = pc->iw,
         .k_h = pc->kh,

@@ -12,7 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gz-graph.h"
+#include "gz-op.h"
 
 #define TN_MAX 8
 
@@ -48,6 +48,7 @@ tn_init (TNode *t, const char *op_type, int n_in, int n_out, int64_t opset)
     t->inputs[i] = t->outputs[i] = i;
   t->opset = opset;
   t->op = gz_op_lookup (op_type);
+  t->node.op = t->op;
   g_assert_nonnull (t->op);
 }
 

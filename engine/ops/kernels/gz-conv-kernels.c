@@ -24,7 +24,7 @@
 /* Copies plane xc into buf (ph × pw, zero borders). Only the border is
  * cleared: the interior is overwritten anyway. */
 static void
-pad_plane (const GzNnWindow *w, int64_t ph, int64_t pw, const float *xc, float *buf)
+pad_plane (const GzOpWindow *w, int64_t ph, int64_t pw, const float *xc, float *buf)
 {
   const int64_t top = w->pad_t < ph ? w->pad_t : ph, left = w->pad_l < pw ? w->pad_l : pw;
   int64_t copy_w = w->in_w < pw - left ? w->in_w : pw - left;
@@ -54,7 +54,7 @@ dw_scalar (const float *base, int64_t pw, const float *wc, int64_t x, int K)
 
 #ifdef GZ_HAVE_X86_KERNELS
 __attribute__ ((target ("avx512f"), always_inline)) static inline void
-dw_rows_avx512 (const GzNnWindow *w, int64_t pw, const float *buf, const float *wc, float b0,
+dw_rows_avx512 (const GzOpWindow *w, int64_t pw, const float *buf, const float *wc, float b0,
                 float *yc, const int K)
 {
   const int64_t ow = w->out_w, sh = w->s_h, sw = w->s_w;
@@ -103,7 +103,7 @@ dw_rows_avx512 (const GzNnWindow *w, int64_t pw, const float *buf, const float *
 }
 
 __attribute__ ((target ("avx2,fma"), always_inline)) static inline void
-dw_rows_avx2 (const GzNnWindow *w, int64_t pw, const float *buf, const float *wc, float b0,
+dw_rows_avx2 (const GzOpWindow *w, int64_t pw, const float *buf, const float *wc, float b0,
               float *yc, const int K)
 {
   const int64_t ow = w->out_w, sh = w->s_h, sw = w->s_w;
@@ -146,7 +146,7 @@ dw_rows_avx2 (const GzNnWindow *w, int64_t pw, const float *buf, const float *wc
 /* The tap loops unrolled for the two kernel sizes MobileNet/EfficientNet use. */
 #define DW_INSTANCE(NAME, IMPL, TARGET, K)                                                     \
   __attribute__ ((target (TARGET))) static void NAME (                                         \
-      const GzNnWindow *w, int64_t pw, const float *buf, const float *wc, float b0, float *yc) \
+      const GzOpWindow *w, int64_t pw, const float *buf, const float *wc, float b0, float *yc) \
   {                                                                                            \
     IMPL (w, pw, buf, wc, b0, yc, K);                                                          \
   }
@@ -156,7 +156,7 @@ DW_INSTANCE (dw3_avx2, dw_rows_avx2, "avx2,fma", 3)
 DW_INSTANCE (dw5_avx2, dw_rows_avx2, "avx2,fma", 5)
 #endif
 
-typedef void (*RowsFn) (const GzNnWindow *, int64_t, const float *, const float *, float, float *);
+typedef void (*RowsFn) (const GzOpWindow *, int64_t, const float *, const float *, float, float *);
 
 static RowsFn
 pick_rows (int K)
@@ -173,7 +173,7 @@ pick_rows (int K)
 }
 
 bool
-gz_conv_dw_planes (const GzNnWindow *w, int64_t channels, const float *x, const float *weights,
+gz_conv_dw_planes (const GzOpWindow *w, int64_t channels, const float *x, const float *weights,
                    const float *bias, float *y, long begin, long end)
 {
   const int K = (int) w->k_h;

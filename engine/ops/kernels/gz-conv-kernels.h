@@ -12,7 +12,7 @@
  * of x (N·C planes, channel = plane % channels) into y, bias optional.
  * Returns false, having done nothing, when the geometry or the CPU has no
  * fast path here (the caller then runs its generic kernel). */
-bool gz_conv_dw_planes (const GzNnWindow *w, int64_t channels, const float *x, const float *weights,
+bool gz_conv_dw_planes (const GzOpWindow *w, int64_t channels, const float *x, const float *weights,
                         const float *bias, float *y, long begin, long end);
 
 /* y[i] = 1 / (1 + exp(-x[i])), vectorised when the CPU allows (a few ulp). */

@@ -352,7 +352,7 @@ pick_isa (void)
 }
 
 void
-gz_conv_pack_init (GzConvPack *p, const GzNnWindow *w, const float *x)
+gz_conv_pack_init (GzConvPack *p, const GzOpWindow *w, const float *x)
 {
   *p = (GzConvPack){
     .x = x,

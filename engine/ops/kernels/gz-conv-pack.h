@@ -30,7 +30,7 @@ typedef struct
 /* Fills p for window w and the group's input planes x (one image: set
  * x_img for more); picks the packer for this CPU (GAZE_CONV_ISA caps it, as
  * for the other kernels). */
-void gz_conv_pack_init (GzConvPack *p, const GzNnWindow *w, const float *x);
+void gz_conv_pack_init (GzConvPack *p, const GzOpWindow *w, const float *x);
 
 /* GzGemmPackB: ctx is a GzConvPack. */
 void gz_conv_pack_b (const void *ctx, int k0, int kc, int n0, int nc, float *dst);
