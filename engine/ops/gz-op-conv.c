@@ -1,8 +1,8 @@
-/* op-conv.c — Conv and ConvTranspose (1-D and 2-D, groups, dilations, strides, pads,
+/* gz-op-conv.c — Conv and ConvTranspose (1-D and 2-D, groups, dilations, strides, pads,
  * auto_pad, bias)
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Three paths, picked per call from the geometry:
+ * Four forward paths, picked per call from the geometry:
  *  - pointwise (1×1 kernel, stride 1, no padding): the input planes already are
  *    the im2col matrix, so Y_g = W_g · X_g + b is one gz_gemm per image and group;
  *  - depthwise (group == C_in == C_out): a direct kernel per plane, planes split
@@ -15,9 +15,9 @@
  *    weights kept per node for constant weights of moderate size;
  *  - general: Y_g = W_g · im2col (X_g) + b by gz_gemm, whose B packer
  *    (gz-conv-pack.c) reads the im2col columns straight from the input planes.
- * Backward (still explicit im2col and gz_sgemm): dcol = W_g^T · dY_g then col2im (channels split
- * across threads), with the pointwise and depthwise equivalents. Weight and bias gradients are
- * computed too when asked for (dW_g += dY_g · col^T). ConvTranspose, at the
+ * Backward (an explicit im2col matrix and gz_sgemm): dcol = W_g^T · dY_g then col2im (channels
+ * split across threads), with the pointwise and depthwise equivalents. Weight and bias gradients
+ * are computed too when asked for (dW_g += dY_g · col^T). ConvTranspose, at the
  * end, is the same machinery with the planes' roles swapped.
  */
 #include <limits.h>
@@ -31,6 +31,39 @@
 #include "kernels/gz-conv-pack.h"
 #include "gz-gemm.h"
 #include "kernels/gz-winograd.h"
+
+/* ---- Tuning switches ------------------------------------------------- */
+
+static GzConvTuning tuning;
+static pthread_once_t tuning_once = PTHREAD_ONCE_INIT;
+
+static bool
+env_off (const char *name)
+{
+  const char *e = getenv (name);
+  return e != NULL && strcmp (e, "0") == 0;
+}
+
+static void
+tuning_read_env (void)
+{
+  tuning.winograd = !env_off ("GAZE_CONV_WINOGRAD");
+  tuning.batch = !env_off ("GAZE_CONV_BATCH");
+}
+
+GzConvTuning
+gz_conv_tuning (void)
+{
+  pthread_once (&tuning_once, tuning_read_env);
+  return tuning;
+}
+
+void
+gz_conv_set_tuning (GzConvTuning t)
+{
+  pthread_once (&tuning_once, tuning_read_env);
+  tuning = t;
+}
 
 typedef struct
 {
@@ -600,13 +633,6 @@ enum
   CONV_WINOGRAD_KEEP_FLOATS = 1 << 20
 };
 
-static bool
-conv_winograd_on (void)
-{
-  const char *e = getenv ("GAZE_CONV_WINOGRAD");
-  return e == NULL || strcmp (e, "0") != 0;
-}
-
 /* The node's U for shape s (its tile fixed), made on first use; NULL when
  * it cannot be kept (the caller then lets each call transform). */
 static const float *
@@ -637,7 +663,7 @@ conv_winograd_u (Params *p, const GzWinogradShape *s, const float *w)
  * early-layer gradient maps beyond the reference tests' 1e-3. F(4×4) was
  * faster still but its logits drifted 8e-5 (relative) from the GEMM path's
  * on ResNet-50, too close to the 1e-4 bar against PyTorch; F(2×2) 7e-6.
- * GAZE_CONV_WINOGRAD=0 turns it off (A/B). */
+ * GzConvTuning.winograd (GAZE_CONV_WINOGRAD=0) turns it off (A/B). */
 static bool
 conv_winograd (const GzNode *node, const Geo *g, const GzTensor *const *in, float *y, GzStatus *st,
                GzError *err)
@@ -645,7 +671,7 @@ conv_winograd (const GzNode *node, const Geo *g, const GzTensor *const *in, floa
   const GzOpWindow *wi = &g->w;
   if (g->group != 1 || wi->k_h != 3 || wi->k_w != 3 || wi->s_h != 1 || wi->s_w != 1 || wi->d_h != 1
       || wi->d_w != 1 || in[0]->ndim != 4 || g->n < 2 || g->n > INT_MAX || wi->pad_t < 0
-      || wi->pad_l < 0 || wi->pad_b < 0 || wi->pad_r < 0 || !conv_winograd_on ())
+      || wi->pad_l < 0 || wi->pad_b < 0 || wi->pad_r < 0 || !gz_conv_tuning ().winograd)
     return false;
   Params *p = node->params;
   const float *w = in[1]->data;
@@ -673,49 +699,17 @@ conv_winograd (const GzNode *node, const Geo *g, const GzTensor *const *in, floa
 
 /* ---- Forward ----------------------------------------------------------- */
 
-typedef struct
-{
-  float *y;
-  const float *bias;
-  int64_t p;
-} BiasJob;
-
-static void
-bias_fill_rows (long begin, long end, void *data)
-{
-  const BiasJob *j = data;
-  for (long o = begin; o < end; o++)
-    gz_op_fill (j->y + o * j->p, j->bias[o], j->p);
-}
-
 /* Planes of at most CONV_BATCH_PLANE positions are multiplied for several
  * images at once, up to CONV_BATCH_COLUMNS columns and a result of
  * CONV_BATCH_FLOATS (see conv_forward_gemm; measured on ResNet's 14×14 and
  * 7×7 layers at batch 32: 1.2-1.5× faster, while 28×28 gained nothing).
- * GAZE_CONV_BATCH=0 turns it off (A/B). */
+ * GzConvTuning.batch (GAZE_CONV_BATCH=0) turns it off (A/B). */
 enum
 {
   CONV_BATCH_PLANE = 256,
   CONV_BATCH_COLUMNS = 2048,
   CONV_BATCH_FLOATS = 1 << 20
 };
-
-static bool
-conv_batch_on (void)
-{
-  const char *e = getenv ("GAZE_CONV_BATCH");
-  return e == NULL || strcmp (e, "0") != 0;
-}
-
-/* GAZE_CONV_GEMM=blas selects the old forward (im2col + gz_sgemm, no
- * Winograd) for A/B timing; read per call (a few ns) so that a benchmark can
- * alternate. */
-static bool
-conv_gemm_blas (void)
-{
-  const char *e = getenv ("GAZE_CONV_GEMM");
-  return e != NULL && strcmp (e, "blas") == 0;
-}
 
 /* Copies image b's rows of the side-by-side result c [mg][nb·p] to y. */
 typedef struct
@@ -762,7 +756,7 @@ conv_forward_gemm (const Geo *g, const float *x, const float *w, const float *bi
                         .d_h = 1,
                         .d_w = 1 };
   int64_t nb = 1;
-  if (g->n > 1 && g->p <= CONV_BATCH_PLANE && conv_batch_on ())
+  if (g->n > 1 && g->p <= CONV_BATCH_PLANE && gz_conv_tuning ().batch)
     {
       nb = CONV_BATCH_COLUMNS / g->p;
       if (nb > CONV_BATCH_FLOATS / (g->mg * g->p))
@@ -823,44 +817,9 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
       return GZ_OK;
     }
 
-  const bool blas = conv_gemm_blas ();
-  if (!blas && conv_winograd (node, &g, in, y, &st, err))
+  if (conv_winograd (node, &g, in, y, &st, err))
     return st;
-  if (!blas)
-    {
-      conv_forward_gemm (&g, x, w, bias, y);
-      return GZ_OK;
-    }
-
-  /* GAZE_CONV_GEMM=blas: the previous path (explicit im2col, OpenBLAS), kept
-   * to measure against. */
-  float *col = NULL;
-  /* The im2col matrix lives in the thread's reused scratch block (gz-blas.h). */
-  if (!g.pointwise && (col = gz_scratch_get ((size_t) (g.k * g.p))) == NULL)
-    return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory for %lld floats of scratch",
-                        (long long) (g.k * g.p));
-  for (int64_t n = 0; n < g.n; n++)
-    for (int64_t gi = 0; gi < g.group; gi++)
-      {
-        const float *xg = x + (n * g.c + gi * g.cg) * g.hw;
-        float *yg = y + (n * g.m + gi * g.mg) * g.p;
-        float beta = 0.0f;
-        if (bias != NULL)
-          {
-            BiasJob bj = { yg, bias + gi * g.mg, g.p };
-            gz_parallel_for (g.mg, gz_op_chunk ((double) g.p), bias_fill_rows, &bj);
-            beta = 1.0f;
-          }
-        const float *b = xg;
-        if (!g.pointwise)
-          {
-            run_im2col (&g, xg, col);
-            b = col;
-          }
-        gz_sgemm (false, false, (int) g.mg, (int) g.p, (int) g.k, 1.0f, w + gi * g.mg * g.k,
-                  (int) g.k, b, (int) g.p, beta, yg, (int) g.p);
-      }
-  gz_scratch_put (col);
+  conv_forward_gemm (&g, x, w, bias, y);
   return GZ_OK;
 }
 

@@ -274,6 +274,20 @@ void gz_op_view_gather (size_t elsize, int ndim, const int64_t *dims, const void
 void gz_op_view_scatter_add (int ndim, const int64_t *dims, const float *src, float *dst,
                              int64_t base, const int64_t *strides);
 
+/* ---- Conv's tuning switches ------------------------------------------ */
+
+/* Read once from the environment (GAZE_CONV_WINOGRAD=0, GAZE_CONV_BATCH=0
+ * turn a switch off); benchmarks set them to compare the paths. */
+typedef struct
+{
+  bool winograd; /* Winograd F(2×2, 3×3) for batched 3×3 layers */
+  bool batch; /* several images per GEMM on small planes */
+} GzConvTuning;
+
+GzConvTuning gz_conv_tuning (void);
+/* Not for use while a forward runs. */
+void gz_conv_set_tuning (GzConvTuning t);
+
 /* ---- Sliding windows (Conv, pooling) ----------------------------------- */
 
 typedef enum

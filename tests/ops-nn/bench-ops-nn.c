@@ -1,13 +1,12 @@
-/* bench-ops-nn.c — timing of Conv forward (old vs new GEMM path) and input gradient
+/* bench-ops-nn.c — timing of Conv forward (with and without a tuning switch) and input gradient
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Not a test. For ResNet-18/50 layers (and a few others) at 1 and 2 threads:
- * the forward through gz_gemm with the implicit-im2col packer ("new") and
- * through explicit im2col + gz_sgemm/OpenBLAS (GAZE_CONV_GEMM=blas, "old"),
- * run alternately and reported as medians, plus the median input-gradient
- * time. Run: build/tests/ops-nn/bench-ops-nn [repeats] [layer-substring] [VAR=VALUE]
- * where VAR=VALUE sets the "old" path (default GAZE_CONV_GEMM=blas; e.g.
- * GAZE_CONV_BATCH=0 for image-by-image products on small planes).
+ * the forward with Conv's tuning switches on ("on") and with one of them
+ * off ("off": winograd, the default, or batch for image-by-image products on
+ * small planes), run alternately and reported as medians, plus the median
+ * input-gradient time. Run:
+ * build/tests/ops-nn/bench-ops-nn [repeats] [layer-substring] [winograd|batch]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,10 +69,16 @@ main (int argc, char **argv)
 {
   int reps = argc > 1 ? atoi (argv[1]) : 9;
   const char *only = argc > 2 && argv[2][0] != '\0' ? argv[2] : NULL;
-  char old_var[64] = "GAZE_CONV_GEMM", old_val[64] = "blas";
-  if (argc > 3 && sscanf (argv[3], "%63[^=]=%63s", old_var, old_val) != 2)
+  const GzConvTuning on = gz_conv_tuning ();
+  GzConvTuning off = on;
+  const char *sw = argc > 3 ? argv[3] : "winograd";
+  if (strcmp (sw, "winograd") == 0)
+    off.winograd = false;
+  else if (strcmp (sw, "batch") == 0)
+    off.batch = false;
+  else
     {
-      fprintf (stderr, "the third argument is VAR=VALUE\n");
+      fprintf (stderr, "the third argument is winograd or batch\n");
       return 2;
     }
   if (reps < 1)
@@ -81,8 +86,8 @@ main (int argc, char **argv)
   double *t_old = calloc ((size_t) reps, sizeof (double));
   double *t_new = calloc ((size_t) reps, sizeof (double));
   double *t_bwd = calloc ((size_t) reps, sizeof (double));
-  printf ("%-32s %3s %9s %9s %6s %8s %9s\n", "layer", "thr", "old ms", "new ms", "old/new",
-          "GFLOP/s", "bwd-dX ms");
+  printf ("%-32s %3s %9s %9s %6s %8s %9s\n", "layer", "thr", "off ms", "on ms", "off/on", "GFLOP/s",
+          "bwd-dX ms");
   for (size_t li = 0; li < G_N_ELEMENTS (layers); li++)
     {
       const Layer *l = &layers[li];
@@ -108,18 +113,15 @@ main (int argc, char **argv)
           GzTensor *const youts[1] = { y };
           GzTensor *dx = tn_tensor (4, in[0]->dims);
           GzTensor *din[3] = { dx, NULL, NULL };
-          setenv (old_var, old_val, 1);
-          t.node.op->forward (&t.node, ins, youts, &err); /* warm the old path too */
+          gz_conv_set_tuning (off);
+          t.node.op->forward (&t.node, ins, youts, &err); /* warm the other path too */
           for (int r = 0; r < reps; r++)
             {
               /* Alternate, so that a change of machine load hits both alike. */
               for (int path = 0; path < 2; path++)
                 {
                   bool old = (r + path) % 2 == 0;
-                  if (old)
-                    setenv (old_var, old_val, 1);
-                  else
-                    unsetenv (old_var);
+                  gz_conv_set_tuning (old ? off : on);
                   double t0 = now_ms ();
                   t.node.op->forward (&t.node, ins, youts, &err);
                   (old ? t_old : t_new)[r] = now_ms () - t0;
@@ -128,7 +130,7 @@ main (int argc, char **argv)
               t.node.op->backward (&t.node, ins, outs, douts, din, GZ_RELU_GRADIENT, &err);
               t_bwd[r] = now_ms () - t0;
             }
-          unsetenv (old_var);
+          gz_conv_set_tuning (on);
           int64_t p = y->dims[2] * y->dims[3], kk = (int64_t) l->c / l->group * l->k * l->k;
           double flops = 2.0 * l->n * (double) l->m * (double) kk * (double) p;
           double mo = median (t_old, reps), mn = median (t_new, reps);

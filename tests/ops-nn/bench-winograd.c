@@ -3,7 +3,7 @@
  *
  * Timing only (not a test). For ResNet-18's 3×3 stride-1 layers (64@56²,
  * 128@28², 256@14², 512@7², pads 1) at batch 1 and 32, 1 and 2 threads:
- * the Conv operator as op-conv.c runs it today ("Conv op": implicit im2col
+ * the Conv operator as gz-op-conv.c runs it ("Conv op": implicit im2col
  * into gz_gemm, several small images per product), the same image by image
  * written out here ("im2col+gemm"), F(2×2,3×3) and F(4×4,3×3) with U made
  * beforehand ("cached") and per call. Speed-ups are against "Conv op" (once
