@@ -26,6 +26,24 @@ typedef struct
   bool in_use;
 } Block;
 
+enum
+{
+  N_TAIL_PLANS = 2
+};
+
+/* What gz_session_run_from needs for one layer (see gz-session-private.h). */
+typedef struct
+{
+  int layer; /* value index; -1 before the first run */
+  bool *runs; /* per node: on a path from the layer to the output */
+  bool *down; /* per value: the layer or computed by a running node */
+  int *last; /* per value: the last running node that reads it, -1 */
+  int64_t image_bytes; /* activations of one image */
+  GzTensor *values; /* per value: header for the run's batch, data while live */
+  int *block_of; /* per value: pool block index, -1 */
+  GzPlan *plans[N_TAIL_PLANS]; /* by batch size, most recent first */
+} Tail;
+
 struct GzSession
 {
   const GzModel *model;
@@ -42,6 +60,7 @@ struct GzSession
   uint64_t memo_input_hash; /* of the input the memo was made for */
   void *memo; /* gz_session_set_memo */
   void (*memo_free) (void *);
+  Tail tail;
 };
 
 static const GzGraph *
@@ -69,6 +88,7 @@ gz_session_new (const GzModel *model, GzSession **out, GzError *err)
     }
   for (int v = 0; v < g->n_values; v++)
     s->block_of[v] = -1;
+  s->tail.layer = -1;
   *out = s;
   return GZ_OK;
 }
@@ -86,6 +106,13 @@ gz_session_free (GzSession *s)
   free (s->kept);
   free (s->keep);
   gz_plan_free (s->batch_plan);
+  free (s->tail.runs);
+  free (s->tail.down);
+  free (s->tail.last);
+  free (s->tail.values);
+  free (s->tail.block_of);
+  for (int i = 0; i < N_TAIL_PLANS; i++)
+    gz_plan_free (s->tail.plans[i]);
   gz_session_set_memo (s, NULL, NULL);
   free (s);
 }
@@ -155,24 +182,46 @@ gz_session_keep (const GzSession *s)
   return s->have_forward ? s->keep : NULL;
 }
 
+/* ---- A model, read-only ------------------------------------------------ */
+
+const GzGraph *
+gz_model_graph (const GzModel *model)
+{
+  return model->graph;
+}
+
+const GzPlan *
+gz_model_plan (const GzModel *model)
+{
+  return model->plan;
+}
+
+const GzLimits *
+gz_model_limits (const GzModel *model)
+{
+  return &model->limits;
+}
+
 /* ---- The block pool ---------------------------------------------------- */
 
+/* A value's block goes back to the pool. values/block_of: the forward's
+ * (s->values, s->block_of) or a run from a layer's (s->tail). */
 static void
-pool_release (GzSession *s, int v)
+pool_release (GzSession *s, GzTensor *values, int *block_of, int v)
 {
-  int b = s->block_of[v];
+  int b = block_of[v];
   if (b < 0)
     return;
   s->blocks[b].in_use = false;
-  s->block_of[v] = -1;
-  s->values[v].data = NULL;
+  block_of[v] = -1;
+  values[v].data = NULL;
 }
 
 /* Best fit among free blocks; else grow the largest free block; else a new one. */
 static GzStatus
-pool_acquire (GzSession *s, int v, GzError *err)
+pool_acquire (GzSession *s, GzTensor *values, int *block_of, int v, GzError *err)
 {
-  size_t need = (size_t) gz_tensor_numel (&s->values[v]) * gz_dtype_size (s->values[v].dtype);
+  size_t need = (size_t) gz_tensor_numel (&values[v]) * gz_dtype_size (values[v].dtype);
   if (need == 0)
     need = sizeof (float);
   int best = -1, largest = -1;
@@ -208,8 +257,8 @@ pool_acquire (GzSession *s, int v, GzError *err)
       s->blocks[best] = (Block){ p, need, false };
     }
   s->blocks[best].in_use = true;
-  s->block_of[v] = best;
-  s->values[v].data = s->blocks[best].data;
+  block_of[v] = best;
+  values[v].data = s->blocks[best].data;
   return GZ_OK;
 }
 
@@ -336,7 +385,7 @@ run_forward (GzSession *s, const GzTensor *input, const char *keep_layer, GzErro
   GzStatus st;
   s->have_forward = false;
   for (int v = 0; v < g->n_values; v++)
-    pool_release (s, v);
+    pool_release (s, s->values, s->block_of, v);
 
   if (input == NULL || input->dtype != GZ_DTYPE_FLOAT || input->ndim < 1)
     return gz_error_set (err, GZ_ERR_ARGUMENT, "the input must be a float32 tensor");
@@ -370,7 +419,7 @@ run_forward (GzSession *s, const GzTensor *input, const char *keep_layer, GzErro
   if (keep_layer != NULL && s->keep == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
 
-  if ((st = pool_acquire (s, g->input, err)) != GZ_OK)
+  if ((st = pool_acquire (s, s->values, s->block_of, g->input, err)) != GZ_OK)
     return st;
   memcpy (s->values[g->input].data, input->data, (size_t) gz_tensor_numel (input) * sizeof (float));
 
@@ -387,7 +436,8 @@ run_forward (GzSession *s, const GzTensor *input, const char *keep_layer, GzErro
         {
           int v = node->outputs[j];
           out[j] = v >= 0 ? &s->values[v] : NULL;
-          if (v >= 0 && !s->plan->is_constant[v] && (st = pool_acquire (s, v, err)) != GZ_OK)
+          if (v >= 0 && !s->plan->is_constant[v]
+              && (st = pool_acquire (s, s->values, s->block_of, v, err)) != GZ_OK)
             return st;
         }
       if ((st = node->op->forward (node, in, out, err)) != GZ_OK)
@@ -397,13 +447,13 @@ run_forward (GzSession *s, const GzTensor *input, const char *keep_layer, GzErro
         {
           int v = node->inputs[i];
           if (v >= 0 && s->plan->last_use[v] == n && !s->kept[v])
-            pool_release (s, v);
+            pool_release (s, s->values, s->block_of, v);
         }
       for (int j = 0; j < node->n_outputs; j++)
         {
           int v = node->outputs[j];
           if (v >= 0 && s->plan->last_use[v] < 0 && !s->kept[v])
-            pool_release (s, v);
+            pool_release (s, s->values, s->block_of, v);
         }
     }
   s->have_forward = true;
@@ -441,6 +491,247 @@ gz_session_value (const GzSession *s, const char *name)
   if (v < 0 || s->values[v].data == NULL)
     return NULL;
   return &s->values[v];
+}
+
+/* ---- Runs from a layer ------------------------------------------------ */
+
+/* The nodes between the layer's value and the output, and what they read. */
+static GzStatus
+tail_prepare (GzSession *s, const char *layer, GzError *err)
+{
+  const GzGraph *g = session_graph (s);
+  const GzPlan *plan = s->model->plan;
+  Tail *t = &s->tail;
+  int v = layer != NULL ? gz_graph_find_value (g, layer) : -1;
+  if (v < 0)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "the model has no tensor named '%s'",
+                         layer != NULL ? layer : "");
+  if (plan->is_constant[v])
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "'%s' is a constant, not an activation", layer);
+  if (t->layer == v)
+    return GZ_OK;
+  if (t->runs == NULL)
+    {
+      t->runs = calloc ((size_t) g->n_nodes + 1, sizeof *t->runs);
+      t->down = calloc ((size_t) g->n_values + 1, sizeof *t->down);
+      t->last = malloc (((size_t) g->n_values + 1) * sizeof *t->last);
+      t->values = calloc ((size_t) g->n_values + 1, sizeof *t->values);
+      t->block_of = malloc (((size_t) g->n_values + 1) * sizeof *t->block_of);
+      if (t->runs == NULL || t->down == NULL || t->last == NULL || t->values == NULL
+          || t->block_of == NULL)
+        return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+      for (int u = 0; u < g->n_values; u++)
+        t->block_of[u] = -1;
+    }
+  t->layer = -1;
+  memset (t->runs, 0, (size_t) g->n_nodes * sizeof *t->runs);
+  memset (t->down, 0, (size_t) g->n_values * sizeof *t->down);
+  mark_path_nodes (g, plan, v, t->runs);
+  t->down[v] = true;
+  t->image_bytes = 0;
+  for (int u = 0; u < g->n_values; u++)
+    t->last[u] = -1;
+  for (int n = 0; n < g->n_nodes; n++)
+    if (t->runs[n])
+      {
+        const GzNode *node = &g->nodes[n];
+        for (int i = 0; i < node->n_inputs; i++)
+          if (node->inputs[i] >= 0)
+            t->last[node->inputs[i]] = n;
+        for (int j = 0; j < node->n_outputs; j++)
+          {
+            int u = node->outputs[j];
+            if (u >= 0 && !plan->is_constant[u])
+              {
+                t->down[u] = true;
+                int64_t numel = gz_tensor_numel (&plan->values[u]);
+                t->image_bytes
+                    += numel > 0 ? numel * (int64_t) gz_dtype_size (plan->values[u].dtype) : 0;
+              }
+          }
+      }
+  if (!t->down[g->output])
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "the output does not depend on layer '%s'", layer);
+  t->layer = v;
+  return GZ_OK;
+}
+
+/* Whether the last forward holds value v. */
+static bool
+have_value (const GzSession *s, int v)
+{
+  return s->have_forward && s->values[v].data != NULL;
+}
+
+GzStatus
+gz_session_tail_info (GzSession *s, const char *layer, GzTailInfo *info, GzError *err)
+{
+  const GzGraph *g = session_graph (s);
+  const GzPlan *plan = s->model->plan;
+  const Tail *t = &s->tail;
+  GzStatus st = tail_prepare (s, layer, err);
+  if (st != GZ_OK)
+    return st;
+  info->image_bytes = t->image_bytes;
+  /* Read from upstream of the layer: kept by the forward, or not. */
+  info->ready = true;
+  for (int v = 0; v < g->n_values; v++)
+    if (!t->down[v] && !plan->is_constant[v] && t->last[v] >= 0 && !have_value (s, v))
+      info->ready = false;
+  /* A backward pass through the tail reads every value there. */
+  info->backward_ready = have_value (s, t->layer);
+  for (int n = 0; n < g->n_nodes && info->backward_ready; n++)
+    {
+      if (!t->runs[n])
+        continue;
+      const GzNode *node = &g->nodes[n];
+      for (int i = 0; i < node->n_inputs; i++)
+        if (node->inputs[i] >= 0 && !plan->is_constant[node->inputs[i]]
+            && !have_value (s, node->inputs[i]))
+          info->backward_ready = false;
+      for (int j = 0; j < node->n_outputs; j++)
+        if (node->outputs[j] >= 0 && !plan->is_constant[node->outputs[j]]
+            && !have_value (s, node->outputs[j]))
+          info->backward_ready = false;
+    }
+  return GZ_OK;
+}
+
+/* The plan for a run of `batch` layer values. */
+static GzStatus
+tail_plan (GzSession *s, int batch, const GzPlan **out, GzError *err)
+{
+  Tail *t = &s->tail;
+  if (batch == s->model->plan->batch)
+    {
+      *out = s->model->plan;
+      return GZ_OK;
+    }
+  for (int i = 0; i < N_TAIL_PLANS; i++)
+    if (t->plans[i] != NULL && t->plans[i]->batch == batch)
+      {
+        *out = t->plans[i];
+        return GZ_OK;
+      }
+  GzPlan *plan = NULL;
+  GzStatus st = gz_plan_build (s->model->graph, batch, &s->model->limits, &plan, err);
+  if (st != GZ_OK)
+    return st;
+  gz_plan_free (t->plans[N_TAIL_PLANS - 1]);
+  for (int i = N_TAIL_PLANS - 1; i > 0; i--)
+    t->plans[i] = t->plans[i - 1];
+  t->plans[0] = plan;
+  *out = plan;
+  return GZ_OK;
+}
+
+/* Value v, read by the run but computed upstream of the layer: the
+ * forward's kept tensor (one image) repeated over the run's batch. */
+static GzStatus
+tail_external (GzSession *s, int v, GzError *err)
+{
+  const GzGraph *g = session_graph (s);
+  Tail *t = &s->tail;
+  if (!have_value (s, v))
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "tensor '%s' was not kept", g->values[v].name);
+  const GzTensor *src = &s->values[v];
+  int64_t n_src = gz_tensor_numel (src), n_dst = gz_tensor_numel (&t->values[v]);
+  if (src->dtype != t->values[v].dtype || n_src <= 0 || n_dst % n_src != 0)
+    return gz_error_set (err, GZ_ERR_SHAPE, "cannot repeat tensor '%s' over the batch",
+                         g->values[v].name);
+  GzStatus st = pool_acquire (s, t->values, t->block_of, v, err);
+  if (st != GZ_OK)
+    return st;
+  size_t es = gz_dtype_size (src->dtype);
+  for (int64_t off = 0; off < n_dst; off += n_src)
+    memcpy ((char *) t->values[v].data + (size_t) off * es, src->data, (size_t) n_src * es);
+  return GZ_OK;
+}
+
+static GzStatus
+tail_run (GzSession *s, const GzPlan *plan, GzTensor **output, GzError *err)
+{
+  const GzGraph *g = session_graph (s);
+  Tail *t = &s->tail;
+  GzStatus st;
+  for (int n = 0; n < g->n_nodes; n++)
+    {
+      if (!t->runs[n])
+        continue;
+      const GzNode *node = &g->nodes[n];
+      if (node->n_inputs > MAX_IO || node->n_outputs > MAX_IO)
+        return gz_error_set (err, GZ_ERR_LIMIT, "node '%s' has too many inputs", node->name);
+      bool any_runtime_output = false;
+      for (int j = 0; j < node->n_outputs; j++)
+        any_runtime_output |= node->outputs[j] >= 0 && !plan->is_constant[node->outputs[j]];
+      if (!any_runtime_output)
+        continue;
+      const GzTensor *in[MAX_IO];
+      GzTensor *out[MAX_IO];
+      for (int i = 0; i < node->n_inputs; i++)
+        {
+          int v = node->inputs[i];
+          in[i] = v >= 0 ? &t->values[v] : NULL;
+          if (v >= 0 && t->values[v].data == NULL && (st = tail_external (s, v, err)) != GZ_OK)
+            return st;
+        }
+      for (int j = 0; j < node->n_outputs; j++)
+        {
+          int v = node->outputs[j];
+          out[j] = v >= 0 ? &t->values[v] : NULL;
+          if (v >= 0 && !plan->is_constant[v]
+              && (st = pool_acquire (s, t->values, t->block_of, v, err)) != GZ_OK)
+            return st;
+        }
+      if ((st = node->op->forward (node, in, out, err)) != GZ_OK)
+        return st;
+      /* Free what no later node of the run reads. */
+      for (int i = 0; i < node->n_inputs; i++)
+        {
+          int v = node->inputs[i];
+          if (v >= 0 && t->last[v] == n && v != g->output)
+            pool_release (s, t->values, t->block_of, v);
+        }
+    }
+  const GzTensor *y = &t->values[g->output];
+  if (y->data == NULL)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "the run did not produce the output");
+  if ((*output = gz_tensor_new (y->dtype, y->ndim, y->dims, err)) == NULL)
+    return err != NULL && err->code != GZ_OK ? err->code : GZ_ERR_NOMEM;
+  memcpy ((*output)->data, y->data, (size_t) gz_tensor_numel (y) * gz_dtype_size (y->dtype));
+  return GZ_OK;
+}
+
+GzStatus
+gz_session_run_from (GzSession *s, const char *layer, const GzTensor *layer_batch,
+                     GzTensor **output, GzError *err)
+{
+  const GzGraph *g = session_graph (s);
+  Tail *t = &s->tail;
+  *output = NULL;
+  GzStatus st = tail_prepare (s, layer, err);
+  if (st != GZ_OK)
+    return st;
+  if (layer_batch->ndim < 1 || layer_batch->dims[0] < 1 || layer_batch->dims[0] > INT32_MAX)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "bad batch size");
+  const GzPlan *plan;
+  if ((st = tail_plan (s, (int) layer_batch->dims[0], &plan, err)) != GZ_OK)
+    return st;
+  const GzTensor *lh = &plan->values[t->layer];
+  if (lh->ndim != layer_batch->ndim || gz_tensor_numel (lh) != gz_tensor_numel (layer_batch))
+    return gz_error_set (err, GZ_ERR_SHAPE, "the layer batch does not match the plan");
+  for (int v = 0; v < g->n_values; v++)
+    {
+      t->values[v] = plan->values[v];
+      t->values[v].owns_data = false;
+      if (!plan->is_constant[v])
+        t->values[v].data = NULL;
+    }
+  t->values[t->layer].data = layer_batch->data;
+  st = tail_run (s, plan, output, err);
+  for (int v = 0; v < g->n_values; v++)
+    pool_release (s, t->values, t->block_of, v);
+  return st;
 }
 
 /* ---- Backward ---------------------------------------------------------- */

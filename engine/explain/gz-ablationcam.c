@@ -10,7 +10,7 @@
  *
  * (y is the pre-softmax logit; dividing by a negative y flips the weights,
  * as in the paper; y = 0 gives all weights 0.) Only the part of the network after
- * the layer runs again, in batches of ablated copies (gz-explain-tail.c).
+ * the layer runs again, in batches of ablated copies (gz_session_run_from).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -21,29 +21,23 @@
 GzStatus
 gz_explain_ablationcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err)
 {
-  GzTail *tail = NULL;
-  GzStatus st = gz_tail_new (ctx, session, &tail, err);
+  GzTailInfo tail;
+  GzStatus st = gz_session_tail_info (session, ctx->layer, &tail, err);
   if (st != GZ_OK)
     return st;
-  if (!gz_tail_ready (tail))
+  if (!tail.ready)
     {
-      /* The tail reads tensors from before the layer that were not kept. */
+      /* The run reads tensors from before the layer that were not kept. */
       st = gz_explain_ensure_forward (ctx, session, GZ_NEED_ALL, err);
       if (st != GZ_OK)
-        {
-          gz_tail_free (tail);
-          return st;
-        }
+        return st;
     }
   const GzTensor *a;
   st = gz_explain_activation (ctx, session, &a, err);
   if (st != GZ_OK)
-    {
-      gz_tail_free (tail);
-      return st;
-    }
+    return st;
   int64_t c = a->dims[1], h = a->dims[2], w = a->dims[3], hw = h * w;
-  int64_t nb = gz_explain_batch_size (ctx, gz_tail_image_bytes (tail) + c * hw * 4, 256);
+  int64_t nb = gz_explain_batch_size (ctx, tail.image_bytes + c * hw * 4, 256);
   if (nb > c)
     nb = c;
   int64_t bdims[4] = { nb, c, h, w };
@@ -70,7 +64,7 @@ gz_explain_ablationcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, G
       view.dims[0] = n;
       view.owns_data = false;
       GzTensor *logits = NULL;
-      st = gz_tail_run (tail, &view, &logits, err);
+      st = gz_session_run_from (session, ctx->layer, &view, &logits, err);
       if (st != GZ_OK)
         goto out;
       for (int64_t i = 0; i < n; i++)
@@ -88,7 +82,6 @@ gz_explain_ablationcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, G
   map = NULL;
   st = GZ_OK;
 out:
-  gz_tail_free (tail);
   gz_tensor_free (map);
   gz_tensor_free (batch);
   free (weights);

@@ -24,11 +24,12 @@
 static int
 sole_consumer (const GzModel *model, int v, int *count)
 {
-  const GzGraph *g = model->graph;
+  const GzGraph *g = gz_model_graph (model);
+  const GzPlan *plan = gz_model_plan (model);
   int found = -1, n = 0;
   for (int i = 0; i < g->n_nodes; i++)
     {
-      if (model->plan != NULL && model->plan->node_folded[i])
+      if (plan != NULL && plan->node_folded[i])
         continue;
       const GzNode *node = &g->nodes[i];
       for (int j = 0; j < node->n_inputs; j++)
@@ -48,19 +49,21 @@ sole_consumer (const GzModel *model, int v, int *count)
 static bool
 is_constant (const GzModel *model, int v)
 {
+  const GzPlan *plan = gz_model_plan (model);
   if (v < 0)
     return false;
-  if (model->plan != NULL && model->plan->is_constant[v])
+  if (plan != NULL && plan->is_constant[v])
     return true;
-  return model->graph->values[v].initializer != NULL;
+  return gz_model_graph (model)->values[v].initializer != NULL;
 }
 
 static const GzTensor *
 constant_value (const GzModel *model, int v)
 {
-  if (model->plan != NULL && model->plan->is_constant[v] && model->plan->values[v].data != NULL)
-    return &model->plan->values[v];
-  return model->graph->values[v].initializer;
+  const GzPlan *plan = gz_model_plan (model);
+  if (plan != NULL && plan->is_constant[v] && plan->values[v].data != NULL)
+    return &plan->values[v];
+  return gz_model_graph (model)->values[v].initializer;
 }
 
 /* ReduceMean whose axes are exactly {2,3} of a 4-D input. */
@@ -99,7 +102,8 @@ bool
 gz_cam_find_head (const GzModel *model, const char *layer, GzCamHead *head, char *reason,
                   size_t reason_len)
 {
-  const GzGraph *g = model->graph;
+  const GzGraph *g = gz_model_graph (model);
+  const GzPlan *plan = gz_model_plan (model);
   memset (head, 0, sizeof *head);
   int v = gz_graph_find_value (g, layer);
   if (v < 0)
@@ -107,9 +111,7 @@ gz_cam_find_head (const GzModel *model, const char *layer, GzCamHead *head, char
       snprintf (reason, reason_len, "layer '%s' is not a tensor of the graph", layer);
       return false;
     }
-  int64_t channels = model->plan != NULL && model->plan->values[v].ndim == 4
-      ? model->plan->values[v].dims[1]
-      : -1;
+  int64_t channels = plan != NULL && plan->values[v].ndim == 4 ? plan->values[v].dims[1] : -1;
   int count;
   int n = sole_consumer (model, v, &count);
   if (n < 0

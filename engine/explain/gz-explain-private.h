@@ -15,10 +15,9 @@
 #include <stdio.h>
 
 #include "gaze-engine.h"
-#include "gz-model-private.h"
 
-/* Session internals the explain module reads: gz_session_input,
- * gz_session_keep, gz_session_forward_count (engine/core/gz-session.c). */
+/* Session and model internals the explain module reads: gz_session_input,
+ * gz_session_keep, gz_session_run_from, gz_model_graph, ... (engine/core/gz-session.c). */
 #include "gz-session-private.h"
 
 /* ---- The context one gz_explain call hands to its method ---------------- */
@@ -30,7 +29,7 @@ typedef struct
   const GzExplainOptions *options;
   GzMethod method;
   const char *layer; /* resolved layer name (never "auto") */
-  int layer_value; /* its value index in model->graph */
+  int layer_value; /* its value index in the model's graph */
   int class_index;
   bool negative; /* explain −logit (sigmoid models' negative class) */
   int64_t n_classes; /* logits per image */
@@ -111,20 +110,6 @@ GzTensor *gz_explain_new_map (int64_t h, int64_t w, GzError *err);
 /* Images per batch for methods that run many forwards: options->batch_size,
  * else as many as fit ~256 MiB of activations, at most max. */
 int gz_explain_batch_size (const GzExplainCtx *ctx, int64_t per_image_bytes, int max);
-
-/* The part of the graph between ctx->layer and the output, run on a batch
- * of layer values [N,C,h,w] (gz-explain-tail.c). Values the tail reads from
- * upstream of the layer come from `session`'s kept tensors (repeated over the
- * batch); gz_tail_ready says whether they are all kept. gz_tail_run returns
- * the logits [N,K]; image_bytes is the tail's activation size per image. */
-typedef struct GzTail GzTail;
-GzStatus gz_tail_new (const GzExplainCtx *ctx, GzSession *session, GzTail **out, GzError *err);
-bool gz_tail_ready (const GzTail *tail);
-/* Whether session holds every tensor a backward pass through the tail reads. */
-bool gz_tail_backward_ready (const GzTail *tail);
-int64_t gz_tail_image_bytes (const GzTail *tail);
-GzStatus gz_tail_run (GzTail *tail, const GzTensor *layer_batch, GzTensor **logits, GzError *err);
-void gz_tail_free (GzTail *tail);
 
 /* ---- Kernels (activations A and gradients G are [C, hw], C order) ------- */
 

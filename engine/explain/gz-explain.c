@@ -162,8 +162,8 @@ resolve_layer (const GzModel *model, const char *layer, char *reason, size_t rea
 static bool
 gradient_path_ok (const GzModel *model, int layer_value, char *reason, size_t reason_len)
 {
-  const GzGraph *g = model->graph;
-  const GzPlan *plan = model->plan;
+  const GzGraph *g = gz_model_graph (model);
+  const GzPlan *plan = gz_model_plan (model);
   bool *down = calloc ((size_t) g->n_values, sizeof *down);
   if (down == NULL)
     return true; /* the backward itself will report the failure */
@@ -228,7 +228,7 @@ gz_method_applicable (const GzModel *model, GzMethod method, const char *layer, 
   const char *name = resolve_layer (model, layer, reason, reason_len);
   if (name == NULL)
     return false;
-  int value = gz_graph_find_value (model->graph, name);
+  int value = gz_graph_find_value (gz_model_graph (model), name);
   if (value < 0)
     {
       snprintf (reason, reason_len, "layer '%s' is not a tensor of the graph", name);
@@ -365,12 +365,8 @@ keep_covers (GzExplainCtx *ctx, GzSession *session, GzExplainNeed need)
     return false;
   if (need == GZ_NEED_ACTIVATION)
     return true;
-  GzTail *tail = NULL;
-  if (gz_tail_new (ctx, session, &tail, NULL) != GZ_OK)
-    return false;
-  bool ok = gz_tail_backward_ready (tail);
-  gz_tail_free (tail);
-  return ok;
+  GzTailInfo tail;
+  return gz_session_tail_info (session, ctx->layer, &tail, NULL) == GZ_OK && tail.backward_ready;
 }
 
 GzStatus
@@ -380,7 +376,8 @@ gz_explain_ensure_forward (GzExplainCtx *ctx, GzSession *session, GzExplainNeed 
     return GZ_OK;
   const int64_t keep_all_below = 256ll << 20;
   const char *keep = need == GZ_NEED_ALL ? "*" : ctx->layer;
-  if (ctx->model->plan != NULL && ctx->model->plan->activation_bytes <= keep_all_below)
+  const GzPlan *plan = gz_model_plan (ctx->model);
+  if (plan != NULL && plan->activation_bytes <= keep_all_below)
     keep = "*";
   const GzTensor *input = gz_session_input (session);
   if (input == NULL)
@@ -409,9 +406,11 @@ gz_explain_batch_size (const GzExplainCtx *ctx, int64_t per_image_bytes, int max
   int64_t n = per_image_bytes > 0 ? budget / per_image_bytes : max;
   /* A plan for batch n must also pass the model's activation limit, which
    * counts the whole network. */
-  int64_t whole = ctx->model->plan != NULL ? ctx->model->plan->activation_bytes : 0;
-  if (whole > 0 && ctx->model->limits.max_activation_bytes / whole < n)
-    n = ctx->model->limits.max_activation_bytes / whole;
+  const GzPlan *plan = gz_model_plan (ctx->model);
+  const int64_t limit = gz_model_limits (ctx->model)->max_activation_bytes;
+  int64_t whole = plan != NULL ? plan->activation_bytes : 0;
+  if (whole > 0 && limit / whole < n)
+    n = limit / whole;
   if (n < 1)
     n = 1;
   if (n > max)
@@ -632,7 +631,7 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
   if (layer == NULL && opt.method != GZ_METHOD_GUIDED_BACKPROP)
     return gz_error_set (err, GZ_ERR_NOT_APPLICABLE, "%s", reason);
   ctx.layer = layer != NULL ? layer : "";
-  ctx.layer_value = layer != NULL ? gz_graph_find_value (ctx.model->graph, layer) : -1;
+  ctx.layer_value = layer != NULL ? gz_graph_find_value (gz_model_graph (ctx.model), layer) : -1;
 
   const GzTensor *input = gz_session_input (session);
   if (input == NULL)

@@ -145,7 +145,8 @@ run_masked_forwards (GzExplainCtx *ctx, const GzTensor *input, const GzTensor *a
   int64_t cin = input->dims[1], ih = input->dims[2], iw = input->dims[3];
   int64_t plane = ih * iw, per_image = cin * plane;
 
-  int64_t act_bytes = ctx->model->plan != NULL ? ctx->model->plan->activation_bytes : 0;
+  const GzPlan *plan = gz_model_plan (ctx->model);
+  int64_t act_bytes = plan != NULL ? plan->activation_bytes : 0;
   int64_t nb = gz_explain_batch_size (ctx, act_bytes, 32);
   if (nb > c)
     nb = c;
