@@ -118,6 +118,17 @@ typedef GzStatus (*GzOpBackwardFn) (const GzNode *node, const GzTensor *const *i
                                     const GzTensor *const *out, const GzTensor *const *dout,
                                     GzTensor *const *din, GzReluMode relu_mode, GzError *err);
 
+/* Optional: what a node can compute once per plan from its constant inputs
+ * and the plan's shapes (Conv: Winograd-transformed weights of batched 3×3
+ * layers). Called when a plan is built, after infer, for nodes not folded;
+ * *prepared = NULL when there is nothing to keep. The plan owns the result
+ * (free_prepared) and runs the node by forward_prepared with it. */
+typedef GzStatus (*GzOpPrepareFn) (const GzNode *node, const GzTensor *const *in,
+                                   const GzTensor *const *out, void **prepared, GzError *err);
+typedef GzStatus (*GzOpForwardPreparedFn) (const GzNode *node, const void *prepared,
+                                           const GzTensor *const *in, GzTensor *const *out,
+                                           GzError *err);
+
 struct GzOpDef
 {
   const char *op_type; /* ONNX op type, default domain */
@@ -131,6 +142,9 @@ struct GzOpDef
    * above (the unary activations, the reductions, ...): node->op->data, read
    * by those functions. node->op is set before init. NULL for the rest. */
   const void *data;
+  GzOpPrepareFn prepare; /* may be NULL */
+  GzOpForwardPreparedFn forward_prepared;
+  void (*free_prepared) (void *prepared);
 };
 
 /* Helpers every operator uses. */

@@ -19,6 +19,12 @@ gz_plan_free (GzPlan *plan)
   free (plan->folded_owned);
   free (plan->node_folded);
   free (plan->last_use);
+  if (plan->prepared != NULL)
+    for (int n = 0; n < plan->n_nodes; n++)
+      if (plan->prepared[n] != NULL)
+        plan->free_prepared[n](plan->prepared[n]);
+  free (plan->prepared);
+  free (plan->free_prepared);
   free (plan);
 }
 
@@ -170,8 +176,11 @@ gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits, GzPlan **out
   plan->folded_owned = calloc ((size_t) g->n_values + 1, sizeof (bool));
   plan->last_use = malloc (((size_t) g->n_values + 1) * sizeof (int));
   plan->node_folded = calloc ((size_t) g->n_nodes + 1, sizeof (bool));
+  plan->n_nodes = g->n_nodes;
+  plan->prepared = calloc ((size_t) g->n_nodes + 1, sizeof *plan->prepared);
+  plan->free_prepared = calloc ((size_t) g->n_nodes + 1, sizeof *plan->free_prepared);
   if (!plan->values || !plan->is_constant || !plan->folded_owned || !plan->last_use
-      || !plan->node_folded)
+      || !plan->node_folded || !plan->prepared || !plan->free_prepared)
     {
       gz_plan_free (plan);
       return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
@@ -243,6 +252,14 @@ gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits, GzPlan **out
           all_constant = true;
         }
       plan->node_folded[n] = all_constant;
+      if (!all_constant && node->op->prepare != NULL)
+        {
+          if ((st = node->op->prepare (node, in, (const GzTensor *const *) outs, &plan->prepared[n],
+                                       err))
+              != GZ_OK)
+            goto fail;
+          plan->free_prepared[n] = node->op->free_prepared;
+        }
     }
 
   /* Liveness of runtime values, and the activation memory bound. */

@@ -17,14 +17,27 @@ typedef struct
 {
   int batch;
   int n_values;
+  int n_nodes;
   GzTensor *values; /* one header per graph value: dtype, shape; data for constants */
   bool *is_constant; /* initializer or folded */
   bool *folded_owned; /* values[i].data was allocated by folding (freed with the plan) */
   bool *node_folded; /* per node: computed at build time, skipped at run time */
   int *last_use; /* per value: index of the last runtime node reading it, -1 if none */
   int64_t activation_bytes; /* sum of runtime value sizes (an upper bound on memory) */
+  void **prepared; /* per node: op->prepare's result for this plan, or NULL */
+  void (**free_prepared) (void *); /* per node: how to free it */
 } GzPlan;
 
 GzStatus gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits, GzPlan **out,
                         GzError *err);
 void gz_plan_free (GzPlan *plan);
+
+/* Runs node n's forward with what its operator prepared for this plan. */
+static inline GzStatus
+gz_plan_forward (const GzPlan *plan, int n, const GzNode *node, const GzTensor *const *in,
+                 GzTensor *const *out, GzError *err)
+{
+  if (plan->prepared[n] != NULL)
+    return node->op->forward_prepared (node, plan->prepared[n], in, out, err);
+  return node->op->forward (node, in, out, err);
+}

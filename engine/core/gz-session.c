@@ -440,7 +440,7 @@ run_forward (GzSession *s, const GzTensor *input, const char *keep_layer, GzErro
               && (st = pool_acquire (s, s->values, s->block_of, v, err)) != GZ_OK)
             return st;
         }
-      if ((st = node->op->forward (node, in, out, err)) != GZ_OK)
+      if ((st = gz_plan_forward (s->plan, n, node, in, out, err)) != GZ_OK)
         return st;
       /* Free what no later node reads. */
       for (int i = 0; i < node->n_inputs; i++)
@@ -683,7 +683,7 @@ tail_run (GzSession *s, const GzPlan *plan, GzTensor **output, GzError *err)
               && (st = pool_acquire (s, t->values, t->block_of, v, err)) != GZ_OK)
             return st;
         }
-      if ((st = node->op->forward (node, in, out, err)) != GZ_OK)
+      if ((st = gz_plan_forward (plan, n, node, in, out, err)) != GZ_OK)
         return st;
       /* Free what no later node of the run reads. */
       for (int i = 0; i < node->n_inputs; i++)

@@ -22,7 +22,6 @@
  */
 #include <limits.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,27 +68,12 @@ typedef struct
 {
   GzOpWindowAttrs win;
   int64_t group;
-  /* Winograd: the weight as shape inference saw it when it is a constant
-   * (then its data never changes, so a transform of it can be kept), and
-   * the transformed weights U per tile (F(2×2): [0], F(4×4): [1]), made on
-   * first use under lock (two sessions may run this node at once). */
-  const float *_Atomic w_const;
-  pthread_mutex_t lock;
-  bool lock_ok;
-  float *u[2];
 } Params;
 
 static void
 conv_free_params (void *params)
 {
-  Params *p = params;
-  if (p == NULL)
-    return;
-  if (p->lock_ok)
-    pthread_mutex_destroy (&p->lock);
-  free (p->u[0]);
-  free (p->u[1]);
-  free (p);
+  free (params);
 }
 
 static GzStatus
@@ -99,7 +83,6 @@ conv_init (GzNode *node, int64_t opset, GzError *err)
   GzStatus st;
   if (p == NULL)
     return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory");
-  p->lock_ok = pthread_mutex_init (&p->lock, NULL) == 0;
   if ((st = gz_op_window_parse (node, &p->win, err)) != GZ_OK)
     {
       conv_free_params (p);
@@ -215,11 +198,6 @@ conv_infer (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
   GzStatus st = conv_geometry (node, in, &g, err);
   if (st != GZ_OK)
     return st;
-  /* Inference sees data only for constant inputs: remember a constant
-   * weight, whose Winograd transform may then be kept (conv_winograd). */
-  Params *p = node->params;
-  if (in[1]->data != NULL)
-    atomic_store (&p->w_const, (const float *) in[1]->data);
   return set_conv_output (node, in[0]->ndim, g.n, g.m, g.w.out_h, g.w.out_w, out[0], err);
 }
 
@@ -633,50 +611,17 @@ enum
   CONV_WINOGRAD_KEEP_FLOATS = 1 << 20
 };
 
-/* The node's U for shape s (its tile fixed), made on first use; NULL when
- * it cannot be kept (the caller then lets each call transform). */
-static const float *
-conv_winograd_u (Params *p, const GzWinogradShape *s, const float *w)
-{
-  if (!p->lock_ok)
-    return NULL;
-  const int slot = s->tile == 4;
-  pthread_mutex_lock (&p->lock);
-  if (p->u[slot] == NULL)
-    {
-      float *u = malloc (gz_winograd_u_floats (s) * sizeof (float));
-      if (u != NULL)
-        gz_winograd_transform_weights (s, w, u);
-      p->u[slot] = u;
-    }
-  const float *u = p->u[slot];
-  pthread_mutex_unlock (&p->lock);
-  return u;
-}
-
-/* Runs the convolution by Winograd F(2×2, 3×3) (gz-winograd.c) when the layer
- * qualifies and its cost model expects a gain; *st is then the result.
- * Batched forwards only (Score-CAM, Ablation-CAM: about 2× on ResNet's 3×3
- * layers at batch 32): a single image's forward and its gradients stay on
- * the GEMM path, whose rounding is PyTorch's order of magnitude — Winograd's
- * larger one flips near-zero ReLU gates of random-weight models, which moves
- * early-layer gradient maps beyond the reference tests' 1e-3. F(4×4) was
- * faster still but its logits drifted 8e-5 (relative) from the GEMM path's
- * on ResNet-50, too close to the 1e-4 bar against PyTorch; F(2×2) 7e-6.
- * GzConvTuning.winograd (GAZE_CONV_WINOGRAD=0) turns it off (A/B). */
+/* The Winograd problem of a call, when the layer qualifies (3×3, stride 1,
+ * one group, batches) and the switch is on. */
 static bool
-conv_winograd (const GzNode *node, const Geo *g, const GzTensor *const *in, float *y, GzStatus *st,
-               GzError *err)
+conv_winograd_shape (const Geo *g, const GzTensor *x, GzWinogradShape *s)
 {
   const GzOpWindow *wi = &g->w;
   if (g->group != 1 || wi->k_h != 3 || wi->k_w != 3 || wi->s_h != 1 || wi->s_w != 1 || wi->d_h != 1
-      || wi->d_w != 1 || in[0]->ndim != 4 || g->n < 2 || g->n > INT_MAX || wi->pad_t < 0
+      || wi->d_w != 1 || x->ndim != 4 || g->n < 2 || g->n > INT_MAX || wi->pad_t < 0
       || wi->pad_l < 0 || wi->pad_b < 0 || wi->pad_r < 0 || !gz_conv_tuning ().winograd)
     return false;
-  Params *p = node->params;
-  const float *w = in[1]->data;
-  const GzTensor *bt = gz_op_input (node, in, 2);
-  GzWinogradShape s = {
+  *s = (GzWinogradShape){
     .n = (int) g->n,
     .c = (int) g->c,
     .h = (int) wi->in_h,
@@ -686,14 +631,56 @@ conv_winograd (const GzNode *node, const Geo *g, const GzTensor *const *in, floa
     .pad_l = (int) wi->pad_l,
     .pad_b = (int) wi->pad_b,
     .pad_r = (int) wi->pad_r,
+    .tile = 2,
   };
-  s.tile = 2;
+  return true;
+}
+
+/* At plan time: the transformed weights U of a constant weight of moderate
+ * size, for a layer that will run by Winograd; the plan owns them. */
+static GzStatus
+conv_prepare (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+              void **prepared, GzError *err)
+{
+  Geo g;
+  GzWinogradShape s;
+  *prepared = NULL;
+  if (in[1] == NULL || in[1]->data == NULL || conv_geometry (node, in, &g, NULL) != GZ_OK
+      || !conv_winograd_shape (&g, in[0], &s))
+    return GZ_OK;
   const size_t uf = gz_winograd_u_floats (&s);
-  const bool keep = atomic_load (&p->w_const) == w && uf > 0 && uf <= CONV_WINOGRAD_KEEP_FLOATS;
-  if (!gz_winograd_applies (&s, 3, 3, 1, 1, 1, 1, 1, keep))
+  if (uf == 0 || uf > CONV_WINOGRAD_KEEP_FLOATS
+      || !gz_winograd_applies (&s, 3, 3, 1, 1, 1, 1, 1, true))
+    return GZ_OK;
+  float *u = gz_op_alloc_floats (node, (int64_t) uf, err);
+  if (u == NULL)
+    return GZ_ERR_NOMEM;
+  gz_winograd_transform_weights (&s, in[1]->data, u);
+  *prepared = u;
+  return GZ_OK;
+}
+
+/* Runs the convolution by Winograd F(2×2, 3×3) (gz-winograd.c) when the layer
+ * qualifies and its cost model expects a gain; *st is then the result. u:
+ * the transformed weights made at plan time (conv_prepare), else NULL (the
+ * call transforms them). Batched forwards only (Score-CAM, Ablation-CAM:
+ * about 2× on ResNet's 3×3 layers at batch 32): a single image's forward and
+ * its gradients stay on the GEMM path, whose rounding is PyTorch's order of
+ * magnitude — Winograd's larger one flips near-zero ReLU gates of
+ * random-weight models, which moves early-layer gradient maps beyond the
+ * reference tests' 1e-3. F(4×4) was faster still but its logits drifted 8e-5
+ * (relative) from the GEMM path's on ResNet-50, too close to the 1e-4 bar
+ * against PyTorch; F(2×2) 7e-6. GzConvTuning.winograd (GAZE_CONV_WINOGRAD=0)
+ * turns it off (A/B). */
+static bool
+conv_winograd (const Geo *g, const GzTensor *const *in, const float *bias, const float *u, float *y,
+               GzStatus *st, GzError *err)
+{
+  GzWinogradShape s;
+  if (!conv_winograd_shape (g, in[0], &s)
+      || !gz_winograd_applies (&s, 3, 3, 1, 1, 1, 1, 1, u != NULL))
     return false;
-  const float *u = keep ? conv_winograd_u (p, &s, w) : NULL;
-  *st = gz_winograd_conv (&s, in[0]->data, w, u, bt != NULL ? bt->data : NULL, y, err);
+  *st = gz_winograd_conv (&s, in[0]->data, in[1]->data, u, bias, y, err);
   return true;
 }
 
@@ -793,8 +780,10 @@ conv_forward_gemm (const Geo *g, const float *x, const float *w, const float *bi
   gz_scratch_put (cs);
 }
 
+/* u: the Winograd weights conv_prepare made for this plan, or NULL. */
 static GzStatus
-conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+conv_forward_u (const GzNode *node, const float *u, const GzTensor *const *in, GzTensor *const *out,
+                GzError *err)
 {
   Geo g;
   GzStatus st;
@@ -817,10 +806,23 @@ conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *ou
       return GZ_OK;
     }
 
-  if (conv_winograd (node, &g, in, y, &st, err))
+  if (conv_winograd (&g, in, bias, u, y, &st, err))
     return st;
   conv_forward_gemm (&g, x, w, bias, y);
   return GZ_OK;
+}
+
+static GzStatus
+conv_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out, GzError *err)
+{
+  return conv_forward_u (node, NULL, in, out, err);
+}
+
+static GzStatus
+conv_forward_prepared (const GzNode *node, const void *prepared, const GzTensor *const *in,
+                       GzTensor *const *out, GzError *err)
+{
+  return conv_forward_u (node, prepared, in, out, err);
 }
 
 /* ---- Backward ---------------------------------------------------------- */
@@ -1200,6 +1202,9 @@ const GzOpDef gz_op_conv[] = {
       .forward = conv_forward,
       .backward = conv_backward,
       .free_params = conv_free_params,
+      .prepare = conv_prepare,
+      .forward_prepared = conv_forward_prepared,
+      .free_prepared = free,
   },
   {
       .op_type = "ConvTranspose",

@@ -5,6 +5,10 @@
  * executor is tested independently of the real operator set:
  *
  *   x[N,3] ─Scale(k)─▶ a ─Square─▶ b ─Add(c)─▶ out        c = Scale(k0) of a constant
+ *
+ * and checks the two other ways the executor runs nodes: with what an
+ * operator prepared at plan time (GzOpDef.prepare), and from a layer's value
+ * on a batch (gz_session_run_from).
  */
 #include <glib.h>
 #include <math.h>
@@ -81,8 +85,46 @@ addrow_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
   return GZ_OK;
 }
 
+static int prepare_calls, prepared_forward_calls;
+
+/* Prepares the factor once per plan; forward_prepared must then use it. */
+static GzStatus
+scale_prepare (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
+               void **prepared, GzError *err)
+{
+  float *k = malloc (sizeof *k);
+  g_assert_nonnull (k);
+  *k = gz_node_attr_float (node, "factor", 1.f);
+  g_assert_null (in[0]->data); /* a runtime input: shapes only */
+  g_assert_cmpint (out[0]->ndim, ==, 2);
+  *prepared = k;
+  prepare_calls++;
+  return GZ_OK;
+}
+
+static GzStatus
+scale_forward_prepared (const GzNode *node, const void *prepared, const GzTensor *const *in,
+                        GzTensor *const *out, GzError *err)
+{
+  float k = *(const float *) prepared;
+  for (int64_t i = 0; i < gz_tensor_numel (in[0]); i++)
+    gz_tensor_f (out[0])[i] = k * gz_tensor_f (in[0])[i];
+  prepared_forward_calls++;
+  return GZ_OK;
+}
+
 static const GzOpDef op_scale
     = { "Scale", 1, NULL, scale_infer, scale_forward, scale_backward, NULL };
+static const GzOpDef op_scale_prepared = {
+  .op_type = "Scale",
+  .min_opset = 1,
+  .infer = scale_infer,
+  .forward = scale_forward,
+  .backward = scale_backward,
+  .prepare = scale_prepare,
+  .forward_prepared = scale_forward_prepared,
+  .free_prepared = free,
+};
 static const GzOpDef op_square
     = { "Square", 1, NULL, scale_infer, square_forward, square_backward, NULL };
 static const GzOpDef op_addrow
@@ -120,7 +162,7 @@ set_node (GzNode *node, const char *name, const GzOpDef *op, int n_in, const int
 }
 
 static GzModel *
-build_model (void)
+build_model_with (const GzOpDef *scale)
 {
   const char *names[N_VALUES] = { "x", "k0", "c", "a", "b", "out" };
   GzGraph *g = calloc (1, sizeof *g);
@@ -145,8 +187,8 @@ build_model (void)
   g->n_nodes = 4;
   g->nodes = calloc (4, sizeof *g->nodes);
   int in_c[] = { V_K0 }, in_a[] = { V_X }, in_b[] = { V_A }, in_out[] = { V_B, V_C };
-  set_node (&g->nodes[0], "fold_me", &op_scale, 1, in_c, V_C, 10.f);
-  set_node (&g->nodes[1], "scale", &op_scale, 1, in_a, V_A, 3.f);
+  set_node (&g->nodes[0], "fold_me", scale, 1, in_c, V_C, 10.f);
+  set_node (&g->nodes[1], "scale", scale, 1, in_a, V_A, 3.f);
   set_node (&g->nodes[2], "square", &op_square, 1, in_b, V_B, 0.f);
   set_node (&g->nodes[3], "add", &op_addrow, 2, in_out, V_OUT, 0.f);
   for (int n = 0; n < 4; n++)
@@ -162,6 +204,12 @@ build_model (void)
   forward_calls = 0;
   g_assert_cmpint (gz_plan_build (g, 1, &model->limits, &model->plan, &err), ==, GZ_OK);
   return model;
+}
+
+static GzModel *
+build_model (void)
+{
+  return build_model_with (&op_scale);
 }
 
 static void
@@ -302,10 +350,109 @@ test_batch_and_bad_input (void)
   free_model (model);
 }
 
+/* out[i] = (3 x_i)^2 + 10 (i mod 3 + 1) */
+static float
+expected_out (float x, int i)
+{
+  return 9.f * x * x + 10.f * (float) (i % 3 + 1);
+}
+
+static void
+test_prepared (void)
+{
+  prepare_calls = prepared_forward_calls = 0;
+  GzModel *model = build_model_with (&op_scale_prepared);
+  /* Prepared once for the batch-1 plan, for the node that runs (the folded
+   * one needs nothing). */
+  g_assert_cmpint (prepare_calls, ==, 1);
+  g_assert_null (model->plan->prepared[0]);
+  g_assert_nonnull (model->plan->prepared[1]);
+  g_assert_null (model->plan->prepared[2]);
+  GzSession *s;
+  GzError err = { 0 };
+  g_assert_cmpint (gz_session_new (model, &s, &err), ==, GZ_OK);
+  GzTensor *x = make_input (1), *x4 = make_input (4);
+  g_assert_cmpint (gz_session_forward (s, x, NULL, &err), ==, GZ_OK);
+  g_assert_cmpint (prepared_forward_calls, ==, 1);
+  for (int i = 0; i < 3; i++)
+    g_assert_cmpfloat_with_epsilon (gz_tensor_f (gz_session_output (s))[i],
+                                    expected_out (gz_tensor_f (x)[i], i), 1e-4);
+  /* Another batch size: another plan, prepared again, and again used. */
+  g_assert_cmpint (gz_session_forward (s, x4, NULL, &err), ==, GZ_OK);
+  g_assert_cmpint (prepare_calls, ==, 2);
+  g_assert_cmpint (prepared_forward_calls, ==, 2);
+  for (int i = 0; i < 12; i++)
+    g_assert_cmpfloat_with_epsilon (gz_tensor_f (gz_session_output (s))[i],
+                                    expected_out (gz_tensor_f (x4)[i], i), 1e-3);
+  gz_tensor_free (x4);
+  gz_tensor_free (x);
+  gz_session_free (s);
+  free_model (model);
+}
+
+static void
+test_run_from (void)
+{
+  GzModel *model = build_model ();
+  GzSession *s;
+  GzError err = { 0 };
+  g_assert_cmpint (gz_session_new (model, &s, &err), ==, GZ_OK);
+  GzTensor *x = make_input (1);
+  g_assert_cmpint (gz_session_forward (s, x, "a", &err), ==, GZ_OK);
+  float out0[3];
+  memcpy (out0, gz_session_output (s)->data, sizeof out0);
+
+  GzTailInfo info;
+  g_assert_cmpint (gz_session_tail_info (s, "a", &info, &err), ==, GZ_OK);
+  g_assert_true (info.ready);
+  g_assert_true (info.backward_ready);
+  g_assert_cmpint (info.image_bytes, ==, 2 * 3 * (int64_t) sizeof (float)); /* b and out */
+
+  /* Five values of "a" at once: out = a^2 + c, row by row. */
+  int64_t dims[2] = { 5, 3 };
+  GzTensor *batch = gz_tensor_new (GZ_DTYPE_FLOAT, 2, dims, NULL);
+  for (int i = 0; i < 15; i++)
+    gz_tensor_f (batch)[i] = 0.25f * (float) (i - 7);
+  for (int round = 0; round < 2; round++) /* the second run reuses the pool and the plan */
+    {
+      GzTensor *out = NULL;
+      g_assert_cmpint (gz_session_run_from (s, "a", batch, &out, &err), ==, GZ_OK);
+      g_assert_cmpint (out->ndim, ==, 2);
+      g_assert_cmpint (out->dims[0], ==, 5);
+      for (int i = 0; i < 15; i++)
+        {
+          float a = gz_tensor_f (batch)[i];
+          g_assert_cmpfloat_with_epsilon (gz_tensor_f (out)[i], a * a + 10.f * (float) (i % 3 + 1),
+                                          1e-5);
+        }
+      gz_tensor_free (out);
+    }
+  /* The forward's values are as they were. */
+  g_assert_cmpmem (gz_session_output (s)->data, sizeof out0, out0, sizeof out0);
+  g_assert_nonnull (gz_session_value (s, "a"));
+
+  /* A constant is no layer to run from; nor is a name the graph lacks. */
+  GzTensor *out = NULL;
+  g_assert_cmpint (gz_session_run_from (s, "c", batch, &out, &err), ==, GZ_ERR_ARGUMENT);
+  g_assert_cmpint (gz_session_run_from (s, "nope", batch, &out, &err), ==, GZ_ERR_ARGUMENT);
+  g_assert_null (out);
+  /* A batch whose rows do not have the layer's shape. */
+  int64_t bad_dims[2] = { 5, 4 };
+  GzTensor *bad = gz_tensor_new (GZ_DTYPE_FLOAT, 2, bad_dims, NULL);
+  g_assert_cmpint (gz_session_run_from (s, "a", bad, &out, &err), ==, GZ_ERR_SHAPE);
+  gz_tensor_free (bad);
+  gz_tensor_free (batch);
+  gz_tensor_free (x);
+  gz_session_free (s);
+  free_model (model);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/core/plan/prepared", test_prepared);
+  g_test_add_func ("/core/session/run-from", test_run_from);
   g_test_add_func ("/core/plan/folding", test_folding);
   g_test_add_func ("/core/session/forward-and-release", test_forward_and_release);
   g_test_add_func ("/core/session/keep-and-backward", test_keep_and_backward);
