@@ -88,23 +88,7 @@ arg_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out
 }
 
 const GzOpDef gz_op_argmax[] = {
-  {
-      "ArgMax",
-      1,
-      NULL,
-      arg_infer,
-      arg_forward,
-      NULL,
-      NULL,
-  },
-  {
-      "ArgMin",
-      1,
-      NULL,
-      arg_infer,
-      arg_forward,
-      NULL,
-      NULL,
-  },
+  { "ArgMax", 1, NULL, arg_infer, arg_forward, NULL, NULL },
+  { "ArgMin", 1, NULL, arg_infer, arg_forward, NULL, NULL },
   GZ_OP_END,
 };

@@ -196,23 +196,7 @@ cast_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
 }
 
 const GzOpDef gz_op_cast[] = {
-  {
-      "Cast",
-      6,
-      cast_init,
-      cast_infer,
-      cast_forward,
-      cast_backward,
-      gz_op_free_params,
-  },
-  {
-      "CastLike",
-      15,
-      NULL,
-      cast_like_infer,
-      cast_forward,
-      cast_backward,
-      NULL,
-  },
+  { "Cast", 6, cast_init, cast_infer, cast_forward, cast_backward, gz_op_free_params },
+  { "CastLike", 15, NULL, cast_like_infer, cast_forward, cast_backward, NULL },
   GZ_OP_END,
 };

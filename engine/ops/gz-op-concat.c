@@ -114,14 +114,6 @@ concat_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
 }
 
 const GzOpDef gz_op_concat[] = {
-  {
-      "Concat",
-      4,
-      NULL,
-      concat_infer,
-      concat_forward,
-      concat_backward,
-      NULL,
-  },
+  { "Concat", 4, NULL, concat_infer, concat_forward, concat_backward, NULL },
   GZ_OP_END,
 };

@@ -1194,26 +1194,16 @@ convt_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
 }
 
 const GzOpDef gz_op_conv[] = {
-  {
-      .op_type = "Conv",
-      .min_opset = 1,
-      .init = conv_init,
-      .infer = conv_infer,
-      .forward = conv_forward,
-      .backward = conv_backward,
-      .free_params = conv_free_params,
-      .prepare = conv_prepare,
-      .forward_prepared = conv_forward_prepared,
-      .free_prepared = free,
-  },
-  {
-      .op_type = "ConvTranspose",
-      .min_opset = 1,
-      .init = convt_init,
-      .infer = convt_infer,
-      .forward = convt_forward,
-      .backward = convt_backward,
-      .free_params = gz_op_free_params,
-  },
+  { .op_type = "Conv",
+    .min_opset = 1,
+    .init = conv_init,
+    .infer = conv_infer,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .free_params = conv_free_params,
+    .prepare = conv_prepare,
+    .forward_prepared = conv_forward_prepared,
+    .free_prepared = free },
+  { "ConvTranspose", 1, convt_init, convt_infer, convt_forward, convt_backward, gz_op_free_params },
   GZ_OP_END,
 };

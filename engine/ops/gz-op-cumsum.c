@@ -96,13 +96,8 @@ cumsum_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
                  const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
                  GzError *err)
 {
-  if (din[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, false))
     return GZ_OK;
-  if (dout[0] == NULL)
-    {
-      gz_op_zero (din[0]);
-      return GZ_OK;
-    }
   int64_t outer, n, inner;
   GzStatus st = cumsum_layout (node, in, &outer, &n, &inner, err);
   if (st != GZ_OK)
@@ -114,14 +109,6 @@ cumsum_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
 }
 
 const GzOpDef gz_op_cumsum[] = {
-  {
-      "CumSum",
-      11,
-      NULL,
-      cumsum_infer,
-      cumsum_forward,
-      cumsum_backward,
-      NULL,
-  },
+  { "CumSum", 11, NULL, cumsum_infer, cumsum_forward, cumsum_backward, NULL },
   GZ_OP_END,
 };

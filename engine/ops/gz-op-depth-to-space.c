@@ -93,10 +93,7 @@ static GzStatus
 d2s_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
               const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
-  if (din[0] == NULL)
-    return GZ_OK;
-  gz_op_zero (din[0]);
-  if (dout[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, true))
     return GZ_OK;
   int64_t vd[6], vs[6], od[4];
   GzStatus st = d2s_view (node, in[0], vd, vs, od, err);
@@ -107,23 +104,7 @@ d2s_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *con
 }
 
 const GzOpDef gz_op_depth_to_space[] = {
-  {
-      "DepthToSpace",
-      1,
-      NULL,
-      d2s_infer,
-      d2s_forward,
-      d2s_backward,
-      NULL,
-  },
-  {
-      "SpaceToDepth",
-      1,
-      NULL,
-      d2s_infer,
-      d2s_forward,
-      d2s_backward,
-      NULL,
-  },
+  { "DepthToSpace", 1, NULL, d2s_infer, d2s_forward, d2s_backward, NULL },
+  { "SpaceToDepth", 1, NULL, d2s_infer, d2s_forward, d2s_backward, NULL },
   GZ_OP_END,
 };

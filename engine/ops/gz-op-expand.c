@@ -54,10 +54,7 @@ expand_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
                  const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
                  GzError *err)
 {
-  if (din[0] == NULL)
-    return GZ_OK;
-  gz_op_zero (din[0]);
-  if (dout[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, true))
     return GZ_OK;
   int64_t strides[GZ_MAX_DIMS];
   gz_op_broadcast_strides (in[0]->ndim, in[0]->dims, out[0]->ndim, strides);
@@ -66,14 +63,6 @@ expand_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
 }
 
 const GzOpDef gz_op_expand[] = {
-  {
-      "Expand",
-      8,
-      NULL,
-      expand_infer,
-      expand_forward,
-      expand_backward,
-      NULL,
-  },
+  { "Expand", 8, NULL, expand_infer, expand_forward, expand_backward, NULL },
   GZ_OP_END,
 };

@@ -105,10 +105,7 @@ gather_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
                  const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
                  GzError *err)
 {
-  if (din[0] == NULL)
-    return GZ_OK;
-  gz_op_zero (din[0]);
-  if (dout[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, true))
     return GZ_OK;
   const GzTensor *data = in[0], *idx = in[1];
   int axis;
@@ -238,10 +235,7 @@ static GzStatus
 ge_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
              const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
-  if (din[0] == NULL)
-    return GZ_OK;
-  gz_op_zero (din[0]);
-  if (dout[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, true))
     return GZ_OK;
   int axis;
   GzStatus st = ge_check (node, in[0], in[1], &axis, err);
@@ -380,41 +374,14 @@ static GzStatus
 gnd_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
               const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
-  if (din[0] == NULL)
-    return GZ_OK;
-  gz_op_zero (din[0]);
-  if (dout[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, true))
     return GZ_OK;
   return gnd_run (node, in, NULL, dout[0]->data, din[0]->data, err);
 }
 
 const GzOpDef gz_op_gather[] = {
-  {
-      "Gather",
-      1,
-      NULL,
-      gather_infer,
-      gather_forward,
-      gather_backward,
-      NULL,
-  },
-  {
-      "GatherElements",
-      11,
-      NULL,
-      ge_infer,
-      ge_forward,
-      ge_backward,
-      NULL,
-  },
-  {
-      "GatherND",
-      11,
-      NULL,
-      gnd_infer,
-      gnd_forward,
-      gnd_backward,
-      NULL,
-  },
+  { "Gather", 1, NULL, gather_infer, gather_forward, gather_backward, NULL },
+  { "GatherElements", 11, NULL, ge_infer, ge_forward, ge_backward, NULL },
+  { "GatherND", 11, NULL, gnd_infer, gnd_forward, gnd_backward, NULL },
   GZ_OP_END,
 };

@@ -189,14 +189,6 @@ in_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
 }
 
 const GzOpDef gz_op_instancenorm[] = {
-  {
-      .op_type = "InstanceNormalization",
-      .min_opset = 1,
-      .init = in_init,
-      .infer = in_infer,
-      .forward = in_forward,
-      .backward = in_backward,
-      .free_params = gz_op_free_params,
-  },
+  { "InstanceNormalization", 1, in_init, in_infer, in_forward, in_backward, gz_op_free_params },
   GZ_OP_END,
 };

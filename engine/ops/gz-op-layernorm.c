@@ -172,14 +172,6 @@ ln_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
 }
 
 const GzOpDef gz_op_layernorm[] = {
-  {
-      "LayerNormalization",
-      17,
-      NULL,
-      ln_infer,
-      ln_forward,
-      ln_backward,
-      NULL,
-  },
+  { "LayerNormalization", 17, NULL, ln_infer, ln_forward, ln_backward, NULL },
   GZ_OP_END,
 };

@@ -183,14 +183,6 @@ lrn_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *con
 }
 
 const GzOpDef gz_op_lrn[] = {
-  {
-      .op_type = "LRN",
-      .min_opset = 1,
-      .init = lrn_init,
-      .infer = lrn_infer,
-      .forward = lrn_forward,
-      .backward = lrn_backward,
-      .free_params = gz_op_free_params,
-  },
+  { "LRN", 1, lrn_init, lrn_infer, lrn_forward, lrn_backward, gz_op_free_params },
   GZ_OP_END,
 };

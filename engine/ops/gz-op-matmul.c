@@ -201,12 +201,6 @@ matmul_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
 }
 
 const GzOpDef gz_op_matmul[] = {
-  {
-      .op_type = "MatMul",
-      .min_opset = 1,
-      .infer = matmul_infer,
-      .forward = matmul_forward,
-      .backward = matmul_backward,
-  },
+  { "MatMul", 1, NULL, matmul_infer, matmul_forward, matmul_backward },
   GZ_OP_END,
 };

@@ -132,14 +132,6 @@ mod_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *con
 }
 
 const GzOpDef gz_op_mod[] = {
-  {
-      "Mod",
-      10,
-      mod_init,
-      mod_infer,
-      mod_forward,
-      mod_backward,
-      gz_op_free_params,
-  },
+  { "Mod", 10, mod_init, mod_infer, mod_forward, mod_backward, gz_op_free_params },
   GZ_OP_END,
 };

@@ -256,23 +256,12 @@ static GzStatus
 pad_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *const *out,
               const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode, GzError *err)
 {
-  if (din[0] == NULL)
-    return GZ_OK;
-  gz_op_zero (din[0]);
-  if (dout[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, true))
     return GZ_OK;
   return pad_walk (node, in, NULL, dout[0]->data, din[0]->data, err);
 }
 
 const GzOpDef gz_op_pad[] = {
-  {
-      "Pad",
-      2,
-      NULL,
-      pad_infer,
-      pad_forward,
-      pad_backward,
-      NULL,
-  },
+  { "Pad", 2, NULL, pad_infer, pad_forward, pad_backward, NULL },
   GZ_OP_END,
 };

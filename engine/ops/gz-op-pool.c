@@ -467,37 +467,9 @@ global_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
 }
 
 const GzOpDef gz_op_pool[] = {
-  {
-      .op_type = "MaxPool",
-      .min_opset = 1,
-      .init = pool_init,
-      .infer = pool_infer,
-      .forward = pool_forward,
-      .backward = pool_backward,
-      .free_params = gz_op_free_params,
-  },
-  {
-      .op_type = "AveragePool",
-      .min_opset = 1,
-      .init = pool_init,
-      .infer = pool_infer,
-      .forward = pool_forward,
-      .backward = pool_backward,
-      .free_params = gz_op_free_params,
-  },
-  {
-      .op_type = "GlobalAveragePool",
-      .min_opset = 1,
-      .infer = global_infer,
-      .forward = global_forward,
-      .backward = global_backward,
-  },
-  {
-      .op_type = "GlobalMaxPool",
-      .min_opset = 1,
-      .infer = global_infer,
-      .forward = global_forward,
-      .backward = global_backward,
-  },
+  { "MaxPool", 1, pool_init, pool_infer, pool_forward, pool_backward, gz_op_free_params },
+  { "AveragePool", 1, pool_init, pool_infer, pool_forward, pool_backward, gz_op_free_params },
+  { "GlobalAveragePool", 1, NULL, global_infer, global_forward, global_backward },
+  { "GlobalMaxPool", 1, NULL, global_infer, global_forward, global_backward },
   GZ_OP_END,
 };

@@ -247,13 +247,8 @@ reduce_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
                  const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
                  GzError *err)
 {
-  if (din[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, false))
     return GZ_OK;
-  if (dout[0] == NULL)
-    {
-      gz_op_zero (din[0]);
-      return GZ_OK;
-    }
   ReduceKind kind = kind_of (node);
   ReduceLayout l;
   GzStatus st = reduce_layout (node, in, &l, err);

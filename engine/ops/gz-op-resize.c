@@ -555,23 +555,7 @@ resize_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *
 }
 
 const GzOpDef gz_op_resize[] = {
-  {
-      "Resize",
-      10,
-      resize_init,
-      resize_infer,
-      resize_forward,
-      resize_backward,
-      gz_op_free_params,
-  },
-  {
-      "Upsample",
-      7,
-      resize_init,
-      resize_infer,
-      resize_forward,
-      resize_backward,
-      gz_op_free_params,
-  },
+  { "Resize", 10, resize_init, resize_infer, resize_forward, resize_backward, gz_op_free_params },
+  { "Upsample", 7, resize_init, resize_infer, resize_forward, resize_backward, gz_op_free_params },
   GZ_OP_END,
 };

@@ -367,23 +367,7 @@ se_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
 }
 
 const GzOpDef gz_op_scatter[] = {
-  {
-      "ScatterND",
-      11,
-      NULL,
-      scatter_infer,
-      scatter_forward,
-      scatter_backward,
-      NULL,
-  },
-  {
-      "ScatterElements",
-      11,
-      NULL,
-      se_infer,
-      se_forward,
-      se_backward,
-      NULL,
-  },
+  { "ScatterND", 11, NULL, scatter_infer, scatter_forward, scatter_backward, NULL },
+  { "ScatterElements", 11, NULL, se_infer, se_forward, se_backward, NULL },
   GZ_OP_END,
 };

@@ -129,10 +129,7 @@ slice_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
                 const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
                 GzError *err)
 {
-  if (din[0] == NULL)
-    return GZ_OK;
-  gz_op_zero (din[0]);
-  if (dout[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, true))
     return GZ_OK;
   SliceView v;
   GzStatus st = slice_view (node, in, &v, err);
@@ -143,14 +140,6 @@ slice_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
 }
 
 const GzOpDef gz_op_slice[] = {
-  {
-      "Slice",
-      1,
-      NULL,
-      slice_infer,
-      slice_forward,
-      slice_backward,
-      NULL,
-  },
+  { "Slice", 1, NULL, slice_infer, slice_forward, slice_backward, NULL },
   GZ_OP_END,
 };

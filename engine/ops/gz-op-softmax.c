@@ -129,13 +129,8 @@ softmax_backward (const GzNode *node, const GzTensor *const *in, const GzTensor 
                   const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
                   GzError *err)
 {
-  if (din[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, false))
     return GZ_OK;
-  if (dout[0] == NULL)
-    {
-      gz_op_zero (din[0]);
-      return GZ_OK;
-    }
   const SoftmaxParams *p = node->params;
   bool is_log = p != NULL && p->log;
   int64_t outer, n, inner;

@@ -197,14 +197,6 @@ split_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
 }
 
 const GzOpDef gz_op_split[] = {
-  {
-      "Split",
-      2,
-      NULL,
-      split_infer,
-      split_forward,
-      split_backward,
-      NULL,
-  },
+  { "Split", 2, NULL, split_infer, split_forward, split_backward, NULL },
   GZ_OP_END,
 };

@@ -71,10 +71,7 @@ tile_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
                const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
                GzError *err)
 {
-  if (din[0] == NULL)
-    return GZ_OK;
-  gz_op_zero (din[0]);
-  if (dout[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, true))
     return GZ_OK;
   int vnd;
   int64_t vdims[GZ_OP_MAX_VIEW_DIMS], vstrides[GZ_OP_MAX_VIEW_DIMS], dims[GZ_MAX_DIMS];
@@ -86,14 +83,6 @@ tile_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
 }
 
 const GzOpDef gz_op_tile[] = {
-  {
-      "Tile",
-      6,
-      NULL,
-      tile_infer,
-      tile_forward,
-      tile_backward,
-      NULL,
-  },
+  { "Tile", 6, NULL, tile_infer, tile_forward, tile_backward, NULL },
   GZ_OP_END,
 };

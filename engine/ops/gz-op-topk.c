@@ -140,10 +140,7 @@ topk_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
                const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
                GzError *err)
 {
-  if (din[0] == NULL)
-    return GZ_OK;
-  gz_op_zero (din[0]);
-  if (dout[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, true))
     return GZ_OK;
   int axis;
   int64_t outer = 0, n = 0, inner = 0, k = 0;
@@ -166,14 +163,6 @@ topk_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *co
 }
 
 const GzOpDef gz_op_topk[] = {
-  {
-      "TopK",
-      1,
-      NULL,
-      topk_infer,
-      topk_forward,
-      topk_backward,
-      NULL,
-  },
+  { "TopK", 1, NULL, topk_infer, topk_forward, topk_backward, NULL },
   GZ_OP_END,
 };

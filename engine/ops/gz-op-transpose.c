@@ -83,10 +83,7 @@ transpose_backward (const GzNode *node, const GzTensor *const *in, const GzTenso
                     const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
                     GzError *err)
 {
-  if (din[0] == NULL)
-    return GZ_OK;
-  gz_op_zero (din[0]);
-  if (dout[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, true))
     return GZ_OK;
   int64_t strides[GZ_MAX_DIMS];
   GzStatus st = permuted_strides (node, in[0], strides, err);
@@ -97,14 +94,6 @@ transpose_backward (const GzNode *node, const GzTensor *const *in, const GzTenso
 }
 
 const GzOpDef gz_op_transpose[] = {
-  {
-      "Transpose",
-      1,
-      NULL,
-      transpose_infer,
-      transpose_forward,
-      transpose_backward,
-      NULL,
-  },
+  { "Transpose", 1, NULL, transpose_infer, transpose_forward, transpose_backward, NULL },
   GZ_OP_END,
 };

@@ -76,25 +76,12 @@ trilu_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *c
                 const GzTensor *const *dout, GzTensor *const *din, GzReluMode relu_mode,
                 GzError *err)
 {
-  if (din[0] == NULL)
+  if (!gz_op_backward_begin (din, dout, false))
     return GZ_OK;
-  if (dout[0] == NULL)
-    {
-      gz_op_zero (din[0]);
-      return GZ_OK;
-    }
   return trilu_apply (node, in, dout[0], din[0], err);
 }
 
 const GzOpDef gz_op_trilu[] = {
-  {
-      "Trilu",
-      14,
-      NULL,
-      trilu_infer,
-      trilu_forward,
-      trilu_backward,
-      NULL,
-  },
+  { "Trilu", 14, NULL, trilu_infer, trilu_forward, trilu_backward, NULL },
   GZ_OP_END,
 };

@@ -115,6 +115,20 @@ void gz_op_free_params (void *params);
 /* Sets every element of t to zero. */
 void gz_op_zero (GzTensor *t);
 
+/* The start of a backward whose gradient goes to input 0 only: false when
+ * there is nothing more to do (no gradient asked for, or none flowing in:
+ * din[0] is then zero). accumulates: the caller adds into din[0], which is
+ * zeroed first in any case. */
+static inline bool
+gz_op_backward_begin (GzTensor *const *din, const GzTensor *const *dout, bool accumulates)
+{
+  if (din[0] == NULL)
+    return false;
+  if (accumulates || dout[0] == NULL)
+    gz_op_zero (din[0]);
+  return dout[0] != NULL;
+}
+
 /* Size in bytes of n elements of t's dtype (n already overflow-checked). */
 static inline size_t
 gz_op_bytes (const GzTensor *t, int64_t n)
