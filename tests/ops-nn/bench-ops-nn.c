@@ -93,7 +93,7 @@ main (int argc, char **argv)
       const Layer *l = &layers[li];
       if (only != NULL && strstr (l->label, only) == NULL)
         continue;
-      TNode t;
+      TNode t = { 0 };
       GzError err = { 0 };
       tn_init (&t, "Conv", 3, 1, 13);
       tn_ints (&t, "kernel_shape", 2, (int64_t[]){ l->k, l->k });

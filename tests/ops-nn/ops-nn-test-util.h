@@ -1,9 +1,9 @@
-/* ops-nn-test-util.h — building nodes by hand, running operators, finite differences
+/* ops-nn-test-util.h — running float operators on hand-built nodes, finite differences
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Header-only helpers for the nn operator tests: a TNode owns a GzNode with
- * its attributes, the operator is found with gz_op_lookup and run through its
- * GzOpDef exactly as the executor would (init, infer, forward, backward).
+ * Header-only helpers for the nn operator tests, on the TNode of
+ * tests/common/op-harness.h: the operator runs through its GzOpDef exactly as
+ * the executor would (init, infer, forward, backward).
  */
 #pragma once
 
@@ -11,103 +11,15 @@
 #include <math.h>
 #include <string.h>
 
-#include "gz-op.h"
+#include "../common/op-harness.h"
 
-#define TN_MAX_ATTRS 16
-#define TN_MAX_IO 8
-
-typedef struct
-{
-  GzNode node;
-  GzAttr attrs[TN_MAX_ATTRS];
-  int64_t ints[TN_MAX_ATTRS][8];
-  int inputs[TN_MAX_IO], outputs[TN_MAX_IO];
-  int64_t opset;
-  bool ready;
-} TNode;
-
-static inline void
-tn_init (TNode *t, const char *op_type, int n_in, int n_out, int64_t opset)
-{
-  memset (t, 0, sizeof *t);
-  t->node.name = (char *) "test_node";
-  t->node.op_type = (char *) op_type;
-  t->node.domain = (char *) "";
-  t->node.n_inputs = n_in;
-  t->node.inputs = t->inputs;
-  t->node.n_outputs = n_out;
-  t->node.outputs = t->outputs;
-  t->node.attrs = t->attrs;
-  for (int i = 0; i < TN_MAX_IO; i++)
-    {
-      t->inputs[i] = i;
-      t->outputs[i] = 100 + i;
-    }
-  t->opset = opset;
-}
-
-static inline GzAttr *
-tn_attr (TNode *t, const char *name, GzAttrType type)
-{
-  g_assert_cmpint (t->node.n_attrs, <, TN_MAX_ATTRS);
-  GzAttr *a = &t->attrs[t->node.n_attrs++];
-  a->name = (char *) name;
-  a->type = type;
-  return a;
-}
-
-static inline void
-tn_int (TNode *t, const char *name, int64_t v)
-{
-  tn_attr (t, name, GZ_ATTR_INT)->i = v;
-}
-
-static inline void
-tn_float (TNode *t, const char *name, float v)
-{
-  tn_attr (t, name, GZ_ATTR_FLOAT)->f = v;
-}
-
-static inline void
-tn_string (TNode *t, const char *name, const char *s)
-{
-  tn_attr (t, name, GZ_ATTR_STRING)->s = (char *) s;
-}
-
-static inline void
-tn_ints (TNode *t, const char *name, int n, const int64_t *v)
-{
-  int slot = t->node.n_attrs;
-  GzAttr *a = tn_attr (t, name, GZ_ATTR_INTS);
-  g_assert_cmpint (n, <=, 8);
-  memcpy (t->ints[slot], v, (size_t) n * sizeof (int64_t));
-  a->ints = t->ints[slot];
-  a->n = n;
-}
-
-/* Finds the op and runs init; returns its status (err filled). */
+/* Runs the operator's init; returns its status (err filled). */
 static inline GzStatus
 tn_prepare (TNode *t, GzError *err)
 {
-  const GzOpDef *op = gz_op_lookup (t->node.op_type);
-  g_assert_nonnull (op);
-  t->node.op = op;
-  if (op->init != NULL)
-    {
-      GzStatus st = op->init (&t->node, t->opset, err);
-      if (st != GZ_OK)
-        return st;
-    }
-  t->ready = true;
+  if (t->op->init != NULL)
+    return t->op->init (&t->node, t->opset, err);
   return GZ_OK;
-}
-
-static inline void
-tn_clear (TNode *t)
-{
-  if (t->node.op != NULL && t->node.op->free_params != NULL && t->node.params != NULL)
-    t->node.op->free_params (t->node.params);
-  t->node.params = NULL;
 }
 
 /* Runs infer only; out (a header) gets the shape. */

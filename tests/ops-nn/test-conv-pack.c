@@ -186,7 +186,7 @@ test_conv_forward (void)
       const int cg = fc->c / fc->group, mg = fc->m / fc->group;
       const int oh = (fc->h + 2 * fc->pad - fc->k) / fc->s + 1;
       const int ow = (fc->w + 2 * fc->pad - fc->k) / fc->s + 1;
-      TNode t;
+      TNode t = { 0 };
       tn_init (&t, "Conv", 3, 1, 13);
       tn_ints (&t, "kernel_shape", 2, (int64_t[]){ fc->k, fc->k });
       tn_ints (&t, "strides", 2, (int64_t[]){ fc->s, fc->s });

@@ -212,7 +212,7 @@ test_conv_forward_backward (void)
   for (size_t i = 0; i < G_N_ELEMENTS (conv_cases); i++)
     {
       const ConvCase *cc = &conv_cases[i];
-      TNode t;
+      TNode t = { 0 };
       g_test_message ("Conv case: %s", cc->label);
       conv_node (&t, cc, false);
       GzTensor *in[3] = {
@@ -244,7 +244,7 @@ test_conv_1d (void)
 {
   /* A 1-D conv is a 2-D conv of height 1: same memory, same reference. */
   const ConvCase cc = { "1-D", 2, 3, 1, 10, 4, 1, 3, 1, 1, 2, 1, 2, 0, 1, 0, 2, true, NULL, 1, 5 };
-  TNode t;
+  TNode t = { 0 };
   conv_node (&t, &cc, true);
   GzTensor *in[3] = {
     tn_uniform (3, (int64_t[]){ 2, 3, 10 }, -1, 1),
@@ -267,7 +267,7 @@ test_conv_1d (void)
 static void
 test_conv_errors (void)
 {
-  TNode t;
+  TNode t = { 0 };
   GzError err = { 0 };
   GzTensor out;
 
@@ -362,7 +362,7 @@ test_convtranspose (void)
   for (size_t ci = 0; ci < G_N_ELEMENTS (convt_cases); ci++)
     {
       const ConvTCase *cc = &convt_cases[ci];
-      TNode t;
+      TNode t = { 0 };
       g_test_message ("ConvTranspose case: %s", cc->label);
       tn_init (&t, "ConvTranspose", 3, 1, 13);
       tn_ints (&t, "strides", 2, (int64_t[]){ cc->s, cc->s });
@@ -568,7 +568,7 @@ test_pool_forward_backward (void)
   for (size_t i = 0; i < G_N_ELEMENTS (pool_cases); i++)
     {
       const PoolCase *pc = &pool_cases[i];
-      TNode t;
+      TNode t = { 0 };
       g_test_message ("Pool case: %s", pc->label);
       pool_node (&t, pc);
       int64_t dims[4] = { pc->n, pc->c, pc->h, pc->w };
@@ -589,7 +589,7 @@ test_pool_forward_backward (void)
 static void
 test_pool_1d_and_errors (void)
 {
-  TNode t;
+  TNode t = { 0 };
   GzError err = { 0 };
   GzTensor out;
 
@@ -628,7 +628,7 @@ test_global_pool (void)
 {
   for (int max = 0; max < 2; max++)
     {
-      TNode t;
+      TNode t = { 0 };
       tn_init (&t, max ? "GlobalMaxPool" : "GlobalAveragePool", 1, 1, 13);
       GzTensor *in[1] = { tn_distinct (4, (int64_t[]){ 2, 3, 4, 5 }) };
       GzTensor *y = tn_forward (&t, in);
@@ -663,7 +663,7 @@ test_batchnorm (void)
   const int64_t shapes[2][4] = { { 2, 3, 4, 5 }, { 4, 3 } };
   for (int s = 0; s < 2; s++)
     {
-      TNode t;
+      TNode t = { 0 };
       int nd = s == 0 ? 4 : 2;
       tn_init (&t, "BatchNormalization", 5, 1, 15);
       tn_float (&t, "epsilon", 1e-3f);
@@ -693,7 +693,7 @@ test_batchnorm (void)
     }
 
   /* Training mode and the extra outputs are refused. */
-  TNode t;
+  TNode t = { 0 };
   GzError err = { 0 };
   tn_init (&t, "BatchNormalization", 5, 1, 15);
   tn_int (&t, "training_mode", 1);
@@ -718,7 +718,7 @@ test_batchnorm (void)
 static void
 test_instancenorm (void)
 {
-  TNode t;
+  TNode t = { 0 };
   const int64_t xd[4] = { 2, 3, 4, 5 }, c[1] = { 3 };
   tn_init (&t, "InstanceNormalization", 3, 1, 13);
   tn_float (&t, "epsilon", 1e-2f);
@@ -751,7 +751,7 @@ test_lrn (void)
 {
   for (int size = 2; size <= 5; size += 3)
     {
-      TNode t;
+      TNode t = { 0 };
       const int64_t xd[4] = { 2, 6, 3, 4 };
       tn_init (&t, "LRN", 1, 1, 13);
       tn_int (&t, "size", size);
@@ -794,7 +794,7 @@ test_gemm (void)
     for (int tb = 0; tb < 2; tb++)
       for (int ci = 0; ci < 5; ci++)
         {
-          TNode t;
+          TNode t = { 0 };
           float alpha = ci == 2 ? 0.5f : 1.0f, beta = ci == 4 ? 2.0f : 1.0f;
           tn_init (&t, "Gemm", c_nd[ci] < 0 ? 2 : 3, 1, 13);
           tn_int (&t, "transA", ta);
@@ -832,7 +832,7 @@ test_gemm (void)
           tn_clear (&t);
         }
 
-  TNode t;
+  TNode t = { 0 };
   GzError err = { 0 };
   GzTensor out;
   tn_init (&t, "Gemm", 2, 1, 13);
@@ -891,7 +891,7 @@ test_matmul (void)
   for (size_t ci = 0; ci < G_N_ELEMENTS (matmul_cases); ci++)
     {
       const MatMulCase *mc = &matmul_cases[ci];
-      TNode t;
+      TNode t = { 0 };
       tn_init (&t, "MatMul", 2, 1, 13);
       GzTensor *in[2] = { tn_uniform (mc->na, mc->a, -1, 1), tn_uniform (mc->nb, mc->b, -1, 1) };
       GzTensor *y = tn_forward (&t, in);
@@ -990,7 +990,7 @@ test_binary (void)
     for (size_t s = 0; s < G_N_ELEMENTS (bin_shapes); s++)
       {
         const BinShape *bs = &bin_shapes[s];
-        TNode t;
+        TNode t = { 0 };
         g_test_message ("%s shape case %zu", ops[o], s);
         tn_init (&t, ops[o], 2, 1, 13);
         bool pw = strcmp (ops[o], "Pow") == 0, dv = strcmp (ops[o], "Div") == 0;
@@ -1027,7 +1027,7 @@ test_prelu (void)
   const int snd[3] = { 3, 1, 2 };
   for (int s = 0; s < 3; s++)
     {
-      TNode t;
+      TNode t = { 0 };
       tn_init (&t, "PRelu", 2, 1, 9);
       GzTensor *in[2] = { tn_away_from_zero (4, xd), tn_uniform (snd[s], sd[s], 0.05, 0.5) };
       GzTensor *y = tn_forward (&t, in);
@@ -1048,7 +1048,7 @@ test_prelu (void)
       tn_clear (&t);
     }
   /* A slope that would grow the input is refused. */
-  TNode t;
+  TNode t = { 0 };
   GzError err = { 0 };
   GzTensor out;
   tn_init (&t, "PRelu", 2, 1, 9);
@@ -1062,7 +1062,7 @@ test_prelu (void)
 static void
 test_binary_int64_and_errors (void)
 {
-  TNode t;
+  TNode t = { 0 };
   GzError err = { 0 };
   GzTensor out;
   tn_init (&t, "Div", 2, 1, 13);
@@ -1146,7 +1146,7 @@ test_variadic (void)
   for (size_t o = 0; o < G_N_ELEMENTS (ops); o++)
     for (int n_in = 1; n_in <= 3; n_in++)
       {
-        TNode t;
+        TNode t = { 0 };
         tn_init (&t, ops[o], n_in, 1, 13);
         GzTensor *in[3] = { NULL };
         for (int k = 0; k < n_in; k++)
@@ -1281,7 +1281,7 @@ test_unary (void)
   for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
     {
       const UnaryCase *uc = &cases[c];
-      TNode t;
+      TNode t = { 0 };
       g_test_message ("unary %s", uc->op);
       tn_init (&t, uc->op, 1, 1, 13);
       if (!strcmp (uc->op, "LeakyRelu"))
@@ -1341,7 +1341,7 @@ static void
 test_clip (void)
 {
   const int64_t dims[3] = { 3, 4, 5 };
-  TNode t;
+  TNode t = { 0 };
   /* Values on a grid that avoids the bounds by more than the step. */
   GzTensor *x = tn_tensor (3, dims);
   for (int i = 0; i < 60; i++)
@@ -1382,7 +1382,7 @@ test_guided_relu (void)
   const int64_t dims[2] = { 4, 25 };
   for (int variant = 0; variant < 2; variant++)
     {
-      TNode t;
+      TNode t = { 0 };
       GzError err = { 0 };
       GzTensor *six = tn_tensor (0, NULL), *zero = tn_tensor (0, NULL);
       gz_tensor_f (six)[0] = 6.0f;
@@ -1450,7 +1450,7 @@ test_empty (void)
   };
   for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
     {
-      TNode t;
+      TNode t = { 0 };
       tn_init (&t, cases[c].op, cases[c].n_in, 1, 13);
       if (!strcmp (cases[c].op, "MaxPool"))
         tn_ints (&t, "kernel_shape", 2, (int64_t[]){ 2, 2 });
@@ -1571,7 +1571,7 @@ test_threads (void)
   for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
     {
       const ConvCase *cc = &cases[c];
-      TNode t;
+      TNode t = { 0 };
       conv_node (&t, cc, false);
       GzTensor *in[3] = {
         tn_uniform (4, (int64_t[]){ cc->n, cc->c, cc->h, cc->w }, -1, 1),

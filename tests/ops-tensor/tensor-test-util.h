@@ -1,10 +1,10 @@
-/* tensor-test-util.h — building nodes by hand and checking tensor operators
+/* tensor-test-util.h — checking tensor operators on hand-built nodes
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * A TNode is a GzNode with its own attribute, input and output storage; the
- * helpers run init → infer → forward the way the plan and executor do, and
- * compare every backward against central finite differences of the scalar
- * objective sum_j <w_j, output_j> with fixed pseudo-random weights w_j.
+ * On the TNode of tests/common/op-harness.h, the helpers run init → infer →
+ * forward the way the plan and executor do, and compare every backward
+ * against central finite differences of the scalar objective
+ * sum_j <w_j, output_j> with fixed pseudo-random weights w_j.
  */
 #pragma once
 
@@ -12,111 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gz-op.h"
-
-#define TN_MAX 8
-
-typedef struct
-{
-  GzNode node;
-  GzAttr attrs[TN_MAX];
-  int inputs[TN_MAX];
-  int outputs[TN_MAX];
-  int64_t opset;
-  const GzOpDef *op;
-} TNode;
-
-static inline void tn_clear (TNode *t);
-
-/* t must be zero-initialised before its first tn_init; re-initialising frees
- * the previous node's params. */
-static inline void
-tn_init (TNode *t, const char *op_type, int n_in, int n_out, int64_t opset)
-{
-  if (t->op != NULL)
-    tn_clear (t);
-  memset (t, 0, sizeof *t);
-  t->node.name = (char *) "test_node";
-  t->node.op_type = (char *) op_type;
-  t->node.domain = (char *) "";
-  t->node.n_inputs = n_in;
-  t->node.inputs = t->inputs;
-  t->node.n_outputs = n_out;
-  t->node.outputs = t->outputs;
-  t->node.attrs = t->attrs;
-  for (int i = 0; i < TN_MAX; i++)
-    t->inputs[i] = t->outputs[i] = i;
-  t->opset = opset;
-  t->op = gz_op_lookup (op_type);
-  t->node.op = t->op;
-  g_assert_nonnull (t->op);
-}
-
-/* Marks input i as omitted in the file. */
-static inline void
-tn_omit_input (TNode *t, int i)
-{
-  t->inputs[i] = -1;
-}
-
-static inline GzAttr *
-tn_attr (TNode *t, const char *name, GzAttrType type)
-{
-  g_assert_cmpint (t->node.n_attrs, <, TN_MAX);
-  GzAttr *a = &t->attrs[t->node.n_attrs++];
-  a->name = (char *) name;
-  a->type = type;
-  return a;
-}
-
-static inline void
-tn_int (TNode *t, const char *name, int64_t v)
-{
-  tn_attr (t, name, GZ_ATTR_INT)->i = v;
-}
-
-static inline void
-tn_float (TNode *t, const char *name, float v)
-{
-  tn_attr (t, name, GZ_ATTR_FLOAT)->f = v;
-}
-
-static inline void
-tn_string (TNode *t, const char *name, const char *s)
-{
-  tn_attr (t, name, GZ_ATTR_STRING)->s = (char *) s;
-}
-
-/* The array must outlive the node (use static or compound literals in scope). */
-static inline void
-tn_ints (TNode *t, const char *name, int n, int64_t *v)
-{
-  GzAttr *a = tn_attr (t, name, GZ_ATTR_INTS);
-  a->n = n;
-  a->ints = v;
-}
-
-static inline void
-tn_floats (TNode *t, const char *name, int n, float *v)
-{
-  GzAttr *a = tn_attr (t, name, GZ_ATTR_FLOATS);
-  a->n = n;
-  a->floats = v;
-}
-
-static inline void
-tn_tensor (TNode *t, const char *name, GzTensor *v)
-{
-  tn_attr (t, name, GZ_ATTR_TENSOR)->t = v;
-}
-
-static inline void
-tn_clear (TNode *t)
-{
-  if (t->op->free_params != NULL && t->node.params != NULL)
-    t->op->free_params (t->node.params);
-  t->node.params = NULL;
-}
+#include "../common/op-harness.h"
 
 /* ---- Tensors ----------------------------------------------------------- */
 

@@ -125,7 +125,7 @@ rnd_attrs (TNode *t, int64_t *ints_store, float *floats_store, GzTensor **tensor
         default:
           if (tensor_store[i] == NULL)
             tensor_store[i] = rnd_tensor ();
-          tn_tensor (t, "value", tensor_store[i]);
+          tn_attr_tensor (t, "value", tensor_store[i]);
           break;
       }
 }

@@ -825,7 +825,7 @@ test_constant (void)
   GzTensor *v = mkf (2, D (1, 2), F (1.5f, -2.0f));
 
   tn_init (&t, "Constant", 0, 1, 13);
-  tn_tensor (&t, "value", v);
+  tn_attr_tensor (&t, "value", v);
   tn_run (&t, NULL, out);
   assert_shape (out[0], 2, D (1, 2));
   assert_floats (out[0], F (1.5f, -2.0f), 0.0);
@@ -872,7 +872,7 @@ test_constant_of_shape (void)
   GzTensor *v = mki (1, D (1), I (7));
 
   tn_init (&t, "ConstantOfShape", 1, 1, 13);
-  tn_tensor (&t, "value", v);
+  tn_attr_tensor (&t, "value", v);
   in[0] = mkv (2, I (2, 3));
   tn_run (&t, in, out);
   assert_shape (out[0], 2, D (2, 3));
