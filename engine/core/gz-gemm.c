@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "gaze-engine.h"
-#include "gz-blas.h"
+#include "gz-threads.h"
 #include "gz-gemm.h"
 #include "gz-gemm-kernels.h"
 

@@ -13,6 +13,7 @@
 
 #include "gaze-engine.h"
 #include "gz-blas.h"
+#include "gz-threads.h"
 #include "gz-gemm.h"
 
 static guint32 rng_state = 12345;

@@ -14,6 +14,7 @@
 
 #include "gz-graph.h"
 #include "gz-blas.h"
+#include "gz-threads.h"
 
 /* ---- The operator definitions (registry.c lists them) ----------------- */
 
