@@ -6,7 +6,6 @@
  * itself single-threaded: the engine's pool (gz-threads.c) splits them.
  */
 #include <pthread.h>
-#include <string.h>
 #include <cblas.h>
 
 #include "gaze-engine.h"
@@ -95,7 +94,7 @@ gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
 {
   if (m <= 0 || n <= 0)
     return;
-  if (m < OWN_MIN_M || strcmp (gz_gemm_isa (), "generic") == 0)
+  if (m < OWN_MIN_M || gz_gemm_kernel_isa () == GZ_ISA_GENERIC)
     {
       sgemm_openblas (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
                       m >= OWN_MIN_M);

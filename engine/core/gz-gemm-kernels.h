@@ -30,6 +30,7 @@ typedef void (*GzGemmPackFn) (const float *b, size_t ldb, float alpha, int kc, i
 typedef struct
 {
   const char *name;
+  GzIsa isa;
   int mr; /* the largest tile height */
   GzGemmKernelFn fn;
   GzGemmPackFn pack_rows;

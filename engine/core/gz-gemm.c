@@ -48,6 +48,12 @@ gz_gemm_isa (void)
   return kernel ()->name;
 }
 
+GzIsa
+gz_gemm_kernel_isa (void)
+{
+  return kernel ()->isa;
+}
+
 /* ---- the per-thread packing buffer ---------------------------------------- */
 
 static _Thread_local float *pack_buf;

@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gz-isa.h"
+
 enum
 {
   GZ_GEMM_NR = 32
@@ -45,3 +47,5 @@ void gz_gemm_pack_b_matrix (const void *ctx, int k0, int kc, int n0, int nc, flo
 /* The kernel family gz_gemm uses on this CPU: "avx512", "avx2" or
  * "generic" (GAZE_CONV_ISA caps it, as for the convolution kernels). */
 const char *gz_gemm_isa (void);
+/* The same as a GzIsa. */
+GzIsa gz_gemm_kernel_isa (void);
