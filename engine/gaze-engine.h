@@ -125,6 +125,10 @@ extern "C"
    * activation-bytes, image-pixels; values are positive integers with an optional
    * K, M, G or T suffix (powers of 1024), or "unlimited". */
   GzStatus gz_limits_parse (const char *spec, GzLimits *limits, GzError *err);
+  /* The key of the limit that a GZ_ERR_LIMIT message names ("… above the
+   * nodes limit of …"), or NULL: a front end says how to raise it. Works on
+   * any message that embeds the engine's (a GError's, prefixed with a path). */
+  const char *gz_limits_key_in (const char *message);
 
   /* ---- Threads ----------------------------------------------------------- */
 

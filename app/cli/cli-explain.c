@@ -421,7 +421,7 @@ gz_cli_explain (int argc, char **argv)
   GzStatus st = gz_explain (session, &eo, &ex, &err);
   if (st != GZ_OK)
     {
-      fprintf (stderr, PREFIX "%s\n", err.message);
+      gz_cli_fail (PREFIX, err.message);
       status = 1;
       goto out;
     }
@@ -465,7 +465,7 @@ gz_cli_explain (int argc, char **argv)
   goto out;
 
 fail:
-  fprintf (stderr, PREFIX "%s\n", error != NULL ? error->message : "failed");
+  gz_cli_fail (PREFIX, error != NULL ? error->message : "failed");
   status = 1;
 out:
   gz_explanation_free (ex);

@@ -222,7 +222,7 @@ gz_cli_predict (int argc, char **argv)
   goto done;
 
 fail:
-  fprintf (stderr, PREFIX "%s\n", error != NULL ? error->message : "failed");
+  gz_cli_fail (PREFIX, error != NULL ? error->message : "failed");
   status = 1;
 done:
   if (all_logits != NULL)

@@ -38,9 +38,8 @@ static void
 set_too_large (GError **error, const char *what, gint64 w, gint64 h, gint64 max_pixels)
 {
   g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_TOO_LARGE,
-               "%s: too large: %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT " exceeds %" G_GINT64_FORMAT
-               " pixels (raise the limit with --limits image-pixels=N or "
-               "GAZE_LIMITS=image-pixels=N)",
+               "%s: too large: %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT
+               " exceeds the image-pixels limit of %" G_GINT64_FORMAT " pixels",
                what, w, h, max_pixels);
 }
 

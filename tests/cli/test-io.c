@@ -262,7 +262,9 @@ test_image_decode (void)
   g_autoptr (GzLoadedImage) none = gz_image_load_bytes (bytes, 5, &error);
   g_assert_null (none);
   g_assert_error (error, GZ_IO_ERROR, GZ_IO_ERROR_TOO_LARGE);
-  g_assert_nonnull (strstr (error->message, "too large: 3×2 exceeds 5 pixels"));
+  g_assert_nonnull (
+      strstr (error->message, "too large: 3×2 exceeds the image-pixels limit of 5 pixels"));
+  g_assert_cmpstr (gz_limits_key_in (error->message), ==, "image-pixels");
   g_clear_error (&error);
   g_autoptr (GBytes) junk = g_bytes_new_static ("hello, world", 12);
   g_assert_null (gz_image_load_bytes (junk, 0, &error));

@@ -950,10 +950,18 @@ test_limits (void)
   limits.max_nodes = 1;
   GzGraph *g = NULL;
   GzError err = { 0 };
+  /* Each refusal names its limit's key (a front end says how to raise it),
+   * and no front end's flag. */
   g_assert_cmpint (gz_onnx_load_graph (data, len, NULL, &limits, &g, &err), ==, GZ_ERR_LIMIT);
+  g_assert_cmpstr (gz_limits_key_in (err.message), ==, "nodes");
+  g_assert_null (strstr (err.message, "--"));
   gz_limits_default (&limits);
   limits.max_file_bytes = (int64_t) len - 1;
   g_assert_cmpint (gz_onnx_load_graph (data, len, NULL, &limits, &g, &err), ==, GZ_ERR_LIMIT);
+  g_assert_cmpstr (gz_limits_key_in (err.message), ==, "file-bytes");
+  g_assert_null (strstr (err.message, "--"));
+  g_assert_null (gz_limits_key_in ("the model has 3 nodes"));
+  g_assert_null (gz_limits_key_in (NULL));
   builder_clear (&b);
 
   g_autoptr (GBytes) bytes2 = model_with_weights (&b, 64);
@@ -962,6 +970,7 @@ test_limits (void)
   limits.max_tensor_elements = 63;
   g_assert_cmpint (gz_onnx_load_graph (data, len, NULL, &limits, &g, &err), ==, GZ_ERR_LIMIT);
   g_assert_nonnull (strstr (err.message, "'weights'"));
+  g_assert_cmpstr (gz_limits_key_in (err.message), ==, "tensor-elements");
   builder_clear (&b);
 }
 
@@ -986,6 +995,7 @@ test_model_file (void)
   gz_limits_default (&limits);
   limits.max_file_bytes = 4;
   g_assert_cmpint (gz_model_load (junk, &limits, &model, &err), ==, GZ_ERR_LIMIT);
+  g_assert_cmpstr (gz_limits_key_in (err.message), ==, "file-bytes");
   g_unlink (junk);
 
   const char *needed[] = { "Conv", "Relu", "GlobalAveragePool", "Flatten", "Gemm" };
