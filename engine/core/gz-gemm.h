@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * C = op(A) · B (+ row_bias[i]) (+ beta · C), row-major, threaded over the
- * engine's pool (gz-blas.h). A is read in place; B is never read directly:
+ * engine's pool (gz-threads.h). A is read in place; B is never read directly:
  * the caller's packer writes blocks of B straight into the micro-kernel's
  * panel layout. That lets a convolution pack its im2col columns from the
  * image without materialising the im2col matrix (implicit GEMM), and a
@@ -20,12 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gz-gemm-kernels.h" /* GZ_GEMM_NR */
 #include "gz-isa.h"
-
-enum
-{
-  GZ_GEMM_NR = 32
-}; /* panel width for every kernel (2 AVX-512 vectors) */
 
 typedef void (*GzGemmPackB) (const void *ctx, int k0, int kc, int n0, int nc, float *dst);
 
