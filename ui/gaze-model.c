@@ -23,7 +23,6 @@ struct _GazeModel
   gboolean has_labels;
   int n_labels_given; /* how many the source held: may differ from n_classes */
   char *labels_path; /* the labels file, NULL when inline or none */
-  gboolean labels_inline; /* from a JSON array in MODEL.json */
 };
 
 G_DEFINE_FINAL_TYPE (GazeModel, gaze_model, G_TYPE_OBJECT)
@@ -91,7 +90,6 @@ load_sidecar (GazeModel *self, const char *path, const char *basename, GError **
                          sidecar.labels_path != NULL && g_str_equal (sidecar.labels_path, "inline")
                              ? NULL
                              : sidecar.labels_path);
-  self->labels_inline = labels != NULL && self->labels_path == NULL;
   gz_settings_clear (&sidecar);
   return TRUE;
 }
@@ -287,7 +285,6 @@ gaze_model_set_labels (GazeModel *self, const char *const *labels, const char *p
                      (guint) i < n ? g_strdup (labels[i]) : g_strdup_printf (_ ("class %d"), i));
   self->has_labels = n > 0;
   self->n_labels_given = (int) MIN (n, (guint) G_MAXINT);
-  self->labels_inline = FALSE;
   g_free (self->labels_path);
   self->labels_path = new_path;
 }
@@ -306,12 +303,4 @@ gaze_model_get_labels_path (GazeModel *self)
   g_return_val_if_fail (GAZE_IS_MODEL (self), NULL);
 
   return self->labels_path;
-}
-
-gboolean
-gaze_model_get_labels_inline (GazeModel *self)
-{
-  g_return_val_if_fail (GAZE_IS_MODEL (self), FALSE);
-
-  return self->labels_inline;
 }
