@@ -32,7 +32,8 @@ print_json (const char *model, const char *image, const GzClassScore *r, int top
       json_builder_set_member_name (b, "index");
       json_builder_add_int_value (b, r[i].index);
       json_builder_set_member_name (b, "label");
-      json_builder_add_string_value (b, gz_label_for (labels, (int) r[i].index, buf, sizeof buf));
+      json_builder_add_string_value (b,
+                                     gaze_io_label_for (labels, (int) r[i].index, buf, sizeof buf));
       json_builder_set_member_name (b, "logit");
       json_builder_add_double_value (b, r[i].logit);
       json_builder_set_member_name (b, "probability");
@@ -56,7 +57,7 @@ print_text (const char *image, const GzClassScore *r, int top, const char *const
     {
       char buf[32];
       printf ("  %2d. %7.4f  %-6d %s  (logit %.4f)\n", i + 1, r[i].probability, (int) r[i].index,
-              gz_label_for (labels, (int) r[i].index, buf, sizeof buf), r[i].logit);
+              gaze_io_label_for (labels, (int) r[i].index, buf, sizeof buf), r[i].logit);
     }
 }
 
@@ -129,7 +130,7 @@ gz_cli_predict (int argc, char **argv)
   GzError err = { 0 };
   if (gz_session_new (m.model, &session, &err) != GZ_OK)
     {
-      g_set_error (&error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: %s", rest[0], err.message);
+      g_set_error (&error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s: %s", rest[0], err.message);
       goto fail;
     }
   all_logits = g_array_new (FALSE, FALSE, sizeof (float));
@@ -146,14 +147,14 @@ gz_cli_predict (int argc, char **argv)
       gz_tensor_free (input);
       if (st != GZ_OK)
         {
-          g_set_error (&error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: %s", name, err.message);
+          g_set_error (&error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s: %s", name, err.message);
           goto fail;
         }
       const GzTensor *out = gz_session_output (session);
       int64_t k = out != NULL ? gz_tensor_numel (out) : 0;
       if (out == NULL || out->dtype != GZ_DTYPE_FLOAT || k < 1 || k > G_MAXINT / 2)
         {
-          g_set_error (&error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+          g_set_error (&error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID,
                        "%s: the model produced no usable logits", name);
           goto fail;
         }
