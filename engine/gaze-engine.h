@@ -106,6 +106,25 @@ extern "C"
   GzStatus gz_npy_read_mem (const void *bytes, size_t len, GzTensor **out, GzError *err);
   GzStatus gz_npy_write (const char *path, const GzTensor *t, GzError *err);
 
+  /* ---- Ranking classes --------------------------------------------------- */
+
+  typedef struct
+  {
+    int64_t index; /* the class */
+    float logit;
+    double probability; /* softmax over all the logits (sigmoid of a single one) */
+  } GzClassScore;
+
+  /* The probability of class `index` among n logits of one image: the softmax,
+   * computed in double after shifting by the largest logit; for a single
+   * output (n == 1), the sigmoid of it (index 0). NaN when index is out of
+   * range. */
+  double gz_logits_probability (const float *logits, int64_t n, int64_t index);
+  /* Writes the min(k, n) best classes to out, highest logit first, equal
+   * logits by lower index, NaN logits last; returns how many (0 when n or k
+   * is below 1). A single output is ranked alone with its sigmoid. */
+  int gz_logits_top_k (const float *logits, int64_t n, int k, GzClassScore *out);
+
   /* ---- Limits ------------------------------------------------------------ */
 
   typedef struct
@@ -125,6 +144,10 @@ extern "C"
    * activation-bytes, image-pixels; values are positive integers with an optional
    * K, M, G or T suffix (powers of 1024), or "unlimited". */
   GzStatus gz_limits_parse (const char *spec, GzLimits *limits, GzError *err);
+  /* The key of the limit that a GZ_ERR_LIMIT message names ("… above the
+   * nodes limit of …"), or NULL: a front end says how to raise it. Works on
+   * any message that embeds the engine's (a GError's, prefixed with a path). */
+  const char *gz_limits_key_in (const char *message);
 
   /* ---- Threads ----------------------------------------------------------- */
 

@@ -1,21 +1,21 @@
-/* fuzz-sidecar.c — libFuzzer target: MODEL.json bytes through gz_sidecar_parse
+/* fuzz-sidecar.c — libFuzzer target: MODEL.json bytes through gaze_io_sidecar_parse
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The model folder does not exist, so a "labels" file name resolves to
  * nothing unless it is absolute: those are read (bounded, regular files only).
  */
 #include "fuzz-common.h"
-#include "gz-sidecar.h"
+#include "gaze-io-sidecar.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  GzSettings s;
-  gz_settings_init (&s);
+  GazeIoOverrides s;
+  gaze_io_overrides_init (&s);
   GError *error = NULL;
   gboolean have_labels = FALSE;
-  if (gz_sidecar_parse ((const char *) data, size, "/nonexistent-gaze-fuzz", "fuzz.json", &s,
-                        &have_labels, &error))
+  if (gaze_io_sidecar_parse ((const char *) data, size, "/nonexistent-gaze-fuzz", "fuzz.json", &s,
+                             &have_labels, &error))
     {
       if (error != NULL)
         __builtin_trap ();
@@ -28,11 +28,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         __builtin_trap ();
       char buf[32];
       for (int i = 0; s.labels != NULL && i < 4; i++)
-        (void) gz_label_for ((const char *const *) s.labels, i, buf, sizeof buf);
+        (void) gaze_io_label_for ((const char *const *) s.labels, i, buf, sizeof buf);
     }
   else if (error == NULL || error->message == NULL)
     __builtin_trap ();
   g_clear_error (&error);
-  gz_settings_clear (&s);
+  gaze_io_overrides_clear (&s);
   return 0;
 }

@@ -81,37 +81,16 @@ progress_cb (double fraction, void *user_data)
 static GArray *
 top_predictions (const GzTensor *logits, int top_k)
 {
-  const float *z = gz_tensor_f (logits);
-  int k = (int) logits->dims[logits->ndim - 1];
-  g_autofree float *p = g_new (float, k);
-  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (GazePrediction), MIN (top_k, k));
-  float max = -INFINITY;
-  double sum = 0;
+  /* The first batch row; a single output is a sigmoid score. */
+  int64_t k = logits->dims[logits->ndim - 1];
+  int want = (int) MIN (top_k, k);
+  g_autofree GzClassScore *best = g_new (GzClassScore, MAX (want, 1));
+  int got = gz_logits_top_k (gz_tensor_f (logits), k, want, best);
+  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (GazePrediction), got);
 
-  /* Softmax over the first batch row; a single output is a sigmoid score. */
-  if (k == 1)
-    {
-      GazePrediction pred = { 0, 1.0f / (1.0f + expf (-z[0])) };
-      g_array_append_val (out, pred);
-      return out;
-    }
-  for (int i = 0; i < k; i++)
-    max = MAX (max, z[i]);
-  for (int i = 0; i < k; i++)
-    sum += p[i] = expf (z[i] - max);
-  for (int i = 0; i < k; i++)
-    p[i] /= sum;
-
-  for (int n = 0; n < MIN (top_k, k); n++)
-    {
-      int best = -1;
-
-      for (int i = 0; i < k; i++)
-        if (p[i] >= 0 && (best < 0 || p[i] > p[best]))
-          best = i;
-      g_array_append_val (out, ((GazePrediction){ best, p[best] }));
-      p[best] = -1; /* taken */
-    }
+  for (int n = 0; n < got; n++)
+    g_array_append_val (out,
+                        ((GazePrediction){ (int) best[n].index, (float) best[n].probability }));
   return out;
 }
 

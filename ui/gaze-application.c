@@ -175,11 +175,3 @@ gaze_application_new (void)
                        G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE, "resource-base-path",
                        "/io/github/gazeviewer/Gaze", NULL);
 }
-
-GSettings *
-gaze_application_get_settings (GazeApplication *self)
-{
-  g_return_val_if_fail (GAZE_IS_APPLICATION (self), NULL);
-
-  return self->settings;
-}

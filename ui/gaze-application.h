@@ -13,6 +13,5 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (GazeApplication, gaze_application, GAZE, APPLICATION, AdwApplication)
 
 GazeApplication *gaze_application_new (void);
-GSettings *gaze_application_get_settings (GazeApplication *self);
 
 G_END_DECLS

@@ -564,12 +564,6 @@ gaze_image_view_init (GazeImageView *self)
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (gesture));
 }
 
-GtkWidget *
-gaze_image_view_new (void)
-{
-  return g_object_new (GAZE_TYPE_IMAGE_VIEW, NULL);
-}
-
 void
 gaze_image_view_set_texture (GazeImageView *self, GdkTexture *texture)
 {

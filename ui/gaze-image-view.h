@@ -12,8 +12,6 @@ G_BEGIN_DECLS
 #define GAZE_TYPE_IMAGE_VIEW (gaze_image_view_get_type ())
 G_DECLARE_FINAL_TYPE (GazeImageView, gaze_image_view, GAZE, IMAGE_VIEW, GtkWidget)
 
-GtkWidget *gaze_image_view_new (void);
-
 void gaze_image_view_set_texture (GazeImageView *self, GdkTexture *texture);
 GdkTexture *gaze_image_view_get_texture (GazeImageView *self);
 /* Smaller copies of the texture (levels[0] is the texture itself, then halved

@@ -9,7 +9,7 @@
 
 #include "gaze-image.h"
 #include "gaze-model.h"
-#include "gz-image-load.h"
+#include "gaze-io-image.h"
 
 struct _GazeImage
 {
@@ -100,7 +100,7 @@ build_levels (GazeImage *self)
 
 /* Takes the pixels of a gaze-io image (RGB8, as gaze-cli decodes it). */
 static GazeImage *
-gaze_image_new_take (GzLoadedImage *loaded, GFile *file)
+gaze_image_new_take (GazeIoImage *loaded, GFile *file)
 {
   GazeImage *self = g_new0 (GazeImage, 1);
   gsize size = (gsize) loaded->image.stride * loaded->image.height;
@@ -113,7 +113,7 @@ gaze_image_new_take (GzLoadedImage *loaded, GFile *file)
   self->rgb = g_bytes_new_take (g_steal_pointer (&loaded->pixels), size);
   self->texture = gdk_memory_texture_new (self->width, self->height, GDK_MEMORY_R8G8B8, self->rgb,
                                           self->stride);
-  gz_loaded_image_free (loaded);
+  gaze_io_image_free (loaded);
   build_levels (self);
   return self;
 }
@@ -121,12 +121,12 @@ gaze_image_new_take (GzLoadedImage *loaded, GFile *file)
 GazeImage *
 gaze_image_new_for_pixbuf (GdkPixbuf *pixbuf, GFile *file)
 {
-  GzLoadedImage *loaded;
+  GazeIoImage *loaded;
 
   g_return_val_if_fail (GDK_IS_PIXBUF (pixbuf), NULL);
 
   /* gaze-io applies the EXIF orientation and composites alpha. */
-  loaded = gz_image_from_pixbuf (pixbuf, NULL);
+  loaded = gaze_io_image_from_pixbuf (pixbuf, NULL);
   if (loaded == NULL)
     return NULL;
   return gaze_image_new_take (loaded, file);
@@ -174,7 +174,7 @@ gaze_image_load (GFile *file, GCancellable *cancellable, GError **error)
   g_autofree char *path = NULL;
   g_autofree char *basename = NULL;
   g_autoptr (GError) local_error = NULL;
-  GzLoadedImage *loaded;
+  GazeIoImage *loaded;
 
   g_return_val_if_fail (G_IS_FILE (file), NULL);
 
@@ -186,7 +186,7 @@ gaze_image_load (GFile *file, GCancellable *cancellable, GError **error)
                    basename);
       return NULL;
     }
-  loaded = gz_image_load (path, 0, &local_error);
+  loaded = gaze_io_image_load (path, 0, &local_error);
   if (loaded == NULL)
     {
       /* gaze-io's message names the path and the reason; the prefix is ours. */
@@ -196,7 +196,7 @@ gaze_image_load (GFile *file, GCancellable *cancellable, GError **error)
     }
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     {
-      gz_loaded_image_free (loaded);
+      gaze_io_image_free (loaded);
       return NULL;
     }
   return gaze_image_new_take (loaded, file);

@@ -15,7 +15,7 @@ typedef struct _GazeImage GazeImage;
 #define GAZE_TYPE_IMAGE (gaze_image_get_type ())
 GType gaze_image_get_type (void) G_GNUC_CONST;
 
-/* From a pixbuf: EXIF orientation applied, alpha composited over white. */
+/* From a pixbuf: EXIF orientation applied, alpha composited onto black. */
 GazeImage *gaze_image_new_for_pixbuf (GdkPixbuf *pixbuf, GFile *file);
 GazeImage *gaze_image_new_for_texture (GdkTexture *texture, GFile *file);
 GazeImage *gaze_image_load (GFile *file, GCancellable *cancellable, GError **error);

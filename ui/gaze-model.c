@@ -8,7 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "gaze-model.h"
-#include "gz-sidecar.h"
+#include "gaze-io-sidecar.h"
 
 struct _GazeModel
 {
@@ -23,7 +23,6 @@ struct _GazeModel
   gboolean has_labels;
   int n_labels_given; /* how many the source held: may differ from n_classes */
   char *labels_path; /* the labels file, NULL when inline or none */
-  gboolean labels_inline; /* from a JSON array in MODEL.json */
 };
 
 G_DEFINE_FINAL_TYPE (GazeModel, gaze_model, G_TYPE_OBJECT)
@@ -71,28 +70,27 @@ gaze_model_init (GazeModel *self)
 static gboolean
 load_sidecar (GazeModel *self, const char *path, const char *basename, GError **error)
 {
-  GzSettings sidecar;
+  GazeIoOverrides sidecar;
   g_autoptr (GError) local_error = NULL;
   const char *const *labels;
 
-  gz_settings_init (&sidecar);
-  if (!gz_sidecar_read (path, &sidecar, &local_error)
-      || !gz_settings_resolve (self->model, &sidecar, NULL, &self->preprocess, &local_error))
+  gaze_io_overrides_init (&sidecar);
+  if (!gaze_io_sidecar_read (path, &sidecar, &local_error)
+      || !gaze_io_overrides_resolve (self->model, &sidecar, NULL, &self->preprocess, &local_error))
     {
       g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_MODEL,
                    _ ("The settings beside the model “%s” are not usable: %s"), basename,
                    local_error->message);
-      gz_settings_clear (&sidecar);
+      gaze_io_overrides_clear (&sidecar);
       return FALSE;
     }
 
-  labels = gz_settings_labels (&sidecar, NULL);
+  labels = gaze_io_overrides_labels (&sidecar, NULL);
   gaze_model_set_labels (self, labels,
                          sidecar.labels_path != NULL && g_str_equal (sidecar.labels_path, "inline")
                              ? NULL
                              : sidecar.labels_path);
-  self->labels_inline = labels != NULL && self->labels_path == NULL;
-  gz_settings_clear (&sidecar);
+  gaze_io_overrides_clear (&sidecar);
   return TRUE;
 }
 
@@ -255,7 +253,7 @@ gaze_model_save_sidecar (GazeModel *self, GError **error)
   g_return_val_if_fail (GAZE_IS_MODEL (self), FALSE);
 
   path = g_file_get_path (self->file);
-  return gz_sidecar_write (path, &self->preprocess, self->labels_path, error);
+  return gaze_io_sidecar_write (path, &self->preprocess, self->labels_path, error);
 }
 
 char *
@@ -266,10 +264,10 @@ gaze_model_get_sidecar_path (GazeModel *self)
   g_return_val_if_fail (GAZE_IS_MODEL (self), NULL);
 
   path = g_file_get_path (self->file);
-  return gz_sidecar_path (path);
+  return gaze_io_sidecar_path (path);
 }
 
-/* As gaze-cli's gz_label_for: label i names class i; classes beyond the list
+/* As gaze-cli's gaze_io_label_for: label i names class i; classes beyond the list
  * are "class N", labels beyond the classes are unused. The panel warns when
  * the counts differ. */
 void
@@ -287,7 +285,6 @@ gaze_model_set_labels (GazeModel *self, const char *const *labels, const char *p
                      (guint) i < n ? g_strdup (labels[i]) : g_strdup_printf (_ ("class %d"), i));
   self->has_labels = n > 0;
   self->n_labels_given = (int) MIN (n, (guint) G_MAXINT);
-  self->labels_inline = FALSE;
   g_free (self->labels_path);
   self->labels_path = new_path;
 }
@@ -306,12 +303,4 @@ gaze_model_get_labels_path (GazeModel *self)
   g_return_val_if_fail (GAZE_IS_MODEL (self), NULL);
 
   return self->labels_path;
-}
-
-gboolean
-gaze_model_get_labels_inline (GazeModel *self)
-{
-  g_return_val_if_fail (GAZE_IS_MODEL (self), FALSE);
-
-  return self->labels_inline;
 }

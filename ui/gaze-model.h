@@ -39,7 +39,6 @@ void gaze_model_set_labels (GazeModel *self, const char *const *labels, const ch
  * or inline), and whether they came inline from MODEL.json. */
 int gaze_model_get_n_labels (GazeModel *self);
 const char *gaze_model_get_labels_path (GazeModel *self);
-gboolean gaze_model_get_labels_inline (GazeModel *self);
 
 /* Main thread only: requests copy the preprocessing when they are made, so a
  * running job never sees it change. */

@@ -13,7 +13,7 @@
 #include "gaze-settings.h"
 #include "gaze-ui.h"
 #include "gaze-window-private.h"
-#include "gz-settings.h"
+#include "gaze-io-overrides.h"
 
 /* ---- File chooser ------------------------------------------------------- */
 
@@ -541,7 +541,7 @@ read_labels_thread (GTask *task, gpointer source_object, gpointer task_data,
                     GCancellable *cancellable)
 {
   GError *error = NULL;
-  GStrv labels = gz_labels_read (task_data, &error);
+  GStrv labels = gaze_io_labels_read (task_data, &error);
 
   if (labels == NULL)
     g_task_return_error (task, error);

@@ -51,6 +51,16 @@ _gaze_window_show_error (GazeWindow *self, const GError *error)
   g_assert (error != NULL);
 
   g_debug ("%s", error->message);
+  /* The engine names a resource limit it hit; the viewer has no --limits. */
+  const char *key = gz_limits_key_in (error->message);
+  if (key != NULL)
+    {
+      g_autofree char *message = g_strdup_printf (
+          _ ("%s (start Gaze with GAZE_LIMITS=%s=N in the environment to raise it)"),
+          error->message, key);
+      gaze_window_show_toast (self, message);
+      return;
+    }
   gaze_window_show_toast (self, error->message);
 }
 

@@ -259,7 +259,7 @@ gz_cli_bench (int argc, char **argv)
   goto out;
 
 fail:
-  g_printerr ("gaze-cli bench: %s\n", err.message);
+  gz_cli_fail ("gaze-cli bench: ", err.message);
 out:
   g_free (load);
   g_free (fwd);

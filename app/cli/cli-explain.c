@@ -124,7 +124,7 @@ tensor_picture (const GzTensor *t, const GzPreprocess *pp, int *width, int *heig
  * in the same folder, then rename: g_file_set_contents). */
 static gboolean
 write_overlay (const char *path, const GzExplanation *ex, const GzGeometry *geometry,
-               const GzLoadedImage *image, const GzTensor *input, const GzPreprocess *pp,
+               const GazeIoImage *image, const GzTensor *input, const GzPreprocess *pp,
                GzColormap cmap, float alpha, float threshold, GError **error)
 {
   int width, height;
@@ -304,7 +304,7 @@ gz_cli_explain (int argc, char **argv)
   GzCliModel m = { 0 };
   GzSession *session = NULL;
   GzTensor *input = NULL;
-  GzLoadedImage *image = NULL;
+  GazeIoImage *image = NULL;
   GzExplanation *ex = NULL;
   GzError err = { 0 };
 
@@ -421,7 +421,7 @@ gz_cli_explain (int argc, char **argv)
   GzStatus st = gz_explain (session, &eo, &ex, &err);
   if (st != GZ_OK)
     {
-      fprintf (stderr, PREFIX "%s\n", err.message);
+      gz_cli_fail (PREFIX, err.message);
       status = 1;
       goto out;
     }
@@ -442,7 +442,7 @@ gz_cli_explain (int argc, char **argv)
     goto fail;
 
   char buf[32];
-  const char *label = gz_label_for (m.labels, ex->class_index, buf, sizeof buf);
+  const char *label = gaze_io_label_for (m.labels, ex->class_index, buf, sizeof buf);
   double timings[4]
       = { forward_ms + ex->forward_ms, ex->backward_ms, ex->method_ms, forward_ms + ex->total_ms };
   if (opts.json)
@@ -465,13 +465,13 @@ gz_cli_explain (int argc, char **argv)
   goto out;
 
 fail:
-  fprintf (stderr, PREFIX "%s\n", error != NULL ? error->message : "failed");
+  gz_cli_fail (PREFIX, error != NULL ? error->message : "failed");
   status = 1;
 out:
   gz_explanation_free (ex);
   gz_session_free (session);
   gz_tensor_free (input);
-  gz_loaded_image_free (image);
+  gaze_io_image_free (image);
   gz_cli_model_clear (&m);
   gz_cli_options_clear (&opts);
   g_free (a.method);

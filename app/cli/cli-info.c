@@ -168,7 +168,8 @@ gz_cli_info (int argc, char **argv)
   GzModel *model = NULL;
   if (gz_model_load (path, NULL, &model, &err) != GZ_OK)
     {
-      fprintf (stderr, "gaze-cli info: %s: %s\n", path, err.message);
+      g_autofree char *prefix = g_strdup_printf ("gaze-cli info: %s: ", path);
+      gz_cli_fail (prefix, err.message);
       return 1;
     }
   if (json)

@@ -11,7 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "cli-options.h"
-#include "gz-sidecar.h"
+#include "gaze-io-sidecar.h"
 
 void
 gz_cli_options_init (GzCliOptions *opts)
@@ -21,7 +21,7 @@ gz_cli_options_init (GzCliOptions *opts)
   opts->crop = -1;
   opts->threads = -1;
   gz_limits_default (&opts->limits);
-  gz_settings_init (&opts->settings);
+  gaze_io_overrides_init (&opts->settings);
 }
 
 void
@@ -31,7 +31,7 @@ gz_cli_options_clear (GzCliOptions *opts)
   g_free (opts->input_tensor);
   g_free (opts->save_input);
   g_free (opts->limits_spec);
-  gz_settings_clear (&opts->settings);
+  gaze_io_overrides_clear (&opts->settings);
   gz_cli_options_init (opts);
 }
 
@@ -140,7 +140,7 @@ gz_cli_options_add (GOptionContext *ctx, GzCliOptions *opts)
 gboolean
 gz_cli_options_finish (GzCliOptions *opts, GError **error)
 {
-  GzSettings *s = &opts->settings;
+  GazeIoOverrides *s = &opts->settings;
   if (opts->has_mean)
     {
       memcpy (s->mean, opts->mean, sizeof s->mean);
@@ -168,7 +168,7 @@ gz_cli_options_finish (GzCliOptions *opts, GError **error)
     }
   if (opts->labels_file != NULL)
     {
-      s->labels = gz_labels_read (opts->labels_file, error);
+      s->labels = gaze_io_labels_read (opts->labels_file, error);
       if (s->labels == NULL)
         return FALSE;
       s->labels_path = g_strdup (opts->labels_file);
@@ -189,7 +189,7 @@ gboolean
 gz_cli_model_open (const char *path, const GzCliOptions *opts, GzCliModel *m, GError **error)
 {
   memset (m, 0, sizeof *m);
-  gz_settings_init (&m->sidecar);
+  gaze_io_overrides_init (&m->sidecar);
   m->path = g_strdup (path);
   GzError err = { 0 };
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
@@ -199,13 +199,13 @@ gz_cli_model_open (const char *path, const GzCliOptions *opts, GzCliModel *m, GE
     }
   if (gz_model_load (path, &opts->limits, &m->model, &err) != GZ_OK)
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: %s", path, err.message);
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s: %s", path, err.message);
       return FALSE;
     }
-  if (!gz_sidecar_read (path, &m->sidecar, error)
-      || !gz_settings_resolve (m->model, &m->sidecar, &opts->settings, &m->pp, error))
+  if (!gaze_io_sidecar_read (path, &m->sidecar, error)
+      || !gaze_io_overrides_resolve (m->model, &m->sidecar, &opts->settings, &m->pp, error))
     return FALSE;
-  m->labels = gz_settings_labels (&m->sidecar, &opts->settings);
+  m->labels = gaze_io_overrides_labels (&m->sidecar, &opts->settings);
   return TRUE;
 }
 
@@ -213,7 +213,7 @@ void
 gz_cli_model_clear (GzCliModel *m)
 {
   gz_model_free (m->model);
-  gz_settings_clear (&m->sidecar);
+  gaze_io_overrides_clear (&m->sidecar);
   g_free (m->path);
   memset (m, 0, sizeof *m);
 }
@@ -226,7 +226,7 @@ read_input_tensor (const GzCliModel *m, const char *path, GError **error)
   GzTensor *t = NULL;
   if (gz_npy_read (path, &t, &err) != GZ_OK)
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s", err.message);
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s", err.message);
       return NULL;
     }
   if (t->ndim == 3)
@@ -242,7 +242,7 @@ read_input_tensor (const GzCliModel *m, const char *path, GError **error)
     ok = in->dims[i] < 0 || in->dims[i] == t->dims[i];
   if (!ok)
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID,
                    "%s: the model needs a float32 [1,%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT
                    ",%" G_GINT64_FORMAT "] tensor",
                    path, in->ndim == 4 ? in->dims[1] : -1, in->ndim == 4 ? in->dims[2] : -1,
@@ -265,15 +265,14 @@ same_file (const char *a, const char *b)
 
 gboolean
 gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *image_path,
-                    GzTensor **input, GzGeometry *geometry, GzLoadedImage **image_out,
-                    GError **error)
+                    GzTensor **input, GzGeometry *geometry, GazeIoImage **image_out, GError **error)
 {
   *input = NULL;
   if (image_out != NULL)
     *image_out = NULL;
   GzTensor *t = NULL;
   GzGeometry g = { 0 };
-  GzLoadedImage *img = NULL;
+  GazeIoImage *img = NULL;
   if (image_path == NULL)
     {
       t = read_input_tensor (m, opts->input_tensor, error);
@@ -285,14 +284,15 @@ gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *i
     }
   else
     {
-      img = gz_image_load (image_path, opts->limits.max_image_pixels, error);
+      img = gaze_io_image_load (image_path, opts->limits.max_image_pixels, error);
       if (img == NULL)
         return FALSE;
       GzError err = { 0 };
       if (gz_preprocess_image (&img->image, &m->pp, &t, &g, &err) != GZ_OK)
         {
-          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: %s", image_path, err.message);
-          gz_loaded_image_free (img);
+          g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s: %s", image_path,
+                       err.message);
+          gaze_io_image_free (img);
           return FALSE;
         }
     }
@@ -303,7 +303,7 @@ gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *i
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
                    "%s: refusing to overwrite the input with --save-input", opts->save_input);
       gz_tensor_free (t);
-      gz_loaded_image_free (img);
+      gaze_io_image_free (img);
       return FALSE;
     }
   if (opts->save_input != NULL)
@@ -313,7 +313,7 @@ gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *i
         {
           g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", err.message);
           gz_tensor_free (t);
-          gz_loaded_image_free (img);
+          gaze_io_image_free (img);
           return FALSE;
         }
     }
@@ -323,6 +323,6 @@ gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *i
   if (image_out != NULL)
     *image_out = img;
   else
-    gz_loaded_image_free (img);
+    gaze_io_image_free (img);
   return TRUE;
 }

@@ -24,8 +24,8 @@
 #include <glib.h>
 
 #include "gaze-engine.h"
-#include "gz-image-load.h"
-#include "gz-settings.h"
+#include "gaze-io-image.h"
+#include "gaze-io-overrides.h"
 
 G_BEGIN_DECLS
 
@@ -45,7 +45,7 @@ typedef struct
   char *limits_spec; /* --limits KEY=VALUE,… */
   GzLimits limits; /* defaults (and GAZE_LIMITS) < --limits */
   /* The flags as a settings layer (filled by gz_cli_options_finish). */
-  GzSettings settings;
+  GazeIoOverrides settings;
 } GzCliOptions;
 
 void gz_cli_options_init (GzCliOptions *opts);
@@ -60,7 +60,7 @@ typedef struct
 {
   char *path;
   GzModel *model;
-  GzSettings sidecar;
+  GazeIoOverrides sidecar;
   GzPreprocess pp; /* defaults < MODEL.json < flags */
   const char *const *labels; /* flags' or sidecar's; NULL: "class N" */
 } GzCliModel;
@@ -73,7 +73,7 @@ void gz_cli_model_clear (GzCliModel *m);
  * image_path is NULL; the geometry is then the identity). Saves it when
  * --save-input was given. image_out (may be NULL) receives the decoded image. */
 gboolean gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *image_path,
-                             GzTensor **input, GzGeometry *geometry, GzLoadedImage **image_out,
+                             GzTensor **input, GzGeometry *geometry, GazeIoImage **image_out,
                              GError **error);
 
 G_END_DECLS

@@ -13,46 +13,8 @@
 
 #define PREFIX "gaze-cli predict: "
 
-typedef struct
-{
-  int index;
-  float logit;
-  double probability;
-} Ranked;
-
-static int
-ranked_cmp (const void *a, const void *b)
-{
-  const Ranked *x = a, *y = b;
-  if (x->logit != y->logit)
-    return x->logit < y->logit ? 1 : -1;
-  return x->index - y->index;
-}
-
-/* Probabilities by a numerically stable softmax (shifting by the maximum);
- * a single output is a sigmoid score. */
 static void
-rank (const float *logits, int k, Ranked *out)
-{
-  if (k == 1)
-    {
-      out[0] = (Ranked){ 0, logits[0], 1.0 / (1.0 + exp (-(double) logits[0])) };
-      return;
-    }
-  float max = logits[0];
-  for (int i = 1; i < k; i++)
-    if (logits[i] > max)
-      max = logits[i];
-  double sum = 0.0;
-  for (int i = 0; i < k; i++)
-    sum += exp ((double) logits[i] - max);
-  for (int i = 0; i < k; i++)
-    out[i] = (Ranked){ i, logits[i], exp ((double) logits[i] - max) / sum };
-  qsort (out, (size_t) k, sizeof *out, ranked_cmp);
-}
-
-static void
-print_json (const char *model, const char *image, const Ranked *r, int top,
+print_json (const char *model, const char *image, const GzClassScore *r, int top,
             const char *const *labels)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -70,7 +32,8 @@ print_json (const char *model, const char *image, const Ranked *r, int top,
       json_builder_set_member_name (b, "index");
       json_builder_add_int_value (b, r[i].index);
       json_builder_set_member_name (b, "label");
-      json_builder_add_string_value (b, gz_label_for (labels, r[i].index, buf, sizeof buf));
+      json_builder_add_string_value (b,
+                                     gaze_io_label_for (labels, (int) r[i].index, buf, sizeof buf));
       json_builder_set_member_name (b, "logit");
       json_builder_add_double_value (b, r[i].logit);
       json_builder_set_member_name (b, "probability");
@@ -87,14 +50,14 @@ print_json (const char *model, const char *image, const Ranked *r, int top,
 }
 
 static void
-print_text (const char *image, const Ranked *r, int top, const char *const *labels)
+print_text (const char *image, const GzClassScore *r, int top, const char *const *labels)
 {
   printf ("%s\n", image);
   for (int i = 0; i < top; i++)
     {
       char buf[32];
-      printf ("  %2d. %7.4f  %-6d %s  (logit %.4f)\n", i + 1, r[i].probability, r[i].index,
-              gz_label_for (labels, r[i].index, buf, sizeof buf), r[i].logit);
+      printf ("  %2d. %7.4f  %-6d %s  (logit %.4f)\n", i + 1, r[i].probability, (int) r[i].index,
+              gaze_io_label_for (labels, (int) r[i].index, buf, sizeof buf), r[i].logit);
     }
 }
 
@@ -167,7 +130,7 @@ gz_cli_predict (int argc, char **argv)
   GzError err = { 0 };
   if (gz_session_new (m.model, &session, &err) != GZ_OK)
     {
-      g_set_error (&error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: %s", rest[0], err.message);
+      g_set_error (&error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s: %s", rest[0], err.message);
       goto fail;
     }
   all_logits = g_array_new (FALSE, FALSE, sizeof (float));
@@ -184,22 +147,21 @@ gz_cli_predict (int argc, char **argv)
       gz_tensor_free (input);
       if (st != GZ_OK)
         {
-          g_set_error (&error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: %s", name, err.message);
+          g_set_error (&error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s: %s", name, err.message);
           goto fail;
         }
       const GzTensor *out = gz_session_output (session);
       int64_t k = out != NULL ? gz_tensor_numel (out) : 0;
       if (out == NULL || out->dtype != GZ_DTYPE_FLOAT || k < 1 || k > G_MAXINT / 2)
         {
-          g_set_error (&error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+          g_set_error (&error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID,
                        "%s: the model produced no usable logits", name);
           goto fail;
         }
       n_classes = (int) k;
       g_array_append_vals (all_logits, gz_tensor_f (out), (guint) k);
-      g_autofree Ranked *r = g_new (Ranked, k);
-      rank (gz_tensor_f (out), (int) k, r);
-      int shown = MIN (top, (int) k);
+      g_autofree GzClassScore *r = g_new (GzClassScore, MIN (top, (int) k));
+      int shown = gz_logits_top_k (gz_tensor_f (out), k, top, r);
       if (opts.json)
         print_json (rest[0], name, r, shown, m.labels);
       else
@@ -222,7 +184,7 @@ gz_cli_predict (int argc, char **argv)
   goto done;
 
 fail:
-  fprintf (stderr, PREFIX "%s\n", error != NULL ? error->message : "failed");
+  gz_cli_fail (PREFIX, error != NULL ? error->message : "failed");
   status = 1;
 done:
   if (all_logits != NULL)

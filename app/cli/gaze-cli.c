@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gaze-cli.h"
+#include "gaze-engine.h"
 
 typedef struct
 {
@@ -25,6 +26,17 @@ static const Subcommand subcommands[] = {
   { "bench", gz_cli_bench, "Time load, forward, explanation and class switch (medians)" },
   { NULL, NULL, NULL },
 };
+
+void
+gz_cli_fail (const char *prefix, const char *message)
+{
+  const char *key = gz_limits_key_in (message);
+  if (key != NULL)
+    fprintf (stderr, "%s%s (raise it with --limits %s=N or GAZE_LIMITS=%s=N)\n", prefix, message,
+             key, key);
+  else
+    fprintf (stderr, "%s%s\n", prefix, message);
+}
 
 static void
 print_usage (FILE *out)

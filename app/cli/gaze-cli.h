@@ -7,6 +7,10 @@
  */
 #pragma once
 
+/* Prints "PREFIX MESSAGE" as one line on stderr; when the message names a
+ * resource limit ("the nodes limit"), adds how to raise it. */
+void gz_cli_fail (const char *prefix, const char *message);
+
 int gz_cli_info (int argc, char **argv);
 int gz_cli_predict (int argc, char **argv);
 int gz_cli_explain (int argc, char **argv);

@@ -1,38 +1,11 @@
-/* gz-blas.h — the engine's single entry point to BLAS, and its thread pool
+/* gz-blas.h — the engine's single entry point to BLAS
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #pragma once
 
-#include <pthread.h>
 #include <stdbool.h>
-#include <stddef.h>
 
-/* Row-major C = alpha * op(A) * op(B) + beta * C, op(A) is M×K, op(B) is K×N. */
+/* Row-major C = alpha * op(A) * op(B) + beta * C, op(A) is M×K, op(B) is K×N.
+ * Split over the engine's pool (gz-threads.h) when large enough. */
 void gz_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
                int lda, const float *b, int ldb, float beta, float *c, int ldc);
-
-/* Runs fn(begin, end, data) over [0, n) split into contiguous chunks, one per
- * engine thread (gz_set_threads); runs inline when n is small or one thread. */
-typedef void (*GzRangeFn) (long begin, long end, void *data);
-void gz_parallel_for (long n, long min_chunk, GzRangeFn fn, void *data);
-
-/* Scratch memory for operators (im2col matrices): a per-thread block reused
- * from call to call up to 32 MiB, so that a forward pass neither maps nor
- * faults in fresh pages per operator (nor depends on glibc's trim and mmap
- * thresholds). Larger requests are plain malloc. Returns NULL when out of
- * memory; give the block back with gz_scratch_put before the next get on the
- * same thread. */
-float *gz_scratch_get (size_t n_floats);
-void gz_scratch_put (float *p);
-
-/* Per-thread blocks (the scratch above, GEMM packing buffers) must not
- * outlive their thread: GLib's pools retire idle threads, and a block kept in
- * a _Thread_local alone would leak. One static GzThreadKey per kind of block;
- * gz_thread_owns makes `block` (malloc'd, or NULL) the calling thread's, freed
- * when the thread ends. */
-typedef struct
-{
-  bool made, ok;
-  pthread_key_t key;
-} GzThreadKey;
-void gz_thread_owns (GzThreadKey *key, void *block);

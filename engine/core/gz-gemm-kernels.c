@@ -92,7 +92,8 @@ pack_rows_generic (const float *b, size_t ldb, float alpha, int kc, int nc, floa
     }
 }
 
-static const GzGemmKernel generic_kernel = { "generic", GEN_MR, kernel_generic, pack_rows_generic };
+static const GzGemmKernel generic_kernel
+    = { "generic", GZ_ISA_GENERIC, GEN_MR, kernel_generic, pack_rows_generic };
 
 #ifdef GZ_HAVE_X86_KERNELS
 
@@ -217,7 +218,8 @@ pack_rows_avx512 (const float *b, size_t ldb, float alpha, int kc, int nc, float
     }
 }
 
-static const GzGemmKernel avx512_kernel = { "avx512", K512_MR, kernel_avx512, pack_rows_avx512 };
+static const GzGemmKernel avx512_kernel
+    = { "avx512", GZ_ISA_AVX512, K512_MR, kernel_avx512, pack_rows_avx512 };
 
 /* ---- AVX2 + FMA ---------------------------------------------------------- */
 
@@ -342,7 +344,7 @@ pack_rows_avx2 (const float *b, size_t ldb, float alpha, int kc, int nc, float *
     }
 }
 
-static const GzGemmKernel avx2_kernel = { "avx2", K2_MR, kernel_avx2, pack_rows_avx2 };
+static const GzGemmKernel avx2_kernel = { "avx2", GZ_ISA_AVX2, K2_MR, kernel_avx2, pack_rows_avx2 };
 
 #endif /* GZ_HAVE_X86_KERNELS */
 

@@ -17,7 +17,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "gz-gemm.h"
+#include "gz-isa.h"
+
+enum
+{
+  GZ_GEMM_NR = 32
+}; /* panel width for every kernel (2 AVX-512 vectors) */
 
 typedef void (*GzGemmKernelFn) (int mr, int kc, const float *a, long lda, bool trans_a,
                                 const float *bp, float *c, long ldc, int nv, bool load_c,
@@ -30,6 +35,7 @@ typedef void (*GzGemmPackFn) (const float *b, size_t ldb, float alpha, int kc, i
 typedef struct
 {
   const char *name;
+  GzIsa isa;
   int mr; /* the largest tile height */
   GzGemmKernelFn fn;
   GzGemmPackFn pack_rows;

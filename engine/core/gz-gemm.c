@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "gaze-engine.h"
-#include "gz-blas.h"
+#include "gz-threads.h"
 #include "gz-gemm.h"
 #include "gz-gemm-kernels.h"
 
@@ -46,6 +46,12 @@ const char *
 gz_gemm_isa (void)
 {
   return kernel ()->name;
+}
+
+GzIsa
+gz_gemm_kernel_isa (void)
+{
+  return kernel ()->isa;
 }
 
 /* ---- the per-thread packing buffer ---------------------------------------- */

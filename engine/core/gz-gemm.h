@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * C = op(A) · B (+ row_bias[i]) (+ beta · C), row-major, threaded over the
- * engine's pool (gz-blas.h). A is read in place; B is never read directly:
+ * engine's pool (gz-threads.h). A is read in place; B is never read directly:
  * the caller's packer writes blocks of B straight into the micro-kernel's
  * panel layout. That lets a convolution pack its im2col columns from the
  * image without materialising the im2col matrix (implicit GEMM), and a
@@ -20,10 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum
-{
-  GZ_GEMM_NR = 32
-}; /* panel width for every kernel (2 AVX-512 vectors) */
+#include "gz-gemm-kernels.h" /* GZ_GEMM_NR */
+#include "gz-isa.h"
 
 typedef void (*GzGemmPackB) (const void *ctx, int k0, int kc, int n0, int nc, float *dst);
 
@@ -45,3 +43,5 @@ void gz_gemm_pack_b_matrix (const void *ctx, int k0, int kc, int n0, int nc, flo
 /* The kernel family gz_gemm uses on this CPU: "avx512", "avx2" or
  * "generic" (GAZE_CONV_ISA caps it, as for the convolution kernels). */
 const char *gz_gemm_isa (void);
+/* The same as a GzIsa. */
+GzIsa gz_gemm_kernel_isa (void);

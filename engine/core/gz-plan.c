@@ -71,8 +71,7 @@ plan_input_shape (const GzGraph *g, int batch, const GzLimits *limits, GzTensor 
   if (limits != NULL && (extent < 0 || extent > limits->max_tensor_elements))
     return gz_error_set (
         err, GZ_ERR_LIMIT,
-        "the model input '%s' would have more than the limit of %lld "
-        "elements (raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
+        "the model input '%s' would have more elements than the tensor-elements limit of %lld",
         v->name, (long long) limits->max_tensor_elements);
   return GZ_OK;
 }
@@ -100,17 +99,14 @@ check_output (const GzNode *node, const GzTensor *t, const GzLimits *limits, GzE
   if (limits != NULL && n > limits->max_tensor_elements)
     return gz_error_set (
         err, GZ_ERR_LIMIT,
-        "node '%s' (%s) output has %lld elements, above the limit of %lld "
-        "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
+        "node '%s' (%s) output has %lld elements, above the tensor-elements limit of %lld",
         node->name, node->op_type, (long long) n, (long long) limits->max_tensor_elements);
   int64_t extent = shape_extent (t->ndim, t->dims);
   if (limits != NULL && (extent < 0 || extent > limits->max_tensor_elements))
-    return gz_error_set (
-        err, GZ_ERR_LIMIT,
-        "node '%s' (%s) output is empty but its other dimensions multiply to "
-        "more than the limit of %lld elements "
-        "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
-        node->name, node->op_type, (long long) limits->max_tensor_elements);
+    return gz_error_set (err, GZ_ERR_LIMIT,
+                         "node '%s' (%s) output is empty but its other dimensions multiply to "
+                         "more than the tensor-elements limit of %lld",
+                         node->name, node->op_type, (long long) limits->max_tensor_elements);
   return GZ_OK;
 }
 
@@ -128,9 +124,8 @@ count_constant (const GzNode *node, const GzTensor *t, const GzLimits *limits, i
   *total += bytes;
   if (limits != NULL && *total > limits->max_activation_bytes)
     return gz_error_set (err, GZ_ERR_LIMIT,
-                         "constants computed at load time need more than the limit of %lld MiB "
-                         "(at node '%s' (%s); raise it with --limits activation-bytes=N or "
-                         "GAZE_LIMITS=activation-bytes=N)",
+                         "constants computed at load time need more than the activation-bytes "
+                         "limit of %lld MiB (at node '%s' (%s))",
                          (long long) (limits->max_activation_bytes >> 20), node->name,
                          node->op_type);
   return GZ_OK;
@@ -288,8 +283,7 @@ gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits, GzPlan **out
     {
       st = gz_error_set (err, GZ_ERR_LIMIT,
                          "a forward pass at batch %d needs about %lld MiB of activations, above "
-                         "the limit of %lld MiB (raise it with --limits activation-bytes=N or "
-                         "GAZE_LIMITS=activation-bytes=N)",
+                         "the activation-bytes limit of %lld MiB",
                          batch, (long long) (plan->activation_bytes >> 20),
                          (long long) (limits->max_activation_bytes >> 20));
       goto fail;

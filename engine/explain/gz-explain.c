@@ -511,7 +511,7 @@ choose_target (GzExplainCtx *ctx, const GzExplainOptions *opt, GzExplanation *ex
                              opt->class_index);
       ctx->class_index = 0;
       ctx->negative = opt->negative;
-      double p = 1.0 / (1.0 + exp (-(double) l[0]));
+      double p = gz_logits_probability (l, 1, 0);
       ex->probability = (float) (ctx->negative ? 1.0 - p : p);
     }
   else
@@ -522,10 +522,9 @@ choose_target (GzExplainCtx *ctx, const GzExplainOptions *opt, GzExplanation *ex
       int k = opt->class_index;
       if (k < 0)
         {
-          k = 0;
-          for (int64_t i = 1; i < n; i++)
-            if (l[i] > l[k])
-              k = (int) i;
+          GzClassScore best;
+          gz_logits_top_k (l, n, 1, &best);
+          k = (int) best.index;
         }
       else if (k >= n)
         return gz_error_set (err, GZ_ERR_ARGUMENT,
@@ -534,14 +533,7 @@ choose_target (GzExplainCtx *ctx, const GzExplainOptions *opt, GzExplanation *ex
                              k, (long long) n, (long long) n - 1);
       ctx->class_index = k;
       ctx->negative = false;
-      double mx = l[0];
-      for (int64_t i = 1; i < n; i++)
-        if (l[i] > mx)
-          mx = l[i];
-      double sum = 0;
-      for (int64_t i = 0; i < n; i++)
-        sum += exp ((double) l[i] - mx);
-      ex->probability = (float) (exp ((double) l[k] - mx) / sum);
+      ex->probability = (float) gz_logits_probability (l, n, k);
     }
   ex->class_index = ctx->class_index;
   ex->logit = l[ctx->class_index];

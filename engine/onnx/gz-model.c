@@ -10,128 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gz-limits.h"
 #include "gz-model-private.h"
 #include "gz-onnx-load.h"
-
-static void
-limits_builtin (GzLimits *limits)
-{
-  limits->max_file_bytes = INT64_C (2) << 30;
-  limits->max_tensor_elements = INT64_C (1) << 31;
-  limits->max_nodes = 100000;
-  limits->max_activation_bytes = INT64_C (4) << 30;
-  limits->max_image_pixels = 100 * 1000 * 1000;
-}
-
-void
-gz_limits_default (GzLimits *limits)
-{
-  limits_builtin (limits);
-  const char *env = getenv ("GAZE_LIMITS");
-  if (env == NULL || env[0] == '\0')
-    return;
-  GzLimits parsed = *limits;
-  GzError err = { 0 };
-  if (gz_limits_parse (env, &parsed, &err) == GZ_OK)
-    *limits = parsed;
-  else
-    {
-      static bool warned;
-      if (!warned)
-        fprintf (stderr, "gaze: ignoring GAZE_LIMITS: %s\n", err.message);
-      warned = true;
-    }
-}
-
-GzStatus
-gz_limits_parse (const char *spec, GzLimits *limits, GzError *err)
-{
-  static const struct
-  {
-    const char *key;
-    size_t offset;
-  } keys[] = {
-    { "file-bytes", offsetof (GzLimits, max_file_bytes) },
-    { "tensor-elements", offsetof (GzLimits, max_tensor_elements) },
-    { "nodes", offsetof (GzLimits, max_nodes) },
-    { "activation-bytes", offsetof (GzLimits, max_activation_bytes) },
-    { "image-pixels", offsetof (GzLimits, max_image_pixels) },
-  };
-  GzLimits out = *limits;
-  const char *p = spec != NULL ? spec : "";
-  while (*p != '\0')
-    {
-      size_t len = strcspn (p, ",");
-      char item[128];
-      if (len >= sizeof item)
-        return gz_error_set (err, GZ_ERR_ARGUMENT, "limits: '%.*s…' is too long", 32, p);
-      memcpy (item, p, len);
-      item[len] = '\0';
-      p += len;
-      if (*p == ',')
-        p++;
-      if (item[0] == '\0')
-        continue;
-      char *eq = strchr (item, '=');
-      if (eq == NULL)
-        return gz_error_set (err, GZ_ERR_ARGUMENT, "limits: '%s' is not KEY=VALUE", item);
-      *eq = '\0';
-      const char *value = eq + 1;
-      size_t k = 0;
-      while (k < sizeof keys / sizeof keys[0] && strcmp (keys[k].key, item) != 0)
-        k++;
-      if (k == sizeof keys / sizeof keys[0])
-        return gz_error_set (err, GZ_ERR_ARGUMENT,
-                             "limits: unknown key '%s' (file-bytes, tensor-elements, nodes, "
-                             "activation-bytes, image-pixels)",
-                             item);
-      int64_t v;
-      if (strcmp (value, "unlimited") == 0)
-        v = INT64_MAX;
-      else
-        {
-          char *end;
-          errno = 0;
-          long long n = value[0] >= '0' && value[0] <= '9' ? strtoll (value, &end, 10) : -1;
-          int shift = 0;
-          if (n >= 0 && errno == 0)
-            switch (*end)
-              {
-                case 'K':
-                case 'k':
-                  shift = 10;
-                  end++;
-                  break;
-                case 'M':
-                case 'm':
-                  shift = 20;
-                  end++;
-                  break;
-                case 'G':
-                case 'g':
-                  shift = 30;
-                  end++;
-                  break;
-                case 'T':
-                case 't':
-                  shift = 40;
-                  end++;
-                  break;
-                default:
-                  break;
-              }
-          if (n <= 0 || errno != 0 || *end != '\0' || n > (INT64_MAX >> shift))
-            return gz_error_set (err, GZ_ERR_ARGUMENT,
-                                 "limits: %s must be a positive integer (K, M, G, T suffixes "
-                                 "allowed) or 'unlimited', not '%s'",
-                                 item, value);
-          v = (int64_t) n << shift;
-        }
-      memcpy ((char *) &out + keys[k].offset, &v, sizeof v);
-    }
-  *limits = out;
-  return GZ_OK;
-}
 
 static bool
 is_spatial (const GzTensor *t)
@@ -385,8 +266,7 @@ gz_model_load (const char *path, const GzLimits *limits, GzModel **out, GzError 
     {
       close (fd);
       return gz_error_set (err, GZ_ERR_LIMIT,
-                           "'%s' is %lld bytes, above the limit of %lld (raise it with "
-                           "--limits file-bytes=N or GAZE_LIMITS=file-bytes=N)",
+                           "'%s' is %lld bytes, above the " GZ_LIMIT_FILE_BYTES " limit of %lld",
                            path, (long long) st.st_size, (long long) lim.max_file_bytes);
     }
   size_t size = (size_t) st.st_size;

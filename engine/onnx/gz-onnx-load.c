@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gz-limits.h"
 #include "gz-onnx-load.h"
 #include "gz-op.h"
 #include "onnx.pb-c.h"
@@ -442,11 +443,9 @@ tensor_from_proto (Loader *ld, const Onnx__TensorProto *tp, const char *desc, Gz
   int64_t numel = gz_shape_numel ((int) tp->n_dims, tp->dims);
   if (numel < 0 || numel > ld->limits->max_tensor_elements || extent < 0
       || extent > ld->limits->max_tensor_elements)
-    return gz_error_set (
-        err, GZ_ERR_LIMIT,
-        "%s has more elements than the limit of %lld "
-        "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
-        desc, (long long) ld->limits->max_tensor_elements);
+    return gz_error_set (err, GZ_ERR_LIMIT,
+                         "%s has more elements than the " GZ_LIMIT_TENSOR_ELEMENTS " limit of %lld",
+                         desc, (long long) ld->limits->max_tensor_elements);
   if ((uint64_t) numel > SIZE_MAX / 8)
     return gz_error_set (err, GZ_ERR_LIMIT, "%s is too large", desc);
   size_t need = (size_t) numel * file_size;
@@ -617,8 +616,8 @@ attr_convert (Loader *ld, const Onnx__AttributeProto *ap, const GzNode *node, Gz
           if (n > (size_t) ld->limits->max_tensor_elements || n > INT_MAX)
             return gz_error_set (
                 err, GZ_ERR_LIMIT,
-                "attribute '%s' of node '%s' is longer than the limit of %lld "
-                "(raise it with --limits tensor-elements=N or GAZE_LIMITS=tensor-elements=N)",
+                "attribute '%s' of node '%s' is longer than the " GZ_LIMIT_TENSOR_ELEMENTS
+                " limit of %lld",
                 ap->name, node->name, (long long) ld->limits->max_tensor_elements);
           a->n = (int) n;
           if (n > 0)
@@ -824,8 +823,7 @@ load_graph (Loader *ld, const Onnx__ModelProto *m)
 
   if (gp->n_node > (size_t) ld->limits->max_nodes || gp->n_node > INT_MAX / 4)
     return gz_error_set (err, GZ_ERR_LIMIT,
-                         "the model has %zu nodes, above the limit of %lld "
-                         "(raise it with --limits nodes=N or GAZE_LIMITS=nodes=N)",
+                         "the model has %zu nodes, above the " GZ_LIMIT_NODES " limit of %lld",
                          gp->n_node, (long long) ld->limits->max_nodes);
   if (gp->n_sparse_initializer > 0)
     return gz_error_set (err, GZ_ERR_UNSUPPORTED, "sparse initializers are not supported");
@@ -1062,8 +1060,7 @@ gz_onnx_load_graph (const void *bytes, size_t len, const char *base_dir, const G
     return gz_error_set (err, GZ_ERR_ARGUMENT, "no model data");
   if (limits != NULL && (int64_t) len > limits->max_file_bytes)
     return gz_error_set (err, GZ_ERR_LIMIT,
-                         "the model is %zu bytes, above the limit of %lld "
-                         "(raise it with --limits file-bytes=N or GAZE_LIMITS=file-bytes=N)",
+                         "the model is %zu bytes, above the " GZ_LIMIT_FILE_BYTES " limit of %lld",
                          len, (long long) limits->max_file_bytes);
   GzLimits defaults;
   if (limits == NULL)

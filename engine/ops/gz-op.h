@@ -19,6 +19,7 @@
 
 #include "gz-graph.h"
 #include "gz-blas.h"
+#include "gz-threads.h"
 
 /* ---- The registry ------------------------------------------------------ */
 

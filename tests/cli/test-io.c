@@ -5,9 +5,9 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "gz-image-load.h"
-#include "gz-settings.h"
-#include "gz-sidecar.h"
+#include "gaze-io-image.h"
+#include "gaze-io-overrides.h"
+#include "gaze-io-sidecar.h"
 
 static char *
 tmp_dir (void)
@@ -34,9 +34,9 @@ remove_dir (const char *dir)
 static void
 test_sidecar_path (void)
 {
-  g_autofree char *a = gz_sidecar_path ("/m/net.onnx");
-  g_autofree char *b = gz_sidecar_path ("/m/net.v2.onnx");
-  g_autofree char *c = gz_sidecar_path ("model");
+  g_autofree char *a = gaze_io_sidecar_path ("/m/net.onnx");
+  g_autofree char *b = gaze_io_sidecar_path ("/m/net.v2.onnx");
+  g_autofree char *c = gaze_io_sidecar_path ("model");
   g_assert_cmpstr (a, ==, "/m/net.json");
   g_assert_cmpstr (b, ==, "/m/net.v2.json");
   g_assert_cmpstr (c, ==, "./model.json");
@@ -58,9 +58,9 @@ test_sidecar_roundtrip (void)
                       { 0.48235f, 0.45882f, 0.40784f },
                       { 0.0039216f, 0.0039216f, 0.0039216f } };
   g_autoptr (GError) error = NULL;
-  g_assert_true (gz_sidecar_write (model, &pp, labels, &error));
+  g_assert_true (gaze_io_sidecar_write (model, &pp, labels, &error));
   g_assert_no_error (error);
-  g_autofree char *json_path = gz_sidecar_path (model);
+  g_autofree char *json_path = gaze_io_sidecar_path (model);
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (json_path, &text, NULL, NULL));
   g_test_message ("%s", text);
@@ -69,12 +69,12 @@ test_sidecar_roundtrip (void)
   g_assert_nonnull (strstr (text, "0.48235"));
   g_assert_null (strstr (text, "0.4823499"));
 
-  GzSettings s;
-  gz_settings_init (&s);
-  g_assert_true (gz_sidecar_read (model, &s, &error));
+  GazeIoOverrides s;
+  gaze_io_overrides_init (&s);
+  g_assert_true (gaze_io_sidecar_read (model, &s, &error));
   g_assert_no_error (error);
   GzPreprocess back;
-  g_assert_true (gz_settings_resolve (NULL, &s, NULL, &back, &error));
+  g_assert_true (gaze_io_overrides_resolve (NULL, &s, NULL, &back, &error));
   g_assert_cmpint (back.mode, ==, GZ_RESIZE_CROP);
   g_assert_cmpint (back.resize, ==, 259);
   g_assert_cmpint (back.crop_width, ==, 227);
@@ -84,46 +84,46 @@ test_sidecar_roundtrip (void)
       g_assert_cmpfloat_with_epsilon (back.mean[c], pp.mean[c], 1e-6);
       g_assert_cmpfloat_with_epsilon (back.std[c], pp.std[c], 1e-9);
     }
-  const char *const *l = gz_settings_labels (&s, NULL);
+  const char *const *l = gaze_io_overrides_labels (&s, NULL);
   g_assert_cmpint (g_strv_length ((GStrv) l), ==, 3);
   g_assert_cmpstr (l[1], ==, "one");
   g_assert_cmpstr (l[0], ==, "zero"); /* CR stripped */
   char buf[32];
-  g_assert_cmpstr (gz_label_for (l, 2, buf, sizeof buf), ==, "two");
-  g_assert_cmpstr (gz_label_for (l, 3, buf, sizeof buf), ==, "class 3");
-  g_assert_cmpstr (gz_label_for (NULL, 7, buf, sizeof buf), ==, "class 7");
+  g_assert_cmpstr (gaze_io_label_for (l, 2, buf, sizeof buf), ==, "two");
+  g_assert_cmpstr (gaze_io_label_for (l, 3, buf, sizeof buf), ==, "class 3");
+  g_assert_cmpstr (gaze_io_label_for (NULL, 7, buf, sizeof buf), ==, "class 7");
 
   /* Flags win over the sidecar, the sidecar over the defaults. */
-  GzSettings flags;
-  gz_settings_init (&flags);
+  GazeIoOverrides flags;
+  gaze_io_overrides_init (&flags);
   flags.has_stretch = flags.stretch = TRUE;
   flags.has_mean = TRUE;
   flags.mean[0] = flags.mean[1] = flags.mean[2] = 0.5f;
-  g_assert_true (gz_settings_resolve (NULL, &s, &flags, &back, &error));
+  g_assert_true (gaze_io_overrides_resolve (NULL, &s, &flags, &back, &error));
   g_assert_cmpint (back.mode, ==, GZ_RESIZE_STRETCH);
   g_assert_cmpfloat (back.mean[0], ==, 0.5f);
   g_assert_cmpfloat_with_epsilon (back.std[0], 0.0039216, 1e-9);
   g_assert_cmpint (back.crop_width, ==, 227);
   flags.has_std = TRUE; /* std 0: refused */
-  g_assert_false (gz_settings_resolve (NULL, &s, &flags, &back, &error));
-  g_assert_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID);
+  g_assert_false (gaze_io_overrides_resolve (NULL, &s, &flags, &back, &error));
+  g_assert_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID);
   g_clear_error (&error);
-  gz_settings_clear (&flags);
-  gz_settings_clear (&s);
+  gaze_io_overrides_clear (&flags);
+  gaze_io_overrides_clear (&s);
 
   /* A crop alone keeps the 256:224 ratio; no sidecar uses labels.txt. */
   g_unlink (json_path);
   g_autofree char *lt = g_build_filename (dir, "labels.txt", NULL);
   g_assert_true (g_file_set_contents (lt, "a\nb\n", -1, NULL));
-  gz_settings_init (&s);
-  g_assert_true (gz_sidecar_read (model, &s, &error));
+  gaze_io_overrides_init (&s);
+  g_assert_true (gaze_io_sidecar_read (model, &s, &error));
   g_assert_cmpstr (s.labels_path, ==, lt);
-  gz_settings_init (&flags);
+  gaze_io_overrides_init (&flags);
   flags.has_crop = TRUE;
   flags.crop_width = flags.crop_height = 112;
-  g_assert_true (gz_settings_resolve (NULL, &s, &flags, &back, &error));
+  g_assert_true (gaze_io_overrides_resolve (NULL, &s, &flags, &back, &error));
   g_assert_cmpint (back.resize, ==, 128);
-  gz_settings_clear (&s);
+  gaze_io_overrides_clear (&s);
 
   /* Malformed sidecars name the file and the key. */
   const char *bad[] = {
@@ -140,13 +140,13 @@ test_sidecar_roundtrip (void)
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_assert_true (g_file_set_contents (json_path, bad[i], -1, NULL));
-      gz_settings_init (&s);
-      g_assert_false (gz_sidecar_read (model, &s, &error));
+      gaze_io_overrides_init (&s);
+      g_assert_false (gaze_io_sidecar_read (model, &s, &error));
       g_assert_nonnull (error);
       g_test_message ("%s → %s", bad[i], error->message);
       g_assert_nonnull (strstr (error->message, "net.json"));
       g_clear_error (&error);
-      gz_settings_clear (&s);
+      gaze_io_overrides_clear (&s);
     }
   remove_dir (dir);
 }
@@ -158,7 +158,7 @@ test_sidecar_inline_labels (void)
 {
   g_autofree char *dir = tmp_dir ();
   g_autofree char *model = g_build_filename (dir, "net.onnx", NULL);
-  g_autofree char *json_path = gz_sidecar_path (model);
+  g_autofree char *json_path = gaze_io_sidecar_path (model);
   g_autofree char *lt = g_build_filename (dir, "labels.txt", NULL);
   g_assert_true (g_file_set_contents (lt, "file0\nfile1\n", -1, NULL));
   g_assert_true (g_file_set_contents (json_path,
@@ -174,11 +174,11 @@ test_sidecar_inline_labels (void)
   const char *passes[] = { NULL, "inline" };
   for (int k = 0; k < 2; k++)
     {
-      g_assert_true (gz_sidecar_write (model, &pp, passes[k], &error));
+      g_assert_true (gaze_io_sidecar_write (model, &pp, passes[k], &error));
       g_assert_no_error (error);
-      GzSettings s;
-      gz_settings_init (&s);
-      g_assert_true (gz_sidecar_read (model, &s, &error));
+      GazeIoOverrides s;
+      gaze_io_overrides_init (&s);
+      g_assert_true (gaze_io_sidecar_read (model, &s, &error));
       g_assert_no_error (error);
       g_assert_cmpstr (s.labels_path, ==, "inline");
       g_assert_nonnull (s.labels);
@@ -188,11 +188,11 @@ test_sidecar_inline_labels (void)
       g_assert_true (s.has_crop);
       g_assert_cmpint (s.crop_width, ==, 64);
       g_assert_cmpint (s.resize, ==, 73);
-      gz_settings_clear (&s);
+      gaze_io_overrides_clear (&s);
     }
 
   /* A labels file given explicitly replaces the inline array. */
-  g_assert_true (gz_sidecar_write (model, &pp, lt, &error));
+  g_assert_true (gaze_io_sidecar_write (model, &pp, lt, &error));
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (json_path, &text, NULL, NULL));
   g_assert_nonnull (strstr (text, "\"labels\": \"labels.txt\""));
@@ -201,7 +201,7 @@ test_sidecar_inline_labels (void)
   /* No labels anywhere: no "labels" key is written. */
   g_unlink (lt);
   g_assert_true (g_file_set_contents (json_path, "{ \"crop\": 64 }", -1, NULL));
-  g_assert_true (gz_sidecar_write (model, &pp, NULL, &error));
+  g_assert_true (gaze_io_sidecar_write (model, &pp, NULL, &error));
   g_clear_pointer (&text, g_free);
   g_assert_true (g_file_get_contents (json_path, &text, NULL, NULL));
   g_assert_null (strstr (text, "labels"));
@@ -212,14 +212,14 @@ static void
 test_labels_errors (void)
 {
   g_autoptr (GError) error = NULL;
-  g_assert_null (gz_labels_read ("/nonexistent/labels.txt", &error));
+  g_assert_null (gaze_io_labels_read ("/nonexistent/labels.txt", &error));
   g_assert_nonnull (strstr (error->message, "no such file"));
   g_clear_error (&error);
   g_autofree char *dir = tmp_dir ();
   g_autofree char *p = g_build_filename (dir, "empty.txt", NULL);
   g_assert_true (g_file_set_contents (p, "", 0, NULL));
-  g_assert_null (gz_labels_read (p, &error));
-  g_assert_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID);
+  g_assert_null (gaze_io_labels_read (p, &error));
+  g_assert_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID);
   remove_dir (dir);
 }
 
@@ -244,7 +244,7 @@ test_image_decode (void)
   g_autoptr (GError) error = NULL;
   g_assert_true (gdk_pixbuf_save_to_buffer (pb, &buf, &len, "png", &error, NULL));
   g_autoptr (GBytes) bytes = g_bytes_new (buf, len);
-  g_autoptr (GzLoadedImage) img = gz_image_load_bytes (bytes, 0, &error);
+  g_autoptr (GazeIoImage) img = gaze_io_image_load_bytes (bytes, 0, &error);
   g_assert_no_error (error);
   g_assert_cmpint (img->image.width, ==, 3);
   g_assert_cmpint (img->image.channels, ==, 3);
@@ -259,20 +259,22 @@ test_image_decode (void)
   g_assert_cmpint (q[7], ==, 100);
 
   /* The size limit applies before decoding; garbage is "not an image". */
-  g_autoptr (GzLoadedImage) none = gz_image_load_bytes (bytes, 5, &error);
+  g_autoptr (GazeIoImage) none = gaze_io_image_load_bytes (bytes, 5, &error);
   g_assert_null (none);
-  g_assert_error (error, GZ_IO_ERROR, GZ_IO_ERROR_TOO_LARGE);
-  g_assert_nonnull (strstr (error->message, "too large: 3×2 exceeds 5 pixels"));
+  g_assert_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_TOO_LARGE);
+  g_assert_nonnull (
+      strstr (error->message, "too large: 3×2 exceeds the image-pixels limit of 5 pixels"));
+  g_assert_cmpstr (gz_limits_key_in (error->message), ==, "image-pixels");
   g_clear_error (&error);
   g_autoptr (GBytes) junk = g_bytes_new_static ("hello, world", 12);
-  g_assert_null (gz_image_load_bytes (junk, 0, &error));
-  g_assert_error (error, GZ_IO_ERROR, GZ_IO_ERROR_NOT_IMAGE);
+  g_assert_null (gaze_io_image_load_bytes (junk, 0, &error));
+  g_assert_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_NOT_IMAGE);
   g_clear_error (&error);
 
   /* Gray pixels are flagged. */
   g_autoptr (GdkPixbuf) g = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 2, 2);
   gdk_pixbuf_fill (g, 0x808080ff);
-  g_autoptr (GzLoadedImage) gi = gz_image_from_pixbuf (g, &error);
+  g_autoptr (GazeIoImage) gi = gaze_io_image_from_pixbuf (g, &error);
   g_assert_true (gi->is_gray);
   g_assert_false (gi->had_alpha);
 }

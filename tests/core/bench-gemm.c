@@ -16,6 +16,7 @@
 
 #include "gaze-engine.h"
 #include "gz-blas.h"
+#include "gz-threads.h"
 #include "gz-gemm.h"
 
 typedef struct
@@ -111,6 +112,7 @@ main (int argc, char **argv)
   if (reps < 1 || reps > 1000)
     reps = 21;
   gz_set_threads (threads);
+  openblas_set_num_threads (1); /* as gz_sgemm runs it: our pool splits */
   if (threads == 1)
     clock_id = CLOCK_THREAD_CPUTIME_ID;
   printf ("gz_gemm kernel: %s, threads %d, %d reps (medians, GFLOP/s of %s time)\n", gz_gemm_isa (),

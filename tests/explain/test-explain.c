@@ -49,6 +49,20 @@ pearson (const float *a, const float *b, int64_t n)
   return sab / sqrt (saa * sbb);
 }
 
+/* The references' Σ_k w_k A_k, written here in double: a reference built
+ * with gz_cam_weighted_sum would share any bug of the kernel under test. */
+static void
+weighted_sum_ref (int c, int64_t hw, const float *a, const float *w, float *out)
+{
+  for (int64_t p = 0; p < hw; p++)
+    {
+      double sum = 0;
+      for (int k = 0; k < c; k++)
+        sum += (double) w[k] * a[k * hw + p];
+      out[p] = (float) sum;
+    }
+}
+
 /* ---- Kernels ------------------------------------------------------------ */
 
 static void
@@ -61,18 +75,20 @@ test_kernels_identity (void)
     C = 5,
     HW = 12
   };
-  float a[C * HW], g[C * HW], w[C], cam[HW], gc[HW], hr[HW], wg[C];
+  float a[C * HW], g[C * HW], w[C], cam[HW], cam_k[HW], gc[HW], hr[HW], wg[C];
   fill (a, C * HW, 1, 1.0f, 0.5f);
   fill (w, C, 2, 1.0f, 0.0f);
   for (int k = 0; k < C; k++)
     for (int p = 0; p < HW; p++)
       g[k * HW + p] = w[k] / HW;
-  gz_cam_weighted_sum (C, HW, a, w, cam);
+  weighted_sum_ref (C, HW, a, w, cam);
+  gz_cam_weighted_sum (C, HW, a, w, cam_k);
   gz_gradcam_weights (C, HW, g, wg);
   gz_cam_weighted_sum (C, HW, a, wg, gc);
   gz_hirescam_map (C, HW, a, g, hr);
   for (int p = 0; p < HW; p++)
     {
+      g_assert_cmpfloat_with_epsilon (cam_k[p], cam[p], 1e-5);
       g_assert_cmpfloat_with_epsilon (gc[p] * HW, cam[p], 1e-5);
       g_assert_cmpfloat_with_epsilon (hr[p] * HW, cam[p], 1e-5);
     }
@@ -611,7 +627,7 @@ test_tiny_ablation (void)
           mean /= (double) z;
           w[k] = (float) (fc[c * MID + k] * mean / ex->logit);
         }
-      gz_cam_weighted_sum (MID, z, gz_tensor_f (a), w, ref);
+      weighted_sum_ref (MID, z, gz_tensor_f (a), w, ref);
       for (int64_t p = 0; p < z; p++)
         g_assert_cmpfloat_with_epsilon (gz_tensor_f (ex->raw)[p], ref[p],
                                         1e-4 * (1 + fabsf (ref[p])));
@@ -771,7 +787,7 @@ test_tiny_scorecam (void)
     }
   g_assert_cmpfloat_with_epsilon (w[0], w0, 1e-6);
   float ref[IN_H * IN_W];
-  gz_cam_weighted_sum (MID, z, gz_tensor_f (a), w, ref);
+  weighted_sum_ref (MID, z, gz_tensor_f (a), w, ref);
   for (int64_t q = 0; q < z; q++)
     g_assert_cmpfloat_with_epsilon (gz_tensor_f (batched->raw)[q], ref[q], 1e-5);
   gz_explanation_free (batched);

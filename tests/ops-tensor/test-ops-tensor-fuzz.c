@@ -230,6 +230,19 @@ test_fuzz (gconstpointer data)
     fuzz_one (op);
   g_test_message ("%s: %d of %d random nodes accepted, %d forwards succeeded", op->op_type,
                   n_accepted, iterations, n_forward_ok);
+  /* An operator that refuses every random node is fuzzed only in its
+   * refusals: a regression that made it refuse everything would pass
+   * unnoticed. The generator cannot yet build a valid node for these two
+   * (Range wants three scalars, SpaceToDepth a blocksize dividing H and W):
+   * reported as TAP TODO; any other operator must accept some. */
+  static const char *const unreached[] = { "Range", "SpaceToDepth", NULL };
+  if (iterations >= 1000 && n_accepted == 0)
+    {
+      if (g_strv_contains (unreached, op->op_type))
+        g_test_incomplete ("the random generator builds no valid node for this operator");
+      else
+        g_assert_cmpint (n_accepted, >, 0);
+    }
 }
 
 /* The operators these tests cover: shape and data movement, indexing,

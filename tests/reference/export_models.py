@@ -144,6 +144,33 @@ def _complete(name, opset, rec, layers):
             (name not in EXPLAIN_LAYERS or opset != 13 or name in layers))
 
 
+def verify(name, opset, rec):
+    """Checks an export that claims to be ready: the file is the size the
+    manifest recorded, passes onnx.checker, declares the model's opset, and
+    its output ends with as many classes as the saved PyTorch logits.
+    Returns None when it holds, else what is wrong."""
+    import numpy as np
+    import onnx
+    path = rc.model_path(name, opset)
+    size = os.path.getsize(path)
+    if rec.get("bytes") is not None and size != rec["bytes"]:
+        return "%s is %d bytes, the manifest says %d" % (path, size, rec["bytes"])
+    try:
+        onnx.checker.check_model(path)
+    except Exception as e:  # the checker's own exception types vary by version
+        return "onnx.checker: %s" % str(e).splitlines()[0]
+    m = onnx.load(path, load_external_data=False)
+    versions = [o.version for o in m.opset_import if o.domain in ("", "ai.onnx")]
+    if versions != [opset]:
+        return "opset %s, expected %d" % (versions, opset)
+    dims = m.graph.output[0].type.tensor_type.shape.dim
+    classes = np.load(rc.logits_path(name)).shape[-1]
+    if not dims or dims[-1].HasField("dim_param") or dims[-1].dim_value != classes:
+        return "output %s does not end with the %d classes of the logits" % (
+            [d.dim_param or d.dim_value for d in dims], classes)
+    return None
+
+
 def ensure(models=None, opsets=None, tap=None, quiet=False):
     """Makes sure every requested export exists (reusing what is there);
     returns the manifest. Serialised by a lock: tests may run in parallel."""
@@ -171,8 +198,9 @@ def ensure(models=None, opsets=None, tap=None, quiet=False):
                     continue
                 if _complete(name, opset, rec, layers):
                     if tap:
-                        tap.ok(True, "export %s (cached; made in %.1f s)" %
-                               (key, rec.get("export_s", 0)))
+                        bad = verify(name, opset, rec)
+                        tap.ok(bad is None, "export %s (cached; made in %.1f s)%s" %
+                               (key, rec.get("export_s", 0), ": " + bad if bad else ""))
                     continue
                 t0 = time.time()
                 if model is None:
@@ -205,8 +233,9 @@ def ensure(models=None, opsets=None, tap=None, quiet=False):
                                  "torch": torch.__version__, "script": SCRIPT_ID}
                 rc.save_json(manifest_path, manifest)
                 if tap:
-                    tap.ok(True, "export %s in %.1f s (%.1f MB)" %
-                           (key, dt, os.path.getsize(path) / 1e6))
+                    bad = verify(name, opset, manifest[key])
+                    tap.ok(bad is None, "export %s in %.1f s (%.1f MB)%s" %
+                           (key, dt, os.path.getsize(path) / 1e6, ": " + bad if bad else ""))
         return manifest
 
 

@@ -61,22 +61,22 @@ refused("initializer-negative-dim", make_model([N("Conv", ["x", "w"], ["y"])], [
         "negative dimension (-3)")
 huge = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1 << 20, 1 << 20, 1 << 20])
 refused("initializer-huge", make_model([N("Add", ["x", "w"], ["y"])], [huge]),
-        "has more elements than the limit")
+        "has more elements than the tensor-elements limit")
 empty_huge = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[0, 1 << 40, 1 << 40])
 refused("initializer-empty-huge", make_model([N("Add", ["x", "w"], ["y"])], [empty_huge]),
-        "has more elements than the limit")
+        "has more elements than the tensor-elements limit")
 refused("input-negative-dim", make_model([N("Relu", ["x"], ["y"])], [], in_shape=(1, 3, -5, 4)),
         "graph input 'x' has a negative dimension")
 refused("input-huge", make_model([N("Relu", ["x"], ["y"])], [],
                                  in_shape=(1, 3, 1 << 40, 1 << 40)),
-        "would have more than the limit")
+        "would have more elements than the tensor-elements limit")
 refused("input-empty-huge", make_model([N("Relu", ["x"], ["y"])], [],
                                        in_shape=(1, 0, 1 << 40, 1 << 40)),
-        "would have more than the limit")
+        "would have more elements than the tensor-elements limit")
 refused("expand-huge", make_model([N("Expand", ["x", "s"], ["y"])],
                                   [numpy_helper.from_array(np.array([1 << 24, 3, 16, 16],
                                                                     np.int64), "s")]),
-        "above the limit")
+        "above the tensor-elements limit")
 refused("omitted-output", make_model([N("Relu", ["x"], [""]), N("Relu", ["x"], ["y"])], []),
         "has no (first) output")
 refused("no-outputs", make_model([N("Relu", ["x"], []), N("Relu", ["x"], ["y"])], []),
@@ -123,11 +123,11 @@ refused("ext-missing", external("nope.bin"), "cannot open external data file 'no
 
 # Limits: each refused with the key to raise, and raising it works.
 good_path = write(os.path.join(tmp, "cnn.onnx"), good)
-for key, value, expect in (("nodes", "3", "nodes, above the limit of 3"),
-                           ("file-bytes", "1K", "above the limit of 1024"),
-                           ("tensor-elements", "100", "the limit of 100 "),
-                           ("activation-bytes", "4K", "of activations, above the limit"),
-                           ("image-pixels", "100", "exceeds 100 pixels")):
+for key, value, expect in (("nodes", "3", "nodes, above the nodes limit of 3"),
+                           ("file-bytes", "1K", "above the file-bytes limit of 1024"),
+                           ("tensor-elements", "100", "the tensor-elements limit of 100 "),
+                           ("activation-bytes", "4K", "of activations, above the activation-bytes limit"),
+                           ("image-pixels", "100", "exceeds the image-pixels limit of 100 pixels")):
     code, out, err = run(["predict", good_path, image, "--limits", f"{key}={value}"])
     ok(code != 0 and expect in err and f"--limits {key}=N" in err,
        f"--limits {key}={value}: refused, naming the way to raise it", f"exit {code}\n{err}")
@@ -144,7 +144,7 @@ chain.append(N("Mul", ["x", "r"], ["y"]))
 consts = write(os.path.join(tmp, "consts.onnx"),
                make_model(chain, [numpy_helper.from_array(np.array([1 << 18], np.int64), "s")]))
 code, out, err = run(["info", consts], env={"GAZE_LIMITS": "activation-bytes=4M"})
-ok(code != 0 and "constants computed at load time need more than the limit of 4 MiB" in err
+ok(code != 0 and "constants computed at load time need more than the activation-bytes limit of 4 MiB" in err
    and "activation-bytes=N" in err, "folded constants count against activation-bytes", err)
 code, out, err = run(["info", consts], env={"GAZE_LIMITS": "activation-bytes=16M"})
 ok(code == 0, "… and load under a raised limit", err)

@@ -37,7 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gz-blas.h"
+#include "gz-threads.h"
 #include "gz-gemm.h"
 #include "gz-gemm-kernels.h"
 #include "gz-winograd.h"

@@ -1,9 +1,9 @@
-/* gz-settings.h — preprocessing settings and labels: flags > sidecar > defaults
+/* gaze-io-overrides.h — preprocessing overrides and labels: flags > sidecar > defaults
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * A GzSettings is a partial GzPreprocess: each field counts only when its
- * has_ flag is set. The CLI fills one from its flags, gz_sidecar_read one from
- * MODEL.json; gz_settings_resolve layers them over gz_preprocess_defaults.
+ * A GazeIoOverrides is a partial GzPreprocess: each field counts only when its
+ * has_ flag is set. The CLI fills one from its flags, gaze_io_sidecar_read one from
+ * MODEL.json; gaze_io_overrides_resolve layers them over gz_preprocess_defaults.
  * Labels: line i of a labels file names class i; without labels, classes are
  * called "class N".
  */
@@ -27,29 +27,30 @@ typedef struct
   /* Labels, already read: NULL when not given at this level. */
   GStrv labels;
   char *labels_path; /* where they came from ("inline" for a JSON array) */
-} GzSettings;
+} GazeIoOverrides;
 
-void gz_settings_init (GzSettings *settings);
-void gz_settings_clear (GzSettings *settings);
+void gaze_io_overrides_init (GazeIoOverrides *settings);
+void gaze_io_overrides_clear (GazeIoOverrides *settings);
 
 /* defaults (from the model) < sidecar < flags; either may be NULL. Fails when
  * the result cannot feed the model (e.g. a crop that is not the model's fixed
  * input size, a zero std). */
-gboolean gz_settings_resolve (const GzModel *model, const GzSettings *sidecar,
-                              const GzSettings *flags, GzPreprocess *pp, GError **error);
+gboolean gaze_io_overrides_resolve (const GzModel *model, const GazeIoOverrides *sidecar,
+                                    const GazeIoOverrides *flags, GzPreprocess *pp, GError **error);
 
 /* Labels: the flags', else the sidecar's, else NULL. */
-const char *const *gz_settings_labels (const GzSettings *sidecar, const GzSettings *flags);
+const char *const *gaze_io_overrides_labels (const GazeIoOverrides *sidecar,
+                                             const GazeIoOverrides *flags);
 
 /* Reads a regular file of at most max_bytes (NUL-terminated copy); devices,
  * FIFOs and larger files are refused without blocking. */
-gboolean gz_io_read_regular_file (const char *path, gsize max_bytes, char **contents, gsize *length,
-                                  GError **error);
+gboolean gaze_io_read_regular_file (const char *path, gsize max_bytes, char **contents,
+                                    gsize *length, GError **error);
 
 /* Reads a labels file: one label per line (trailing CR and a final empty line
  * dropped). Empty files are an error. */
-GStrv gz_labels_read (const char *path, GError **error);
+GStrv gaze_io_labels_read (const char *path, GError **error);
 /* The label of class index, or "class N" written into buf. */
-const char *gz_label_for (const char *const *labels, int index, char *buf, gsize buf_len);
+const char *gaze_io_label_for (const char *const *labels, int index, char *buf, gsize buf_len);
 
 G_END_DECLS

@@ -1,4 +1,4 @@
-/* gz-sidecar.h — MODEL.json next to MODEL.onnx: preprocessing and labels
+/* gaze-io-sidecar.h — MODEL.json next to MODEL.onnx: preprocessing and labels
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Keys are named like gaze-cli's flags; all optional:
@@ -12,28 +12,29 @@
 #include <glib.h>
 
 #include "gaze-engine.h"
-#include "gz-settings.h"
+#include "gaze-io-overrides.h"
 
 G_BEGIN_DECLS
 
 /* MODEL.onnx → MODEL.json (the extension replaced, or appended). */
-char *gz_sidecar_path (const char *model_path);
+char *gaze_io_sidecar_path (const char *model_path);
 
 /* Fills settings from the sidecar and labels.txt; both absent is not an error.
- * A malformed sidecar is (GZ_IO_ERROR_INVALID, naming the file and key). */
-gboolean gz_sidecar_read (const char *model_path, GzSettings *settings, GError **error);
+ * A malformed sidecar is (GAZE_IO_ERROR_INVALID, naming the file and key). */
+gboolean gaze_io_sidecar_read (const char *model_path, GazeIoOverrides *settings, GError **error);
 
 /* The same from the sidecar's bytes (text need not be NUL-terminated):
  * model_dir resolves a relative "labels" file name, path names the sidecar in
  * messages; *have_labels_key (may be NULL) tells whether "labels" was given. */
-gboolean gz_sidecar_parse (const char *text, gsize len, const char *model_dir, const char *path,
-                           GzSettings *settings, gboolean *have_labels_key, GError **error);
+gboolean gaze_io_sidecar_parse (const char *text, gsize len, const char *model_dir,
+                                const char *path, GazeIoOverrides *settings,
+                                gboolean *have_labels_key, GError **error);
 
 /* Writes MODEL.json atomically from pp and a labels file name (stored relative
  * to the model when it lies in the same folder). labels_path NULL (or
- * "inline", GzSettings' marker) keeps the inline "labels" array of the sidecar
+ * "inline", GazeIoOverrides' marker) keeps the inline "labels" array of the sidecar
  * being replaced, if it has one; otherwise no "labels" key is written. */
-gboolean gz_sidecar_write (const char *model_path, const GzPreprocess *pp, const char *labels_path,
-                           GError **error);
+gboolean gaze_io_sidecar_write (const char *model_path, const GzPreprocess *pp,
+                                const char *labels_path, GError **error);
 
 G_END_DECLS

@@ -1,4 +1,4 @@
-/* gz-image-load.h — decoding image files into the engine's RGB8 GzImage
+/* gaze-io-image.h — decoding image files into the engine's RGB8 GzImage
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Any format GdkPixbuf reads. The result is EXIF-oriented, alpha composited
@@ -15,16 +15,16 @@
 
 G_BEGIN_DECLS
 
-#define GZ_IO_ERROR (gz_io_error_quark ())
-GQuark gz_io_error_quark (void);
+#define GAZE_IO_ERROR (gaze_io_error_quark ())
+GQuark gaze_io_error_quark (void);
 
 typedef enum
 {
-  GZ_IO_ERROR_NOT_IMAGE, /* not an image, or a format GdkPixbuf cannot read */
-  GZ_IO_ERROR_TOO_LARGE, /* more pixels than allowed */
-  GZ_IO_ERROR_CORRUPT, /* an image format, but decoding failed */
-  GZ_IO_ERROR_INVALID, /* a malformed sidecar, labels file or argument */
-} GzIoError;
+  GAZE_IO_ERROR_NOT_IMAGE, /* not an image, or a format GdkPixbuf cannot read */
+  GAZE_IO_ERROR_TOO_LARGE, /* more pixels than allowed */
+  GAZE_IO_ERROR_CORRUPT, /* an image format, but decoding failed */
+  GAZE_IO_ERROR_INVALID, /* a malformed sidecar, labels file or argument */
+} GazeIoError;
 
 typedef struct
 {
@@ -33,15 +33,15 @@ typedef struct
   gboolean is_gray; /* every pixel has R = G = B */
   gboolean had_alpha; /* the file had transparency (composited onto black) */
   char *format; /* GdkPixbuf format name, e.g. "jpeg" */
-} GzLoadedImage;
+} GazeIoImage;
 
 /* max_pixels <= 0: the engine's default limit (100 Mpixel). */
-GzLoadedImage *gz_image_load (const char *path, gint64 max_pixels, GError **error);
-GzLoadedImage *gz_image_load_bytes (GBytes *bytes, gint64 max_pixels, GError **error);
+GazeIoImage *gaze_io_image_load (const char *path, gint64 max_pixels, GError **error);
+GazeIoImage *gaze_io_image_load_bytes (GBytes *bytes, gint64 max_pixels, GError **error);
 /* Copies an already decoded pixbuf (orientation is applied here too). */
-GzLoadedImage *gz_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error);
-void gz_loaded_image_free (GzLoadedImage *image);
+GazeIoImage *gaze_io_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error);
+void gaze_io_image_free (GazeIoImage *image);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GzLoadedImage, gz_loaded_image_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GazeIoImage, gaze_io_image_free)
 
 G_END_DECLS

@@ -1,4 +1,4 @@
-/* gz-settings.c — preprocessing settings and labels: flags > sidecar > defaults
+/* gaze-io-overrides.c — preprocessing overrides and labels: flags > sidecar > defaults
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #define G_LOG_DOMAIN "gaze-io"
@@ -12,25 +12,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gz-image-load.h"
-#include "gz-settings.h"
+#include "gaze-io-image.h"
+#include "gaze-io-overrides.h"
 
 void
-gz_settings_init (GzSettings *settings)
+gaze_io_overrides_init (GazeIoOverrides *settings)
 {
   memset (settings, 0, sizeof *settings);
 }
 
 void
-gz_settings_clear (GzSettings *settings)
+gaze_io_overrides_clear (GazeIoOverrides *settings)
 {
   g_clear_pointer (&settings->labels, g_strfreev);
   g_clear_pointer (&settings->labels_path, g_free);
-  gz_settings_init (settings);
+  gaze_io_overrides_init (settings);
 }
 
 static void
-apply (GzPreprocess *pp, const GzSettings *s, gboolean *resize_set, gboolean *crop_set)
+apply (GzPreprocess *pp, const GazeIoOverrides *s, gboolean *resize_set, gboolean *crop_set)
 {
   if (s == NULL)
     return;
@@ -56,8 +56,8 @@ apply (GzPreprocess *pp, const GzSettings *s, gboolean *resize_set, gboolean *cr
 }
 
 gboolean
-gz_settings_resolve (const GzModel *model, const GzSettings *sidecar, const GzSettings *flags,
-                     GzPreprocess *pp, GError **error)
+gaze_io_overrides_resolve (const GzModel *model, const GazeIoOverrides *sidecar,
+                           const GazeIoOverrides *flags, GzPreprocess *pp, GError **error)
 {
   gz_preprocess_defaults (model, pp);
   gboolean resize_set = FALSE, crop_set = FALSE;
@@ -72,7 +72,7 @@ gz_settings_resolve (const GzModel *model, const GzSettings *sidecar, const GzSe
 
   if (pp->channels != 1 && pp->channels != 3)
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "channels must be 1 or 3, not %d",
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "channels must be 1 or 3, not %d",
                    pp->channels);
       return FALSE;
     }
@@ -80,7 +80,7 @@ gz_settings_resolve (const GzModel *model, const GzSettings *sidecar, const GzSe
       || pp->crop_height > 16384
       || (pp->mode == GZ_RESIZE_CROP && (pp->resize <= 0 || pp->resize > 65536)))
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID,
                    "resize %d / crop %d×%d is out of range", pp->resize, pp->crop_width,
                    pp->crop_height);
       return FALSE;
@@ -88,7 +88,7 @@ gz_settings_resolve (const GzModel *model, const GzSettings *sidecar, const GzSe
   for (int c = 0; c < 3; c++)
     if (!isfinite (pp->mean[c]) || !isfinite (pp->std[c]) || pp->std[c] == 0.0f)
       {
-        g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+        g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID,
                      "mean and std must be finite and std non-zero");
         return FALSE;
       }
@@ -99,7 +99,7 @@ gz_settings_resolve (const GzModel *model, const GzSettings *sidecar, const GzSe
       if ((in->dims[2] > 0 && in->dims[2] != pp->crop_height)
           || (in->dims[3] > 0 && in->dims[3] != pp->crop_width))
         {
-          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+          g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID,
                        "the model takes %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT
                        " inputs; a %d×%d crop does not fit",
                        in->dims[3], in->dims[2], pp->crop_width, pp->crop_height);
@@ -107,7 +107,7 @@ gz_settings_resolve (const GzModel *model, const GzSettings *sidecar, const GzSe
         }
       if (in->dims[1] > 0 && in->dims[1] != pp->channels)
         {
-          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+          g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID,
                        "the model takes %" G_GINT64_FORMAT "-channel inputs, not %d", in->dims[1],
                        pp->channels);
           return FALSE;
@@ -117,7 +117,7 @@ gz_settings_resolve (const GzModel *model, const GzSettings *sidecar, const GzSe
 }
 
 const char *const *
-gz_settings_labels (const GzSettings *sidecar, const GzSettings *flags)
+gaze_io_overrides_labels (const GazeIoOverrides *sidecar, const GazeIoOverrides *flags)
 {
   if (flags != NULL && flags->labels != NULL)
     return (const char *const *) flags->labels;
@@ -127,8 +127,8 @@ gz_settings_labels (const GzSettings *sidecar, const GzSettings *flags)
 }
 
 gboolean
-gz_io_read_regular_file (const char *path, gsize max_bytes, char **contents, gsize *length,
-                         GError **error)
+gaze_io_read_regular_file (const char *path, gsize max_bytes, char **contents, gsize *length,
+                           GError **error)
 {
   /* O_NONBLOCK: a FIFO or device must not block the open; /dev/zero or a
    * FIFO would never end (g_file_get_contents reads them to EOF). */
@@ -144,13 +144,13 @@ gz_io_read_regular_file (const char *path, gsize max_bytes, char **contents, gsi
   if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
     {
       close (fd);
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: not a regular file", path);
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s: not a regular file", path);
       return FALSE;
     }
   if ((guint64) st.st_size > max_bytes)
     {
       close (fd);
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID,
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID,
                    "%s: too large (%lld bytes; at most %" G_GSIZE_FORMAT ")", path,
                    (long long) st.st_size, max_bytes);
       return FALSE;
@@ -175,19 +175,19 @@ gz_io_read_regular_file (const char *path, gsize max_bytes, char **contents, gsi
 }
 
 GStrv
-gz_labels_read (const char *path, GError **error)
+gaze_io_labels_read (const char *path, GError **error)
 {
   g_autofree char *text = NULL;
   gsize len;
   g_autoptr (GError) local = NULL;
-  if (!gz_io_read_regular_file (path, 64 * 1024 * 1024, &text, &len, &local))
+  if (!gaze_io_read_regular_file (path, 64 * 1024 * 1024, &text, &len, &local))
     {
       g_set_error (error, local->domain, local->code, "labels %s", local->message);
       return NULL;
     }
   if (memchr (text, '\0', len) != NULL || !g_utf8_validate (text, len, NULL))
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "labels %s: not a UTF-8 text file",
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "labels %s: not a UTF-8 text file",
                    path);
       return NULL;
     }
@@ -207,14 +207,15 @@ gz_labels_read (const char *path, GError **error)
   if (n == 0)
     {
       g_strfreev (lines);
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "labels %s: the file is empty", path);
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "labels %s: the file is empty",
+                   path);
       return NULL;
     }
   return lines;
 }
 
 const char *
-gz_label_for (const char *const *labels, int index, char *buf, gsize buf_len)
+gaze_io_label_for (const char *const *labels, int index, char *buf, gsize buf_len)
 {
   if (labels != NULL && index >= 0)
     {

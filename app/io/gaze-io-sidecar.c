@@ -1,4 +1,4 @@
-/* gz-sidecar.c — MODEL.json next to MODEL.onnx: preprocessing and labels
+/* gaze-io-sidecar.c — MODEL.json next to MODEL.onnx: preprocessing and labels
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #define G_LOG_DOMAIN "gaze-io"
@@ -9,13 +9,13 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "gz-image-load.h"
-#include "gz-sidecar.h"
+#include "gaze-io-image.h"
+#include "gaze-io-sidecar.h"
 
 #define SIDECAR_MAX_BYTES (16 * 1024 * 1024)
 
 char *
-gz_sidecar_path (const char *model_path)
+gaze_io_sidecar_path (const char *model_path)
 {
   g_autofree char *base = g_path_get_basename (model_path);
   const char *dot = strrchr (base, '.');
@@ -28,7 +28,8 @@ gz_sidecar_path (const char *model_path)
 static gboolean
 invalid (GError **error, const char *file, const char *key, const char *what)
 {
-  g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: \"%s\" must be %s", file, key, what);
+  g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s: \"%s\" must be %s", file, key,
+               what);
   return FALSE;
 }
 
@@ -95,7 +96,7 @@ node_triple (JsonNode *node, float out[3])
 }
 
 static gboolean
-read_labels_node (JsonNode *node, const char *model_dir, const char *file, GzSettings *s,
+read_labels_node (JsonNode *node, const char *model_dir, const char *file, GazeIoOverrides *s,
                   GError **error)
 {
   if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
@@ -103,7 +104,7 @@ read_labels_node (JsonNode *node, const char *model_dir, const char *file, GzSet
       const char *name = json_node_get_string (node);
       g_autofree char *path
           = g_path_is_absolute (name) ? g_strdup (name) : g_build_filename (model_dir, name, NULL);
-      GStrv labels = gz_labels_read (path, error);
+      GStrv labels = gaze_io_labels_read (path, error);
       if (labels == NULL)
         {
           g_prefix_error (error, "%s: ", file);
@@ -165,19 +166,19 @@ nesting_ok (const char *text, gsize len)
 }
 
 gboolean
-gz_sidecar_parse (const char *text, gsize len, const char *model_dir, const char *path,
-                  GzSettings *s, gboolean *have_labels_key, GError **error)
+gaze_io_sidecar_parse (const char *text, gsize len, const char *model_dir, const char *path,
+                       GazeIoOverrides *s, gboolean *have_labels_key, GError **error)
 {
   if (have_labels_key != NULL)
     *have_labels_key = FALSE;
   if (len > SIDECAR_MAX_BYTES)
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: too large", path);
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s: too large", path);
       return FALSE;
     }
   if (!nesting_ok (text, len))
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: nested deeper than %d levels",
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s: nested deeper than %d levels",
                    path, SIDECAR_MAX_DEPTH);
       return FALSE;
     }
@@ -185,14 +186,14 @@ gz_sidecar_parse (const char *text, gsize len, const char *model_dir, const char
   g_autoptr (GError) local = NULL;
   if (!json_parser_load_from_data (parser, text, (gssize) len, &local))
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: not valid JSON: %s", path,
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s: not valid JSON: %s", path,
                    local->message);
       return FALSE;
     }
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_INVALID, "%s: not a JSON object", path);
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s: not a JSON object", path);
       return FALSE;
     }
   JsonObject *o = json_node_get_object (root);
@@ -245,9 +246,9 @@ gz_sidecar_parse (const char *text, gsize len, const char *model_dir, const char
 }
 
 gboolean
-gz_sidecar_read (const char *model_path, GzSettings *s, GError **error)
+gaze_io_sidecar_read (const char *model_path, GazeIoOverrides *s, GError **error)
 {
-  g_autofree char *path = gz_sidecar_path (model_path);
+  g_autofree char *path = gaze_io_sidecar_path (model_path);
   g_autofree char *dir = g_path_get_dirname (model_path);
   gboolean have_labels_key = FALSE;
 
@@ -255,9 +256,9 @@ gz_sidecar_read (const char *model_path, GzSettings *s, GError **error)
     {
       g_autofree char *text = NULL;
       gsize len;
-      if (!gz_io_read_regular_file (path, SIDECAR_MAX_BYTES, &text, &len, error))
+      if (!gaze_io_read_regular_file (path, SIDECAR_MAX_BYTES, &text, &len, error))
         return FALSE;
-      if (!gz_sidecar_parse (text, len, dir, path, s, &have_labels_key, error))
+      if (!gaze_io_sidecar_parse (text, len, dir, path, s, &have_labels_key, error))
         return FALSE;
     }
 
@@ -266,7 +267,7 @@ gz_sidecar_read (const char *model_path, GzSettings *s, GError **error)
       g_autofree char *labels = g_build_filename (dir, "labels.txt", NULL);
       if (g_file_test (labels, G_FILE_TEST_IS_REGULAR))
         {
-          s->labels = gz_labels_read (labels, error);
+          s->labels = gaze_io_labels_read (labels, error);
           if (s->labels == NULL)
             return FALSE;
           s->labels_path = g_steal_pointer (&labels);
@@ -305,28 +306,28 @@ append_triple (GString *out, const char *key, const float v[3])
 static GStrv
 existing_inline_labels (const char *model_path)
 {
-  g_autofree char *path = gz_sidecar_path (model_path);
+  g_autofree char *path = gaze_io_sidecar_path (model_path);
   g_autofree char *dir = g_path_get_dirname (model_path);
   g_autofree char *text = NULL;
   gsize len;
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)
-      || !gz_io_read_regular_file (path, SIDECAR_MAX_BYTES, &text, &len, NULL))
+      || !gaze_io_read_regular_file (path, SIDECAR_MAX_BYTES, &text, &len, NULL))
     return NULL;
-  GzSettings s;
-  gz_settings_init (&s);
+  GazeIoOverrides s;
+  gaze_io_overrides_init (&s);
   GStrv labels = NULL;
-  if (gz_sidecar_parse (text, len, dir, path, &s, NULL, NULL) && s.labels_path != NULL
+  if (gaze_io_sidecar_parse (text, len, dir, path, &s, NULL, NULL) && s.labels_path != NULL
       && g_str_equal (s.labels_path, "inline"))
     labels = g_steal_pointer (&s.labels);
-  gz_settings_clear (&s);
+  gaze_io_overrides_clear (&s);
   return labels;
 }
 
 gboolean
-gz_sidecar_write (const char *model_path, const GzPreprocess *pp, const char *labels_path,
-                  GError **error)
+gaze_io_sidecar_write (const char *model_path, const GzPreprocess *pp, const char *labels_path,
+                       GError **error)
 {
-  g_autofree char *path = gz_sidecar_path (model_path);
+  g_autofree char *path = gaze_io_sidecar_path (model_path);
   g_autoptr (GString) out = g_string_new ("{\n");
   append_triple (out, "mean", pp->mean);
   append_triple (out, "std", pp->std);

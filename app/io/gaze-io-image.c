@@ -1,4 +1,4 @@
-/* gz-image-load.c — decoding image files into the engine's RGB8 GzImage
+/* gaze-io-image.c — decoding image files into the engine's RGB8 GzImage
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #define G_LOG_DOMAIN "gaze-io"
@@ -11,15 +11,15 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
-#include "gz-image-load.h"
+#include "gaze-io-image.h"
 
-G_DEFINE_QUARK (gz - io - error - quark, gz_io_error)
+G_DEFINE_QUARK (gaze - io - error - quark, gaze_io_error)
 
 #define DEFAULT_MAX_PIXELS ((gint64) 100 * 1000 * 1000)
 #define CHUNK (64 * 1024)
 
 void
-gz_loaded_image_free (GzLoadedImage *image)
+gaze_io_image_free (GazeIoImage *image)
 {
   if (image == NULL)
     return;
@@ -37,15 +37,14 @@ too_large (gint64 w, gint64 h, gint64 max_pixels)
 static void
 set_too_large (GError **error, const char *what, gint64 w, gint64 h, gint64 max_pixels)
 {
-  g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_TOO_LARGE,
-               "%s: too large: %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT " exceeds %" G_GINT64_FORMAT
-               " pixels (raise the limit with --limits image-pixels=N or "
-               "GAZE_LIMITS=image-pixels=N)",
+  g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_TOO_LARGE,
+               "%s: too large: %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT
+               " exceeds the image-pixels limit of %" G_GINT64_FORMAT " pixels",
                what, w, h, max_pixels);
 }
 
-GzLoadedImage *
-gz_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error)
+GazeIoImage *
+gaze_io_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error)
 {
   g_return_val_if_fail (GDK_IS_PIXBUF (pixbuf), NULL);
 
@@ -54,7 +53,7 @@ gz_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error)
   if (gdk_pixbuf_get_colorspace (pb) != GDK_COLORSPACE_RGB
       || gdk_pixbuf_get_bits_per_sample (pb) != 8)
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_CORRUPT, "unsupported pixel layout");
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT, "unsupported pixel layout");
       return NULL;
     }
   int w = gdk_pixbuf_get_width (pb), h = gdk_pixbuf_get_height (pb);
@@ -62,17 +61,17 @@ gz_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error)
   gboolean alpha = gdk_pixbuf_get_has_alpha (pb);
   if (w <= 0 || h <= 0 || w > G_MAXINT / 3 || (alpha ? n != 4 : n != 3))
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_CORRUPT, "unsupported pixel layout");
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT, "unsupported pixel layout");
       return NULL;
     }
   const guint8 *src = gdk_pixbuf_read_pixels (pb);
 
-  g_autoptr (GzLoadedImage) img = g_new0 (GzLoadedImage, 1);
+  g_autoptr (GazeIoImage) img = g_new0 (GazeIoImage, 1);
   img->pixels = g_try_malloc ((gsize) w * h * 3);
   if (img->pixels == NULL)
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_TOO_LARGE, "not enough memory for a %d×%d image",
-                   w, h);
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_TOO_LARGE,
+                   "not enough memory for a %d×%d image", w, h);
       return NULL;
     }
   gboolean gray = TRUE;
@@ -149,7 +148,7 @@ size_prepared_cb (GdkPixbufLoader *loader, int width, int height, gpointer user_
 }
 
 /* Feeds a loader from a stream, refusing oversized images at the header. */
-static GzLoadedImage *
+static GazeIoImage *
 decode_stream (GInputStream *in, const char *what, gint64 max_pixels, GError **error)
 {
   g_autoptr (GdkPixbufLoader) loader = gdk_pixbuf_loader_new ();
@@ -192,24 +191,25 @@ decode_stream (GInputStream *in, const char *what, gint64 max_pixels, GError **e
     {
       GdkPixbufFormat *fmt = gdk_pixbuf_loader_get_format (loader);
       if (fmt == NULL || total == 0)
-        g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_NOT_IMAGE,
+        g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_NOT_IMAGE,
                      "%s: not an image (or a format this system cannot read)", what);
       else
         {
           g_autofree char *name = gdk_pixbuf_format_get_name (fmt);
-          g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_CORRUPT, "%s: cannot decode %s image: %s",
-                       what, name, local != NULL ? local->message : "no pixels");
+          g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT,
+                       "%s: cannot decode %s image: %s", what, name,
+                       local != NULL ? local->message : "no pixels");
         }
       return NULL;
     }
   if (guard.updated && guard.rows_done < gdk_pixbuf_get_height (pb))
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_CORRUPT,
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT,
                    "%s: the image is truncated: only %d of its %d rows could be decoded", what,
                    guard.rows_done, gdk_pixbuf_get_height (pb));
       return NULL;
     }
-  GzLoadedImage *img = gz_image_from_pixbuf (pb, error);
+  GazeIoImage *img = gaze_io_image_from_pixbuf (pb, error);
   if (img != NULL)
     {
       GdkPixbufFormat *fmt = gdk_pixbuf_loader_get_format (loader);
@@ -221,8 +221,8 @@ decode_stream (GInputStream *in, const char *what, gint64 max_pixels, GError **e
   return img;
 }
 
-GzLoadedImage *
-gz_image_load (const char *path, gint64 max_pixels, GError **error)
+GazeIoImage *
+gaze_io_image_load (const char *path, gint64 max_pixels, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
   if (max_pixels <= 0)
@@ -233,7 +233,7 @@ gz_image_load (const char *path, gint64 max_pixels, GError **error)
   GStatBuf st;
   if (g_stat (path, &st) == 0 && !S_ISREG (st.st_mode))
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_NOT_IMAGE, "%s: not a regular file", path);
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_NOT_IMAGE, "%s: not a regular file", path);
       return NULL;
     }
   g_autoptr (GFile) file = g_file_new_for_path (path);
@@ -251,7 +251,7 @@ gz_image_load (const char *path, gint64 max_pixels, GError **error)
   GdkPixbufFormat *fmt = gdk_pixbuf_get_file_info (path, &w, &h);
   if (fmt == NULL)
     {
-      g_set_error (error, GZ_IO_ERROR, GZ_IO_ERROR_NOT_IMAGE,
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_NOT_IMAGE,
                    "%s: not an image (or a format this system cannot read)", path);
       return NULL;
     }
@@ -263,8 +263,8 @@ gz_image_load (const char *path, gint64 max_pixels, GError **error)
   return decode_stream (G_INPUT_STREAM (in), path, max_pixels, error);
 }
 
-GzLoadedImage *
-gz_image_load_bytes (GBytes *bytes, gint64 max_pixels, GError **error)
+GazeIoImage *
+gaze_io_image_load_bytes (GBytes *bytes, gint64 max_pixels, GError **error)
 {
   g_return_val_if_fail (bytes != NULL, NULL);
   if (max_pixels <= 0)
