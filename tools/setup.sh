@@ -18,6 +18,11 @@ GAZE_TEST_PACKAGES=(
   python3 python3-numpy python3-scipy python3-pil python3-torch python3-torchvision python3-onnx
 )
 
+# Maintenance tools that no test runs: tests/image/gen-colormaps.py (matplotlib's
+# colormap data). test.sh installs them too, so that every script in the tree
+# runs on a machine it set up (tests/style/test-packages.py checks the lists).
+GAZE_TOOL_PACKAGES=(python3-matplotlib)
+
 # CI's third pass: libFuzzer targets, built with clang.
 GAZE_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
