@@ -23,6 +23,10 @@ GAZE_TEST_PACKAGES=(
 # runs on a machine it set up (tests/style/test-packages.py checks the lists).
 GAZE_TOOL_PACKAGES=(python3-matplotlib)
 
+# CI's packaging step (.ci/package): copy the checkout (git), build the .deb,
+# lint it, check the installed files (gsettings reads the compiled schema).
+GAZE_PACKAGING_PACKAGES=(git dpkg-dev debhelper lintian desktop-file-utils appstream libglib2.0-bin)
+
 # CI's third pass: libFuzzer targets, built with clang.
 GAZE_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 

@@ -481,7 +481,7 @@ def main():
     files = list(source_files())
     uses = Uses()
     uses.pending_shell = []
-    functions = set()
+    functions, own_programs = set(), set()
     local = local_module_names(files)
     for f in files:
         r, base, sb = rel(f), os.path.basename(f), shebang(f)
@@ -502,12 +502,16 @@ def main():
                              else sb.split()[1], r + " (#!)")
         elif r == os.path.join("debian", "rules"):
             recipes = "\n".join(line[1:] for line in text.splitlines() if line.startswith("\t"))
+            while re.search(r"\$\([^()]*\)", recipes):  # make's $(...), not the shell's
+                recipes = re.sub(r"\$\([^()]*\)", "MAKEVAR", recipes)
             scan_shell(recipes, r, uses, functions)
             uses.program("make", r + " (#!)")
         elif base == "meson.build":
             scan_meson(text, f, uses)
+            # The project's own programs (.ci/package runs the installed ones).
+            own_programs.update(re.findall(r"executable\(\s*'([^']+)'", text))
     for name, where in uses.pending_shell:
-        if name not in functions:
+        if name not in functions and name not in own_programs:
             uses.program(name, where)
 
     lists = setup_lists()
