@@ -23,4 +23,6 @@ if [ $# -eq 0 ]; then
     set -- "$demo_image" data/demo/shapes.onnx
   fi
 fi
-exec build/app/gaze/gaze "$@"
+# The uninstalled build finds its demo, schema and translations through the
+# variables meson.build gives `meson devenv` (no build path is compiled in).
+exec meson devenv -C build -w "$PWD" "$PWD/build/app/gaze/gaze" "$@"

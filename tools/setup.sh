@@ -18,6 +18,15 @@ GAZE_TEST_PACKAGES=(
   python3 python3-numpy python3-scipy python3-pil python3-torch python3-torchvision python3-onnx
 )
 
+# Maintenance tools that no test runs: tests/image/gen-colormaps.py (matplotlib's
+# colormap data). test.sh installs them too, so that every script in the tree
+# runs on a machine it set up (tests/style/test-packages.py checks the lists).
+GAZE_TOOL_PACKAGES=(python3-matplotlib)
+
+# CI's packaging step (.ci/package): copy the checkout (git), build the .deb,
+# lint it, check the installed files (gsettings reads the compiled schema).
+GAZE_PACKAGING_PACKAGES=(git dpkg-dev debhelper lintian desktop-file-utils appstream libglib2.0-bin)
+
 # CI's third pass: libFuzzer targets, built with clang.
 GAZE_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 

@@ -26,32 +26,17 @@ gaze_ui_init (void)
     }
 }
 
-gboolean
-gaze_ui_running_uninstalled (void)
-{
-  static int uninstalled = -1;
-
-  if (uninstalled < 0)
-    {
-      g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
-      g_autofree char *build_root = g_path_get_dirname (GAZE_BUILD_DATADIR);
-      g_autofree char *prefix = g_strconcat (build_root, G_DIR_SEPARATOR_S, NULL);
-
-      uninstalled = exe != NULL && g_str_has_prefix (exe, prefix);
-    }
-  return uninstalled;
-}
-
 char *
 gaze_ui_find_demo_dir (void)
 {
   const char *env = g_getenv ("GAZE_DEMO_DIR");
+  const char *data = g_getenv ("GAZE_DATA_DIR");
   g_autofree char *dir = NULL;
 
   if (env != NULL && *env != '\0')
     dir = g_strdup (env);
-  else if (gaze_ui_running_uninstalled ())
-    dir = g_build_filename (GAZE_SOURCE_DATADIR, "demo", NULL);
+  else if (data != NULL && *data != '\0')
+    dir = g_build_filename (data, "demo", NULL);
   else
     dir = g_build_filename (GAZE_PKGDATADIR, "demo", NULL);
 

@@ -12,11 +12,9 @@ G_BEGIN_DECLS
 /* Registers the GResource and the widget types. Safe to call more than once. */
 void gaze_ui_init (void);
 
-/* The folder holding the bundled demo (model + images): the source tree when
- * running uninstalled, the installed data folder otherwise. NULL if absent. */
+/* The folder holding the bundled demo (model + images): $GAZE_DEMO_DIR, else
+ * $GAZE_DATA_DIR/demo (set for uninstalled runs by run.sh, the tests and
+ * `meson devenv`), else the installed data folder. NULL if it holds no model. */
 char *gaze_ui_find_demo_dir (void);
-
-/* Whether the running executable lives in the build tree. */
-gboolean gaze_ui_running_uninstalled (void);
 
 G_END_DECLS
