@@ -53,7 +53,7 @@ rank (const float *logits, int k, Ranked *out)
 
 static void
 print_json (const char *model, const char *image, const Ranked *r, int top,
-            const char *const *labels)
+            const char *const *labels, const char *const *warnings)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -78,6 +78,12 @@ print_json (const char *model, const char *image, const Ranked *r, int top,
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+  /* Why the image is damaged (--allow-damaged); empty for a sound one. */
+  json_builder_set_member_name (b, "warnings");
+  json_builder_begin_array (b);
+  for (const char *const *w = warnings; w != NULL && *w != NULL; w++)
+    json_builder_add_string_value (b, *w);
+  json_builder_end_array (b);
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -87,9 +93,12 @@ print_json (const char *model, const char *image, const Ranked *r, int top,
 }
 
 static void
-print_text (const char *image, const Ranked *r, int top, const char *const *labels)
+print_text (const char *image, const Ranked *r, int top, const char *const *labels,
+            const char *const *warnings)
 {
   printf ("%s\n", image);
+  for (const char *const *w = warnings; w != NULL && *w != NULL; w++)
+    printf ("  DAMAGED: %s\n", *w);
   for (int i = 0; i < top; i++)
     {
       char buf[32];
@@ -124,7 +133,9 @@ gz_cli_predict (int argc, char **argv)
       ctx,
       "With --json, each image prints one JSON object on its own line (JSON Lines):\n"
       "  {\"model\": M, \"image\": I, \"top\": [{\"index\": i, \"label\": s, \"logit\": x,"
-      " \"probability\": p}, ...]}\n"
+      " \"probability\": p}, ...], \"warnings\": [s, ...]}\n"
+      "\"warnings\" says why an image is damaged (only with --allow-damaged; a damaged\n"
+      "image is otherwise refused); it is empty for a sound one.\n"
       "With --input-tensor, no IMAGE is given and \"image\" is the .npy path.\n"
       "Exit status: 0 on success, 1 on bad input, 2 on a usage error.\n");
   gz_cli_options_add (ctx, &opts);
@@ -178,8 +189,10 @@ gz_cli_predict (int argc, char **argv)
       const char *image = opts.input_tensor != NULL ? NULL : rest[1 + i];
       const char *name = image != NULL ? image : opts.input_tensor;
       GzTensor *input = NULL;
-      if (!gz_cli_model_input (&m, &opts, image, &input, NULL, NULL, &error))
+      g_autoptr (GzLoadedImage) loaded = NULL;
+      if (!gz_cli_model_input (&m, &opts, image, &input, NULL, &loaded, &error))
         goto fail;
+      const char *const *warnings = loaded != NULL ? (const char *const *) loaded->warnings : NULL;
       GzStatus st = gz_session_forward (session, input, NULL, &err);
       gz_tensor_free (input);
       if (st != GZ_OK)
@@ -201,9 +214,9 @@ gz_cli_predict (int argc, char **argv)
       rank (gz_tensor_f (out), (int) k, r);
       int shown = MIN (top, (int) k);
       if (opts.json)
-        print_json (rest[0], name, r, shown, m.labels);
+        print_json (rest[0], name, r, shown, m.labels, warnings);
       else
-        print_text (name, r, shown, m.labels);
+        print_text (name, r, shown, m.labels, warnings);
       fflush (stdout);
     }
 
