@@ -19,6 +19,7 @@ struct _GazeImage
   int width, height, stride;
   GdkTexture *texture;
   GPtrArray *levels; /* GdkTexture: halved again and again, for drawing zoomed out */
+  char **warnings; /* NULL, or why the file is damaged */
 };
 
 G_DEFINE_BOXED_TYPE (GazeImage, gaze_image, gaze_image_ref, gaze_image_unref)
@@ -43,6 +44,7 @@ gaze_image_unref (GazeImage *self)
       g_clear_pointer (&self->rgb, g_bytes_unref);
       g_clear_object (&self->texture);
       g_clear_pointer (&self->levels, g_ptr_array_unref);
+      g_strfreev (self->warnings);
       g_free (self);
     }
 }
@@ -113,6 +115,7 @@ gaze_image_new_take (GzLoadedImage *loaded, GFile *file)
   self->rgb = g_bytes_new_take (g_steal_pointer (&loaded->pixels), size);
   self->texture = gdk_memory_texture_new (self->width, self->height, GDK_MEMORY_R8G8B8, self->rgb,
                                           self->stride);
+  self->warnings = g_steal_pointer (&loaded->warnings);
   gz_loaded_image_free (loaded);
   build_levels (self);
   return self;
@@ -169,7 +172,7 @@ gaze_image_new_for_texture (GdkTexture *texture, GFile *file)
 }
 
 GazeImage *
-gaze_image_load (GFile *file, GCancellable *cancellable, GError **error)
+gaze_image_load (GFile *file, gboolean allow_damaged, GCancellable *cancellable, GError **error)
 {
   g_autofree char *path = NULL;
   g_autofree char *basename = NULL;
@@ -186,7 +189,16 @@ gaze_image_load (GFile *file, GCancellable *cancellable, GError **error)
                    basename);
       return NULL;
     }
-  loaded = gz_image_load (path, 0, &local_error);
+  loaded = gz_image_load_full (
+      path, 0, allow_damaged ? GZ_IMAGE_LOAD_ALLOW_DAMAGED : GZ_IMAGE_LOAD_DEFAULT, &local_error);
+  if (loaded == NULL && g_error_matches (local_error, GZ_IO_ERROR, GZ_IO_ERROR_DAMAGED))
+    {
+      /* The window offers to analyse it anyway. */
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_DAMAGED_IMAGE,
+                   _ ("The image “%s” is damaged and was not analysed: %s"), basename,
+                   local_error->message);
+      return NULL;
+    }
   if (loaded == NULL)
     {
       /* gaze-io's message names the path and the reason; the prefix is ours. */
@@ -202,11 +214,25 @@ gaze_image_load (GFile *file, GCancellable *cancellable, GError **error)
   return gaze_image_new_take (loaded, file);
 }
 
+typedef struct
+{
+  GFile *file;
+  gboolean allow_damaged;
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
+{
+  g_object_unref (data->file);
+  g_free (data);
+}
+
 static void
 load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
+  LoadData *data = task_data;
   GError *error = NULL;
-  GazeImage *image = gaze_image_load (task_data, cancellable, &error);
+  GazeImage *image = gaze_image_load (data->file, data->allow_damaged, cancellable, &error);
 
   if (image == NULL)
     g_task_return_error (task, error);
@@ -215,16 +241,20 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
 }
 
 void
-gaze_image_load_async (GFile *file, GCancellable *cancellable, GAsyncReadyCallback callback,
-                       gpointer user_data)
+gaze_image_load_async (GFile *file, gboolean allow_damaged, GCancellable *cancellable,
+                       GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
+  LoadData *data;
 
   g_return_if_fail (G_IS_FILE (file));
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, gaze_image_load_async);
-  g_task_set_task_data (task, g_object_ref (file), g_object_unref);
+  data = g_new0 (LoadData, 1);
+  data->file = g_object_ref (file);
+  data->allow_damaged = allow_damaged;
+  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
   g_task_set_return_on_cancel (task, TRUE);
   g_task_run_in_thread (task, load_thread);
 }
@@ -244,6 +274,26 @@ gaze_image_get_file (GazeImage *self)
   g_return_val_if_fail (self != NULL, NULL);
 
   return self->file;
+}
+
+GFile *
+gaze_image_load_get_file (GAsyncResult *result)
+{
+  LoadData *data;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaze_image_load_async, NULL);
+
+  data = g_task_get_task_data (G_TASK (result));
+  return data->file;
+}
+
+const char *const *
+gaze_image_get_warnings (GazeImage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return (const char *const *) self->warnings;
 }
 
 GdkTexture *

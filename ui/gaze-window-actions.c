@@ -723,6 +723,12 @@ drop_cb (GtkDropTarget *target, const GValue *value, double x, double y, GazeWin
 
 /* ---- Installation ------------------------------------------------------- */
 
+static void
+analyse_damaged_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  _gaze_window_load_damaged_image (GAZE_WINDOW (widget));
+}
+
 void
 _gaze_window_class_init_actions (GtkWidgetClass *widget_class)
 {
@@ -743,6 +749,8 @@ _gaze_window_class_init_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.cycle-method", NULL, cycle_method_action);
   gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
   gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
+  gtk_widget_class_install_action (widget_class, "win.analyse-damaged", NULL,
+                                   analyse_damaged_action);
   gtk_widget_class_install_property_action (widget_class, "win.compare", "compare");
   gtk_widget_class_install_action (widget_class, "win.apply-preprocess", NULL,
                                    apply_preprocess_action);
