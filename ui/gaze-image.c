@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "gaze-image.h"
 #include "gaze-model.h"
@@ -193,10 +194,13 @@ gaze_image_load (GFile *file, gboolean allow_damaged, GCancellable *cancellable,
       path, 0, allow_damaged ? GZ_IMAGE_LOAD_ALLOW_DAMAGED : GZ_IMAGE_LOAD_DEFAULT, &local_error);
   if (loaded == NULL && g_error_matches (local_error, GZ_IO_ERROR, GZ_IO_ERROR_DAMAGED))
     {
-      /* The window offers to analyse it anyway. */
-      g_set_error (error, GAZE_ERROR, GAZE_ERROR_DAMAGED_IMAGE,
-                   _ ("The image “%s” is damaged and was not analysed: %s"), basename,
-                   local_error->message);
+      /* The window offers to analyse it anyway. gaze-io's message starts
+       * with the path, which the banner does not need. */
+      const char *why = local_error->message;
+      if (g_str_has_prefix (why, path) && g_str_has_prefix (why + strlen (path), ": "))
+        why += strlen (path) + 2;
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_DAMAGED_IMAGE, _ ("“%s” was not analysed: %s"),
+                   basename, why);
       return NULL;
     }
   if (loaded == NULL)
