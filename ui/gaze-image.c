@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gaze-image.h"
+#include "gaze-task.h"
 #include "gaze-model.h"
 #include "gz-image-load.h"
 
@@ -234,10 +235,12 @@ load_data_free (LoadData *data)
 static void
 load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
+  gaze_task_begin (task);
   LoadData *data = task_data;
   GError *error = NULL;
   GazeImage *image = gaze_image_load (data->file, data->allow_damaged, cancellable, &error);
 
+  gaze_task_end (task);
   if (image == NULL)
     g_task_return_error (task, error);
   else
@@ -260,7 +263,7 @@ gaze_image_load_async (GFile *file, gboolean allow_damaged, GCancellable *cancel
   data->allow_damaged = allow_damaged;
   g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
   g_task_set_return_on_cancel (task, TRUE);
-  g_task_run_in_thread (task, load_thread);
+  gaze_task_run_in_thread (task, load_thread);
 }
 
 GazeImage *
@@ -269,6 +272,7 @@ gaze_image_load_finish (GAsyncResult *result, GError **error)
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaze_image_load_async, NULL);
 
+  gaze_task_finish (result);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "gaze-export.h"
+#include "gaze-task.h"
 #include "gaze-settings.h"
 #include "gaze-ui.h"
 #include "gaze-window-private.h"
@@ -540,9 +541,11 @@ static void
 read_labels_thread (GTask *task, gpointer source_object, gpointer task_data,
                     GCancellable *cancellable)
 {
+  gaze_task_begin (task);
   GError *error = NULL;
   GStrv labels = gz_labels_read (task_data, &error);
 
+  gaze_task_end (task);
   if (labels == NULL)
     g_task_return_error (task, error);
   else
@@ -555,6 +558,7 @@ labels_read_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   GazeWindow *self = GAZE_WINDOW (source);
   g_autoptr (GazeModel) model = user_data;
   g_autoptr (GError) error = NULL;
+  gaze_task_finish (res);
   g_auto (GStrv) labels = g_task_propagate_pointer (G_TASK (res), &error);
   const char *path = g_task_get_task_data (G_TASK (res));
   g_autofree char *base = g_path_get_basename (path);
@@ -606,7 +610,7 @@ gaze_window_open_labels (GazeWindow *self, GFile *file)
   g_task_set_task_data (task, path, g_free);
   g_task_set_return_on_cancel (task, TRUE);
   _gaze_window_pending_begin (self);
-  g_task_run_in_thread (task, read_labels_thread);
+  gaze_task_run_in_thread (task, read_labels_thread);
 }
 
 static void
