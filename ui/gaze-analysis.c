@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "gaze-analysis.h"
+#include "gaze-task.h"
 #include "gaze-model.h"
 
 typedef struct
@@ -177,11 +178,13 @@ gaze_analysis_run (GazeAnalysisRequest *request, GCancellable *cancellable,
 static void
 run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
+  gaze_task_begin (task);
   Job *job = task_data;
   GError *error = NULL;
   GazeAnalysisResult *result;
 
   result = gaze_analysis_run (job->request, cancellable, &job->progress_permille, &error);
+  gaze_task_end (task);
   if (result == NULL)
     g_task_return_error (task, error);
   else
@@ -204,7 +207,7 @@ gaze_analysis_run_async (GazeAnalysisRequest *request, GCancellable *cancellable
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, gaze_analysis_run_async);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
-  g_task_run_in_thread (task, run_thread);
+  gaze_task_run_in_thread (task, run_thread);
   return task;
 }
 
@@ -214,6 +217,7 @@ gaze_analysis_run_finish (GAsyncResult *result, GError **error)
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaze_analysis_run_async, NULL);
 
+  gaze_task_finish (result);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "gaze-export.h"
+#include "gaze-task.h"
 #include "gaze-model.h"
 #include "gaze-settings.h"
 
@@ -447,9 +448,11 @@ write_data_free (WriteData *data)
 static void
 write_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
+  gaze_task_begin (task);
   WriteData *data = task_data;
   GError *error = NULL;
 
+  gaze_task_end (task);
   if (gaze_export_write (data->export, data->file, data->format, &error))
     g_task_return_boolean (task, TRUE);
   else
@@ -473,7 +476,7 @@ gaze_export_write_async (GazeExport *export, GFile *file, GazeExportFormat forma
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, gaze_export_write_async);
   g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
-  g_task_run_in_thread (task, write_thread);
+  gaze_task_run_in_thread (task, write_thread);
 }
 
 gboolean
@@ -481,5 +484,6 @@ gaze_export_write_finish (GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
 
+  gaze_task_finish (result);
   return g_task_propagate_boolean (G_TASK (result), error);
 }

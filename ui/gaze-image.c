@@ -6,8 +6,10 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "gaze-image.h"
+#include "gaze-task.h"
 #include "gaze-model.h"
 #include "gaze-io-image.h"
 
@@ -19,6 +21,7 @@ struct _GazeImage
   int width, height, stride;
   GdkTexture *texture;
   GPtrArray *levels; /* GdkTexture: halved again and again, for drawing zoomed out */
+  char **warnings; /* NULL, or why the file is damaged */
 };
 
 G_DEFINE_BOXED_TYPE (GazeImage, gaze_image, gaze_image_ref, gaze_image_unref)
@@ -43,6 +46,7 @@ gaze_image_unref (GazeImage *self)
       g_clear_pointer (&self->rgb, g_bytes_unref);
       g_clear_object (&self->texture);
       g_clear_pointer (&self->levels, g_ptr_array_unref);
+      g_strfreev (self->warnings);
       g_free (self);
     }
 }
@@ -113,6 +117,7 @@ gaze_image_new_take (GazeIoImage *loaded, GFile *file)
   self->rgb = g_bytes_new_take (g_steal_pointer (&loaded->pixels), size);
   self->texture = gdk_memory_texture_new (self->width, self->height, GDK_MEMORY_R8G8B8, self->rgb,
                                           self->stride);
+  self->warnings = g_steal_pointer (&loaded->warnings);
   gaze_io_image_free (loaded);
   build_levels (self);
   return self;
@@ -169,7 +174,7 @@ gaze_image_new_for_texture (GdkTexture *texture, GFile *file)
 }
 
 GazeImage *
-gaze_image_load (GFile *file, GCancellable *cancellable, GError **error)
+gaze_image_load (GFile *file, gboolean allow_damaged, GCancellable *cancellable, GError **error)
 {
   g_autofree char *path = NULL;
   g_autofree char *basename = NULL;
@@ -186,7 +191,20 @@ gaze_image_load (GFile *file, GCancellable *cancellable, GError **error)
                    basename);
       return NULL;
     }
-  loaded = gaze_io_image_load (path, 0, &local_error);
+  loaded = gaze_io_image_load_full (
+      path, 0, allow_damaged ? GAZE_IO_IMAGE_LOAD_ALLOW_DAMAGED : GAZE_IO_IMAGE_LOAD_DEFAULT,
+      &local_error);
+  if (loaded == NULL && g_error_matches (local_error, GAZE_IO_ERROR, GAZE_IO_ERROR_DAMAGED))
+    {
+      /* The window offers to analyse it anyway. gaze-io's message starts
+       * with the path, which the banner does not need. */
+      const char *why = local_error->message;
+      if (g_str_has_prefix (why, path) && g_str_has_prefix (why + strlen (path), ": "))
+        why += strlen (path) + 2;
+      g_set_error (error, GAZE_ERROR, GAZE_ERROR_DAMAGED_IMAGE, _ ("“%s” was not analysed: %s"),
+                   basename, why);
+      return NULL;
+    }
   if (loaded == NULL)
     {
       /* gaze-io's message names the path and the reason; the prefix is ours. */
@@ -202,12 +220,28 @@ gaze_image_load (GFile *file, GCancellable *cancellable, GError **error)
   return gaze_image_new_take (loaded, file);
 }
 
+typedef struct
+{
+  GFile *file;
+  gboolean allow_damaged;
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
+{
+  g_object_unref (data->file);
+  g_free (data);
+}
+
 static void
 load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
+  gaze_task_begin (task);
+  LoadData *data = task_data;
   GError *error = NULL;
-  GazeImage *image = gaze_image_load (task_data, cancellable, &error);
+  GazeImage *image = gaze_image_load (data->file, data->allow_damaged, cancellable, &error);
 
+  gaze_task_end (task);
   if (image == NULL)
     g_task_return_error (task, error);
   else
@@ -215,18 +249,22 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
 }
 
 void
-gaze_image_load_async (GFile *file, GCancellable *cancellable, GAsyncReadyCallback callback,
-                       gpointer user_data)
+gaze_image_load_async (GFile *file, gboolean allow_damaged, GCancellable *cancellable,
+                       GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
+  LoadData *data;
 
   g_return_if_fail (G_IS_FILE (file));
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, gaze_image_load_async);
-  g_task_set_task_data (task, g_object_ref (file), g_object_unref);
+  data = g_new0 (LoadData, 1);
+  data->file = g_object_ref (file);
+  data->allow_damaged = allow_damaged;
+  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
   g_task_set_return_on_cancel (task, TRUE);
-  g_task_run_in_thread (task, load_thread);
+  gaze_task_run_in_thread (task, load_thread);
 }
 
 GazeImage *
@@ -235,6 +273,7 @@ gaze_image_load_finish (GAsyncResult *result, GError **error)
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaze_image_load_async, NULL);
 
+  gaze_task_finish (result);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
@@ -244,6 +283,26 @@ gaze_image_get_file (GazeImage *self)
   g_return_val_if_fail (self != NULL, NULL);
 
   return self->file;
+}
+
+GFile *
+gaze_image_load_get_file (GAsyncResult *result)
+{
+  LoadData *data;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaze_image_load_async, NULL);
+
+  data = g_task_get_task_data (G_TASK (result));
+  return data->file;
+}
+
+const char *const *
+gaze_image_get_warnings (GazeImage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return (const char *const *) self->warnings;
 }
 
 GdkTexture *

@@ -18,10 +18,15 @@ GType gaze_image_get_type (void) G_GNUC_CONST;
 /* From a pixbuf: EXIF orientation applied, alpha composited onto black. */
 GazeImage *gaze_image_new_for_pixbuf (GdkPixbuf *pixbuf, GFile *file);
 GazeImage *gaze_image_new_for_texture (GdkTexture *texture, GFile *file);
-GazeImage *gaze_image_load (GFile *file, GCancellable *cancellable, GError **error);
-void gaze_image_load_async (GFile *file, GCancellable *cancellable, GAsyncReadyCallback callback,
-                            gpointer user_data);
+/* A damaged file fails with GAZE_ERROR_DAMAGED_IMAGE unless allow_damaged;
+ * then gaze_image_get_warnings says what is wrong with it. */
+GazeImage *gaze_image_load (GFile *file, gboolean allow_damaged, GCancellable *cancellable,
+                            GError **error);
+void gaze_image_load_async (GFile *file, gboolean allow_damaged, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data);
 GazeImage *gaze_image_load_finish (GAsyncResult *result, GError **error);
+/* The file a gaze_image_load_async result was loading (to retry it). */
+GFile *gaze_image_load_get_file (GAsyncResult *result);
 
 GazeImage *gaze_image_ref (GazeImage *self);
 void gaze_image_unref (GazeImage *self);
@@ -29,6 +34,8 @@ void gaze_image_unref (GazeImage *self);
 /* NULL for pasted images. */
 GFile *gaze_image_get_file (GazeImage *self);
 GdkTexture *gaze_image_get_texture (GazeImage *self);
+/* NULL for a sound image; else why it is damaged (loaded with allow_damaged). */
+const char *const *gaze_image_get_warnings (GazeImage *self);
 /* The texture, then copies halved until at most 512 pixels wide and high. */
 GPtrArray *gaze_image_get_levels (GazeImage *self);
 /* Points into the image; valid while it lives. */

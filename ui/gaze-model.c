@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "gaze-model.h"
+#include "gaze-task.h"
 #include "gaze-io-sidecar.h"
 
 struct _GazeModel
@@ -145,9 +146,11 @@ gaze_model_load (GFile *file, GCancellable *cancellable, GError **error)
 static void
 load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
+  gaze_task_begin (task);
   GError *error = NULL;
   GazeModel *model = gaze_model_load (task_data, cancellable, &error);
 
+  gaze_task_end (task);
   if (model == NULL)
     g_task_return_error (task, error);
   else
@@ -167,7 +170,7 @@ gaze_model_load_async (GFile *file, GCancellable *cancellable, GAsyncReadyCallba
   g_task_set_task_data (task, g_object_ref (file), g_object_unref);
   /* A cancelled load is thrown away even if the thread is still reading. */
   g_task_set_return_on_cancel (task, TRUE);
-  g_task_run_in_thread (task, load_thread);
+  gaze_task_run_in_thread (task, load_thread);
 }
 
 GazeModel *
@@ -176,6 +179,7 @@ gaze_model_load_finish (GAsyncResult *result, GError **error)
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gaze_model_load_async, NULL);
 
+  gaze_task_finish (result);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 

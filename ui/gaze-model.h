@@ -56,6 +56,7 @@ typedef enum
   GAZE_ERROR_ENGINE, /* the engine refused; the message says why */
   GAZE_ERROR_NOT_IMAGE,
   GAZE_ERROR_NOT_MODEL,
+  GAZE_ERROR_DAMAGED_IMAGE, /* decodable but damaged: analysed only when asked */
 } GazeError;
 
 /* Turns an engine error into a GError in GAZE_ERROR (or G_IO_ERROR_CANCELLED). */

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "gaze-export.h"
+#include "gaze-task.h"
 #include "gaze-settings.h"
 #include "gaze-ui.h"
 #include "gaze-window-private.h"
@@ -540,9 +541,11 @@ static void
 read_labels_thread (GTask *task, gpointer source_object, gpointer task_data,
                     GCancellable *cancellable)
 {
+  gaze_task_begin (task);
   GError *error = NULL;
   GStrv labels = gaze_io_labels_read (task_data, &error);
 
+  gaze_task_end (task);
   if (labels == NULL)
     g_task_return_error (task, error);
   else
@@ -555,6 +558,7 @@ labels_read_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   GazeWindow *self = GAZE_WINDOW (source);
   g_autoptr (GazeModel) model = user_data;
   g_autoptr (GError) error = NULL;
+  gaze_task_finish (res);
   g_auto (GStrv) labels = g_task_propagate_pointer (G_TASK (res), &error);
   const char *path = g_task_get_task_data (G_TASK (res));
   g_autofree char *base = g_path_get_basename (path);
@@ -606,7 +610,7 @@ gaze_window_open_labels (GazeWindow *self, GFile *file)
   g_task_set_task_data (task, path, g_free);
   g_task_set_return_on_cancel (task, TRUE);
   _gaze_window_pending_begin (self);
-  g_task_run_in_thread (task, read_labels_thread);
+  gaze_task_run_in_thread (task, read_labels_thread);
 }
 
 static void
@@ -723,6 +727,12 @@ drop_cb (GtkDropTarget *target, const GValue *value, double x, double y, GazeWin
 
 /* ---- Installation ------------------------------------------------------- */
 
+static void
+analyse_damaged_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  _gaze_window_load_damaged_image (GAZE_WINDOW (widget));
+}
+
 void
 _gaze_window_class_init_actions (GtkWidgetClass *widget_class)
 {
@@ -743,6 +753,8 @@ _gaze_window_class_init_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.cycle-method", NULL, cycle_method_action);
   gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
   gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
+  gtk_widget_class_install_action (widget_class, "win.analyse-damaged", NULL,
+                                   analyse_damaged_action);
   gtk_widget_class_install_property_action (widget_class, "win.compare", "compare");
   gtk_widget_class_install_action (widget_class, "win.apply-preprocess", NULL,
                                    apply_preprocess_action);

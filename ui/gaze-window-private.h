@@ -62,9 +62,14 @@ struct _GazeWindow
 
   gboolean updating_widgets;
   char *last_message; /* the last toast, for tests */
+  /* A damaged image refused until "Analyse Anyway" (win.analyse-damaged). */
+  GFile *damaged_file;
 
   /* Template widgets. */
   AdwToastOverlay *toast_overlay;
+  GtkInfoBar *damaged_bar;
+  GtkLabel *damaged_label;
+  GtkWidget *damaged_button;
   AdwWindowTitle *window_title;
   AdwSplitButton *open_model_button;
   GtkStack *main_stack;
@@ -121,6 +126,8 @@ void _gaze_window_request_compare (GazeWindow *self);
 void _gaze_window_drop_results (GazeWindow *self);
 void _gaze_window_load_model (GazeWindow *self, GFile *file);
 void _gaze_window_load_image (GazeWindow *self, GFile *file);
+/* Loads the refused damaged image anyway; its analysis is marked damaged. */
+void _gaze_window_load_damaged_image (GazeWindow *self);
 void _gaze_window_show_image (GazeWindow *self, GazeImage *image);
 gboolean _gaze_window_is_image_content_type (const char *content_type);
 gboolean _gaze_window_parse_triple (const char *text, int n, gboolean positive, float *out);

@@ -891,12 +891,35 @@ scan_folder (GazeWindow *self, GFile *file)
       }
 }
 
+/* A damaged image the user chose to analyse stays marked; a sound one hides
+ * the banner. */
+static void
+update_damaged_bar (GazeWindow *self, GazeImage *image)
+{
+  const char *const *warnings = gaze_image_get_warnings (image);
+
+  g_clear_object (&self->damaged_file);
+  gtk_widget_set_visible (self->damaged_button, FALSE);
+  if (warnings != NULL)
+    {
+      GFile *file = gaze_image_get_file (image);
+      g_autofree char *name = file != NULL ? g_file_get_basename (file) : g_strdup ("");
+      g_autofree char *list = g_strjoinv ("; ", (char **) warnings);
+      g_autofree char *text = g_strdup_printf (
+          _ ("The image “%s” is damaged (%s): its analysis may be wrong."), name, list);
+
+      gtk_label_set_text (self->damaged_label, text);
+    }
+  gtk_info_bar_set_revealed (self->damaged_bar, warnings != NULL);
+}
+
 void
 _gaze_window_show_image (GazeWindow *self, GazeImage *image)
 {
   _gaze_window_drop_results (self);
   g_clear_pointer (&self->image, gaze_image_unref);
   self->image = gaze_image_ref (image);
+  update_damaged_bar (self, image);
   gaze_image_view_set_texture (self->image_view, gaze_image_get_texture (image));
   gaze_image_view_set_texture (self->compare_view, gaze_image_get_texture (image));
   gaze_image_view_set_levels (self->image_view, gaze_image_get_levels (image));
@@ -929,6 +952,15 @@ image_loaded_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   _gaze_window_pending_end (self);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
+  if (g_error_matches (error, GAZE_ERROR, GAZE_ERROR_DAMAGED_IMAGE))
+    {
+      /* Refused, not analysed: the banner says why and offers to go on. */
+      g_set_object (&self->damaged_file, gaze_image_load_get_file (res));
+      gtk_label_set_text (self->damaged_label, error->message);
+      gtk_widget_set_visible (self->damaged_button, self->damaged_file != NULL);
+      gtk_info_bar_set_revealed (self->damaged_bar, TRUE);
+      return;
+    }
   if (image == NULL)
     {
       _gaze_window_show_error (self, error);
@@ -937,12 +969,28 @@ image_loaded_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   _gaze_window_show_image (self, image);
 }
 
-void
-_gaze_window_load_image (GazeWindow *self, GFile *file)
+static void
+load_image (GazeWindow *self, GFile *file, gboolean allow_damaged)
 {
   replace_cancellable (&self->image_cancellable);
   _gaze_window_pending_begin (self);
-  gaze_image_load_async (file, self->image_cancellable, image_loaded_cb, g_object_ref (self));
+  gaze_image_load_async (file, allow_damaged, self->image_cancellable, image_loaded_cb,
+                         g_object_ref (self));
+}
+
+void
+_gaze_window_load_image (GazeWindow *self, GFile *file)
+{
+  load_image (self, file, FALSE);
+}
+
+void
+_gaze_window_load_damaged_image (GazeWindow *self)
+{
+  g_autoptr (GFile) file = g_steal_pointer (&self->damaged_file);
+
+  if (file != NULL)
+    load_image (self, file, TRUE);
 }
 
 static gboolean
@@ -1209,6 +1257,7 @@ gaze_window_dispose (GObject *object)
   g_clear_pointer (&self->folder, g_ptr_array_unref);
   g_clear_pointer (&self->layer, g_free);
   g_clear_pointer (&self->last_message, g_free);
+  g_clear_object (&self->damaged_file);
   g_clear_pointer (&self->compare_result, gaze_analysis_result_free);
   g_clear_object (&self->compare_overlay);
   g_clear_object (&self->compare_cancellable);
@@ -1239,6 +1288,9 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/gazeviewer/Gaze/gaze-window.ui");
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, damaged_bar);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, damaged_label);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, damaged_button);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, open_model_button);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, main_stack);
@@ -1426,6 +1478,18 @@ gaze_window_get_last_message (GazeWindow *self)
   g_return_val_if_fail (GAZE_IS_WINDOW (self), NULL);
 
   return self->last_message;
+}
+
+const char *
+gaze_window_get_damaged_message (GazeWindow *self, gboolean *can_analyse)
+{
+  g_return_val_if_fail (GAZE_IS_WINDOW (self), NULL);
+
+  if (can_analyse != NULL)
+    *can_analyse = gtk_widget_get_visible (self->damaged_button);
+  if (!gtk_info_bar_get_revealed (self->damaged_bar))
+    return NULL;
+  return gtk_label_get_text (self->damaged_label);
 }
 
 GazeModel *

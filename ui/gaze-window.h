@@ -42,6 +42,9 @@ void gaze_window_show_toast (GazeWindow *self, const char *message);
 
 /* State, for tests and for the export: what is shown now. */
 const char *gaze_window_get_last_message (GazeWindow *self);
+/* The damaged-image banner's text while it is shown, else NULL; *can_analyse
+ * (may be NULL) tells whether it offers "Analyse Anyway". */
+const char *gaze_window_get_damaged_message (GazeWindow *self, gboolean *can_analyse);
 GazeModel *gaze_window_get_model (GazeWindow *self);
 GFile *gaze_window_get_image_file (GazeWindow *self);
 const GzExplanation *gaze_window_get_explanation (GazeWindow *self);

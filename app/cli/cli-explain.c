@@ -169,7 +169,7 @@ write_overlay (const char *path, const GzExplanation *ex, const GzGeometry *geom
 
 static void
 print_json (const char *model, const char *image, const GzExplanation *ex, const char *label,
-            const double timings[4], const ExplainArgs *a)
+            const double timings[4], const ExplainArgs *a, const char *const *warnings)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -216,6 +216,12 @@ print_json (const char *model, const char *image, const GzExplanation *ex, const
       json_builder_add_double_value (b, timings[i]);
     }
   json_builder_end_object (b);
+  /* Why the image is damaged (--allow-damaged); empty for a sound one. */
+  json_builder_set_member_name (b, "warnings");
+  json_builder_begin_array (b);
+  for (const char *const *w = warnings; w != NULL && *w != NULL; w++)
+    json_builder_add_string_value (b, *w);
+  json_builder_end_array (b);
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -388,8 +394,8 @@ gz_cli_explain (int argc, char **argv)
     }
 
   GzGeometry geometry;
-  if (!gz_cli_model_input (&m, &opts, image_path, &input, &geometry,
-                           a.output != NULL ? &image : NULL, &error))
+  /* The image is kept for --output and for its warnings (--allow-damaged). */
+  if (!gz_cli_model_input (&m, &opts, image_path, &input, &geometry, &image, &error))
     goto fail;
   if (gz_session_new (m.model, &session, &err) != GZ_OK)
     {
@@ -446,10 +452,13 @@ gz_cli_explain (int argc, char **argv)
   double timings[4]
       = { forward_ms + ex->forward_ms, ex->backward_ms, ex->method_ms, forward_ms + ex->total_ms };
   if (opts.json)
-    print_json (model_path, source, ex, label, timings, &a);
+    print_json (model_path, source, ex, label, timings, &a,
+                image != NULL ? (const char *const *) image->warnings : NULL);
   else
     {
       printf ("%s\n", source);
+      for (char **w = image != NULL ? image->warnings : NULL; w != NULL && *w != NULL; w++)
+        printf ("  DAMAGED    %s\n", *w);
       printf ("  class      %d %s%s  (logit %.4f, probability %.4f)\n", ex->class_index, label,
               a.negative ? " [negative]" : "", ex->logit, ex->probability);
       printf ("  method     %s%s at %s\n", gz_method_name (ex->method),

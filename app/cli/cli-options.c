@@ -130,6 +130,10 @@ gz_cli_options_add (GOptionContext *ctx, GzCliOptions *opts)
       "Raise or lower resource limits: file-bytes, tensor-elements, nodes, activation-bytes, "
       "image-pixels (e.g. activation-bytes=8G)",
       "KEY=N,…" },
+    { "allow-damaged", 0, 0, G_OPTION_ARG_NONE, &opts->allow_damaged,
+      "Analyse damaged images (cut short, bad CRC, corrupt data) instead of refusing them; "
+      "the output says they are damaged",
+      NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
   GOptionGroup *group = g_option_group_new (NULL, NULL, NULL, opts, NULL);
@@ -284,9 +288,22 @@ gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *i
     }
   else
     {
-      img = gaze_io_image_load (image_path, opts->limits.max_image_pixels, error);
+      img = gaze_io_image_load_full (image_path, opts->limits.max_image_pixels,
+                                     opts->allow_damaged ? GAZE_IO_IMAGE_LOAD_ALLOW_DAMAGED
+                                                         : GAZE_IO_IMAGE_LOAD_DEFAULT,
+                                     error);
       if (img == NULL)
-        return FALSE;
+        {
+          /* The io layer reports the facts; the way around is said here. */
+          if (error != NULL && g_error_matches (*error, GAZE_IO_ERROR, GAZE_IO_ERROR_DAMAGED))
+            {
+              GError *e = g_steal_pointer (error);
+              g_set_error (error, e->domain, e->code, "%s; --allow-damaged analyses it anyway",
+                           e->message);
+              g_error_free (e);
+            }
+          return FALSE;
+        }
       GzError err = { 0 };
       if (gz_preprocess_image (&img->image, &m->pp, &t, &g, &err) != GZ_OK)
         {

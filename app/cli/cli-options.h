@@ -17,7 +17,7 @@
  *
  * Common flags: --labels FILE, --mean R,G,B, --std R,G,B, --resize N, --crop N,
  * --stretch, --input-tensor X.npy, --save-input X.npy, --threads N, --json,
- * --limits KEY=VALUE,… (see gz_limits_parse).
+ * --limits KEY=VALUE,… (see gz_limits_parse), --allow-damaged.
  */
 #pragma once
 
@@ -44,6 +44,7 @@ typedef struct
   gboolean json;
   char *limits_spec; /* --limits KEY=VALUE,… */
   GzLimits limits; /* defaults (and GAZE_LIMITS) < --limits */
+  gboolean allow_damaged; /* analyse damaged images (their warnings say why) */
   /* The flags as a settings layer (filled by gz_cli_options_finish). */
   GazeIoOverrides settings;
 } GzCliOptions;
@@ -71,7 +72,8 @@ void gz_cli_model_clear (GzCliModel *m);
 
 /* The input tensor [1,C,H,W] for one image (or for --input-tensor when
  * image_path is NULL; the geometry is then the identity). Saves it when
- * --save-input was given. image_out (may be NULL) receives the decoded image. */
+ * --save-input was given. image_out (may be NULL) receives the decoded image;
+ * a damaged one is refused unless --allow-damaged (then its warnings say why). */
 gboolean gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *image_path,
                              GzTensor **input, GzGeometry *geometry, GazeIoImage **image_out,
                              GError **error);

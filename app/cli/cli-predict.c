@@ -15,7 +15,7 @@
 
 static void
 print_json (const char *model, const char *image, const GzClassScore *r, int top,
-            const char *const *labels)
+            const char *const *labels, const char *const *warnings)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -41,6 +41,12 @@ print_json (const char *model, const char *image, const GzClassScore *r, int top
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+  /* Why the image is damaged (--allow-damaged); empty for a sound one. */
+  json_builder_set_member_name (b, "warnings");
+  json_builder_begin_array (b);
+  for (const char *const *w = warnings; w != NULL && *w != NULL; w++)
+    json_builder_add_string_value (b, *w);
+  json_builder_end_array (b);
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -50,9 +56,12 @@ print_json (const char *model, const char *image, const GzClassScore *r, int top
 }
 
 static void
-print_text (const char *image, const GzClassScore *r, int top, const char *const *labels)
+print_text (const char *image, const GzClassScore *r, int top, const char *const *labels,
+            const char *const *warnings)
 {
   printf ("%s\n", image);
+  for (const char *const *w = warnings; w != NULL && *w != NULL; w++)
+    printf ("  DAMAGED: %s\n", *w);
   for (int i = 0; i < top; i++)
     {
       char buf[32];
@@ -87,7 +96,9 @@ gz_cli_predict (int argc, char **argv)
       ctx,
       "With --json, each image prints one JSON object on its own line (JSON Lines):\n"
       "  {\"model\": M, \"image\": I, \"top\": [{\"index\": i, \"label\": s, \"logit\": x,"
-      " \"probability\": p}, ...]}\n"
+      " \"probability\": p}, ...], \"warnings\": [s, ...]}\n"
+      "\"warnings\" says why an image is damaged (only with --allow-damaged; a damaged\n"
+      "image is otherwise refused); it is empty for a sound one.\n"
       "With --input-tensor, no IMAGE is given and \"image\" is the .npy path.\n"
       "Exit status: 0 on success, 1 on bad input, 2 on a usage error.\n");
   gz_cli_options_add (ctx, &opts);
@@ -141,8 +152,10 @@ gz_cli_predict (int argc, char **argv)
       const char *image = opts.input_tensor != NULL ? NULL : rest[1 + i];
       const char *name = image != NULL ? image : opts.input_tensor;
       GzTensor *input = NULL;
-      if (!gz_cli_model_input (&m, &opts, image, &input, NULL, NULL, &error))
+      g_autoptr (GazeIoImage) loaded = NULL;
+      if (!gz_cli_model_input (&m, &opts, image, &input, NULL, &loaded, &error))
         goto fail;
+      const char *const *warnings = loaded != NULL ? (const char *const *) loaded->warnings : NULL;
       GzStatus st = gz_session_forward (session, input, NULL, &err);
       gz_tensor_free (input);
       if (st != GZ_OK)
@@ -163,9 +176,9 @@ gz_cli_predict (int argc, char **argv)
       g_autofree GzClassScore *r = g_new (GzClassScore, MIN (top, (int) k));
       int shown = gz_logits_top_k (gz_tensor_f (out), k, top, r);
       if (opts.json)
-        print_json (rest[0], name, r, shown, m.labels);
+        print_json (rest[0], name, r, shown, m.labels, warnings);
       else
-        print_text (name, r, shown, m.labels);
+        print_text (name, r, shown, m.labels, warnings);
       fflush (stdout);
     }
 

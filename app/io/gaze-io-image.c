@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
+#include "gaze-io-image-check.h"
 #include "gaze-io-image.h"
 
 G_DEFINE_QUARK (gaze - io - error - quark, gaze_io_error)
@@ -25,6 +26,7 @@ gaze_io_image_free (GazeIoImage *image)
     return;
   g_free (image->pixels);
   g_free (image->format);
+  g_strfreev (image->warnings);
   g_free (image);
 }
 
@@ -147,18 +149,21 @@ size_prepared_cb (GdkPixbufLoader *loader, int width, int height, gpointer user_
     }
 }
 
-/* Feeds a loader from a stream, refusing oversized images at the header. */
+/* Feeds a loader from a stream, refusing oversized images at the header and
+ * damaged ones unless flags allow them. */
 static GazeIoImage *
-decode_stream (GInputStream *in, const char *what, gint64 max_pixels, GError **error)
+decode_stream (GInputStream *in, const char *what, gint64 max_pixels, GazeIoImageLoadFlags flags,
+               GError **error)
 {
   g_autoptr (GdkPixbufLoader) loader = gdk_pixbuf_loader_new ();
   SizeGuard guard = { max_pixels, 0, 0, FALSE, 0, FALSE };
   g_signal_connect (loader, "size-prepared", G_CALLBACK (size_prepared_cb), &guard);
   g_signal_connect (loader, "area-updated", G_CALLBACK (area_updated_cb), &guard);
   g_autofree guint8 *buf = g_malloc (CHUNK);
+  /* The file's bytes, for the second opinion of libjpeg / libpng. */
+  g_autoptr (GByteArray) data = g_byte_array_new ();
   g_autoptr (GError) local = NULL;
   gboolean ok = TRUE;
-  gsize total = 0;
   for (;;)
     {
       gssize n = g_input_stream_read (in, buf, CHUNK, NULL, &local);
@@ -170,7 +175,7 @@ decode_stream (GInputStream *in, const char *what, gint64 max_pixels, GError **e
         }
       if (n == 0)
         break;
-      total += (gsize) n;
+      g_byte_array_append (data, buf, (guint) n);
       if (!gdk_pixbuf_loader_write (loader, buf, (gsize) n, &local))
         {
           ok = FALSE;
@@ -187,42 +192,67 @@ decode_stream (GInputStream *in, const char *what, gint64 max_pixels, GError **e
       return NULL;
     }
   GdkPixbuf *pb = gdk_pixbuf_loader_get_pixbuf (loader);
+  GdkPixbufFormat *fmt = gdk_pixbuf_loader_get_format (loader);
+  g_autofree char *format = fmt != NULL ? gdk_pixbuf_format_get_name (fmt) : NULL;
+  /* A decoder that failed after filling some rows left a partial image:
+   * damaged rather than unreadable. */
   if (!ok || pb == NULL)
     {
-      GdkPixbufFormat *fmt = gdk_pixbuf_loader_get_format (loader);
-      if (fmt == NULL || total == 0)
-        g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_NOT_IMAGE,
-                     "%s: not an image (or a format this system cannot read)", what);
-      else
+      if (pb == NULL || !guard.updated || guard.rows_done <= 0)
         {
-          g_autofree char *name = gdk_pixbuf_format_get_name (fmt);
-          g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT,
-                       "%s: cannot decode %s image: %s", what, name,
-                       local != NULL ? local->message : "no pixels");
+          if (fmt == NULL || data->len == 0)
+            g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_NOT_IMAGE,
+                         "%s: not an image (or a format this system cannot read)", what);
+          else
+            g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT,
+                         "%s: cannot decode %s image: %s", what, format,
+                         local != NULL ? local->message : "no pixels");
+          return NULL;
         }
-      return NULL;
     }
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) checked = gaze_io_image_check_damage (data->data, data->len, format);
+  for (char **m = checked; m != NULL && *m != NULL; m++)
+    g_ptr_array_add (warnings, g_strdup (*m));
+  if (!ok && local != NULL)
+    g_ptr_array_add (warnings, g_strdup (local->message));
   if (guard.updated && guard.rows_done < gdk_pixbuf_get_height (pb))
+    g_ptr_array_add (warnings,
+                     g_strdup_printf ("truncated: only %d of its %d rows could be decoded",
+                                      guard.rows_done, gdk_pixbuf_get_height (pb)));
+  if (warnings->len > 0 && !(flags & GAZE_IO_IMAGE_LOAD_ALLOW_DAMAGED))
     {
-      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT,
-                   "%s: the image is truncated: only %d of its %d rows could be decoded", what,
-                   guard.rows_done, gdk_pixbuf_get_height (pb));
+      g_ptr_array_add (warnings, NULL);
+      g_autofree char *list = g_strjoinv ("; ", (char **) warnings->pdata);
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_DAMAGED, "%s: the image is damaged (%s)",
+                   what, list);
       return NULL;
     }
   GazeIoImage *img = gaze_io_image_from_pixbuf (pb, error);
-  if (img != NULL)
+  if (img == NULL)
     {
-      GdkPixbufFormat *fmt = gdk_pixbuf_loader_get_format (loader);
-      /* gdk_pixbuf_format_get_name returns a new string. */
-      img->format = fmt != NULL ? gdk_pixbuf_format_get_name (fmt) : g_strdup ("unknown");
+      if (error != NULL && *error != NULL)
+        g_prefix_error (error, "%s: ", what);
+      return NULL;
     }
-  else if (error != NULL && *error != NULL)
-    g_prefix_error (error, "%s: ", what);
+  img->format = format != NULL ? g_steal_pointer (&format) : g_strdup ("unknown");
+  if (warnings->len > 0)
+    {
+      g_ptr_array_add (warnings, NULL);
+      img->warnings = (char **) g_ptr_array_free (g_steal_pointer (&warnings), FALSE);
+    }
   return img;
 }
 
 GazeIoImage *
 gaze_io_image_load (const char *path, gint64 max_pixels, GError **error)
+{
+  return gaze_io_image_load_full (path, max_pixels, GAZE_IO_IMAGE_LOAD_DEFAULT, error);
+}
+
+GazeIoImage *
+gaze_io_image_load_full (const char *path, gint64 max_pixels, GazeIoImageLoadFlags flags,
+                         GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
   if (max_pixels <= 0)
@@ -260,15 +290,22 @@ gaze_io_image_load (const char *path, gint64 max_pixels, GError **error)
       set_too_large (error, path, w, h, max_pixels);
       return NULL;
     }
-  return decode_stream (G_INPUT_STREAM (in), path, max_pixels, error);
+  return decode_stream (G_INPUT_STREAM (in), path, max_pixels, flags, error);
 }
 
 GazeIoImage *
 gaze_io_image_load_bytes (GBytes *bytes, gint64 max_pixels, GError **error)
 {
+  return gaze_io_image_load_bytes_full (bytes, max_pixels, GAZE_IO_IMAGE_LOAD_DEFAULT, error);
+}
+
+GazeIoImage *
+gaze_io_image_load_bytes_full (GBytes *bytes, gint64 max_pixels, GazeIoImageLoadFlags flags,
+                               GError **error)
+{
   g_return_val_if_fail (bytes != NULL, NULL);
   if (max_pixels <= 0)
     max_pixels = default_max_pixels ();
   g_autoptr (GInputStream) in = g_memory_input_stream_new_from_bytes (bytes);
-  return decode_stream (in, "image data", max_pixels, error);
+  return decode_stream (in, "image data", max_pixels, flags, error);
 }

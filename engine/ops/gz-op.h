@@ -142,7 +142,10 @@ gz_op_bytes (const GzTensor *t, int64_t n)
 /* Memory-bound element loops: compiled for AVX-512, AVX2 and baseline x86-64,
  * the best picked when the program loads (GCC function multi-versioning).
  * ISO C mode keeps -ffp-contract=off, so every clone gives the same bits. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* Not under ThreadSanitizer: GCC instruments the clones' resolver, which the
+ * dynamic loader runs before the TSan runtime exists (a crash at load). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(__SANITIZE_THREAD__)
 #define GZ_OP_VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
 #else
 #define GZ_OP_VECTOR_CLONES

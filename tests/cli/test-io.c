@@ -279,6 +279,46 @@ test_image_decode (void)
   g_assert_false (gi->had_alpha);
 }
 
+/* A JPEG cut in half: GdkPixbuf alone would paint the rest grey and succeed;
+ * the load refuses it, or with GAZE_IO_IMAGE_LOAD_ALLOW_DAMAGED returns it with
+ * libjpeg's warning. */
+static void
+test_image_damaged (void)
+{
+  g_autoptr (GdkPixbuf) pb = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 64, 64);
+  guint8 *px = gdk_pixbuf_get_pixels (pb);
+  int stride = gdk_pixbuf_get_rowstride (pb);
+  for (int y = 0; y < 64; y++)
+    for (int x = 0; x < 64 * 3; x++)
+      px[y * stride + x] = (guint8) ((x * 7 + y * 13) ^ (x * y));
+  g_autofree char *buf = NULL;
+  gsize len;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gdk_pixbuf_save_to_buffer (pb, &buf, &len, "jpeg", &error, "quality", "95", NULL));
+  g_autoptr (GBytes) whole = g_bytes_new (buf, len);
+  g_autoptr (GazeIoImage) sound = gaze_io_image_load_bytes (whole, 0, &error);
+  g_assert_no_error (error);
+  g_assert_null (sound->warnings);
+
+  g_autoptr (GBytes) half = g_bytes_new (buf, len / 2);
+  g_assert_null (gaze_io_image_load_bytes (half, 0, &error));
+  g_assert_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_DAMAGED);
+  g_assert_nonnull (strstr (error->message, "Premature end of JPEG file"));
+  g_clear_error (&error);
+  g_autoptr (GazeIoImage) allowed
+      = gaze_io_image_load_bytes_full (half, 0, GAZE_IO_IMAGE_LOAD_ALLOW_DAMAGED, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (allowed->image.width, ==, 64);
+  g_assert_nonnull (allowed->warnings);
+  g_assert_true (
+      g_strv_contains ((const char *const *) allowed->warnings, "Premature end of JPEG file"));
+
+  /* Damage is no excuse for what was unreadable before: garbage stays "not an image". */
+  g_autoptr (GBytes) junk = g_bytes_new_static ("hello, world", 12);
+  g_assert_null (gaze_io_image_load_bytes_full (junk, 0, GAZE_IO_IMAGE_LOAD_ALLOW_DAMAGED, &error));
+  g_assert_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_NOT_IMAGE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -288,5 +328,6 @@ main (int argc, char **argv)
   g_test_add_func ("/io/sidecar/inline-labels", test_sidecar_inline_labels);
   g_test_add_func ("/io/labels/errors", test_labels_errors);
   g_test_add_func ("/io/image/decode", test_image_decode);
+  g_test_add_func ("/io/image/damaged", test_image_damaged);
   return g_test_run ();
 }

@@ -146,7 +146,9 @@ else:
 
     # ---- JSON schema ---------------------------------------------------------
     def schema_ok(o, k):
-        if set(o) != {"model", "image", "top"} or not isinstance(o["top"], list) or len(o["top"]) != k:
+        if set(o) != {"model", "image", "top", "warnings"} or not isinstance(o["top"], list) or len(o["top"]) != k:
+            return False
+        if o["warnings"] != []:  # sound photos: nothing to warn about
             return False
         prev = 2.0
         for e in o["top"]:

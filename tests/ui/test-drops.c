@@ -1,5 +1,6 @@
-/* test-drops.c — bad files dropped on the window: a toast and the previous state
- * kept; 100 rapid drops (good and bad mixed) neither crash, nor leave a wrong
+/* test-drops.c — bad files dropped on the window: a toast (a banner with
+ * "Analyse Anyway" for damaged images) and the previous state kept; 100 rapid
+ * drops (good and bad mixed) neither crash, nor leave a wrong
  * state, nor leak Gaze's objects
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -28,7 +29,8 @@ typedef struct
   char *tmpdir;
   char *corrupt_onnx; /* random bytes */
   char *truncated_png; /* a PNG cut inside its header chunks */
-  char *partial_png; /* a PNG cut in the middle of its pixel data (refused too) */
+  char *partial_png; /* a PNG cut in the middle of its pixel data: damaged */
+  char *half_jpg; /* a demo scene as JPEG, cut in half: damaged */
   char *text_png; /* text, named .png */
   char *missing_png; /* does not exist */
   char *notes_txt; /* neither an image nor a model */
@@ -241,6 +243,14 @@ assert_state (GazeWindow *window, int image)
   g_assert_cmpfloat (diff, >, 5);
 }
 
+/* The banner slides in and out (GtkInfoBar's revealer), resizing the view:
+ * let it finish before the view is rendered. */
+static void
+banner_settle (void)
+{
+  gaze_test_spin (700);
+}
+
 static gboolean
 need_demo (void)
 {
@@ -278,13 +288,93 @@ test_bad_file_keeps_state (void)
 
       g_assert_true (drop1 (window, bad[i]));
       g_assert_true (gaze_test_wait (is_idle, window, WAIT_MS));
-      message = gaze_window_get_last_message (window);
+      /* A damaged image is refused with the banner, the others with a toast. */
+      message = bad[i] == files.partial_png ? gaze_window_get_damaged_message (window, NULL)
+                                            : gaze_window_get_last_message (window);
+      banner_settle ();
       g_test_message ("%s: “%s”", name, message);
       g_assert_nonnull (message);
       g_assert_cmpstr (message, !=, old);
       g_assert_nonnull (strstr (message, name));
       assert_state (window, 1);
     }
+  window_close (window);
+}
+
+/* With GAZE_TEST_SHOTS=DIR, the X screen as `import -window root` sees it. */
+static void
+screenshot (const char *name)
+{
+  const char *dir = g_getenv ("GAZE_TEST_SHOTS");
+  g_autofree char *path = NULL;
+  g_autofree char *quoted = NULL;
+  g_autofree char *command = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (dir == NULL)
+    return;
+  gaze_test_spin (300);
+  path = g_build_filename (dir, name, NULL);
+  quoted = g_shell_quote (path);
+  command = g_strdup_printf ("import -window root %s", quoted);
+  if (!g_spawn_command_line_sync (command, NULL, NULL, NULL, &error))
+    g_test_message ("screenshot %s: %s", path, error->message);
+  else
+    g_test_message ("screenshot: %s", path);
+}
+
+/* A damaged image (a JPEG cut in half: GdkPixbuf alone paints the rest grey)
+ * is refused with a banner naming it and libjpeg's words, the previous image
+ * and heatmap stay; "Analyse Anyway" shows it with its heatmap and the banner
+ * keeps saying it is damaged; a sound image then hides the banner. */
+static void
+test_damaged_banner (void)
+{
+  g_autoptr (GazeApplication) app = NULL;
+  GazeWindow *window;
+  const char *message;
+  gboolean can_analyse = FALSE;
+
+  if (!need_demo ())
+    return;
+  app = gaze_test_application_new ();
+  window = window_new (app);
+  load_demo (window, 1);
+  g_assert_null (gaze_window_get_damaged_message (window, NULL));
+
+  g_assert_true (drop1 (window, files.half_jpg));
+  g_assert_true (gaze_test_wait (is_idle, window, WAIT_MS));
+  message = gaze_window_get_damaged_message (window, &can_analyse);
+  g_test_message ("refused: “%s”", message);
+  g_assert_nonnull (message);
+  g_assert_nonnull (strstr (message, "half.jpg"));
+  g_assert_nonnull (strstr (message, "Premature end of JPEG file"));
+  g_assert_nonnull (strstr (message, "not analysed"));
+  g_assert_true (can_analyse);
+  banner_settle ();
+  assert_state (window, 1);
+  screenshot ("damaged-refused.png");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.analyse-damaged", NULL));
+  g_assert_true (gaze_test_wait (is_idle_with_result, window, WAIT_MS));
+  g_assert_true (gaze_test_wait (is_idle, window, WAIT_MS));
+  g_assert_true (file_is (gaze_window_get_image_file (window), files.half_jpg));
+  g_assert_nonnull (gaze_window_get_explanation (window));
+  message = gaze_window_get_damaged_message (window, &can_analyse);
+  g_test_message ("analysed anyway: “%s”", message);
+  g_assert_nonnull (message);
+  g_assert_nonnull (strstr (message, "half.jpg"));
+  g_assert_nonnull (strstr (message, "Premature end of JPEG file"));
+  g_assert_nonnull (strstr (message, "may be wrong"));
+  g_assert_false (can_analyse);
+  banner_settle ();
+  g_assert_cmpfloat (overlay_difference (window), >, 5);
+  screenshot ("damaged-analysed.png");
+
+  load_demo (window, 2);
+  g_assert_null (gaze_window_get_damaged_message (window, NULL));
+  banner_settle ();
+  assert_state (window, 2);
   window_close (window);
 }
 
@@ -356,7 +446,7 @@ rapid_drops (GazeWindow *window, GRand *rand)
             g_assert_nonnull (strstr (gaze_window_get_last_message (window), "notes.txt"));
             break;
           default:
-            /* GdkPixbuf decodes what is there: shown as a partial image. */
+            /* Damaged: refused with the banner. */
             g_assert_true (drop1 (window, files.partial_png));
             break;
         }
@@ -468,7 +558,10 @@ test_rapid_drops (void)
 
   g_test_message ("%u toasts seen during the 100 drops", n_toasts_seen);
   g_assert_cmpuint (n_toasts_seen, >=, 2);
-  /* The last good request is shown, with its heatmap; toasts were shown. */
+  /* The last good request is shown, with its heatmap (and no damaged-image
+   * banner); toasts were shown. */
+  g_assert_null (gaze_window_get_damaged_message (window, NULL));
+  banner_settle ();
   assert_state (window, 2);
   g_assert_nonnull (gaze_window_get_last_message (window));
   g_assert_nonnull (strstr (gaze_window_get_last_message (window), "notes.txt"));
@@ -477,7 +570,8 @@ test_rapid_drops (void)
   /* A second round: a leak per drop would show as the same growth again. */
   rapid_drops (window, rand);
   g_assert_true (gaze_test_wait (is_idle_with_result, window, WAIT_MS));
-  gaze_test_spin (100);
+  g_assert_null (gaze_window_get_damaged_message (window, NULL));
+  banner_settle ();
   assert_state (window, 2);
   heap_round2 = settled_heap ();
   g_test_message ("%u objects watched, %u alive with the window open", n_watched,
@@ -550,6 +644,7 @@ files_setup (void)
   files.corrupt_onnx = g_build_filename (files.tmpdir, "corrupt.onnx", NULL);
   files.truncated_png = g_build_filename (files.tmpdir, "truncated.png", NULL);
   files.partial_png = g_build_filename (files.tmpdir, "partial.png", NULL);
+  files.half_jpg = g_build_filename (files.tmpdir, "half.jpg", NULL);
   files.text_png = g_build_filename (files.tmpdir, "text.png", NULL);
   files.missing_png = g_build_filename (files.tmpdir, "missing.png", NULL);
   files.notes_txt = g_build_filename (files.tmpdir, "notes.txt", NULL);
@@ -575,13 +670,24 @@ files_setup (void)
   g_assert_cmpuint (png_size, >, 1000);
   write_file (files.truncated_png, png, 40);
   write_file (files.partial_png, png, png_size / 2);
+  {
+    g_autoptr (GdkPixbuf) scene = gdk_pixbuf_new_from_file (files.images[0], &error);
+    g_autofree char *jpeg = NULL;
+    gsize jpeg_size;
+
+    g_assert_no_error (error);
+    g_assert_true (gdk_pixbuf_save_to_buffer (scene, &jpeg, &jpeg_size, "jpeg", &error, "quality",
+                                              "92", NULL));
+    g_assert_no_error (error);
+    write_file (files.half_jpg, jpeg, jpeg_size / 2);
+  }
 }
 
 static void
 files_teardown (void)
 {
-  const char *made[] = { files.corrupt_onnx, files.truncated_png, files.partial_png, files.text_png,
-                         files.notes_txt };
+  const char *made[] = { files.corrupt_onnx, files.truncated_png, files.partial_png,
+                         files.half_jpg,     files.text_png,      files.notes_txt };
 
   for (guint i = 0; i < G_N_ELEMENTS (made); i++)
     g_unlink (made[i]);
@@ -593,6 +699,7 @@ files_teardown (void)
   g_free (files.corrupt_onnx);
   g_free (files.truncated_png);
   g_free (files.partial_png);
+  g_free (files.half_jpg);
   g_free (files.text_png);
   g_free (files.missing_png);
   g_free (files.notes_txt);
@@ -612,6 +719,7 @@ main (int argc, char **argv)
 
   files_setup ();
   g_test_add_func ("/ui/drops/bad-file-keeps-state", test_bad_file_keeps_state);
+  g_test_add_func ("/ui/drops/damaged-banner", test_damaged_banner);
   g_test_add_func ("/ui/drops/rapid", test_rapid_drops);
   status = g_test_run ();
   files_teardown ();
