@@ -164,3 +164,36 @@ gaze_test_shared_file (const char *rel)
     return NULL;
   return g_steal_pointer (&path);
 }
+
+gboolean
+gaze_test_drop_files (GtkWidget *widget, GFile *const *files, int n)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  GValue value = G_VALUE_INIT;
+  gboolean handled = FALSE;
+
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, gdk_file_list_new_from_array ((GFile **) files, n));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (controller))
+        {
+          g_signal_emit_by_name (controller, "drop", &value, 10.0, 10.0, &handled);
+          break;
+        }
+    }
+  g_value_unset (&value);
+  return handled;
+}
+
+gboolean
+gaze_test_drop_paths (GtkWidget *widget, const char *const *paths, int n)
+{
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (int i = 0; i < n; i++)
+    g_ptr_array_add (files, g_file_new_for_path (paths[i]));
+  return gaze_test_drop_files (widget, (GFile *const *) files->pdata, n);
+}

@@ -35,6 +35,12 @@ GtkWidget *gaze_test_find (GtkWidget *root, GType type, gboolean (*predicate) (G
  * its figures and checks behaviour only. */
 gboolean gaze_test_time_bounds (void);
 
+/* Drops files on `widget` through its GtkDropTarget, as a drag would; TRUE
+ * when the target handled them. */
+gboolean gaze_test_drop_files (GtkWidget *widget, GFile *const *files, int n);
+/* The same with paths. */
+gboolean gaze_test_drop_paths (GtkWidget *widget, const char *const *paths, int n);
+
 /* $GAZE_SHARED_DIR/rel, or NULL (the test should then skip). */
 char *gaze_test_shared_file (const char *rel);
 

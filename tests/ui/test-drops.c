@@ -81,43 +81,10 @@ is_idle_with_result (gpointer data)
   return is_idle (data) && gaze_window_get_explanation (data) != NULL;
 }
 
-/* Drops files on the window through its GtkDropTarget, as a drag would. */
-static gboolean
-simulate_drop (GtkWidget *widget, const char *const *paths, int n)
-{
-  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
-  GValue value = G_VALUE_INIT;
-  gboolean handled = FALSE;
-  GFile *array[2];
-  GdkFileList *list;
-
-  g_assert_cmpint (n, <=, 2);
-  for (int i = 0; i < n; i++)
-    array[i] = g_file_new_for_path (paths[i]);
-  list = gdk_file_list_new_from_array (array, n);
-  for (int i = 0; i < n; i++)
-    g_object_unref (array[i]);
-
-  g_value_init (&value, GDK_TYPE_FILE_LIST);
-  g_value_take_boxed (&value, list);
-  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
-    {
-      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
-
-      if (GTK_IS_DROP_TARGET (controller))
-        {
-          g_signal_emit_by_name (controller, "drop", &value, 10.0, 10.0, &handled);
-          break;
-        }
-    }
-  g_value_unset (&value);
-  return handled;
-}
-
 static gboolean
 drop1 (GazeWindow *window, const char *path)
 {
-  return simulate_drop (GTK_WIDGET (window), &path, 1);
+  return gaze_test_drop_paths (GTK_WIDGET (window), &path, 1);
 }
 
 /* Leaks. GLib as Debian builds it does not count instances
@@ -192,7 +159,7 @@ load_demo (GazeWindow *window, int image)
 {
   const char *pair[2] = { files.images[image], files.model };
 
-  g_assert_true (simulate_drop (GTK_WIDGET (window), pair, 2));
+  g_assert_true (gaze_test_drop_paths (GTK_WIDGET (window), pair, 2));
   g_assert_true (gaze_test_wait (is_idle_with_result, window, WAIT_MS));
 }
 
@@ -439,7 +406,7 @@ rapid_drops (GazeWindow *window, GRand *rand)
           case 6:
             pair[0] = i == N_DROPS - 3 ? files.images[2] : image;
             pair[1] = files.model;
-            g_assert_true (simulate_drop (GTK_WIDGET (window), pair, 2));
+            g_assert_true (gaze_test_drop_paths (GTK_WIDGET (window), pair, 2));
             break;
           case 7:
             g_assert_true (drop1 (window, files.notes_txt));

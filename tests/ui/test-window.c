@@ -127,31 +127,6 @@ need_shared (Fixture *f)
   return TRUE;
 }
 
-/* Drops files on the window through its GtkDropTarget, as a drag would. */
-static gboolean
-simulate_drop (GtkWidget *widget, GFile **files, int n)
-{
-  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
-  GValue value = G_VALUE_INIT;
-  gboolean handled = FALSE;
-  GdkFileList *list = gdk_file_list_new_from_array (files, n);
-
-  g_value_init (&value, GDK_TYPE_FILE_LIST);
-  g_value_take_boxed (&value, list);
-  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
-    {
-      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
-
-      if (GTK_IS_DROP_TARGET (controller))
-        {
-          g_signal_emit_by_name (controller, "drop", &value, 10.0, 10.0, &handled);
-          break;
-        }
-    }
-  g_value_unset (&value);
-  return handled;
-}
-
 static void
 open_paths (Fixture *f, const char *a, const char *b)
 {
@@ -263,7 +238,7 @@ test_drop_shows_heatmap (Fixture *f, gconstpointer data)
   /* Image and model together, in one drop; the kind comes from the content type. */
   files[0] = g_file_new_for_path (f->dog_path);
   files[1] = g_file_new_for_path (f->model_path);
-  g_assert_true (simulate_drop (GTK_WIDGET (f->window), files, 2));
+  g_assert_true (gaze_test_drop_files (GTK_WIDGET (f->window), files, 2));
   g_object_unref (files[0]);
   g_object_unref (files[1]);
   g_assert_true (gaze_window_is_busy (f->window));
@@ -1205,7 +1180,7 @@ test_bad_model (Fixture *f, gconstpointer data)
   g_assert_true (g_file_set_contents (bad, "this is not a protobuf", -1, &error));
   file = g_file_new_for_path (bad);
 
-  g_assert_true (simulate_drop (GTK_WIDGET (f->window), &file, 1));
+  g_assert_true (gaze_test_drop_files (GTK_WIDGET (f->window), &file, 1));
   g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
 
   /* A toast names the file; model, explanation and picture are unchanged. */
