@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fuzz-common.h"
+#include "onnx-builder.h"
 
 /* ---- Reading the program ------------------------------------------------ */
 
@@ -58,91 +59,13 @@ rand_weight (void)
   return ((float) (rng () % 2001) - 1000.0f) / 1000.0f;
 }
 
-/* ---- A tiny protobuf writer -------------------------------------------- */
-
-typedef struct
-{
-  uint8_t *d;
-  size_t len, cap;
-} Buf;
-
-static void
-buf_put (Buf *b, const void *p, size_t n)
-{
-  if (n == 0)
-    return;
-  if (b->len + n > b->cap)
-    {
-      b->cap = (b->len + n) * 2 + 64;
-      b->d = realloc (b->d, b->cap);
-      if (b->d == NULL)
-        abort ();
-    }
-  memcpy (b->d + b->len, p, n);
-  b->len += n;
-}
-
-static void
-pb_raw_varint (Buf *b, uint64_t v)
-{
-  uint8_t tmp[10];
-  int n = 0;
-  do
-    {
-      tmp[n] = v & 0x7f;
-      v >>= 7;
-      if (v)
-        tmp[n] |= 0x80;
-      n++;
-    }
-  while (v);
-  buf_put (b, tmp, (size_t) n);
-}
-
-static void
-pb_varint (Buf *b, int field, int64_t v)
-{
-  pb_raw_varint (b, (uint64_t) field << 3);
-  pb_raw_varint (b, (uint64_t) v);
-}
-
-static void
-pb_bytes (Buf *b, int field, const void *p, size_t n)
-{
-  pb_raw_varint (b, ((uint64_t) field << 3) | 2);
-  pb_raw_varint (b, n);
-  buf_put (b, p, n);
-}
-
-static void
-pb_str (Buf *b, int field, const char *s)
-{
-  pb_bytes (b, field, s, strlen (s));
-}
-
-static void
-pb_float (Buf *b, int field, float f)
-{
-  pb_raw_varint (b, ((uint64_t) field << 3) | 5);
-  buf_put (b, &f, 4);
-}
-
-/* Appends `sub` as a length-delimited field and empties it. */
-static void
-pb_msg (Buf *b, int field, Buf *sub)
-{
-  pb_bytes (b, field, sub->d, sub->len);
-  sub->len = 0;
-}
-
 /* ---- The graph being built --------------------------------------------- */
 
 enum
 {
   MAX_OPS = 8,
   MAX_VALUES = 48,
-  MAX_INITS = 48,
-  MAX_ATTR_BYTES = 256
+  MAX_INITS = 48
 };
 
 typedef struct
@@ -153,8 +76,7 @@ typedef struct
 
 typedef struct
 {
-  Buf nodes; /* serialised NodeProtos (field 1 of GraphProto) */
-  Buf inits; /* serialised TensorProtos (field 5) */
+  OnnxBuilder b; /* the nodes and initializers so far (tests/common/onnx-builder.h) */
   int n_values;
   Shape shapes[MAX_VALUES]; /* value i is named "v<i>"; v0 is the input */
   int n_inits;
@@ -171,17 +93,10 @@ value_name (char *buf, size_t n, int v)
 static void
 add_tensor (Net *net, const char *name, int ndim, const int64_t *dims, bool int64, const void *data)
 {
-  Buf t = { 0 };
-  for (int i = 0; i < ndim; i++)
-    pb_varint (&t, 1, dims[i]);
-  pb_varint (&t, 2, int64 ? 7 : 1);
-  pb_str (&t, 8, name);
-  int64_t n = 1;
-  for (int i = 0; i < ndim; i++)
-    n *= dims[i];
-  pb_bytes (&t, 9, data, (size_t) n * (int64 ? 8 : 4));
-  pb_msg (&net->inits, 5, &t);
-  free (t.d);
+  if (int64)
+    onnx_add_initializer_i64 (&net->b, name, ndim, dims, data);
+  else
+    onnx_add_initializer_f (&net->b, name, ndim, dims, data);
 }
 
 /* A float initializer of the given shape with PRNG values; returns its name. */
@@ -211,54 +126,61 @@ add_ints (Net *net, char *name, size_t name_len, int n, const int64_t *values)
   return name;
 }
 
+/* Attributes gathered before their node exists, attached by add_node. */
+enum
+{
+  MAX_ATTRS = 6,
+  MAX_ATTR_INTS = 8
+};
+
 typedef struct
 {
-  Buf b;
+  int n;
+  struct
+  {
+    Onnx__AttributeProto__AttributeType type;
+    const char *name, *s; /* string literals */
+    int64_t i, ints[MAX_ATTR_INTS];
+    float f;
+    int n_ints;
+  } list[MAX_ATTRS];
 } Attrs;
+
+#define ATTR_NEXT(a, t, nm)                                            \
+  if ((a)->n == MAX_ATTRS)                                             \
+    abort ();                                                          \
+  (a)->list[(a)->n].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__##t; \
+  (a)->list[(a)->n].name = (nm)
 
 static void
 attr_int (Attrs *a, const char *name, int64_t v)
 {
-  Buf t = { 0 };
-  pb_str (&t, 1, name);
-  pb_varint (&t, 3, v);
-  pb_varint (&t, 20, 2);
-  pb_msg (&a->b, 5, &t);
-  free (t.d);
+  ATTR_NEXT (a, INT, name);
+  a->list[a->n++].i = v;
 }
 
 static void
 attr_float (Attrs *a, const char *name, float v)
 {
-  Buf t = { 0 };
-  pb_str (&t, 1, name);
-  pb_float (&t, 2, v);
-  pb_varint (&t, 20, 1);
-  pb_msg (&a->b, 5, &t);
-  free (t.d);
+  ATTR_NEXT (a, FLOAT, name);
+  a->list[a->n++].f = v;
 }
 
 static void
 attr_ints (Attrs *a, const char *name, int n, const int64_t *v)
 {
-  Buf t = { 0 };
-  pb_str (&t, 1, name);
-  for (int i = 0; i < n; i++)
-    pb_varint (&t, 8, v[i]);
-  pb_varint (&t, 20, 7);
-  pb_msg (&a->b, 5, &t);
-  free (t.d);
+  if (n > MAX_ATTR_INTS)
+    abort ();
+  ATTR_NEXT (a, INTS, name);
+  memcpy (a->list[a->n].ints, v, sizeof (int64_t) * (size_t) n);
+  a->list[a->n++].n_ints = n;
 }
 
 static void
 attr_string (Attrs *a, const char *name, const char *s)
 {
-  Buf t = { 0 };
-  pb_str (&t, 1, name);
-  pb_str (&t, 4, s);
-  pb_varint (&t, 20, 3);
-  pb_msg (&a->b, 5, &t);
-  free (t.d);
+  ATTR_NEXT (a, STRING, name);
+  a->list[a->n++].s = s;
 }
 
 /* Appends a node: inputs by name (NULL: omitted optional input ""), n_out
@@ -266,68 +188,57 @@ attr_string (Attrs *a, const char *name, const char *s)
 static int
 add_node (Net *net, const char *op, int n_in, const char *const *inputs, int n_out, Attrs *attrs)
 {
-  Buf t = { 0 };
-  for (int i = 0; i < n_in; i++)
-    pb_str (&t, 1, inputs[i] != NULL ? inputs[i] : "");
+  const char *in[8], *out[8];
+  char names[8][16];
   int first = net->n_values;
+  for (int i = 0; i < n_in; i++)
+    in[i] = inputs[i] != NULL ? inputs[i] : "";
+  in[n_in] = NULL;
   for (int j = 0; j < n_out; j++)
     {
-      char name[16];
-      value_name (name, sizeof name, net->n_values++);
-      pb_str (&t, 2, name);
+      value_name (names[j], sizeof names[j], net->n_values++);
+      out[j] = names[j];
     }
-  pb_str (&t, 4, op);
-  if (attrs != NULL && attrs->b.len > 0)
-    buf_put (&t, attrs->b.d, attrs->b.len);
-  pb_msg (&net->nodes, 1, &t);
-  free (t.d);
+  out[n_out] = NULL;
+  Onnx__NodeProto *node = onnx_add_node (&net->b, op, NULL, in, out);
+  for (int k = 0; attrs != NULL && k < attrs->n; k++)
+    {
+      const char *name = attrs->list[k].name;
+      switch (attrs->list[k].type)
+        {
+          case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:
+            onnx_attr_int (&net->b, node, name, attrs->list[k].i);
+            break;
+          case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
+            onnx_attr_float (&net->b, node, name, attrs->list[k].f);
+            break;
+          case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
+            onnx_attr_ints (&net->b, node, name, attrs->list[k].n_ints, attrs->list[k].ints);
+            break;
+          default:
+            onnx_attr_string (&net->b, node, name, attrs->list[k].s);
+            break;
+        }
+    }
   return first;
 }
 
-static Buf
-serialise (const Net *net, int output)
+/* The model with input v0 (float [N|1, C, H, W]) and value `output` as the
+ * graph output, without a declared type: the engine infers it. */
+static uint8_t *
+serialise (Net *net, int output, size_t *len)
 {
-  Buf g = { 0 }, vi = { 0 }, ty = { 0 }, tt = { 0 }, sh = { 0 }, dim = { 0 };
-  buf_put (&g, net->nodes.d, net->nodes.len);
-  pb_str (&g, 2, "fuzz");
-  buf_put (&g, net->inits.d, net->inits.len);
-  /* input v0: float [N|1, C, H, W] */
-  int64_t dims[4] = { 1, net->input_c, net->input_h, net->input_w };
-  for (int i = 0; i < 4; i++)
-    {
-      if (i == 0 && net->symbolic_batch)
-        pb_str (&dim, 2, "N");
-      else
-        pb_varint (&dim, 1, dims[i]);
-      pb_msg (&sh, 1, &dim);
-    }
-  pb_varint (&tt, 1, 1);
-  pb_msg (&tt, 2, &sh);
-  pb_msg (&ty, 1, &tt);
-  pb_str (&vi, 1, "v0");
-  pb_msg (&vi, 2, &ty);
-  pb_msg (&g, 11, &vi);
-  /* the output, without a declared type: the engine infers it */
+  int64_t dims[4] = { net->symbolic_batch ? -1 : 1, net->input_c, net->input_h, net->input_w };
   char name[16];
   value_name (name, sizeof name, output);
-  pb_str (&vi, 1, name);
-  pb_msg (&g, 12, &vi);
-
-  Buf m = { 0 }, op = { 0 };
-  pb_varint (&m, 1, 8);
-  pb_str (&m, 2, "gaze-fuzz");
-  pb_msg (&m, 7, &g);
-  pb_str (&op, 1, "");
-  pb_varint (&op, 2, 17);
-  pb_msg (&m, 8, &op);
-  free (g.d);
-  free (vi.d);
-  free (ty.d);
-  free (tt.d);
-  free (sh.d);
-  free (dim.d);
-  free (op.d);
-  return m;
+  net->b.graph.n_input = net->b.graph.n_output = 0;
+  onnx_add_input (&net->b, "v0", 4, dims);
+  Onnx__ValueInfoProto *out = onnx_value_info (&net->b, name, 1, -1, NULL);
+  out->type = NULL;
+  net->b.graph.output = onnx_builder_alloc (&net->b, sizeof (void *));
+  net->b.graph.output[0] = out;
+  net->b.graph.n_output = 1;
+  return onnx_builder_pack (&net->b, len);
 }
 
 /* ---- Operators ---------------------------------------------------------- */
@@ -352,7 +263,7 @@ emit_op (Net *net, Bytes *b, int x, int y)
   char xn[16], yn[16], w1[16], w2[16], w3[16], w4[16], w5[16];
   value_name (xn, sizeof xn, x);
   value_name (yn, sizeof yn, y);
-  Attrs a = { { 0 } };
+  Attrs a = { 0 };
   int out = -1;
   unsigned code = take (b) % 24;
   unsigned p0 = take (b), p1 = take (b), p2 = take (b);
@@ -653,19 +564,19 @@ emit_op (Net *net, Bytes *b, int x, int y)
         }
         break;
     }
-  free (a.b.d);
   return out;
 }
 
 /* ---- Running ------------------------------------------------------------ */
 
 static bool
-load (const Net *net, int output, const GzLimits *limits, GzModel **model)
+load (Net *net, int output, const GzLimits *limits, GzModel **model)
 {
-  Buf m = serialise (net, output);
+  size_t len;
+  uint8_t *m = serialise (net, output, &len);
   GzError err = { 0 };
-  GzStatus s = gz_model_load_mem (m.d, m.len, NULL, limits, model, &err);
-  free (m.d);
+  GzStatus s = gz_model_load_mem (m, len, NULL, limits, model, &err);
+  free (m);
   if (s != GZ_OK && (err.code == GZ_OK || err.message[0] == '\0'))
     __builtin_trap (); /* a failure must say why */
   return s == GZ_OK;
@@ -775,6 +686,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   GzLimits limits;
   fuzz_limits (&limits);
   Net net = { 0 };
+  onnx_builder_init (&net.b, 17);
   unsigned h = take (&b);
   net.input_c = 1 + (int) (h % 3);
   net.symbolic_batch = h & 4;
@@ -788,19 +700,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   int last = 0;
   for (int k = 0; k < n_ops && b.n > 0 && net.n_values + 4 < MAX_VALUES; k++)
     {
+      /* A refused operator is undone by dropping what it appended (its
+       * blocks stay in the builder's arena until the end). */
       Net saved = net;
-      /* Keep the buffers of the saved copy: copy them so a refused op can be undone. */
-      saved.nodes.d = malloc (net.nodes.len + 1);
-      saved.inits.d = malloc (net.inits.len + 1);
-      if (saved.nodes.d == NULL || saved.inits.d == NULL)
-        abort ();
-      if (net.nodes.len > 0)
-        memcpy (saved.nodes.d, net.nodes.d, net.nodes.len);
-      if (net.inits.len > 0)
-        memcpy (saved.inits.d, net.inits.d, net.inits.len);
-      saved.nodes.cap = net.nodes.len + 1;
-      saved.inits.cap = net.inits.len + 1;
-
       unsigned pick = take (&b);
       int x = (pick & 0x80) ? last : (int) (pick % (unsigned) net.n_values);
       int y = (int) (take (&b) % (unsigned) net.n_values);
@@ -817,14 +719,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             net.shapes[j] = *sh; /* a second output (Split): an approximation */
           last = v;
           gz_model_free (model);
-          free (saved.nodes.d);
-          free (saved.inits.d);
         }
       else
         {
-          free (net.nodes.d);
-          free (net.inits.d);
+          OnnxBuilder kept = net.b;
+          kept.graph.n_node = saved.b.graph.n_node;
+          kept.graph.n_initializer = saved.b.graph.n_initializer;
           net = saved;
+          net.b = kept;
         }
     }
   GzModel *model = NULL;
@@ -833,7 +735,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       run (model, &b);
       gz_model_free (model);
     }
-  free (net.nodes.d);
-  free (net.inits.d);
+  onnx_builder_clear (&net.b);
   return 0;
 }

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Runs the real executable (its path is argv[1]) on a tiny ONNX model written
- * by onnx-writer.h, and on the shared MobileNetV2 and dog photo when present.
+ * by tests/common/onnx-builder.h, and on the shared MobileNetV2 and dog photo when present.
  */
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib.h>
@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 
 #include "gaze-engine.h"
-#include "onnx-writer.h"
+#include "onnx-builder.h"
 
 static const char *cli_path;
 static char *tmp_dir;
@@ -71,51 +71,52 @@ fill (float *x, int n, guint32 s, float scale)
     }
 }
 
-#define STRS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
 static char *
 write_model (gboolean residual)
 {
   OnnxBuilder b;
-  onnx_builder_init (&b);
-  const gint64 in_dims[4] = { -1, 3, 8, 8 }, out_dims[2] = { -1, 3 };
-  onnx_add_input (&b, onnx_value_info ("input", 4, in_dims));
+  onnx_builder_init (&b, 13);
+  const int64_t in_dims[4] = { -1, 3, 8, 8 }, out_dims[2] = { -1, 3 };
+  onnx_add_input (&b, "input", 4, in_dims);
   float w[4 * 4 * 9], bias[4], fc[12], fcb[3];
-  gint64 wd[4] = { 4, 3, 3, 3 }, w1d[4] = { 4, 4, 3, 3 }, bd[1] = { 4 };
-  gint64 fd[2] = { 3, 4 }, fbd[1] = { 3 };
-  const gint64 k[2] = { 3, 3 }, pads[4] = { 1, 1, 1, 1 };
+  int64_t wd[4] = { 4, 3, 3, 3 }, w1d[4] = { 4, 4, 3, 3 }, bd[1] = { 4 };
+  int64_t fd[2] = { 3, 4 }, fbd[1] = { 3 };
+  const int64_t k[2] = { 3, 3 }, pads[4] = { 1, 1, 1, 1 };
   fill (w, 4 * 4 * 9, 1, 0.5f);
   fill (bias, 4, 2, 0.2f);
   fill (fc, 12, 3, 1.0f);
   fill (fcb, 3, 4, 0.1f);
-  onnx_add_initializer (&b, onnx_tensor_f ("w0", 4, wd, w));
-  onnx_add_initializer (&b, onnx_tensor_f ("b0", 1, bd, bias));
-  onnx_add_initializer (&b, onnx_tensor_f ("fc.w", 2, fd, fc));
-  onnx_add_initializer (&b, onnx_tensor_f ("fc.b", 1, fbd, fcb));
-  OnnxMsg *a[] = { onnx_attr_ints ("kernel_shape", 2, k), onnx_attr_ints ("pads", 4, pads), NULL };
-  onnx_add_node (&b, onnx_node ("Conv", "conv0", STRS ("input", "w0", "b0"), STRS ("c0"), a));
-  onnx_add_node (&b, onnx_node ("Relu", "relu0", STRS ("c0"), STRS ("feat"), NULL));
+  onnx_add_initializer_f (&b, "w0", 4, wd, w);
+  onnx_add_initializer_f (&b, "b0", 1, bd, bias);
+  onnx_add_initializer_f (&b, "fc.w", 2, fd, fc);
+  onnx_add_initializer_f (&b, "fc.b", 1, fbd, fcb);
+  Onnx__NodeProto *conv
+      = onnx_add_node (&b, "Conv", "conv0", ONNX_NAMES ("input", "w0", "b0"), ONNX_NAMES ("c0"));
+  onnx_attr_ints (&b, conv, "kernel_shape", 2, k);
+  onnx_attr_ints (&b, conv, "pads", 4, pads);
+  onnx_add_node (&b, "Relu", "relu0", ONNX_NAMES ("c0"), ONNX_NAMES ("feat"));
   const char *pooled_from = "feat";
   if (residual)
     {
-      onnx_add_initializer (&b, onnx_tensor_f ("w1", 4, w1d, w));
-      OnnxMsg *a1[]
-          = { onnx_attr_ints ("kernel_shape", 2, k), onnx_attr_ints ("pads", 4, pads), NULL };
-      onnx_add_node (&b, onnx_node ("Conv", "conv1", STRS ("feat", "w1"), STRS ("c1"), a1));
-      onnx_add_node (&b, onnx_node ("Add", "add", STRS ("c1", "feat"), STRS ("sum"), NULL));
+      onnx_add_initializer_f (&b, "w1", 4, w1d, w);
+      conv = onnx_add_node (&b, "Conv", "conv1", ONNX_NAMES ("feat", "w1"), ONNX_NAMES ("c1"));
+      onnx_attr_ints (&b, conv, "kernel_shape", 2, k);
+      onnx_attr_ints (&b, conv, "pads", 4, pads);
+      onnx_add_node (&b, "Add", "add", ONNX_NAMES ("c1", "feat"), ONNX_NAMES ("sum"));
       pooled_from = "sum";
     }
-  onnx_add_node (&b, onnx_node ("GlobalAveragePool", "gap", STRS (pooled_from), STRS ("p"), NULL));
-  OnnxMsg *fa[] = { onnx_attr_int ("axis", 1), NULL };
-  onnx_add_node (&b, onnx_node ("Flatten", "flatten", STRS ("p"), STRS ("f"), fa));
-  OnnxMsg *ga[] = { onnx_attr_int ("transB", 1), NULL };
-  onnx_add_node (&b, onnx_node ("Gemm", "fc", STRS ("f", "fc.w", "fc.b"), STRS ("logits"), ga));
-  onnx_add_output (&b, onnx_value_info ("logits", 2, out_dims));
-  g_autoptr (GBytes) bytes = onnx_builder_finish (&b, 13);
+  onnx_add_node (&b, "GlobalAveragePool", "gap", ONNX_NAMES (pooled_from), ONNX_NAMES ("p"));
+  onnx_attr_int (&b, onnx_add_node (&b, "Flatten", "flatten", ONNX_NAMES ("p"), ONNX_NAMES ("f")),
+                 "axis", 1);
+  onnx_attr_int (
+      &b, onnx_add_node (&b, "Gemm", "fc", ONNX_NAMES ("f", "fc.w", "fc.b"), ONNX_NAMES ("logits")),
+      "transB", 1);
+  onnx_add_output (&b, "logits", 2, out_dims);
+  size_t len;
+  g_autofree uint8_t *data = onnx_builder_pack (&b, &len);
+  onnx_builder_clear (&b);
   char *path = g_build_filename (tmp_dir, residual ? "resid.onnx" : "tiny.onnx", NULL);
-  gsize len;
-  const char *data = g_bytes_get_data (bytes, &len);
-  g_assert_true (g_file_set_contents (path, data, (gssize) len, NULL));
+  g_assert_true (g_file_set_contents (path, (const char *) data, (gssize) len, NULL));
   return path;
 }
 

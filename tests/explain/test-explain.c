@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Kernels are checked against values derived by hand; whole explanations run
- * on tiny ONNX graphs written here (onnx-writer.h) through the real loader and
+ * on tiny ONNX graphs built here (tests/common/onnx-builder.h) through the real loader and
  * operators, where the head makes the expected maps computable in closed form:
  * after global average pooling and one linear layer W, ∂y_c/∂A_k,ij = W_c,k / Z,
  * so Grad-CAM = HiResCAM = CAM / Z, and zeroing channel k lowers the logit by
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "gz-explain-private.h"
-#include "onnx-writer.h"
+#include "onnx-builder.h"
 
 /* ---- Small deterministic data ------------------------------------------ */
 
@@ -212,16 +212,6 @@ typedef enum
   NET_CONVHEAD, /* Conv → Relu (layer) → GAP → 1×1 Conv: logits [N,K,1,1] */
 } NetKind;
 
-static OnnxMsg **
-attrs (OnnxMsg *a0, OnnxMsg *a1, OnnxMsg *a2)
-{
-  static OnnxMsg *list[4];
-  list[0] = a0, list[1] = a1, list[2] = a2, list[3] = NULL;
-  return list;
-}
-
-#define STRS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
 static void
 add_conv (OnnxBuilder *b, const char *name, const char *in, const char *out, int cin, int cout,
           guint32 seed, gboolean zero)
@@ -238,32 +228,33 @@ add_conv (OnnxBuilder *b, const char *name, const char *in, const char *out, int
     }
   g_autofree char *wn = g_strconcat (name, ".w", NULL);
   g_autofree char *bn = g_strconcat (name, ".b", NULL);
-  onnx_add_initializer (b, onnx_tensor_f (wn, 4, wd, w));
-  onnx_add_initializer (b, onnx_tensor_f (bn, 1, bd, bias));
-  const gint64 k[2] = { 3, 3 }, pads[4] = { 1, 1, 1, 1 };
-  onnx_add_node (b,
-                 onnx_node ("Conv", name, STRS (in, wn, bn), STRS (out),
-                            attrs (onnx_attr_ints ("kernel_shape", 2, k),
-                                   onnx_attr_ints ("pads", 4, pads), NULL)));
+  onnx_add_initializer_f (b, wn, 4, wd, w);
+  onnx_add_initializer_f (b, bn, 1, bd, bias);
+  const int64_t k[2] = { 3, 3 }, pads[4] = { 1, 1, 1, 1 };
+  Onnx__NodeProto *conv
+      = onnx_add_node (b, "Conv", name, ONNX_NAMES (in, wn, bn), ONNX_NAMES (out));
+  onnx_attr_ints (b, conv, "kernel_shape", 2, k);
+  onnx_attr_ints (b, conv, "pads", 4, pads);
 }
 
 /* The head: GAP(in) → Flatten → Gemm to n_out classes (weights returned). */
 static void
 add_head (OnnxBuilder *b, const char *in, int n_out, float *fc)
 {
-  gint64 wd[2] = { n_out, MID }, bd[1] = { n_out };
+  int64_t wd[2] = { n_out, MID }, bd[1] = { n_out };
   float bias[8];
   fill (fc, n_out * MID, 99, 1.0f, 0.0f);
   fill (bias, n_out, 98, 0.3f, 0.0f);
-  onnx_add_initializer (b, onnx_tensor_f ("fc.w", 2, wd, fc));
-  onnx_add_initializer (b, onnx_tensor_f ("fc.b", 1, bd, bias));
-  onnx_add_node (b, onnx_node ("GlobalAveragePool", "gap", STRS (in), STRS ("pooled"), NULL));
-  onnx_add_node (b,
-                 onnx_node ("Flatten", "flatten", STRS ("pooled"), STRS ("flat"),
-                            attrs (onnx_attr_int ("axis", 1), NULL, NULL)));
-  onnx_add_node (b,
-                 onnx_node ("Gemm", "fc", STRS ("flat", "fc.w", "fc.b"), STRS ("logits"),
-                            attrs (onnx_attr_int ("transB", 1), NULL, NULL)));
+  onnx_add_initializer_f (b, "fc.w", 2, wd, fc);
+  onnx_add_initializer_f (b, "fc.b", 1, bd, bias);
+  onnx_add_node (b, "GlobalAveragePool", "gap", ONNX_NAMES (in), ONNX_NAMES ("pooled"));
+  onnx_attr_int (
+      b, onnx_add_node (b, "Flatten", "flatten", ONNX_NAMES ("pooled"), ONNX_NAMES ("flat")),
+      "axis", 1);
+  onnx_attr_int (
+      b,
+      onnx_add_node (b, "Gemm", "fc", ONNX_NAMES ("flat", "fc.w", "fc.b"), ONNX_NAMES ("logits")),
+      "transB", 1);
 }
 
 /* Builds and loads a tiny model; fc receives the [n_out, MID] head weights. */
@@ -271,42 +262,40 @@ static GzModel *
 tiny_model (NetKind kind, int n_out, float *fc)
 {
   OnnxBuilder b;
-  onnx_builder_init (&b);
-  const gint64 in_dims[4] = { -1, IN_C, IN_H, IN_W }, out_dims[4] = { -1, n_out, 1, 1 };
-  onnx_add_input (&b, onnx_value_info ("input", 4, in_dims));
+  onnx_builder_init (&b, 13);
+  const int64_t in_dims[4] = { -1, IN_C, IN_H, IN_W }, out_dims[4] = { -1, n_out, 1, 1 };
+  onnx_add_input (&b, "input", 4, in_dims);
   if (kind == NET_CONVHEAD)
     {
       add_conv (&b, "conv0", "input", "c0", IN_C, MID, 11, FALSE);
-      onnx_add_node (&b, onnx_node ("Relu", "relu0", STRS ("c0"), STRS ("layer"), NULL));
-      onnx_add_node (&b,
-                     onnx_node ("GlobalAveragePool", "gap", STRS ("layer"), STRS ("pooled"), NULL));
+      onnx_add_node (&b, "Relu", "relu0", ONNX_NAMES ("c0"), ONNX_NAMES ("layer"));
+      onnx_add_node (&b, "GlobalAveragePool", "gap", ONNX_NAMES ("layer"), ONNX_NAMES ("pooled"));
       gint64 wd[4] = { n_out, MID, 1, 1 };
       fill (fc, n_out * MID, 97, 1.0f, 0.0f);
-      onnx_add_initializer (&b, onnx_tensor_f ("head.w", 4, wd, fc));
-      onnx_add_node (&b,
-                     onnx_node ("Conv", "head", STRS ("pooled", "head.w"), STRS ("logits"), NULL));
+      onnx_add_initializer_f (&b, "head.w", 4, wd, fc);
+      onnx_add_node (&b, "Conv", "head", ONNX_NAMES ("pooled", "head.w"), ONNX_NAMES ("logits"));
     }
   else if (kind == NET_RESIDUAL)
     {
       add_conv (&b, "conv0", "input", "c0", IN_C, MID, 11, FALSE);
-      onnx_add_node (&b, onnx_node ("Relu", "relu0", STRS ("c0"), STRS ("x0"), NULL));
+      onnx_add_node (&b, "Relu", "relu0", ONNX_NAMES ("c0"), ONNX_NAMES ("x0"));
       add_conv (&b, "conv1", "x0", "c1", MID, MID, 21, FALSE);
-      onnx_add_node (&b, onnx_node ("Relu", "relu1", STRS ("c1"), STRS ("layer"), NULL));
-      onnx_add_node (&b, onnx_node ("Add", "add", STRS ("layer", "x0"), STRS ("sum"), NULL));
+      onnx_add_node (&b, "Relu", "relu1", ONNX_NAMES ("c1"), ONNX_NAMES ("layer"));
+      onnx_add_node (&b, "Add", "add", ONNX_NAMES ("layer", "x0"), ONNX_NAMES ("sum"));
       add_head (&b, "sum", n_out, fc);
     }
   else
     {
       add_conv (&b, "conv0", "input", "c0", IN_C, MID, 11, kind == NET_FLAT);
-      onnx_add_node (&b, onnx_node ("Relu", "relu0", STRS ("c0"), STRS ("layer"), NULL));
+      onnx_add_node (&b, "Relu", "relu0", ONNX_NAMES ("c0"), ONNX_NAMES ("layer"));
       add_head (&b, "layer", n_out, fc);
     }
-  onnx_add_output (&b, onnx_value_info ("logits", kind == NET_CONVHEAD ? 4 : 2, out_dims));
-  g_autoptr (GBytes) bytes = onnx_builder_finish (&b, 13);
+  onnx_add_output (&b, "logits", kind == NET_CONVHEAD ? 4 : 2, out_dims);
+  size_t len;
+  g_autofree uint8_t *data = onnx_builder_pack (&b, &len);
+  onnx_builder_clear (&b);
   GzModel *model = NULL;
   GzError err = { 0 };
-  gsize len;
-  const void *data = g_bytes_get_data (bytes, &len);
   GzStatus st = gz_model_load_mem (data, len, NULL, NULL, &model, &err);
   if (st != GZ_OK)
     g_error ("tiny model: %s", err.message);

@@ -16,216 +16,15 @@
 #include "gz-model-private.h"
 #include "gz-onnx-load.h"
 #include "gz-op.h"
-#include "onnx.pb-c.h"
+#include "onnx-builder.h"
 
-/* ---- A tiny model builder --------------------------------------------- */
-
-typedef struct
-{
-  GPtrArray *arena; /* everything allocated for the model, freed at once */
-  Onnx__ModelProto model;
-  Onnx__GraphProto graph;
-  Onnx__OperatorSetIdProto opset;
-  Onnx__OperatorSetIdProto *opsets[1];
-  GPtrArray *nodes, *inits, *inputs, *outputs;
-} Builder;
-
-static void *
-arena (Builder *b, size_t size)
-{
-  void *p = g_malloc0 (size);
-  g_ptr_array_add (b->arena, p);
-  return p;
-}
-
-static char *
-astr (Builder *b, const char *s)
-{
-  char *c = g_strdup (s);
-  g_ptr_array_add (b->arena, c);
-  return c;
-}
-
-static void
-builder_init (Builder *b, int64_t opset)
-{
-  memset (b, 0, sizeof *b);
-  b->arena = g_ptr_array_new_with_free_func (g_free);
-  b->nodes = g_ptr_array_new ();
-  b->inits = g_ptr_array_new ();
-  b->inputs = g_ptr_array_new ();
-  b->outputs = g_ptr_array_new ();
-  onnx__model_proto__init (&b->model);
-  onnx__graph_proto__init (&b->graph);
-  onnx__operator_set_id_proto__init (&b->opset);
-  b->model.has_ir_version = true;
-  b->model.ir_version = 8;
-  b->model.producer_name = "gaze-test";
-  b->model.producer_version = "1.0";
-  b->opset.domain = "";
-  b->opset.has_version = true;
-  b->opset.version = opset;
-  b->opsets[0] = &b->opset;
-  b->model.n_opset_import = 1;
-  b->model.opset_import = b->opsets;
-  b->model.graph = &b->graph;
-}
-
-static void
-builder_clear (Builder *b)
-{
-  g_ptr_array_unref (b->nodes);
-  g_ptr_array_unref (b->inits);
-  g_ptr_array_unref (b->inputs);
-  g_ptr_array_unref (b->outputs);
-  g_ptr_array_unref (b->arena);
-}
-
-/* A tensor-typed value info; ndim < 0: no shape; dims[i] < 0: symbolic. */
-static Onnx__ValueInfoProto *
-value_info (Builder *b, const char *name, int elem_type, int ndim, const int64_t *dims)
-{
-  Onnx__ValueInfoProto *vi = arena (b, sizeof *vi);
-  onnx__value_info_proto__init (vi);
-  vi->name = astr (b, name);
-  Onnx__TypeProto *tp = arena (b, sizeof *tp);
-  onnx__type_proto__init (tp);
-  Onnx__TypeProto__Tensor *tt = arena (b, sizeof *tt);
-  onnx__type_proto__tensor__init (tt);
-  tt->has_elem_type = true;
-  tt->elem_type = elem_type;
-  if (ndim >= 0)
-    {
-      Onnx__TensorShapeProto *sh = arena (b, sizeof *sh);
-      onnx__tensor_shape_proto__init (sh);
-      sh->n_dim = (size_t) ndim;
-      sh->dim = arena (b, sizeof (void *) * (size_t) (ndim + 1));
-      for (int i = 0; i < ndim; i++)
-        {
-          Onnx__TensorShapeProto__Dimension *d = arena (b, sizeof *d);
-          onnx__tensor_shape_proto__dimension__init (d);
-          if (dims[i] >= 0)
-            {
-              d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-              d->dim_value = dims[i];
-            }
-          else
-            {
-              d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-              d->dim_param = astr (b, "N");
-            }
-          sh->dim[i] = d;
-        }
-      tt->shape = sh;
-    }
-  tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-  tp->tensor_type = tt;
-  vi->type = tp;
-  return vi;
-}
-
-static void
-add_input (Builder *b, const char *name, int ndim, const int64_t *dims)
-{
-  g_ptr_array_add (b->inputs, value_info (b, name, 1, ndim, dims));
-}
-
-static void
-add_output (Builder *b, const char *name)
-{
-  g_ptr_array_add (b->outputs, value_info (b, name, 1, -1, NULL));
-}
-
-/* Inputs and outputs are NULL-terminated lists of names. */
-static Onnx__NodeProto *
-add_node (Builder *b, const char *op, const char *name, const char *const *in,
-          const char *const *out)
-{
-  Onnx__NodeProto *n = arena (b, sizeof *n);
-  onnx__node_proto__init (n);
-  n->op_type = astr (b, op);
-  n->name = name != NULL ? astr (b, name) : NULL;
-  while (in[n->n_input] != NULL)
-    n->n_input++;
-  while (out[n->n_output] != NULL)
-    n->n_output++;
-  n->input = arena (b, sizeof (char *) * (n->n_input + 1));
-  n->output = arena (b, sizeof (char *) * (n->n_output + 1));
-  for (size_t i = 0; i < n->n_input; i++)
-    n->input[i] = astr (b, in[i]);
-  for (size_t i = 0; i < n->n_output; i++)
-    n->output[i] = astr (b, out[i]);
-  g_ptr_array_add (b->nodes, n);
-  return n;
-}
-
-static Onnx__AttributeProto *
-add_attr (Builder *b, Onnx__NodeProto *n, const char *name, int type)
-{
-  Onnx__AttributeProto **list = arena (b, sizeof (void *) * (n->n_attribute + 1));
-  if (n->n_attribute > 0)
-    memcpy (list, n->attribute, sizeof (void *) * n->n_attribute);
-  Onnx__AttributeProto *a = arena (b, sizeof *a);
-  onnx__attribute_proto__init (a);
-  a->name = astr (b, name);
-  a->has_type = true;
-  a->type = type;
-  a->has_f = type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
-  a->has_i = type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
-  a->has_s = type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
-  list[n->n_attribute++] = a;
-  n->attribute = list;
-  return a;
-}
-
-static Onnx__TensorProto *
-tensor (Builder *b, const char *name, int type, int ndim, const int64_t *dims)
-{
-  Onnx__TensorProto *t = arena (b, sizeof *t);
-  onnx__tensor_proto__init (t);
-  t->name = name != NULL ? astr (b, name) : NULL;
-  t->has_data_type = true;
-  t->data_type = type;
-  t->n_dims = (size_t) ndim;
-  t->dims = arena (b, sizeof (int64_t) * (size_t) (ndim + 1));
-  memcpy (t->dims, dims, sizeof (int64_t) * (size_t) ndim);
-  return t;
-}
-
-static void
-set_raw (Builder *b, Onnx__TensorProto *t, const void *bytes, size_t len)
-{
-  t->has_raw_data = true;
-  t->raw_data.len = len;
-  t->raw_data.data = arena (b, len + 1);
-  memcpy (t->raw_data.data, bytes, len);
-}
-
-static Onnx__TensorProto *
-add_init_raw (Builder *b, const char *name, int type, int ndim, const int64_t *dims,
-              const void *bytes, size_t len)
-{
-  Onnx__TensorProto *t = tensor (b, name, type, ndim, dims);
-  set_raw (b, t, bytes, len);
-  g_ptr_array_add (b->inits, t);
-  return t;
-}
-
+/* The packed model as GBytes (onnx_builder_pack's block, malloc'd). */
 static GBytes *
-builder_pack (Builder *b)
+pack (OnnxBuilder *b)
 {
-  b->graph.n_node = b->nodes->len;
-  b->graph.node = (Onnx__NodeProto **) b->nodes->pdata;
-  b->graph.n_initializer = b->inits->len;
-  b->graph.initializer = (Onnx__TensorProto **) b->inits->pdata;
-  b->graph.n_input = b->inputs->len;
-  b->graph.input = (Onnx__ValueInfoProto **) b->inputs->pdata;
-  b->graph.n_output = b->outputs->len;
-  b->graph.output = (Onnx__ValueInfoProto **) b->outputs->pdata;
-  size_t len = onnx__model_proto__get_packed_size (&b->model);
-  guint8 *buf = g_malloc (len + 1);
-  onnx__model_proto__pack (&b->model, buf);
-  return g_bytes_new_take (buf, len);
+  size_t len;
+  uint8_t *data = onnx_builder_pack (b, &len);
+  return g_bytes_new_take (data, len);
 }
 
 static GzStatus
@@ -252,12 +51,12 @@ static const int64_t dims_x[] = { -1, 3 };
 
 /* X → op → Y, with optional extra initializers added by the caller. */
 static void
-simple_model (Builder *b, const char *op)
+simple_model (OnnxBuilder *b, const char *op)
 {
-  builder_init (b, 13);
-  add_input (b, "X", 2, dims_x);
-  add_node (b, op, "n0", IN ("X"), IN ("Y"));
-  add_output (b, "Y");
+  onnx_builder_init (b, 13);
+  onnx_add_input (b, "X", 2, dims_x);
+  onnx_add_node (b, op, "n0", IN ("X"), IN ("Y"));
+  onnx_add_output (b, "Y", -1, NULL);
 }
 
 /* Loads bytes expecting failure with `code` and a message containing each of
@@ -282,22 +81,22 @@ static void
 test_minimal (void)
 {
   const char *op = unary_op ();
-  Builder b;
+  OnnxBuilder b;
   simple_model (&b, op);
   const float w[3] = { 1.5f, -2.0f, 0.25f };
   const int64_t d3[] = { 3 };
-  add_init_raw (&b, "W", 1, 1, d3, w, sizeof w);
+  onnx_add_initializer_raw (&b, "W", 1, 1, d3, w, sizeof w);
   /* A graph input that is also an initializer is a constant, not an input. */
-  g_ptr_array_add (b.inputs, value_info (&b, "W", 1, 1, d3));
+  onnx_add_value_input (&b, onnx_value_info (&b, "W", 1, 1, d3));
   /* Node without a name: the loader generates one. */
-  add_node (&b, op, NULL, IN ("Y"), IN ("Z"));
-  g_autoptr (GBytes) bytes = builder_pack (&b);
+  onnx_add_node (&b, op, NULL, IN ("Y"), IN ("Z"));
+  g_autoptr (GBytes) bytes = pack (&b);
 
   GzGraph *g = NULL;
   GzError err = { 0 };
   g_assert_cmpint (load (bytes, NULL, &g, &err), ==, GZ_OK);
   g_assert_cmpint (g->opset, ==, 13);
-  g_assert_cmpstr (g->producer, ==, "gaze-test 1.0");
+  g_assert_cmpstr (g->producer, ==, "gaze-tests 1.0");
   g_assert_cmpint (g->n_nodes, ==, 2);
   g_assert_cmpstr (g->values[g->input].name, ==, "X");
   g_assert_cmpint (g->values[g->input].ndim, ==, 2);
@@ -313,22 +112,22 @@ test_minimal (void)
   g_assert_true (g->nodes[0].op == gz_op_lookup (op));
   g_assert_cmpint (g->values[gz_graph_find_value (g, "Z")].producer, ==, 1);
   gz_graph_free (g);
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 static void
 test_topological_order (void)
 {
   const char *op = unary_op ();
-  Builder b;
-  builder_init (&b, 13);
-  add_input (&b, "X", 2, dims_x);
+  OnnxBuilder b;
+  onnx_builder_init (&b, 13);
+  onnx_add_input (&b, "X", 2, dims_x);
   /* Listed last-first: c reads b reads a reads X. */
-  add_node (&b, op, "c", IN ("vb"), IN ("vc"));
-  add_node (&b, op, "b", IN ("va"), IN ("vb"));
-  add_node (&b, op, "a", IN ("X"), IN ("va"));
-  add_output (&b, "vc");
-  g_autoptr (GBytes) bytes = builder_pack (&b);
+  onnx_add_node (&b, op, "c", IN ("vb"), IN ("vc"));
+  onnx_add_node (&b, op, "b", IN ("va"), IN ("vb"));
+  onnx_add_node (&b, op, "a", IN ("X"), IN ("va"));
+  onnx_add_output (&b, "vc", -1, NULL);
+  g_autoptr (GBytes) bytes = pack (&b);
   GzGraph *g = NULL;
   GzError err = { 0 };
   g_assert_cmpint (load (bytes, NULL, &g, &err), ==, GZ_OK);
@@ -338,59 +137,59 @@ test_topological_order (void)
   for (int i = 0; i < g->n_nodes; i++)
     g_assert_cmpint (g->values[g->nodes[i].outputs[0]].producer, ==, i);
   gz_graph_free (g);
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 static void
 test_cycle (void)
 {
-  Builder b;
-  builder_init (&b, 13);
-  add_input (&b, "X", 2, dims_x);
-  add_node (&b, "Add", "first", IN ("X", "y2"), IN ("y1"));
-  add_node (&b, "Relu", "second", IN ("y1"), IN ("y2"));
-  add_output (&b, "y2");
-  g_autoptr (GBytes) bytes = builder_pack (&b);
+  OnnxBuilder b;
+  onnx_builder_init (&b, 13);
+  onnx_add_input (&b, "X", 2, dims_x);
+  onnx_add_node (&b, "Add", "first", IN ("X", "y2"), IN ("y1"));
+  onnx_add_node (&b, "Relu", "second", IN ("y1"), IN ("y2"));
+  onnx_add_output (&b, "y2", -1, NULL);
+  g_autoptr (GBytes) bytes = pack (&b);
   expect_error (bytes, NULL, GZ_ERR_FORMAT, IN ("cycle"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 
-  builder_init (&b, 13); /* a node reading its own output */
-  add_input (&b, "X", 2, dims_x);
-  add_node (&b, "Add", "self", IN ("X", "y"), IN ("y"));
-  add_output (&b, "y");
-  g_autoptr (GBytes) bytes2 = builder_pack (&b);
+  onnx_builder_init (&b, 13); /* a node reading its own output */
+  onnx_add_input (&b, "X", 2, dims_x);
+  onnx_add_node (&b, "Add", "self", IN ("X", "y"), IN ("y"));
+  onnx_add_output (&b, "y", -1, NULL);
+  g_autoptr (GBytes) bytes2 = pack (&b);
   expect_error (bytes2, NULL, GZ_ERR_FORMAT, IN ("cycle", "'self'"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 static void
 test_dangling (void)
 {
-  Builder b;
-  builder_init (&b, 13);
-  add_input (&b, "X", 2, dims_x);
-  add_node (&b, "Add", "adder", IN ("X", "ghost"), IN ("Y"));
-  add_output (&b, "Y");
-  g_autoptr (GBytes) bytes = builder_pack (&b);
+  OnnxBuilder b;
+  onnx_builder_init (&b, 13);
+  onnx_add_input (&b, "X", 2, dims_x);
+  onnx_add_node (&b, "Add", "adder", IN ("X", "ghost"), IN ("Y"));
+  onnx_add_output (&b, "Y", -1, NULL);
+  g_autoptr (GBytes) bytes = pack (&b);
   expect_error (bytes, NULL, GZ_ERR_FORMAT, IN ("'adder'", "'ghost'"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 
-  builder_init (&b, 13); /* a graph output nobody writes */
-  add_input (&b, "X", 2, dims_x);
-  add_node (&b, "Relu", "r", IN ("X"), IN ("Y"));
-  add_output (&b, "nowhere");
-  g_autoptr (GBytes) bytes2 = builder_pack (&b);
+  onnx_builder_init (&b, 13); /* a graph output nobody writes */
+  onnx_add_input (&b, "X", 2, dims_x);
+  onnx_add_node (&b, "Relu", "r", IN ("X"), IN ("Y"));
+  onnx_add_output (&b, "nowhere", -1, NULL);
+  g_autoptr (GBytes) bytes2 = pack (&b);
   expect_error (bytes2, NULL, GZ_ERR_FORMAT, IN ("'nowhere'"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 
-  builder_init (&b, 13); /* two nodes writing one value */
-  add_input (&b, "X", 2, dims_x);
-  add_node (&b, "Relu", "r1", IN ("X"), IN ("Y"));
-  add_node (&b, "Relu", "r2", IN ("X"), IN ("Y"));
-  add_output (&b, "Y");
-  g_autoptr (GBytes) bytes3 = builder_pack (&b);
+  onnx_builder_init (&b, 13); /* two nodes writing one value */
+  onnx_add_input (&b, "X", 2, dims_x);
+  onnx_add_node (&b, "Relu", "r1", IN ("X"), IN ("Y"));
+  onnx_add_node (&b, "Relu", "r2", IN ("X"), IN ("Y"));
+  onnx_add_output (&b, "Y", -1, NULL);
+  g_autoptr (GBytes) bytes3 = pack (&b);
   expect_error (bytes3, NULL, GZ_ERR_FORMAT, IN ("'r2'", "'Y'"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 static void
@@ -398,101 +197,101 @@ test_initializer_size (void)
 {
   const int64_t d23[] = { 2, 3 };
   float six[6] = { 0 };
-  Builder b;
+  OnnxBuilder b;
 
   simple_model (&b, "Relu"); /* 5 floats' worth of bytes for [2,3] */
-  add_init_raw (&b, "weights", 1, 2, d23, six, 20);
-  g_autoptr (GBytes) b1 = builder_pack (&b);
+  onnx_add_initializer_raw (&b, "weights", 1, 2, d23, six, 20);
+  g_autoptr (GBytes) b1 = pack (&b);
   expect_error (b1, NULL, GZ_ERR_FORMAT, IN ("'weights'", "20 bytes", "24"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 
   simple_model (&b, "Relu"); /* typed field with the wrong count */
-  Onnx__TensorProto *t = tensor (&b, "typed", 1, 2, d23);
+  Onnx__TensorProto *t = onnx_tensor (&b, "typed", 1, 2, d23);
   t->n_float_data = 5;
   t->float_data = six;
-  g_ptr_array_add (b.inits, t);
-  g_autoptr (GBytes) b2 = builder_pack (&b);
+  onnx_add_initializer (&b, t);
+  g_autoptr (GBytes) b2 = pack (&b);
   expect_error (b2, NULL, GZ_ERR_FORMAT, IN ("'typed'", "5 values", "6"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 
   simple_model (&b, "Relu"); /* element count overflows int64 */
   const int64_t huge[] = { INT64_C (1) << 40, INT64_C (1) << 40, INT64_C (1) << 40 };
-  add_init_raw (&b, "huge", 1, 3, huge, six, 4);
-  g_autoptr (GBytes) b3 = builder_pack (&b);
+  onnx_add_initializer_raw (&b, "huge", 1, 3, huge, six, 4);
+  g_autoptr (GBytes) b3 = pack (&b);
   expect_error (b3, NULL, GZ_ERR_LIMIT, IN ("'huge'"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 
   simple_model (&b, "Relu"); /* a negative dimension */
   const int64_t neg[] = { 2, -3 };
-  add_init_raw (&b, "negative", 1, 2, neg, six, 24);
-  g_autoptr (GBytes) b4 = builder_pack (&b);
+  onnx_add_initializer_raw (&b, "negative", 1, 2, neg, six, 24);
+  g_autoptr (GBytes) b4 = pack (&b);
   expect_error (b4, NULL, GZ_ERR_FORMAT, IN ("'negative'"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 
   simple_model (&b, "Relu"); /* a scalar with no data at all */
-  Onnx__TensorProto *empty = tensor (&b, "nodata", 1, 0, d23);
-  g_ptr_array_add (b.inits, empty);
-  g_autoptr (GBytes) b5 = builder_pack (&b);
+  Onnx__TensorProto *empty = onnx_tensor (&b, "nodata", 1, 0, d23);
+  onnx_add_initializer (&b, empty);
+  g_autoptr (GBytes) b5 = pack (&b);
   expect_error (b5, NULL, GZ_ERR_FORMAT, IN ("'nodata'"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 static void
 test_unsupported_op (void)
 {
-  Builder b;
+  OnnxBuilder b;
   simple_model (&b, "FooBar");
-  ((Onnx__NodeProto *) b.nodes->pdata[0])->name = "my_node";
-  g_autoptr (GBytes) bytes = builder_pack (&b);
+  b.graph.node[0]->name = "my_node";
+  g_autoptr (GBytes) bytes = pack (&b);
   GzGraph *g = NULL;
   GzError err = { 0 };
   g_assert_cmpint (load (bytes, NULL, &g, &err), ==, GZ_ERR_UNSUPPORTED);
   g_assert_cmpstr (err.message, ==, "unsupported operator 'FooBar' in node 'my_node' (opset 13)");
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 
   simple_model (&b, "Relu"); /* another domain */
-  ((Onnx__NodeProto *) b.nodes->pdata[0])->domain = "com.microsoft";
-  g_autoptr (GBytes) bytes2 = builder_pack (&b);
+  b.graph.node[0]->domain = "com.microsoft";
+  g_autoptr (GBytes) bytes2 = pack (&b);
   expect_error (bytes2, NULL, GZ_ERR_UNSUPPORTED, IN ("com.microsoft.Relu", "'n0'"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 static void
 test_unsupported_dtype (void)
 {
-  Builder b;
+  OnnxBuilder b;
   simple_model (&b, "Relu");
   const int64_t d2[] = { 2 };
   const guint8 pixels[2] = { 1, 0 };
-  add_init_raw (&b, "pixels", 2, 1, d2, pixels, 2); /* UINT8: not converted */
-  g_autoptr (GBytes) bytes = builder_pack (&b);
+  onnx_add_initializer_raw (&b, "pixels", 2, 1, d2, pixels, 2); /* UINT8: not converted */
+  g_autoptr (GBytes) bytes = pack (&b);
   expect_error (bytes, NULL, GZ_ERR_UNSUPPORTED, IN ("'pixels'", "UINT8"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 
-  builder_init (&b, 13); /* a BOOL graph input is still refused (BOOL constants load) */
+  onnx_builder_init (&b, 13); /* a BOOL graph input is still refused (BOOL constants load) */
   const int64_t d4b[] = { 1, 3, 8, 8 };
-  g_ptr_array_add (b.inputs, value_info (&b, "flags", 9, 4, d4b));
-  add_node (&b, "Not", "n", IN ("flags"), IN ("Y"));
-  add_output (&b, "Y");
-  g_autoptr (GBytes) bytes3 = builder_pack (&b);
+  onnx_add_value_input (&b, onnx_value_info (&b, "flags", 9, 4, d4b));
+  onnx_add_node (&b, "Not", "n", IN ("flags"), IN ("Y"));
+  onnx_add_output (&b, "Y", -1, NULL);
+  g_autoptr (GBytes) bytes3 = pack (&b);
   expect_error (bytes3, NULL, GZ_ERR_UNSUPPORTED, IN ("'flags'", "BOOL"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 
-  builder_init (&b, 13); /* a uint8 image input */
+  onnx_builder_init (&b, 13); /* a uint8 image input */
   const int64_t d4[] = { 1, 3, 8, 8 };
-  g_ptr_array_add (b.inputs, value_info (&b, "image", 2, 4, d4));
-  add_node (&b, "Relu", "r", IN ("image"), IN ("Y"));
-  add_output (&b, "Y");
-  g_autoptr (GBytes) bytes2 = builder_pack (&b);
+  onnx_add_value_input (&b, onnx_value_info (&b, "image", 2, 4, d4));
+  onnx_add_node (&b, "Relu", "r", IN ("image"), IN ("Y"));
+  onnx_add_output (&b, "Y", -1, NULL);
+  g_autoptr (GBytes) bytes2 = pack (&b);
   expect_error (bytes2, NULL, GZ_ERR_UNSUPPORTED, IN ("'image'", "UINT8"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 static void
 test_conversions (void)
 {
   const char *op = unary_op ();
-  Builder b;
+  OnnxBuilder b;
   simple_model (&b, op);
   /* fp16 bit patterns: 1, -2, 0.5, 65504 (max), 2^-24 (smallest subnormal),
    * 3·2^-16 (subnormal), +inf, -0. */
@@ -507,71 +306,71 @@ test_conversions (void)
       half_le[2 * i + 1] = half[i] >> 8;
     }
   const int64_t d8[] = { 2, 4 };
-  add_init_raw (&b, "half_raw", 10, 2, d8, half_le, sizeof half_le);
-  Onnx__TensorProto *ht = tensor (&b, "half_typed", 10, 2, d8);
+  onnx_add_initializer_raw (&b, "half_raw", 10, 2, d8, half_le, sizeof half_le);
+  Onnx__TensorProto *ht = onnx_tensor (&b, "half_typed", 10, 2, d8);
   int32_t half_i32[8];
   for (int i = 0; i < 8; i++)
     half_i32[i] = half[i];
   ht->n_int32_data = 8;
   ht->int32_data = half_i32;
-  g_ptr_array_add (b.inits, ht);
+  onnx_add_initializer (&b, ht);
 
   const double dbl[3] = { 0.1, -1e10, 3.0 };
   const int64_t d3[] = { 3 };
-  add_init_raw (&b, "double_raw", 11, 1, d3, dbl, sizeof dbl);
-  Onnx__TensorProto *dt = tensor (&b, "double_typed", 11, 1, d3);
+  onnx_add_initializer_raw (&b, "double_raw", 11, 1, d3, dbl, sizeof dbl);
+  Onnx__TensorProto *dt = onnx_tensor (&b, "double_typed", 11, 1, d3);
   dt->n_double_data = 3;
   dt->double_data = (double *) dbl;
-  g_ptr_array_add (b.inits, dt);
+  onnx_add_initializer (&b, dt);
 
   const int32_t i32[3] = { -7, 0, 2147483647 };
-  add_init_raw (&b, "int32_raw", 6, 1, d3, i32, sizeof i32);
+  onnx_add_initializer_raw (&b, "int32_raw", 6, 1, d3, i32, sizeof i32);
   const int64_t i64[3] = { -1, INT64_C (1) << 40, 5 };
-  Onnx__TensorProto *qt = tensor (&b, "int64_typed", 7, 1, d3);
+  Onnx__TensorProto *qt = onnx_tensor (&b, "int64_typed", 7, 1, d3);
   qt->n_int64_data = 3;
   qt->int64_data = (int64_t *) i64;
-  g_ptr_array_add (b.inits, qt);
+  onnx_add_initializer (&b, qt);
   const int64_t d0[] = { 0 };
-  add_init_raw (&b, "empty", 1, 1, d0, "", 0);
+  onnx_add_initializer_raw (&b, "empty", 1, 1, d0, "", 0);
 
   /* BOOL becomes int64 0/1 (any non-zero byte is true), raw or in int32_data. */
   const guint8 flags[3] = { 1, 0, 7 };
-  add_init_raw (&b, "bool_raw", 9, 1, d3, flags, sizeof flags);
-  Onnx__TensorProto *bt = tensor (&b, "bool_typed", 9, 1, d3);
+  onnx_add_initializer_raw (&b, "bool_raw", 9, 1, d3, flags, sizeof flags);
+  Onnx__TensorProto *bt = onnx_tensor (&b, "bool_typed", 9, 1, d3);
   int32_t flags32[3] = { 0, 1, 1 };
   bt->n_int32_data = 3;
   bt->int32_data = flags32;
-  g_ptr_array_add (b.inits, bt);
+  onnx_add_initializer (&b, bt);
 
   /* Attributes of every kind, including a float16 tensor. */
-  Onnx__NodeProto *n = b.nodes->pdata[0];
-  add_attr (&b, n, "alpha", 1)->f = 0.75f;
-  Onnx__AttributeProto *a = add_attr (&b, n, "axis", 2);
+  Onnx__NodeProto *n = b.graph.node[0];
+  onnx_add_attr (&b, n, "alpha", 1)->f = 0.75f;
+  Onnx__AttributeProto *a = onnx_add_attr (&b, n, "axis", 2);
   a->i = -2;
-  a = add_attr (&b, n, "mode", 3);
+  a = onnx_add_attr (&b, n, "mode", 3);
   a->s.data = (guint8 *) "nearest";
   a->s.len = 7;
-  a = add_attr (&b, n, "pads", 7);
+  a = onnx_add_attr (&b, n, "pads", 7);
   int64_t pads[4] = { 1, 2, 3, 4 };
   a->n_ints = 4;
   a->ints = pads;
-  a = add_attr (&b, n, "scales", 6);
+  a = onnx_add_attr (&b, n, "scales", 6);
   float scales[2] = { 1.0f, 2.5f };
   a->n_floats = 2;
   a->floats = scales;
-  a = add_attr (&b, n, "names", 8);
+  a = onnx_add_attr (&b, n, "names", 8);
   ProtobufCBinaryData strs[2] = { { 3, (guint8 *) "abc" }, { 2, (guint8 *) "de" } };
   a->n_strings = 2;
   a->strings = strs;
-  a = add_attr (&b, n, "value", 4);
+  a = onnx_add_attr (&b, n, "value", 4);
   const int64_t d2[] = { 2 };
-  a->t = tensor (&b, NULL, 10, 1, d2);
-  set_raw (&b, a->t, half_le, 4);
-  a = add_attr (&b, n, "mask", 4); /* a BOOL tensor attribute, as in Constant */
-  a->t = tensor (&b, NULL, 9, 1, d2);
-  set_raw (&b, a->t, flags + 1, 2);
+  a->t = onnx_tensor (&b, NULL, 10, 1, d2);
+  onnx_tensor_set_raw (&b, a->t, half_le, 4);
+  a = onnx_add_attr (&b, n, "mask", 4); /* a BOOL tensor attribute, as in Constant */
+  a->t = onnx_tensor (&b, NULL, 9, 1, d2);
+  onnx_tensor_set_raw (&b, a->t, flags + 1, 2);
 
-  g_autoptr (GBytes) bytes = builder_pack (&b);
+  g_autoptr (GBytes) bytes = pack (&b);
   GzGraph *g = NULL;
   GzError err = { 0 };
   GzStatus s = load (bytes, NULL, &g, &err);
@@ -643,25 +442,25 @@ test_conversions (void)
   g_assert_cmpint (((int64_t *) ma->t->data)[0], ==, 0);
   g_assert_cmpint (((int64_t *) ma->t->data)[1], ==, 1);
   gz_graph_free (g);
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 static GBytes *
-model_with_weights (Builder *b, int n_floats)
+model_with_weights (OnnxBuilder *b, int n_floats)
 {
   simple_model (b, "Relu");
-  float *w = arena (b, sizeof (float) * (size_t) n_floats);
+  float *w = onnx_builder_alloc (b, sizeof (float) * (size_t) n_floats);
   for (int i = 0; i < n_floats; i++)
     w[i] = (float) i;
   const int64_t d[] = { n_floats };
-  add_init_raw (b, "weights", 1, 1, d, w, sizeof (float) * (size_t) n_floats);
-  return builder_pack (b);
+  onnx_add_initializer_raw (b, "weights", 1, 1, d, w, sizeof (float) * (size_t) n_floats);
+  return pack (b);
 }
 
 static void
 test_truncated (void)
 {
-  Builder b;
+  OnnxBuilder b;
   g_autoptr (GBytes) bytes = model_with_weights (&b, 256);
   gsize len;
   const guint8 *data = g_bytes_get_data (bytes, &len);
@@ -689,7 +488,7 @@ test_truncated (void)
   /* Every prefix that cuts into the graph (packed before opset_import) fails. */
   size_t opset_len = 2 + onnx__operator_set_id_proto__get_packed_size (&b.opset);
   g_assert_cmpint (failures, >=, (int) (len - opset_len));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 /* Single-byte corruptions of a valid model: each loads or fails cleanly. */
@@ -697,16 +496,16 @@ static void
 test_mutations (void)
 {
   const char *op = unary_op ();
-  Builder b;
+  OnnxBuilder b;
   simple_model (&b, op);
   const float w[4] = { 1, 2, 3, 4 };
   const int64_t d22[] = { 2, 2 };
-  add_init_raw (&b, "W", 1, 2, d22, w, sizeof w);
-  Onnx__AttributeProto *a = add_attr (&b, b.nodes->pdata[0], "pads", 7);
+  onnx_add_initializer_raw (&b, "W", 1, 2, d22, w, sizeof w);
+  Onnx__AttributeProto *a = onnx_add_attr (&b, b.graph.node[0], "pads", 7);
   int64_t pads[2] = { 1, 1 };
   a->n_ints = 2;
   a->ints = pads;
-  g_autoptr (GBytes) bytes = builder_pack (&b);
+  g_autoptr (GBytes) bytes = pack (&b);
   gsize len;
   const guint8 *data = g_bytes_get_data (bytes, &len);
   GzLimits limits;
@@ -739,7 +538,7 @@ test_mutations (void)
     }
   g_test_message ("%d corruptions loaded, %d refused", loaded, refused);
   g_assert_cmpint (refused, >, 0);
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 static void
@@ -763,37 +562,37 @@ test_wrong_magic (void)
 
 /* A model whose only initializer lives in external data. */
 static GBytes *
-external_model (Builder *b, const char *location, const char *offset, const char *length)
+external_model (OnnxBuilder *b, const char *location, const char *offset, const char *length)
 {
   simple_model (b, "Relu");
   const int64_t d3[] = { 3 };
-  Onnx__TensorProto *t = tensor (b, "ext", 1, 1, d3);
+  Onnx__TensorProto *t = onnx_tensor (b, "ext", 1, 1, d3);
   t->has_data_location = true;
   t->data_location = 1;
   const char *keys[] = { "location", "offset", "length" };
   const char *values[] = { location, offset, length };
-  t->external_data = arena (b, sizeof (void *) * 3);
+  t->external_data = onnx_builder_alloc (b, sizeof (void *) * 3);
   for (int i = 0; i < 3; i++)
     if (values[i] != NULL)
       {
-        Onnx__StringStringEntryProto *e = arena (b, sizeof *e);
+        Onnx__StringStringEntryProto *e = onnx_builder_alloc (b, sizeof *e);
         onnx__string_string_entry_proto__init (e);
-        e->key = astr (b, keys[i]);
-        e->value = astr (b, values[i]);
+        e->key = onnx_builder_strdup (b, keys[i]);
+        e->value = onnx_builder_strdup (b, values[i]);
         t->external_data[t->n_external_data++] = e;
       }
-  g_ptr_array_add (b->inits, t);
-  return builder_pack (b);
+  onnx_add_initializer (b, t);
+  return pack (b);
 }
 
 static void
 expect_external_error (const char *dir, const char *location, const char *offset,
                        const char *length, GzStatus code, const char *fragment)
 {
-  Builder b;
+  OnnxBuilder b;
   g_autoptr (GBytes) bytes = external_model (&b, location, offset, length);
   expect_error (bytes, dir, code, IN (fragment));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 static void
@@ -827,7 +626,7 @@ test_external_data (void)
   const char *ok_locations[] = { "w.bin", "sub/w.bin", "./sub//w.bin" };
   for (int i = 0; i < 3; i++)
     {
-      Builder b;
+      OnnxBuilder b;
       g_autoptr (GBytes) bytes = external_model (&b, ok_locations[i], "8", "12");
       GzGraph *g = NULL;
       GzError err = { 0 };
@@ -837,7 +636,7 @@ test_external_data (void)
       for (int k = 0; k < 3; k++)
         g_assert_cmpfloat (gz_tensor_f (t)[k], ==, w[k]);
       gz_graph_free (g);
-      builder_clear (&b);
+      onnx_builder_clear (&b);
     }
 
   expect_external_error (dir, obin, "8", NULL, GZ_ERR_FORMAT, "absolute");
@@ -880,38 +679,38 @@ test_external_data (void)
 static void
 test_inputs (void)
 {
-  Builder b;
-  builder_init (&b, 13);
-  add_input (&b, "X", 2, dims_x);
-  add_input (&b, "mask", 2, dims_x);
-  add_node (&b, "Mul", "m", IN ("X", "mask"), IN ("Y"));
-  add_output (&b, "Y");
-  g_autoptr (GBytes) bytes = builder_pack (&b);
+  OnnxBuilder b;
+  onnx_builder_init (&b, 13);
+  onnx_add_input (&b, "X", 2, dims_x);
+  onnx_add_input (&b, "mask", 2, dims_x);
+  onnx_add_node (&b, "Mul", "m", IN ("X", "mask"), IN ("Y"));
+  onnx_add_output (&b, "Y", -1, NULL);
+  g_autoptr (GBytes) bytes = pack (&b);
   expect_error (bytes, NULL, GZ_ERR_UNSUPPORTED, IN ("2 inputs", "'X'", "'mask'"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 
-  builder_init (&b, 13); /* every input is an initializer */
+  onnx_builder_init (&b, 13); /* every input is an initializer */
   const int64_t d1[] = { 1 };
   const float one = 1.0f;
-  add_init_raw (&b, "X", 1, 1, d1, &one, 4);
-  g_ptr_array_add (b.inputs, value_info (&b, "X", 1, 1, d1));
-  add_node (&b, "Relu", "r", IN ("X"), IN ("Y"));
-  add_output (&b, "Y");
-  g_autoptr (GBytes) bytes2 = builder_pack (&b);
+  onnx_add_initializer_raw (&b, "X", 1, 1, d1, &one, 4);
+  onnx_add_value_input (&b, onnx_value_info (&b, "X", 1, 1, d1));
+  onnx_add_node (&b, "Relu", "r", IN ("X"), IN ("Y"));
+  onnx_add_output (&b, "Y", -1, NULL);
+  g_autoptr (GBytes) bytes2 = pack (&b);
   expect_error (bytes2, NULL, GZ_ERR_UNSUPPORTED, IN ("no input"));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 static void
 test_limits (void)
 {
-  Builder b;
-  builder_init (&b, 13);
-  add_input (&b, "X", 2, dims_x);
-  add_node (&b, "Relu", "a", IN ("X"), IN ("Y1"));
-  add_node (&b, "Relu", "b", IN ("Y1"), IN ("Y2"));
-  add_output (&b, "Y2");
-  g_autoptr (GBytes) bytes = builder_pack (&b);
+  OnnxBuilder b;
+  onnx_builder_init (&b, 13);
+  onnx_add_input (&b, "X", 2, dims_x);
+  onnx_add_node (&b, "Relu", "a", IN ("X"), IN ("Y1"));
+  onnx_add_node (&b, "Relu", "b", IN ("Y1"), IN ("Y2"));
+  onnx_add_output (&b, "Y2", -1, NULL);
+  g_autoptr (GBytes) bytes = pack (&b);
   gsize len;
   const void *data = g_bytes_get_data (bytes, &len);
   GzLimits limits;
@@ -936,7 +735,7 @@ test_limits (void)
   g_assert_null (strstr (err.message, "--"));
   g_assert_null (gz_limits_key_in ("the model has 3 nodes"));
   g_assert_null (gz_limits_key_in (NULL));
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 
   g_autoptr (GBytes) bytes2 = model_with_weights (&b, 64);
   data = g_bytes_get_data (bytes2, &len);
@@ -945,7 +744,7 @@ test_limits (void)
   g_assert_cmpint (gz_onnx_load_graph (data, len, NULL, &limits, &g, &err), ==, GZ_ERR_LIMIT);
   g_assert_nonnull (strstr (err.message, "'weights'"));
   g_assert_cmpstr (gz_limits_key_in (err.message), ==, "tensor-elements");
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 /* gz_model_load: files, and the accessors on a small classifier-shaped net. */
@@ -976,10 +775,10 @@ test_model_file (void)
   for (int i = 0; i < 5; i++)
     g_assert_nonnull (gz_op_lookup (needed[i]));
   /* X[N,2,5,5] → Conv 3x3 (4 ch) → Relu → GlobalAveragePool → Flatten → Gemm(3). */
-  Builder b;
-  builder_init (&b, 13);
+  OnnxBuilder b;
+  onnx_builder_init (&b, 13);
   const int64_t dx[] = { -1, 2, 5, 5 };
-  add_input (&b, "X", 4, dx);
+  onnx_add_input (&b, "X", 4, dx);
   const int64_t dw[] = { 4, 2, 3, 3 }, dcb[] = { 4 }, dg[] = { 3, 4 }, dgb[] = { 3 };
   float wconv[72], bconv[4], wfc[12], bfc[3];
   for (int i = 0; i < 72; i++)
@@ -990,26 +789,27 @@ test_model_file (void)
     wfc[i] = (float) (i % 5) * 0.2f - 0.4f;
   for (int i = 0; i < 3; i++)
     bfc[i] = (float) i;
-  add_init_raw (&b, "conv.w", 1, 4, dw, wconv, sizeof wconv);
-  add_init_raw (&b, "conv.b", 1, 1, dcb, bconv, sizeof bconv);
-  add_init_raw (&b, "fc.w", 1, 2, dg, wfc, sizeof wfc);
-  add_init_raw (&b, "fc.b", 1, 1, dgb, bfc, sizeof bfc);
+  onnx_add_initializer_raw (&b, "conv.w", 1, 4, dw, wconv, sizeof wconv);
+  onnx_add_initializer_raw (&b, "conv.b", 1, 1, dcb, bconv, sizeof bconv);
+  onnx_add_initializer_raw (&b, "fc.w", 1, 2, dg, wfc, sizeof wfc);
+  onnx_add_initializer_raw (&b, "fc.b", 1, 1, dgb, bfc, sizeof bfc);
   const int64_t shape_init[] = { 2 };
   const int64_t shape_vals[2] = { 1, -1 };
-  add_init_raw (&b, "unused_shape", 7, 1, shape_init, shape_vals, sizeof shape_vals);
-  Onnx__NodeProto *conv = add_node (&b, "Conv", "conv", IN ("X", "conv.w", "conv.b"), IN ("c"));
-  Onnx__AttributeProto *a = add_attr (&b, conv, "kernel_shape", 7);
+  onnx_add_initializer_raw (&b, "unused_shape", 7, 1, shape_init, shape_vals, sizeof shape_vals);
+  Onnx__NodeProto *conv
+      = onnx_add_node (&b, "Conv", "conv", IN ("X", "conv.w", "conv.b"), IN ("c"));
+  Onnx__AttributeProto *a = onnx_add_attr (&b, conv, "kernel_shape", 7);
   int64_t ks[2] = { 3, 3 };
   a->n_ints = 2;
   a->ints = ks;
-  add_node (&b, "Relu", "relu", IN ("c"), IN ("r"));
-  add_node (&b, "GlobalAveragePool", "gap", IN ("r"), IN ("p"));
-  add_node (&b, "Flatten", "flat", IN ("p"), IN ("f"));
-  add_node (&b, "Gemm", "fc", IN ("f", "fc.w", "fc.b"), IN ("logits"));
-  Onnx__NodeProto *gemm = b.nodes->pdata[4];
-  add_attr (&b, gemm, "transB", 2)->i = 1;
-  add_output (&b, "logits");
-  g_autoptr (GBytes) bytes = builder_pack (&b);
+  onnx_add_node (&b, "Relu", "relu", IN ("c"), IN ("r"));
+  onnx_add_node (&b, "GlobalAveragePool", "gap", IN ("r"), IN ("p"));
+  onnx_add_node (&b, "Flatten", "flat", IN ("p"), IN ("f"));
+  onnx_add_node (&b, "Gemm", "fc", IN ("f", "fc.w", "fc.b"), IN ("logits"));
+  Onnx__NodeProto *gemm = b.graph.node[4];
+  onnx_add_attr (&b, gemm, "transB", 2)->i = 1;
+  onnx_add_output (&b, "logits", -1, NULL);
+  g_autoptr (GBytes) bytes = pack (&b);
   g_autofree char *path = g_build_filename (dir, "tiny.onnx", NULL);
   gsize len;
   const char *data = g_bytes_get_data (bytes, &len);
@@ -1024,7 +824,7 @@ test_model_file (void)
   g_assert_cmpint (gz_model_output (model)->ndim, ==, 2);
   g_assert_cmpint (gz_model_output (model)->dims[1], ==, 3);
   g_assert_cmpint (gz_model_opset (model), ==, 13);
-  g_assert_cmpstr (gz_model_producer (model), ==, "gaze-test 1.0");
+  g_assert_cmpstr (gz_model_producer (model), ==, "gaze-tests 1.0");
   g_assert_cmpint (gz_model_parameter_count (model), ==, 72 + 4 + 12 + 3); /* int64 excluded */
   g_assert_cmpint (gz_model_node_count (model), ==, 5);
   const GzNodeInfo *ni = gz_model_node (model, 0);
@@ -1051,7 +851,7 @@ test_model_file (void)
 
   g_unlink (path);
   g_rmdir (dir);
-  builder_clear (&b);
+  onnx_builder_clear (&b);
 }
 
 int
