@@ -174,7 +174,7 @@ gz_cli_predict (int argc, char **argv)
       n_classes = (int) k;
       g_array_append_vals (all_logits, gz_tensor_f (out), (guint) k);
       g_autofree GzClassScore *r = g_new (GzClassScore, MIN (top, (int) k));
-      int shown = gz_logits_top_k (gz_tensor_f (out), k, top, r);
+      int shown = gz_logits_top_k (gz_tensor_f (out), k, top, gz_model_output_kind (m.model), r);
       if (opts.json)
         print_json (rest[0], name, r, shown, m.labels, warnings);
       else
