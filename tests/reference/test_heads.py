@@ -218,6 +218,33 @@ def main():
                            (label, method, target, r, d, float(ej.get("logit", np.nan)),
                             logits[target]))
 
+            # --class positive: one map per positive finding, named -class<K>,
+            # each the map of --class K; refused (usage) without a multi-label head.
+            pos_dir = os.path.join(tmp, "pos-%s-%d" % (kind, opset))
+            os.makedirs(pos_dir)
+            rc_, out, err = run([exe, "explain", onnx_path, "--input-tensor", x_path,
+                                 "--class", "positive", "--layer", gaze_layer, "--heatmap",
+                                 os.path.join(pos_dir, "h.npy"), "--json", "--quiet",
+                                 "--threads", "1"])
+            if kind_name != "multilabel":
+                tap.ok(rc_ == 2 and "multi-label" in err,
+                       "%s: --class positive refused (exit %d)" % (label, rc_))
+            else:
+                expect = sorted(i for i in range(n) if want[i] >= 0.5)
+                files = sorted(os.listdir(pos_dir))
+                lines = [json.loads(ln) for ln in out.splitlines()] if rc_ == 0 else []
+                same = True
+                for k in expect:
+                    f = os.path.join(pos_dir, "h-class%d.npy" % k)
+                    one = os.path.join(tmp, "one.npy")
+                    run([exe, "explain", onnx_path, "--input-tensor", x_path, "--class", str(k),
+                         "--layer", gaze_layer, "--heatmap", one, "--quiet", "--threads", "1"])
+                    same = same and os.path.exists(f) and np.array_equal(np.load(f), np.load(one))
+                tap.ok(rc_ == 0 and files == sorted("h-class%d.npy" % k for k in expect) and same
+                       and sorted(o["class"] for o in lines) == expect,
+                       "%s: --class positive wrote %d maps (%s), each equal to --class K's" %
+                       (label, len(files), ", ".join(files)))
+
             if kind == "sigmoid14":
                 # The sidecar puts the activation back: the graph's own output
                 # (the sigmoids) is then taken as logits.
@@ -226,8 +253,19 @@ def main():
                     json.dump({"output": "logits"}, f)
                 rc_, out, err = run([exe, "predict", onnx_path, "--input-tensor", x_path,
                                      "--json", "--top", str(n), "--threads", "1"])
-                os.remove(side)
                 js = json.loads(out.splitlines()[0]) if rc_ == 0 else {}
+                # A sidecar threshold moves the positive findings.
+                t = float(np.median(want))
+                with open(side, "w") as f:
+                    json.dump({"threshold": t}, f)
+                rc2, out2, err2 = run([exe, "predict", onnx_path, "--input-tensor", x_path,
+                                       "--json", "--top", str(n)])
+                os.remove(side)
+                j2 = json.loads(out2.splitlines()[0]) if rc2 == 0 else {}
+                pos = sorted(row["index"] for row in j2.get("top", []) if row.get("positive"))
+                tap.ok(j2.get("threshold") == t and pos == [i for i in range(n) if want[i] >= t],
+                       "%s: sidecar \"threshold\": %.4f gives %d positive findings" %
+                       (label, t, len(pos)))
                 raw_l = np.zeros(n)
                 for row in js.get("top", []):
                     raw_l[row["index"]] = row["logit"]
