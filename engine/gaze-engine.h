@@ -108,22 +108,45 @@ extern "C"
 
   /* ---- Ranking classes --------------------------------------------------- */
 
+  /* What the model's output head turns its logits into (see gz_model_output_kind).
+   * The engine always hands out the PRE-activation logits (gz_session_output);
+   * the kind says how probabilities are computed from them. */
+  typedef enum
+  {
+    GZ_OUTPUT_LOGITS, /* raw scores: softmax (a single output: sigmoid) */
+    GZ_OUTPUT_SOFTMAX, /* the graph ended in Softmax: softmax of the logits */
+    GZ_OUTPUT_LOG_SOFTMAX, /* ended in LogSoftmax: exp(log-softmax) = softmax */
+    GZ_OUTPUT_SIGMOID, /* ended in Sigmoid: each class its own sigmoid (multi-label) */
+    GZ_OUTPUT_KIND_COUNT
+  } GzOutputKind;
+
+  /* "logits", "softmax", "log-softmax", "sigmoid". */
+  const char *gz_output_kind_name (GzOutputKind kind);
+  /* Also accepts "multilabel" and "binary" for GZ_OUTPUT_SIGMOID. */
+  bool gz_output_kind_from_name (const char *name, GzOutputKind *kind);
+  /* The JSON/UI description of a head over n outputs: "logits", "softmax",
+   * "log-softmax", "multilabel" (sigmoid, n > 1) or "binary" (sigmoid, n == 1). */
+  const char *gz_output_kind_describe (GzOutputKind kind, int64_t n);
+
   typedef struct
   {
     int64_t index; /* the class */
-    float logit;
-    double probability; /* softmax over all the logits (sigmoid of a single one) */
+    float logit; /* pre-activation */
+    double probability; /* by the output kind: softmax over all the logits, or the
+                         * class's own sigmoid (multi-label, or a single output) */
   } GzClassScore;
 
-  /* The probability of class `index` among n logits of one image: the softmax,
-   * computed in double after shifting by the largest logit; for a single
-   * output (n == 1), the sigmoid of it (index 0). NaN when index is out of
+  /* The probability of class `index` among n logits of one image. Softmax
+   * kinds: the softmax, computed in double after shifting by the largest
+   * logit; for a single output (n == 1), the sigmoid of it (index 0).
+   * GZ_OUTPUT_SIGMOID: the sigmoid of logits[index]. NaN when index is out of
    * range. */
-  double gz_logits_probability (const float *logits, int64_t n, int64_t index);
+  double gz_logits_probability (const float *logits, int64_t n, int64_t index, GzOutputKind kind);
   /* Writes the min(k, n) best classes to out, highest logit first, equal
    * logits by lower index, NaN logits last; returns how many (0 when n or k
-   * is below 1). A single output is ranked alone with its sigmoid. */
-  int gz_logits_top_k (const float *logits, int64_t n, int k, GzClassScore *out);
+   * is below 1). A single output is ranked alone with its sigmoid. The
+   * ranking is the same for every kind (all are monotonic in the logit). */
+  int gz_logits_top_k (const float *logits, int64_t n, int k, GzOutputKind kind, GzClassScore *out);
 
   /* ---- Limits ------------------------------------------------------------ */
 
@@ -173,6 +196,19 @@ extern "C"
 
   const GzValueInfo *gz_model_input (const GzModel *model); /* the image input */
   const GzValueInfo *gz_model_output (const GzModel *model); /* the logits */
+  /* ---- Output head ----
+   * At load, a graph whose output is made by Sigmoid, Softmax or LogSoftmax
+   * (over all the classes), possibly behind Flatten / Reshape / Squeeze /
+   * Identity / Dropout, has that activation replaced by Identity: the output is
+   * then the pre-activation logits, which every explanation scores, and the
+   * detected kind says how to turn them into probabilities. */
+  GzOutputKind gz_model_output_kind (const GzModel *model);
+  /* The activation found at load ("Sigmoid", "Softmax", "LogSoftmax") or NULL. */
+  const char *gz_model_output_head (const GzModel *model);
+  /* Overrides the kind (a sidecar's "output"). GZ_OUTPUT_LOGITS puts a
+   * detected activation back (the graph's output is then taken as-is); any
+   * other kind keeps it removed. Call before creating sessions on the model. */
+  void gz_model_set_output_kind (GzModel *model, GzOutputKind kind);
   int64_t gz_model_opset (const GzModel *model);
   int64_t gz_model_parameter_count (const GzModel *model);
   const char *gz_model_producer (const GzModel *model);
@@ -327,8 +363,8 @@ extern "C"
   {
     GzMethod method;
     int class_index;
-    float logit; /* the explained score: the pre-softmax logit */
-    float probability; /* softmax over the logits */
+    float logit; /* the explained score: the pre-activation logit */
+    float probability; /* by the model's output kind (gz_logits_probability) */
     char layer[256];
     GzTensor *raw; /* [h,w] at layer resolution, before ReLU and normalisation */
     GzTensor *map; /* [H,W] at model input resolution, ReLU'd, normalised to [0,1] */

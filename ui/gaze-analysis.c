@@ -80,13 +80,26 @@ progress_cb (double fraction, void *user_data)
 }
 
 static GArray *
-top_predictions (const GzTensor *logits, int top_k)
+top_predictions (const GzTensor *logits, GzOutputKind kind, int top_k, double threshold)
 {
-  /* The first batch row; a single output is a sigmoid score. */
+  /* The first batch row; a single output is a sigmoid score. The logits are
+   * pre-activation; the model's output kind makes the probabilities (each
+   * finding its own sigmoid for a multi-label head). */
   int64_t k = logits->dims[logits->ndim - 1];
   int want = (int) MIN (top_k, k);
   g_autofree GzClassScore *best = g_new (GzClassScore, MAX (want, 1));
-  int got = gz_logits_top_k (gz_tensor_f (logits), k, want, best);
+  int got = gz_logits_top_k (gz_tensor_f (logits), k, want, kind, best);
+  /* Multi-label: every positive finding is listed, beyond top_k if need be. */
+  if (kind == GZ_OUTPUT_SIGMOID && k > 1 && got == want && want < k
+      && best[got - 1].probability >= threshold)
+    {
+      g_free (best);
+      want = (int) MIN (k, G_MAXINT / 2);
+      best = g_new (GzClassScore, want);
+      got = gz_logits_top_k (gz_tensor_f (logits), k, want, kind, best);
+      while (got > top_k && best[got - 1].probability < threshold)
+        got--;
+    }
   GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (GazePrediction), got);
 
   for (int n = 0; n < got; n++)
@@ -151,7 +164,9 @@ gaze_analysis_run (GazeAnalysisRequest *request, GCancellable *cancellable,
                            _ ("The model produced no output"));
       return NULL;
     }
-  result->predictions = top_predictions (logits, MAX (request->top_k, 1));
+  result->predictions
+      = top_predictions (logits, gz_model_output_kind (model), MAX (request->top_k, 1),
+                         gaze_model_get_threshold (request->model));
 
   options.method = request->method;
   options.class_index = request->class_index;

@@ -24,6 +24,7 @@ struct _GazeModel
   gboolean has_labels;
   int n_labels_given; /* how many the source held: may differ from n_classes */
   char *labels_path; /* the labels file, NULL when inline or none */
+  double threshold; /* output head (issue 14): multi-label positive threshold */
 };
 
 G_DEFINE_FINAL_TYPE (GazeModel, gaze_model, G_TYPE_OBJECT)
@@ -64,6 +65,7 @@ static void
 gaze_model_init (GazeModel *self)
 {
   self->labels = g_ptr_array_new_with_free_func (g_free);
+  self->threshold = 0.5;
 }
 
 /* Labels and preprocessing come from MODEL.json / labels.txt beside the model,
@@ -86,6 +88,9 @@ load_sidecar (GazeModel *self, const char *path, const char *basename, GError **
       return FALSE;
     }
 
+  /* Output head (issue 14): the sidecar's "output" before any session exists. */
+  gaze_io_overrides_apply_output (self->model, &sidecar, NULL);
+  self->threshold = gaze_io_overrides_threshold (&sidecar, NULL);
   labels = gaze_io_overrides_labels (&sidecar, NULL);
   gaze_model_set_labels (self, labels,
                          sidecar.labels_path != NULL && g_str_equal (sidecar.labels_path, "inline")
@@ -205,6 +210,22 @@ gaze_model_get_engine_model (GazeModel *self)
   g_return_val_if_fail (GAZE_IS_MODEL (self), NULL);
 
   return self->model;
+}
+
+gboolean
+gaze_model_is_multilabel (GazeModel *self)
+{
+  g_return_val_if_fail (GAZE_IS_MODEL (self), FALSE);
+
+  return gz_model_output_kind (self->model) == GZ_OUTPUT_SIGMOID && self->n_classes > 1;
+}
+
+double
+gaze_model_get_threshold (GazeModel *self)
+{
+  g_return_val_if_fail (GAZE_IS_MODEL (self), 0.5);
+
+  return self->threshold;
 }
 
 const GzPreprocess *

@@ -27,6 +27,11 @@ const char *gaze_model_get_name (GazeModel *self);
 /* Immutable after load: safe to read from any thread. */
 const GzModel *gaze_model_get_engine_model (GazeModel *self);
 const GzPreprocess *gaze_model_get_preprocess (GazeModel *self);
+/* Output head (issue 14): a sigmoid head over several classes (each finding
+ * its own probability), and the probability at which a finding is positive
+ * (MODEL.json "threshold", default 0.5). Immutable after load. */
+gboolean gaze_model_is_multilabel (GazeModel *self);
+double gaze_model_get_threshold (GazeModel *self);
 /* Number of classes (the output's last dimension). */
 int gaze_model_get_n_classes (GazeModel *self);
 /* The label of class `index`: from the labels file, or "class N". */

@@ -274,6 +274,17 @@ prediction_row_new (GazeWindow *self, const GazePrediction *pred, int rank)
   gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_FULL);
 
   gtk_box_append (GTK_BOX (line), name);
+  /* Output head (issue 14): a multi-label finding at or above the threshold. */
+  if (gaze_model_is_multilabel (self->model)
+      && pred->probability >= gaze_model_get_threshold (self->model))
+    {
+      /* Translators: tag of a multi-label finding whose probability reaches the threshold */
+      GtkWidget *tag = gtk_label_new (_ ("positive"));
+      gtk_widget_add_css_class (tag, "positive-finding");
+      gtk_widget_add_css_class (tag, "success");
+      gtk_widget_add_css_class (tag, "caption-heading");
+      gtk_box_append (GTK_BOX (line), tag);
+    }
   gtk_box_append (GTK_BOX (line), prob);
   gtk_box_append (GTK_BOX (box), line);
   gtk_box_append (GTK_BOX (box), bar);

@@ -78,6 +78,9 @@ layer_tensor (const GzModel *model, const char *layer)
   return NULL;
 }
 
+/* parse_class's value for --class positive (multi-label heads, issue 14). */
+#define CLASS_POSITIVE (-2)
+
 static gboolean
 parse_class (const char *value, int *out, GError **error)
 {
@@ -86,17 +89,35 @@ parse_class (const char *value, int *out, GError **error)
       *out = -1;
       return TRUE;
     }
+  if (strcmp (value, "positive") == 0)
+    {
+      *out = CLASS_POSITIVE;
+      return TRUE;
+    }
   char *end;
   errno = 0;
   gint64 v = g_ascii_strtoll (value, &end, 10);
   if (errno != 0 || end == value || *end != '\0' || v < 0 || v > G_MAXINT)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--class: expected a class index (0, 1, …) or 'top', got '%s'", value);
+                   "--class: expected a class index (0, 1, …), 'top' or 'positive', got '%s'",
+                   value);
       return FALSE;
     }
   *out = (int) v;
   return TRUE;
+}
+
+/* --class positive: "DIR/heat.npy" → "DIR/heat-class3.npy" (before the last
+ * extension of the file name; appended when there is none). */
+static char *
+class_file_name (const char *path, int k)
+{
+  const char *slash = strrchr (path, '/');
+  const char *dot = strrchr (slash != NULL ? slash + 1 : path, '.');
+  if (dot == NULL || dot == (slash != NULL ? slash + 1 : path))
+    return g_strdup_printf ("%s-class%d", path, k);
+  return g_strdup_printf ("%.*s-class%d%s", (int) (dot - path), path, k, dot);
 }
 
 /* The RGB8 picture of an --input-tensor, undoing mean/std, for --output. */
@@ -257,7 +278,9 @@ gz_cli_explain (int argc, char **argv)
       "ablationcam, guided-backprop, guided-gradcam",
       "NAME" },
     { "class", 'c', 0, G_OPTION_ARG_STRING, &a.class_name,
-      "The class to explain: an index, or 'top' (default: the top-1 class)", "K|top" },
+      "The class to explain: an index, 'top' (default: the top-1 class), or 'positive' "
+      "(multi-label models: every finding at or above the threshold, one map each)",
+      "K|top|positive" },
     { "negative", 0, 0, G_OPTION_ARG_NONE, &a.negative,
       "Single-output (sigmoid) models: explain the negative class (score = −logit)", NULL },
     { "layer", 'l', 0, G_OPTION_ARG_STRING, &a.layer,
@@ -301,6 +324,12 @@ gz_cli_explain (int argc, char **argv)
       "timings: forward = the forward pass of the image, backward = gradient passes,\n"
       "method = the rest of the method (Score-/Ablation-CAM forwards, SmoothGrad copies).\n"
       "With --input-tensor, no IMAGE is given.\n"
+      "--class positive (a model whose graph ends in Sigmoid over several outputs, or\n"
+      "MODEL.json \"output\": \"multilabel\"): one explanation per finding whose probability\n"
+      "is at or above MODEL.json's \"threshold\" (default 0.5), most probable first; each\n"
+      "file name of --output/--heatmap/--raw gets \"-class<K>\" before its extension\n"
+      "(heat.npy → heat-class3.npy), and --json prints one object per line (JSON Lines).\n"
+      "No positive finding: nothing is written, exit status 0.\n"
       "Exit status: 0 on success, 1 on bad input or a method that does not apply to the\n"
       "model (with the reason), 2 on a usage error.");
   gz_cli_options_add (ctx, &opts);
@@ -312,6 +341,7 @@ gz_cli_explain (int argc, char **argv)
   GzTensor *input = NULL;
   GazeIoImage *image = NULL;
   GzExplanation *ex = NULL;
+  int *classes = NULL; /* the classes to explain */
   GzError err = { 0 };
 
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
@@ -413,63 +443,118 @@ gz_cli_explain (int argc, char **argv)
     }
   double forward_ms = (double) g_get_monotonic_time () / 1000.0 - t0;
 
-  GzExplainOptions eo = GZ_EXPLAIN_OPTIONS_INIT;
-  eo.method = method;
-  eo.class_index = class_index;
-  eo.negative = a.negative;
-  eo.layer = a.layer;
-  eo.smooth_samples = a.smooth;
-  eo.smooth_sigma = (float) a.smooth_sigma;
-  eo.batch_size = a.batch_size;
-  bool slow = method == GZ_METHOD_SCORECAM || method == GZ_METHOD_ABLATIONCAM || a.smooth > 0;
-  if (slow && !a.quiet && isatty (STDERR_FILENO))
-    eo.progress = progress_cb;
-  GzStatus st = gz_explain (session, &eo, &ex, &err);
-  if (st != GZ_OK)
+  /* The classes to explain: one, or every positive finding (--class positive). */
+  int n_classes = 1;
+  if (class_index == CLASS_POSITIVE)
     {
-      gz_cli_fail (PREFIX, err.message);
-      status = 1;
-      goto out;
+      const GzTensor *lt = gz_session_output (session);
+      int64_t n = lt != NULL ? gz_tensor_numel (lt) : 0;
+      if (gz_model_output_kind (m.model) != GZ_OUTPUT_SIGMOID || n < 2 || n > G_MAXINT)
+        {
+          fprintf (stderr,
+                   PREFIX "--class positive needs a multi-label model (a graph ending in Sigmoid "
+                          "over several outputs, or MODEL.json \"output\": \"multilabel\")\n");
+          status = 2;
+          goto out;
+        }
+      g_autofree GzClassScore *ranked = g_new (GzClassScore, n);
+      int got = gz_logits_top_k (gz_tensor_f (lt), n, (int) n, GZ_OUTPUT_SIGMOID, ranked);
+      classes = g_new (int, got + 1);
+      n_classes = 0;
+      for (int i = 0; i < got; i++)
+        if (ranked[i].probability >= m.threshold)
+          classes[n_classes++] = (int) ranked[i].index;
+      if (n_classes == 0 && !opts.json)
+        printf ("%s\n  no positive finding (threshold %.2f): nothing written\n", source,
+                m.threshold);
     }
-
-  if (a.heatmap != NULL && gz_npy_write (a.heatmap, ex->map, &err) != GZ_OK)
-    {
-      g_set_error (&error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", err.message);
-      goto fail;
-    }
-  if (a.raw != NULL && gz_npy_write (a.raw, ex->raw, &err) != GZ_OK)
-    {
-      g_set_error (&error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", err.message);
-      goto fail;
-    }
-  if (a.output != NULL
-      && !write_overlay (a.output, ex, &geometry, image, input, &m.pp, cmap, (float) a.alpha,
-                         (float) a.threshold, &error))
-    goto fail;
-
-  char buf[32];
-  const char *label = gaze_io_label_for (m.labels, ex->class_index, buf, sizeof buf);
-  double timings[4]
-      = { forward_ms + ex->forward_ms, ex->backward_ms, ex->method_ms, forward_ms + ex->total_ms };
-  if (opts.json)
-    print_json (model_path, source, ex, label, timings, &a,
-                image != NULL ? (const char *const *) image->warnings : NULL);
   else
     {
-      printf ("%s\n", source);
-      for (char **w = image != NULL ? image->warnings : NULL; w != NULL && *w != NULL; w++)
-        printf ("  DAMAGED    %s\n", *w);
-      printf ("  class      %d %s%s  (logit %.4f, probability %.4f)\n", ex->class_index, label,
-              a.negative ? " [negative]" : "", ex->logit, ex->probability);
-      printf ("  method     %s%s at %s\n", gz_method_name (ex->method),
-              a.smooth > 0 ? " + SmoothGrad" : "", ex->layer[0] ? ex->layer : "(input)");
-      printf ("  raw map    %lld×%lld, min %.6g, max %.6g\n", (long long) ex->raw->dims[1],
-              (long long) ex->raw->dims[0], ex->raw_min, ex->raw_max);
-      printf ("  time (ms)  forward %.1f, backward %.1f, method %.1f, total %.1f\n", timings[0],
-              timings[1], timings[2], timings[3]);
-      for (int i = 0; i < 4; i++)
-        if (outs[i] != NULL)
-          printf ("  wrote      %s\n", outs[i]);
+      classes = g_new (int, 1);
+      classes[0] = class_index;
+    }
+  const char *base_outs[3] = { a.output, a.heatmap, a.raw };
+  for (int ci = 0; ci < n_classes; ci++)
+    {
+      /* Per-class file names for --class positive. */
+      g_autofree char *names[3] = { NULL, NULL, NULL };
+      for (int i = 0; i < 3; i++)
+        if (base_outs[i] != NULL)
+          names[i] = class_index == CLASS_POSITIVE ? class_file_name (base_outs[i], classes[ci])
+                                                   : g_strdup (base_outs[i]);
+      if (class_index == CLASS_POSITIVE)
+        for (int i = 0; i < 3; i++)
+          if (names[i] != NULL
+              && (same_file (names[i], source) || same_file (names[i], model_path)
+                  || !replaceable (names[i])))
+            {
+              fprintf (stderr, PREFIX "cannot write %s\n", names[i]);
+              status = 1;
+              goto out;
+            }
+      gz_explanation_free (ex);
+      ex = NULL;
+      GzExplainOptions eo = GZ_EXPLAIN_OPTIONS_INIT;
+      eo.method = method;
+      eo.class_index = classes[ci];
+      eo.negative = a.negative;
+      eo.layer = a.layer;
+      eo.smooth_samples = a.smooth;
+      eo.smooth_sigma = (float) a.smooth_sigma;
+      eo.batch_size = a.batch_size;
+      bool slow = method == GZ_METHOD_SCORECAM || method == GZ_METHOD_ABLATIONCAM || a.smooth > 0;
+      if (slow && !a.quiet && isatty (STDERR_FILENO))
+        eo.progress = progress_cb;
+      GzStatus st = gz_explain (session, &eo, &ex, &err);
+      if (st != GZ_OK)
+        {
+          gz_cli_fail (PREFIX, err.message);
+          status = 1;
+          goto out;
+        }
+
+      if (names[1] != NULL && gz_npy_write (names[1], ex->map, &err) != GZ_OK)
+        {
+          g_set_error (&error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", err.message);
+          goto fail;
+        }
+      if (names[2] != NULL && gz_npy_write (names[2], ex->raw, &err) != GZ_OK)
+        {
+          g_set_error (&error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", err.message);
+          goto fail;
+        }
+      if (names[0] != NULL
+          && !write_overlay (names[0], ex, &geometry, image, input, &m.pp, cmap, (float) a.alpha,
+                             (float) a.threshold, &error))
+        goto fail;
+
+      char buf[32];
+      const char *label = gaze_io_label_for (m.labels, ex->class_index, buf, sizeof buf);
+      double timings[4] = { forward_ms + ex->forward_ms, ex->backward_ms, ex->method_ms,
+                            forward_ms + ex->total_ms };
+      if (opts.json)
+        print_json (model_path, source, ex, label, timings, &a,
+                    image != NULL ? (const char *const *) image->warnings : NULL);
+      else
+        {
+          printf ("%s\n", source);
+          for (char **w = image != NULL ? image->warnings : NULL; w != NULL && *w != NULL; w++)
+            printf ("  DAMAGED    %s\n", *w);
+          printf ("  class      %d %s%s  (logit %.4f, probability %.4f)\n", ex->class_index, label,
+                  a.negative ? " [negative]" : "", ex->logit, ex->probability);
+          printf ("  method     %s%s at %s\n", gz_method_name (ex->method),
+                  a.smooth > 0 ? " + SmoothGrad" : "", ex->layer[0] ? ex->layer : "(input)");
+          printf ("  raw map    %lld×%lld, min %.6g, max %.6g\n", (long long) ex->raw->dims[1],
+                  (long long) ex->raw->dims[0], ex->raw_min, ex->raw_max);
+          printf ("  time (ms)  forward %.1f, backward %.1f, method %.1f, total %.1f\n", timings[0],
+                  timings[1], timings[2], timings[3]);
+          for (int i = 0; i < 3; i++)
+            if (names[i] != NULL)
+              printf ("  wrote      %s\n", names[i]);
+          if (opts.save_input != NULL)
+            printf ("  wrote      %s\n", opts.save_input);
+        }
+      fflush (stdout);
     }
   goto out;
 
@@ -477,6 +562,7 @@ fail:
   gz_cli_fail (PREFIX, error != NULL ? error->message : "failed");
   status = 1;
 out:
+  g_free (classes);
   gz_explanation_free (ex);
   gz_session_free (session);
   gz_tensor_free (input);

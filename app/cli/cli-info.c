@@ -48,6 +48,17 @@ json_add_value_info (JsonBuilder *b, const char *key, const GzValueInfo *vi)
   json_builder_end_array (b);
 }
 
+/* Values per image of the output (its non-batch dimensions; symbolic ones count 1). */
+static int64_t
+output_classes (const GzModel *model)
+{
+  const GzValueInfo *out = gz_model_output (model);
+  int64_t n = 1;
+  for (int i = 1; i < out->ndim; i++)
+    n *= out->dims[i] > 0 ? out->dims[i] : 1;
+  return n;
+}
+
 static void
 print_json (const char *path, const GzModel *model)
 {
@@ -79,6 +90,15 @@ print_json (const char *path, const GzModel *model)
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+  /* Output head (issue 14): the detected kind and activation. */
+  json_builder_set_member_name (b, "output_kind");
+  json_builder_add_string_value (
+      b, gz_output_kind_describe (gz_model_output_kind (model), output_classes (model)));
+  json_builder_set_member_name (b, "output_head");
+  if (gz_model_output_head (model) != NULL)
+    json_builder_add_string_value (b, gz_model_output_head (model));
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "default_layer");
   if (gz_model_default_layer (model) != NULL)
     json_builder_add_string_value (b, gz_model_default_layer (model));
@@ -110,6 +130,12 @@ print_text (const char *path, const GzModel *model)
   printf ("Parameters:    %" G_GINT64_FORMAT "\n", (gint64) gz_model_parameter_count (model));
   printf ("Input:         %s %s\n", in->name, in_shape);
   printf ("Output:        %s %s\n", out->name, out_shape);
+  const char *head = gz_model_output_head (model);
+  printf ("Output kind:   %s",
+          gz_output_kind_describe (gz_model_output_kind (model), output_classes (model)));
+  if (head != NULL)
+    printf (" (the trailing %s is left out: explanations score the logits before it)", head);
+  printf ("\n");
   printf ("Default layer: %s\n", layer != NULL ? layer : "(none)");
   printf ("\nNodes (%d), output shapes for batch 1:\n", gz_model_node_count (model));
 

@@ -210,6 +210,9 @@ gz_cli_model_open (const char *path, const GzCliOptions *opts, GzCliModel *m, GE
       || !gaze_io_overrides_resolve (m->model, &m->sidecar, &opts->settings, &m->pp, error))
     return FALSE;
   m->labels = gaze_io_overrides_labels (&m->sidecar, &opts->settings);
+  /* Output head (issue 14): the sidecar's "output" before any session. */
+  gaze_io_overrides_apply_output (m->model, &m->sidecar, &opts->settings);
+  m->threshold = gaze_io_overrides_threshold (&m->sidecar, &opts->settings);
   return TRUE;
 }
 

@@ -64,6 +64,7 @@ typedef struct
   GazeIoOverrides sidecar;
   GzPreprocess pp; /* defaults < MODEL.json < flags */
   const char *const *labels; /* flags' or sidecar's; NULL: "class N" */
+  double threshold; /* output head (issue 14): multi-label positive threshold */
 } GzCliModel;
 
 gboolean gz_cli_model_open (const char *path, const GzCliOptions *opts, GzCliModel *m,

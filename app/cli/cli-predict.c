@@ -13,9 +13,24 @@
 
 #define PREFIX "gaze-cli predict: "
 
+/* The output head (issue 14): its kind over n outputs, and the multi-label
+ * threshold (positive findings are marked only for a multi-label head). */
+typedef struct
+{
+  GzOutputKind kind;
+  int64_t n;
+  double threshold;
+} Head;
+
+static bool
+head_multilabel (const Head *h)
+{
+  return h->kind == GZ_OUTPUT_SIGMOID && h->n > 1;
+}
+
 static void
 print_json (const char *model, const char *image, const GzClassScore *r, int top,
-            const char *const *labels, const char *const *warnings)
+            const char *const *labels, const char *const *warnings, const Head *head)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -23,6 +38,13 @@ print_json (const char *model, const char *image, const GzClassScore *r, int top
   json_builder_add_string_value (b, model);
   json_builder_set_member_name (b, "image");
   json_builder_add_string_value (b, image);
+  json_builder_set_member_name (b, "output_kind");
+  json_builder_add_string_value (b, gz_output_kind_describe (head->kind, head->n));
+  if (head_multilabel (head))
+    {
+      json_builder_set_member_name (b, "threshold");
+      json_builder_add_double_value (b, head->threshold);
+    }
   json_builder_set_member_name (b, "top");
   json_builder_begin_array (b);
   for (int i = 0; i < top; i++)
@@ -38,6 +60,11 @@ print_json (const char *model, const char *image, const GzClassScore *r, int top
       json_builder_add_double_value (b, r[i].logit);
       json_builder_set_member_name (b, "probability");
       json_builder_add_double_value (b, r[i].probability);
+      if (head_multilabel (head))
+        {
+          json_builder_set_member_name (b, "positive");
+          json_builder_add_boolean_value (b, r[i].probability >= head->threshold);
+        }
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -57,16 +84,25 @@ print_json (const char *model, const char *image, const GzClassScore *r, int top
 
 static void
 print_text (const char *image, const GzClassScore *r, int top, const char *const *labels,
-            const char *const *warnings)
+            const char *const *warnings, const Head *head)
 {
   printf ("%s\n", image);
+  if (head_multilabel (head))
+    printf ("  output: multilabel (each finding its own sigmoid; + = positive at >= %.2f)\n",
+            head->threshold);
+  else
+    printf ("  output: %s\n", gz_output_kind_describe (head->kind, head->n));
   for (const char *const *w = warnings; w != NULL && *w != NULL; w++)
     printf ("  DAMAGED: %s\n", *w);
   for (int i = 0; i < top; i++)
     {
       char buf[32];
-      printf ("  %2d. %7.4f  %-6d %s  (logit %.4f)\n", i + 1, r[i].probability, (int) r[i].index,
-              gaze_io_label_for (labels, (int) r[i].index, buf, sizeof buf), r[i].logit);
+      const char *mark = !head_multilabel (head) ? " "
+          : r[i].probability >= head->threshold  ? "+"
+                                                 : "-";
+      printf ("  %2d. %s%7.4f  %-6d %s  (logit %.4f)\n", i + 1, mark, r[i].probability,
+              (int) r[i].index, gaze_io_label_for (labels, (int) r[i].index, buf, sizeof buf),
+              r[i].logit);
     }
 }
 
@@ -88,15 +124,20 @@ gz_cli_predict (int argc, char **argv)
   g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL.onnx IMAGE...");
   g_option_context_set_summary (
       ctx,
-      "Classify images: the top classes with their logits and softmax probabilities.\n"
+      "Classify images: the top classes with their logits and probabilities.\n"
+      "A graph ending in Softmax / LogSoftmax / Sigmoid is detected: the logits shown\n"
+      "are the pre-activation ones, the probabilities the head's (a multi-label\n"
+      "sigmoid head: each class its own; MODEL.json \"output\" overrides the detection).\n"
       "Preprocessing comes from the flags, else MODEL.json beside the model, else the\n"
       "defaults (ImageNet mean/std, resize 256 + centre crop 224 for 224 inputs).\n"
       "Labels: --labels, else MODEL.json's, else labels.txt beside the model.");
   g_option_context_set_description (
       ctx,
       "With --json, each image prints one JSON object on its own line (JSON Lines):\n"
-      "  {\"model\": M, \"image\": I, \"top\": [{\"index\": i, \"label\": s, \"logit\": x,"
-      " \"probability\": p}, ...], \"warnings\": [s, ...]}\n"
+      "  {\"model\": M, \"image\": I, \"output_kind\": K, \"top\": [{\"index\": i, \"label\": s,"
+      " \"logit\": x, \"probability\": p}, ...], \"warnings\": [s, ...]}\n"
+      "K is \"logits\", \"softmax\", \"log-softmax\", \"multilabel\" or \"binary\". A multi-label\n"
+      "head adds \"threshold\" (MODEL.json's, default 0.5) and per class \"positive\": p >= it.\n"
       "\"warnings\" says why an image is damaged (only with --allow-damaged; a damaged\n"
       "image is otherwise refused); it is empty for a sound one.\n"
       "With --input-tensor, no IMAGE is given and \"image\" is the .npy path.\n"
@@ -174,11 +215,12 @@ gz_cli_predict (int argc, char **argv)
       n_classes = (int) k;
       g_array_append_vals (all_logits, gz_tensor_f (out), (guint) k);
       g_autofree GzClassScore *r = g_new (GzClassScore, MIN (top, (int) k));
-      int shown = gz_logits_top_k (gz_tensor_f (out), k, top, r);
+      int shown = gz_logits_top_k (gz_tensor_f (out), k, top, gz_model_output_kind (m.model), r);
+      Head head = { gz_model_output_kind (m.model), k, m.threshold };
       if (opts.json)
-        print_json (rest[0], name, r, shown, m.labels, warnings);
+        print_json (rest[0], name, r, shown, m.labels, warnings, &head);
       else
-        print_text (name, r, shown, m.labels, warnings);
+        print_text (name, r, shown, m.labels, warnings, &head);
       fflush (stdout);
     }
 

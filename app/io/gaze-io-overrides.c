@@ -55,6 +55,28 @@ apply (GzPreprocess *pp, const GazeIoOverrides *s, gboolean *resize_set, gboolea
     }
 }
 
+/* ---- Output head (issue 14) ---- */
+void
+gaze_io_overrides_apply_output (GzModel *model, const GazeIoOverrides *sidecar,
+                                const GazeIoOverrides *flags)
+{
+  if (flags != NULL && flags->has_output)
+    gz_model_set_output_kind (model, flags->output);
+  else if (sidecar != NULL && sidecar->has_output)
+    gz_model_set_output_kind (model, sidecar->output);
+}
+
+double
+gaze_io_overrides_threshold (const GazeIoOverrides *sidecar, const GazeIoOverrides *flags)
+{
+  if (flags != NULL && flags->has_threshold)
+    return flags->threshold;
+  if (sidecar != NULL && sidecar->has_threshold)
+    return sidecar->threshold;
+  return 0.5;
+}
+/* ---- end output head ---- */
+
 gboolean
 gaze_io_overrides_resolve (const GzModel *model, const GazeIoOverrides *sidecar,
                            const GazeIoOverrides *flags, GzPreprocess *pp, GError **error)

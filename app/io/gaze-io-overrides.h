@@ -27,6 +27,11 @@ typedef struct
   /* Labels, already read: NULL when not given at this level. */
   GStrv labels;
   char *labels_path; /* where they came from ("inline" for a JSON array) */
+  /* ---- Output head (issue 14): "output" and "threshold" ---- */
+  gboolean has_output, has_threshold;
+  GzOutputKind output; /* overrides gz_model_output_kind */
+  double threshold; /* a multi-label finding is positive at probability >= threshold */
+  /* ---- end output head ---- */
 } GazeIoOverrides;
 
 void gaze_io_overrides_init (GazeIoOverrides *settings);
@@ -37,6 +42,15 @@ void gaze_io_overrides_clear (GazeIoOverrides *settings);
  * input size, a zero std). */
 gboolean gaze_io_overrides_resolve (const GzModel *model, const GazeIoOverrides *sidecar,
                                     const GazeIoOverrides *flags, GzPreprocess *pp, GError **error);
+
+/* ---- Output head (issue 14) ----
+ * Applies "output" (the flags', else the sidecar's) to the model with
+ * gz_model_set_output_kind; call before creating sessions. Either may be NULL. */
+void gaze_io_overrides_apply_output (GzModel *model, const GazeIoOverrides *sidecar,
+                                     const GazeIoOverrides *flags);
+/* The multi-label threshold: the flags', else the sidecar's, else 0.5. */
+double gaze_io_overrides_threshold (const GazeIoOverrides *sidecar, const GazeIoOverrides *flags);
+/* ---- end output head ---- */
 
 /* Labels: the flags', else the sidecar's, else NULL. */
 const char *const *gaze_io_overrides_labels (const GazeIoOverrides *sidecar,

@@ -7,6 +7,7 @@
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 
 #include "gaze-io-image.h"
@@ -235,6 +236,29 @@ gaze_io_sidecar_parse (const char *text, gsize len, const char *model_dir, const
         return invalid (error, path, "channels", "1 or 3");
       s->has_channels = TRUE;
     }
+  /* ---- Output head (issue 14): "output" and "threshold" ---- */
+  if ((n = json_object_get_member (o, "output")) != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING
+          || !gz_output_kind_from_name (json_node_get_string (n), &s->output))
+        return invalid (error, path, "output",
+                        "\"softmax\", \"log-softmax\", \"sigmoid\", \"multilabel\" or "
+                        "\"logits\"");
+      s->has_output = TRUE;
+    }
+  if ((n = json_object_get_member (o, "threshold")) != NULL)
+    {
+      double t = NAN;
+      if (JSON_NODE_HOLDS_VALUE (n)
+          && (json_node_get_value_type (n) == G_TYPE_DOUBLE
+              || json_node_get_value_type (n) == G_TYPE_INT64))
+        t = json_node_get_double (n);
+      if (!(t > 0.0 && t < 1.0))
+        return invalid (error, path, "threshold", "a number between 0 and 1 (exclusive)");
+      s->threshold = t;
+      s->has_threshold = TRUE;
+    }
+  /* ---- end output head ---- */
   if ((n = json_object_get_member (o, "labels")) != NULL)
     {
       if (!read_labels_node (n, model_dir, path, s, error))

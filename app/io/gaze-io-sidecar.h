@@ -4,7 +4,10 @@
  * Keys are named like gaze-cli's flags; all optional:
  *   { "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
  *     "resize": 256, "crop": 224 (or [height, width]), "stretch": false,
- *     "channels": 3, "labels": "labels.txt" (relative to the model) or ["cat", …] }
+ *     "channels": 3, "labels": "labels.txt" (relative to the model) or ["cat", …],
+ *     "output": "softmax" | "log-softmax" | "sigmoid" | "multilabel" | "logits"
+ *     (overrides the detected output head, see gz_model_set_output_kind),
+ *     "threshold": 0.5 (a multi-label finding is positive at or above it) }
  * Without a "labels" key, a labels.txt beside the model is used.
  */
 #pragma once

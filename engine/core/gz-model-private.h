@@ -20,4 +20,11 @@ struct GzModel
   GzNodeInfo *layers; /* copies of the node infos whose output is [1,C,H,W] */
   const char *default_layer; /* points into graph, NULL if none */
   int64_t parameter_count;
+  /* Output head (gz-model.c): the trailing activation node replaced by
+   * Identity while `head_removed`; its own op and op_type kept to restore. */
+  GzOutputKind output_kind;
+  int head_node; /* -1 when no head was detected */
+  const GzOpDef *head_op;
+  char *head_op_type;
+  bool head_removed;
 };

@@ -502,6 +502,8 @@ choose_target (GzExplainCtx *ctx, const GzExplainOptions *opt, GzExplanation *ex
   for (int i = 0; i < logits->ndim; i++)
     ctx->out_dims[i] = logits->dims[i];
   const float *l = gz_tensor_f (logits);
+  /* The logits are pre-activation: gz-model.c removed a trailing head. */
+  GzOutputKind kind = gz_model_output_kind (gz_session_model (ctx->session));
   if (n == 1)
     {
       if (opt->class_index > 0)
@@ -511,7 +513,7 @@ choose_target (GzExplainCtx *ctx, const GzExplainOptions *opt, GzExplanation *ex
                              opt->class_index);
       ctx->class_index = 0;
       ctx->negative = opt->negative;
-      double p = gz_logits_probability (l, 1, 0);
+      double p = gz_logits_probability (l, 1, 0, kind);
       ex->probability = (float) (ctx->negative ? 1.0 - p : p);
     }
   else
@@ -523,7 +525,7 @@ choose_target (GzExplainCtx *ctx, const GzExplainOptions *opt, GzExplanation *ex
       if (k < 0)
         {
           GzClassScore best;
-          gz_logits_top_k (l, n, 1, &best);
+          gz_logits_top_k (l, n, 1, kind, &best);
           k = (int) best.index;
         }
       else if (k >= n)
@@ -533,7 +535,7 @@ choose_target (GzExplainCtx *ctx, const GzExplainOptions *opt, GzExplanation *ex
                              k, (long long) n, (long long) n - 1);
       ctx->class_index = k;
       ctx->negative = false;
-      ex->probability = (float) gz_logits_probability (l, n, k);
+      ex->probability = (float) gz_logits_probability (l, n, k, kind);
     }
   ex->class_index = ctx->class_index;
   ex->logit = l[ctx->class_index];

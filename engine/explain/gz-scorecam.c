@@ -8,6 +8,7 @@
  *
  *   M_k = norm (up (A_k)),    norm(u) = (u − min u) / (max u − min u + 1e-8)
  *   w_k = softmax (f (x ∘ M_k))_c     the probability of the target class c
+ *                                     (its own sigmoid for a multi-label head)
  *                                     (sigmoid for a single-output model)
  *   L   = ReLU (Σ_k w_k A_k)
  *
@@ -58,7 +59,9 @@ resize_plane (const float *src, int64_t h, int64_t w, float *dst, int64_t oh, in
     }
 }
 
-/* The probability of the target class from one image's K logits. */
+/* The probability of the target class from one image's K logits, by the
+ * model's output kind: the softmax over the classes, or the class's own
+ * sigmoid for a multi-label head (gz_logits_probability). */
 static float
 probability_of (const GzExplainCtx *ctx, const float *l)
 {
@@ -67,13 +70,8 @@ probability_of (const GzExplainCtx *ctx, const float *l)
       double score = ctx->negative ? -(double) l[0] : (double) l[0];
       return (float) (1.0 / (1.0 + exp (-score)));
     }
-  double mx = l[0];
-  for (int64_t k = 1; k < ctx->n_classes; k++)
-    mx = l[k] > mx ? l[k] : mx;
-  double sum = 0;
-  for (int64_t k = 0; k < ctx->n_classes; k++)
-    sum += exp ((double) l[k] - mx);
-  return (float) (exp ((double) l[ctx->class_index] - mx) / sum);
+  GzOutputKind kind = gz_model_output_kind (gz_session_model (ctx->session));
+  return (float) gz_logits_probability (l, ctx->n_classes, ctx->class_index, kind);
 }
 
 /* The masked forwards' logits do not depend on the class: they stay on the

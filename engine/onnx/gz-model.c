@@ -13,6 +13,7 @@
 #include "gz-limits.h"
 #include "gz-model-private.h"
 #include "gz-onnx-load.h"
+#include "gz-op.h"
 
 static bool
 is_spatial (const GzTensor *t)
@@ -206,6 +207,113 @@ model_index (GzModel *model, GzError *err)
   return GZ_OK;
 }
 
+/* ---- Output head -------------------------------------------------------- */
+
+static int
+count_consumers (const GzGraph *g, int value)
+{
+  int n = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int j = 0; j < g->nodes[i].n_inputs; j++)
+      if (g->nodes[i].inputs[j] == value)
+        n++;
+  return n;
+}
+
+/* Whether a Softmax / LogSoftmax node normalises over all the classes of one
+ * image (x: its input): the block it normalises holds every non-batch value. */
+static bool
+softmax_spans_classes (const GzNode *node, int64_t opset, const GzTensor *x)
+{
+  if (x->ndim < 1 || x->dims[0] < 1)
+    return false;
+  int64_t classes = gz_tensor_numel (x) / x->dims[0];
+  bool old = opset < 13;
+  int axis = gz_axis (gz_node_attr_int (node, "axis", old ? 1 : -1), x->ndim);
+  if (axis < 0)
+    return false;
+  int64_t n = old ? gz_shape_numel (x->ndim - axis, x->dims + axis) : x->dims[axis];
+  return n == classes;
+}
+
+/* Swaps the head node between its activation and Identity (same shapes, so
+ * the plan stays valid), and the node tables that name its operator. */
+static void
+head_set_removed (GzModel *model, bool removed)
+{
+  if (model->head_node < 0 || model->head_removed == removed)
+    return;
+  GzNode *node = &model->graph->nodes[model->head_node];
+  if (removed)
+    {
+      node->op = gz_op_lookup ("Identity");
+      node->op_type = (char *) "Identity"; /* restored before the graph is freed */
+    }
+  else
+    {
+      node->op = model->head_op;
+      node->op_type = model->head_op_type;
+    }
+  model->head_removed = removed;
+  if (model->node_infos != NULL)
+    model->node_infos[model->head_node].op_type = node->op_type;
+  for (int i = 0; i < model->n_layers; i++)
+    if (strcmp (model->layers[i].name, node->name) == 0)
+      model->layers[i].op_type = node->op_type;
+}
+
+/* Walks back from the output over reshaping nodes to a Sigmoid, Softmax or
+ * LogSoftmax that only feeds them, and removes it (gaze-engine.h). Only for
+ * image models (4-D input) whose activation reads a computed value. */
+static void
+detect_head (GzModel *model)
+{
+  static const char *const passthrough[]
+      = { "Flatten", "Reshape", "Squeeze", "Identity", "Dropout", NULL };
+  GzGraph *g = model->graph;
+  const GzPlan *plan = model->plan;
+  model->head_node = -1;
+  model->output_kind = GZ_OUTPUT_LOGITS;
+  if (g->output < 0 || g->input < 0 || plan->values[g->input].ndim != 4
+      || gz_op_lookup ("Identity") == NULL)
+    return;
+  int v = g->output;
+  for (int steps = 0; steps < 8; steps++)
+    {
+      int p = g->values[v].producer;
+      if (p < 0 || plan->node_folded[p] || (v != g->output && count_consumers (g, v) != 1))
+        return;
+      GzNode *node = &g->nodes[p];
+      int x = data_input (node, plan);
+      if (x < 0)
+        return;
+      if (op_is (node, passthrough))
+        {
+          v = x;
+          continue;
+        }
+      GzOutputKind kind;
+      if (strcmp (node->op_type, "Sigmoid") == 0)
+        kind = GZ_OUTPUT_SIGMOID;
+      else if (strcmp (node->op_type, "Softmax") == 0)
+        kind = GZ_OUTPUT_SOFTMAX;
+      else if (strcmp (node->op_type, "LogSoftmax") == 0)
+        kind = GZ_OUTPUT_LOG_SOFTMAX;
+      else
+        return;
+      if (g->values[x].producer < 0 || node->n_inputs != 1 || node->n_outputs != 1)
+        return;
+      if (kind != GZ_OUTPUT_SIGMOID && !softmax_spans_classes (node, g->opset, &plan->values[x]))
+        return;
+      model->head_node = p;
+      model->head_op = node->op;
+      model->head_op_type = node->op_type;
+      model->output_kind = kind;
+      head_set_removed (model, true);
+      return;
+    }
+}
+
 GzStatus
 gz_model_load_mem (const void *bytes, size_t len, const char *base_dir, const GzLimits *limits,
                    GzModel **out, GzError *err)
@@ -214,6 +322,7 @@ gz_model_load_mem (const void *bytes, size_t len, const char *base_dir, const Gz
   GzModel *model = calloc (1, sizeof *model);
   if (model == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+  model->head_node = -1;
   if (limits != NULL)
     model->limits = *limits;
   else
@@ -232,6 +341,8 @@ gz_model_load_mem (const void *bytes, size_t len, const char *base_dir, const Gz
     }
   if (s == GZ_OK)
     s = model_index (model, err);
+  if (s == GZ_OK)
+    detect_head (model);
   if (s != GZ_OK)
     {
       gz_model_free (model);
@@ -323,6 +434,7 @@ gz_model_free (GzModel *model)
 {
   if (model == NULL)
     return;
+  head_set_removed (model, false); /* the graph frees the node's own op_type */
   gz_plan_free (model->plan);
   gz_graph_free (model->graph);
   free (model->node_infos);
@@ -341,6 +453,27 @@ const GzValueInfo *
 gz_model_output (const GzModel *model)
 {
   return &model->output_info;
+}
+
+GzOutputKind
+gz_model_output_kind (const GzModel *model)
+{
+  return model->output_kind;
+}
+
+const char *
+gz_model_output_head (const GzModel *model)
+{
+  return model->head_node >= 0 ? model->head_op_type : NULL;
+}
+
+void
+gz_model_set_output_kind (GzModel *model, GzOutputKind kind)
+{
+  if (kind < 0 || kind >= GZ_OUTPUT_KIND_COUNT)
+    return;
+  model->output_kind = kind;
+  head_set_removed (model, kind != GZ_OUTPUT_LOGITS);
 }
 
 int64_t

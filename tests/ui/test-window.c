@@ -1556,6 +1556,54 @@ test_no_stalls (Fixture *f, gconstpointer data)
   g_assert_cmpint (gaze_window_get_explanation (f->window)->method, ==, GZ_METHOD_GRADCAM_PP);
 }
 
+/* ---- Output heads (issue 14) ---------------------------------------------- */
+
+/* Widgets under w (w included) that carry the CSS class css. */
+static int
+count_css (GtkWidget *w, const char *css)
+{
+  int n = gtk_widget_has_css_class (w, css) ? 1 : 0;
+
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    n += count_css (c, css);
+  return n;
+}
+
+/* A multi-label model (tests/data/multilabel: 14 findings, a graph ending in
+ * Sigmoid, made so that findings 2, 5, 9 and 12 have probability 0.82 on the
+ * star and the others 0.18): the sidebar lists each finding with its own
+ * sigmoid probability (a softmax over the 14 would give 0.2 at most) and tags
+ * exactly the four positive ones. */
+static void
+test_multilabel (Fixture *f, gconstpointer data)
+{
+  const char *root = g_getenv ("GAZE_SOURCE_ROOT");
+  g_autofree char *model
+      = g_build_filename (root, "tests", "data", "multilabel", "findings.onnx", NULL);
+  g_autofree char *image = g_build_filename (root, "data", "demo", "demo-01-star.png", NULL);
+  const int positive[] = { 2, 5, 9, 12 };
+  const GzExplanation *ex;
+  const double p_pos = 1.0 / (1.0 + exp (-1.5));
+
+  open_paths (f, image, model);
+  g_assert_true (gaze_model_is_multilabel (gaze_window_get_model (f->window)));
+  ex = gaze_window_get_explanation (f->window);
+  g_assert_cmpfloat_with_epsilon (ex->probability, p_pos, 1e-3);
+  g_assert_cmpfloat_with_epsilon (ex->logit, 1.5, 1e-3);
+  for (int rank = 0; rank < 4; rank++)
+    {
+      int k = gaze_window_get_prediction (f->window, rank);
+      gboolean found = FALSE;
+      for (int i = 0; i < 4; i++)
+        found = found || k == positive[i];
+      g_assert_true (found);
+    }
+  g_assert_cmpint (count_css (GTK_WIDGET (f->window), "positive-finding"), ==, 4);
+  gaze_test_spin (800); /* past the empty state's fade-out, for the screenshot */
+  maybe_save_window (f, "multilabel.png");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1582,6 +1630,7 @@ main (int argc, char *argv[])
   ADD ("/ui/window/scorecam-class-switch", test_scorecam_class_switch);
   ADD ("/ui/window/size", test_window_size);
   ADD ("/ui/window/no-stalls", test_no_stalls);
+  ADD ("/ui/window/multilabel", test_multilabel);
 #undef ADD
 
   return g_test_run ();
