@@ -4,7 +4,9 @@
  * Keys are named like gaze-cli's flags; all optional:
  *   { "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
  *     "resize": 256, "crop": 224 (or [height, width]), "stretch": false,
- *     "channels": 3, "labels": "labels.txt" (relative to the model) or ["cat", …] }
+ *     "channels": 3, "labels": "labels.txt" (relative to the model) or ["cat", …],
+ *     "resize_backend": "pil" (Pillow's resize, default) or "tensor" (torchvision
+ *     on float tensors), "interpolation": "bilinear" (default) or "bicubic" }
  * Without a "labels" key, a labels.txt beside the model is used.
  */
 #pragma once
