@@ -608,13 +608,23 @@ tail_plan (GzSession *s, int batch, const GzPlan **out, GzError *err)
       return GZ_OK;
     }
   for (int i = 0; i < N_TAIL_PLANS; i++)
-    if (t->plans[i] != NULL && t->plans[i]->batch == batch)
+    if (t->plans[i] != NULL && t->plans[i]->batch == batch
+        && (t->plans[i]->tail_layer < 0 || t->plans[i]->tail_layer == t->layer))
       {
         *out = t->plans[i];
         return GZ_OK;
       }
   GzPlan *plan = NULL;
-  GzStatus st = gz_plan_build (s->model->graph, batch, &s->model->limits, &plan, err);
+  const GzGraph *g = s->model->graph;
+  const GzValue *in = &g->values[g->input];
+  GzStatus st;
+  if (s->model->plan->batch == 1 && in->has_shape && in->ndim > 0 && in->dims[0] == 1)
+    /* Exported with a fixed batch of 1: only the part after the layer is
+     * planned at this batch (upstream Reshapes may have the 1 baked in). */
+    st = gz_plan_build_tail (g, s->model->plan, t->runs, t->layer, batch, &s->model->limits, &plan,
+                             err);
+  else
+    st = gz_plan_build (g, batch, &s->model->limits, &plan, err);
   if (st != GZ_OK)
     return st;
   gz_plan_free (t->plans[N_TAIL_PLANS - 1]);
