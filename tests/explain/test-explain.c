@@ -247,6 +247,12 @@ add_conv (OnnxBuilder *b, const char *name, const char *in, const char *out, int
                                    onnx_attr_ints ("pads", 4, pads), NULL)));
 }
 
+/* Fixed-batch exports (issue 19): tiny_batch is the declared batch (-1:
+ * dynamic); tiny_baked_reshape flattens with Reshape to a constant [1, MID],
+ * as torch.onnx.export does for x.view(1, -1) without dynamic axes. */
+static gint64 tiny_batch = -1;
+static gboolean tiny_baked_reshape = FALSE;
+
 /* The head: GAP(in) → Flatten → Gemm to n_out classes (weights returned). */
 static void
 add_head (OnnxBuilder *b, const char *in, int n_out, float *fc)
@@ -258,9 +264,17 @@ add_head (OnnxBuilder *b, const char *in, int n_out, float *fc)
   onnx_add_initializer (b, onnx_tensor_f ("fc.w", 2, wd, fc));
   onnx_add_initializer (b, onnx_tensor_f ("fc.b", 1, bd, bias));
   onnx_add_node (b, onnx_node ("GlobalAveragePool", "gap", STRS (in), STRS ("pooled"), NULL));
-  onnx_add_node (b,
-                 onnx_node ("Flatten", "flatten", STRS ("pooled"), STRS ("flat"),
-                            attrs (onnx_attr_int ("axis", 1), NULL, NULL)));
+  if (tiny_baked_reshape)
+    {
+      const gint64 sd[1] = { 2 }, shape[2] = { 1, MID };
+      onnx_add_initializer (b, onnx_tensor_i64 ("flat.shape", 1, sd, shape));
+      onnx_add_node (
+          b, onnx_node ("Reshape", "flatten", STRS ("pooled", "flat.shape"), STRS ("flat"), NULL));
+    }
+  else
+    onnx_add_node (b,
+                   onnx_node ("Flatten", "flatten", STRS ("pooled"), STRS ("flat"),
+                              attrs (onnx_attr_int ("axis", 1), NULL, NULL)));
   onnx_add_node (b,
                  onnx_node ("Gemm", "fc", STRS ("flat", "fc.w", "fc.b"), STRS ("logits"),
                             attrs (onnx_attr_int ("transB", 1), NULL, NULL)));
@@ -272,7 +286,8 @@ tiny_model (NetKind kind, int n_out, float *fc)
 {
   OnnxBuilder b;
   onnx_builder_init (&b);
-  const gint64 in_dims[4] = { -1, IN_C, IN_H, IN_W }, out_dims[4] = { -1, n_out, 1, 1 };
+  const gint64 in_dims[4] = { tiny_batch, IN_C, IN_H, IN_W };
+  const gint64 out_dims[4] = { tiny_batch, n_out, 1, 1 };
   onnx_add_input (&b, onnx_value_info ("input", 4, in_dims));
   if (kind == NET_CONVHEAD)
     {
@@ -636,6 +651,46 @@ test_tiny_ablation (void)
       gz_tensor_free (x);
       gz_model_free (model);
     }
+}
+
+/* Ablation-CAM on fixed-batch exports: the same map at any batch size as one
+ * copy at a time, whether the part after the layer takes a batch (Flatten)
+ * or has the 1 baked in (Reshape to [1, MID]: falls back to one at a time). */
+static void
+test_tiny_ablation_fixed_batch (void)
+{
+  for (int baked = 0; baked < 2; baked++)
+    for (int kind = 0; kind < 2; kind++)
+      {
+        float fc[3 * MID];
+        tiny_batch = 1;
+        tiny_baked_reshape = baked;
+        GzModel *model = tiny_model (kind == 0 ? NET_GAP : NET_RESIDUAL, 3, fc);
+        tiny_batch = -1;
+        tiny_baked_reshape = FALSE;
+        GzTensor *x = tiny_input (10);
+        GzExplanation *ex[2] = { NULL, NULL };
+        for (int one = 0; one < 2; one++)
+          {
+            GzSession *s = session_on (model, x, "layer");
+            GzExplainOptions opt = GZ_EXPLAIN_OPTIONS_INIT;
+            opt.method = GZ_METHOD_ABLATIONCAM;
+            opt.class_index = 2;
+            opt.layer = "layer";
+            opt.batch_size = one ? 1 : 3; /* batches of 3 and 1 over 4 channels */
+            GzError err = { 0 };
+            if (gz_explain (s, &opt, &ex[one], &err) != GZ_OK)
+              g_error ("ablation, fixed batch, baked %d, kind %d: %s", baked, kind, err.message);
+            gz_session_free (s);
+          }
+        for (int64_t i = 0; i < gz_tensor_numel (ex[0]->raw); i++)
+          g_assert_cmpfloat (gz_tensor_f (ex[0]->raw)[i], ==, gz_tensor_f (ex[1]->raw)[i]);
+        g_assert_cmpfloat (fabsf (gz_tensor_f (ex[0]->raw)[0]) + fabsf (ex[0]->logit), >, 0.0f);
+        gz_explanation_free (ex[0]);
+        gz_explanation_free (ex[1]);
+        gz_tensor_free (x);
+        gz_model_free (model);
+      }
 }
 
 static void
@@ -1018,6 +1073,7 @@ main (int argc, char **argv)
   g_test_add_func ("/explain/tiny/sigmoid", test_tiny_sigmoid);
   g_test_add_func ("/explain/tiny/flat", test_tiny_flat);
   g_test_add_func ("/explain/tiny/ablation", test_tiny_ablation);
+  g_test_add_func ("/explain/tiny/ablation-fixed-batch", test_tiny_ablation_fixed_batch);
   g_test_add_func ("/explain/tiny/cam-not-applicable", test_tiny_cam_not_applicable);
   g_test_add_func ("/explain/tiny/scorecam", test_tiny_scorecam);
   g_test_add_func ("/explain/tiny/smooth", test_tiny_smooth);
