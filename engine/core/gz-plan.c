@@ -471,6 +471,16 @@ gz_plan_build_tail (const GzGraph *g, const GzPlan *base, const bool *runs, int 
           plan->free_prepared[n] = node->op->free_prepared;
         }
     }
+  /* Liveness over the run, as gz_plan_build does for the whole graph. */
+  for (int n = 0; n < g->n_nodes; n++)
+    {
+      if (!runs[n] || plan->node_folded[n])
+        continue;
+      const GzNode *node = &g->nodes[n];
+      for (int i = 0; i < node->n_inputs; i++)
+        if (node->inputs[i] >= 0 && !plan->is_constant[node->inputs[i]])
+          plan->last_use[node->inputs[i]] = n;
+    }
   for (int v = 0; v < g->n_values; v++)
     if (produced[v] && !plan->is_constant[v])
       {

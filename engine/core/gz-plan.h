@@ -42,7 +42,8 @@ void gz_plan_free (GzPlan *plan);
  * Every runtime value of the run must come out as base's shape with the
  * first dimension times `batch`, or the build fails (GZ_ERR_SHAPE): the part
  * after the layer mixes images then. Values outside the run keep base's
- * headers and must not be used. */
+ * headers and must not be used. With layer = the graph input and every node
+ * in runs, this is a plan for a whole forward at `batch`. */
 GzStatus gz_plan_build_tail (const GzGraph *g, const GzPlan *base, const bool *runs, int layer,
                              int batch, const GzLimits *limits, GzPlan **out, GzError *err);
 

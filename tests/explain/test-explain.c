@@ -693,6 +693,75 @@ test_tiny_ablation_fixed_batch (void)
       }
 }
 
+/* Score-CAM's batched forwards on fixed-batch exports: a batch of 3 through a
+ * model declared [1, C, H, W] gives each image's own logits when nothing has
+ * the 1 baked in, is refused (GZ_ERR_SHAPE) when a Reshape has; Score-CAM's
+ * map is the same at batch 3 as at batch 1 either way. */
+static void
+test_tiny_scorecam_fixed_batch (void)
+{
+  for (int baked = 0; baked < 2; baked++)
+    {
+      float fc[3 * MID];
+      tiny_batch = 1;
+      tiny_baked_reshape = baked;
+      GzModel *model = tiny_model (NET_RESIDUAL, 3, fc);
+      tiny_batch = -1;
+      tiny_baked_reshape = FALSE;
+      int64_t dims[4] = { 3, IN_C, IN_H, IN_W };
+      GzTensor *xb = gz_tensor_new (GZ_DTYPE_FLOAT, 4, dims, NULL);
+      int64_t per = IN_C * IN_H * IN_W;
+      float single[3][3];
+      GzSession *s = NULL;
+      GzError err = { 0 };
+      g_assert_cmpint (gz_session_new (model, &s, &err), ==, GZ_OK);
+      for (int i = 0; i < 3; i++)
+        {
+          GzTensor *x = tiny_input (20 + i);
+          memcpy (gz_tensor_f (xb) + i * per, gz_tensor_f (x), (size_t) per * sizeof (float));
+          g_assert_cmpint (gz_session_forward (s, x, NULL, &err), ==, GZ_OK);
+          memcpy (single[i], gz_tensor_f (gz_session_output (s)), sizeof single[i]);
+          gz_tensor_free (x);
+        }
+      GzStatus st = gz_session_forward (s, xb, NULL, &err);
+      if (baked)
+        g_assert_cmpint (st, ==, GZ_ERR_SHAPE);
+      else
+        {
+          g_assert_cmpint (st, ==, GZ_OK);
+          const GzTensor *y = gz_session_output (s);
+          g_assert_cmpint (y->dims[0], ==, 3);
+          for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 3; k++)
+              g_assert_cmpfloat_with_epsilon (gz_tensor_f (y)[i * 3 + k], single[i][k], 1e-5);
+        }
+      gz_session_free (s);
+      gz_tensor_free (xb);
+
+      GzTensor *x = tiny_input (12);
+      GzExplanation *ex[2] = { NULL, NULL };
+      for (int one = 0; one < 2; one++)
+        {
+          GzSession *s1 = session_on (model, x, "layer");
+          GzExplainOptions opt = GZ_EXPLAIN_OPTIONS_INIT;
+          opt.method = GZ_METHOD_SCORECAM;
+          opt.class_index = 1;
+          opt.layer = "layer";
+          opt.batch_size = one ? 1 : 3;
+          if (gz_explain (s1, &opt, &ex[one], &err) != GZ_OK)
+            g_error ("scorecam, fixed batch, baked %d: %s", baked, err.message);
+          gz_session_free (s1);
+        }
+      for (int64_t i = 0; i < gz_tensor_numel (ex[0]->raw); i++)
+        g_assert_cmpfloat_with_epsilon (gz_tensor_f (ex[0]->raw)[i], gz_tensor_f (ex[1]->raw)[i],
+                                        1e-5);
+      gz_explanation_free (ex[0]);
+      gz_explanation_free (ex[1]);
+      gz_tensor_free (x);
+      gz_model_free (model);
+    }
+}
+
 static void
 test_tiny_cam_not_applicable (void)
 {
@@ -1074,6 +1143,7 @@ main (int argc, char **argv)
   g_test_add_func ("/explain/tiny/flat", test_tiny_flat);
   g_test_add_func ("/explain/tiny/ablation", test_tiny_ablation);
   g_test_add_func ("/explain/tiny/ablation-fixed-batch", test_tiny_ablation_fixed_batch);
+  g_test_add_func ("/explain/tiny/scorecam-fixed-batch", test_tiny_scorecam_fixed_batch);
   g_test_add_func ("/explain/tiny/cam-not-applicable", test_tiny_cam_not_applicable);
   g_test_add_func ("/explain/tiny/scorecam", test_tiny_scorecam);
   g_test_add_func ("/explain/tiny/smooth", test_tiny_smooth);
