@@ -120,7 +120,7 @@ SYNTH = [
     (224, 300, {"resize": 224}),                     # width unchanged: one pass only
     (640, 256, {"resize": 256}),                     # height unchanged
     (255, 257, {}),                                  # almost 1:1
-    (4000, 3000, {"resize": 256}),                   # 12 Mpixel photo size
+    (1600, 1200, {"resize": 256}),                   # 6x shrink, photo-like size
     (223, 223, {"mode": "stretch", "cw": 224, "ch": 224}),  # slight upscale
     (225, 1000, {"mode": "stretch", "cw": 224, "ch": 224}),  # mixed
     (97, 2001, {"resize": 96, "cw": 96, "ch": 96}),
