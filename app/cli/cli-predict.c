@@ -10,12 +10,13 @@
 
 #include "cli-options.h"
 #include "gaze-cli.h"
+#include "gaze-io-sidecar.h"
 
 #define PREFIX "gaze-cli predict: "
 
 static void
 print_json (const char *model, const char *image, const GzClassScore *r, int top,
-            const char *const *labels, const char *const *warnings)
+            const char *const *labels, const char *const *warnings, const char *hint)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -46,6 +47,8 @@ print_json (const char *model, const char *image, const GzClassScore *r, int top
   json_builder_begin_array (b);
   for (const char *const *w = warnings; w != NULL && *w != NULL; w++)
     json_builder_add_string_value (b, *w);
+  if (hint != NULL) /* issue 19: preprocessing hint */
+    json_builder_add_string_value (b, hint);
   json_builder_end_array (b);
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
@@ -57,11 +60,13 @@ print_json (const char *model, const char *image, const GzClassScore *r, int top
 
 static void
 print_text (const char *image, const GzClassScore *r, int top, const char *const *labels,
-            const char *const *warnings)
+            const char *const *warnings, const char *hint)
 {
   printf ("%s\n", image);
   for (const char *const *w = warnings; w != NULL && *w != NULL; w++)
     printf ("  DAMAGED: %s\n", *w);
+  if (hint != NULL) /* issue 19: preprocessing hint */
+    printf ("  HINT: %s\n", hint);
   for (int i = 0; i < top; i++)
     {
       char buf[32];
@@ -69,6 +74,15 @@ print_text (const char *image, const GzClassScore *r, int top, const char *const
               gaze_io_label_for (labels, (int) r[i].index, buf, sizeof buf), r[i].logit);
     }
 }
+
+/* -- Preprocessing hint (issue 19) -- */
+static gboolean
+preprocess_flags_given (const GazeIoOverrides *s)
+{
+  return s->has_mean || s->has_std || s->has_resize || s->has_crop || s->has_stretch
+      || s->has_channels || s->has_resize_backend || s->has_interpolation;
+}
+/* -- end preprocessing hint -- */
 
 int
 gz_cli_predict (int argc, char **argv)
@@ -98,7 +112,9 @@ gz_cli_predict (int argc, char **argv)
       "  {\"model\": M, \"image\": I, \"top\": [{\"index\": i, \"label\": s, \"logit\": x,"
       " \"probability\": p}, ...], \"warnings\": [s, ...]}\n"
       "\"warnings\" says why an image is damaged (only with --allow-damaged; a damaged\n"
-      "image is otherwise refused); it is empty for a sound one.\n"
+      "image is otherwise refused); it is empty for a sound one. It also carries a\n"
+      "preprocessing hint when a 1000-class model without MODEL.json (and without\n"
+      "preprocessing flags) gives its top class under 1 %.\n"
       "With --input-tensor, no IMAGE is given and \"image\" is the .npy path.\n"
       "Exit status: 0 on success, 1 on bad input, 2 on a usage error.\n");
   gz_cli_options_add (ctx, &opts);
@@ -175,10 +191,28 @@ gz_cli_predict (int argc, char **argv)
       g_array_append_vals (all_logits, gz_tensor_f (out), (guint) k);
       g_autofree GzClassScore *r = g_new (GzClassScore, MIN (top, (int) k));
       int shown = gz_logits_top_k (gz_tensor_f (out), k, top, r);
+      /* -- Preprocessing hint (issue 19): an ImageNet-sized head, no sidecar, no
+       *    preprocessing flags, and not even 1 % for the top class: the
+       *    defaults are probably not how the model was trained. -- */
+      g_autofree char *hint = NULL;
+      if (image != NULL && k == 1000 && shown > 0 && r[0].probability < 0.01
+          && !preprocess_flags_given (&opts.settings))
+        {
+          g_autofree char *sidecar = gaze_io_sidecar_path (rest[0]);
+          if (!g_file_test (sidecar, G_FILE_TEST_EXISTS))
+            hint = g_strdup_printf (
+                "the top class has a probability under 1 %% and there is no %s: the default "
+                "preprocessing (ImageNet mean/std, resize 256, crop 224, Pillow bilinear) may "
+                "not be the model's; write the training code's values there (the viewer's Edit "
+                "preprocessing…, or gaze-cli flags --mean --std --resize --crop --stretch "
+                "--resize-backend --interpolation)",
+                sidecar);
+        }
+      /* -- end preprocessing hint -- */
       if (opts.json)
-        print_json (rest[0], name, r, shown, m.labels, warnings);
+        print_json (rest[0], name, r, shown, m.labels, warnings, hint);
       else
-        print_text (name, r, shown, m.labels, warnings);
+        print_text (name, r, shown, m.labels, warnings, hint);
       fflush (stdout);
     }
 

@@ -252,6 +252,41 @@ else:
     expect_failure("--resize-backend unknown", ["predict", "--resize-backend", "opencv", model, dog], 2, "--resize-backend")
     expect_failure("--interpolation unknown", ["predict", "--interpolation", "lanczos", model, dog], 2, "--interpolation")
 
+    # ---- Preprocessing hint (issue 19) ----------------------------------------
+    # A 1000-class model whose logits are all 0 (top probability 0.1 %): without
+    # a sidecar or preprocessing flags, "warnings" suggests checking them.
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+        hdir = os.path.join(tmp, "hint")
+        os.mkdir(hdir)
+        flat = os.path.join(hdir, "flat.onnx")
+        g = helper.make_graph(
+            [helper.make_node("GlobalAveragePool", ["input"], ["p"]),
+             helper.make_node("Flatten", ["p"], ["f"], axis=1),
+             helper.make_node("Gemm", ["f", "fc.w", "fc.b"], ["logits"], transB=1)],
+            "flat", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 224, 224])],
+            [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 1000])],
+            [numpy_helper.from_array(np.zeros((1000, 3), np.float32), "fc.w"),
+             numpy_helper.from_array(np.zeros((1000,), np.float32), "fc.b")])
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), flat)
+
+        def hint_warnings(*extra):
+            r = run("predict", "--json", "--top", "1", *extra, flat, dog)
+            return json.loads(r.stdout)["warnings"] if r.returncode == 0 else None
+        w = hint_warnings()
+        report(w is not None and len(w) == 1 and "under 1 %" in w[0] and "flat.json" in w[0],
+               f"hint: no sidecar, top-1 0.1 % → warnings {w}")
+        w = hint_warnings("--mean", "0.5,0.5,0.5")
+        report(w == [], f"hint: none with a preprocessing flag ({w})")
+        json.dump({"resize": 256}, open(os.path.join(hdir, "flat.json"), "w"))
+        w = hint_warnings()
+        report(w == [], f"hint: none with a sidecar ({w})")
+        r = run("predict", "--top", "1", model, dog)  # no sidecar beside it, no flags
+        report(r.returncode == 0 and "HINT" not in r.stdout, "hint: none for a confident model")
+    except ImportError as e:
+        report(True, "hint", skip=f"/usr/bin/python3 lacks {e.name}")
+
     # ---- Sidecar: MODEL.json beside the model; flags override it -------------
     sdir = os.path.join(tmp, "sidecar")
     os.mkdir(sdir)
