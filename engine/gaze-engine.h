@@ -240,6 +240,20 @@ extern "C"
     GZ_RESIZE_STRETCH, /* resize the whole image to the input size */
   } GzResizeMode;
 
+  /* Whose resampler to reproduce (both antialias when shrinking). */
+  typedef enum
+  {
+    GZ_RESIZE_BACKEND_PIL, /* Pillow's Image.resize on 8-bit pixels (transforms.Resize on a PIL
+                              image) */
+    GZ_RESIZE_BACKEND_TENSOR, /* torchvision Resize(antialias=True) on a float tensor */
+  } GzResizeBackend;
+
+  typedef enum
+  {
+    GZ_RESIZE_BILINEAR, /* triangle kernel */
+    GZ_RESIZE_BICUBIC, /* Keys' cubic, a = -0.5 */
+  } GzResizeFilter;
+
   typedef struct
   {
     GzResizeMode mode;
@@ -249,6 +263,8 @@ extern "C"
     int channels; /* 3 (RGB) or 1 (gray) */
     float mean[3]; /* 0..1 pixel units, torchvision convention */
     float std[3];
+    GzResizeBackend backend; /* default GZ_RESIZE_BACKEND_PIL */
+    GzResizeFilter filter; /* default GZ_RESIZE_BILINEAR */
   } GzPreprocess;
 
   /* An 8-bit image, already EXIF-oriented, alpha composited: RGB (channels 3)

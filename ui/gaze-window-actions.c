@@ -727,6 +727,17 @@ drop_cb (GtkDropTarget *target, const GValue *value, double x, double y, GazeWin
 
 /* ---- Installation ------------------------------------------------------- */
 
+/* -- Preprocessing hint (issue 19): open the model's preprocessing -- */
+static void
+edit_preprocess_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  GazeWindow *self = GAZE_WINDOW (widget);
+
+  gtk_expander_set_expanded (self->model_expander, TRUE);
+  gtk_widget_grab_focus (GTK_WIDGET (self->mean_entry));
+}
+/* -- end preprocessing hint -- */
+
 static void
 analyse_damaged_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
@@ -755,6 +766,8 @@ _gaze_window_class_init_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
   gtk_widget_class_install_action (widget_class, "win.analyse-damaged", NULL,
                                    analyse_damaged_action);
+  gtk_widget_class_install_action (widget_class, "win.edit-preprocess", NULL,
+                                   edit_preprocess_action); /* issue 19 */
   gtk_widget_class_install_property_action (widget_class, "win.compare", "compare");
   gtk_widget_class_install_action (widget_class, "win.apply-preprocess", NULL,
                                    apply_preprocess_action);

@@ -69,6 +69,7 @@ struct _GazeWindow
   AdwToastOverlay *toast_overlay;
   GtkInfoBar *damaged_bar;
   GtkLabel *damaged_label;
+  GtkInfoBar *preprocess_bar; /* issue 19: preprocessing hint */
   GtkWidget *damaged_button;
   AdwWindowTitle *window_title;
   AdwSplitButton *open_model_button;

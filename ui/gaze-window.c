@@ -306,6 +306,31 @@ prediction_row_new (GazeWindow *self, const GazePrediction *pred, int rank)
   return row;
 }
 
+/* -- Preprocessing hint (issue 19): as gaze-cli predict's, a 1000-class model
+ *    without MODEL.json whose top class is under 1 %. -- */
+static void
+update_preprocess_bar (GazeWindow *self)
+{
+  gboolean show = FALSE;
+
+  if (self->result != NULL && self->model != NULL && self->result->predictions->len > 0
+      && gaze_model_get_n_classes (self->model) == 1000
+      && g_array_index (self->result->predictions, GazePrediction, 0).probability < 0.01)
+    {
+      g_autofree char *sidecar = gaze_model_get_sidecar_path (self->model);
+      show = sidecar == NULL || !g_file_test (sidecar, G_FILE_TEST_EXISTS);
+    }
+  gtk_info_bar_set_revealed (self->preprocess_bar, show);
+}
+
+gboolean
+gaze_window_get_preprocess_hint (GazeWindow *self)
+{
+  g_return_val_if_fail (GAZE_IS_WINDOW (self), FALSE);
+  return gtk_info_bar_get_revealed (self->preprocess_bar);
+}
+/* -- end preprocessing hint -- */
+
 static void
 update_predictions (GazeWindow *self)
 {
@@ -316,6 +341,7 @@ update_predictions (GazeWindow *self)
     gtk_list_box_remove (self->predictions_list, child);
 
   gtk_widget_set_visible (GTK_WIDGET (self->class_dropdown), self->result != NULL);
+  update_preprocess_bar (self);
   if (self->result == NULL)
     return;
 
@@ -1301,6 +1327,7 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, damaged_bar);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, damaged_label);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, preprocess_bar);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, damaged_button);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, open_model_button);

@@ -45,6 +45,9 @@ const char *gaze_window_get_last_message (GazeWindow *self);
 /* The damaged-image banner's text while it is shown, else NULL; *can_analyse
  * (may be NULL) tells whether it offers "Analyse Anyway". */
 const char *gaze_window_get_damaged_message (GazeWindow *self, gboolean *can_analyse);
+/* Whether the preprocessing hint is shown (issue 19): a 1000-class model
+ * without MODEL.json whose top class is under 1 %. */
+gboolean gaze_window_get_preprocess_hint (GazeWindow *self);
 GazeModel *gaze_window_get_model (GazeWindow *self);
 GFile *gaze_window_get_image_file (GazeWindow *self);
 const GzExplanation *gaze_window_get_explanation (GazeWindow *self);

@@ -104,6 +104,27 @@ int_cb (const char *name, const char *value, gpointer data, GError **error)
   return positive_int (name, value, 1024, &o->threads, error);
 }
 
+/* -- Resampler flags (issue 19): --resize-backend, --interpolation -- */
+static gboolean
+resampler_cb (const char *name, const char *value, gpointer data, GError **error)
+{
+  GazeIoOverrides *s = &((GzCliOptions *) data)->settings;
+  if (strcmp (name, "--resize-backend") == 0)
+    {
+      s->has_resize_backend = gaze_io_resize_backend_parse (value, &s->resize_backend);
+      if (!s->has_resize_backend)
+        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                     "%s: expected pil or tensor, got '%s'", name, value);
+      return s->has_resize_backend;
+    }
+  s->has_interpolation = gaze_io_interpolation_parse (value, &s->interpolation);
+  if (!s->has_interpolation)
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                 "%s: expected bilinear or bicubic, got '%s'", name, value);
+  return s->has_interpolation;
+}
+/* -- end resampler flags -- */
+
 void
 gz_cli_options_add (GOptionContext *ctx, GzCliOptions *opts)
 {
@@ -119,6 +140,14 @@ gz_cli_options_add (GOptionContext *ctx, GzCliOptions *opts)
       "N" },
     { "stretch", 0, 0, G_OPTION_ARG_NONE, &opts->stretch,
       "Resize the whole image to the input size instead of resize + crop", NULL },
+    /* -- Resampler flags (issue 19) -- */
+    { "resize-backend", 0, 0, G_OPTION_ARG_CALLBACK, resampler_cb,
+      "Resample like Pillow's Image.resize (pil, the default: transforms.Resize on PIL images) "
+      "or like torchvision on float tensors (tensor)",
+      "pil|tensor" },
+    { "interpolation", 0, 0, G_OPTION_ARG_CALLBACK, resampler_cb,
+      "Resize filter (default bilinear)", "bilinear|bicubic" },
+    /* -- end resampler flags -- */
     { "input-tensor", 0, 0, G_OPTION_ARG_FILENAME, &opts->input_tensor,
       "Use this [1,C,H,W] float32 .npy as the input instead of an image", "X.npy" },
     { "save-input", 0, 0, G_OPTION_ARG_FILENAME, &opts->save_input,

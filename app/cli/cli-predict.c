@@ -10,6 +10,7 @@
 
 #include "cli-options.h"
 #include "gaze-cli.h"
+#include "gaze-io-sidecar.h"
 
 #define PREFIX "gaze-cli predict: "
 
@@ -30,7 +31,8 @@ head_multilabel (const Head *h)
 
 static void
 print_json (const char *model, const char *image, const GzClassScore *r, int top,
-            const char *const *labels, const char *const *warnings, const Head *head)
+            const char *const *labels, const char *const *warnings, const Head *head,
+            const char *hint)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -73,6 +75,8 @@ print_json (const char *model, const char *image, const GzClassScore *r, int top
   json_builder_begin_array (b);
   for (const char *const *w = warnings; w != NULL && *w != NULL; w++)
     json_builder_add_string_value (b, *w);
+  if (hint != NULL) /* issue 19: preprocessing hint */
+    json_builder_add_string_value (b, hint);
   json_builder_end_array (b);
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
@@ -84,7 +88,7 @@ print_json (const char *model, const char *image, const GzClassScore *r, int top
 
 static void
 print_text (const char *image, const GzClassScore *r, int top, const char *const *labels,
-            const char *const *warnings, const Head *head)
+            const char *const *warnings, const Head *head, const char *hint)
 {
   printf ("%s\n", image);
   if (head_multilabel (head))
@@ -94,6 +98,8 @@ print_text (const char *image, const GzClassScore *r, int top, const char *const
     printf ("  output: %s\n", gz_output_kind_describe (head->kind, head->n));
   for (const char *const *w = warnings; w != NULL && *w != NULL; w++)
     printf ("  DAMAGED: %s\n", *w);
+  if (hint != NULL) /* issue 19: preprocessing hint */
+    printf ("  HINT: %s\n", hint);
   for (int i = 0; i < top; i++)
     {
       char buf[32];
@@ -105,6 +111,15 @@ print_text (const char *image, const GzClassScore *r, int top, const char *const
               r[i].logit);
     }
 }
+
+/* -- Preprocessing hint (issue 19) -- */
+static gboolean
+preprocess_flags_given (const GazeIoOverrides *s)
+{
+  return s->has_mean || s->has_std || s->has_resize || s->has_crop || s->has_stretch
+      || s->has_channels || s->has_resize_backend || s->has_interpolation;
+}
+/* -- end preprocessing hint -- */
 
 int
 gz_cli_predict (int argc, char **argv)
@@ -139,7 +154,9 @@ gz_cli_predict (int argc, char **argv)
       "K is \"logits\", \"softmax\", \"log-softmax\", \"multilabel\" or \"binary\". A multi-label\n"
       "head adds \"threshold\" (MODEL.json's, default 0.5) and per class \"positive\": p >= it.\n"
       "\"warnings\" says why an image is damaged (only with --allow-damaged; a damaged\n"
-      "image is otherwise refused); it is empty for a sound one.\n"
+      "image is otherwise refused); it is empty for a sound one. It also carries a\n"
+      "preprocessing hint when a 1000-class model without MODEL.json (and without\n"
+      "preprocessing flags) gives its top class under 1 %.\n"
       "With --input-tensor, no IMAGE is given and \"image\" is the .npy path.\n"
       "Exit status: 0 on success, 1 on bad input, 2 on a usage error.\n");
   gz_cli_options_add (ctx, &opts);
@@ -217,10 +234,28 @@ gz_cli_predict (int argc, char **argv)
       g_autofree GzClassScore *r = g_new (GzClassScore, MIN (top, (int) k));
       int shown = gz_logits_top_k (gz_tensor_f (out), k, top, gz_model_output_kind (m.model), r);
       Head head = { gz_model_output_kind (m.model), k, m.threshold };
+      /* -- Preprocessing hint (issue 19): an ImageNet-sized head, no sidecar, no
+       *    preprocessing flags, and not even 1 % for the top class: the
+       *    defaults are probably not how the model was trained. -- */
+      g_autofree char *hint = NULL;
+      if (image != NULL && k == 1000 && shown > 0 && r[0].probability < 0.01
+          && !preprocess_flags_given (&opts.settings))
+        {
+          g_autofree char *sidecar = gaze_io_sidecar_path (rest[0]);
+          if (!g_file_test (sidecar, G_FILE_TEST_EXISTS))
+            hint = g_strdup_printf (
+                "the top class has a probability under 1 %% and there is no %s: the default "
+                "preprocessing (ImageNet mean/std, resize 256, crop 224, Pillow bilinear) may "
+                "not be the model's; write the training code's values there (the viewer's Edit "
+                "preprocessing…, or gaze-cli flags --mean --std --resize --crop --stretch "
+                "--resize-backend --interpolation)",
+                sidecar);
+        }
+      /* -- end preprocessing hint -- */
       if (opts.json)
-        print_json (rest[0], name, r, shown, m.labels, warnings, &head);
+        print_json (rest[0], name, r, shown, m.labels, warnings, &head, hint);
       else
-        print_text (name, r, shown, m.labels, warnings, &head);
+        print_text (name, r, shown, m.labels, warnings, &head, hint);
       fflush (stdout);
     }
 

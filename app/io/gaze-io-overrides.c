@@ -53,6 +53,12 @@ apply (GzPreprocess *pp, const GazeIoOverrides *s, gboolean *resize_set, gboolea
       pp->crop_height = s->crop_height;
       *crop_set = TRUE;
     }
+  /* -- Resampler (issue 19) -- */
+  if (s->has_resize_backend)
+    pp->backend = s->resize_backend;
+  if (s->has_interpolation)
+    pp->filter = s->interpolation;
+  /* -- end resampler -- */
 }
 
 /* ---- Output head (issue 14) ---- */
@@ -137,6 +143,44 @@ gaze_io_overrides_resolve (const GzModel *model, const GazeIoOverrides *sidecar,
     }
   return TRUE;
 }
+
+/* -- Resampler names (issue 19) -- */
+gboolean
+gaze_io_resize_backend_parse (const char *name, GzResizeBackend *out)
+{
+  if (g_strcmp0 (name, "pil") == 0)
+    *out = GZ_RESIZE_BACKEND_PIL;
+  else if (g_strcmp0 (name, "tensor") == 0)
+    *out = GZ_RESIZE_BACKEND_TENSOR;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+const char *
+gaze_io_resize_backend_name (GzResizeBackend backend)
+{
+  return backend == GZ_RESIZE_BACKEND_TENSOR ? "tensor" : "pil";
+}
+
+gboolean
+gaze_io_interpolation_parse (const char *name, GzResizeFilter *out)
+{
+  if (g_strcmp0 (name, "bilinear") == 0)
+    *out = GZ_RESIZE_BILINEAR;
+  else if (g_strcmp0 (name, "bicubic") == 0)
+    *out = GZ_RESIZE_BICUBIC;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+const char *
+gaze_io_interpolation_name (GzResizeFilter filter)
+{
+  return filter == GZ_RESIZE_BICUBIC ? "bicubic" : "bilinear";
+}
+/* -- end resampler names -- */
 
 const char *const *
 gaze_io_overrides_labels (const GazeIoOverrides *sidecar, const GazeIoOverrides *flags)

@@ -32,6 +32,12 @@ typedef struct
   GzOutputKind output; /* overrides gz_model_output_kind */
   double threshold; /* a multi-label finding is positive at probability >= threshold */
   /* ---- end output head ---- */
+  /* -- Resampler (issue 19): sidecar "resize_backend" / "interpolation",
+   *    flags --resize-backend / --interpolation. -- */
+  gboolean has_resize_backend, has_interpolation;
+  GzResizeBackend resize_backend;
+  GzResizeFilter interpolation;
+  /* -- end resampler -- */
 } GazeIoOverrides;
 
 void gaze_io_overrides_init (GazeIoOverrides *settings);
@@ -66,5 +72,14 @@ gboolean gaze_io_read_regular_file (const char *path, gsize max_bytes, char **co
 GStrv gaze_io_labels_read (const char *path, GError **error);
 /* The label of class index, or "class N" written into buf. */
 const char *gaze_io_label_for (const char *const *labels, int index, char *buf, gsize buf_len);
+
+/* -- Resampler names (issue 19) -- */
+/* "pil" | "tensor"; FALSE for anything else. */
+gboolean gaze_io_resize_backend_parse (const char *name, GzResizeBackend *out);
+const char *gaze_io_resize_backend_name (GzResizeBackend backend);
+/* "bilinear" | "bicubic"; FALSE for anything else. */
+gboolean gaze_io_interpolation_parse (const char *name, GzResizeFilter *out);
+const char *gaze_io_interpolation_name (GzResizeFilter filter);
+/* -- end resampler names -- */
 
 G_END_DECLS

@@ -259,6 +259,22 @@ gaze_io_sidecar_parse (const char *text, gsize len, const char *model_dir, const
       s->has_threshold = TRUE;
     }
   /* ---- end output head ---- */
+  /* -- Resampler (issue 19) -- */
+  if ((n = json_object_get_member (o, "resize_backend")) != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING
+          || !gaze_io_resize_backend_parse (json_node_get_string (n), &s->resize_backend))
+        return invalid (error, path, "resize_backend", "\"pil\" or \"tensor\"");
+      s->has_resize_backend = TRUE;
+    }
+  if ((n = json_object_get_member (o, "interpolation")) != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING
+          || !gaze_io_interpolation_parse (json_node_get_string (n), &s->interpolation))
+        return invalid (error, path, "interpolation", "\"bilinear\" or \"bicubic\"");
+      s->has_interpolation = TRUE;
+    }
+  /* -- end resampler -- */
   if ((n = json_object_get_member (o, "labels")) != NULL)
     {
       if (!read_labels_node (n, model_dir, path, s, error))
@@ -363,6 +379,14 @@ gaze_io_sidecar_write (const char *model_path, const GzPreprocess *pp, const cha
     g_string_append_printf (out, "  \"crop\": %d,\n", pp->crop_width);
   else
     g_string_append_printf (out, "  \"crop\": [%d, %d],\n", pp->crop_height, pp->crop_width);
+  /* -- Resampler (issue 19): only when not the default (pil, bilinear) -- */
+  if (pp->backend != GZ_RESIZE_BACKEND_PIL)
+    g_string_append_printf (out, "  \"resize_backend\": \"%s\",\n",
+                            gaze_io_resize_backend_name (pp->backend));
+  if (pp->filter != GZ_RESIZE_BILINEAR)
+    g_string_append_printf (out, "  \"interpolation\": \"%s\",\n",
+                            gaze_io_interpolation_name (pp->filter));
+  /* -- end resampler -- */
   /* Inline labels have no file to point at: keep the array itself. */
   g_auto (GStrv) inline_labels = NULL;
   if (labels_path == NULL || g_str_equal (labels_path, "inline"))

@@ -7,7 +7,9 @@
  *     "channels": 3, "labels": "labels.txt" (relative to the model) or ["cat", …],
  *     "output": "softmax" | "log-softmax" | "sigmoid" | "multilabel" | "logits"
  *     (overrides the detected output head, see gz_model_set_output_kind),
- *     "threshold": 0.5 (a multi-label finding is positive at or above it) }
+ *     "threshold": 0.5 (a multi-label finding is positive at or above it),
+ *     "resize_backend": "pil" (Pillow's resize, default) or "tensor" (torchvision
+ *     on float tensors), "interpolation": "bilinear" (default) or "bicubic" }
  * Without a "labels" key, a labels.txt beside the model is used.
  */
 #pragma once

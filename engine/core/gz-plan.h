@@ -26,11 +26,26 @@ typedef struct
   int64_t activation_bytes; /* sum of runtime value sizes (an upper bound on memory) */
   void **prepared; /* per node: op->prepare's result for this plan, or NULL */
   void (**free_prepared) (void *); /* per node: how to free it */
+  int tail_layer; /* -1, or the layer value a gz_plan_build_tail plan starts from */
 } GzPlan;
 
 GzStatus gz_plan_build (const GzGraph *g, int batch, const GzLimits *limits, GzPlan **out,
                         GzError *err);
 void gz_plan_free (GzPlan *plan);
+
+/* A plan for the nodes marked in runs (those downstream of value `layer`, in
+ * topological order) at `batch` images, built from `base`, the model's plan
+ * for one image. For models exported with a fixed batch of 1, whose full
+ * graph cannot be planned at another batch (constant Reshape shapes
+ * upstream), but whose part after the layer can. Runtime values the run reads
+ * from upstream get base's shape with the batch dimension times `batch`.
+ * Every runtime value of the run must come out as base's shape with the
+ * first dimension times `batch`, or the build fails (GZ_ERR_SHAPE): the part
+ * after the layer mixes images then. Values outside the run keep base's
+ * headers and must not be used. With layer = the graph input and every node
+ * in runs, this is a plan for a whole forward at `batch`. */
+GzStatus gz_plan_build_tail (const GzGraph *g, const GzPlan *base, const bool *runs, int layer,
+                             int batch, const GzLimits *limits, GzPlan **out, GzError *err);
 
 /* Runs node n's forward with what its operator prepared for this plan. */
 static inline GzStatus

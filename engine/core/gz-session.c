@@ -358,6 +358,15 @@ compute_keep_set (GzSession *s, const char *keep_layer, GzError *err)
 
 /* ---- Forward ----------------------------------------------------------- */
 
+/* The model was exported with a fixed batch of 1 (no dynamic batch axis). */
+static bool
+fixed_batch_1 (const GzSession *s)
+{
+  const GzGraph *g = s->model->graph;
+  const GzValue *in = &g->values[g->input];
+  return s->model->plan->batch == 1 && in->has_shape && in->ndim > 0 && in->dims[0] == 1;
+}
+
 static GzStatus
 select_plan (GzSession *s, int batch, GzError *err)
 {
@@ -370,7 +379,24 @@ select_plan (GzSession *s, int batch, GzError *err)
     {
       gz_plan_free (s->batch_plan);
       s->batch_plan = NULL;
-      GzStatus st = gz_plan_build (s->model->graph, batch, &s->model->limits, &s->batch_plan, err);
+      const GzGraph *g = s->model->graph;
+      GzStatus st;
+      if (fixed_batch_1 (s))
+        {
+          /* Exported with a fixed batch of 1: a batch of N runs when every
+           * tensor comes out as the one-image shape times N (no Reshape with
+           * the 1 baked in); the error names the tensor that does not. */
+          bool *all = malloc (((size_t) g->n_nodes + 1) * sizeof *all);
+          if (all == NULL)
+            return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+          for (int n = 0; n < g->n_nodes; n++)
+            all[n] = true;
+          st = gz_plan_build_tail (g, s->model->plan, all, g->input, batch, &s->model->limits,
+                                   &s->batch_plan, err);
+          free (all);
+        }
+      else
+        st = gz_plan_build (g, batch, &s->model->limits, &s->batch_plan, err);
       if (st != GZ_OK)
         return st;
     }
@@ -608,13 +634,22 @@ tail_plan (GzSession *s, int batch, const GzPlan **out, GzError *err)
       return GZ_OK;
     }
   for (int i = 0; i < N_TAIL_PLANS; i++)
-    if (t->plans[i] != NULL && t->plans[i]->batch == batch)
+    if (t->plans[i] != NULL && t->plans[i]->batch == batch
+        && (t->plans[i]->tail_layer < 0 || t->plans[i]->tail_layer == t->layer))
       {
         *out = t->plans[i];
         return GZ_OK;
       }
   GzPlan *plan = NULL;
-  GzStatus st = gz_plan_build (s->model->graph, batch, &s->model->limits, &plan, err);
+  const GzGraph *g = s->model->graph;
+  GzStatus st;
+  if (fixed_batch_1 (s))
+    /* Exported with a fixed batch of 1: only the part after the layer is
+     * planned at this batch (upstream Reshapes may have the 1 baked in). */
+    st = gz_plan_build_tail (g, s->model->plan, t->runs, t->layer, batch, &s->model->limits, &plan,
+                             err);
+  else
+    st = gz_plan_build (g, batch, &s->model->limits, &plan, err);
   if (st != GZ_OK)
     return st;
   gz_plan_free (t->plans[N_TAIL_PLANS - 1]);

@@ -10,7 +10,9 @@
  *
  * (y is the pre-softmax logit; dividing by a negative y flips the weights,
  * as in the paper; y = 0 gives all weights 0.) Only the part of the network after
- * the layer runs again, in batches of ablated copies (gz_session_run_from).
+ * the layer runs again, in batches of ablated copies (gz_session_run_from;
+ * on models exported with a fixed batch of 1 that part is planned at the
+ * batch on its own, or, when it has the 1 baked in, run one copy at a time).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -51,9 +53,9 @@ gz_explain_ablationcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, G
     }
   const float *av = gz_tensor_f (a);
   float y = ctx->score;
-  for (int64_t k0 = 0; k0 < c; k0 += nb)
+  for (int64_t k0 = 0, n = 0; k0 < c; k0 += n)
     {
-      int64_t n = c - k0 < nb ? c - k0 : nb;
+      n = c - k0 < nb ? c - k0 : nb;
       for (int64_t i = 0; i < n; i++)
         {
           float *dst = gz_tensor_f (batch) + i * c * hw;
@@ -65,6 +67,16 @@ gz_explain_ablationcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, G
       view.owns_data = false;
       GzTensor *logits = NULL;
       st = gz_session_run_from (session, ctx->layer, &view, &logits, err);
+      if (st == GZ_ERR_SHAPE && n > 1)
+        {
+          /* A fixed-batch export whose part after the layer cannot take a
+           * batch either (a Reshape with the 1 baked in): one copy at a time. */
+          if (err != NULL)
+            memset (err, 0, sizeof *err);
+          nb = 1;
+          n = 0;
+          continue;
+        }
       if (st != GZ_OK)
         goto out;
       for (int64_t i = 0; i < n; i++)

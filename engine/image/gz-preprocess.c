@@ -1,13 +1,16 @@
 /* gz-preprocess.c — image to input tensor: resize, centre crop, normalise
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Matches torchvision's Resize(N, antialias=True) + CenterCrop on tensors:
- * a separable triangle ("bilinear") filter whose support widens by the
- * downscale factor, as PIL's resampler does. For output index i along an axis
- * with scale = in / out:
- *   center = scale * (i + 0.5), support = max (scale, 1),
+ * Two resamplers. The default (GZ_RESIZE_BACKEND_PIL, gz-resize-pil.c) is
+ * Pillow's Image.resize on 8-bit pixels, what transforms.Resize does on a PIL
+ * image. GZ_RESIZE_BACKEND_TENSOR matches torchvision's Resize(N,
+ * antialias=True) + CenterCrop on float tensors: a separable kernel (triangle
+ * for bilinear, Keys' a = -0.5 cubic for bicubic) whose support widens by the
+ * downscale factor, in float without rounding. For output index i along an
+ * axis with scale = in / out and kernel radius R:
+ *   center = scale * (i + 0.5), support = R * max (scale, 1),
  *   taps j in [trunc (center - support + 0.5), trunc (center + support + 0.5)),
- *   clamped to the input, weight = tri ((j - center + 0.5) / max (scale, 1)),
+ *   clamped to the input, weight = k ((j - center + 0.5) / max (scale, 1)),
  *   normalised to sum 1.
  * Only the part of the resized image that survives the crop is computed, so
  * extreme aspect ratios cost nothing extra.
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include "gaze-engine.h"
+#include "gz-resize-pil.h"
 
 /* Sanity bounds: far beyond any CNN input, small enough that no index math
  * below can overflow. */
@@ -44,6 +48,8 @@ gz_preprocess_defaults (const GzModel *model, GzPreprocess *pp)
     }
   memset (pp, 0, sizeof *pp);
   pp->mode = GZ_RESIZE_CROP;
+  pp->backend = GZ_RESIZE_BACKEND_PIL; /* 8-bit photos, as transforms.Resize on PIL images */
+  pp->filter = GZ_RESIZE_BILINEAR;
   pp->crop_width = (int) w;
   pp->crop_height = (int) h;
   /* 256 for 224 (the ImageNet recipe), in proportion otherwise. */
@@ -83,20 +89,29 @@ filter_clear (Filter *f)
 }
 
 static double
-triangle (double x)
+kernel (GzResizeFilter filter, double x)
 {
   x = fabs (x);
+  if (filter == GZ_RESIZE_BICUBIC)
+    {
+      const double a = -0.5;
+      if (x < 1.0)
+        return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+      if (x < 2.0)
+        return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
+      return 0.0;
+    }
   return x < 1.0 ? 1.0 - x : 0.0;
 }
 
 /* Weights for output positions [begin, end) of an in_size → out_size resize. */
 static GzStatus
-filter_build (int64_t in_size, int64_t out_size, int64_t begin, int64_t end, Filter *f,
-              GzError *err)
+filter_build (GzResizeFilter filter, int64_t in_size, int64_t out_size, int64_t begin, int64_t end,
+              Filter *f, GzError *err)
 {
   memset (f, 0, sizeof *f);
   double scale = (double) in_size / (double) out_size;
-  double support = scale >= 1.0 ? scale : 1.0;
+  double support = (filter == GZ_RESIZE_BICUBIC ? 2.0 : 1.0) * (scale >= 1.0 ? scale : 1.0);
   double invscale = scale >= 1.0 ? 1.0 / scale : 1.0;
   f->n = (int) (end - begin);
   f->taps = (int) ceil (2.0 * support) + 2;
@@ -130,7 +145,7 @@ filter_build (int64_t in_size, int64_t out_size, int64_t begin, int64_t end, Fil
       double total = 0.0;
       for (int64_t j = lo; j < hi; j++)
         {
-          double v = triangle (((double) j - center + 0.5) * invscale);
+          double v = kernel (filter, ((double) j - center + 0.5) * invscale);
           w[j - lo] = (float) v;
           total += v;
         }
@@ -195,6 +210,10 @@ check_args (const GzImage *image, const GzPreprocess *pp, GzError *err)
     return gz_error_set (err, GZ_ERR_ARGUMENT, "preprocess: resize %d is out of range", pp->resize);
   if (pp->mode != GZ_RESIZE_CROP && pp->mode != GZ_RESIZE_STRETCH)
     return gz_error_set (err, GZ_ERR_ARGUMENT, "preprocess: unknown resize mode");
+  if (pp->backend != GZ_RESIZE_BACKEND_PIL && pp->backend != GZ_RESIZE_BACKEND_TENSOR)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "preprocess: unknown resize backend");
+  if (pp->filter != GZ_RESIZE_BILINEAR && pp->filter != GZ_RESIZE_BICUBIC)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "preprocess: unknown resize filter");
   return GZ_OK;
 }
 
@@ -271,9 +290,15 @@ gz_preprocess_pixels (const GzImage *image, const GzPreprocess *pp, GzTensor **o
 
   Filter fx = { 0 }, fy = { 0 };
   float *row = NULL, *horiz = NULL;
-  st = filter_build (iw, rw, x0, x1, &fx, err);
+  if (pp->backend == GZ_RESIZE_BACKEND_PIL)
+    {
+      st = gz_resize_pil (image, C, pp->filter, rw, rh, x0, x1, y0, y1, gz_tensor_f (t), cw, ch,
+                          x0 - left, y0 - top, err);
+      goto geometry;
+    }
+  st = filter_build (pp->filter, iw, rw, x0, x1, &fx, err);
   if (st == GZ_OK)
-    st = filter_build (ih, rh, y0, y1, &fy, err);
+    st = filter_build (pp->filter, ih, rh, y0, y1, &fy, err);
   if (st != GZ_OK)
     goto done;
 
@@ -327,7 +352,8 @@ gz_preprocess_pixels (const GzImage *image, const GzPreprocess *pp, GzTensor **o
           }
     }
 
-  if (geometry != NULL)
+geometry:
+  if (st == GZ_OK && geometry != NULL)
     {
       geometry->image_width = (int) iw;
       geometry->image_height = (int) ih;

@@ -319,6 +319,75 @@ test_image_damaged (void)
   g_assert_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_NOT_IMAGE);
 }
 
+/* -- Resampler keys (issue 19): "resize_backend", "interpolation" -- */
+static void
+test_sidecar_resampler (void)
+{
+  g_autofree char *dir = tmp_dir ();
+  g_autofree char *model = g_build_filename (dir, "net.onnx", NULL);
+  g_autofree char *json_path = gaze_io_sidecar_path (model);
+  g_autoptr (GError) error = NULL;
+  GzPreprocess pp, back;
+  GazeIoOverrides s;
+
+  /* Defaults: Pillow, bilinear; written sidecars leave the defaults out. */
+  gz_preprocess_defaults (NULL, &pp);
+  g_assert_cmpint (pp.backend, ==, GZ_RESIZE_BACKEND_PIL);
+  g_assert_cmpint (pp.filter, ==, GZ_RESIZE_BILINEAR);
+  g_assert_true (gaze_io_sidecar_write (model, &pp, NULL, &error));
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (json_path, &text, NULL, NULL));
+  g_assert_null (strstr (text, "resize_backend"));
+  g_assert_null (strstr (text, "interpolation"));
+
+  /* Round trip of the other choices. */
+  pp.backend = GZ_RESIZE_BACKEND_TENSOR;
+  pp.filter = GZ_RESIZE_BICUBIC;
+  g_assert_true (gaze_io_sidecar_write (model, &pp, NULL, &error));
+  g_clear_pointer (&text, g_free);
+  g_assert_true (g_file_get_contents (json_path, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\"resize_backend\": \"tensor\""));
+  g_assert_nonnull (strstr (text, "\"interpolation\": \"bicubic\""));
+  gaze_io_overrides_init (&s);
+  g_assert_true (gaze_io_sidecar_read (model, &s, &error));
+  g_assert_true (gaze_io_overrides_resolve (NULL, &s, NULL, &back, &error));
+  g_assert_cmpint (back.backend, ==, GZ_RESIZE_BACKEND_TENSOR);
+  g_assert_cmpint (back.filter, ==, GZ_RESIZE_BICUBIC);
+
+  /* Flags win over the sidecar. */
+  GazeIoOverrides flags;
+  gaze_io_overrides_init (&flags);
+  g_assert_true (gaze_io_resize_backend_parse ("pil", &flags.resize_backend));
+  flags.has_resize_backend = TRUE;
+  g_assert_true (gaze_io_overrides_resolve (NULL, &s, &flags, &back, &error));
+  g_assert_cmpint (back.backend, ==, GZ_RESIZE_BACKEND_PIL);
+  g_assert_cmpint (back.filter, ==, GZ_RESIZE_BICUBIC);
+  gaze_io_overrides_clear (&flags);
+  gaze_io_overrides_clear (&s);
+
+  /* Unknown names and wrong types are refused, naming the key. */
+  const char *bad[] = {
+    "{\"resize_backend\": \"opencv\"}",
+    "{\"resize_backend\": 1}",
+    "{\"interpolation\": \"lanczos\"}",
+    "{\"interpolation\": [\"bilinear\"]}",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_true (g_file_set_contents (json_path, bad[i], -1, NULL));
+      gaze_io_overrides_init (&s);
+      g_assert_false (gaze_io_sidecar_read (model, &s, &error));
+      g_assert_nonnull (error);
+      g_test_message ("%s → %s", bad[i], error->message);
+      g_assert_nonnull (
+          strstr (error->message, i < 2 ? "\"resize_backend\"" : "\"interpolation\""));
+      g_clear_error (&error);
+      gaze_io_overrides_clear (&s);
+    }
+  remove_dir (dir);
+}
+/* -- end resampler keys -- */
+
 int
 main (int argc, char **argv)
 {
@@ -326,6 +395,7 @@ main (int argc, char **argv)
   g_test_add_func ("/io/sidecar/path", test_sidecar_path);
   g_test_add_func ("/io/sidecar/roundtrip", test_sidecar_roundtrip);
   g_test_add_func ("/io/sidecar/inline-labels", test_sidecar_inline_labels);
+  g_test_add_func ("/io/sidecar/resampler", test_sidecar_resampler); /* issue 19 */
   g_test_add_func ("/io/labels/errors", test_labels_errors);
   g_test_add_func ("/io/image/decode", test_image_decode);
   g_test_add_func ("/io/image/damaged", test_image_damaged);

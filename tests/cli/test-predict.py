@@ -4,8 +4,10 @@
 #
 # Usage: test-predict.py GAZE_CLI   (TAP on stdout)
 # References: torchvision.models.mobilenet_v2 with the shared mobilenet_v2.pth,
-# and torchvision transforms (ToTensor, Resize(256, antialias=True),
-# CenterCrop(224), Normalize) on PIL-decoded photos.
+# and torchvision transforms on PIL-decoded photos, both ways training code
+# uses them: on float tensors (ToTensor, Resize(256, antialias=True),
+# CenterCrop(224), Normalize; gaze-cli --resize-backend tensor) and on the PIL
+# image (Resize(256), CenterCrop(224), ToTensor, Normalize; the default).
 import atexit
 import json
 import os
@@ -108,7 +110,7 @@ else:
     with torch.no_grad():
         ref_logits = net(ref_in)[0]
     ref_p = torch.softmax(ref_logits, 0)
-    r = run("predict", "--json", "--top", "5", model, dog)
+    r = run("predict", "--json", "--top", "5", "--resize-backend", "tensor", model, dog)
     try:
         out = json.loads(r.stdout)
         top = out["top"][0]
@@ -132,7 +134,8 @@ else:
         x = T.Normalize(caffe_mean, caffe_std)(T.CenterCrop(227)(T.Resize(256, antialias=True)(x)))
         with torch.no_grad():
             sq_p = torch.softmax(sq(x.unsqueeze(0))[0], 0)
-        r = run("predict", "--json", "--top", "1", "--resize", "256", "--mean", ",".join(map(str, caffe_mean)),
+        r = run("predict", "--json", "--top", "1", "--resize-backend", "tensor", "--resize", "256",
+                "--mean", ",".join(map(str, caffe_mean)),
                 "--std", ",".join(map(str, caffe_std)), os.path.join(sq_dir, "squeezenet1_0.onnx"), hot)
         try:
             e = json.loads(r.stdout)["top"][0]
@@ -165,7 +168,8 @@ else:
         return True
     cat, parrot = os.path.join(images, "cat.bmp"), os.path.join(images, "parrot.jpg")
     logits_npy = os.path.join(tmp, "logits.npy")
-    r = run("predict", "--json", "--top", "1000", "--logits", logits_npy, model, dog, cat, parrot)
+    r = run("predict", "--json", "--top", "1000", "--resize-backend", "tensor", "--logits", logits_npy, model,
+            dog, cat, parrot)
     lines = r.stdout.splitlines()
     objs = [json.loads(l) for l in lines] if r.returncode == 0 else []
     ok = len(objs) == 3 and all(schema_ok(o, 1000) for o in objs)
@@ -193,17 +197,17 @@ else:
     saved = os.path.join(tmp, "input.npy")
     for f in photos:
         p = os.path.join(images, f)
-        r = run("predict", "--save-input", saved, model, p)
+        r = run("predict", "--resize-backend", "tensor", "--save-input", saved, model, p)
         if r.returncode != 0:
             report(False, f"--save-input {f}: {r.stderr.strip()}")
             continue
         x = np.load(saved)
         ref = reference_input(Image.open(p).convert("RGB"))
         err = input_error(x, ref) if x.shape == tuple(ref.shape) else float("inf")
-        report(err <= 2 / 255, f"--save-input {f}: max |diff| {err * 255:.3f}/255 before normalisation")
+        report(err <= 2 / 255, f"--save-input --resize-backend tensor {f}: max |diff| {err * 255:.3f}/255 before normalisation")
 
     # ---- --input-tensor reproduces the image's logits ------------------------
-    run("predict", "--save-input", saved, model, dog)
+    run("predict", "--resize-backend", "tensor", "--save-input", saved, model, dog)
     r = run("predict", "--json", "--top", "3", "--input-tensor", saved, model)
     try:
         o = json.loads(r.stdout)
@@ -215,13 +219,84 @@ else:
     np.save(bad, np.zeros((1, 3, 32, 32), np.float32))
     expect_failure("--input-tensor of the wrong shape", ["predict", "--input-tensor", bad, model], 1, "[1,3,224,224]")
 
+    # ---- Default resampler: exactly transforms.Resize on the PIL image -------
+    def pil_input(pil, interp=T.InterpolationMode.BILINEAR):
+        t = T.Compose([T.Resize(256, interp), T.CenterCrop(224), T.ToTensor(), T.Normalize(MEAN, STD)])
+        return t(pil).unsqueeze(0)
+    paths = [os.path.join(images, f) for f in photos]
+    pil_logits = os.path.join(tmp, "pil-logits.npy")
+    r = run("predict", "--json", "--top", "1", "--logits", pil_logits, model, *paths)
+    worst_in = worst_logit = 0.0
+    try:
+        L = np.load(pil_logits)
+        ok = r.returncode == 0 and L.shape == (len(paths), 1000)
+        for i, p in enumerate(paths):
+            pil = Image.open(p).convert("RGB")
+            ref = pil_input(pil)
+            with torch.no_grad():
+                worst_logit = max(worst_logit, float(np.abs(L[i] - net(ref)[0].numpy()).max()))
+            rr = run("predict", "--save-input", saved, model, p)
+            x = np.load(saved) if rr.returncode == 0 else None
+            e = input_error(x, ref) if x is not None and x.shape == tuple(ref.shape) else float("inf")
+            worst_in = max(worst_in, e)
+        ok = ok and worst_in <= 1e-6 and worst_logit <= 1e-4
+        report(ok, f"Pillow resampler (default) on {len(paths)} photos vs transforms on PIL images: "
+                   f"input max |diff| {worst_in:.2g}, logits max |diff| {worst_logit:.2g}")
+    except (ValueError, OSError) as e:
+        report(False, f"Pillow resampler: {r.stderr.strip()} ({e})")
+    r = run("predict", "--interpolation", "bicubic", "--save-input", saved, model, dog)
+    try:
+        ref = pil_input(Image.open(dog).convert("RGB"), T.InterpolationMode.BICUBIC)
+        err = input_error(np.load(saved), ref)
+        report(r.returncode == 0 and err <= 1e-6, f"--interpolation bicubic vs Resize(256, BICUBIC) on PIL: input max |diff| {err:.2g}")
+    except (ValueError, OSError) as e:
+        report(False, f"--interpolation bicubic: {r.stderr.strip()} ({e})")
+    expect_failure("--resize-backend unknown", ["predict", "--resize-backend", "opencv", model, dog], 2, "--resize-backend")
+    expect_failure("--interpolation unknown", ["predict", "--interpolation", "lanczos", model, dog], 2, "--interpolation")
+
+    # ---- Preprocessing hint (issue 19) ----------------------------------------
+    # A 1000-class model whose logits are all 0 (top probability 0.1 %): without
+    # a sidecar or preprocessing flags, "warnings" suggests checking them.
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+        hdir = os.path.join(tmp, "hint")
+        os.mkdir(hdir)
+        flat = os.path.join(hdir, "flat.onnx")
+        g = helper.make_graph(
+            [helper.make_node("GlobalAveragePool", ["input"], ["p"]),
+             helper.make_node("Flatten", ["p"], ["f"], axis=1),
+             helper.make_node("Gemm", ["f", "fc.w", "fc.b"], ["logits"], transB=1)],
+            "flat", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 224, 224])],
+            [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 1000])],
+            [numpy_helper.from_array(np.zeros((1000, 3), np.float32), "fc.w"),
+             numpy_helper.from_array(np.zeros((1000,), np.float32), "fc.b")])
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), flat)
+
+        def hint_warnings(*extra):
+            r = run("predict", "--json", "--top", "1", *extra, flat, dog)
+            return json.loads(r.stdout)["warnings"] if r.returncode == 0 else None
+        w = hint_warnings()
+        report(w is not None and len(w) == 1 and "under 1 %" in w[0] and "flat.json" in w[0],
+               f"hint: no sidecar, top-1 0.1 % → warnings {w}")
+        w = hint_warnings("--mean", "0.5,0.5,0.5")
+        report(w == [], f"hint: none with a preprocessing flag ({w})")
+        json.dump({"resize": 256}, open(os.path.join(hdir, "flat.json"), "w"))
+        w = hint_warnings()
+        report(w == [], f"hint: none with a sidecar ({w})")
+        r = run("predict", "--top", "1", model, dog)  # no sidecar beside it, no flags
+        report(r.returncode == 0 and "HINT" not in r.stdout, "hint: none for a confident model")
+    except ImportError as e:
+        report(True, "hint", skip=f"/usr/bin/python3 lacks {e.name}")
+
     # ---- Sidecar: MODEL.json beside the model; flags override it -------------
     sdir = os.path.join(tmp, "sidecar")
     os.mkdir(sdir)
     smodel = os.path.join(sdir, "net.onnx")
     os.symlink(os.path.abspath(model), smodel)
     names = [f"thing {i}" for i in range(1000)]
-    json.dump({"stretch": True, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25], "labels": names},
+    json.dump({"stretch": True, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25], "labels": names,
+               "resize_backend": "tensor"},
               open(os.path.join(sdir, "net.json"), "w"))
     r = run("predict", "--json", "--top", "1", "--save-input", saved, smodel, dog)
     pil = Image.open(dog).convert("RGB")
@@ -231,7 +306,7 @@ else:
         ref = reference_input(pil, stretch=(224, 224), mean=[0.5] * 3, std=[0.25] * 3)
         err = input_error(x, ref, std=[0.25] * 3)
         ok = o["top"][0]["label"] == f"thing {o['top'][0]['index']}" and err <= 2 / 255
-        report(ok, f"sidecar: inline labels, stretch, mean/std applied (input |diff| {err * 255:.3f}/255)")
+        report(ok, f"sidecar: inline labels, stretch, mean/std, resize_backend tensor applied (input |diff| {err * 255:.3f}/255)")
     except (ValueError, KeyError, OSError) as e:
         report(False, f"sidecar: {r.stdout!r} {r.stderr!r} ({e})")
     r = run("predict", "--json", "--top", "1", "--resize", "256", "--labels", os.path.join(mdir, "labels.txt"),
@@ -248,6 +323,8 @@ else:
         report(False, f"flags over sidecar: {r.stdout!r} {r.stderr!r} ({e})")
     json.dump({"mean": [0.5, 0.5]}, open(os.path.join(sdir, "net.json"), "w"))
     expect_failure("malformed sidecar", ["predict", smodel, dog], 1, "\"mean\" must be")
+    json.dump({"resize_backend": "cv2"}, open(os.path.join(sdir, "net.json"), "w"))
+    expect_failure("sidecar resize_backend unknown", ["predict", smodel, dog], 1, "\"resize_backend\" must be")
     json.dump({"channels": 1}, open(os.path.join(sdir, "net.json"), "w"))
     expect_failure("sidecar channels the model cannot take", ["predict", smodel, dog], 1, "3-channel")
 
@@ -273,7 +350,7 @@ else:
         ("RGBA PNG composited onto black", rgba, composite_black(Image.open(rgba).convert("RGBA"))),
     ]
     for name, path, pil in cases:
-        r = run("predict", "--save-input", saved, model, path)
+        r = run("predict", "--resize-backend", "tensor", "--save-input", saved, model, path)
         if r.returncode != 0:
             report(False, f"{name}: {r.stderr.strip()}")
             continue

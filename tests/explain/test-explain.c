@@ -216,7 +216,7 @@ static void
 add_conv (OnnxBuilder *b, const char *name, const char *in, const char *out, int cin, int cout,
           guint32 seed, gboolean zero)
 {
-  gint64 wd[4] = { cout, cin, 3, 3 }, bd[1] = { cout };
+  int64_t wd[4] = { cout, cin, 3, 3 }, bd[1] = { cout };
   float w[MID * MID * 9], bias[MID];
   fill (w, cout * cin * 9, seed, 0.5f, 0.05f);
   fill (bias, cout, seed + 1, 0.2f, 0.1f);
@@ -237,6 +237,12 @@ add_conv (OnnxBuilder *b, const char *name, const char *in, const char *out, int
   onnx_attr_ints (b, conv, "pads", 4, pads);
 }
 
+/* Fixed-batch exports (issue 19): tiny_batch is the declared batch (-1:
+ * dynamic); tiny_baked_reshape flattens with Reshape to a constant [1, MID],
+ * as torch.onnx.export does for x.view(1, -1) without dynamic axes. */
+static int64_t tiny_batch = -1;
+static gboolean tiny_baked_reshape = FALSE;
+
 /* The head: GAP(in) → Flatten → Gemm to n_out classes (weights returned). */
 static void
 add_head (OnnxBuilder *b, const char *in, int n_out, float *fc)
@@ -248,9 +254,17 @@ add_head (OnnxBuilder *b, const char *in, int n_out, float *fc)
   onnx_add_initializer_f (b, "fc.w", 2, wd, fc);
   onnx_add_initializer_f (b, "fc.b", 1, bd, bias);
   onnx_add_node (b, "GlobalAveragePool", "gap", ONNX_NAMES (in), ONNX_NAMES ("pooled"));
-  onnx_attr_int (
-      b, onnx_add_node (b, "Flatten", "flatten", ONNX_NAMES ("pooled"), ONNX_NAMES ("flat")),
-      "axis", 1);
+  if (tiny_baked_reshape)
+    {
+      const int64_t sd[1] = { 2 }, shape[2] = { 1, MID };
+      onnx_add_initializer_i64 (b, "flat.shape", 1, sd, shape);
+      onnx_add_node (b, "Reshape", "flatten", ONNX_NAMES ("pooled", "flat.shape"),
+                     ONNX_NAMES ("flat"));
+    }
+  else
+    onnx_attr_int (
+        b, onnx_add_node (b, "Flatten", "flatten", ONNX_NAMES ("pooled"), ONNX_NAMES ("flat")),
+        "axis", 1);
   onnx_attr_int (
       b,
       onnx_add_node (b, "Gemm", "fc", ONNX_NAMES ("flat", "fc.w", "fc.b"), ONNX_NAMES ("logits")),
@@ -263,14 +277,15 @@ tiny_model (NetKind kind, int n_out, float *fc)
 {
   OnnxBuilder b;
   onnx_builder_init (&b, 13);
-  const int64_t in_dims[4] = { -1, IN_C, IN_H, IN_W }, out_dims[4] = { -1, n_out, 1, 1 };
+  const int64_t in_dims[4] = { tiny_batch, IN_C, IN_H, IN_W };
+  const int64_t out_dims[4] = { tiny_batch, n_out, 1, 1 };
   onnx_add_input (&b, "input", 4, in_dims);
   if (kind == NET_CONVHEAD)
     {
       add_conv (&b, "conv0", "input", "c0", IN_C, MID, 11, FALSE);
       onnx_add_node (&b, "Relu", "relu0", ONNX_NAMES ("c0"), ONNX_NAMES ("layer"));
       onnx_add_node (&b, "GlobalAveragePool", "gap", ONNX_NAMES ("layer"), ONNX_NAMES ("pooled"));
-      gint64 wd[4] = { n_out, MID, 1, 1 };
+      int64_t wd[4] = { n_out, MID, 1, 1 };
       fill (fc, n_out * MID, 97, 1.0f, 0.0f);
       onnx_add_initializer_f (&b, "head.w", 4, wd, fc);
       onnx_add_node (&b, "Conv", "head", ONNX_NAMES ("pooled", "head.w"), ONNX_NAMES ("logits"));
@@ -622,6 +637,115 @@ test_tiny_ablation (void)
                                         1e-4 * (1 + fabsf (ref[p])));
       gz_explanation_free (ex);
       gz_session_free (s);
+      gz_tensor_free (x);
+      gz_model_free (model);
+    }
+}
+
+/* Ablation-CAM on fixed-batch exports: the same map at any batch size as one
+ * copy at a time, whether the part after the layer takes a batch (Flatten)
+ * or has the 1 baked in (Reshape to [1, MID]: falls back to one at a time). */
+static void
+test_tiny_ablation_fixed_batch (void)
+{
+  for (int baked = 0; baked < 2; baked++)
+    for (int kind = 0; kind < 2; kind++)
+      {
+        float fc[3 * MID];
+        tiny_batch = 1;
+        tiny_baked_reshape = baked;
+        GzModel *model = tiny_model (kind == 0 ? NET_GAP : NET_RESIDUAL, 3, fc);
+        tiny_batch = -1;
+        tiny_baked_reshape = FALSE;
+        GzTensor *x = tiny_input (10);
+        GzExplanation *ex[2] = { NULL, NULL };
+        for (int one = 0; one < 2; one++)
+          {
+            GzSession *s = session_on (model, x, "layer");
+            GzExplainOptions opt = GZ_EXPLAIN_OPTIONS_INIT;
+            opt.method = GZ_METHOD_ABLATIONCAM;
+            opt.class_index = 2;
+            opt.layer = "layer";
+            opt.batch_size = one ? 1 : 3; /* batches of 3 and 1 over 4 channels */
+            GzError err = { 0 };
+            if (gz_explain (s, &opt, &ex[one], &err) != GZ_OK)
+              g_error ("ablation, fixed batch, baked %d, kind %d: %s", baked, kind, err.message);
+            gz_session_free (s);
+          }
+        for (int64_t i = 0; i < gz_tensor_numel (ex[0]->raw); i++)
+          g_assert_cmpfloat (gz_tensor_f (ex[0]->raw)[i], ==, gz_tensor_f (ex[1]->raw)[i]);
+        g_assert_cmpfloat (fabsf (gz_tensor_f (ex[0]->raw)[0]) + fabsf (ex[0]->logit), >, 0.0f);
+        gz_explanation_free (ex[0]);
+        gz_explanation_free (ex[1]);
+        gz_tensor_free (x);
+        gz_model_free (model);
+      }
+}
+
+/* Score-CAM's batched forwards on fixed-batch exports: a batch of 3 through a
+ * model declared [1, C, H, W] gives each image's own logits when nothing has
+ * the 1 baked in, is refused (GZ_ERR_SHAPE) when a Reshape has; Score-CAM's
+ * map is the same at batch 3 as at batch 1 either way. */
+static void
+test_tiny_scorecam_fixed_batch (void)
+{
+  for (int baked = 0; baked < 2; baked++)
+    {
+      float fc[3 * MID];
+      tiny_batch = 1;
+      tiny_baked_reshape = baked;
+      GzModel *model = tiny_model (NET_RESIDUAL, 3, fc);
+      tiny_batch = -1;
+      tiny_baked_reshape = FALSE;
+      int64_t dims[4] = { 3, IN_C, IN_H, IN_W };
+      GzTensor *xb = gz_tensor_new (GZ_DTYPE_FLOAT, 4, dims, NULL);
+      int64_t per = IN_C * IN_H * IN_W;
+      float single[3][3];
+      GzSession *s = NULL;
+      GzError err = { 0 };
+      g_assert_cmpint (gz_session_new (model, &s, &err), ==, GZ_OK);
+      for (int i = 0; i < 3; i++)
+        {
+          GzTensor *x = tiny_input (20 + i);
+          memcpy (gz_tensor_f (xb) + i * per, gz_tensor_f (x), (size_t) per * sizeof (float));
+          g_assert_cmpint (gz_session_forward (s, x, NULL, &err), ==, GZ_OK);
+          memcpy (single[i], gz_tensor_f (gz_session_output (s)), sizeof single[i]);
+          gz_tensor_free (x);
+        }
+      GzStatus st = gz_session_forward (s, xb, NULL, &err);
+      if (baked)
+        g_assert_cmpint (st, ==, GZ_ERR_SHAPE);
+      else
+        {
+          g_assert_cmpint (st, ==, GZ_OK);
+          const GzTensor *y = gz_session_output (s);
+          g_assert_cmpint (y->dims[0], ==, 3);
+          for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 3; k++)
+              g_assert_cmpfloat_with_epsilon (gz_tensor_f (y)[i * 3 + k], single[i][k], 1e-5);
+        }
+      gz_session_free (s);
+      gz_tensor_free (xb);
+
+      GzTensor *x = tiny_input (12);
+      GzExplanation *ex[2] = { NULL, NULL };
+      for (int one = 0; one < 2; one++)
+        {
+          GzSession *s1 = session_on (model, x, "layer");
+          GzExplainOptions opt = GZ_EXPLAIN_OPTIONS_INIT;
+          opt.method = GZ_METHOD_SCORECAM;
+          opt.class_index = 1;
+          opt.layer = "layer";
+          opt.batch_size = one ? 1 : 3;
+          if (gz_explain (s1, &opt, &ex[one], &err) != GZ_OK)
+            g_error ("scorecam, fixed batch, baked %d: %s", baked, err.message);
+          gz_session_free (s1);
+        }
+      for (int64_t i = 0; i < gz_tensor_numel (ex[0]->raw); i++)
+        g_assert_cmpfloat_with_epsilon (gz_tensor_f (ex[0]->raw)[i], gz_tensor_f (ex[1]->raw)[i],
+                                        1e-5);
+      gz_explanation_free (ex[0]);
+      gz_explanation_free (ex[1]);
       gz_tensor_free (x);
       gz_model_free (model);
     }
@@ -1007,6 +1131,8 @@ main (int argc, char **argv)
   g_test_add_func ("/explain/tiny/sigmoid", test_tiny_sigmoid);
   g_test_add_func ("/explain/tiny/flat", test_tiny_flat);
   g_test_add_func ("/explain/tiny/ablation", test_tiny_ablation);
+  g_test_add_func ("/explain/tiny/ablation-fixed-batch", test_tiny_ablation_fixed_batch);
+  g_test_add_func ("/explain/tiny/scorecam-fixed-batch", test_tiny_scorecam_fixed_batch);
   g_test_add_func ("/explain/tiny/cam-not-applicable", test_tiny_cam_not_applicable);
   g_test_add_func ("/explain/tiny/scorecam", test_tiny_scorecam);
   g_test_add_func ("/explain/tiny/smooth", test_tiny_smooth);

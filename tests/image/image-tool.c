@@ -3,8 +3,10 @@
  *
  *   image-tool npy-copy IN.npy OUT.npy
  *   image-tool preprocess IN.npy OUT.npy crop|stretch RESIZE CROP_W CROP_H CHANNELS
+ *              [pil|tensor [bilinear|bicubic]]
  *       IN is [H,W,C] (C = 1 or 3) holding 0..255; OUT is gz_preprocess_pixels'
- *       [1,C,H,W]; the geometry is printed as one line of JSON.
+ *       [1,C,H,W]; the geometry is printed as one line of JSON. Backend and
+ *       filter default to the engine's (pil, bilinear).
  *   image-tool resize IN.npy OUT.npy WIDTH HEIGHT
  */
 #include <stdio.h>
@@ -21,7 +23,7 @@ fail (const GzError *err)
 }
 
 static int
-cmd_preprocess (char **argv)
+cmd_preprocess (int argc, char **argv)
 {
   GzError err = { 0 };
   GzTensor *in;
@@ -50,6 +52,10 @@ cmd_preprocess (char **argv)
   pp.crop_width = atoi (argv[4]);
   pp.crop_height = atoi (argv[5]);
   pp.channels = atoi (argv[6]);
+  if (argc > 7)
+    pp.backend = strcmp (argv[7], "tensor") == 0 ? GZ_RESIZE_BACKEND_TENSOR : GZ_RESIZE_BACKEND_PIL;
+  if (argc > 8)
+    pp.filter = strcmp (argv[8], "bicubic") == 0 ? GZ_RESIZE_BICUBIC : GZ_RESIZE_BILINEAR;
   GzTensor *out;
   GzGeometry g;
   if (gz_preprocess_pixels (&image, &pp, &out, &g, &err) != GZ_OK
@@ -77,8 +83,8 @@ main (int argc, char **argv)
       gz_tensor_free (t);
       return 0;
     }
-  if (argc == 9 && strcmp (argv[1], "preprocess") == 0)
-    return cmd_preprocess (argv + 2);
+  if (argc >= 9 && argc <= 11 && strcmp (argv[1], "preprocess") == 0)
+    return cmd_preprocess (argc - 2, argv + 2);
   if (argc == 6 && strcmp (argv[1], "resize") == 0)
     {
       GzTensor *t, *r;

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-# test-preprocess.py — gz_preprocess_pixels against torchvision Resize(antialias=True) + CenterCrop
+# test-preprocess.py — gz_preprocess_pixels' tensor backend against torchvision Resize(antialias=True) + CenterCrop
+# on float tensors (the Pillow backend, the default, is test-preprocess-pil.py)
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # Usage: test-preprocess.py IMAGE_TOOL   (TAP on stdout)
@@ -36,16 +37,18 @@ def write_npy(path, arr):
     np.save(path, np.ascontiguousarray(arr, dtype=np.float32))
 
 
-def ours(pixels, mode, resize, cw, ch, channels):
+def ours(pixels, mode, resize, cw, ch, channels, interp="bilinear"):
     src, dst = os.path.join(tmp, "in.npy"), os.path.join(tmp, "out.npy")
     write_npy(src, pixels if pixels.ndim == 3 else pixels[:, :, None])
-    out = subprocess.run([tool, "preprocess", src, dst, mode, str(resize), str(cw), str(ch), str(channels)],
+    out = subprocess.run([tool, "preprocess", src, dst, mode, str(resize), str(cw), str(ch), str(channels),
+                          "tensor", interp],
                          check=True, capture_output=True, text=True).stdout
     return np.load(dst), json.loads(out)
 
 
-def reference(pil, mode, resize, cw, ch, channels):
+def reference(pil, mode, resize, cw, ch, channels, interp="bilinear"):
     """torchvision on a float tensor in 0..255 (no intermediate rounding)."""
+    im = T.InterpolationMode.BICUBIC if interp == "bicubic" else T.InterpolationMode.BILINEAR
     if channels == 1 and pil.mode != "L":
         pil = pil.convert("L")
     arr = np.asarray(pil, dtype=np.float32)
@@ -55,9 +58,9 @@ def reference(pil, mode, resize, cw, ch, channels):
         arr = np.repeat(arr, 3, axis=2)
     x = torch.from_numpy(arr).permute(2, 0, 1).contiguous()
     if mode == "stretch":
-        x = T.Resize((ch, cw), antialias=True)(x)
+        x = T.Resize((ch, cw), im, antialias=True)(x)
     else:
-        x = T.CenterCrop((ch, cw))(T.Resize(resize, antialias=True)(x))
+        x = T.CenterCrop((ch, cw))(T.Resize(resize, im, antialias=True)(x))
     return x.unsqueeze(0).numpy()
 
 
@@ -75,10 +78,10 @@ def expected_geometry(w, h, mode, resize, cw, ch):
     return sx, sy, start(rw, cw) * sx, start(rh, ch) * sy
 
 
-def check(name, pil, mode="crop", resize=256, cw=224, ch=224, channels=3):
+def check(name, pil, mode="crop", resize=256, cw=224, ch=224, channels=3, interp="bilinear"):
     pixels = np.asarray(pil, dtype=np.float32)
-    got, geom = ours(pixels, mode, resize, cw, ch, channels)
-    ref = reference(pil, mode, resize, cw, ch, channels)
+    got, geom = ours(pixels, mode, resize, cw, ch, channels, interp)
+    ref = reference(pil, mode, resize, cw, ch, channels, interp)
     ok = got.shape == ref.shape
     err = float(np.abs(got - ref).max()) if ok else float("inf")
     ok = ok and err <= TOL
@@ -86,7 +89,7 @@ def check(name, pil, mode="crop", resize=256, cw=224, ch=224, channels=3):
     gerr = max(abs(geom["scale_x"] - sx), abs(geom["scale_y"] - sy),
                abs(geom["offset_x"] - ox), abs(geom["offset_y"] - oy))
     ok = ok and gerr < 1e-9 and geom["input_width"] == cw and geom["input_height"] == ch
-    results.append((ok, f"{name} {pil.width}x{pil.height} {mode} {resize}/{cw}x{ch} c{channels}: "
+    results.append((ok, f"{name} {pil.width}x{pil.height} {mode} {resize}/{cw}x{ch} c{channels} {interp}: "
                         f"max |diff| = {err:.4f}/255, geometry error {gerr:.2g}"))
 
 
@@ -124,6 +127,8 @@ check("synthetic", synthetic(257, 300), resize=255, cw=224, ch=230)   # odd marg
 check("synthetic", synthetic(123, 77), channels=1)                    # RGB -> gray (PIL 'L')
 check("synthetic", synthetic(99, 131, mode="L"), resize=100, cw=96, ch=96, channels=3)  # gray -> RGB
 check("synthetic", synthetic(99, 131, mode="L"), resize=100, cw=96, ch=96, channels=1)
+check("synthetic", synthetic(301, 199), interp="bicubic")                        # bicubic down
+check("synthetic", synthetic(41, 29), mode="stretch", cw=100, ch=77, interp="bicubic")  # bicubic up
 
 print("TAP version 13")
 n = len(results) + (0 if photos else 1)

@@ -17,6 +17,8 @@
 #include "gaze-test-util.h"
 #include "gaze-window.h"
 
+#include "onnx-builder.h"
+
 #define MODEL "models/mobilenet_v2-imagenet/mobilenet_v2.onnx"
 #define DOG "images/dog.jpg"
 #define EAGLE "images/eagle.jpg"
@@ -746,6 +748,99 @@ test_preprocessing (Fixture *f, gconstpointer data)
   g_unlink (model);
   g_rmdir (dir);
 }
+
+/* -- Preprocessing hint (issue 19) -- */
+
+/* Conv (3 → 4) → Relu → GAP → Flatten → Gemm to 1000 classes with zero
+ * weights: every class at 0.1 %, whatever the image. */
+static void
+write_flat_1000 (const char *path)
+{
+  OnnxBuilder b;
+  float w[4 * 3 * 9], cb[4], fc[1000 * 4] = { 0 }, fb[1000] = { 0 };
+  const int64_t wd[4] = { 4, 3, 3, 3 }, bd[1] = { 4 }, fd[2] = { 1000, 4 }, fbd[1] = { 1000 };
+  const int64_t in_dims[4] = { 1, 3, 224, 224 }, out_dims[2] = { 1, 1000 };
+  const int64_t k[2] = { 3, 3 }, pads[4] = { 1, 1, 1, 1 };
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (w); i++)
+    w[i] = (float) ((int) (i % 7) - 3) * 0.1f;
+  for (guint i = 0; i < G_N_ELEMENTS (cb); i++)
+    cb[i] = 0.1f;
+  onnx_builder_init (&b, 13);
+  onnx_add_input (&b, "input", 4, in_dims);
+  onnx_add_initializer_f (&b, "conv.w", 4, wd, w);
+  onnx_add_initializer_f (&b, "conv.b", 1, bd, cb);
+  onnx_add_initializer_f (&b, "fc.w", 2, fd, fc);
+  onnx_add_initializer_f (&b, "fc.b", 1, fbd, fb);
+  Onnx__NodeProto *conv = onnx_add_node (
+      &b, "Conv", "conv", ONNX_NAMES ("input", "conv.w", "conv.b"), ONNX_NAMES ("c"));
+  onnx_attr_ints (&b, conv, "kernel_shape", 2, k);
+  onnx_attr_ints (&b, conv, "pads", 4, pads);
+  onnx_add_node (&b, "Relu", "relu", ONNX_NAMES ("c"), ONNX_NAMES ("layer"));
+  onnx_add_node (&b, "GlobalAveragePool", "gap", ONNX_NAMES ("layer"), ONNX_NAMES ("p"));
+  onnx_attr_int (&b, onnx_add_node (&b, "Flatten", "flatten", ONNX_NAMES ("p"), ONNX_NAMES ("f")),
+                 "axis", 1);
+  onnx_attr_int (
+      &b, onnx_add_node (&b, "Gemm", "fc", ONNX_NAMES ("f", "fc.w", "fc.b"), ONNX_NAMES ("logits")),
+      "transB", 1);
+  onnx_add_output (&b, "logits", 2, out_dims);
+  size_t len;
+  g_autofree uint8_t *bytes = onnx_builder_pack (&b, &len);
+  onnx_builder_clear (&b);
+  g_assert_true (g_file_set_contents (path, (const char *) bytes, (gssize) len, &error));
+  g_assert_no_error (error);
+}
+
+/* A 1000-class model without MODEL.json, not even 1 % sure: the banner shows,
+ * its button opens the preprocessing; with a MODEL.json it does not show, nor
+ * for a confident model. */
+static void
+test_preprocess_hint (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *model = NULL;
+  g_autofree char *sidecar = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!need_shared (f))
+    return;
+  dir = g_dir_make_tmp ("gaze-hint-XXXXXX", &error);
+  g_assert_no_error (error);
+  model = g_build_filename (dir, "flat.onnx", NULL);
+  sidecar = g_build_filename (dir, "flat.json", NULL);
+  write_flat_1000 (model);
+
+  open_paths (f, f->dog_path, model);
+  g_assert_true (gaze_test_wait (is_idle_with_result, f->window, WAIT_MS));
+  g_assert_true (gaze_window_get_preprocess_hint (f->window));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.edit-preprocess", NULL));
+  {
+    GtkWidget *expander = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_EXPANDER, NULL);
+    g_assert_nonnull (expander);
+    g_assert_true (gtk_expander_get_expanded (GTK_EXPANDER (expander)));
+  }
+
+  /* With a sidecar the preprocessing is the user's word: no hint. */
+  g_assert_true (g_file_set_contents (sidecar, "{\"resize\": 256}\n", -1, &error));
+  {
+    GFile *file = g_file_new_for_path (model);
+    gaze_window_open_files (f->window, &file, 1);
+    g_object_unref (file);
+  }
+  g_assert_true (gaze_test_wait (is_idle_with_result, f->window, WAIT_MS));
+  g_assert_false (gaze_window_get_preprocess_hint (f->window));
+
+  /* MobileNetV2 on the dog (68 %): no hint, sidecar or not. */
+  open_paths (f, f->dog_path, f->model_path);
+  g_assert_true (gaze_test_wait (is_idle_with_result, f->window, WAIT_MS));
+  g_assert_false (gaze_window_get_preprocess_hint (f->window));
+
+  g_unlink (sidecar);
+  g_unlink (model);
+  g_rmdir (dir);
+}
+/* -- end preprocessing hint -- */
 
 static gboolean
 is_labels_label (GtkWidget *widget)
@@ -1624,6 +1719,7 @@ main (int argc, char *argv[])
   ADD ("/ui/window/paste", test_paste);
   ADD ("/ui/window/menu-windows", test_menu_windows);
   ADD ("/ui/window/preprocessing", test_preprocessing);
+  ADD ("/ui/window/preprocess-hint", test_preprocess_hint); /* issue 19 */
   ADD ("/ui/window/labels", test_labels);
   ADD ("/ui/window/newer-request-wins", test_newer_request_wins);
   ADD ("/ui/window/cancel", test_cancel);

@@ -38,6 +38,7 @@ import sys
 import tempfile
 
 import numpy as np
+from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -200,15 +201,16 @@ class TorchCams:
             output.register_hook(lambda g: self._saved.__setitem__("G", g))
 
     def preprocess(self, img):
-        """Gaze's preprocessing: antialiased bilinear resize (torchvision
-        Resize(antialias=True) on tensors), optional centre crop, mean/std."""
+        """Gaze's default preprocessing: Pillow's bilinear resize (what
+        transforms.Resize does on PIL images, and how train.py made its
+        inputs), optional centre crop, mean/std."""
         torch = self.torch
         F = torch.nn.functional
-        x = torch.from_numpy(np.asarray(img, np.float32).copy()).permute(2, 0, 1)[None] / 255
         w, h = img.size
         sx, sy, ox, oy, iw, ih = geometry(w, h, self.sidecar)
         rw, rh = round(w / sx), round(h / sy)
-        x = F.interpolate(x, size=(rh, rw), mode="bilinear", align_corners=False, antialias=True)
+        small = np.asarray(img.convert("RGB").resize((rw, rh), Image.BILINEAR), np.float32)
+        x = torch.from_numpy(small.copy()).permute(2, 0, 1)[None] / 255
         left, top = round(ox / sx), round(oy / sy)
         if left < 0 or top < 0:
             x = F.pad(x, (max(0, -left), max(0, -left), max(0, -top), max(0, -top)))

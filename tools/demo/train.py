@@ -21,8 +21,9 @@ summation order in PyTorch's CPU kernels.
 Model: 6 conv blocks (3×3 conv, BatchNorm, ReLU; two 2×2 max-pools) ending at
 a 16×16×128 feature map, global average pooling and one linear layer, so that
 CAM applies to the last block. Input: the whole image stretched to 128×128
-(bilinear with antialiasing, as Gaze's preprocessing and torchvision's
-Resize(antialias=True) do), normalised with the training set's mean and std.
+(Pillow's bilinear resize, antialiased when shrinking; Gaze's default
+resampler reproduces it bit for bit), normalised with the training set's mean
+and std.
 """
 
 import argparse
@@ -48,7 +49,7 @@ DEMO_ORDER = ["star", "circle", "triangle", "square", "cross", "ring"]
 
 def to_input_u8(img):
     """The scene stretched to INPUT×INPUT, as uint8 HWC (PIL's bilinear filter
-    widens with the downscale factor: the same triangle filter Gaze uses)."""
+    widens with the downscale factor; Gaze's default "pil" resampler matches it)."""
     return np.asarray(img.resize((INPUT, INPUT), Image.BILINEAR), np.uint8)
 
 
