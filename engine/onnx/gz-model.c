@@ -13,6 +13,7 @@
 #include "gz-limits.h"
 #include "gz-model-private.h"
 #include "gz-onnx-load.h"
+#include "gz-weights.h"
 
 static bool
 is_spatial (const GzTensor *t)
@@ -218,7 +219,11 @@ gz_model_load_mem (const void *bytes, size_t len, const char *base_dir, const Gz
     model->limits = *limits;
   else
     gz_limits_default (&model->limits);
-  GzStatus s = gz_onnx_load_graph (bytes, len, base_dir, &model->limits, &model->graph, err);
+  /* PyTorch weights (.pth/.pt/.ckpt, .safetensors): a torchvision graph
+   * built from them (engine/weights/); everything else is ONNX. */
+  GzStatus s = gz_weights_sniff (bytes, len)
+      ? gz_weights_load_graph (bytes, len, NULL, &model->limits, &model->graph, err)
+      : gz_onnx_load_graph (bytes, len, base_dir, &model->limits, &model->graph, err);
   if (s == GZ_OK)
     {
       /* Batch 1, unless the input fixes another batch size (then no batch-1
