@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "gz-limits.h"
-#include "gz-weights.h"
+#include "gz-safetensors.h"
 
 typedef struct
 {

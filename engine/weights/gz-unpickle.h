@@ -9,7 +9,7 @@
  */
 #pragma once
 
-#include "gz-weights.h"
+#include "gz-state-dict.h"
 
 typedef enum
 {
