@@ -163,6 +163,24 @@ def main():
                 tap.ok(corr >= 0.999, "%s: Grad-CAM vs ONNX export r = %.6f >= 0.999"
                        % (label, corr))
 
+    # ---- Sidecar "architecture" -----------------------------------------------
+    src = os.path.join(tmp, "resnet18-pth.pth")
+    for arch, ok in (("resnet18", True), ("densenet121", False), ("alexnet", False)):
+        d = os.path.join(tmp, "sidecar-" + arch)
+        os.makedirs(d)
+        m = os.path.join(d, "best_model.pth")
+        shutil.copy(src, m)
+        with open(os.path.join(d, "best_model.json"), "w") as f:
+            json.dump({"architecture": arch, "labels": ["a", "b", "c"]}, f)
+        r = run([exe, "info", m])
+        msg = (r.stderr + r.stdout).strip()
+        if ok:
+            tap.ok(r.returncode == 0 and "torchvision resnet18" in msg,
+                   "sidecar architecture %s: loads" % arch)
+        else:
+            tap.ok(r.returncode != 0 and arch in msg,
+                   "sidecar architecture %s: refused (%s)" % (arch, msg.splitlines()[-1][:160]))
+
     # ---- Hostile files: clear errors, nothing executed ---------------------
     marker = os.path.join(tmp, "EXECUTED")
 
