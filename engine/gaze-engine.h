@@ -187,6 +187,17 @@ extern "C"
                               const GzLimits *limits, GzModel **out, GzError *err);
   void gz_model_free (GzModel *model);
 
+  /* PyTorch weights (issue 20): gz_model_load and gz_model_load_mem also open
+   * torch.save files (.pth, .pt, .ckpt) and .safetensors of torchvision
+   * architectures, recognised from the tensor names and shapes; nothing in
+   * the file is run. The length of the model file extension `name` ends with
+   * (".onnx", ".pth", ".pt", ".ckpt", ".safetensors"), 0 when none. */
+  size_t gz_model_file_suffix (const char *name);
+  /* gz_model_load with a weights file's architecture named ("resnet50", as a
+   * sidecar's "architecture" says); NULL: recognised. Ignored for ONNX. */
+  GzStatus gz_model_load_arch (const char *path, const char *architecture, const GzLimits *limits,
+                               GzModel **out, GzError *err);
+
   typedef struct
   {
     const char *name;

@@ -156,3 +156,62 @@ for name, text in {
     "unicode": '{"labels": ["\\u00e9l\\u00e8ve", "\\ud83d\\ude00", ""]}',
 }.items():
     out("fuzz-sidecar", name + ".json", text.encode())
+
+# Issue 20: PyTorch weight files. Needs torch (Debian's python3-torch); the
+# tensors are a few values so every seed is a few KiB.
+try:
+    import json
+    import pickle
+    import struct
+    import zipfile
+    import torch
+except ImportError:
+    torch = None
+if torch is not None:
+    torch.manual_seed(7)
+    sd = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2)).state_dict()
+    sd["half"] = torch.randn(3).half()
+    sd["bf16"] = torch.randn(2, 2).bfloat16()
+    sd["view"] = torch.randn(4, 4)[1:, ::2]
+    for name, obj in {
+        "state-dict": sd,
+        "lightning": {"epoch": 1, "state_dict": {"model." + k: v for k, v in sd.items()},
+                      "hparams": {"lr": 0.1, "flags": [True, False, None], "name": "x"}},
+        "model-dict": {"model": sd, "optimizer": {"state": {}, "param_groups": [{"lr": 1.5}]}},
+    }.items():
+        b = io.BytesIO()
+        torch.save(obj, b)
+        out("fuzz-unpickle", name + ".pth", b.getvalue())
+        with zipfile.ZipFile(io.BytesIO(b.getvalue())) as z:
+            pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+            out("fuzz-unpickle", name + ".pkl", z.read(pkl))
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("true",))
+
+    out("fuzz-unpickle", "system.pkl", pickle.dumps({"x": Evil()}, protocol=2))
+    rec = []
+    rec.append(rec)
+    out("fuzz-unpickle", "recursive.pkl", pickle.dumps({"a": rec}, protocol=4))
+
+    def safetensors(tensors):
+        header, blobs, off = {"__metadata__": {"format": "pt"}}, [], 0
+        for k, (dt, arr) in tensors.items():
+            raw = arr.tobytes()
+            header[k] = {"dtype": dt, "shape": list(arr.shape), "data_offsets": [off, off + len(raw)]}
+            blobs.append(raw)
+            off += len(raw)
+        h = json.dumps(header).encode()
+        return struct.pack("<Q", len(h)) + h + b"".join(blobs)
+
+    out("fuzz-safetensors", "f32.safetensors",
+        safetensors({"conv.weight": ("F32", rng.standard_normal((2, 1, 3, 3)).astype(np.float32)),
+                     "conv.bias": ("F32", np.zeros(2, np.float32))}))
+    out("fuzz-safetensors", "mixed.safetensors",
+        safetensors({"a": ("F16", np.arange(4, dtype=np.float16)),
+                     "b": ("F64", np.ones((2, 2))),
+                     "c": ("BF16", np.arange(3, dtype=np.uint16) + 0x3f80),
+                     "n": ("I64", np.arange(2, dtype=np.int64)),
+                     "s": ("F32", np.zeros((), np.float32))}))
+    out("fuzz-safetensors", "empty.safetensors", struct.pack("<Q", 2) + b"{}")

@@ -19,6 +19,8 @@ case $target in
   fuzz-forward) max_len=1024; extra="-len_control=0" ;;
   fuzz-npy) max_len=8192 ;;
   fuzz-sidecar) max_len=4096 ;;
+  fuzz-unpickle) max_len=16384 ;;
+  fuzz-safetensors) max_len=8192 ;;
   *) max_len=4096 ;;
 esac
 work=${GAZE_FUZZ_WORK:-$build/work-$target}

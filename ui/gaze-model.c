@@ -121,10 +121,11 @@ gaze_model_load (GFile *file, GCancellable *cancellable, GError **error)
   self = g_object_new (GAZE_TYPE_MODEL, NULL);
   self->file = g_object_ref (file);
   basename = g_file_get_basename (file);
-  self->name = g_str_has_suffix (basename, ".onnx") ? g_strndup (basename, strlen (basename) - 5)
-                                                    : g_strdup (basename);
+  /* "best_model.pth" → "best_model": .onnx and the PyTorch weight files. */
+  self->name = g_strndup (basename, strlen (basename) - gz_model_file_suffix (basename));
 
-  if (gz_model_load (path, NULL, &self->model, &err) != GZ_OK)
+  g_autofree char *architecture = gaze_io_sidecar_architecture (path); /* issue 20 */
+  if (gz_model_load_arch (path, architecture, NULL, &self->model, &err) != GZ_OK)
     {
       g_set_error (error, GAZE_ERROR, GAZE_ERROR_ENGINE, _ ("Cannot load the model “%s”: %s"),
                    basename, err.message);

@@ -7,6 +7,7 @@
 
 #include <gtk/gtk.h>
 
+#include "gaze-engine.h"
 #include "gaze-image-view.h"
 #include "gaze-resources.h"
 #include "gaze-ui.h"
@@ -46,7 +47,7 @@ gaze_ui_find_demo_dir (void)
     const char *name;
 
     while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-      if (g_str_has_suffix (name, ".onnx"))
+      if (gz_model_file_suffix (name) > 0)
         return g_steal_pointer (&dir);
   }
   return NULL;

@@ -52,12 +52,17 @@ open_chooser (GazeWindow *self, gboolean model)
 
   gtk_file_filter_set_name (images, _ ("Images"));
   gtk_file_filter_add_pixbuf_formats (images);
-  gtk_file_filter_set_name (models, _ ("ONNX Models"));
+  /* ONNX and PyTorch weights (.pth/.pt/.ckpt/.safetensors, issue 20). */
+  static const char *const model_suffixes[] = { "onnx", "pth", "pt", "ckpt", "safetensors", NULL };
+  gtk_file_filter_set_name (models, _ ("Models (ONNX, PyTorch weights)"));
   gtk_file_filter_add_mime_type (models, "application/x-onnx");
-  gtk_file_filter_add_suffix (models, "onnx");
   gtk_file_filter_set_name (all, _ ("Images and Models"));
   gtk_file_filter_add_pixbuf_formats (all);
-  gtk_file_filter_add_suffix (all, "onnx");
+  for (int i = 0; model_suffixes[i] != NULL; i++)
+    {
+      gtk_file_filter_add_suffix (models, model_suffixes[i]);
+      gtk_file_filter_add_suffix (all, model_suffixes[i]);
+    }
 
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), model ? models : images);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), model ? images : models);
@@ -130,7 +135,7 @@ open_demo_action (GtkWidget *widget, const char *name, GVariant *param)
       g_autofree char *path = g_build_filename (dir, n, NULL);
       g_autofree char *type = g_content_type_guess (n, NULL, 0, NULL);
 
-      if (!have_model && g_str_has_suffix (n, ".onnx"))
+      if (!have_model && gz_model_file_suffix (n) > 0)
         have_model = TRUE;
       else if (!have_image && _gaze_window_is_image_content_type (type))
         have_image = TRUE;

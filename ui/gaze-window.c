@@ -1035,8 +1035,8 @@ is_model_file (GFile *file, const char *content_type)
 {
   g_autofree char *name = g_file_get_basename (file);
 
-  if (name != NULL && g_str_has_suffix (name, ".onnx"))
-    return TRUE;
+  if (name != NULL && gz_model_file_suffix (name) > 0)
+    return TRUE; /* .onnx, .pth, .pt, .ckpt, .safetensors */
   return content_type != NULL && g_content_type_equals (content_type, "application/x-onnx");
 }
 

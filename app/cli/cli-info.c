@@ -9,6 +9,7 @@
 
 #include "gaze-cli.h"
 #include "gaze-engine.h"
+#include "gaze-io-sidecar.h"
 
 static char *
 shape_string (int ndim, const int64_t *dims)
@@ -192,7 +193,8 @@ gz_cli_info (int argc, char **argv)
   const char *path = rest[0];
   GzError err = { 0 };
   GzModel *model = NULL;
-  if (gz_model_load (path, NULL, &model, &err) != GZ_OK)
+  g_autofree char *architecture = gaze_io_sidecar_architecture (path); /* issue 20 */
+  if (gz_model_load_arch (path, architecture, NULL, &model, &err) != GZ_OK)
     {
       g_autofree char *prefix = g_strdup_printf ("gaze-cli info: %s: ", path);
       gz_cli_fail (prefix, err.message);

@@ -230,7 +230,9 @@ gz_cli_model_open (const char *path, const GzCliOptions *opts, GzCliModel *m, GE
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no such file", path);
       return FALSE;
     }
-  if (gz_model_load (path, &opts->limits, &m->model, &err) != GZ_OK)
+  /* A weights file's sidecar may name its architecture (issue 20). */
+  g_autofree char *architecture = gaze_io_sidecar_architecture (path);
+  if (gz_model_load_arch (path, architecture, &opts->limits, &m->model, &err) != GZ_OK)
     {
       g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "%s: %s", path, err.message);
       return FALSE;

@@ -432,3 +432,26 @@ gaze_io_sidecar_write (const char *model_path, const GzPreprocess *pp, const cha
     }
   return TRUE;
 }
+
+/* ---- Issue 20: PyTorch weights ------------------------------------------- */
+
+char *
+gaze_io_sidecar_architecture (const char *model_path)
+{
+  g_autofree char *path = gaze_io_sidecar_path (model_path);
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)
+      || !gaze_io_read_regular_file (path, SIDECAR_MAX_BYTES, &text, &len, NULL))
+    return NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, text, (gssize) len, NULL))
+    return NULL;
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return NULL;
+  JsonNode *n = json_object_get_member (json_node_get_object (root), "architecture");
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return g_strdup (json_node_get_string (n));
+}

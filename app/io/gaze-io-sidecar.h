@@ -43,3 +43,10 @@ gboolean gaze_io_sidecar_write (const char *model_path, const GzPreprocess *pp,
                                 const char *labels_path, GError **error);
 
 G_END_DECLS
+
+/* ---- Issue 20: PyTorch weights -------------------------------------------
+ * The "architecture" a weights file (.pth, .pt, .ckpt, .safetensors) is built
+ * as ("resnet50", "densenet121", ...), from MODEL.json beside it: a newly
+ * allocated string, NULL when the sidecar or the key is absent or not a string
+ * (the key is a hint to the engine; gz_model_load_arch checks the name). */
+char *gaze_io_sidecar_architecture (const char *model_path);

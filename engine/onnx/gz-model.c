@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "gz-model-private.h"
 #include "gz-onnx-load.h"
 #include "gz-op.h"
+#include "gz-weights.h"
 
 static bool
 is_spatial (const GzTensor *t)
@@ -314,9 +316,9 @@ detect_head (GzModel *model)
     }
 }
 
-GzStatus
-gz_model_load_mem (const void *bytes, size_t len, const char *base_dir, const GzLimits *limits,
-                   GzModel **out, GzError *err)
+static GzStatus
+load_mem (const void *bytes, size_t len, const char *base_dir, const char *arch,
+          const GzLimits *limits, GzModel **out, GzError *err)
 {
   *out = NULL;
   GzModel *model = calloc (1, sizeof *model);
@@ -327,7 +329,11 @@ gz_model_load_mem (const void *bytes, size_t len, const char *base_dir, const Gz
     model->limits = *limits;
   else
     gz_limits_default (&model->limits);
-  GzStatus s = gz_onnx_load_graph (bytes, len, base_dir, &model->limits, &model->graph, err);
+  /* PyTorch weights (.pth/.pt/.ckpt, .safetensors): a torchvision graph
+   * built from them (engine/weights/); everything else is ONNX. */
+  GzStatus s = gz_weights_sniff (bytes, len)
+      ? gz_weights_load_graph (bytes, len, arch, &model->limits, &model->graph, err)
+      : gz_onnx_load_graph (bytes, len, base_dir, &model->limits, &model->graph, err);
   if (s == GZ_OK)
     {
       /* Batch 1, unless the input fixes another batch size (then no batch-1
@@ -353,7 +359,35 @@ gz_model_load_mem (const void *bytes, size_t len, const char *base_dir, const Gz
 }
 
 GzStatus
+gz_model_load_mem (const void *bytes, size_t len, const char *base_dir, const GzLimits *limits,
+                   GzModel **out, GzError *err)
+{
+  return load_mem (bytes, len, base_dir, NULL, limits, out, err);
+}
+
+size_t
+gz_model_file_suffix (const char *name)
+{
+  static const char *const suffixes[] = { ".onnx", ".pth", ".pt", ".ckpt", ".safetensors", NULL };
+  size_t n = name != NULL ? strlen (name) : 0;
+  for (int i = 0; suffixes[i] != NULL; i++)
+    {
+      size_t k = strlen (suffixes[i]);
+      if (n > k && strcasecmp (name + n - k, suffixes[i]) == 0)
+        return k;
+    }
+  return 0;
+}
+
+GzStatus
 gz_model_load (const char *path, const GzLimits *limits, GzModel **out, GzError *err)
+{
+  return gz_model_load_arch (path, NULL, limits, out, err);
+}
+
+GzStatus
+gz_model_load_arch (const char *path, const char *architecture, const GzLimits *limits,
+                    GzModel **out, GzError *err)
 {
   *out = NULL;
   GzLimits lim;
@@ -417,7 +451,7 @@ gz_model_load (const char *path, const GzLimits *limits, GzModel **out, GzError 
         *slash = '\0';
     }
   GzStatus s = dir == NULL ? gz_error_set (err, GZ_ERR_NOMEM, "out of memory")
-                           : gz_model_load_mem (bytes, size, dir, &lim, out, err);
+                           : load_mem (bytes, size, dir, architecture, &lim, out, err);
   free (dir);
   free (bytes);
   if (s == GZ_OK && ((*out)->path = strdup (path)) == NULL)
