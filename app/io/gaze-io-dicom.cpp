@@ -380,6 +380,16 @@ load (Input &in, const char *what, int frame, gint64 max_pixels, GError **error)
                    what, spp, bits_alloc, bits_stored, high_bit);
       return NULL;
     }
+  /* GDCM 3.0 hands back multi-byte colour RLE with its byte segments in an
+   * order that does not match Planar Configuration: refused rather than
+   * shown wrong. */
+  if (spp == 3 && bits_alloc > 8 && ts_uid == "1.2.840.10008.1.2.5")
+    {
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT,
+                   "%s: unsupported: %d-bit colour in RLE Lossless (1.2.840.10008.1.2.5)", what,
+                   bits_alloc);
+      return NULL;
+    }
   gdcm::PhotometricInterpretation pi = img.GetPhotometricInterpretation ();
   std::string photometric = pi.GetString () != NULL ? trim (pi.GetString ()) : "";
   bool palette = pi == gdcm::PhotometricInterpretation::PALETTE_COLOR;
@@ -481,6 +491,7 @@ load (Input &in, const char *what, int frame, gint64 max_pixels, GError **error)
     }
   /* Stored values: bits stored at high_bit, sign-extended when signed. */
   const char *src = buf.data () + frame_bytes * (guint64) frame;
+  bool swap_halves = bits_alloc == 32 && ts.GetSwapCode () == gdcm::SwapCode::BigEndian;
   int shift = high_bit + 1 - bits_stored;
   guint32 mask = bits_stored == 32 ? 0xffffffffu : (1u << bits_stored) - 1u;
   std::vector<double> stored (frame_samples);
@@ -496,7 +507,13 @@ load (Input &in, const char *what, int frame, gint64 max_pixels, GError **error)
           raw = w;
         }
       else
-        memcpy (&raw, src + 4 * i, 4);
+        {
+          memcpy (&raw, src + 4 * i, 4);
+          /* GDCM 3.0 byte-swaps big-endian pixel data as 16-bit words: the
+           * halves of a 32-bit value come back exchanged. */
+          if (swap_halves)
+            raw = (raw >> 16) | (raw << 16);
+        }
       raw = (raw >> shift) & mask;
       if (is_signed && bits_stored < 32 && (raw & (1u << (bits_stored - 1))))
         stored[i] = (double) raw - (double) (1ull << bits_stored);
@@ -571,7 +588,14 @@ load (Input &in, const char *what, int frame, gint64 max_pixels, GError **error)
         }
       else
         {
-          double slope = img.GetSlope (), intercept = img.GetIntercept ();
+          /* PS3.3: Rescale Slope/Intercept; in enhanced multi-frame files
+           * they sit in the functional groups, where GDCM finds them. (GDCM
+           * also puts an RT Dose Grid Scaling there, which is not a Modality
+           * LUT: other files keep 1 and 0 unless they have the attributes.) */
+          bool functional = ds.FindDataElement (gdcm::Tag (0x5200, 0x9229))
+              || ds.FindDataElement (gdcm::Tag (0x5200, 0x9230));
+          double slope = functional ? img.GetSlope () : 1.0;
+          double intercept = functional ? img.GetIntercept () : 0.0;
           std::vector<double> s = get_numbers (ds, gdcm::Tag (0x0028, 0x1053));
           std::vector<double> b = get_numbers (ds, gdcm::Tag (0x0028, 0x1052));
           if (s.size () == 1 && std::isfinite (s[0]))
