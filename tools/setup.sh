@@ -9,7 +9,6 @@ GAZE_BUILD_PACKAGES=(
   libgdk-pixbuf-2.0-dev libjpeg-dev libpng-dev libcairo2-dev librsvg2-common
   libopenblas-dev libprotobuf-c-dev protobuf-c-compiler
   desktop-file-utils appstream shared-mime-info
-  # issue 14: DICOM (GDCM, C++), 16-bit TIFF
   g++ cmake libgdcm-dev libtiff-dev
 )
 # What the test suite adds: a display server for the UI tests, the ONNX
@@ -18,7 +17,6 @@ GAZE_TEST_PACKAGES=(
   xvfb xauth valgrind time clang-format
   libonnx-testdata
   python3 python3-numpy python3-scipy python3-pil python3-torch python3-torchvision python3-onnx
-  # issue 14: independent DICOM decoders (tests/reference/test_dicom.py)
   python3-pydicom dcmtk
 )
 
