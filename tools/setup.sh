@@ -9,6 +9,7 @@ GAZE_BUILD_PACKAGES=(
   libgdk-pixbuf-2.0-dev libjpeg-dev libpng-dev libcairo2-dev librsvg2-common
   libopenblas-dev libprotobuf-c-dev protobuf-c-compiler
   desktop-file-utils appstream shared-mime-info
+  g++ cmake libgdcm-dev libtiff-dev
 )
 # What the test suite adds: a display server for the UI tests, the ONNX
 # backend node tests, and Debian's PyTorch for the reference computations.
@@ -16,6 +17,7 @@ GAZE_TEST_PACKAGES=(
   xvfb xauth valgrind time clang-format
   libonnx-testdata
   python3 python3-numpy python3-scipy python3-pil python3-torch python3-torchvision python3-onnx
+  python3-pydicom dcmtk
 )
 
 # Maintenance tools that no test runs: tests/image/gen-colormaps.py (matplotlib's

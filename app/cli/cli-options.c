@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "cli-options.h"
+#include "gaze-io-dicom.h" /* issue 14 */
 #include "gaze-io-sidecar.h"
 
 void
@@ -124,6 +125,48 @@ resampler_cb (const char *name, const char *value, gpointer data, GError **error
   return s->has_interpolation;
 }
 /* -- end resampler flags -- */
+/* issue 14: --window C,W and --frame N (straight into the settings layer). */
+static gboolean
+window_cb (const char *name, const char *value, gpointer data, GError **error)
+{
+  GzCliOptions *o = data;
+  g_auto (GStrv) parts = g_strsplit (value, ",", -1);
+  char *end0 = NULL, *end1 = NULL;
+  double c = 0, w = 0;
+  if (g_strv_length (parts) == 2)
+    {
+      c = g_ascii_strtod (parts[0], &end0);
+      w = g_ascii_strtod (parts[1], &end1);
+    }
+  if (end0 == NULL || end1 == NULL || *end0 != '\0' || *end1 != '\0' || end0 == parts[0]
+      || end1 == parts[1] || !isfinite (c) || !isfinite (w) || !(w > 0))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "%s: expected CENTER,WIDTH with a width above 0, got \"%s\"", name, value);
+      return FALSE;
+    }
+  o->settings.window_center = c;
+  o->settings.window_width = w;
+  o->settings.has_window = TRUE;
+  return TRUE;
+}
+
+static gboolean
+frame_cb (const char *name, const char *value, gpointer data, GError **error)
+{
+  GzCliOptions *o = data;
+  char *end = NULL;
+  gint64 v = g_ascii_strtoll (value, &end, 10);
+  if (end == value || *end != '\0' || v < 0 || v > G_MAXINT)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "%s: expected a frame number from 0, got \"%s\"", name, value);
+      return FALSE;
+    }
+  o->settings.frame = (int) v;
+  o->settings.has_frame = TRUE;
+  return TRUE;
+}
 
 void
 gz_cli_options_add (GOptionContext *ctx, GzCliOptions *opts)
@@ -159,6 +202,13 @@ gz_cli_options_add (GOptionContext *ctx, GzCliOptions *opts)
       "Raise or lower resource limits: file-bytes, tensor-elements, nodes, activation-bytes, "
       "image-pixels (e.g. activation-bytes=8G)",
       "KEY=N,…" },
+    /* issue 14: DICOM window and frame */
+    { "window", 0, 0, G_OPTION_ARG_CALLBACK, window_cb,
+      "Window for DICOM images, in modality units (e.g. HU; default: the sidecar's, else the "
+      "file's)",
+      "C,W" },
+    { "frame", 0, 0, G_OPTION_ARG_CALLBACK, frame_cb,
+      "Frame of a multi-frame DICOM file (default: the sidecar's, else the middle one)", "N" },
     { "allow-damaged", 0, 0, G_OPTION_ARG_NONE, &opts->allow_damaged,
       "Analyse damaged images (cut short, bad CRC, corrupt data) instead of refusing them; "
       "the output says they are damaged",
@@ -322,10 +372,22 @@ gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *i
     }
   else
     {
-      img = gaze_io_image_load_full (image_path, opts->limits.max_image_pixels,
-                                     opts->allow_damaged ? GAZE_IO_IMAGE_LOAD_ALLOW_DAMAGED
-                                                         : GAZE_IO_IMAGE_LOAD_DEFAULT,
-                                     error);
+      /* issue 14: DICOM, with the window and frame of the flags, else the sidecar's. */
+      if (gaze_io_image_is_dicom (image_path))
+        {
+          const GazeIoOverrides *f = &opts->settings, *sc = &m->sidecar;
+          const GazeIoOverrides *w = f->has_window ? f : sc->has_window ? sc : NULL;
+          GazeIoWindow window
+              = { w ? w->window_center : 0, w ? w->window_width : 0, GAZE_IO_VOI_LINEAR_EXACT };
+          int frame = f->has_frame ? f->frame : sc->has_frame ? sc->frame : -1;
+          img = gaze_io_dicom_load_image (image_path, frame, w ? &window : NULL,
+                                          opts->limits.max_image_pixels, error);
+        }
+      else
+        img = gaze_io_image_load_full (image_path, opts->limits.max_image_pixels,
+                                       opts->allow_damaged ? GAZE_IO_IMAGE_LOAD_ALLOW_DAMAGED
+                                                           : GAZE_IO_IMAGE_LOAD_DEFAULT,
+                                       error);
       if (img == NULL)
         {
           /* The io layer reports the facts; the way around is said here. */

@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
+#include "gaze-io-dicom.h"
 #include "gaze-io-image-check.h"
 #include "gaze-io-image.h"
 
@@ -276,6 +277,9 @@ gaze_io_image_load_full (const char *path, gint64 max_pixels, GazeIoImageLoadFla
                                                                              : local->message);
       return NULL;
     }
+  /* issue 14: DICOM ("DICM" at byte 128, or a .dcm file without preamble). */
+  if (gaze_io_image_is_dicom (path))
+    return gaze_io_dicom_load_image (path, -1, NULL, max_pixels, error);
   /* The header alone says whether this is an image and how big it is. */
   int w = 0, h = 0;
   GdkPixbufFormat *fmt = gdk_pixbuf_get_file_info (path, &w, &h);
@@ -306,6 +310,45 @@ gaze_io_image_load_bytes_full (GBytes *bytes, gint64 max_pixels, GazeIoImageLoad
   g_return_val_if_fail (bytes != NULL, NULL);
   if (max_pixels <= 0)
     max_pixels = default_max_pixels ();
+  /* issue 14: DICOM */
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+  if (gaze_io_dicom_sniff (data, len))
+    {
+      g_autoptr (GazeIoDicom) dicom = gaze_io_dicom_load_bytes (data, len, -1, max_pixels, error);
+      return dicom != NULL ? gaze_io_dicom_to_image (dicom, NULL) : NULL;
+    }
   g_autoptr (GInputStream) in = g_memory_input_stream_new_from_bytes (bytes);
   return decode_stream (in, "image data", max_pixels, flags, error);
+}
+
+/* issue 14: DICOM files -------------------------------------------------- */
+
+gboolean
+gaze_io_image_is_dicom (const char *path)
+{
+  guint8 head[132];
+  gsize got = 0;
+  FILE *f = g_fopen (path, "rb");
+  if (f == NULL)
+    return FALSE;
+  got = fread (head, 1, sizeof head, f);
+  fclose (f);
+  if (gaze_io_dicom_sniff (head, got))
+    return TRUE;
+  /* A .dcm file without the preamble starts with a group 0002 or 0008 tag. */
+  return g_str_has_suffix (path, ".dcm") && got >= 4 && (head[0] == 0x02 || head[0] == 0x08)
+      && head[1] == 0x00;
+}
+
+GazeIoImage *
+gaze_io_dicom_load_image (const char *path, int frame, const GazeIoWindow *window,
+                          gint64 max_pixels, GError **error)
+{
+  if (max_pixels <= 0)
+    max_pixels = default_max_pixels ();
+  g_autoptr (GazeIoDicom) dicom = gaze_io_dicom_load (path, frame, max_pixels, error);
+  if (dicom == NULL)
+    return NULL;
+  return gaze_io_dicom_to_image (dicom, window);
 }

@@ -61,6 +61,10 @@ GazeIoImage *gaze_io_image_load_bytes_full (GBytes *bytes, gint64 max_pixels,
 GazeIoImage *gaze_io_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error);
 void gaze_io_image_free (GazeIoImage *image);
 
+/* issue 14: DICOM. Whether path is a DICOM file ("DICM" at byte 128, or a .dcm
+ * file without preamble); gaze_io_image_load* hand those to gaze-io-dicom.h. */
+gboolean gaze_io_image_is_dicom (const char *path);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GazeIoImage, gaze_io_image_free)
 
 G_END_DECLS

@@ -38,6 +38,11 @@ typedef struct
   GzResizeBackend resize_backend;
   GzResizeFilter interpolation;
   /* -- end resampler -- */
+  /* issue 14 (DICOM, 16-bit gray): the model's training window, in modality
+   * units (e.g. HU), and which frame of a multi-frame file. */
+  gboolean has_window, has_frame;
+  double window_center, window_width; /* width > 0 */
+  int frame; /* >= 0 */
 } GazeIoOverrides;
 
 void gaze_io_overrides_init (GazeIoOverrides *settings);

@@ -275,6 +275,25 @@ gaze_io_sidecar_parse (const char *text, gsize len, const char *model_dir, const
       s->has_interpolation = TRUE;
     }
   /* -- end resampler -- */
+  /* issue 14: "window": [center, width] (modality units), "frame": N. */
+  if ((n = json_object_get_member (o, "window")) != NULL)
+    {
+      JsonArray *a = JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+      double c, w;
+      if (a == NULL || json_array_get_length (a) != 2
+          || !node_number (json_array_get_element (a, 0), &c)
+          || !node_number (json_array_get_element (a, 1), &w) || !(w > 0))
+        return invalid (error, path, "window", "[center, width] with a width above 0");
+      s->window_center = c;
+      s->window_width = w;
+      s->has_window = TRUE;
+    }
+  if ((n = json_object_get_member (o, "frame")) != NULL)
+    {
+      if (!node_int (n, 0, G_MAXINT, &s->frame))
+        return invalid (error, path, "frame", "an integer from 0");
+      s->has_frame = TRUE;
+    }
   if ((n = json_object_get_member (o, "labels")) != NULL)
     {
       if (!read_labels_node (n, model_dir, path, s, error))
