@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gaze-io-dicom.h"
 #include "gaze-io-image-check.h"
@@ -329,11 +331,22 @@ gaze_io_image_is_dicom (const char *path)
 {
   guint8 head[132];
   gsize got = 0;
-  FILE *f = g_fopen (path, "rb");
-  if (f == NULL)
+  /* Only regular files: opening a FIFO or a device to peek would block or
+   * consume it (the image loader refuses those with a clear error). */
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     return FALSE;
-  got = fread (head, 1, sizeof head, f);
-  fclose (f);
+  int fd = g_open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+  if (fd < 0)
+    return FALSE;
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      close (fd);
+      return FALSE;
+    }
+  ssize_t n = read (fd, head, sizeof head);
+  close (fd);
+  got = n > 0 ? (gsize) n : 0;
   if (gaze_io_dicom_sniff (head, got))
     return TRUE;
   /* A .dcm file without the preamble starts with a group 0002 or 0008 tag. */

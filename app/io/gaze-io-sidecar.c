@@ -463,6 +463,10 @@ gaze_io_sidecar_architecture (const char *model_path)
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)
       || !gaze_io_read_regular_file (path, SIDECAR_MAX_BYTES, &text, &len, NULL))
     return NULL;
+  /* json-glib recurses once per level: deep nesting would overflow the stack
+   * (gaze_io_sidecar_parse reports it; here it only means no architecture). */
+  if (!nesting_ok (text, len))
+    return NULL;
   g_autoptr (JsonParser) parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, text, (gssize) len, NULL))
     return NULL;

@@ -95,7 +95,8 @@ gz_zip_open (const void *bytes, size_t len, GzZip *zip, GzError *err)
   const unsigned char *b = bytes;
   memset (zip, 0, sizeof *zip);
   if (len < 22)
-    return gz_error_set (err, GZ_ERR_FORMAT, "not a zip file: too short");
+    return gz_error_set (err, GZ_ERR_FORMAT,
+                         "not an ONNX model, nor a PyTorch zip archive: too short");
   /* End of central directory: scan back over at most a 64 KiB comment. */
   size_t eocd = SIZE_MAX;
   size_t lowest = len > 22 + 65535 ? len - 22 - 65535 : 0;
@@ -106,7 +107,9 @@ gz_zip_open (const void *bytes, size_t len, GzZip *zip, GzError *err)
         break;
       }
   if (eocd == SIZE_MAX)
-    return gz_error_set (err, GZ_ERR_FORMAT, "not a zip file: no end of central directory");
+    return gz_error_set (
+        err, GZ_ERR_FORMAT,
+        "not an ONNX model, nor a PyTorch zip archive: no end of central directory");
   uint64_t count = rd16 (b + eocd + 10);
   uint64_t cd_size = rd32 (b + eocd + 12);
   uint64_t cd_off = rd32 (b + eocd + 16);
