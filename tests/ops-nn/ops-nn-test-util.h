@@ -18,7 +18,12 @@ static inline GzStatus
 tn_prepare (TNode *t, GzError *err)
 {
   if (t->op->init != NULL)
-    return t->op->init (&t->node, t->opset, err);
+    {
+      GzStatus st = t->op->init (&t->node, t->opset, err);
+      if (st != GZ_OK)
+        return st;
+    }
+  t->ready = true;
   return GZ_OK;
 }
 
