@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli-explain.h" /* issue 18 */
 #include "cli-options.h"
 #include "gaze-cli.h"
 
@@ -578,3 +579,19 @@ out:
   g_free (a.colormap);
   return status;
 }
+
+/* -- Shared with `gaze-cli batch` (issue 18, cli-batch.c) -- */
+const char *
+gz_cli_layer_tensor (const GzModel *model, const char *layer)
+{
+  return layer_tensor (model, layer);
+}
+
+gboolean
+gz_cli_write_overlay (const char *path, const GzExplanation *ex, const GzGeometry *geometry,
+                      const GazeIoImage *image, GzColormap cmap, float alpha, float threshold,
+                      GError **error)
+{
+  return write_overlay (path, ex, geometry, image, NULL, NULL, cmap, alpha, threshold, error);
+}
+/* -- end shared with batch -- */
