@@ -18,6 +18,7 @@ GAZE_TEST_PACKAGES=(
   libonnx-testdata
   python3 python3-numpy python3-scipy python3-pil python3-torch python3-torchvision python3-onnx
   python3-pydicom dcmtk
+  parallel # issue 18: tests/cli/test-batch.py runs shards under GNU parallel
 )
 
 # Maintenance tools that no test runs: tests/image/gen-colormaps.py (matplotlib's

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli-explain.h" /* issue 18 */
 #include "cli-options.h"
 #include "gaze-cli.h"
 
@@ -251,6 +252,15 @@ print_json (const char *model, const char *image, const GzExplanation *ex, const
   printf ("%s\n", text);
 }
 
+/* The per-class output names: g_autofree on an array frees only its first
+ * element (--heatmap and --raw leaked). */
+static void
+free_names (char *(*names)[3])
+{
+  for (int i = 0; i < 3; i++)
+    g_free ((*names)[i]);
+}
+
 /* Score-CAM / Ablation-CAM / SmoothGrad progress on a terminal. */
 static bool
 progress_cb (double fraction, void *data)
@@ -477,7 +487,7 @@ gz_cli_explain (int argc, char **argv)
   for (int ci = 0; ci < n_classes; ci++)
     {
       /* Per-class file names for --class positive. */
-      g_autofree char *names[3] = { NULL, NULL, NULL };
+      __attribute__ ((cleanup (free_names))) char *names[3] = { NULL, NULL, NULL };
       for (int i = 0; i < 3; i++)
         if (base_outs[i] != NULL)
           names[i] = class_index == CLASS_POSITIVE ? class_file_name (base_outs[i], classes[ci])
@@ -578,3 +588,19 @@ out:
   g_free (a.colormap);
   return status;
 }
+
+/* -- Shared with `gaze-cli batch` (issue 18, cli-batch.c) -- */
+const char *
+gz_cli_layer_tensor (const GzModel *model, const char *layer)
+{
+  return layer_tensor (model, layer);
+}
+
+gboolean
+gz_cli_write_overlay (const char *path, const GzExplanation *ex, const GzGeometry *geometry,
+                      const GazeIoImage *image, GzColormap cmap, float alpha, float threshold,
+                      GError **error)
+{
+  return write_overlay (path, ex, geometry, image, NULL, NULL, cmap, alpha, threshold, error);
+}
+/* -- end shared with batch -- */

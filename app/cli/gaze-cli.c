@@ -24,6 +24,9 @@ static const Subcommand subcommands[] = {
   { "predict", gz_cli_predict, "Classify images: top classes with probabilities" },
   { "explain", gz_cli_explain, "Explain a class: CAM-family heatmaps, overlay PNG, .npy maps" },
   { "bench", gz_cli_bench, "Time load, forward, explanation and class switch (medians)" },
+  /* issue 18: cohorts */
+  { "batch", gz_cli_batch, "Explain a folder or manifest of images: overlays and one table" },
+  { "batch-merge", gz_cli_batch_merge, "Join the output folders of 'batch --shard' runs" },
   { NULL, NULL, NULL },
 };
 

@@ -15,3 +15,8 @@ int gz_cli_info (int argc, char **argv);
 int gz_cli_predict (int argc, char **argv);
 int gz_cli_explain (int argc, char **argv);
 int gz_cli_bench (int argc, char **argv);
+
+/* -- issue 18: `gaze-cli batch` and `batch-merge` (cli-batch.c) -- */
+int gz_cli_batch (int argc, char **argv);
+int gz_cli_batch_merge (int argc, char **argv);
+/* -- end issue 18 -- */
