@@ -24,6 +24,8 @@ static const Subcommand subcommands[] = {
   { "predict", gz_cli_predict, "Classify images: top classes with probabilities" },
   { "explain", gz_cli_explain, "Explain a class: CAM-family heatmaps, overlay PNG, .npy maps" },
   { "bench", gz_cli_bench, "Time load, forward, explanation and class switch (medians)" },
+  /* issue 16: faithfulness metrics (cli-metrics.c) */
+  { "metrics", gz_cli_metrics, "Faithfulness of a map: deletion/insertion AUC, Average Drop" },
   { NULL, NULL, NULL },
 };
 

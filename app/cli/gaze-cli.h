@@ -15,3 +15,5 @@ int gz_cli_info (int argc, char **argv);
 int gz_cli_predict (int argc, char **argv);
 int gz_cli_explain (int argc, char **argv);
 int gz_cli_bench (int argc, char **argv);
+/* issue 16 */
+int gz_cli_metrics (int argc, char **argv);
