@@ -55,7 +55,17 @@ run_curve (const GzModel *model, const GzTensor *input, const GzTensor *map, int
     return gz_error_set (err, GZ_ERR_ARGUMENT, "%s: steps must be in 1…100000, not %d", what,
                          o->steps);
   GzMetricRunner r;
-  GzStatus st = gz_metric_runner_init (&r, model, input, class_index, o, 32, what, err);
+  /* Batches of at most 8, of equal size: measured on resnet18 (2 threads),
+   * batches of 8 beat 13 and 32 (1.6 s vs 1.9 and 3.5 s), and a short last batch wastes a plan. */
+  int max_batch = 8;
+  if (o->steps + 1 > max_batch)
+    {
+      int n_batches = (o->steps + 1 + max_batch - 1) / max_batch;
+      max_batch = (o->steps + 1 + n_batches - 1) / n_batches;
+    }
+  else
+    max_batch = o->steps + 1;
+  GzStatus st = gz_metric_runner_init (&r, model, input, class_index, o, max_batch, what, err);
   if (st != GZ_OK)
     {
       gz_metric_runner_clear (&r);
