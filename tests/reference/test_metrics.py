@@ -135,6 +135,22 @@ def main():
         for method in ("gradcam", "layercam"):
             check(tap, gaze, "tinynet", rc.model_path("tinynet", 13),
                   ["--input-tensor", rc.input_path("tinynet")], tiny, method, torch, F, tmp)
+        # --plot (SVG and PNG), --metric subsets and usage errors.
+        tx = ["--input-tensor", rc.input_path("tinynet")]
+        tonnx = rc.model_path("tinynet", 13)
+        for ext, magic in (("svg", b"<?xml"), ("png", b"\x89PNG")):
+            plot = os.path.join(tmp, "curves." + ext)
+            rc_, out, err = run([gaze, "metrics", tonnx] + tx + ["--steps", "4", "--plot", plot,
+                                                                   "-q"])
+            head = open(plot, "rb").read(5) if os.path.exists(plot) else b""
+            tap.ok(rc_ == 0 and head.startswith(magic), "tinynet --plot %s: %s" % (ext, head))
+        rc_, out, err = run([gaze, "metrics", tonnx] + tx + ["--metric", "drop", "--json", "-q"])
+        keys = set(json.loads(out)) if rc_ == 0 else set()
+        tap.ok("average_drop" in keys and "deletion_curve" not in keys,
+               "--metric drop computes only the confidence metrics")
+        for bad in (["--metric", "nonsense"], ["--metric", "road"], ["--steps", "0"]):
+            rc_, out, err = run([gaze, "metrics", tonnx] + tx + bad)
+            tap.ok(rc_ == 2, "usage error %s: exit status %d" % (" ".join(bad), rc_))
         if quick:
             tap.skip("resnet18", "GAZE_REFERENCE_QUICK=1")
         else:
