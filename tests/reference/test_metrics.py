@@ -18,7 +18,8 @@
 # Curve points and AUCs within 1e-4; Average Drop within 1e-2 (percent).
 # Cases: TinyNet (seeded, 64x64), the seeded resnet18 export (skipped with
 # GAZE_REFERENCE_QUICK=1), the real MobileNetV2 in ../shared on two photos
-# (one with GAZE_REFERENCE_QUICK=1; skipped when absent).
+# (one with GAZE_REFERENCE_QUICK=1; 8 steps, a float32 reference: float64
+# depthwise convolutions take ~3 s a forward in torch; skipped when absent).
 # Conventions: tests/reference/CONVENTIONS.md, "Faithfulness metrics".
 
 import json
@@ -26,6 +27,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import refcommon as rc  # noqa: E402
@@ -48,12 +50,12 @@ def probability(model, x, cls, torch):
     return torch.softmax(out, dim=1)[:, cls]
 
 
-def reference(model, x32, m32, cls, steps, torch, F):
-    """(deletion curve, insertion curve, y, o) in float64."""
-    x = torch.from_numpy(x32.astype(np.float64))
+def reference(model, x32, m32, cls, steps, torch, F, dtype=np.float64):
+    """(deletion curve, insertion curve, y, o) in dtype (the model's)."""
+    x = torch.from_numpy(x32.astype(dtype))
     _, c, h, w = x.shape
     order = torch.from_numpy(np.argsort(-m32.astype(np.float64).ravel(), kind="stable"))
-    d = torch.arange(11, dtype=torch.float64) - 5
+    d = torch.arange(11, dtype=x.dtype) - 5
     g = torch.exp(-d * d / (2 * 5.0 ** 2))
     g = g / g.sum()
     k2 = (g[:, None] * g[None, :]).expand(c, 1, 11, 11).contiguous()
@@ -69,7 +71,7 @@ def reference(model, x32, m32, cls, steps, torch, F):
             img[:, idx] = finish.reshape(c, h * w)[:, idx]
             imgs.append(img.reshape(1, c, h, w))
         curves.append(probability(model, torch.cat(imgs), cls, torch).numpy())
-    mt = torch.from_numpy(np.clip(m32.astype(np.float64), 0, 1))
+    mt = torch.from_numpy(np.clip(m32.astype(dtype), 0, 1))
     y = float(probability(model, x, cls, torch)[0])
     o = float(probability(model, x * mt, cls, torch)[0])
     return curves[0], curves[1], y, o
@@ -80,7 +82,8 @@ def auc(y):
     return (y[1:-1].sum() + 0.5 * (y[0] + y[-1])) / n
 
 
-def check(tap, gaze, label, onnx_path, source_args, model, method, torch, F, tmp):
+def check(tap, gaze, label, onnx_path, source_args, model, method, torch, F, tmp, steps=STEPS,
+          dtype=np.float64):
     heat = os.path.join(tmp, "heat.npy")
     saved = os.path.join(tmp, "input.npy")
     rc_, out, err = run([gaze, "explain", onnx_path] + source_args +
@@ -91,7 +94,7 @@ def check(tap, gaze, label, onnx_path, source_args, model, method, torch, F, tmp
         return
     cls = json.loads(out)["class"]
     rc_, out, err = run([gaze, "metrics", onnx_path] + source_args +
-                        ["--method", method, "--class", str(cls), "--steps", str(STEPS),
+                        ["--method", method, "--class", str(cls), "--steps", str(steps),
                          "--json", "-q"])
     if rc_ != 0:
         tap.ok(False, "%s %s: metrics failed: %s" % (label, method, err.strip()))
@@ -99,7 +102,7 @@ def check(tap, gaze, label, onnx_path, source_args, model, method, torch, F, tmp
     js = json.loads(out)
     x32 = np.load(saved)
     m32 = np.load(heat)
-    dc, ic, y, o = reference(model, x32, m32, cls, STEPS, torch, F)
+    dc, ic, y, o = reference(model, x32, m32, cls, steps, torch, F, dtype)
     gd = np.array(js["deletion_curve"])
     gi = np.array(js["insertion_curve"])
     ed = float(np.abs(gd - dc).max()) if gd.shape == dc.shape else np.inf
@@ -130,6 +133,7 @@ def main():
     torch.set_num_threads(2)
     quick = os.environ.get("GAZE_REFERENCE_QUICK") == "1"
     with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.time()
         export_models.ensure_tiny()
         tiny = rc.load_model("tinynet").double()
         for method in ("gradcam", "layercam"):
@@ -151,6 +155,7 @@ def main():
         for bad in (["--metric", "nonsense"], ["--metric", "road"], ["--steps", "0"]):
             rc_, out, err = run([gaze, "metrics", tonnx] + tx + bad)
             tap.ok(rc_ == 2, "usage error %s: exit status %d" % (" ".join(bad), rc_))
+        tap.diag("tinynet: %.1f s" % (time.time() - t0))
         if quick:
             tap.skip("resnet18", "GAZE_REFERENCE_QUICK=1")
         else:
@@ -169,10 +174,14 @@ def main():
             import torchvision
             real = torchvision.models.mobilenet_v2()
             real.load_state_dict(torch.load(pth, map_location="cpu"))
-            real = real.double().eval()
+            real = real.eval()
             for p in photos:
+                # float64 depthwise convolutions are slow in torch (~3 s a forward
+                # here): the real model's reference runs in float32, 8 steps.
+                t0 = time.time()
                 check(tap, gaze, "mobilenet_v2 " + os.path.basename(p), onnx_path, [p], real,
-                      "gradcam", torch, F, tmp)
+                      "gradcam", torch, F, tmp, steps=8, dtype=np.float32)
+                tap.diag("%s: %.1f s" % (os.path.basename(p), time.time() - t0))
     return tap.done()
 
 
