@@ -27,6 +27,8 @@ static const Subcommand subcommands[] = {
   /* issue 18: cohorts */
   { "batch", gz_cli_batch, "Explain a folder or manifest of images: overlays and one table" },
   { "batch-merge", gz_cli_batch_merge, "Join the output folders of 'batch --shard' runs" },
+  /* issue 16: faithfulness metrics (cli-metrics.c) */
+  { "metrics", gz_cli_metrics, "Faithfulness of a map: deletion/insertion AUC, Average Drop" },
   { NULL, NULL, NULL },
 };
 

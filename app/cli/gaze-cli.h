@@ -20,3 +20,5 @@ int gz_cli_bench (int argc, char **argv);
 int gz_cli_batch (int argc, char **argv);
 int gz_cli_batch_merge (int argc, char **argv);
 /* -- end issue 18 -- */
+/* issue 16 */
+int gz_cli_metrics (int argc, char **argv);
