@@ -197,34 +197,23 @@ for f in ("1", "5", "2147483647"):
 case("frame-3-of-4.dcm", image(frames="4"), ["--frame", "3"], may_load=True)
 case("frame-4-of-4.dcm", image(frames="4"), ["--frame", "4"])
 
-# Known, reported bugs (issue 14): Debian's GDCM 3.0 is built with assertions
-# and aborts (SIGABRT) on these, or recurses until SIGSEGV, or allocates the
-# declared length; they need a bounds-checked walk of the file before GDCM
-# reads it. Marked TODO (expected failures) until that lands.
-KNOWN = {
-    "cut-134.dcm", "cut-150.dcm", "cut-200.dcm", "cut-263.dcm", "cut-389.dcm", "cut-398.dcm",
-    "pixels-length-past-eof.dcm", "lo-length-past-eof.dcm", "ut-length-past-eof.dcm",
-    "sequence-depth-1000-open.dcm", "sequence-depth-100000-open.dcm",
-    "sequence-depth-100000-closed.dcm", "rows-as-text.dcm", "pixels-as-sequence.dcm",
-    "palette-lut-short.dcm", "palette-descriptor-65536.dcm", "palette-first-beyond.dcm",
-}
-TODO = "GDCM aborts or over-allocates: needs a pre-scan of the file (issue 14)"
+# These aborted in GDCM (assertions), recursed to SIGSEGV or allocated the
+# declared 2 GiB until app/io/gaze-io-dicom-scan.c walked the file first.
 ok(sum(len(d) for _, d, _, _ in cases) > 0, f"{len(cases)} hostile DICOM files written")
 for name, data, args, may_load in cases:
     path = write(os.path.join(tmp, name), data)
     try:
         code, out, err, rss = run_peak(["predict", model, path, *args], timeout=60)
     except TimeoutError as e:  # a hang
-        ok(False, f"{name}: finishes within 60 s", repr(e), todo=TODO if name in KNOWN else None)
+        ok(False, f"{name}: finishes within 60 s", repr(e))
         continue
     sanitizer = any(s in err for s in ("AddressSanitizer", "runtime error:", "LeakSanitizer",
                                        "terminate called"))
     crashed = code < 0 or code >= 128 or sanitizer
     detail = f"exit {code}, peak {rss:.0f} MiB\n{err.strip()[:400]}"
     if may_load and code == 0:
-        ok(not crashed and rss < 400, f"{name}: loads (a correct image)", detail,
-           todo=TODO if name in KNOWN else None)
+        ok(not crashed and rss < 400, f"{name}: loads (a correct image)", detail)
     else:
         ok(not crashed and code == 1 and os.path.basename(path) in err and rss < 400,
-           f"{name}: a clear error", detail, todo=TODO if name in KNOWN else None)
+           f"{name}: a clear error", detail)
 done()
