@@ -269,6 +269,9 @@ tiff_size_cb (thandle_t h)
   return r->len;
 }
 
+static int tiff_error_cb (TIFF *tif, void *user_data, const char *module, const char *fmt,
+                          va_list ap) G_GNUC_PRINTF (4, 0);
+
 static int
 tiff_error_cb (TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap)
 {
