@@ -21,6 +21,7 @@ case $target in
   fuzz-sidecar) max_len=4096 ;;
   fuzz-unpickle) max_len=16384 ;;
   fuzz-safetensors) max_len=8192 ;;
+  fuzz-dicom) max_len=8192 ;; # issue 14
   *) max_len=4096 ;;
 esac
 work=${GAZE_FUZZ_WORK:-$build/work-$target}

@@ -12,6 +12,7 @@
 
 #include "cli-options.h"
 #include "gaze-io-dicom.h" /* issue 14 */
+#include "gaze-io-gray16.h" /* issue 14: 16-bit grayscale PNG/TIFF */
 #include "gaze-io-sidecar.h"
 
 void
@@ -373,15 +374,18 @@ gz_cli_model_input (const GzCliModel *m, const GzCliOptions *opts, const char *i
   else
     {
       /* issue 14: DICOM, with the window and frame of the flags, else the sidecar's. */
-      if (gaze_io_image_is_dicom (image_path))
+      gboolean gray16 = gaze_io_gray16_is_file (image_path); /* issue 14: windowed too */
+      if (gray16 || gaze_io_image_is_dicom (image_path))
         {
           const GazeIoOverrides *f = &opts->settings, *sc = &m->sidecar;
           const GazeIoOverrides *w = f->has_window ? f : sc->has_window ? sc : NULL;
           GazeIoWindow window
               = { w ? w->window_center : 0, w ? w->window_width : 0, GAZE_IO_VOI_LINEAR_EXACT };
           int frame = f->has_frame ? f->frame : sc->has_frame ? sc->frame : -1;
-          img = gaze_io_dicom_load_image (image_path, frame, w ? &window : NULL,
-                                          opts->limits.max_image_pixels, error);
+          img = gray16 ? gaze_io_gray16_load_image (image_path, w ? &window : NULL,
+                                                    opts->limits.max_image_pixels, error)
+                       : gaze_io_dicom_load_image (image_path, frame, w ? &window : NULL,
+                                                   opts->limits.max_image_pixels, error);
         }
       else
         img = gaze_io_image_load_full (image_path, opts->limits.max_image_pixels,

@@ -5,6 +5,7 @@
  * of gaze-io-dicom.h. Window/level math is in gaze-io-window.c.
  */
 #include "gaze-io-dicom.h"
+#include "gaze-io-dicom-scan.h" /* hostile input: walked before GDCM reads it */
 
 #include <cmath>
 #include <cstring>
@@ -286,6 +287,21 @@ load (Input &in, const char *what, int frame, gint64 max_pixels, GError **error)
   if (max_pixels <= 0)
     max_pixels = default_max_pixels ();
   quiet_gdcm ();
+  /* Debian's GDCM asserts (aborts) on lengths past the end, wrong VRs, bad
+   * palettes, and recurses without bound: a bounds-checked walk goes first. */
+  {
+    g_autoptr (GMappedFile) map = NULL;
+    const guint8 *bytes = in.data;
+    gsize n = in.len;
+    if (in.path != NULL)
+      {
+        map = g_mapped_file_new (in.path, FALSE, NULL);
+        bytes = map != NULL ? (const guint8 *) g_mapped_file_get_contents (map) : NULL;
+        n = map != NULL ? g_mapped_file_get_length (map) : 0;
+      }
+    if (bytes != NULL && !gaze_io_dicom_scan (bytes, n, what, error))
+      return NULL;
+  }
   if (!pre_check (in, what, error))
     return NULL;
   gdcm::ImageReader reader;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "gaze-io-dicom.h"
+#include "gaze-io-gray16.h" /* issue 14: 16-bit grayscale PNG/TIFF */
 #include "gaze-io-image-check.h"
 #include "gaze-io-image.h"
 
@@ -282,6 +283,9 @@ gaze_io_image_load_full (const char *path, gint64 max_pixels, GazeIoImageLoadFla
   /* issue 14: DICOM ("DICM" at byte 128, or a .dcm file without preamble). */
   if (gaze_io_image_is_dicom (path))
     return gaze_io_dicom_load_image (path, -1, NULL, max_pixels, error);
+  /* issue 14: 16-bit grayscale PNG/TIFF (libpng / libtiff, windowed min..max). */
+  if (gaze_io_gray16_is_file (path))
+    return gaze_io_gray16_load_image (path, NULL, max_pixels, error);
   /* The header alone says whether this is an image and how big it is. */
   int w = 0, h = 0;
   GdkPixbufFormat *fmt = gdk_pixbuf_get_file_info (path, &w, &h);
@@ -319,6 +323,17 @@ gaze_io_image_load_bytes_full (GBytes *bytes, gint64 max_pixels, GazeIoImageLoad
     {
       g_autoptr (GazeIoDicom) dicom = gaze_io_dicom_load_bytes (data, len, -1, max_pixels, error);
       return dicom != NULL ? gaze_io_dicom_to_image (dicom, NULL) : NULL;
+    }
+  /* issue 14: 16-bit grayscale PNG/TIFF */
+  if (gaze_io_gray16_sniff (data, len))
+    {
+      g_autoptr (GazeIoDicom) gray = gaze_io_gray16_load_bytes (data, len, max_pixels, error);
+      if (gray == NULL)
+        return NULL;
+      GazeIoImage *img = gaze_io_dicom_to_image (gray, NULL);
+      g_free (img->format);
+      img->format = g_strdup (data[0] == 0x89 ? "png16" : "tiff16");
+      return img;
     }
   g_autoptr (GInputStream) in = g_memory_input_stream_new_from_bytes (bytes);
   return decode_stream (in, "image data", max_pixels, flags, error);

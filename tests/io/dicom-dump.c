@@ -4,6 +4,7 @@
  *
  *   dicom-dump FILE OUT_PREFIX [--frame N] [--window C,W,FUNCTION]
  *
+ * A 16-bit grayscale PNG or TIFF (gaze-io-gray16.h) is read the same way.
  * Writes OUT_PREFIX.values.npy (float32, rows × columns × channels: modality
  * values, or RGB samples), OUT_PREFIX.u8.npy (the 8-bit rendering with the
  * default or given window, as float32) and, with --window,
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "gaze-io-dicom.h"
+#include "gaze-io-gray16.h" /* issue 14: 16-bit grayscale PNG/TIFF */
 
 static int
 write_npy (const char *prefix, const char *suffix, const float *data, int h, int w, int c)
@@ -65,7 +67,10 @@ main (int argc, char **argv)
         }
     }
   g_autoptr (GError) error = NULL;
-  g_autoptr (GazeIoDicom) d = gaze_io_dicom_load (argv[1], frame, 0, &error);
+  /* issue 14: a 16-bit grayscale PNG/TIFF (test_gray16.py) gives the same frame. */
+  g_autoptr (GazeIoDicom) d = gaze_io_gray16_is_file (argv[1])
+      ? gaze_io_gray16_load (argv[1], 0, &error)
+      : gaze_io_dicom_load (argv[1], frame, 0, &error);
   if (d == NULL)
     {
       static const char *const codes[]

@@ -1,0 +1,345 @@
+/* gaze-io-dicom-scan.c — a bounds-checked walk over a DICOM file before GDCM
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "gaze-io"
+
+#include "config.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "gaze-io-dicom-scan.h"
+#include "gaze-io-image.h"
+
+typedef struct
+{
+  const guint8 *data;
+  gsize len;
+  gboolean explicit_vr, big_endian;
+  const char *what;
+  GError **error;
+  /* Palette colour LUTs at the top level: descriptor (entries, first, bits)
+   * and data length, red/green/blue. */
+  guint desc[3][3];
+  gboolean has_desc[3];
+  guint64 lut_len[3];
+  gboolean has_lut[3], segmented;
+} Scan;
+
+static guint
+u16 (const Scan *s, gsize at)
+{
+  const guint8 *p = s->data + at;
+  return s->big_endian ? (guint) p[0] << 8 | p[1] : (guint) p[1] << 8 | p[0];
+}
+
+static guint32
+u32 (const Scan *s, gsize at)
+{
+  const guint8 *p = s->data + at;
+  return s->big_endian ? (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3]
+                       : (guint32) p[3] << 24 | (guint32) p[2] << 16 | (guint32) p[1] << 8 | p[0];
+}
+
+static gboolean fail (Scan *s, int code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
+fail (Scan *s, int code, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error (s->error, GAZE_IO_ERROR, code, "%s: malformed DICOM: %s", s->what, msg);
+  return FALSE;
+}
+
+static gboolean
+is_long_vr (const guint8 *vr)
+{
+  static const char *const longs[]
+      = { "OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV" };
+  for (gsize i = 0; i < G_N_ELEMENTS (longs); i++)
+    if (memcmp (vr, longs[i], 2) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean walk (Scan *s, gsize *pos, gsize end, gboolean until_item_end, int depth);
+
+/* The items of a sequence starting at *pos: up to end (defined length) or to
+ * a sequence delimiter. */
+static gboolean
+walk_items (Scan *s, gsize *pos, gsize end, gboolean undefined, int depth, guint g, guint e)
+{
+  if (depth > GAZE_IO_DICOM_MAX_DEPTH)
+    return fail (s, GAZE_IO_ERROR_CORRUPT, "sequences nested deeper than %d",
+                 GAZE_IO_DICOM_MAX_DEPTH);
+  while (undefined || *pos < end)
+    {
+      if (end - *pos < 8)
+        return fail (s, GAZE_IO_ERROR_CORRUPT, "cut short inside the sequence (%04x,%04x)", g, e);
+      guint ig = u16 (s, *pos), ie = u16 (s, *pos + 2);
+      guint32 il = u32 (s, *pos + 4);
+      *pos += 8;
+      if (ig == 0xFFFE && ie == 0xE0DD)
+        return TRUE;
+      if (ig != 0xFFFE || ie != 0xE000)
+        return fail (s, GAZE_IO_ERROR_CORRUPT,
+                     "the sequence (%04x,%04x) holds (%04x,%04x), not an item", g, e, ig, ie);
+      if (il == 0xFFFFFFFF)
+        {
+          if (!walk (s, pos, end, TRUE, depth + 1))
+            return FALSE;
+        }
+      else
+        {
+          if (il > end - *pos)
+            return fail (s, GAZE_IO_ERROR_CORRUPT, "an item of (%04x,%04x) runs past its end", g,
+                         e);
+          gsize item_end = *pos + il;
+          if (!walk (s, pos, item_end, FALSE, depth + 1))
+            return FALSE;
+          *pos = item_end;
+        }
+    }
+  return TRUE;
+}
+
+/* Pixel data fragments (encapsulated): items of defined length, then the
+ * sequence delimiter. */
+static gboolean
+walk_fragments (Scan *s, gsize *pos, gsize end)
+{
+  for (;;)
+    {
+      if (end - *pos < 8)
+        return fail (s, GAZE_IO_ERROR_DAMAGED, "its encapsulated pixel data is cut short");
+      guint ig = u16 (s, *pos), ie = u16 (s, *pos + 2);
+      guint32 il = u32 (s, *pos + 4);
+      *pos += 8;
+      if (ig == 0xFFFE && ie == 0xE0DD)
+        return TRUE;
+      if (ig != 0xFFFE || ie != 0xE000 || il == 0xFFFFFFFF)
+        return fail (s, GAZE_IO_ERROR_CORRUPT, "a pixel data fragment is malformed");
+      if (il > end - *pos)
+        return fail (s, GAZE_IO_ERROR_DAMAGED, "its encapsulated pixel data is cut short");
+      *pos += il;
+    }
+}
+
+static void
+note_palette (Scan *s, guint g, guint e, gsize at, guint32 vl)
+{
+  if (g != 0x0028)
+    return;
+  if (e >= 0x1101 && e <= 0x1103 && vl == 6)
+    {
+      int c = (int) (e - 0x1101);
+      s->has_desc[c] = TRUE;
+      for (int k = 0; k < 3; k++)
+        s->desc[c][k] = u16 (s, at + 2 * k);
+    }
+  else if (e >= 0x1201 && e <= 0x1203)
+    {
+      int c = (int) (e - 0x1201);
+      s->has_lut[c] = TRUE;
+      s->lut_len[c] = vl;
+    }
+  else if (e >= 0x1221 && e <= 0x1223)
+    s->segmented = TRUE;
+}
+
+static gboolean
+walk (Scan *s, gsize *pos, gsize end, gboolean until_item_end, int depth)
+{
+  while (*pos < end)
+    {
+      if (end - *pos < 8)
+        return fail (s, GAZE_IO_ERROR_CORRUPT, "cut short at byte %" G_GSIZE_FORMAT, *pos);
+      gsize at = *pos;
+      guint g = u16 (s, at), e = u16 (s, at + 2);
+      if (g == 0xFFFE)
+        {
+          *pos += 8;
+          if (e == 0xE00D && until_item_end)
+            return TRUE;
+          if (e == 0xE00D || e == 0xE0DD)
+            continue; /* a stray delimiter: GDCM skips it */
+          return fail (s, GAZE_IO_ERROR_CORRUPT,
+                       "an item outside a sequence at byte %" G_GSIZE_FORMAT, at);
+        }
+      const guint8 *vr = s->data + at + 4;
+      gboolean explicit_here = s->explicit_vr;
+      gsize header = 8;
+      guint32 vl;
+      if (explicit_here)
+        {
+          if (!g_ascii_isupper (vr[0]) || !g_ascii_isupper (vr[1]))
+            return fail (s, GAZE_IO_ERROR_CORRUPT, "(%04x,%04x) has no valid VR", g, e);
+          if (is_long_vr (vr))
+            {
+              if (end - at < 12)
+                return fail (s, GAZE_IO_ERROR_CORRUPT, "cut short in (%04x,%04x)", g, e);
+              vl = u32 (s, at + 8);
+              header = 12;
+            }
+          else
+            vl = u16 (s, at + 6);
+        }
+      else
+        vl = u32 (s, at + 4);
+      *pos = at + header;
+      gboolean pixels = g == 0x7FE0 && e == 0x0010;
+      gboolean sq = explicit_here ? memcmp (vr, "SQ", 2) == 0 : vl == 0xFFFFFFFF;
+      if (pixels && explicit_here && memcmp (vr, "OB", 2) != 0 && memcmp (vr, "OW", 2) != 0
+          && memcmp (vr, "UN", 2) != 0)
+        return fail (s, GAZE_IO_ERROR_CORRUPT, "Pixel Data has VR %c%c", vr[0], vr[1]);
+      if (explicit_here && g == 0x0028 && e <= 0x0103
+          && (e == 0x0002 || e == 0x0006 || e == 0x0010 || e == 0x0011 || e >= 0x0100)
+          && (memcmp (vr, "US", 2) != 0 || vl != 2))
+        return fail (s, GAZE_IO_ERROR_CORRUPT, "(%04x,%04x) is not one US value", g, e);
+      if (vl == 0xFFFFFFFF)
+        {
+          if (pixels)
+            {
+              if (!walk_fragments (s, pos, end))
+                return FALSE;
+              continue;
+            }
+          if (!sq && !(explicit_here && memcmp (vr, "UN", 2) == 0))
+            return fail (s, GAZE_IO_ERROR_CORRUPT, "(%04x,%04x) has an undefined length", g, e);
+          /* A sequence stored as UN of undefined length holds implicit VR
+           * little-endian items (PS3.5 6.2.2). */
+          gboolean was_explicit = s->explicit_vr;
+          if (explicit_here && memcmp (vr, "UN", 2) == 0)
+            s->explicit_vr = FALSE;
+          gboolean items_ok = walk_items (s, pos, end, TRUE, depth + 1, g, e);
+          s->explicit_vr = was_explicit;
+          if (!items_ok)
+            return FALSE;
+          continue;
+        }
+      if (vl > end - *pos)
+        {
+          if (pixels && depth == 0)
+            return fail (s, GAZE_IO_ERROR_DAMAGED,
+                         "pixel data has %" G_GSIZE_FORMAT " of its %u bytes", end - *pos, vl);
+          return fail (s, GAZE_IO_ERROR_CORRUPT,
+                       "(%04x,%04x) declares %u bytes, %" G_GSIZE_FORMAT " remain", g, e, vl,
+                       end - *pos);
+        }
+      if (sq && explicit_here)
+        {
+          gsize seq_end = *pos + vl;
+          if (!walk_items (s, pos, seq_end, FALSE, depth + 1, g, e))
+            return FALSE;
+        }
+      else if (depth == 0)
+        note_palette (s, g, e, *pos, vl);
+      *pos = at + header + vl;
+    }
+  if (until_item_end)
+    return fail (s, GAZE_IO_ERROR_CORRUPT, "an item is never closed");
+  return TRUE;
+}
+
+static gboolean
+check_palette (Scan *s)
+{
+  if (!s->has_desc[0] && !s->has_desc[1] && !s->has_desc[2])
+    return TRUE;
+  for (int c = 0; c < 3; c++)
+    {
+      if (!s->has_desc[c] || s->desc[c][0] != s->desc[0][0] || s->desc[c][2] != s->desc[0][2])
+        return fail (s, GAZE_IO_ERROR_CORRUPT, "the palette LUT descriptors disagree");
+      guint bits = s->desc[c][2];
+      if (bits != 8 && bits != 16)
+        return fail (s, GAZE_IO_ERROR_CORRUPT, "palette LUT entries of %u bits", bits);
+      if (s->desc[c][1] != 0)
+        return fail (s, GAZE_IO_ERROR_CORRUPT, "unsupported palette LUT: first mapped value %u",
+                     s->desc[c][1]);
+      if (s->segmented)
+        continue;
+      guint64 n = s->desc[c][0] == 0 ? 65536 : s->desc[c][0];
+      guint64 want = n * (bits / 8);
+      if (!s->has_lut[c]
+          || !(s->lut_len[c] == want || (bits == 8 && s->lut_len[c] == want + (want & 1))
+               || (bits == 8 && s->lut_len[c] == 2 * n)))
+        return fail (s, GAZE_IO_ERROR_CORRUPT,
+                     "palette LUT data of %" G_GUINT64_FORMAT " bytes for %" G_GUINT64_FORMAT
+                     " entries of %u bits",
+                     s->has_lut[c] ? s->lut_len[c] : 0, n, bits);
+    }
+  return TRUE;
+}
+
+gboolean
+gaze_io_dicom_scan (const guint8 *data, gsize len, const char *what, GError **error)
+{
+  Scan s = { 0 };
+  s.data = data;
+  s.len = len;
+  s.what = what;
+  s.error = error;
+  gsize pos = len >= 132 && memcmp (data + 128, "DICM", 4) == 0 ? 132 : 0;
+  /* File meta group: explicit VR little endian. */
+  s.explicit_vr = TRUE;
+  g_autofree char *ts = NULL;
+  while (len - pos >= 8 && data[pos] == 0x02 && data[pos + 1] == 0x00)
+    {
+      gsize at = pos;
+      if (!g_ascii_isupper (data[at + 4]) || !g_ascii_isupper (data[at + 5]))
+        return TRUE; /* an odd meta header: GDCM's own heuristics decide */
+      guint32 vl
+          = is_long_vr (data + at + 4) ? (len - at >= 12 ? u32 (&s, at + 8) : 0) : u16 (&s, at + 6);
+      gsize header = is_long_vr (data + at + 4) ? 12 : 8;
+      if (len - at < header || vl > len - at - header)
+        return fail (&s, GAZE_IO_ERROR_CORRUPT, "cut short in the file meta information");
+      if (data[at + 2] == 0x10 && data[at + 3] == 0x00)
+        ts = g_strstrip (g_strndup ((const char *) data + at + header, vl));
+      pos = at + header + vl;
+    }
+  if (len - pos < 8 && pos < len)
+    return fail (&s, GAZE_IO_ERROR_CORRUPT, "cut short after %" G_GSIZE_FORMAT " bytes", pos);
+  if (ts != NULL)
+    {
+      if (strcmp (ts, "1.2.840.10008.1.2.1.99") == 0)
+        return TRUE; /* deflated: GDCM inflates it */
+      s.explicit_vr = strcmp (ts, "1.2.840.10008.1.2") != 0;
+      s.big_endian = strcmp (ts, "1.2.840.10008.1.2.2") == 0;
+    }
+  /* What the data set really uses: GDCM tells explicit from implicit by the
+   * first element, whatever the transfer syntax says. */
+  if (len - pos >= 8)
+    s.explicit_vr = g_ascii_isupper (data[pos + 4]) && g_ascii_isupper (data[pos + 5]);
+  if (ts == NULL)
+    {
+      /* No meta information: the byte order is unknown; either may do. */
+      gsize start = pos;
+      g_autoptr (GError) little = NULL;
+      s.error = &little;
+      if (walk (&s, &pos, len, FALSE, 0))
+        {
+          s.error = error;
+          return check_palette (&s);
+        }
+      Scan big = s;
+      memset (big.has_desc, 0, sizeof big.has_desc);
+      memset (big.has_lut, 0, sizeof big.has_lut);
+      big.segmented = FALSE;
+      big.big_endian = TRUE;
+      big.error = NULL;
+      pos = start;
+      if (walk (&big, &pos, len, FALSE, 0))
+        {
+          big.error = error;
+          return check_palette (&big);
+        }
+      g_propagate_error (error, g_steal_pointer (&little));
+      return FALSE;
+    }
+  if (!walk (&s, &pos, len, FALSE, 0))
+    return FALSE;
+  return check_palette (&s);
+}
