@@ -6,7 +6,7 @@
 GAZE_BUILD_PACKAGES=(
   meson ninja-build pkg-config gcc gettext
   libglib2.0-dev libgtk-4-dev libadwaita-1-dev libjson-glib-dev
-  libgdk-pixbuf-2.0-dev libjpeg-dev libpng-dev libcairo2-dev librsvg2-common
+  libgdk-pixbuf-2.0-dev libjpeg-dev libpng-dev libcairo2-dev libpango1.0-dev librsvg2-common
   libopenblas-dev libprotobuf-c-dev protobuf-c-compiler
   desktop-file-utils appstream shared-mime-info
   g++ cmake libgdcm-dev libtiff-dev

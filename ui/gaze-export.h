@@ -7,6 +7,7 @@
 
 #include "gaze-engine.h"
 #include "gaze-image.h"
+#include "gaze-io-report.h"
 
 G_BEGIN_DECLS
 
@@ -35,6 +36,10 @@ typedef struct
   char *layer;
   float raw_min, raw_max;
   GDateTime *time;
+  /* issue 15: the report options (gaze-io-report.h). */
+  char *disclaimer; /* NULL: the default; "": none */
+  GazeIoPage page; /* PDF page */
+  double dpi; /* PDF; 0: the default */
 } GazeExport;
 
 GazeExport *gaze_export_new (void);
@@ -57,6 +62,10 @@ void gaze_export_write_async (GazeExport *export, GFile *file, GazeExportFormat 
                               GCancellable *cancellable, GAsyncReadyCallback callback,
                               gpointer user_data);
 gboolean gaze_export_write_finish (GAsyncResult *result, GError **error);
+
+/* The caption's text, lines joined by "\n" (gaze_io_report_caption): what
+ * a PNG export's Description and a PDF's Subject carry. */
+char *gaze_export_get_caption (const GazeExport *export);
 
 GdkTexture *gaze_export_to_texture (const GazeExport *export);
 

@@ -22,6 +22,10 @@ struct _GazePreferencesWindow
   AdwComboRow *colormap_row;
   GtkSpinButton *top_k_spin;
   GtkSwitch *reopen_switch;
+  /* issue 15: report options for exports. */
+  AdwEntryRow *disclaimer_row;
+  AdwComboRow *page_row;
+  GtkSpinButton *dpi_spin;
 };
 
 G_DEFINE_FINAL_TYPE (GazePreferencesWindow, gaze_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -35,6 +39,31 @@ gaze_preferences_window_dispose (GObject *object)
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (gaze_preferences_window_parent_class)->dispose (object);
+}
+
+/* issue 15: export-page ("image", "a4", "letter") ⇄ the page row's position. */
+static const char *page_ids[] = { "image", "a4", "letter" };
+
+static gboolean
+page_get_mapping (GValue *value, GVariant *variant, gpointer user_data)
+{
+  const char *id = g_variant_get_string (variant, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (page_ids); i++)
+    if (g_strcmp0 (id, page_ids[i]) == 0)
+      {
+        g_value_set_uint (value, i);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static GVariant *
+page_set_mapping (const GValue *value, const GVariantType *expected_type, gpointer user_data)
+{
+  guint i = g_value_get_uint (value);
+
+  return i < G_N_ELEMENTS (page_ids) ? g_variant_new_string (page_ids[i]) : NULL;
 }
 
 static void
@@ -53,6 +82,9 @@ gaze_preferences_window_class_init (GazePreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, colormap_row);
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, top_k_spin);
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, reopen_switch);
+  gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, disclaimer_row);
+  gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, page_row);
+  gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, dpi_spin);
 }
 
 static void
@@ -79,5 +111,11 @@ gaze_preferences_window_new (GSettings *settings)
   g_settings_bind (settings, "top-k", self->top_k_spin, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "reopen-last-model", self->reopen_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "export-disclaimer", self->disclaimer_row, "text",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind_with_mapping (settings, "export-page", self->page_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, page_get_mapping, page_set_mapping, NULL,
+                                NULL);
+  g_settings_bind (settings, "export-dpi", self->dpi_spin, "value", G_SETTINGS_BIND_DEFAULT);
   return self;
 }

@@ -288,7 +288,7 @@ make_export (GazeWindow *self)
   GazeExport *export;
   const GzExplanation *ex;
   GFile *file;
-  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr (GDateTime) now = gaze_io_report_now ();
 
   if (self->result == NULL)
     return NULL;
@@ -310,6 +310,15 @@ make_export (GazeWindow *self)
   export->raw_min = ex->raw_min;
   export->raw_max = ex->raw_max;
   export->time = g_date_time_ref (now);
+  /* issue 15: report options. */
+  export->disclaimer = g_settings_get_string (self->settings, "export-disclaimer");
+  {
+    g_autofree char *page = g_settings_get_string (self->settings, "export-page");
+
+    if (!gaze_io_report_page_from_name (page, &export->page))
+      export->page = GAZE_IO_PAGE_IMAGE;
+  }
+  export->dpi = g_settings_get_int (self->settings, "export-dpi");
   if (export->projected == NULL)
     g_clear_pointer (&export, gaze_export_free);
   return export;

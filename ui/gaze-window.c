@@ -380,12 +380,15 @@ update_info (GazeWindow *self)
       ? gz_model_input (gaze_model_get_engine_model (self->model))
       : NULL;
 
-  /* The colour bar spans the raw scores of the upsampled map. */
-  legend = g_strdup_printf ("%.3g", ex->raw_min);
-  gtk_label_set_label (self->legend_min_label, legend);
-  g_free (legend);
-  legend = g_strdup_printf ("%.3g", ex->raw_max);
-  gtk_label_set_label (self->legend_max_label, legend);
+  /* The colour bar spans the raw scores of the upsampled map after the ReLU:
+   * "≤ 0" at the dark end when negative scores were clipped (issue 15). */
+  {
+    g_autofree char *high = NULL;
+
+    gaze_io_report_range_labels (ex->raw_min, ex->raw_max, &legend, &high, NULL);
+    gtk_label_set_label (self->legend_min_label, legend);
+    gtk_label_set_label (self->legend_max_label, high);
+  }
   gtk_label_set_label (self->legend_label, _ ("raw score"));
 
   info

@@ -20,6 +20,7 @@
 
 #include "cli-explain.h" /* issue 18 */
 #include "cli-options.h"
+#include "gaze-io-report.h"
 #include "gaze-cli.h"
 
 #define PREFIX "gaze-cli explain: "
@@ -40,6 +41,11 @@ typedef struct
   double alpha;
   double threshold;
   gboolean quiet;
+  /* issue 15: --caption (the app's export with its caption band). */
+  gboolean caption;
+  char *disclaimer;
+  char *page;
+  double dpi;
 } ExplainArgs;
 
 /* Two paths naming the same existing file (so --output never overwrites the
@@ -189,6 +195,62 @@ write_overlay (const char *path, const GzExplanation *ex, const GzGeometry *geom
   return ok;
 }
 
+/* issue 15: --caption: the picture with the caption band, as the app exports
+ * it (gaze-io-report.c), PNG/PDF/SVG by the extension, written atomically. */
+static gboolean
+write_report (const char *path, const char *model_path, const char *image_path,
+              const GzExplanation *ex, const char *label, const GzGeometry *geometry,
+              const GazeIoImage *image, GzColormap cmap, const ExplainArgs *a, GError **error)
+{
+  GazeIoReport report;
+  GazeIoReportFormat format;
+  GzError err = { 0 };
+  g_autofree char *model_base = g_path_get_basename (model_path);
+  g_autofree char *image_base = g_path_get_basename (image_path);
+  g_autoptr (GDateTime) now = gaze_io_report_now ();
+  GzTensor *projected;
+  gboolean ok;
+
+  if (!gaze_io_report_format_from_name (path, &format))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   "%s: --caption writes .png, .pdf or .svg", path);
+      return FALSE;
+    }
+  projected = gz_map_project (ex->map, geometry, &err);
+  if (projected == NULL)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: %s", path, err.message);
+      return FALSE;
+    }
+  /* The model's name as the app shows it: the file name without .onnx etc. */
+  model_base[strlen (model_base) - gz_model_file_suffix (model_base)] = '\0';
+  gaze_io_report_init (&report);
+  report.image = image->image;
+  report.projected = projected;
+  report.geometry = *geometry;
+  report.colormap = cmap;
+  report.opacity = a->alpha;
+  report.threshold = (float) a->threshold;
+  report.image_name = image_base;
+  report.model_name = model_base;
+  report.class_label = label;
+  report.probability = ex->probability;
+  report.method = ex->method;
+  report.layer = ex->layer;
+  report.raw_min = ex->raw_min;
+  report.raw_max = ex->raw_max;
+  report.time = now;
+  report.disclaimer = a->disclaimer;
+  if (a->page != NULL)
+    gaze_io_report_page_from_name (a->page, &report.page);
+  if (a->dpi > 0)
+    report.dpi = a->dpi;
+  ok = gaze_io_report_write (&report, path, format, image_path, error);
+  gz_tensor_free (projected);
+  return ok;
+}
+
 static void
 print_json (const char *model, const char *image, const GzExplanation *ex, const char *label,
             const double timings[4], const ExplainArgs *a, const char *const *warnings)
@@ -313,6 +375,20 @@ gz_cli_explain (int argc, char **argv)
     { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &a.threshold,
       "Leave the photo alone where the map is below T (0…1, default 0)", "T" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, "No progress on the terminal", NULL },
+    /* issue 15: the caption band. */
+    { "caption", 0, 0, G_OPTION_ARG_NONE, &a.caption,
+      "With --output: the app's export, a caption band below the image (file, model, method, "
+      "class and probability, layer, date, colour bar, disclaimer); PNG, PDF or SVG by the "
+      "extension",
+      NULL },
+    { "disclaimer", 0, 0, G_OPTION_ARG_STRING, &a.disclaimer,
+      "--caption: the disclaimer line (default \"Research use — not a diagnostic device\"; "
+      "\"\" for none)",
+      "TEXT" },
+    { "page", 0, 0, G_OPTION_ARG_STRING, &a.page,
+      "--caption, PDF: image (default: the picture's size at --dpi), a4 or letter", "SIZE" },
+    { "dpi", 0, 0, G_OPTION_ARG_DOUBLE, &a.dpi,
+      "--caption, PDF: image pixels per inch (default 150)", "DPI" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
@@ -386,6 +462,24 @@ gz_cli_explain (int argc, char **argv)
     usage = "--smooth-sigma must be between 0 and 10";
   else if (a.batch_size < 0 || a.batch_size > 4096)
     usage = "--batch-size must be between 1 and 4096";
+  /* issue 15: --caption's options. */
+  if (usage == NULL)
+    {
+      GazeIoPage page;
+      GazeIoReportFormat format;
+      if ((a.disclaimer != NULL || a.page != NULL || a.dpi != 0) && !a.caption)
+        usage = "--disclaimer, --page and --dpi go with --caption";
+      else if (a.caption && a.output == NULL)
+        usage = "--caption needs --output OUT.png|pdf|svg";
+      else if (a.caption && !gaze_io_report_format_from_name (a.output, &format))
+        usage = "--caption: --output must end in .png, .pdf or .svg";
+      else if (a.caption && opts.input_tensor != NULL)
+        usage = "--caption needs an IMAGE, not --input-tensor";
+      else if (a.page != NULL && !gaze_io_report_page_from_name (a.page, &page))
+        usage = "--page: expected image, a4 or letter";
+      else if (a.dpi != 0 && !(a.dpi >= 72 && a.dpi <= 1200))
+        usage = "--dpi must be between 72 and 1200";
+    }
   if (usage == NULL && !parse_class (a.class_name, &class_index, &error))
     {
       fprintf (stderr, PREFIX "%s\n", error->message);
@@ -533,13 +627,18 @@ gz_cli_explain (int argc, char **argv)
           g_set_error (&error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", err.message);
           goto fail;
         }
-      if (names[0] != NULL
-          && !write_overlay (names[0], ex, &geometry, image, input, &m.pp, cmap, (float) a.alpha,
-                             (float) a.threshold, &error))
-        goto fail;
-
       char buf[32];
       const char *label = gaze_io_label_for (m.labels, ex->class_index, buf, sizeof buf);
+      if (names[0] != NULL && a.caption)
+        {
+          if (!write_report (names[0], model_path, image_path, ex, label, &geometry, image, cmap,
+                             &a, &error))
+            goto fail;
+        }
+      else if (names[0] != NULL
+               && !write_overlay (names[0], ex, &geometry, image, input, &m.pp, cmap,
+                                  (float) a.alpha, (float) a.threshold, &error))
+        goto fail;
       double timings[4] = { forward_ms + ex->forward_ms, ex->backward_ms, ex->method_ms,
                             forward_ms + ex->total_ms };
       if (opts.json)
@@ -586,6 +685,8 @@ out:
   g_free (a.heatmap);
   g_free (a.raw);
   g_free (a.colormap);
+  g_free (a.disclaimer);
+  g_free (a.page);
   return status;
 }
 
