@@ -13,7 +13,8 @@ gz_state_dict_free (GzStateDict *sd)
   for (int i = 0; i < sd->n; i++)
     {
       free (sd->w[i].name);
-      gz_tensor_free (sd->w[i].t);
+      if (!sd->w[i].taken)
+        gz_tensor_free (sd->w[i].t);
     }
   free (sd->w);
   memset (sd, 0, sizeof *sd);
@@ -44,6 +45,7 @@ gz_state_dict_add (GzStateDict *sd, const char *name, size_t name_len, GzTensor 
   n[name_len] = '\0';
   sd->w[sd->n].name = n;
   sd->w[sd->n].t = t;
+  sd->w[sd->n].taken = false;
   sd->n++;
   return GZ_OK;
 }

@@ -9,6 +9,7 @@ typedef struct
 {
   char *name;
   GzTensor *t; /* float32, contiguous */
+  bool taken; /* t now belongs to a graph: not freed with the state dict */
 } GzWeight;
 
 typedef struct

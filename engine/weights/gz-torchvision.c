@@ -24,7 +24,7 @@ typedef struct
 {
   GzGraph *g;
   int cap_values, cap_nodes;
-  const GzStateDict *sd;
+  GzStateDict *sd; /* tensors are taken from it as the graph uses them */
   const GzLimits *limits;
   GzError *err;
   GzStatus status;
@@ -181,6 +181,30 @@ weight (Builder *b, const char *prefix, const char *suffix, int ndim)
   return t;
 }
 
+/* Moves t (an entry of the state dict) into the graph instead of copying it
+ * (a ResNet-50 is 100 MB of weights). BatchNorm folding then rewrites it in
+ * place, so a second use would read folded values: refused, torchvision's
+ * architectures never share a weight. */
+static GzTensor *
+take (Builder *b, const GzTensor *t)
+{
+  for (int i = 0; i < b->sd->n; i++)
+    if (b->sd->w[i].t == t)
+      {
+        if (b->sd->w[i].taken)
+          {
+            b->status = gz_error_set (b->err, GZ_ERR_FORMAT,
+                                      "the weight '%s' is used by two layers (shared weights are "
+                                      "not supported)",
+                                      b->sd->w[i].name);
+            return NULL;
+          }
+        b->sd->w[i].taken = true;
+        return b->sd->w[i].t;
+      }
+  return gz_tensor_copy (t, b->err);
+}
+
 /* Conv, with the BatchNorm `bn` (NULL: none) folded in; the conv's own bias
  * when it has one. groups -1: depthwise (one group per output channel).
  * Returns the output value. */
@@ -213,7 +237,8 @@ conv_bn_groups (Builder *b, int x, const char *conv, const char *bn, int stride,
           return -1;
         }
     }
-  GzTensor *wf = gz_tensor_copy (w, b->err);
+  int64_t kh = w->dims[2], kw = w->dims[3];
+  GzTensor *wf = take (b, w);
   GzTensor *bf = gz_tensor_new (GZ_DTYPE_FLOAT, 1, &oc, b->err);
   if (wf == NULL || bf == NULL)
     {
@@ -222,7 +247,7 @@ conv_bn_groups (Builder *b, int x, const char *conv, const char *bn, int stride,
       b->status = GZ_ERR_NOMEM;
       return -1;
     }
-  int64_t per = gz_tensor_numel (w) / (oc > 0 ? oc : 1);
+  int64_t per = gz_tensor_numel (wf) / (oc > 0 ? oc : 1);
   float *W = gz_tensor_f (wf), *B = gz_tensor_f (bf);
   for (int64_t o = 0; o < oc; o++)
     {
@@ -245,7 +270,7 @@ conv_bn_groups (Builder *b, int x, const char *conv, const char *bn, int stride,
   int bv = add_value (b, name, bf);
   int in[3] = { x, wv, bv };
   AttrSpec attrs[5] = {
-    { "kernel_shape", 2, { w->dims[2], w->dims[3] } },
+    { "kernel_shape", 2, { kh, kw } },
     { "strides", 2, { stride, stride } },
     { "pads", 4, { pad, pad, pad, pad } },
     { "dilations", 2, { 1, 1 } },
@@ -277,7 +302,7 @@ batchnorm (Builder *b, int x, const char *bn)
         return -1;
       char name[256];
       snprintf (name, sizeof name, "%.200s.%s", bn, parts[i]);
-      in[i + 1] = add_value (b, name, gz_tensor_copy (t, b->err));
+      in[i + 1] = add_value (b, name, take (b, t));
     }
   return add_node (b, "BatchNormalization", bn, 5, in, 0, NULL);
 }
@@ -353,9 +378,9 @@ linear (Builder *b, int x, const char *prefix)
     return -1;
   char name[256];
   snprintf (name, sizeof name, "%s.weight", prefix);
-  int wv = add_value (b, name, gz_tensor_copy (w, b->err));
+  int wv = add_value (b, name, take (b, w));
   snprintf (name, sizeof name, "%s.bias", prefix);
-  int bv = add_value (b, name, gz_tensor_copy (bias, b->err));
+  int bv = add_value (b, name, take (b, bias));
   int in[3] = { x, wv, bv };
   AttrSpec t = { "transB", 0, { 1 } };
   snprintf (name, sizeof name, "%s", prefix);

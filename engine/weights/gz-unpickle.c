@@ -722,6 +722,21 @@ convert (const Obj *t, const GzLimits *limits, GzTensor **out, GzError *err)
   if (r == NULL)
     return GZ_ERR_NOMEM;
   float *dst = gz_tensor_f (r);
+  bool contiguous = true;
+  int64_t step = 1;
+  for (int i = t->ndim - 1; i >= 0; i--)
+    {
+      if (t->dims[i] != 1 && t->strides[i] != step)
+        contiguous = false;
+      step *= t->dims[i];
+    }
+  if (contiguous && type == GZ_STORAGE_FLOAT)
+    {
+      if (n > 0)
+        memcpy (dst, t->storage->data + 4 * t->offset, (size_t) n * 4);
+      *out = r;
+      return GZ_OK;
+    }
   int64_t idx[GZ_MAX_DIMS] = { 0 };
   const unsigned char *src = t->storage->data;
   for (int64_t k = 0; k < n; k++)
