@@ -349,6 +349,23 @@ def main(tmp):
             ok(all(os.path.exists(os.path.join(out, r[k])) for r in merged
                    for k in ("overlay", "map") if r.get(k)), "… with every overlay and map")
 
+        # More shards than images: the empty shards merge too.
+        one = os.path.join(tmp, "one")
+        os.makedirs(one)
+        shutil.copy(scenes[0], os.path.join(one, "only.png"))
+        single1 = os.path.join(tmp, "one-single")
+        subprocess.run([cli, "batch", "--model", model, "--out", single1, "--threads", "1",
+                        "--quiet", one], capture_output=True, timeout=RUN_TIMEOUT)
+        out1 = os.path.join(tmp, "one-cohort")
+        p = cluster.run(cohort_tool, "--wait", "--gaze-cli", cli, "--model", model,
+                        "--out", out1, "--shards", "3", "--threads", "1", "--quiet", one,
+                        timeout=RUN_TIMEOUT)
+        ok(p.returncode == 0 and len(rows_of(out1)) == 1
+           and stable(rows_of(out1)) == stable(rows_of(single1))
+           and csv_stable(out1) == csv_stable(single1),
+           "3 shards over one image (two of them empty): merged == the single run",
+           p.stdout + p.stderr)
+
         # A failing shard: Slurm cancels the merge and --wait says so.
         bad = os.path.join(tmp, "bad")
         p = cluster.run(cohort_tool, "--wait", "--gaze-cli", cli, "--model", model,
