@@ -205,9 +205,10 @@ PartitionName=gaze Nodes={host} Default=YES MaxTime=INFINITE State=UP
         while True:
             self.alive("slurmctld")
             self.alive("slurmd")
-            p = self.run(self.tool("sinfo"), "-h", "-N", "-o", "%T")
+            p = self.run(self.tool("sinfo"), "-h", "-N", "-o", "%T %E")  # state, reason
             state = p.stdout.strip() or p.stderr.strip()
-            if p.returncode == 0 and state.rstrip("*") in ("idle", "mixed", "allocated"):
+            node = (state.split() or [""])[0].rstrip("*")
+            if p.returncode == 0 and node in ("idle", "mixed", "allocated"):
                 self.was_up = True
                 return host
             if time.monotonic() > deadline:
