@@ -4,7 +4,9 @@
 # in the foreground with a generated slurm.conf, non-default ports, every file in a
 # temporary folder), tools/slurm/gaze-cohort submitting a 2-task array over 20
 # images plus the merge job, and the merged table against one `gaze-cli batch`
-# run (same rows, same order, timings aside). Skips, with the daemon's own
+# run (same rows, same order, timings aside); then more shards than images, a
+# failing shard (no merge, --wait exits 1) and an array whose ids do not start
+# at 0 (the job script refuses it). Skips, with the daemon's own
 # words, where this machine cannot run them (not root, a binary missing, a
 # daemon that stops). Every daemon, job and file it made is gone at the end.
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -375,6 +377,18 @@ def main(tmp):
         ok(p.returncode == 1 and "merge" in p.stderr and not os.path.exists(
             os.path.join(bad, "results.jsonl")),
            "a failing shard: no merge, gaze-cohort --wait exits 1", p.stdout + p.stderr)
+
+        # The job script alone, with array ids that are not 0 … N-1: refused.
+        odd = os.path.join(tmp, "odd")
+        os.makedirs(odd)
+        p = cluster.run(cluster.tool("sbatch"), "--wait", "--array=1-2",
+                        f"--output={odd}/task-%a.log", job_script, odd, "--model", model, one,
+                        timeout=RUN_TIMEOUT)
+        logs = "".join(open(n, errors="replace").read()
+                       for n in sorted(glob.glob(os.path.join(odd, "task-*.log"))))
+        ok(p.returncode != 0 and logs.count("submit with --array=0-1") == 2
+           and not glob.glob(os.path.join(odd, "shard-*")),
+           "gaze-batch.sbatch refuses an array whose ids are not 0 … N-1", p.stderr + logs)
     finally:
         cluster.down()
         left = cluster.marked()
