@@ -19,6 +19,9 @@ GAZE_TEST_PACKAGES=(
   python3 python3-numpy python3-scipy python3-pil python3-torch python3-torchvision python3-onnx
   python3-pydicom dcmtk
   parallel # issue 18: tests/cli/test-batch.py runs shards under GNU parallel
+  # issue 18: tests/cli/test-slurm.py runs tools/slurm/ on a private single-node
+  # Slurm with its own munged; tests/style checks tools/slurm/ with shellcheck.
+  slurmctld slurmd slurm-client munge shellcheck
 )
 
 # Maintenance tools that no test runs: tests/image/gen-colormaps.py (matplotlib's
