@@ -1391,6 +1391,10 @@ gz_cli_batch_merge (int argc, char **argv)
   for (char **d = rest; *d != NULL; d++)
     {
       g_autofree char *done_dir = g_build_filename (*d, "done", NULL);
+      g_autofree char *table = g_build_filename (*d, "results.jsonl", NULL);
+      /* A shard that got no image has a table but no done/ records. */
+      if (!g_file_test (done_dir, G_FILE_TEST_IS_DIR) && g_file_test (table, G_FILE_TEST_EXISTS))
+        continue;
       g_autoptr (GDir) dir = g_dir_open (done_dir, 0, &error);
       if (dir == NULL)
         goto fail;
