@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 
+#include "gaze-io-report.h"
 #include "gaze-settings.h"
 
 #define MAX_RECENT_MODELS 8
@@ -15,20 +16,6 @@ static const char *colormap_labels[GZ_COLORMAP_COUNT] = {
   [GZ_COLORMAP_JET] = N_ ("Jet"),         [GZ_COLORMAP_TURBO] = N_ ("Turbo"),
   [GZ_COLORMAP_VIRIDIS] = N_ ("Viridis"), [GZ_COLORMAP_INFERNO] = N_ ("Inferno"),
   [GZ_COLORMAP_GRAY] = N_ ("Gray"),
-};
-
-static const char *method_labels[GZ_METHOD_COUNT] = {
-  [GZ_METHOD_CAM] = N_ ("CAM"),
-  [GZ_METHOD_GRADCAM] = N_ ("Grad-CAM"),
-  [GZ_METHOD_GRADCAM_PP] = N_ ("Grad-CAM++"),
-  [GZ_METHOD_XGRADCAM] = N_ ("XGrad-CAM"),
-  [GZ_METHOD_HIRESCAM] = N_ ("HiRes-CAM"),
-  [GZ_METHOD_LAYERCAM] = N_ ("Layer-CAM"),
-  [GZ_METHOD_EIGENCAM] = N_ ("Eigen-CAM"),
-  [GZ_METHOD_SCORECAM] = N_ ("Score-CAM"),
-  [GZ_METHOD_ABLATIONCAM] = N_ ("Ablation-CAM"),
-  [GZ_METHOD_GUIDED_BACKPROP] = N_ ("Guided Backpropagation"),
-  [GZ_METHOD_GUIDED_GRADCAM] = N_ ("Guided Grad-CAM"),
 };
 
 /* The schema's choices, in enum order (kept here so that the UI does not
@@ -61,7 +48,11 @@ gaze_settings_colormap_model (void)
 GtkStringList *
 gaze_settings_method_model (void)
 {
-  return translated_list (method_labels, G_N_ELEMENTS (method_labels));
+  GtkStringList *list = gtk_string_list_new (NULL);
+
+  for (int m = 0; m < GZ_METHOD_COUNT; m++)
+    gtk_string_list_append (list, gaze_io_report_method_label ((GzMethod) m));
+  return list;
 }
 
 const char *
@@ -69,7 +60,8 @@ gaze_settings_method_label (GzMethod method)
 {
   g_return_val_if_fail (method < GZ_METHOD_COUNT, NULL);
 
-  return _ (method_labels[method]);
+  /* One table of method names, shared with the exports' captions. */
+  return gaze_io_report_method_label (method);
 }
 
 static gboolean
