@@ -274,6 +274,61 @@ check_palette (Scan *s)
   return TRUE;
 }
 
+/* The two letters of a value representation GDCM knows (VR::IsValid). */
+static gboolean
+is_known_vr (const guint8 *vr)
+{
+  static const char *const known[]
+      = { "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF",
+          "OL", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "TM", "UC", "UI", "UL", "UN", "UR", "US",
+          "UT" };
+  for (gsize i = 0; i < G_N_ELEMENTS (known); i++)
+    if (memcmp (vr, known[i], 2) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The file meta information (group 0002) from *pos; sets *ts to the transfer
+ * syntax UID it names, if any. Explicit or implicit VR as its first element
+ * says — one way for the whole group, as GDCM reads it — with every length
+ * bounded by the bytes that remain. Letters that are not a VR GDCM knows
+ * leave its choice unclear: refused. */
+static gboolean
+walk_meta (Scan *s, gsize *pos, char **ts)
+{
+  const guint8 *data = s->data;
+  gsize len = s->len;
+  gboolean first = TRUE, explicit_meta = TRUE;
+  while (len - *pos >= 8 && data[*pos] == 0x02 && data[*pos + 1] == 0x00)
+    {
+      gsize at = *pos;
+      const guint8 *vr = data + at + 4;
+      gboolean letters = g_ascii_isupper (vr[0]) && g_ascii_isupper (vr[1]);
+      if (letters && !is_known_vr (vr))
+        return fail (s, GAZE_IO_ERROR_CORRUPT,
+                     "the file meta information has an unknown VR %c%c", vr[0], vr[1]);
+      if (first)
+        explicit_meta = letters;
+      else if (letters != explicit_meta)
+        return fail (s, GAZE_IO_ERROR_CORRUPT,
+                     "the file meta information mixes explicit and implicit VR");
+      first = FALSE;
+      gsize header = explicit_meta && is_long_vr (vr) ? 12 : 8;
+      if (len - at < header)
+        return fail (s, GAZE_IO_ERROR_CORRUPT, "cut short in the file meta information");
+      guint32 vl = !explicit_meta ? u32 (s, at + 4) : header == 12 ? u32 (s, at + 8) : u16 (s, at + 6);
+      if (vl > len - at - header)
+        return fail (s, GAZE_IO_ERROR_CORRUPT,
+                     "(0002,%04x) in the file meta information declares %u bytes, %" G_GSIZE_FORMAT
+                     " remain",
+                     u16 (s, at + 2), vl, len - at - header);
+      if (data[at + 2] == 0x10 && data[at + 3] == 0x00 && *ts == NULL)
+        *ts = g_strstrip (g_strndup ((const char *) data + at + header, vl));
+      *pos = at + header + vl;
+    }
+  return TRUE;
+}
+
 gboolean
 gaze_io_dicom_scan (const guint8 *data, gsize len, const char *what, GError **error)
 {
@@ -283,23 +338,13 @@ gaze_io_dicom_scan (const guint8 *data, gsize len, const char *what, GError **er
   s.what = what;
   s.error = error;
   gsize pos = len >= 132 && memcmp (data + 128, "DICM", 4) == 0 ? 132 : 0;
-  /* File meta group: explicit VR little endian. */
+  /* File meta group: explicit VR little endian by the standard; GDCM also
+   * reads it as implicit VR when its first element has no known VR, and
+   * allocates whatever length it finds, so walk it the same way. */
   s.explicit_vr = TRUE;
   g_autofree char *ts = NULL;
-  while (len - pos >= 8 && data[pos] == 0x02 && data[pos + 1] == 0x00)
-    {
-      gsize at = pos;
-      if (!g_ascii_isupper (data[at + 4]) || !g_ascii_isupper (data[at + 5]))
-        return TRUE; /* an odd meta header: GDCM's own heuristics decide */
-      guint32 vl
-          = is_long_vr (data + at + 4) ? (len - at >= 12 ? u32 (&s, at + 8) : 0) : u16 (&s, at + 6);
-      gsize header = is_long_vr (data + at + 4) ? 12 : 8;
-      if (len - at < header || vl > len - at - header)
-        return fail (&s, GAZE_IO_ERROR_CORRUPT, "cut short in the file meta information");
-      if (data[at + 2] == 0x10 && data[at + 3] == 0x00)
-        ts = g_strstrip (g_strndup ((const char *) data + at + header, vl));
-      pos = at + header + vl;
-    }
+  if (!walk_meta (&s, &pos, &ts))
+    return FALSE;
   if (len - pos < 8 && pos < len)
     return fail (&s, GAZE_IO_ERROR_CORRUPT, "cut short after %" G_GSIZE_FORMAT " bytes", pos);
   if (ts != NULL)

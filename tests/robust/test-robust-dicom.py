@@ -197,6 +197,29 @@ for f in ("1", "5", "2147483647"):
 case("frame-3-of-4.dcm", image(frames="4"), ["--frame", "3"], may_load=True)
 case("frame-4-of-4.dcm", image(frames="4"), ["--frame", "4"])
 
+
+# File meta information that GDCM reads as implicit VR (its first element has
+# no VR): a 4-byte length it used to allocate whole (found by fuzz-dicom).
+def implicit(group, element, value, length=None):
+    n = len(value) if length is None else length
+    return struct.pack("<HHI", group, element, n) + value
+
+
+implicit_meta = (b"\0" * 128 + b"DICM" + implicit(0x0002, 0x0001, b"\0\1")
+                 + implicit(0x0002, 0x0010, b"1.2.840.10008.1.2.1\0"))
+case("meta-implicit-length-past-eof.dcm",
+     b"\0" * 128 + b"DICM" + implicit(0x0002, 0x0001, b"\0\1")
+     + implicit(0x0002, 0x0002, b"1.2.3\0", length=0xFFFFFFF0) + b"\0" * 64)
+case("meta-implicit-2gib.dcm",
+     b"\0" * 128 + b"DICM" + implicit(0x0002, 0x0003, b"", length=0x7FFFFFF0) + b"\0" * 64)
+case("meta-implicit-ok.dcm", implicit_meta + image()[len(meta()):], may_load=True)
+case("meta-mixed-vr.dcm",
+     b"\0" * 128 + b"DICM" + el(0x0002, 0x0001, b"OB", b"\0\1")
+     + implicit(0x0002, 0x0002, b"1.2.3\0", length=0x7FFFFFF0) + b"\0" * 64)
+case("meta-unknown-vr.dcm",
+     b"\0" * 128 + b"DICM" + struct.pack("<HH", 0x0002, 0x0001) + b"ZZ" + struct.pack("<H", 2)
+     + b"\0\1" + b"\0" * 64)
+
 # These aborted in GDCM (assertions), recursed to SIGSEGV or allocated the
 # declared 2 GiB until app/io/gaze-io-dicom-scan.c walked the file first.
 ok(sum(len(d) for _, d, _, _ in cases) > 0, f"{len(cases)} hostile DICOM files written")
