@@ -400,6 +400,9 @@ extern "C"
     /* Forward passes of other images the method ran: Score-CAM's masked inputs
      * (0 when a class switch reused them). */
     int64_t forwards;
+    /* SmoothGrad as applied: copies averaged (0: none) and the noise level. */
+    int smooth_samples;
+    float smooth_sigma;
   } GzExplanation;
 
   /* Needs a prior gz_session_forward on the image (keep the layer, or "*" for

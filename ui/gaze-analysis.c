@@ -29,7 +29,14 @@ gaze_analysis_request_new (GazeModel *model, GazeImage *image)
   request->method = GZ_METHOD_GRADCAM;
   request->class_index = -1;
   request->top_k = 5;
+  request->smooth_sigma = 0.15f;
   return request;
+}
+
+gboolean
+gaze_analysis_method_smooths (GzMethod method)
+{
+  return method != GZ_METHOD_SCORECAM && method != GZ_METHOD_ABLATIONCAM;
 }
 
 void
@@ -171,6 +178,11 @@ gaze_analysis_run (GazeAnalysisRequest *request, GCancellable *cancellable,
   options.method = request->method;
   options.class_index = request->class_index;
   options.layer = request->layer;
+  if (gaze_analysis_method_smooths (request->method))
+    {
+      options.smooth_samples = request->smooth_samples;
+      options.smooth_sigma = request->smooth_sigma;
+    }
   options.progress = progress_cb;
   options.progress_data = &progress;
   if (gz_explain (result->session, &options, &result->explanation, &err) != GZ_OK)

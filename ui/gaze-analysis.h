@@ -26,6 +26,11 @@ typedef struct
   int class_index; /* -1: top-1 */
   char *layer; /* NULL: automatic */
   int top_k;
+  /* SmoothGrad: copies (0: off) and noise. Methods that run their own
+   * forwards (Score-CAM, Ablation-CAM) are never smoothed: the request
+   * drops it for them, and the explanation says what was applied. */
+  int smooth_samples;
+  float smooth_sigma;
 } GazeAnalysisRequest;
 
 typedef struct
@@ -45,6 +50,8 @@ typedef struct
 
 GazeAnalysisRequest *gaze_analysis_request_new (GazeModel *model, GazeImage *image);
 void gaze_analysis_request_free (GazeAnalysisRequest *request);
+/* Whether SmoothGrad applies to the method (not to the forward-only ones). */
+gboolean gaze_analysis_method_smooths (GzMethod method);
 void gaze_analysis_result_free (GazeAnalysisResult *result);
 
 /* Runs the request (which it takes over) in a thread. progress (0..1, or -1

@@ -63,6 +63,7 @@ to_report (const GazeExport *export, GazeIoReport *report)
   report->class_label = export->class_label;
   report->probability = export->probability;
   report->method = export->method;
+  report->smooth_samples = export->smooth_samples;
   report->layer = export->layer;
   report->raw_min = export->raw_min;
   report->raw_max = export->raw_max;

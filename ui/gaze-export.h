@@ -33,6 +33,7 @@ typedef struct
   char *class_label;
   float probability;
   GzMethod method;
+  int smooth_samples;
   char *layer;
   float raw_min, raw_max;
   GDateTime *time;

@@ -306,6 +306,7 @@ make_export (GazeWindow *self)
   export->class_label = g_strdup (gaze_model_get_label (self->model, ex->class_index));
   export->probability = ex->probability;
   export->method = ex->method;
+  export->smooth_samples = ex->smooth_samples;
   export->layer = g_strdup (ex->layer);
   export->raw_min = ex->raw_min;
   export->raw_max = ex->raw_max;

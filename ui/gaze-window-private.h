@@ -96,6 +96,7 @@ struct _GazeWindow
   GtkDropDown *layer_dropdown;
   GtkAdjustment *opacity_adjustment;
   GtkAdjustment *threshold_adjustment;
+  GtkAdjustment *smooth_adjustment; /* SmoothGrad copies */
   GtkSwitch *contour_switch;
   GtkDropDown *colormap_dropdown;
   GtkLabel *legend_label;

@@ -366,6 +366,7 @@ update_info (GazeWindow *self)
   const GzValueInfo *input;
   g_autofree char *legend = NULL;
   g_autofree char *info = NULL;
+  g_autofree char *method = NULL;
 
   if (self->result == NULL)
     {
@@ -391,14 +392,14 @@ update_info (GazeWindow *self)
   }
   gtk_label_set_label (self->legend_label, _ ("raw score"));
 
-  info
-      = g_strdup_printf (_ ("%s of “%s” (%.1f %%) at layer %s\n"
-                            "Model input %d × %d · forward %.0f ms · explanation %.0f ms"),
-                         gaze_settings_method_label (ex->method),
-                         gaze_model_get_label (self->model, ex->class_index), ex->probability * 100,
-                         ex->layer, input != NULL && input->ndim == 4 ? (int) input->dims[3] : 0,
-                         input != NULL && input->ndim == 4 ? (int) input->dims[2] : 0,
-                         ex->forward_ms, ex->backward_ms + ex->method_ms);
+  method = gaze_io_report_method_text (ex->method, ex->smooth_samples);
+  info = g_strdup_printf (_ ("%s of “%s” (%.1f %%) at layer %s\n"
+                             "Model input %d × %d · forward %.0f ms · explanation %.0f ms"),
+                          method, gaze_model_get_label (self->model, ex->class_index),
+                          ex->probability * 100, ex->layer,
+                          input != NULL && input->ndim == 4 ? (int) input->dims[3] : 0,
+                          input != NULL && input->ndim == 4 ? (int) input->dims[2] : 0,
+                          ex->forward_ms, ex->backward_ms + ex->method_ms);
   gtk_label_set_label (self->info_label, info);
 }
 
@@ -726,8 +727,11 @@ analysis_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   update_predictions (self);
   update_info (self);
   _gaze_window_update_state (self);
-  gtk_label_set_label (self->main_method_label,
-                       gaze_settings_method_label (self->result->explanation->method));
+  {
+    const GzExplanation *ex = self->result->explanation;
+    g_autofree char *method = gaze_io_report_method_text (ex->method, ex->smooth_samples);
+    gtk_label_set_label (self->main_method_label, method);
+  }
   /* The right-hand view follows the class just explained. */
   _gaze_window_request_compare (self);
 }
@@ -756,6 +760,13 @@ compare_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   _gaze_window_update_compare_overlay (self);
 }
 
+static void
+set_smoothing (GazeWindow *self, GazeAnalysisRequest *request)
+{
+  request->smooth_samples = g_settings_get_int (self->settings, "smoothgrad-samples");
+  request->smooth_sigma = (float) g_settings_get_double (self->settings, "smoothgrad-sigma");
+}
+
 void
 _gaze_window_request_compare (GazeWindow *self)
 {
@@ -767,6 +778,7 @@ _gaze_window_request_compare (GazeWindow *self)
   replace_cancellable (&self->compare_cancellable);
   request = gaze_analysis_request_new (self->model, self->image);
   request->method = self->compare_method;
+  set_smoothing (self, request);
   request->class_index
       = self->result != NULL ? self->result->explanation->class_index : self->class_index;
   request->layer = g_strdup (self->layer);
@@ -792,6 +804,7 @@ _gaze_window_request_analysis (GazeWindow *self)
   request->class_index = self->class_index;
   request->layer = g_strdup (self->layer);
   request->top_k = g_settings_get_int (self->settings, "top-k");
+  set_smoothing (self, request);
   if (self->session != NULL)
     {
       request->session = g_steal_pointer (&self->session);
@@ -1182,6 +1195,14 @@ settings_changed_cb (GSettings *settings, const char *key, GazeWindow *self)
     }
   else if (g_str_equal (key, "top-k"))
     _gaze_window_request_analysis (self);
+  else if (g_str_equal (key, "smoothgrad-samples") || g_str_equal (key, "smoothgrad-sigma"))
+    {
+      /* Only the methods it applies to are recomputed. */
+      GzMethod method = gaze_settings_get_method (settings);
+      if (gaze_analysis_method_smooths (method)
+          || (self->result != NULL && self->result->explanation->smooth_samples > 0))
+        _gaze_window_request_analysis (self);
+    }
   else if (g_str_equal (key, "recent-models"))
     update_recent_models (self);
 }
@@ -1357,6 +1378,7 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, layer_dropdown);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, opacity_adjustment);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, threshold_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, smooth_adjustment);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, contour_switch);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, colormap_dropdown);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, legend_label);
@@ -1418,6 +1440,8 @@ gaze_window_init (GazeWindow *self)
 
   gaze_settings_bind_percent (self->settings, "opacity", self->opacity_adjustment, "value");
   gaze_settings_bind_percent (self->settings, "threshold", self->threshold_adjustment, "value");
+  g_settings_bind (self->settings, "smoothgrad-samples", self->smooth_adjustment, "value",
+                   G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "show-contour", self->contour_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "opacity", self->image_view, "opacity", G_SETTINGS_BIND_GET);

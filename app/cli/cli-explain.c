@@ -237,6 +237,7 @@ write_report (const char *path, const char *model_path, const char *image_path,
   report.class_label = label;
   report.probability = ex->probability;
   report.method = ex->method;
+  report.smooth_samples = ex->smooth_samples;
   report.layer = ex->layer;
   report.raw_min = ex->raw_min;
   report.raw_max = ex->raw_max;

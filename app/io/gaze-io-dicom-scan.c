@@ -279,9 +279,9 @@ static gboolean
 is_known_vr (const guint8 *vr)
 {
   static const char *const known[]
-      = { "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF",
-          "OL", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "TM", "UC", "UI", "UL", "UN", "UR", "US",
-          "UT" };
+      = { "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO",
+          "LT", "OB", "OD", "OF", "OL", "OW", "PN", "SH", "SL", "SQ", "SS",
+          "ST", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT" };
   for (gsize i = 0; i < G_N_ELEMENTS (known); i++)
     if (memcmp (vr, known[i], 2) == 0)
       return TRUE;
@@ -305,8 +305,8 @@ walk_meta (Scan *s, gsize *pos, char **ts)
       const guint8 *vr = data + at + 4;
       gboolean letters = g_ascii_isupper (vr[0]) && g_ascii_isupper (vr[1]);
       if (letters && !is_known_vr (vr))
-        return fail (s, GAZE_IO_ERROR_CORRUPT,
-                     "the file meta information has an unknown VR %c%c", vr[0], vr[1]);
+        return fail (s, GAZE_IO_ERROR_CORRUPT, "the file meta information has an unknown VR %c%c",
+                     vr[0], vr[1]);
       if (first)
         explicit_meta = letters;
       else if (letters != explicit_meta)
@@ -316,7 +316,9 @@ walk_meta (Scan *s, gsize *pos, char **ts)
       gsize header = explicit_meta && is_long_vr (vr) ? 12 : 8;
       if (len - at < header)
         return fail (s, GAZE_IO_ERROR_CORRUPT, "cut short in the file meta information");
-      guint32 vl = !explicit_meta ? u32 (s, at + 4) : header == 12 ? u32 (s, at + 8) : u16 (s, at + 6);
+      guint32 vl = !explicit_meta ? u32 (s, at + 4)
+          : header == 12          ? u32 (s, at + 8)
+                                  : u16 (s, at + 6);
       if (vl > len - at - header)
         return fail (s, GAZE_IO_ERROR_CORRUPT,
                      "(0002,%04x) in the file meta information declares %u bytes, %" G_GSIZE_FORMAT

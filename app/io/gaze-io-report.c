@@ -65,6 +65,18 @@ gaze_io_report_method_label (GzMethod method)
   return _ (method_labels[method]);
 }
 
+char *
+gaze_io_report_method_text (GzMethod method, int smooth_samples)
+{
+  if (smooth_samples <= 0)
+    return g_strdup (gaze_io_report_method_label (method));
+  /* Translators: an explanation method averaged over noisy copies of the
+     image, e.g. "Grad-CAM + SmoothGrad (25 copies)" */
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s + SmoothGrad (%d copy)",
+                                       "%s + SmoothGrad (%d copies)", smooth_samples),
+                          gaze_io_report_method_label (method), smooth_samples);
+}
+
 gboolean
 gaze_io_report_format_from_name (const char *name, GazeIoReportFormat *format)
 {
@@ -171,6 +183,7 @@ gaze_io_report_caption_lines (const GazeIoReport *report)
 {
   GPtrArray *b = g_ptr_array_new ();
   g_autofree char *low = NULL, *high = NULL;
+  g_autofree char *method = gaze_io_report_method_text (report->method, report->smooth_samples);
   gboolean clipped;
 
   /* Translators: report caption, "image — model" */
@@ -178,10 +191,10 @@ gaze_io_report_caption_lines (const GazeIoReport *report)
                    g_strdup_printf (_ ("%s — %s"), report->image_name ? report->image_name : "",
                                     report->model_name ? report->model_name : ""));
   /* Translators: report caption: method, class label, probability */
-  g_ptr_array_add (
-      b,
-      g_strdup_printf (_ ("%s of “%s” (%.1f %%)"), gaze_io_report_method_label (report->method),
-                       report->class_label ? report->class_label : "", report->probability * 100));
+  g_ptr_array_add (b,
+                   g_strdup_printf (_ ("%s of “%s” (%.1f %%)"), method,
+                                    report->class_label ? report->class_label : "",
+                                    report->probability * 100));
   g_ptr_array_add (b, when_text (report, report->layer ? report->layer : ""));
   gaze_io_report_range_labels (report->raw_min, report->raw_max, &low, &high, &clipped);
   if (clipped)

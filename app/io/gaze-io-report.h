@@ -52,6 +52,7 @@ typedef struct
   const char *class_label;
   float probability;
   GzMethod method;
+  int smooth_samples; /* SmoothGrad copies averaged (GzExplanation's); 0: none */
   const char *layer;
   float raw_min, raw_max; /* GzExplanation's: of the map before the ReLU */
   GDateTime *time; /* NULL: no date */
@@ -67,6 +68,9 @@ void gaze_io_report_init (GazeIoReport *report);
 const char *gaze_io_report_default_disclaimer (void);
 /* "Grad-CAM", "Guided Backpropagation", … (translated). */
 const char *gaze_io_report_method_label (GzMethod method);
+/* The method as shown: its label, with "+ SmoothGrad (N copies)" when the
+ * map was averaged over noisy copies. Free with g_free. */
+char *gaze_io_report_method_text (GzMethod method, int smooth_samples);
 /* From a file name's extension (.png, .pdf, .svg); FALSE if none of them. */
 gboolean gaze_io_report_format_from_name (const char *name, GazeIoReportFormat *format);
 /* "image", "a4", "letter". */

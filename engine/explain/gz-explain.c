@@ -668,6 +668,8 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
   GzExplainMethodFn fn = method_function (opt.method);
   double t_method = gz_explain_now_ms ();
   double fb_before = ctx.forward_ms + ctx.backward_ms;
+  ex->smooth_samples = opt.smooth_samples;
+  ex->smooth_sigma = opt.smooth_samples > 0 ? opt.smooth_sigma : 0.0f;
   if (opt.smooth_samples > 0)
     st = gz_explain_smooth (&ctx, fn, &ex->raw, err);
   else

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "gaze-image-view.h"
+#include "gaze-image.h"
 #include "gaze-model.h"
 #include "gaze-test-util.h"
 #include "gaze-window.h"
@@ -66,6 +67,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_settings_reset (settings, "colormap");
   g_settings_reset (settings, "threshold");
   g_settings_reset (settings, "recent-models");
+  g_settings_reset (settings, "smoothgrad-samples");
 
   f->app = gaze_test_application_new ();
   f->window = gaze_window_new (f->app);
@@ -1156,6 +1158,115 @@ test_scorecam_class_switch (Fixture *f, gconstpointer data)
   g_free (second.px);
 }
 
+static gboolean
+explains_smoothed (gpointer data)
+{
+  Fixture *f = data;
+  const GzExplanation *ex = gaze_window_get_explanation (f->window);
+  return !gaze_window_is_busy (f->window) && ex != NULL && ex->smooth_samples == 8;
+}
+
+static gboolean
+explains_unsmoothed (gpointer data)
+{
+  Fixture *f = data;
+  const GzExplanation *ex = gaze_window_get_explanation (f->window);
+  return !gaze_window_is_busy (f->window) && ex != NULL && ex->smooth_samples == 0;
+}
+
+static gboolean
+says_smoothgrad_8 (GtkWidget *widget)
+{
+  return strstr (gtk_label_get_label (GTK_LABEL (widget)), "Grad-CAM + SmoothGrad (8 copies)")
+      != NULL;
+}
+
+/* The engine's own SmoothGrad Grad-CAM of the window's image and model. */
+static GzExplanation *
+engine_smoothgrad (Fixture *f, int samples)
+{
+  GazeModel *model = gaze_window_get_model (f->window);
+  const GzModel *engine = gaze_model_get_engine_model (model);
+  g_autoptr (GFile) file = g_file_new_for_path (f->dog_path);
+  g_autoptr (GazeImage) image = gaze_image_load (file, FALSE, NULL, NULL);
+  GzExplainOptions options = GZ_EXPLAIN_OPTIONS_INIT;
+  GzTensor *input = NULL;
+  GzSession *session = NULL;
+  GzExplanation *ex = NULL;
+  GzGeometry geometry;
+  GzImage gz;
+  GzError err = { 0 };
+
+  g_assert_nonnull (image);
+  gaze_image_get_gz_image (image, &gz);
+  g_assert_cmpint (
+      gz_preprocess_image (&gz, gaze_model_get_preprocess (model), &input, &geometry, &err), ==,
+      GZ_OK);
+  g_assert_cmpint (gz_session_new (engine, &session, &err), ==, GZ_OK);
+  g_assert_cmpint (gz_session_forward (session, input, gz_model_default_layer (engine), &err), ==,
+                   GZ_OK);
+  options.method = GZ_METHOD_GRADCAM;
+  options.smooth_samples = samples;
+  options.smooth_sigma = 0.15f;
+  g_assert_cmpint (gz_explain (session, &options, &ex, &err), ==, GZ_OK);
+  gz_session_free (session);
+  gz_tensor_free (input);
+  return ex;
+}
+
+/* SmoothGrad in the viewer (issue 16): the sidebar's spin button averages the
+ * map over noisy copies — the engine's map exactly — and says so on screen. */
+static void
+test_smoothgrad (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GSettings) settings = g_settings_new (APP_ID);
+  g_autofree float *plain = NULL;
+  const GzExplanation *ex;
+  GzExplanation *want;
+  GtkWidget *spin;
+  int64_t n;
+  double diff = 0;
+
+  if (!need_shared (f))
+    return;
+  open_paths (f, f->dog_path, f->model_path);
+  ex = gaze_window_get_explanation (f->window);
+  g_assert_cmpint (ex->smooth_samples, ==, 0);
+  n = gz_tensor_numel (ex->map);
+  plain = g_memdup2 (gz_tensor_f (ex->map), n * sizeof (float));
+
+  spin = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_SPIN_BUTTON, NULL);
+  g_assert_nonnull (spin);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), 8);
+  g_assert_cmpint (g_settings_get_int (settings, "smoothgrad-samples"), ==, 8);
+  g_assert_true (gaze_test_wait (explains_smoothed, f, WAIT_MS));
+  ex = gaze_window_get_explanation (f->window);
+  g_assert_cmpint (ex->method, ==, GZ_METHOD_GRADCAM);
+  g_assert_cmpint (gz_tensor_numel (ex->map), ==, n);
+
+  want = engine_smoothgrad (f, 8);
+  g_assert_cmpint (want->class_index, ==, ex->class_index);
+  for (int64_t i = 0; i < n; i++)
+    {
+      g_assert_cmpfloat_with_epsilon (gz_tensor_f (ex->map)[i], gz_tensor_f (want->map)[i], 1e-6);
+      diff += fabs (gz_tensor_f (ex->map)[i] - plain[i]);
+    }
+  g_test_message ("SmoothGrad ×8 vs plain Grad-CAM: mean |Δ| %.4f", diff / n);
+  g_assert_cmpfloat (diff / n, >, 1e-3);
+  gz_explanation_free (want);
+
+  /* The method label and the info line say what the map is. */
+  g_assert_nonnull (gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_LABEL, says_smoothgrad_8));
+  maybe_save_window (f, "smoothgrad.png");
+
+  /* Back to 0: the plain map again. */
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), 0);
+  g_assert_true (gaze_test_wait (explains_unsmoothed, f, WAIT_MS));
+  ex = gaze_window_get_explanation (f->window);
+  for (int64_t i = 0; i < n; i++)
+    g_assert_cmpfloat_with_epsilon (gz_tensor_f (ex->map)[i], plain[i], 1e-6);
+}
+
 /* The window remembers its size when closed; a new one opens at that size. */
 static void
 test_window_size (Fixture *f, gconstpointer data)
@@ -1727,6 +1838,7 @@ main (int argc, char *argv[])
   ADD ("/ui/window/size", test_window_size);
   ADD ("/ui/window/no-stalls", test_no_stalls);
   ADD ("/ui/window/multilabel", test_multilabel);
+  ADD ("/ui/window/smoothgrad", test_smoothgrad); /* issue 16 */
 #undef ADD
 
   return g_test_run ();
