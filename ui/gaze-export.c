@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "gaze-export.h"
+#include "gaze-io-atomic.h"
 #include "gaze-io-report.h"
 #include "gaze-task.h"
 
@@ -27,6 +28,8 @@ gaze_export_free (GazeExport *export)
     return;
   g_clear_pointer (&export->image, gaze_image_unref);
   g_clear_pointer (&export->projected, gz_tensor_free);
+  g_clear_pointer (&export->map, gz_tensor_free);
+  g_clear_pointer (&export->raw, gz_tensor_free);
   g_clear_pointer (&export->image_name, g_free);
   g_clear_pointer (&export->model_name, g_free);
   g_clear_pointer (&export->class_label, g_free);
@@ -41,6 +44,11 @@ gaze_export_format_from_name (const char *name, GazeExportFormat *format)
 {
   GazeIoReportFormat f;
 
+  if (name != NULL && g_str_has_suffix (name, ".npy"))
+    {
+      *format = GAZE_EXPORT_NPY_MAP;
+      return TRUE;
+    }
   if (!gaze_io_report_format_from_name (name, &f))
     return FALSE;
   *format = (GazeExportFormat) f;
@@ -134,6 +142,17 @@ gaze_export_to_texture (const GazeExport *export)
   return texture;
 }
 
+static gboolean
+write_npy (const char *tmp, gpointer data, GError **error)
+{
+  GzError err = { 0 };
+
+  if (gz_npy_write (tmp, data, &err) == GZ_OK)
+    return TRUE;
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, err.message);
+  return FALSE;
+}
+
 gboolean
 gaze_export_write (const GazeExport *export, GFile *file, GazeExportFormat format, GError **error)
 {
@@ -156,10 +175,20 @@ gaze_export_write (const GazeExport *export, GFile *file, GazeExportFormat forma
                            _ ("The export would replace the analysed image itself"));
       return FALSE;
     }
-  to_report (export, &report);
   {
     g_autofree char *input_path = input != NULL ? g_file_get_path (input) : NULL;
 
+    if (format == GAZE_EXPORT_NPY_MAP || format == GAZE_EXPORT_NPY_RAW)
+      {
+        GzTensor *t = format == GAZE_EXPORT_NPY_MAP ? export->map : export->raw;
+        if (t == NULL)
+          {
+            g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _ ("There is no map"));
+            return FALSE;
+          }
+        return gaze_io_write_atomically (path, input_path, write_npy, t, error);
+      }
+    to_report (export, &report);
     return gaze_io_report_write (&report, path, (GazeIoReportFormat) format, input_path, error);
   }
 }

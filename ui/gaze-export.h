@@ -16,6 +16,9 @@ typedef enum
   GAZE_EXPORT_PNG,
   GAZE_EXPORT_PDF,
   GAZE_EXPORT_SVG,
+  /* issue 15: the numbers behind the picture, as NumPy float32 arrays. */
+  GAZE_EXPORT_NPY_MAP, /* [H,W] at model input resolution, ReLU'd, normalised to [0,1] */
+  GAZE_EXPORT_NPY_RAW, /* [h,w] at layer resolution, before ReLU and normalisation */
 } GazeExportFormat;
 
 /* Everything the picture shows; owns its copies, so a worker may use it while
@@ -24,6 +27,7 @@ typedef struct
 {
   GazeImage *image;
   GzTensor *projected; /* [H,W], NaN where the model saw nothing */
+  GzTensor *map, *raw; /* GzExplanation's, for the .npy formats */
   GzGeometry geometry;
   GzColormap colormap;
   double opacity;
@@ -47,7 +51,8 @@ GazeExport *gaze_export_new (void);
 void gaze_export_free (GazeExport *export);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GazeExport, gaze_export_free)
 
-/* From the file name's extension (.png, .pdf, .svg); FALSE if none of them. */
+/* From the file name's extension (.png, .pdf, .svg; .npy: the normalised
+ * map); FALSE if none of them. */
 gboolean gaze_export_format_from_name (const char *name, GazeExportFormat *format);
 
 /* Size of the whole picture: the image plus the caption band below it. */

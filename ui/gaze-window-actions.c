@@ -296,6 +296,8 @@ make_export (GazeWindow *self)
   export = gaze_export_new ();
   export->image = gaze_image_ref (self->image);
   export->projected = gz_tensor_copy (self->result->projected, NULL);
+  export->map = gz_tensor_copy (ex->map, NULL);
+  export->raw = gz_tensor_copy (ex->raw, NULL);
   export->geometry = self->result->geometry;
   export->colormap = gaze_settings_get_colormap (self->settings);
   export->opacity = g_settings_get_double (self->settings, "opacity");
@@ -352,23 +354,12 @@ export_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   g_free (data);
 }
 
-void
-gaze_window_export_file (GazeWindow *self, GFile *file)
+static void
+export_file_as (GazeWindow *self, GFile *file, GazeExportFormat format)
 {
   GazeExport *export;
-  GazeExportFormat format;
-  g_autofree char *name = NULL;
   ExportData *data;
 
-  g_return_if_fail (GAZE_IS_WINDOW (self));
-  g_return_if_fail (G_IS_FILE (file));
-
-  name = g_file_get_basename (file);
-  if (!gaze_export_format_from_name (name, &format))
-    {
-      gaze_window_show_toast (self, _ ("Export as .png, .pdf or .svg"));
-      return;
-    }
   export = make_export (self);
   if (export == NULL)
     return;
@@ -378,6 +369,33 @@ gaze_window_export_file (GazeWindow *self, GFile *file)
   data->file = g_object_ref (file);
   _gaze_window_pending_begin (self);
   gaze_export_write_async (export, file, format, NULL, export_done_cb, data);
+}
+
+void
+gaze_window_export_file (GazeWindow *self, GFile *file)
+{
+  GazeExportFormat format;
+  g_autofree char *name = NULL;
+
+  g_return_if_fail (GAZE_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  name = g_file_get_basename (file);
+  if (!gaze_export_format_from_name (name, &format))
+    {
+      gaze_window_show_toast (self, _ ("Export as .png, .pdf, .svg or .npy"));
+      return;
+    }
+  export_file_as (self, file, format);
+}
+
+void
+gaze_window_export_raw_map (GazeWindow *self, GFile *file)
+{
+  g_return_if_fail (GAZE_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  export_file_as (self, file, GAZE_EXPORT_NPY_RAW);
 }
 
 static char *
@@ -400,7 +418,12 @@ export_chooser_response_cb (GtkNativeDialog *dialog, int response, gpointer user
   if (response == GTK_RESPONSE_ACCEPT)
     {
       g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      if (file != NULL)
+      GtkFileFilter *filter = gtk_file_chooser_get_filter (GTK_FILE_CHOOSER (dialog));
+      const char *kind = filter != NULL ? g_object_get_data (G_OBJECT (filter), "gaze-kind") : NULL;
+
+      if (file != NULL && g_strcmp0 (kind, "raw") == 0)
+        gaze_window_export_raw_map (self, file);
+      else if (file != NULL)
         gaze_window_export_file (self, file);
     }
   gtk_native_dialog_destroy (dialog);
@@ -413,9 +436,11 @@ export_action (GtkWidget *widget, const char *name, GVariant *param)
   GazeWindow *self = GAZE_WINDOW (widget);
   GtkFileChooserNative *chooser;
   g_autofree char *suggested = NULL;
-  const char *kinds[][2] = { { N_ ("PNG Image"), "png" },
-                             { N_ ("PDF Document"), "pdf" },
-                             { N_ ("SVG Image"), "svg" } };
+  const char *kinds[][3] = { { N_ ("PNG Image"), "png", "png" },
+                             { N_ ("PDF Document"), "pdf", "pdf" },
+                             { N_ ("SVG Image"), "svg", "svg" },
+                             { N_ ("NumPy Map, Normalised (model input size)"), "npy", "map" },
+                             { N_ ("NumPy Map, Raw (layer size, before ReLU)"), "npy", "raw" } };
 
   if (self->result == NULL)
     return;
@@ -429,6 +454,7 @@ export_action (GtkWidget *widget, const char *name, GVariant *param)
       g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
       gtk_file_filter_set_name (filter, _ (kinds[i][0]));
       gtk_file_filter_add_suffix (filter, kinds[i][1]);
+      g_object_set_data (G_OBJECT (filter), "gaze-kind", (gpointer) kinds[i][2]);
       gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
     }
   suggested = suggested_export_name (self);

@@ -23,6 +23,9 @@ void gaze_window_open_files (GazeWindow *self, GFile **files, int n_files);
 /* Writes the annotated image (PNG, PDF or SVG by the name's extension) in a
  * worker; a toast reports the outcome. */
 void gaze_window_export_file (GazeWindow *self, GFile *file);
+/* The raw map (layer resolution, before ReLU and normalisation) as .npy; a
+ * .npy name given to gaze_window_export_file gets the normalised map. */
+void gaze_window_export_raw_map (GazeWindow *self, GFile *file);
 
 /* Reads a labels file (one label per line) in a worker and applies it to the
  * current model; the model panel's Save writes it to MODEL.json. The

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gaze-io-atomic.h"
 #include "gaze-io-report.h"
 
 static const char *method_labels[GZ_METHOD_COUNT] = {
@@ -759,75 +760,28 @@ write_vector (const GazeIoReport *report, const char *path, GazeIoReportFormat f
   return TRUE;
 }
 
-static gboolean
-same_file (const char *a, const char *b)
+typedef struct
 {
-  struct stat sa, sb;
+  const GazeIoReport *report;
+  GazeIoReportFormat format;
+} WriteJob;
 
-  if (a == NULL || b == NULL || g_stat (a, &sa) != 0 || g_stat (b, &sb) != 0)
-    return FALSE;
-  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+static gboolean
+write_report (const char *tmp, gpointer data, GError **error)
+{
+  const WriteJob *job = data;
+
+  if (job->format == GAZE_IO_REPORT_PNG)
+    return write_png (job->report, tmp, error);
+  return write_vector (job->report, tmp, job->format, error);
 }
 
 gboolean
 gaze_io_report_write (const GazeIoReport *report, const char *path, GazeIoReportFormat format,
                       const char *input_path, GError **error)
 {
-  g_autofree char *dir = NULL;
-  g_autofree char *base = NULL;
-  g_autofree char *tmp = NULL;
-  struct stat st;
-  gboolean ok;
-  int fd;
+  WriteJob job = { report, format };
 
   g_return_val_if_fail (report != NULL && path != NULL, FALSE);
-
-  base = g_path_get_basename (path);
-  if (same_file (path, input_path))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                           _ ("The export would replace the analysed image itself"));
-      return FALSE;
-    }
-  /* The rename would replace a FIFO or a device node. */
-  if (g_stat (path, &st) == 0 && !S_ISREG (st.st_mode))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                   _ ("Cannot write “%s”: it exists and is not a regular file"), base);
-      return FALSE;
-    }
-
-  /* Write beside the target, then rename: a reader never sees half a file. */
-  dir = g_path_get_dirname (path);
-  tmp = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-  fd = g_mkstemp (tmp);
-  if (fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _ ("Cannot write to “%s”: %s"),
-                   dir, g_strerror (saved));
-      return FALSE;
-    }
-  close (fd);
-
-  if (format == GAZE_IO_REPORT_PNG)
-    ok = write_png (report, tmp, error);
-  else
-    ok = write_vector (report, tmp, format, error);
-  if (!ok)
-    {
-      g_unlink (tmp);
-      return FALSE;
-    }
-  if (g_rename (tmp, path) != 0)
-    {
-      int saved = errno;
-      g_unlink (tmp);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _ ("Cannot write “%s”: %s"),
-                   base, g_strerror (saved));
-      return FALSE;
-    }
-  /* mkstemp made it private; an export is an ordinary document. */
-  g_chmod (path, 0644);
-  return TRUE;
+  return gaze_io_write_atomically (path, input_path, write_report, &job, error);
 }

@@ -1510,6 +1510,35 @@ test_export (Fixture *f, gconstpointer data)
         g_unlink (path);
     }
 
+  /* The numbers behind the picture (issue 15): the normalised map and the
+   * raw one as .npy, exactly the explanation's. */
+  for (int raw = 0; raw < 2; raw++)
+    {
+      const GzExplanation *ex = gaze_window_get_explanation (f->window);
+      const GzTensor *want = raw ? ex->raw : ex->map;
+      g_autofree char *path = g_build_filename (dir, raw ? "dog-raw.npy" : "dog-map.npy", NULL);
+      g_autoptr (GFile) file = g_file_new_for_path (path);
+      GzTensor *got = NULL;
+      GzError err = { 0 };
+
+      if (raw)
+        gaze_window_export_raw_map (f->window, file);
+      else
+        gaze_window_export_file (f->window, file);
+      g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
+      g_test_message ("%s: %s", path, gaze_window_get_last_message (f->window));
+      g_assert_cmpint (gz_npy_read (path, &got, &err), ==, GZ_OK);
+      g_assert_cmpint (got->ndim, ==, want->ndim);
+      for (int d = 0; d < want->ndim; d++)
+        g_assert_cmpint (got->dims[d], ==, want->dims[d]);
+      g_assert_cmpmem (gz_tensor_f (got), gz_tensor_numel (got) * sizeof (float),
+                       gz_tensor_f (want), gz_tensor_numel (want) * sizeof (float));
+      g_test_message ("%s: %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT " float32, as the explanation",
+                      raw ? "raw map" : "map", got->dims[0], got->dims[1]);
+      gz_tensor_free (got);
+      g_unlink (path);
+    }
+
   /* Never over the analysed image itself. */
   {
     g_autoptr (GFile) file = g_file_new_for_path (copy);
