@@ -634,7 +634,12 @@ update_recent_models (GazeWindow *self)
   for (guint i = 0; recent[i] != NULL; i++)
     {
       g_autofree char *base = g_path_get_basename (recent[i]);
-      g_autoptr (GMenuItem) item = g_menu_item_new (base, NULL);
+      /* A menu label's "_" marks a mnemonic: "mobilenet_v2.onnx" needs "__". */
+      g_autoptr (GString) label = g_string_new (base);
+      g_autoptr (GMenuItem) item = NULL;
+
+      g_string_replace (label, "_", "__", 0);
+      item = g_menu_item_new (label->str, NULL);
 
       g_menu_item_set_action_and_target_value (item, "win.open-recent-model",
                                                g_variant_new_string (recent[i]));

@@ -1267,6 +1267,47 @@ test_smoothgrad (Fixture *f, gconstpointer data)
     g_assert_cmpfloat_with_epsilon (gz_tensor_f (ex->map)[i], plain[i], 1e-6);
 }
 
+/* Issue 15 item 9: a recent model's file name keeps its underscores (a menu
+ * label's "_" is a mnemonic), and M never starts the slow methods. */
+static void
+test_recent_and_cycle (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GSettings) settings = g_settings_new (APP_ID);
+  const char *recent[] = { "/nowhere/mobile_net_v2.onnx", NULL };
+  GtkWidget *split;
+  GMenuModel *menu, *section;
+  g_autofree char *label = NULL;
+  GHashTable *seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  g_settings_set_strv (settings, "recent-models", recent);
+  split = gaze_test_find (GTK_WIDGET (f->window), ADW_TYPE_SPLIT_BUTTON, NULL);
+  g_assert_nonnull (split);
+  menu = adw_split_button_get_menu_model (ADW_SPLIT_BUTTON (split));
+  section = g_menu_model_get_item_link (menu, 0, G_MENU_LINK_SECTION);
+  g_assert_true (g_menu_model_get_item_attribute (section, 0, G_MENU_ATTRIBUTE_LABEL, "s", &label));
+  g_assert_cmpstr (label, ==, "mobile__net__v2.onnx");
+  g_object_unref (section);
+
+  if (!need_shared (f))
+    {
+      g_hash_table_unref (seen);
+      return;
+    }
+  open_paths (f, f->dog_path, f->model_path);
+  for (int i = 0; i < 2 * GZ_METHOD_COUNT; i++)
+    {
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.cycle-method", NULL));
+      g_hash_table_add (seen, g_settings_get_string (settings, "method"));
+    }
+  g_test_message ("M visits %u methods", g_hash_table_size (seen));
+  g_assert_cmpuint (g_hash_table_size (seen), >=, 5);
+  g_assert_false (g_hash_table_contains (seen, "scorecam"));
+  g_assert_false (g_hash_table_contains (seen, "ablationcam"));
+  g_assert_true (g_hash_table_contains (seen, "gradcam"));
+  g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
+  g_hash_table_unref (seen);
+}
+
 /* The window remembers its size when closed; a new one opens at that size. */
 static void
 test_window_size (Fixture *f, gconstpointer data)
@@ -1868,6 +1909,7 @@ main (int argc, char *argv[])
   ADD ("/ui/window/no-stalls", test_no_stalls);
   ADD ("/ui/window/multilabel", test_multilabel);
   ADD ("/ui/window/smoothgrad", test_smoothgrad); /* issue 16 */
+  ADD ("/ui/window/recent-and-cycle", test_recent_and_cycle); /* issue 15 */
 #undef ADD
 
   return g_test_run ();
