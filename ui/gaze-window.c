@@ -609,6 +609,8 @@ update_model_widgets (GazeWindow *self)
         GTK_WIDGET (self->cam_button),
         cam_ok ? _ ("Class activation map: the classifier weights applied to the last feature maps")
                : reason);
+    /* Greyed like its row in the method list; the tooltip still says why. */
+    gtk_widget_set_sensitive (GTK_WIDGET (self->cam_button), cam_ok);
   }
 
   self->updating_widgets = FALSE;
