@@ -1215,6 +1215,16 @@ settings_changed_cb (GSettings *settings, const char *key, GazeWindow *self)
 }
 
 static gboolean
+focus_uses_arrows (GtkWidget *focus)
+{
+  return focus != NULL
+      && (GTK_IS_EDITABLE (focus) || GTK_IS_RANGE (focus)
+          || gtk_widget_get_ancestor (focus, GTK_TYPE_POPOVER) != NULL
+          || gtk_widget_get_ancestor (focus, GTK_TYPE_LIST_BOX) != NULL
+          || gtk_widget_get_ancestor (focus, GTK_TYPE_LIST_VIEW) != NULL);
+}
+
+static gboolean
 key_pressed_cb (GtkEventControllerKey *controller, guint keyval, guint keycode,
                 GdkModifierType state, GazeWindow *self)
 {
@@ -1225,6 +1235,18 @@ key_pressed_cb (GtkEventControllerKey *controller, guint keyval, guint keycode,
     {
       gaze_image_view_set_show_overlay (self->image_view, FALSE);
       gaze_image_view_set_show_overlay (self->compare_view, FALSE);
+      return TRUE;
+    }
+  /* Left/Right (Page Up/Down) walk the folder wherever the focus is — header
+   * buttons would otherwise take the arrows to move the focus — except in
+   * widgets that need them: text, sliders, lists, open popovers. */
+  if ((keyval == GDK_KEY_Left || keyval == GDK_KEY_Right || keyval == GDK_KEY_Page_Up
+       || keyval == GDK_KEY_Page_Down)
+      && (state & GDK_MODIFIER_MASK) == 0 && self->image != NULL
+      && !focus_uses_arrows (gtk_root_get_focus (GTK_ROOT (self))))
+    {
+      gboolean back = keyval == GDK_KEY_Left || keyval == GDK_KEY_Page_Up;
+      gtk_widget_activate_action (GTK_WIDGET (self), back ? "win.previous" : "win.next", NULL);
       return TRUE;
     }
   return FALSE;

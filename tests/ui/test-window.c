@@ -1353,6 +1353,27 @@ shows_file (gpointer data)
   return is_idle_with_result (f->window) && g_strcmp0 (name, want) == 0;
 }
 
+static gboolean
+is_export_button (GtkWidget *widget)
+{
+  return g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), "win.export") == 0;
+}
+
+/* The window's own key controller (capture phase), as GDK would reach it. */
+static GtkEventController *
+window_key_controller (GazeWindow *window)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GtkEventController) c = g_list_model_get_item (controllers, i);
+      if (GTK_IS_EVENT_CONTROLLER_KEY (c)
+          && gtk_event_controller_get_propagation_phase (c) == GTK_PHASE_CAPTURE)
+        return c; /* the widget keeps it alive */
+    }
+  return NULL;
+}
+
 static void
 test_folder_walk (Fixture *f, gconstpointer data)
 {
@@ -1400,6 +1421,32 @@ test_folder_walk (Fixture *f, gconstpointer data)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.previous", NULL));
   g_assert_true (gaze_test_wait (shows_file, f, WAIT_MS));
   g_assert_cmpint (gaze_window_get_explanation (f->window)->class_index, ==, f->dog_class);
+
+  /* Issue 15 item 7: Right walks on with the focus on a header button (which
+   * would take the arrow to move the focus), but not on a slider. */
+  {
+    GtkWidget *button = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_BUTTON, is_export_button);
+    GtkWidget *scale = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_SCALE, NULL);
+    GtkEventController *keys = window_key_controller (f->window);
+    gboolean handled = FALSE;
+
+    g_assert_nonnull (button);
+    g_assert_nonnull (scale);
+    g_assert_nonnull (keys);
+    g_assert_true (gtk_widget_grab_focus (scale));
+    g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_Right, 0, 0, &handled);
+    g_assert_false (handled);
+    g_assert_true (gtk_widget_grab_focus (button));
+    g_assert_true (gtk_root_get_focus (GTK_ROOT (f->window)) == button);
+    g_object_set_data (G_OBJECT (f->window), "want", (gpointer) "b-eagle.jpg");
+    g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_Right, 0, 0, &handled);
+    g_assert_true (handled);
+    g_assert_true (gaze_test_wait (shows_file, f, WAIT_MS));
+    g_object_set_data (G_OBJECT (f->window), "want", (gpointer) "a-dog.jpg");
+    g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_Page_Up, 0, 0, &handled);
+    g_assert_true (handled);
+    g_assert_true (gaze_test_wait (shows_file, f, WAIT_MS));
+  }
 
   g_unlink (a);
   g_unlink (b);
