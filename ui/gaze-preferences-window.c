@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "gaze-preferences-window.h"
+#include "gaze-scroll-guard.h"
 #include "gaze-settings.h"
 #include "gaze-ui.h"
 
@@ -93,6 +94,7 @@ gaze_preferences_window_init (GazePreferencesWindow *self)
   g_autoptr (GtkStringList) colormaps = gaze_settings_colormap_model ();
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  gaze_scroll_guard_install (GTK_WIDGET (self));
   adw_combo_row_set_model (self->colormap_row, G_LIST_MODEL (colormaps));
 }
 

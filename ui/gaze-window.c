@@ -14,6 +14,7 @@
 #include "gaze-image-view.h"
 #include "gaze-image.h"
 #include "gaze-model.h"
+#include "gaze-scroll-guard.h"
 #include "gaze-settings.h"
 #include "gaze-ui.h"
 #include "gaze-window-private.h"
@@ -1436,6 +1437,7 @@ gaze_window_init (GazeWindow *self)
   GtkEventController *keys;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  gaze_scroll_guard_install (GTK_WIDGET (self));
 
   self->settings = g_settings_new (APP_ID);
   self->class_index = -1;

@@ -149,6 +149,7 @@ typedef struct
 } Shot;
 
 static void maybe_save_window (Fixture *f, const char *name);
+static gboolean is_export_button (GtkWidget *widget);
 
 static Shot
 shoot (Fixture *f)
@@ -1311,6 +1312,66 @@ test_recent_and_cycle (Fixture *f, gconstpointer data)
   g_hash_table_unref (seen);
 }
 
+static GtkEventController *
+scroll_guard_of (GtkWidget *widget)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GtkEventController) c = g_list_model_get_item (controllers, i);
+      if (g_strcmp0 (gtk_event_controller_get_name (c), "gaze-scroll-guard") == 0)
+        return c; /* the widget keeps it alive */
+    }
+  return NULL;
+}
+
+/* Issue 15 item 5: the wheel over the sidebar scrolls it; the slider under
+ * the pointer keeps its value unless it has the focus. */
+static void
+test_scroll_guard (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GSettings) settings = g_settings_new (APP_ID);
+  GtkWidget *scale, *button, *scrolled;
+  GtkEventController *guard;
+  GtkAdjustment *vadj;
+  double opacity, before;
+  gboolean handled = FALSE;
+
+  if (!need_shared (f))
+    return;
+  open_paths (f, f->dog_path, f->model_path);
+  /* Short enough that the sidebar scrolls. */
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 1000, 420);
+  gaze_test_spin (200);
+  scale = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_SCALE, NULL);
+  button = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_BUTTON, is_export_button);
+  g_assert_nonnull (scale);
+  g_assert_nonnull (button);
+  scrolled = gtk_widget_get_ancestor (scale, GTK_TYPE_SCROLLED_WINDOW);
+  g_assert_nonnull (scrolled);
+  guard = scroll_guard_of (scale);
+  g_assert_nonnull (guard);
+  g_assert_cmpint (gtk_event_controller_get_propagation_phase (guard), ==, GTK_PHASE_CAPTURE);
+  vadj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+  g_test_message ("sidebar: upper %.0f, page %.0f", gtk_adjustment_get_upper (vadj),
+                  gtk_adjustment_get_page_size (vadj));
+  g_assert_cmpfloat (gtk_adjustment_get_upper (vadj), >, gtk_adjustment_get_page_size (vadj));
+
+  gtk_widget_grab_focus (button);
+  opacity = g_settings_get_double (settings, "opacity");
+  before = gtk_adjustment_get_value (vadj);
+  g_signal_emit_by_name (guard, "scroll", 0.0, 3.0, &handled);
+  g_assert_true (handled);
+  g_assert_cmpfloat (g_settings_get_double (settings, "opacity"), ==, opacity);
+  g_test_message ("scrolled from %.0f to %.0f", before, gtk_adjustment_get_value (vadj));
+  g_assert_cmpfloat (gtk_adjustment_get_value (vadj), >, before);
+
+  /* Focused, the wheel is for the value again. */
+  g_assert_true (gtk_widget_grab_focus (scale));
+  g_signal_emit_by_name (guard, "scroll", 0.0, 3.0, &handled);
+  g_assert_false (handled);
+}
+
 /* The window remembers its size when closed; a new one opens at that size. */
 static void
 test_window_size (Fixture *f, gconstpointer data)
@@ -1960,6 +2021,7 @@ main (int argc, char *argv[])
   ADD ("/ui/window/multilabel", test_multilabel);
   ADD ("/ui/window/smoothgrad", test_smoothgrad); /* issue 16 */
   ADD ("/ui/window/recent-and-cycle", test_recent_and_cycle); /* issue 15 */
+  ADD ("/ui/window/scroll-guard", test_scroll_guard); /* issue 15 */
 #undef ADD
 
   return g_test_run ();
