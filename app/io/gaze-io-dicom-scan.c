@@ -345,8 +345,13 @@ gaze_io_dicom_scan (const guint8 *data, gsize len, const char *what, GError **er
    * allocates whatever length it finds, so walk it the same way. */
   s.explicit_vr = TRUE;
   g_autofree char *ts = NULL;
+  gsize meta_start = pos;
   if (!walk_meta (&s, &pos, &ts))
     return FALSE;
+  /* GDCM reads one more tag after the meta group and asserts when there is
+   * none. */
+  if (pos > meta_start && pos == len)
+    return fail (&s, GAZE_IO_ERROR_CORRUPT, "nothing follows its file meta information");
   if (len - pos < 8 && pos < len)
     return fail (&s, GAZE_IO_ERROR_CORRUPT, "cut short after %" G_GSIZE_FORMAT " bytes", pos);
   if (ts != NULL)
