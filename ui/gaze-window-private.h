@@ -73,6 +73,7 @@ struct _GazeWindow
   GtkWidget *damaged_button;
   AdwWindowTitle *window_title;
   AdwSplitButton *open_model_button;
+  GtkLabel *compare_reason_label; /* why the right pane has no map */
   GtkStack *main_stack;
   AdwStatusPage *empty_page;
   GtkButton *demo_button;

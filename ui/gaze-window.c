@@ -192,6 +192,7 @@ _gaze_window_update_compare_overlay (GazeWindow *self)
   g_clear_object (&self->compare_overlay);
   gtk_label_set_label (self->compare_method_label,
                        gaze_settings_method_label (self->compare_method));
+  gtk_widget_set_visible (GTK_WIDGET (self->compare_reason_label), FALSE);
   if (self->compare_result == NULL)
     {
       gaze_image_view_set_overlay (self->compare_view, NULL, NULL);
@@ -744,6 +745,19 @@ analysis_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   _gaze_window_request_compare (self);
 }
 
+/* The right pane stays without a map: say why there, in full (issue 15). */
+static void
+show_compare_reason (GazeWindow *self, const char *why)
+{
+  g_autofree char *text = g_strdup_printf (_ ("No %s here: %s"),
+                                           gaze_settings_method_label (self->compare_method), why);
+
+  g_clear_pointer (&self->compare_result, gaze_analysis_result_free);
+  _gaze_window_update_compare_overlay (self);
+  gtk_label_set_label (self->compare_reason_label, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->compare_reason_label), TRUE);
+}
+
 static void
 compare_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -760,7 +774,7 @@ compare_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     return;
   if (result == NULL)
     {
-      _gaze_window_show_error (self, error);
+      show_compare_reason (self, error->message);
       return;
     }
   g_clear_pointer (&self->compare_result, gaze_analysis_result_free);
@@ -779,11 +793,19 @@ void
 _gaze_window_request_compare (GazeWindow *self)
 {
   g_autoptr (GazeAnalysisRequest) request = NULL;
+  char reason[256] = "";
 
   if (!self->compare || self->model == NULL || self->image == NULL)
     return;
 
   replace_cancellable (&self->compare_cancellable);
+  if (!gz_method_applicable (gaze_model_get_engine_model (self->model), self->compare_method,
+                             self->layer, reason, sizeof reason))
+    {
+      g_clear_object (&self->compare_task);
+      show_compare_reason (self, reason);
+      return;
+    }
   request = gaze_analysis_request_new (self->model, self->image);
   request->method = self->compare_method;
   set_smoothing (self, request);
@@ -1396,6 +1418,7 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, compare_dropdown);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, main_method_label);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, compare_method_label);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, compare_reason_label);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, spinner);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, progress_revealer);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, progress_bar);

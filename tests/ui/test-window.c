@@ -495,6 +495,12 @@ shows_gradcam (gpointer data)
   return !gaze_window_is_busy (data) && ex != NULL && ex->method == GZ_METHOD_GRADCAM;
 }
 
+static gboolean
+is_compare_reason (GtkWidget *widget)
+{
+  return gtk_widget_has_css_class (widget, "compare-reason");
+}
+
 static void
 test_inapplicable_method (Fixture *f, gconstpointer data)
 {
@@ -547,6 +553,21 @@ test_inapplicable_method (Fixture *f, gconstpointer data)
   g_test_message ("after M: %s (last message: %s)", method,
                   gaze_window_get_last_message (f->window));
   g_assert_cmpstr (method, ==, "gradcam");
+
+  /* Issue 15 item 3: compare with CAM says in the right pane, in full, why it
+   * has no map (not a toast over the bare photo). */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.compare", NULL));
+  gaze_test_spin (100);
+  g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
+  {
+    GtkWidget *reason = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_LABEL, is_compare_reason);
+    g_assert_nonnull (reason);
+    g_test_message ("right pane: %s", gtk_label_get_label (GTK_LABEL (reason)));
+    g_assert_true (gtk_widget_get_visible (reason));
+    g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (reason)), "No CAM here: CAM needs"));
+    g_assert_null (gaze_window_get_compare_explanation (f->window));
+    maybe_save_window (f, "compare-reason.png");
+  }
 }
 
 static void
