@@ -24,6 +24,10 @@ typedef struct
   gboolean has_desc[3];
   guint64 lut_len[3];
   gboolean has_lut[3], segmented;
+  /* Top level: Bits Allocated (0 until seen); Photometric Interpretation is
+   * PALETTE COLOR. */
+  guint bits_allocated;
+  gboolean palette_photometric;
 } Scan;
 
 static guint
@@ -133,7 +137,14 @@ note_palette (Scan *s, guint g, guint e, gsize at, guint32 vl)
 {
   if (g != 0x0028)
     return;
-  if (e >= 0x1101 && e <= 0x1103 && vl == 6)
+  if (e == 0x0100 && vl == 2)
+    s->bits_allocated = u16 (s, at);
+  else if (e == 0x0004)
+    {
+      g_autofree char *pi = g_strstrip (g_strndup ((const char *) s->data + at, vl));
+      s->palette_photometric = strcmp (pi, "PALETTE COLOR") == 0;
+    }
+  else if (e >= 0x1101 && e <= 0x1103 && vl == 6)
     {
       int c = (int) (e - 0x1101);
       s->has_desc[c] = TRUE;
@@ -248,7 +259,16 @@ static gboolean
 check_palette (Scan *s)
 {
   if (!s->has_desc[0] && !s->has_desc[1] && !s->has_desc[2])
-    return TRUE;
+    {
+      if (s->palette_photometric)
+        return fail (s, GAZE_IO_ERROR_CORRUPT, "PALETTE COLOR without its lookup tables");
+      return TRUE;
+    }
+  /* GDCM sizes the palette's indices by Bits Allocated and asserts on
+   * anything but 8 or 16. */
+  if (s->palette_photometric && s->bits_allocated != 8 && s->bits_allocated != 16)
+    return fail (s, GAZE_IO_ERROR_CORRUPT, "PALETTE COLOR with Bits Allocated %u",
+                 s->bits_allocated);
   for (int c = 0; c < 3; c++)
     {
       if (!s->has_desc[c] || s->desc[c][0] != s->desc[0][0] || s->desc[c][2] != s->desc[0][2])

@@ -173,7 +173,7 @@ case("pixels-as-sequence.dcm",
      + struct.pack("<HH", 0x7FE0, 0x0010) + b"SQ\0\0" + struct.pack("<I", UNDEFINED) + item
      + b"\0" * 32)
 # PALETTE COLOR with LUTs whose size disagrees with their descriptor.
-def palette(entries, data_entries, first=0, bits=16):
+def palette(entries, data_entries, first=0, bits=16, allocated=8):
     desc = struct.pack("<HHH", entries & 0xFFFF, first, bits)
     lut = b"".join(struct.pack("<H", (i * 257) & 0xFFFF) for i in range(data_entries))
     extra = b""
@@ -182,7 +182,8 @@ def palette(entries, data_entries, first=0, bits=16):
     luts = b""
     for e in (0x1201, 0x1202, 0x1203):
         luts += el(0x0028, e, b"OW", lut)
-    return image(bits=8, photometric="PALETTE COLOR", before_pixels=extra + luts)
+    return image(bits=allocated, stored=min(allocated, 8), photometric="PALETTE COLOR",
+                 before_pixels=extra + luts)
 
 
 case("palette-ok.dcm", palette(256, 256), may_load=True)
@@ -191,6 +192,9 @@ case("palette-lut-empty.dcm", palette(256, 0))
 case("palette-descriptor-65536.dcm", palette(0, 5))
 case("palette-first-beyond.dcm", palette(256, 256, first=60000), may_load=True)
 case("palette-bits-3.dcm", palette(256, 256, bits=3), may_load=True)
+# GDCM asserted on palette indices of other than 8 or 16 bits (fuzz-dicom).
+case("palette-bits-allocated-9.dcm", palette(256, 256, allocated=9))
+case("palette-without-luts.dcm", image(photometric="PALETTE COLOR"))
 # Frame index out of range (the good file has one frame).
 for f in ("1", "5", "2147483647"):
     case(f"frame-{f}-of-1.dcm", good, ["--frame", f])
