@@ -414,7 +414,8 @@ static const char html_style[]
       "#results tr[data-overlay]{cursor:pointer}#results tbody tr:hover{background:#eef4ff}"
       "tr.bad td{background:#fff0f0}.bar{background:#4a7bd0;height:.8em;display:inline-block}"
       "#confusion td{text-align:center;min-width:2.5em}#confusion td.diag{background:#e2f3e2}"
-      "#confusion td.off{background:#fbe3e3}.path{font-family:monospace;word-break:break-all}"
+      "#confusion td.off{background:#fbe3e3}.path{font-family:monospace;overflow-wrap:anywhere}"
+      "#results td.path{white-space:nowrap}.cards{display:flex;flex-wrap:wrap;gap:0 3em}"
       "#filters{margin:.5em 0}#filters label{margin-right:1em}"
       "#sheet{display:flex;flex-wrap:wrap;gap:8px}"
       "#sheet figure{margin:0;width:180px;cursor:pointer;font-size:12px}"
@@ -465,7 +466,7 @@ static const char html_script[]
 static void
 html_summary (GString *s, const Report *rep)
 {
-  g_string_append (s, "<h2>Summary</h2>\n<table id=\"summary\">\n");
+  g_string_append (s, "<div class=\"cards\">\n<section><h2>Summary</h2>\n<table id=\"summary\">\n");
   g_string_append_printf (s, "<tr><th>Images</th><td class=\"n\">%u</td></tr>\n", rep->n_images);
   g_string_append_printf (s,
                           "<tr><th>Result rows</th><td class=\"n\">%u</td></tr>\n"
@@ -498,10 +499,10 @@ html_summary (GString *s, const Report *rep)
                             "<tr><th>Pointing game hits</th><td class=\"n\">%u / %u (%.1f %%)</td>"
                             "</tr>\n",
                             rep->n_hits, rep->n_pointing, 100.0 * rep->n_hits / rep->n_pointing);
-  g_string_append (s, "</table>\n");
+  g_string_append (s, "</table></section>\n");
 
   g_string_append (s,
-                   "<h2>Top-1 class distribution</h2>\n<table id=\"distribution\">\n"
+                   "<section><h2>Top-1 class distribution</h2>\n<table id=\"distribution\">\n"
                    "<tr><th>Class</th><th class=\"n\">Images</th><th></th></tr>\n");
   guint most = 1;
   for (guint i = 0; i < rep->classes->len; i++)
@@ -521,12 +522,12 @@ html_summary (GString *s, const Report *rep)
                               "style=\"width:%upx\"></span></td></tr>\n",
                               n, 1 + 200 * n / most);
     }
-  g_string_append (s, "</table>\n");
+  g_string_append (s, "</table></section>\n");
 
   if (rep->means->len > 0)
     {
       g_string_append (s,
-                       "<h2>Mean statistics</h2>\n<table id=\"means\">\n"
+                       "<section><h2>Mean statistics</h2>\n<table id=\"means\">\n"
                        "<tr><th>Statistic</th><th class=\"n\">Mean</th>"
                        "<th class=\"n\">Rows</th></tr>\n");
       for (guint i = 0; i < rep->means->len; i++)
@@ -538,8 +539,9 @@ html_summary (GString *s, const Report *rep)
           g_string_append_printf (s, "</td><td class=\"n\">%s</td><td class=\"n\">%u</td></tr>\n",
                                   v, m->n);
         }
-      g_string_append (s, "</table>\n");
+      g_string_append (s, "</table></section>\n");
     }
+  g_string_append (s, "</div>\n");
 }
 
 /* Rows: true class; columns: top-1 class; over the labelled images. */
@@ -865,6 +867,7 @@ pdf_heading (Pdf *p, const char *text)
   p->y += pdf_text (p, MARGIN, p->y, CONTENT_W, "Sans Bold 12", text, PANGO_ELLIPSIZE_END) + 4;
 }
 
+/* A paragraph, wrapped (an error message can be long). */
 static void
 pdf_line (Pdf *p, const char *text)
 {
@@ -1008,8 +1011,8 @@ static const struct
   const char *title;
   double width;
 } pdf_columns[] = {
-  { "#", 22 },     { "Path", 150 }, { "Status", 36 }, { "Method", 48 },     { "Class", 60 },
-  { "Prob.", 36 }, { "Top-1", 60 }, { "Label", 50 },  { "Pointing", 49.2 },
+  { "#", 22 },     { "Path", 150 }, { "Status", 40 }, { "Method", 48 },     { "Class", 60 },
+  { "Prob.", 36 }, { "Top-1", 60 }, { "Label", 50 },  { "Pointing", 45.2 },
 };
 
 static void
@@ -1182,6 +1185,7 @@ pdf_render (const Report *rep, const char *dir, GError **error)
   cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR, "gaze-cli batch-report");
   Pdf p = { cairo_create (surface), NULL, MARGIN, 1 };
   p.layout = pango_cairo_create_layout (p.cr);
+  pango_layout_set_wrap (p.layout, PANGO_WRAP_WORD_CHAR);
   pdf_summary (&p, rep);
   pdf_confusion (&p, rep);
   pdf_errors (&p, rep);
