@@ -415,7 +415,9 @@ static const char html_style[]
       "tr.bad td{background:#fff0f0}.bar{background:#4a7bd0;height:.8em;display:inline-block}"
       "#confusion td{text-align:center;min-width:2.5em}#confusion td.diag{background:#e2f3e2}"
       "#confusion td.off{background:#fbe3e3}.path{font-family:monospace;overflow-wrap:anywhere}"
-      "#results td.path{white-space:nowrap}.cards{display:flex;flex-wrap:wrap;gap:0 3em}"
+      "#results td.path{white-space:nowrap}.scroll{max-height:32em;overflow:auto}"
+      "@media print{.scroll{max-height:none;overflow:visible}#filters{display:none}}"
+      "nav a{margin-right:1em}.cards{display:flex;flex-wrap:wrap;gap:0 3em}"
       "#filters{margin:.5em 0}#filters label{margin-right:1em}"
       "#sheet{display:flex;flex-wrap:wrap;gap:8px}"
       "#sheet figure{margin:0;width:180px;cursor:pointer;font-size:12px}"
@@ -466,7 +468,9 @@ static const char html_script[]
 static void
 html_summary (GString *s, const Report *rep)
 {
-  g_string_append (s, "<div class=\"cards\">\n<section><h2>Summary</h2>\n<table id=\"summary\">\n");
+  g_string_append (s,
+                   "<div class=\"cards\">\n<section><h2 id=\"s-summary\">Summary</h2>\n<table "
+                   "id=\"summary\">\n");
   g_string_append_printf (s, "<tr><th>Images</th><td class=\"n\">%u</td></tr>\n", rep->n_images);
   g_string_append_printf (s,
                           "<tr><th>Result rows</th><td class=\"n\">%u</td></tr>\n"
@@ -550,10 +554,11 @@ html_confusion (GString *s, const Report *rep)
 {
   if (rep->n_labelled == 0)
     return;
-  g_string_append (s,
-                   "<h2>Confusion matrix</h2>\n<p>Rows: the label; columns: the top-1 "
-                   "class; one count per labelled image.</p>\n<table id=\"confusion\">\n"
-                   "<tr><th>label \\ top-1</th>");
+  g_string_append (
+      s,
+      "<h2 id=\"s-confusion\">Confusion matrix</h2>\n<p>Rows: the label; columns: the top-1 "
+      "class; one count per labelled image.</p>\n<table id=\"confusion\">\n"
+      "<tr><th>label \\ top-1</th>");
   char buf[32];
   for (guint j = 0; j < rep->classes->len; j++)
     {
@@ -588,7 +593,7 @@ html_errors (GString *s, const Report *rep)
 {
   if (rep->n_error + rep->n_skipped == 0)
     return;
-  g_string_append (s, "<h2>Errors</h2>\n<ul class=\"errors\" id=\"errors\">\n");
+  g_string_append (s, "<h2 id=\"s-errors\">Errors</h2>\n<ul class=\"errors\" id=\"errors\">\n");
   for (guint i = 0; i < rep->rows->len; i++)
     {
       const Row *r = rep->rows->pdata[i];
@@ -627,11 +632,14 @@ tristate (int v, const char *yes, const char *no)
 static void
 html_table (GString *s, const Report *rep)
 {
-  g_string_append (s, "<h2>Results</h2>\n<p>Click a column to sort, a row to open its overlay.");
+  g_string_append (
+      s,
+      "<h2 id=\"s-results\">Results</h2>\n<p>Click a column to sort, a row to open its overlay.");
   if (rep->n_labelled > 0)
     g_string_append (s, " Misclassified images first.");
   g_string_append (s,
-                   "</p>\n<table id=\"results\">\n<thead><tr><th data-num>#</th><th>Path</th>"
+                   "</p>\n<div class=\"scroll\"><table id=\"results\">\n<thead><tr><th "
+                   "data-num>#</th><th>Path</th>"
                    "<th>Status</th><th>Method</th><th>Class</th><th data-num "
                    "class=\"n\">Probability</th><th>Top-1</th><th>Label</th>"
                    "<th>Correct</th><th data-num class=\"n\">Entropy</th><th data-num "
@@ -677,7 +685,7 @@ html_table (GString *s, const Report *rep)
       html_text (s, r->error);
       g_string_append (s, "</td></tr>\n");
     }
-  g_string_append (s, "</tbody>\n</table>\n");
+  g_string_append (s, "</tbody>\n</table></div>\n");
 }
 
 static void
@@ -686,7 +694,7 @@ html_sheet (GString *s, const Report *rep)
   guint n = 0;
   for (guint i = 0; i < rep->rows->len; i++)
     n += ((const Row *) rep->rows->pdata[i])->overlay != NULL;
-  g_string_append (s, "<h2>Contact sheet</h2>\n");
+  g_string_append (s, "<h2 id=\"s-sheet\">Contact sheet</h2>\n");
   if (n == 0)
     {
       g_string_append (s,
@@ -783,7 +791,14 @@ html_render (const Report *rep)
   g_string_append (s,
                    "</h1>\n<p>Made by <code>gaze-cli batch-report</code> from "
                    "<code>results.jsonl</code>; the overlays are the files of this "
-                   "folder.</p>\n");
+                   "folder.</p>\n<nav><a href=\"#s-summary\">Summary</a>");
+  if (rep->n_labelled > 0)
+    g_string_append (s, "<a href=\"#s-confusion\">Confusion matrix</a>");
+  if (rep->n_error + rep->n_skipped > 0)
+    g_string_append (s, "<a href=\"#s-errors\">Errors</a>");
+  g_string_append (s,
+                   "<a href=\"#s-results\">Results</a><a href=\"#s-sheet\">Contact "
+                   "sheet</a></nav>\n");
   html_summary (s, rep);
   html_confusion (s, rep);
   html_errors (s, rep);

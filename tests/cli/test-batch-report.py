@@ -13,6 +13,7 @@ import atexit
 import collections
 import csv
 import glob
+import html
 import html.parser
 import json
 import os
@@ -128,9 +129,9 @@ def check_references(out, page, text, what):
     ok(not re.search(r"(?i)\b(https?|ftp)://|//[a-z0-9.-]+\.[a-z]{2,}/", text)
        and not re.search(r"(?i)url\(", text),
        f"{what}: no network URL anywhere in the page")
-    files = [urllib.parse.unquote(r) for r in page.refs]
-    ok(files and all(not urllib.parse.urlsplit(r).scheme and not r.startswith("/")
-                     for r in page.refs)
+    refs = [r for r in page.refs if not r.startswith("#")]  # links within the page
+    files = [urllib.parse.unquote(r) for r in refs]
+    ok(files and all(not urllib.parse.urlsplit(r).scheme and not r.startswith("/") for r in refs)
        and all(os.path.isfile(os.path.join(out, f)) for f in files),
        f"{what}: every src/href/overlay is a relative path to a file of the folder",
        [f for f in files if not os.path.isfile(os.path.join(out, f))][:5])
@@ -194,19 +195,21 @@ images = subprocess.run(["pdfimages", "-list", os.path.join(out, "report.pdf")],
                         capture_output=True, text=True, timeout=60).stdout.splitlines()[2:]
 ok(len(images) == len(names), "report.pdf: one thumbnail per overlay", len(images))
 
-# ---- With labels: a manifest, some labels wrong on purpose --------------------
-man = os.path.join(cohort, "cohort.csv")
-truth = {}
+# ---- With labels and ROIs: generated scenes, some labels wrong on purpose ------
+sys.path.insert(0, os.path.join(root, "tools", "demo"))
+from cohort import write_cohort  # noqa: E402
+
+gen = os.path.join(tmp, "generated")
+entries = write_cohort(gen, 12)
+man = os.path.join(gen, "cohort.csv")
 with open(man, "w", newline="") as f:
     w = csv.writer(f)
-    w.writerow(["path", "label"])
-    for i, n in enumerate(names):
-        true = shape_of[n]
+    w.writerow(["path", "label", "roi"])
+    for i, (n, true, roi) in enumerate(entries):
         if i % 4 == 1:
             true = labels[(labels.index(true) + 1) % len(labels)]  # wrong on purpose
-        truth[n] = true
-        w.writerow([n, true])
-    w.writerow(["broken.png", "star"])
+        w.writerow([n, true, ",".join(str(v) for v in roi)])
+    w.writerow(["missing.png", "star", ""])  # an error row
 lab_out = os.path.join(tmp, "labelled")
 rc, _, err = run("batch", "--model", model, "--out", lab_out, "--threads", "1", "--quiet",
                  "--no-report", man)
@@ -226,7 +229,7 @@ for r in lrows:
 lpage, ltext = parse(lab_out)
 got = {k: int(v) for k, v in lpage.confusion.items()}
 ok(got and {k: v for k, v in got.items() if v} == dict(expected)
-   and sum(got.values()) == len(names),
+   and sum(got.values()) == len(entries),
    "the confusion matrix equals the one computed from results.jsonl", (got, dict(expected)))
 wrong = [r["path"] for r in lrows if r.get("correct") is False]
 ok(wrong and lpage.rows[:len(wrong)] == wrong, "misclassified images first in the table",
@@ -234,10 +237,14 @@ ok(wrong and lpage.rows[:len(wrong)] == wrong, "misclassified images first in th
 ok([f["data-path"] for f in lpage.figures][:len(wrong)] == wrong
    and all(f.get("data-correct") == "0" for f in lpage.figures[:len(wrong)]),
    "… and first in the contact sheet")
+hits = {r["path"]: r["pointing_hit"] for r in lrows if r["status"] == "ok"}
+ok(len(lpage.figures) == len(entries) and None not in hits.values()
+   and all(f.get("data-hit") == str(int(hits[f["data-path"]])) for f in lpage.figures),
+   "with ROIs each figure carries its pointing hit or miss for the filter")
 check_references(lab_out, lpage, ltext, "labelled report.html")
 _, _, lptext = pdf_text(os.path.join(lab_out, "report.pdf"))
 acc = sum(1 for (t, p), n in expected.items() if t == p for _ in range(n))
-ok(f"Top-1 accuracy: {acc} / {len(names)} labelled images" in " ".join(lptext.split())
+ok(f"Top-1 accuracy: {acc} / {len(entries)} labelled images" in " ".join(lptext.split())
    and "Confusion matrix" in lptext, "report.pdf: accuracy and the confusion matrix", lptext[:800])
 
 rc, _, err = run("batch-report", os.path.join(tmp, "nowhere"))
@@ -275,6 +282,55 @@ else:
         # the page's Content-Security-Policy. Without them the count is 0.
         yellow = (px[..., 0] > 150) & (px[..., 1] > 150) & (px[..., 2] < 80)
         ok(yellow.sum() > 500, "… with the overlays of the contact sheet", int(yellow.sum()))
+
+    # The page's script: a copy with a probe appended sorts by probability
+    # (a header click), filters the sheet (probability ≥ 0.9, misclassified
+    # only) and leaves what it sees in the DOM that --dump-dom prints.
+    probe = os.path.join(lab_out, "probe.html")
+    with open(os.path.join(lab_out, "report.html"), encoding="utf-8") as f:
+        page_text = f.read()
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write(page_text.replace("</body>", """<script>
+var t = document.getElementById('results');
+t.tHead.rows[0].cells[5].click();
+var probs = Array.prototype.map.call(t.tBodies[0].rows, function (r) { return r.cells[5].dataset.v; });
+function shown() {
+  return Array.prototype.filter.call(document.querySelectorAll('#sheet figure'),
+    function (f) { return f.style.display !== 'none'; }).map(function (f) { return f.dataset.path; });
+}
+var all = shown();
+document.getElementById('f-pmin').value = '0.9';
+document.getElementById('filters').dispatchEvent(new Event('input'));
+var high = shown();
+document.getElementById('f-pmin').value = '0';
+document.getElementById('f-correct').value = '0';
+document.getElementById('filters').dispatchEvent(new Event('input'));
+var p = document.createElement('pre');
+p.id = 'probe';
+p.textContent = JSON.stringify({probs: probs, all: all, high: high, wrong: shown()});
+document.body.appendChild(p);
+</script></body>"""))
+    args = [a for a in args if not a.startswith(("--screenshot", "--window-size", "file:"))]
+    args += ["--dump-dom", "file://" + urllib.parse.quote(probe)]
+    try:
+        p = subprocess.run(args, capture_output=True, text=True, timeout=180, env=env)
+        m = re.search(r'<pre id="probe">(.*?)</pre>', p.stdout, re.S)
+        seen = json.loads(html.unescape(m.group(1))) if m else None
+        diag = p.stdout[-300:] + p.stderr[-300:]
+    except subprocess.TimeoutExpired as e:
+        seen, diag = None, f"chromium did not finish in {e.timeout} s"
+    ok(seen is not None, "the page's script runs in Chromium", diag)
+    if seen is not None:
+        numbers = [float(v) for v in seen["probs"] if v != ""]
+        ok(numbers == sorted(numbers) and len(numbers) == len(entries)
+           and seen["probs"][len(numbers):] == [""] * (len(lrows) - len(numbers)),
+           "a header click sorts by probability (rows without one last)", seen["probs"])
+        ok(sorted(seen["all"]) == sorted(r["path"] for r in lrows if r.get("overlay"))
+           and sorted(seen["high"]) == sorted(r["path"] for r in lrows
+                                              if r.get("overlay") and r["probability"] >= 0.9)
+           and sorted(seen["wrong"]) == sorted(wrong),
+           "the contact sheet filters: probability range, misclassified only",
+           (seen, wrong))
 
 print("TAP version 13")
 print(f"1..{len(results)}")
