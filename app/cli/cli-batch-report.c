@@ -966,7 +966,7 @@ pdf_confusion (Pdf *p, const Report *rep)
   if (rep->n_labelled == 0)
     return;
   guint n = rep->classes->len;
-  double head = 80, cell = MIN (40.0, (CONTENT_W - head) / MAX (n, 1u)), row = 13;
+  double head = 80, cell = MIN (56.0, (CONTENT_W - head) / MAX (n, 1u)), row = 13;
   pdf_heading (p, "Confusion matrix (rows: label, columns: top-1 class)");
   pdf_need (p, row * (n + 1));
   char buf[32];
@@ -1026,8 +1026,8 @@ static const struct
   const char *title;
   double width;
 } pdf_columns[] = {
-  { "#", 22 },     { "Path", 150 }, { "Status", 40 }, { "Method", 48 },     { "Class", 60 },
-  { "Prob.", 36 }, { "Top-1", 60 }, { "Label", 50 },  { "Pointing", 45.2 },
+  { "#", 22 },     { "Path", 144 }, { "Status", 40 }, { "Method", 48 },     { "Class", 60 },
+  { "Prob.", 36 }, { "Top-1", 60 }, { "Label", 50 },  { "Pointing", 51.2 },
 };
 
 static void
