@@ -375,6 +375,17 @@ lookup_count (GHashTable *t, guint64 key)
   return (guint) GPOINTER_TO_SIZE (g_hash_table_lookup (t, GSIZE_TO_POINTER (key)));
 }
 
+/* The largest count of the top-1 distribution (0: no image has a prediction). */
+static guint
+most_predicted (const Report *rep)
+{
+  guint most = 0;
+  for (guint i = 0; i < rep->classes->len; i++)
+    most = MAX (
+        most, lookup_count (rep->predicted_count, (guint64) g_array_index (rep->classes, int, i)));
+  return most;
+}
+
 static char *
 format_number (double v)
 {
@@ -505,13 +516,11 @@ html_summary (GString *s, const Report *rep)
                             rep->n_hits, rep->n_pointing, 100.0 * rep->n_hits / rep->n_pointing);
   g_string_append (s, "</table></section>\n");
 
-  g_string_append (s,
-                   "<section><h2>Top-1 class distribution</h2>\n<table id=\"distribution\">\n"
-                   "<tr><th>Class</th><th class=\"n\">Images</th><th></th></tr>\n");
-  guint most = 1;
-  for (guint i = 0; i < rep->classes->len; i++)
-    most = MAX (
-        most, lookup_count (rep->predicted_count, (guint64) g_array_index (rep->classes, int, i)));
+  guint most = most_predicted (rep);
+  if (most > 0)
+    g_string_append (s,
+                     "<section><h2>Top-1 class distribution</h2>\n<table id=\"distribution\">\n"
+                     "<tr><th>Class</th><th class=\"n\">Images</th><th></th></tr>\n");
   for (guint i = 0; i < rep->classes->len; i++)
     {
       int c = g_array_index (rep->classes, int, i);
@@ -526,7 +535,8 @@ html_summary (GString *s, const Report *rep)
                               "style=\"width:%upx\"></span></td></tr>\n",
                               n, 1 + 200 * n / most);
     }
-  g_string_append (s, "</table></section>\n");
+  if (most > 0)
+    g_string_append (s, "</table></section>\n");
 
   if (rep->means->len > 0)
     {
@@ -922,11 +932,9 @@ pdf_summary (Pdf *p, const Report *rep)
       pdf_line (p, t);
     }
 
-  pdf_heading (p, "Top-1 class distribution (images)");
-  guint most = 1;
-  for (guint i = 0; i < rep->classes->len; i++)
-    most = MAX (
-        most, lookup_count (rep->predicted_count, (guint64) g_array_index (rep->classes, int, i)));
+  guint most = most_predicted (rep);
+  if (most > 0)
+    pdf_heading (p, "Top-1 class distribution (images)");
   char buf[32];
   for (guint i = 0; i < rep->classes->len; i++)
     {
