@@ -22,6 +22,9 @@ GAZE_TEST_PACKAGES=(
   # issue 18: tests/cli/test-slurm.py runs tools/slurm/ on a private single-node
   # Slurm with its own munged; tests/style checks tools/slurm/ with shellcheck.
   slurmctld slurmd slurm-client munge shellcheck
+  # issue 18: tests/cli/test-batch-report.py reads report.pdf with pdfinfo, pdftotext,
+  # pdfimages and renders report.html in headless Chromium.
+  poppler-utils chromium
 )
 
 # Maintenance tools that no test runs: tests/image/gen-colormaps.py (matplotlib's

@@ -36,6 +36,7 @@
 
 #include <glib/gstdio.h>
 
+#include "cli-batch-report.h"
 #include "cli-explain.h"
 #include "cli-options.h"
 #include "gaze-cli.h"
@@ -78,6 +79,7 @@ typedef struct
   double alpha;
   gboolean quiet;
   gboolean no_prefetch;
+  gboolean no_report;
 
   GzMethod methods[MAX_METHODS];
   int n_methods;
@@ -1043,6 +1045,8 @@ gz_cli_batch (int argc, char **argv)
       "Decode each image only when the previous one is done (default: one ahead, in a "
       "second thread)",
       NULL },
+    { "no-report", 0, 0, G_OPTION_ARG_NONE, &a.no_report,
+      "Write no DIR/report.html and DIR/report.pdf (see 'gaze-cli batch-report')", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, "No progress on stderr", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
@@ -1063,7 +1067,8 @@ gz_cli_batch (int argc, char **argv)
       "maximum in image pixels), entropy (of the map as a distribution, divided by its\n"
       "maximum: 0 = one pixel, 1 = uniform), roi_energy (share of the map inside the roi),\n"
       "pointing_hit (the peak inside the roi), overlay and map (files in DIR), timings.\n"
-      "A file that cannot be read is a row with its error.\n"
+      "A file that cannot be read is a row with its error. At the end, DIR/report.html\n"
+      "and DIR/report.pdf show the table (see 'gaze-cli batch-report').\n"
       "Rerunning skips the images done (DIR/done/ records them with their settings);\n"
       "Ctrl+C drops the current image and writes the tables. --force redoes everything.\n"
       "Exit status: 0 when every image has its rows, 1 on a model or output folder that\n"
@@ -1258,7 +1263,8 @@ gz_cli_batch (int argc, char **argv)
   if (status == 0)
     {
       g_autoptr (GError) e = NULL;
-      if (!write_tables (a.out, rows, n_sel, &e))
+      if (!write_tables (a.out, rows, n_sel, &e)
+          || (!a.no_report && !gz_cli_batch_report_write (a.out, &e)))
         {
           g_propagate_error (&error, g_steal_pointer (&e));
           status = 1;
@@ -1356,10 +1362,12 @@ int
 gz_cli_batch_merge (int argc, char **argv)
 {
   char *out = NULL;
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, no_report = FALSE;
   g_auto (GStrv) rest = NULL;
   const GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The merged folder (made when missing)", "DIR" },
+    { "no-report", 0, 0, G_OPTION_ARG_NONE, &no_report,
+      "Write no DIR/report.html and DIR/report.pdf", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No summary on stderr", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, NULL, NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
@@ -1369,7 +1377,8 @@ gz_cli_batch_merge (int argc, char **argv)
       ctx,
       "Join the output folders of 'gaze-cli batch --shard I/N' runs into one: their\n"
       "overlays, maps and records, and the results table a single run would have\n"
-      "written (rows sorted by relative path). The shards must share their settings.");
+      "written (rows sorted by relative path), and its report (report.html, report.pdf).\n"
+      "The shards must share their settings.");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) all = g_ptr_array_new_with_free_func ((GDestroyNotify) merged_free);
@@ -1484,7 +1493,8 @@ gz_cli_batch_merge (int argc, char **argv)
         }
       rows[n++] = r;
     }
-  if (!write_tables (out, rows, n, &error))
+  if (!write_tables (out, rows, n, &error)
+      || (!no_report && !gz_cli_batch_report_write (out, &error)))
     goto fail;
   if (!quiet)
     fprintf (stderr, MERGE_PREFIX "%u images from %u folders; results in %s/results.csv\n", n,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli-batch-report.h"
 #include "gaze-cli.h"
 #include "gaze-engine.h"
 
@@ -27,6 +28,7 @@ static const Subcommand subcommands[] = {
   /* issue 18: cohorts */
   { "batch", gz_cli_batch, "Explain a folder or manifest of images: overlays and one table" },
   { "batch-merge", gz_cli_batch_merge, "Join the output folders of 'batch --shard' runs" },
+  { "batch-report", gz_cli_batch_report, "Write a batch folder's report.html and report.pdf" },
   /* issue 16: faithfulness metrics (cli-metrics.c) */
   { "metrics", gz_cli_metrics, "Faithfulness of a map: deletion/insertion AUC, Average Drop" },
   { NULL, NULL, NULL },
@@ -48,7 +50,7 @@ print_usage (FILE *out)
 {
   fprintf (out, "Usage: gaze-cli COMMAND [OPTION…]\n\nCommands:\n");
   for (const Subcommand *c = subcommands; c->name != NULL; c++)
-    fprintf (out, "  %-10s %s\n", c->name, c->summary);
+    fprintf (out, "  %-12s %s\n", c->name, c->summary);
   fprintf (out, "\nRun 'gaze-cli COMMAND --help' for a command's options.\n");
 }
 

@@ -139,7 +139,7 @@ for r in good:
     ok(0 <= r["peak"][0] < size[0] and 0 <= r["peak"][1] < size[1],
        f"{r['path']}: the peak lies in the image", r["peak"])
 left = [n for n in glob.glob(os.path.join(single, "**", "*"), recursive=True)
-        if os.path.isfile(n) and not n.endswith((".png", ".npy", ".json", ".jsonl", ".csv"))]
+        if os.path.isfile(n) and not n.endswith((".png", ".npy", ".json", ".jsonl", ".csv", ".html", ".pdf"))]
 ok(not left, "no temporary file is left", left)
 
 # ---- Resuming ---------------------------------------------------------------
