@@ -112,8 +112,8 @@ extern "C"
     void *imputed_data;
   } GzRoadOptions;
 
-#define GZ_ROAD_OPTIONS_INIT                                      \
-  {                                                               \
+#define GZ_ROAD_OPTIONS_INIT                                       \
+  {                                                                \
     9, { 10, 20, 30, 40, 50, 60, 70, 80, 90 }, 0.01, 0, NULL, NULL \
   }
 

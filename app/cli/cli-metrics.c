@@ -98,8 +98,8 @@ save_imputed (bool lerf, int index, const float *image, void *data)
   GzTensor t = *sink->input;
   t.data = (void *) image;
   t.owns_data = false;
-  g_autofree char *name = g_strdup_printf ("road-%s-%g.npy", lerf ? "lerf" : "morf",
-                                           sink->road->percentiles[index]);
+  g_autofree char *name
+      = g_strdup_printf ("road-%s-%g.npy", lerf ? "lerf" : "morf", sink->road->percentiles[index]);
   g_autofree char *path = g_build_filename (sink->dir, name, NULL);
   gz_npy_write (path, &t, &sink->err);
 }
@@ -272,8 +272,7 @@ gz_cli_metrics (int argc, char **argv)
     { "road-percentiles", 0, 0, G_OPTION_ARG_STRING, &road_percentiles,
       "ROAD: the shares of pixels removed, in % (default 10,20,30,40,50,60,70,80,90)", "LIST" },
     { "road-noise", 0, 0, G_OPTION_ARG_DOUBLE, &road_noise,
-      "ROAD: std of the imputation noise in the normalised input (default 0.01; 0: none)",
-      "STD" },
+      "ROAD: std of the imputation noise in the normalised input (default 0.01; 0: none)", "STD" },
     { "road-seed", 0, 0, G_OPTION_ARG_INT64, &road_seed, "ROAD: seed of the noise (default 0)",
       "N" },
     { "road-save-imputed", 0, 0, G_OPTION_ARG_FILENAME, &road_save,
@@ -436,8 +435,7 @@ gz_cli_metrics (int argc, char **argv)
           ro.imputed_data = &sink;
         }
       mo.progress_data = (void *) "ROAD";
-      if (gz_metric_road (m.model, input, ex->map, ex->class_index, &mo, &ro, &road, &err)
-          != GZ_OK)
+      if (gz_metric_road (m.model, input, ex->map, ex->class_index, &mo, &ro, &road, &err) != GZ_OK)
         goto engine_fail;
       if (sink.err.code != GZ_OK)
         {

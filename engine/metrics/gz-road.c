@@ -40,8 +40,8 @@
  * (the lower triangle of the system), the last four follow it. */
 static const int NB_DY[8] = { -1, -1, -1, 0, 0, 1, 1, 1 };
 static const int NB_DX[8] = { -1, 0, 1, -1, 1, -1, 0, 1 };
-static const double NB_W[8] = { 1.0 / 12, 1.0 / 6, 1.0 / 12, 1.0 / 6,
-                                1.0 / 6,  1.0 / 12, 1.0 / 6, 1.0 / 12 };
+static const double NB_W[8]
+    = { 1.0 / 12, 1.0 / 6, 1.0 / 12, 1.0 / 6, 1.0 / 6, 1.0 / 12, 1.0 / 6, 1.0 / 12 };
 
 /* SSOR relaxation, measured on the 18 ROAD masks of the seeded resnet18's
  * Grad-CAM (224×224): ω = 1.0 needed 73…340 CG iterations, 1.5 44…200,
@@ -91,8 +91,7 @@ system_build (RoadSystem *s, const uint8_t *removed, int64_t h, int64_t w)
   s->nb = malloc ((size_t) (n > 0 ? n : 1) * 8 * sizeof *s->nb);
   s->diag = malloc ((size_t) (n > 0 ? n : 1) * sizeof *s->diag);
   s->inv_diag = malloc ((size_t) (n > 0 ? n : 1) * sizeof *s->inv_diag);
-  if (index == NULL || s->pixel == NULL || s->nb == NULL || s->diag == NULL
-      || s->inv_diag == NULL)
+  if (index == NULL || s->pixel == NULL || s->nb == NULL || s->diag == NULL || s->inv_diag == NULL)
     {
       free (index);
       system_clear (s);
@@ -215,8 +214,8 @@ solve_channel (const RoadSystem *s, float *plane, double noise, uint64_t seed)
   double *work = calloc ((size_t) len * 6, sizeof *work);
   if (work == NULL)
     return false;
-  double *x = work, *r = work + len, *z = work + 2 * len, *p = work + 3 * len,
-         *q = work + 4 * len, *b = work + 5 * len;
+  double *x = work, *r = work + len, *z = work + 2 * len, *p = work + 3 * len, *q = work + 4 * len,
+         *b = work + 5 * len;
   for (int64_t k = 0; k < n; k++)
     {
       int64_t y0 = s->pixel[k] / w, x0 = s->pixel[k] % w;

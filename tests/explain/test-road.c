@@ -97,7 +97,8 @@ test_ramp_interior (void)
         in[y * W + x] = 0.3f * (float) x - 0.7f * (float) y + 1.5f;
         in[H * W + y * W + x] = -0.2f * (float) x + 0.05f * (float) y - 2.0f;
         /* A block and a diagonal line, none of it on the border. */
-        removed[y * W + x] = (y >= 3 && y <= 8 && x >= 4 && x <= 11) || (x == y + 2 && y >= 1 && y <= 9);
+        removed[y * W + x]
+            = (y >= 3 && y <= 8 && x >= 4 && x <= 11) || (x == y + 2 && y >= 1 && y <= 9);
       }
   GzError err = { 0 };
   g_assert_cmpint (gz_metric_road_impute (in, C, H, W, removed, 0.0, 0, out, &err), ==, GZ_OK);
