@@ -87,6 +87,66 @@ extern "C"
                                  int class_index, const GzMetricOptions *options, GzConfidence *out,
                                  GzError *err);
 
+  /* ROAD, RemOve And Debias (Rong, Leemann, Borisov, Kasneci and Kasneci,
+   * "A Consistent and Efficient Evaluation Strategy for Attribution
+   * Methods", ICML 2022), as pytorch-grad-cam's ROADCombined: at each
+   * percentile p (the share of pixels removed, in %), MoRF removes the pixels
+   * whose map value is ≥ the (100 − p)-th percentile of the map, LeRF those
+   * ≤ the p-th (numpy's linear percentile; NaN counts as lowest). The removed
+   * pixels are filled by noisy linear imputation (gz_metric_road_impute) and
+   * the class probability of the imputed image is the score. */
+#define GZ_ROAD_MAX_PERCENTILES 99
+
+  /* Called with each imputed image (C·H·W floats, valid during the call);
+   * lerf false for MoRF; index into the percentiles. */
+  typedef void (*GzRoadImageFn) (bool lerf, int index, const float *image, void *user_data);
+
+  typedef struct
+  {
+    int n_percentiles; /* 1…GZ_ROAD_MAX_PERCENTILES (default 9) */
+    double percentiles[GZ_ROAD_MAX_PERCENTILES]; /* in (0, 100), default 10, 20, …, 90 */
+    double noise; /* std of the Gaussian noise added to the imputed values, in the
+                     normalised input space (default 0.01, the paper's); 0: none */
+    uint64_t seed; /* of the noise (default 0): equal seeds give equal images */
+    GzRoadImageFn imputed; /* optional: sees every imputed image */
+    void *imputed_data;
+  } GzRoadOptions;
+
+#define GZ_ROAD_OPTIONS_INIT                                       \
+  {                                                                \
+    9, { 10, 20, 30, 40, 50, 60, 70, 80, 90 }, 0.01, 0, NULL, NULL \
+  }
+
+  typedef struct
+  {
+    double y; /* the class probability on the input */
+    double morf[GZ_ROAD_MAX_PERCENTILES]; /* probability with the top p % imputed */
+    double lerf[GZ_ROAD_MAX_PERCENTILES]; /* probability with the bottom p % imputed */
+    /* Means over the percentiles of (probability − y), as pytorch-grad-cam's
+     * ROADMostRelevantFirstAverage / ROADLeastRelevantFirstAverage: MoRF low
+     * (a large drop) and LeRF high are faithful. */
+    double morf_mean, lerf_mean;
+    double combined; /* (lerf_mean − morf_mean) / 2: ROADCombined; higher is better */
+  } GzRoad;
+
+  GzStatus gz_metric_road (const GzModel *model, const GzTensor *input, const GzTensor *map,
+                           int class_index, const GzMetricOptions *options,
+                           const GzRoadOptions *road, GzRoad *out, GzError *err);
+
+  /* Noisy linear imputation (ROAD, section 4): every removed pixel (removed[p]
+   * nonzero, p = y·w + x) becomes the weighted mean of its neighbours inside
+   * the image, weight 1/6 for the 4 direct and 1/12 for the 4 diagonal ones,
+   * divided by the sum of the weights present (fewer at the border); one
+   * sparse linear system per channel over all removed pixels, the kept pixels
+   * as boundary values, solved by SSOR-preconditioned conjugate gradients to a
+   * relative residual of 1e-10. Then Gaussian noise of std `noise` (seeded) is
+   * added to the removed pixels. With no kept pixel at all, the removed
+   * pixels are 0 (the mean colour) plus noise. in and out: C·H·W floats (may
+   * be the same buffer). */
+  GzStatus gz_metric_road_impute (const float *in, int64_t c, int64_t h, int64_t w,
+                                  const uint8_t *removed, double noise, uint64_t seed, float *out,
+                                  GzError *err);
+
   /* The trapezoid area under y_0…y_n at x_i = i/n (n ≥ 1). */
   double gz_metric_auc (const double *y, int n);
 

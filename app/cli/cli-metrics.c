@@ -4,13 +4,16 @@
  * Explains the class with the method (as `gaze-cli explain`), then runs the
  * faithfulness metrics of engine/gaze-metrics.h on the normalised map at
  * input resolution, in the preprocessed input space: deletion and insertion
- * curves with their AUC, Average Drop and Increase in Confidence. --plot
- * draws both curves with Cairo (SVG or PNG, written atomically).
+ * curves with their AUC, Average Drop and Increase in Confidence, ROAD
+ * (--metric road: MoRF, LeRF and their combination at percentiles, with
+ * noisy linear imputation). --plot draws both curves with Cairo (SVG or PNG,
+ * written atomically).
  */
 #include "config.h"
 
 #include <cairo-svg.h>
 #include <cairo.h>
+#include <errno.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +57,61 @@ parse_metrics (const char *spec, unsigned *out)
         return FALSE;
     }
   return *out != 0;
+}
+
+/* "10,20,…" → percentages of pixels removed, each in (0, 100). */
+static gboolean
+parse_percentiles (const char *spec, GzRoadOptions *ro)
+{
+  if (spec == NULL)
+    return TRUE;
+  g_auto (GStrv) parts = g_strsplit (spec, ",", -1);
+  int n = 0;
+  for (char **p = parts; *p != NULL; p++)
+    {
+      char *end = NULL;
+      double v = g_ascii_strtod (*p, &end);
+      if (end == *p || *end != '\0' || !(v > 0 && v < 100) || n >= GZ_ROAD_MAX_PERCENTILES)
+        return FALSE;
+      ro->percentiles[n++] = v;
+    }
+  ro->n_percentiles = n;
+  return n > 0;
+}
+
+/* --road-save-imputed: DIR/road-morf-P.npy, DIR/road-lerf-P.npy ([1,C,H,W]
+ * float32, the images ROAD scored). */
+typedef struct
+{
+  const char *dir;
+  const GzRoadOptions *road;
+  const GzTensor *input;
+  GzError err;
+} ImputedSink;
+
+static void
+save_imputed (bool lerf, int index, const float *image, void *data)
+{
+  ImputedSink *sink = data;
+  if (sink->err.code != GZ_OK)
+    return;
+  GzTensor t = *sink->input;
+  t.data = (void *) image;
+  t.owns_data = false;
+  g_autofree char *name
+      = g_strdup_printf ("road-%s-%g.npy", lerf ? "lerf" : "morf", sink->road->percentiles[index]);
+  g_autofree char *path = g_build_filename (sink->dir, name, NULL);
+  gz_npy_write (path, &t, &sink->err);
+}
+
+static void
+add_array (JsonBuilder *b, const char *name, const double *v, int n)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (int i = 0; i < n; i++)
+    json_builder_add_double_value (b, v[i]);
+  json_builder_end_array (b);
 }
 
 static bool
@@ -194,6 +252,9 @@ gz_cli_metrics (int argc, char **argv)
   GzCliOptions opts;
   gz_cli_options_init (&opts);
   char *method_name = NULL, *layer = NULL, *metric_spec = NULL, *plot = NULL;
+  char *road_percentiles = NULL, *road_save = NULL;
+  double road_noise = 0.01;
+  gint64 road_seed = 0;
   int class_index = -1, steps = 50, batch_size = 0;
   gboolean negative = FALSE, quiet = FALSE;
   g_auto (GStrv) rest = NULL;
@@ -206,9 +267,16 @@ gz_cli_metrics (int argc, char **argv)
       "Single-output (sigmoid) models: the negative class", NULL },
     { "layer", 'l', 0, G_OPTION_ARG_STRING, &layer, "The layer (default: auto)", "NAME|auto" },
     { "metric", 0, 0, G_OPTION_ARG_STRING, &metric_spec,
-      "Comma-separated: deletion, insertion, drop (default: all three); road is not "
-      "implemented yet",
+      "Comma-separated: deletion, insertion, road, drop (default: deletion, insertion, drop)",
       "LIST" },
+    { "road-percentiles", 0, 0, G_OPTION_ARG_STRING, &road_percentiles,
+      "ROAD: the shares of pixels removed, in % (default 10,20,30,40,50,60,70,80,90)", "LIST" },
+    { "road-noise", 0, 0, G_OPTION_ARG_DOUBLE, &road_noise,
+      "ROAD: std of the imputation noise in the normalised input (default 0.01; 0: none)", "STD" },
+    { "road-seed", 0, 0, G_OPTION_ARG_INT64, &road_seed, "ROAD: seed of the noise (default 0)",
+      "N" },
+    { "road-save-imputed", 0, 0, G_OPTION_ARG_FILENAME, &road_save,
+      "ROAD: write the imputed images to DIR/road-{morf,lerf}-P.npy", "DIR" },
     { "steps", 0, 0, G_OPTION_ARG_INT, &steps,
       "Deletion/insertion steps: the curves have N+1 points (default 50)", "N" },
     { "batch-size", 0, 0, G_OPTION_ARG_INT, &batch_size, "Forwards per batch (default: automatic)",
@@ -224,12 +292,15 @@ gz_cli_metrics (int argc, char **argv)
       ctx,
       "Faithfulness of an explanation map: deletion and insertion curves and their AUC\n"
       "(Petsiuk et al. 2018), Average Drop and Increase in Confidence (Chattopadhay et al.\n"
-      "2018). All in the preprocessed input space; conventions in the manual page.");
+      "2018), ROAD (Rong et al. 2022). All in the preprocessed input space; conventions in\n"
+      "the manual page.");
   g_option_context_set_description (
       ctx,
       "With --json, prints one object with the keys deletion_auc, insertion_auc,\n"
-      "deletion_curve, insertion_curve, average_drop, increase_in_confidence\n"
-      "(those of the metrics asked for), class, method, layer, steps.\n"
+      "deletion_curve, insertion_curve, average_drop, increase_in_confidence,\n"
+      "road_morf, road_lerf, road_combined, road_percentiles, road_morf_curve,\n"
+      "road_lerf_curve, road_probability (those of the metrics asked for), class,\n"
+      "method, layer, steps.\n"
       "Exit status: 0 on success, 1 on bad input, 2 on a usage error.");
   gz_cli_options_add (ctx, &opts);
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -244,6 +315,9 @@ gz_cli_metrics (int argc, char **argv)
   GzError err = { 0 };
   GzMethod method = GZ_METHOD_GRADCAM;
   unsigned which = 0;
+  GzRoadOptions ro = GZ_ROAD_OPTIONS_INIT;
+  GzRoad road = { 0 };
+  ImputedSink sink = { 0 };
 
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -263,8 +337,12 @@ gz_cli_metrics (int argc, char **argv)
     usage = "--method: unknown method (see 'gaze-cli explain --help')";
   else if (!parse_metrics (metric_spec, &which))
     usage = "--metric: expected a comma-separated list of deletion, insertion, road, drop";
-  else if (which & M_ROAD)
-    usage = "--metric road: ROAD is not implemented yet";
+  else if (!parse_percentiles (road_percentiles, &ro))
+    usage = "--road-percentiles: expected a comma-separated list of numbers in (0, 100)";
+  else if (!(road_noise >= 0 && road_noise <= 1000))
+    usage = "--road-noise must be between 0 and 1000";
+  else if (road_seed < 0)
+    usage = "--road-seed must not be negative";
   else if (steps < 1 || steps > 100000)
     usage = "--steps must be between 1 and 100000";
   else if (batch_size < 0 || batch_size > 4096)
@@ -338,6 +416,34 @@ gz_cli_metrics (int argc, char **argv)
           != GZ_OK)
         goto engine_fail;
     }
+  if (which & M_ROAD)
+    {
+      ro.noise = road_noise;
+      ro.seed = (uint64_t) road_seed;
+      if (road_save != NULL)
+        {
+          if (g_mkdir_with_parents (road_save, 0755) != 0)
+            {
+              g_set_error (&error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s",
+                           road_save, g_strerror (errno));
+              goto fail;
+            }
+          sink.dir = road_save;
+          sink.road = &ro;
+          sink.input = input;
+          ro.imputed = save_imputed;
+          ro.imputed_data = &sink;
+        }
+      mo.progress_data = (void *) "ROAD";
+      if (gz_metric_road (m.model, input, ex->map, ex->class_index, &mo, &ro, &road, &err) != GZ_OK)
+        goto engine_fail;
+      if (sink.err.code != GZ_OK)
+        {
+          gz_cli_fail (PREFIX, sink.err.message);
+          status = 1;
+          goto out;
+        }
+    }
   double metrics_ms = (double) g_get_monotonic_time () / 1000.0 - t0;
   if (plot != NULL && !write_plot (plot, del, ins, steps, del_auc, ins_auc, &error))
     goto fail;
@@ -379,6 +485,22 @@ gz_cli_metrics (int argc, char **argv)
           json_builder_set_member_name (b, "confidence_change");
           json_builder_add_double_value (b, conf.confidence_change);
         }
+      if (which & M_ROAD)
+        {
+          json_builder_set_member_name (b, "road_morf");
+          json_builder_add_double_value (b, road.morf_mean);
+          json_builder_set_member_name (b, "road_lerf");
+          json_builder_add_double_value (b, road.lerf_mean);
+          json_builder_set_member_name (b, "road_combined");
+          json_builder_add_double_value (b, road.combined);
+          add_array (b, "road_percentiles", ro.percentiles, ro.n_percentiles);
+          add_array (b, "road_morf_curve", road.morf, ro.n_percentiles);
+          add_array (b, "road_lerf_curve", road.lerf, ro.n_percentiles);
+          json_builder_set_member_name (b, "road_probability");
+          json_builder_add_double_value (b, road.y);
+          json_builder_set_member_name (b, "road_noise");
+          json_builder_add_double_value (b, ro.noise);
+        }
       json_builder_set_member_name (b, "metrics_ms");
       json_builder_add_double_value (b, metrics_ms);
       json_builder_end_object (b);
@@ -400,6 +522,10 @@ gz_cli_metrics (int argc, char **argv)
         printf (
             "  confidence y %.4f, on image × map %.4f: average drop %.2f %%, increase %.0f %%\n",
             conf.y, conf.o, conf.average_drop, conf.increase_in_confidence);
+      if (which & M_ROAD)
+        printf ("  ROAD       MoRF %+.4f (lower is better), LeRF %+.4f (higher is better),\n"
+                "             combined %+.4f (higher is better; %d percentiles, noise %g)\n",
+                road.morf_mean, road.lerf_mean, road.combined, ro.n_percentiles, ro.noise);
       printf ("  time       %.1f ms\n", metrics_ms);
       if (plot != NULL)
         printf ("  wrote      %s\n", plot);
@@ -426,5 +552,7 @@ out:
   g_free (layer);
   g_free (metric_spec);
   g_free (plot);
+  g_free (road_percentiles);
+  g_free (road_save);
   return status;
 }
