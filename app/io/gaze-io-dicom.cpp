@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include <gdcmAttribute.h>
 #include <gdcmDataSet.h>
 #include <gdcmFileMetaInformation.h>
 #include <gdcmImage.h>
@@ -277,6 +278,27 @@ pre_check (Input &in, const char *what, GError **error)
       g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT,
                    "%s: malformed DICOM: Frame Increment Pointer without Number of Frames", what);
       return false;
+    }
+  /* PixelFormat::SetSamplesPerPixel asserts on anything but 1, 3 or 4. */
+  const gdcm::Tag spp_tag (0x0028, 0x0002);
+  if (ds.FindDataElement (spp_tag) && !ds.GetDataElement (spp_tag).IsEmpty ())
+    {
+      const gdcm::ByteValue *bv = ds.GetDataElement (spp_tag).GetByteValue ();
+      if (bv == NULL || bv->GetLength () != 2)
+        {
+          g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT,
+                       "%s: malformed DICOM: Samples per Pixel is not one 16-bit value", what);
+          return false;
+        }
+      gdcm::Attribute<0x0028, 0x0002> spp;
+      spp.SetFromDataElement (ds.GetDataElement (spp_tag));
+      unsigned v = spp.GetValue ();
+      if (v != 1 && v != 3 && v != 4)
+        {
+          g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT,
+                       "%s: malformed DICOM: %u samples per pixel (1, 3 or 4)", what, v);
+          return false;
+        }
     }
   return true;
 }

@@ -195,6 +195,9 @@ case("palette-bits-3.dcm", palette(256, 256, bits=3), may_load=True)
 # GDCM asserted on palette indices of other than 8 or 16 bits (fuzz-dicom).
 case("palette-bits-allocated-9.dcm", palette(256, 256, allocated=9))
 case("palette-without-luts.dcm", image(photometric="PALETTE COLOR"))
+# GDCM's PixelFormat asserted on samples per pixel other than 1, 3, 4 (fuzz-dicom).
+for n in (0, 2, 5):
+    case(f"samples-per-pixel-{n}.dcm", image(spp=n))
 # Frame index out of range (the good file has one frame).
 for f in ("1", "5", "2147483647"):
     case(f"frame-{f}-of-1.dcm", good, ["--frame", f])
