@@ -23,7 +23,7 @@ typedef struct
   guint desc[3][3];
   gboolean has_desc[3];
   guint64 lut_len[3];
-  gboolean has_lut[3], segmented;
+  gboolean has_lut[3], has_segments[3], segmented;
   /* Top level: Bits Allocated (0 until seen); Photometric Interpretation is
    * PALETTE COLOR. */
   guint bits_allocated;
@@ -158,7 +158,10 @@ note_palette (Scan *s, guint g, guint e, gsize at, guint32 vl)
       s->lut_len[c] = vl;
     }
   else if (e >= 0x1221 && e <= 0x1223)
-    s->segmented = TRUE;
+    {
+      s->segmented = TRUE;
+      s->has_segments[e - 0x1221] = TRUE;
+    }
 }
 
 static gboolean
@@ -279,6 +282,12 @@ check_palette (Scan *s)
       if (s->desc[c][1] != 0)
         return fail (s, GAZE_IO_ERROR_CORRUPT, "unsupported palette LUT: first mapped value %u",
                      s->desc[c][1]);
+      /* GDCM asserts when a colour has neither. */
+      if (!s->has_lut[c] && !s->has_segments[c])
+        return fail (s, GAZE_IO_ERROR_CORRUPT, "the palette has no %s lookup table",
+                     c == 0       ? "red"
+                         : c == 1 ? "green"
+                                  : "blue");
       if (s->segmented)
         continue;
       guint64 n = s->desc[c][0] == 0 ? 65536 : s->desc[c][0];
@@ -399,6 +408,7 @@ gaze_io_dicom_scan (const guint8 *data, gsize len, const char *what, GError **er
       Scan big = s;
       memset (big.has_desc, 0, sizeof big.has_desc);
       memset (big.has_lut, 0, sizeof big.has_lut);
+      memset (big.has_segments, 0, sizeof big.has_segments);
       big.segmented = FALSE;
       big.big_endian = TRUE;
       big.error = NULL;

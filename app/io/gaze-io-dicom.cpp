@@ -279,6 +279,20 @@ pre_check (Input &in, const char *what, GError **error)
                    "%s: malformed DICOM: Frame Increment Pointer without Number of Frames", what);
       return false;
     }
+  /* GDCM's image reader asserts that a Recognition Code names ACR-NEMA. */
+  const gdcm::Tag recognition (0x0008, 0x0010);
+  if (ds.FindDataElement (recognition) && !ds.GetDataElement (recognition).IsEmpty ())
+    {
+      const gdcm::ByteValue *bv = ds.GetDataElement (recognition).GetByteValue ();
+      std::string code = bv != NULL ? std::string (bv->GetPointer (), bv->GetLength ()) : "";
+      if (code.rfind ("ACR-NEMA", 0) != 0 && code.rfind ("ACRNEMA", 0) != 0)
+        {
+          g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT,
+                       "%s: malformed DICOM: a Recognition Code (0008,0010) that is not ACR-NEMA",
+                       what);
+          return false;
+        }
+    }
   /* PixelFormat::SetSamplesPerPixel asserts on anything but 1, 3 or 4. */
   const gdcm::Tag spp_tag (0x0028, 0x0002);
   if (ds.FindDataElement (spp_tag) && !ds.GetDataElement (spp_tag).IsEmpty ())

@@ -195,6 +195,15 @@ case("palette-bits-3.dcm", palette(256, 256, bits=3), may_load=True)
 # GDCM asserted on palette indices of other than 8 or 16 bits (fuzz-dicom).
 case("palette-bits-allocated-9.dcm", palette(256, 256, allocated=9))
 case("palette-without-luts.dcm", image(photometric="PALETTE COLOR"))
+# GDCM's image reader asserts on a Recognition Code other than ACR-NEMA and on
+# a palette colour with neither a lookup table nor segments.
+case("recognition-code-not-acr-nema.dcm",
+     meta() + text(0x0008, 0x0010, b"SH", "HELLO") + image()[len(meta()):])
+case("palette-red-segments-only.dcm",
+     image(bits=8, photometric="PALETTE COLOR",
+           before_pixels=b"".join(el(0x0028, e, b"US", struct.pack("<HHH", 256, 0, 16))
+                                  for e in (0x1101, 0x1102, 0x1103))
+           + el(0x0028, 0x1221, b"OW", struct.pack("<HHH", 0, 1, 0))))
 # GDCM's PixelFormat asserted on samples per pixel other than 1, 3, 4 (fuzz-dicom).
 for n in (0, 2, 5):
     case(f"samples-per-pixel-{n}.dcm", image(spp=n))
