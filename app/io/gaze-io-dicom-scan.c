@@ -69,6 +69,20 @@ is_long_vr (const guint8 *vr)
   return FALSE;
 }
 
+/* The two letters of a value representation GDCM knows (VR::IsValid). */
+static gboolean
+is_known_vr (const guint8 *vr)
+{
+  static const char *const known[]
+      = { "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO",
+          "LT", "OB", "OD", "OF", "OL", "OW", "PN", "SH", "SL", "SQ", "SS",
+          "ST", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT" };
+  for (gsize i = 0; i < G_N_ELEMENTS (known); i++)
+    if (memcmp (vr, known[i], 2) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean walk (Scan *s, gsize *pos, gsize end, gboolean until_item_end, int depth);
 
 /* The items of a sequence starting at *pos: up to end (defined length) or to
@@ -191,6 +205,11 @@ walk (Scan *s, gsize *pos, gsize end, gboolean until_item_end, int depth)
         {
           if (!g_ascii_isupper (vr[0]) || !g_ascii_isupper (vr[1]))
             return fail (s, GAZE_IO_ERROR_CORRUPT, "(%04x,%04x) has no valid VR", g, e);
+          /* GDCM reads a 4-byte length after letters it does not know and
+           * allocates it whole (a 1.3 GB "CX" element; fuzz-dicom). */
+          if (!is_known_vr (vr))
+            return fail (s, GAZE_IO_ERROR_CORRUPT, "(%04x,%04x) has an unknown VR %c%c", g, e,
+                         vr[0], vr[1]);
           if (is_long_vr (vr))
             {
               if (end - at < 12)
@@ -301,20 +320,6 @@ check_palette (Scan *s)
                      s->has_lut[c] ? s->lut_len[c] : 0, n, bits);
     }
   return TRUE;
-}
-
-/* The two letters of a value representation GDCM knows (VR::IsValid). */
-static gboolean
-is_known_vr (const guint8 *vr)
-{
-  static const char *const known[]
-      = { "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO",
-          "LT", "OB", "OD", "OF", "OL", "OW", "PN", "SH", "SL", "SQ", "SS",
-          "ST", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT" };
-  for (gsize i = 0; i < G_N_ELEMENTS (known); i++)
-    if (memcmp (vr, known[i], 2) == 0)
-      return TRUE;
-  return FALSE;
 }
 
 /* The file meta information (group 0002) from *pos; sets *ts to the transfer

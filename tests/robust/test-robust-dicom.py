@@ -204,6 +204,9 @@ case("palette-red-segments-only.dcm",
            before_pixels=b"".join(el(0x0028, e, b"US", struct.pack("<HHH", 256, 0, 16))
                                   for e in (0x1101, 0x1102, 0x1103))
            + el(0x0028, 0x1221, b"OW", struct.pack("<HHH", 0, 1, 0))))
+# Letters that are no VR: GDCM took a 4-byte length and allocated it (fuzz-dicom).
+case("unknown-vr.dcm", image(extra=struct.pack("<HH", 0x0008, 0x0070) + b"CX"
+                             + struct.pack("<H", 12) + b"MONOCHROME2 "))
 # GDCM's PixelFormat asserted on samples per pixel other than 1, 3, 4 (fuzz-dicom).
 for n in (0, 2, 5):
     case(f"samples-per-pixel-{n}.dcm", image(spp=n))
