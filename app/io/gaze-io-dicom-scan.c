@@ -399,32 +399,20 @@ gaze_io_dicom_scan (const guint8 *data, gsize len, const char *what, GError **er
    * first element, whatever the transfer syntax says. */
   if (len - pos >= 8)
     s.explicit_vr = g_ascii_isupper (data[pos + 4]) && g_ascii_isupper (data[pos + 5]);
-  if (ts == NULL)
+  /* No transfer syntax: the byte order GDCM will read with, decided as it
+   * does (FileMetaInformation::ReadCompat) — any other reading could accept
+   * lengths that GDCM then allocates. With a meta group but no syntax in it,
+   * GDCM reads little endian. */
+  if (ts == NULL && pos == meta_start && len - pos >= 8)
     {
-      /* No meta information: the byte order is unknown; either may do. */
-      gsize start = pos;
-      g_autoptr (GError) little = NULL;
-      s.error = &little;
-      if (walk (&s, &pos, len, FALSE, 0))
-        {
-          s.error = error;
-          return check_palette (&s);
-        }
-      Scan big = s;
-      memset (big.has_desc, 0, sizeof big.has_desc);
-      memset (big.has_lut, 0, sizeof big.has_lut);
-      memset (big.has_segments, 0, sizeof big.has_segments);
-      big.segmented = FALSE;
-      big.big_endian = TRUE;
-      big.error = NULL;
-      pos = start;
-      if (walk (&big, &pos, len, FALSE, 0))
-        {
-          big.error = error;
-          return check_palette (&big);
-        }
-      g_propagate_error (error, g_steal_pointer (&little));
-      return FALSE;
+      guint g = (guint) data[pos + 1] << 8 | data[pos];
+      guint e = (guint) data[pos + 3] << 8 | data[pos + 2];
+      gboolean known = is_known_vr (data + pos + 4);
+      s.explicit_vr = known;
+      if (g == 0x0800)
+        s.big_endian = TRUE; /* ACR-NEMA */
+      else if (g != 0x0008 && e != 0x0010 && known)
+        s.big_endian = g > 0xff || e > 0xff;
     }
   if (!walk (&s, &pos, len, FALSE, 0))
     return FALSE;

@@ -207,6 +207,11 @@ case("palette-red-segments-only.dcm",
 # Letters that are no VR: GDCM took a 4-byte length and allocated it (fuzz-dicom).
 case("unknown-vr.dcm", image(extra=struct.pack("<HH", 0x0008, 0x0070) + b"CX"
                              + struct.pack("<H", 12) + b"MONOCHROME2 "))
+# No meta group: GDCM reads a first tag above (00ff,00ff) with a VR as big
+# endian, where this little-endian OB length becomes 256 MiB (fuzz-dicom).
+case("no-meta-big-endian-guess.dcm",
+     b"\0" * 128 + b"DICM" + struct.pack("<HH", 0x1234, 0x0000) + b"UL" + struct.pack("<HI", 4, 20)
+     + el(0x1234, 0x0001, b"OB", b"\0" * 16))
 # GDCM's PixelFormat asserted on samples per pixel other than 1, 3, 4 (fuzz-dicom).
 for n in (0, 2, 5):
     case(f"samples-per-pixel-{n}.dcm", image(spp=n))
