@@ -382,10 +382,12 @@ gaze_io_dicom_scan (const guint8 *data, gsize len, const char *what, GError **er
   gsize meta_start = pos;
   if (!walk_meta (&s, &pos, &ts))
     return FALSE;
-  /* GDCM reads one more tag after the meta group and asserts when there is
-   * none. */
-  if (pos > meta_start && pos == len)
-    return fail (&s, GAZE_IO_ERROR_CORRUPT, "nothing follows its file meta information");
+  /* GDCM reads one more tag after the meta group (or the preamble) and
+   * asserts when there is none. */
+  if (pos == len)
+    return fail (&s, GAZE_IO_ERROR_CORRUPT,
+                 pos > meta_start ? "nothing follows its file meta information"
+                                  : "it holds no data elements");
   if (len - pos < 8 && pos < len)
     return fail (&s, GAZE_IO_ERROR_CORRUPT, "cut short after %" G_GSIZE_FORMAT " bytes", pos);
   if (ts != NULL)
