@@ -16,25 +16,7 @@
 #include <string.h>
 
 #include "gz-explain-private.h"
-
-/* splitmix64: small, seedable, good enough for noise. */
-static uint64_t
-next_u64 (uint64_t *state)
-{
-  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-/* A standard normal sample (Box–Muller). */
-static double
-next_normal (uint64_t *state)
-{
-  double u1 = ((double) (next_u64 (state) >> 11) + 1.0) / 9007199254740993.0; /* (0,1] */
-  double u2 = (double) (next_u64 (state) >> 11) / 9007199254740992.0;
-  return sqrt (-2.0 * log (u1)) * cos (2.0 * M_PI * u2);
-}
+#include "gz-random.h"
 
 #define GZ_SMOOTH_SEED 0x67617a65ull /* "gaze" */
 
@@ -74,7 +56,7 @@ gz_explain_smooth (GzExplainCtx *ctx, GzExplainMethodFn fn, GzTensor **raw, GzEr
     {
       float *xn = gz_tensor_f (noisy);
       for (int64_t i = 0; i < numel; i++)
-        xn[i] = x[i] + (float) (sigma * next_normal (&rng));
+        xn[i] = x[i] + (float) (sigma * gz_random_normal (&rng));
       double t0 = gz_explain_now_ms ();
       st = gz_session_forward (scratch, noisy, keep, err);
       ctx->forward_ms += gz_explain_now_ms () - t0;

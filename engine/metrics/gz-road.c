@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "gz-metrics-private.h"
+#include "gz-random.h"
 #include "gz-threads.h"
 
 /* Neighbour offsets: the first four precede the pixel in row-major order
@@ -181,26 +182,6 @@ dot (const double *a, const double *b, int64_t n)
   return s;
 }
 
-/* splitmix64 (Steele, Lea and Flood, 2014): a small seedable stream. */
-static uint64_t
-splitmix64 (uint64_t *state)
-{
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-/* A standard normal variate (Box–Muller; one of the pair is used, so the
- * stream does not depend on the parity of the count). */
-static double
-gaussian (uint64_t *state)
-{
-  double u1 = ((double) (splitmix64 (state) >> 11) + 0.5) * 0x1.0p-53;
-  double u2 = (double) (splitmix64 (state) >> 11) * 0x1.0p-53;
-  return sqrt (-2.0 * log (u1)) * cos (2.0 * M_PI * u2);
-}
-
 /* Fills the removed pixels of one channel (plane: kept pixels are read,
  * removed ones written) and adds the noise. False when out of memory. */
 static bool
@@ -260,7 +241,7 @@ solve_channel (const RoadSystem *s, float *plane, double noise, uint64_t seed)
     }
   uint64_t state = seed;
   for (int64_t k = 0; k < n; k++)
-    plane[s->pixel[k]] = (float) (x[k] + (noise > 0 ? noise * gaussian (&state) : 0.0));
+    plane[s->pixel[k]] = (float) (x[k] + (noise > 0 ? noise * gz_random_normal (&state) : 0.0));
   free (work);
   return true;
 }
@@ -307,7 +288,7 @@ static uint64_t
 channel_seed (uint64_t seed, int64_t ch)
 {
   uint64_t s = seed ^ (0xD1B54A32D192ED03ull * (uint64_t) (ch + 1));
-  return splitmix64 (&s);
+  return gz_random_next (&s);
 }
 
 GzStatus
