@@ -9,7 +9,8 @@ cd "$(dirname "$0")"
 
 build=${1:-build}
 [ $# -gt 0 ] && shift
-gaze_ensure_packages "${GAZE_BUILD_PACKAGES[@]}" "${GAZE_TEST_PACKAGES[@]}" "${GAZE_TOOL_PACKAGES[@]}"
+gaze_ensure_packages "${GAZE_BUILD_PACKAGES[@]}" "${GAZE_TEST_PACKAGES[@]}" "${GAZE_TOOL_PACKAGES[@]}" \
+  "${GAZE_BENCH_PACKAGES[@]}"
 gaze_configure "$build" "$@"
 ninja -C "$build"
 

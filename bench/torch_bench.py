@@ -58,8 +58,11 @@ def main():
     name = args.model
     x = torch.from_numpy(np.load(rc.input_path(name)))
     # The reference tests list auto layers only for the models they explain;
-    # resnet50's is its last stage too (what Gaze's auto layer picks).
-    fallback = {"resnet50": ("layer4", "scope")}
+    # for the others, the layer Gaze's auto choice picks (`gaze-cli explain
+    # --json` names it): resnet50's last stage, vgg16_bn's avgpool, and
+    # convnext_tiny's classifier LayerNorm (its [768] output).
+    fallback = {"resnet50": ("layer4", "scope"), "vgg16_bn": ("avgpool", "scope"),
+                "convnext_tiny": ("classifier.0", "scope")}
     layer_path, rule = em.EXPLAIN_LAYERS.get(name, {}).get("auto", fallback.get(name, (None, None)))
 
     state = os.path.join(rc.out_dir(), "bench-state", name + ".pt")

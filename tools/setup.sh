@@ -32,6 +32,15 @@ GAZE_TEST_PACKAGES=(
 # runs on a machine it set up (tests/style/test-packages.py checks the lists).
 GAZE_TOOL_PACKAGES=(python3-matplotlib)
 
+# bench/run's third contender, ONNX Runtime's CPU build: the npm package
+# onnxruntime-node (bench/package.json pins it), which bench/setup installs into
+# bench/node_modules. A benchmark dependency only: no test and no build uses it
+# (test.sh installs nodejs, an apt package, so that test-packages finds the
+# programs bench/ calls; the npm module itself is fetched by bench/setup alone).
+# npm comes with this machine's nodejs (NodeSource's build, which conflicts with
+# Debian's npm package); on plain Debian 12 bench/setup adds the npm package.
+GAZE_BENCH_PACKAGES=(nodejs)
+
 # CI's packaging step (.ci/package): copy the checkout (git), build the .deb,
 # lint it, check the installed files (gsettings reads the compiled schema).
 GAZE_PACKAGING_PACKAGES=(git dpkg-dev debhelper lintian desktop-file-utils appstream libglib2.0-bin)
