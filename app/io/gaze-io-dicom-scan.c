@@ -347,13 +347,16 @@ walk_meta (Scan *s, gsize *pos, char **ts)
         return fail (s, GAZE_IO_ERROR_CORRUPT,
                      "the file meta information mixes explicit and implicit VR");
       first = FALSE;
+      /* GDCM asserts on a sequence or an undefined length in the meta group. */
+      if (explicit_meta && memcmp (vr, "SQ", 2) == 0)
+        return fail (s, GAZE_IO_ERROR_CORRUPT, "a sequence in the file meta information");
       gsize header = explicit_meta && is_long_vr (vr) ? 12 : 8;
       if (len - at < header)
         return fail (s, GAZE_IO_ERROR_CORRUPT, "cut short in the file meta information");
       guint32 vl = !explicit_meta ? u32 (s, at + 4)
           : header == 12          ? u32 (s, at + 8)
                                   : u16 (s, at + 6);
-      if (vl > len - at - header)
+      if (vl == 0xFFFFFFFF || vl > len - at - header)
         return fail (s, GAZE_IO_ERROR_CORRUPT,
                      "(0002,%04x) in the file meta information declares %u bytes, %" G_GSIZE_FORMAT
                      " remain",

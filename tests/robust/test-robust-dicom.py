@@ -242,6 +242,8 @@ case("meta-mixed-vr.dcm",
      + implicit(0x0002, 0x0002, b"1.2.3\0", length=0x7FFFFFF0) + b"\0" * 64)
 case("meta-only.dcm", meta())  # GDCM asserted reading the tag after it
 case("preamble-only.dcm", b"\0" * 128 + b"DICM")  # and after the preamble
+case("meta-sequence.dcm",  # GDCM asserts on a sequence in the meta group
+     b"\0" * 128 + b"DICM" + el(0x0002, 0x0001, b"SQ", b"") + image()[len(meta()):])
 case("meta-unknown-vr.dcm",
      b"\0" * 128 + b"DICM" + struct.pack("<HH", 0x0002, 0x0001) + b"ZZ" + struct.pack("<H", 2)
      + b"\0\1" + b"\0" * 64)
