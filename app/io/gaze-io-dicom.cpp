@@ -5,6 +5,7 @@
  * of gaze-io-dicom.h. Window/level math is in gaze-io-window.c.
  */
 #include "gaze-io-dicom.h"
+#include "gaze-io-dicom-isolate.h" /* GDCM in a child process: an abort is an error */
 #include "gaze-io-dicom-scan.h" /* hostile input: walked before GDCM reads it */
 
 #include <cmath>
@@ -731,41 +732,57 @@ gaze_io_dicom_sniff (const guint8 *data, gsize len)
   return len >= 132 && memcmp (data + 128, "DICM", 4) == 0;
 }
 
+namespace
+{
+struct DecodeArgs
+{
+  Input in;
+  const char *what;
+  int frame;
+  gint64 max_pixels;
+};
+
+/* Runs in the child process (gaze-io-dicom-isolate.c). */
+GazeIoDicom *
+decode (gpointer data, GError **error)
+{
+  DecodeArgs *a = static_cast<DecodeArgs *> (data);
+  try
+    {
+      return load (a->in, a->what, a->frame, a->max_pixels, error);
+    }
+  catch (const std::exception &e)
+    {
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT, "%s: cannot read DICOM: %s",
+                   a->what, e.what ());
+      return NULL;
+    }
+}
+} // namespace
+
 GazeIoDicom *
 gaze_io_dicom_load (const char *path, int frame, gint64 max_pixels, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
-  try
-    {
-      Input in;
-      in.path = path;
-      return load (in, path, frame, max_pixels, error);
-    }
-  catch (const std::exception &e)
-    {
-      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT, "%s: cannot read DICOM: %s", path,
-                   e.what ());
-      return NULL;
-    }
+  DecodeArgs a;
+  a.in.path = path;
+  a.what = path;
+  a.frame = frame;
+  a.max_pixels = max_pixels;
+  return gaze_io_dicom_isolate (decode, &a, path, error);
 }
 
 GazeIoDicom *
 gaze_io_dicom_load_bytes (const guint8 *data, gsize len, int frame, gint64 max_pixels,
                           GError **error)
 {
-  try
-    {
-      Input in;
-      in.data = data;
-      in.len = len;
-      return load (in, "DICOM data", frame, max_pixels, error);
-    }
-  catch (const std::exception &e)
-    {
-      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT, "DICOM data: cannot read: %s",
-                   e.what ());
-      return NULL;
-    }
+  DecodeArgs a;
+  a.in.data = data;
+  a.in.len = len;
+  a.what = "DICOM data";
+  a.frame = frame;
+  a.max_pixels = max_pixels;
+  return gaze_io_dicom_isolate (decode, &a, "DICOM data", error);
 }
 
 void

@@ -248,6 +248,15 @@ case("meta-unknown-vr.dcm",
      b"\0" * 128 + b"DICM" + struct.pack("<HH", 0x0002, 0x0001) + b"ZZ" + struct.pack("<H", 2)
      + b"\0\1" + b"\0" * 64)
 
+# The fuzz-dicom regressions, through the program as a user would open them:
+# among them files on which Debian's GDCM fails an assertion that nothing
+# before it foresees (app/io/gaze-io-dicom-isolate.c turns that into an error).
+regressions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fuzz",
+                           "regressions", "fuzz-dicom")
+for name in sorted(os.listdir(regressions)):
+    with open(os.path.join(regressions, name), "rb") as f:
+        case("regression-" + name, f.read())
+
 # These aborted in GDCM (assertions), recursed to SIGSEGV or allocated the
 # declared 2 GiB until app/io/gaze-io-dicom-scan.c walked the file first.
 ok(sum(len(d) for _, d, _, _ in cases) > 0, f"{len(cases)} hostile DICOM files written")
