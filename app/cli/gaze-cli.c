@@ -30,7 +30,8 @@ static const Subcommand subcommands[] = {
   { "batch-merge", gz_cli_batch_merge, "Join the output folders of 'batch --shard' runs" },
   { "batch-report", gz_cli_batch_report, "Write a batch folder's report.html and report.pdf" },
   /* issue 16: faithfulness metrics (cli-metrics.c) */
-  { "metrics", gz_cli_metrics, "Faithfulness of a map: deletion/insertion AUC, Average Drop" },
+  { "metrics", gz_cli_metrics,
+    "Faithfulness of a map: deletion/insertion AUC, ROAD, Average Drop" },
   { NULL, NULL, NULL },
 };
 
