@@ -149,6 +149,21 @@ typedef struct
 } Shot;
 
 static void maybe_save_window (Fixture *f, const char *name);
+
+/* A widget's event controller by its name (gtk_event_controller_set_name). */
+static GtkEventController *
+named_controller (GtkWidget *widget, const char *name)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GtkEventController) c = g_list_model_get_item (controllers, i);
+      if (g_strcmp0 (gtk_event_controller_get_name (c), name) == 0)
+        return c; /* the widget keeps it alive */
+    }
+  return NULL;
+}
+
 static gboolean is_export_button (GtkWidget *widget);
 
 static Shot
@@ -1333,19 +1348,6 @@ test_recent_and_cycle (Fixture *f, gconstpointer data)
   g_hash_table_unref (seen);
 }
 
-static GtkEventController *
-scroll_guard_of (GtkWidget *widget)
-{
-  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
-  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
-    {
-      g_autoptr (GtkEventController) c = g_list_model_get_item (controllers, i);
-      if (g_strcmp0 (gtk_event_controller_get_name (c), "gaze-scroll-guard") == 0)
-        return c; /* the widget keeps it alive */
-    }
-  return NULL;
-}
-
 /* Issue 15 item 5: the wheel over the sidebar scrolls it; the slider under
  * the pointer keeps its value unless it has the focus. */
 static void
@@ -1370,7 +1372,7 @@ test_scroll_guard (Fixture *f, gconstpointer data)
   g_assert_nonnull (button);
   scrolled = gtk_widget_get_ancestor (scale, GTK_TYPE_SCROLLED_WINDOW);
   g_assert_nonnull (scrolled);
-  guard = scroll_guard_of (scale);
+  guard = named_controller (scale, "gaze-scroll-guard");
   g_assert_nonnull (guard);
   g_assert_cmpint (gtk_event_controller_get_propagation_phase (guard), ==, GTK_PHASE_CAPTURE);
   vadj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
@@ -1441,21 +1443,6 @@ is_export_button (GtkWidget *widget)
   return g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), "win.export") == 0;
 }
 
-/* The window's own key controller (capture phase), as GDK would reach it. */
-static GtkEventController *
-window_key_controller (GazeWindow *window)
-{
-  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
-  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
-    {
-      g_autoptr (GtkEventController) c = g_list_model_get_item (controllers, i);
-      if (GTK_IS_EVENT_CONTROLLER_KEY (c)
-          && gtk_event_controller_get_propagation_phase (c) == GTK_PHASE_CAPTURE)
-        return c; /* the widget keeps it alive */
-    }
-  return NULL;
-}
-
 static void
 test_folder_walk (Fixture *f, gconstpointer data)
 {
@@ -1509,12 +1496,15 @@ test_folder_walk (Fixture *f, gconstpointer data)
   {
     GtkWidget *button = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_BUTTON, is_export_button);
     GtkWidget *scale = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_SCALE, NULL);
-    GtkEventController *keys = window_key_controller (f->window);
+    /* The window's own key controller, as GDK would reach it. */
+    GtkEventController *keys = named_controller (GTK_WIDGET (f->window), "gaze-window-keys");
     gboolean handled = FALSE;
 
     g_assert_nonnull (button);
     g_assert_nonnull (scale);
     g_assert_nonnull (keys);
+    g_assert_true (GTK_IS_EVENT_CONTROLLER_KEY (keys));
+    g_assert_cmpint (gtk_event_controller_get_propagation_phase (keys), ==, GTK_PHASE_CAPTURE);
     g_assert_true (gtk_widget_grab_focus (scale));
     g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_Right, 0, 0, &handled);
     g_assert_false (handled);
