@@ -30,7 +30,9 @@ GAZE_TEST_PACKAGES=(
 # Maintenance tools that no test runs: tests/image/gen-colormaps.py (matplotlib's
 # colormap data). test.sh installs them too, so that every script in the tree
 # runs on a machine it set up (tests/style/test-packages.py checks the lists).
-GAZE_TOOL_PACKAGES=(python3-matplotlib)
+# GAZE_TEST_SHOTS=DIR makes the UI tests save screenshots; test-drops.c takes
+# the X screen with ImageMagick's `import -window root`.
+GAZE_TOOL_PACKAGES=(python3-matplotlib imagemagick)
 
 # bench/run's third contender, ONNX Runtime's CPU build: the npm package
 # onnxruntime-node (bench/package.json pins it), which bench/setup installs into
