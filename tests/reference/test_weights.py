@@ -100,12 +100,18 @@ def main():
         ("mobilenet_v2 .safetensors F64", "mobilenet_v2", None, 3, "st-F64"),
         ("vgg11_bn 2-class .pth", "vgg11_bn", 2, 3, "pth"),
         ("efficientnet_b0 .pth", "efficientnet_b0", None, 3, "pth"),
+        ("squeezenet1_0 .pth", "squeezenet1_0", None, 3, "pth"),
+        ("squeezenet1_1 5-class .safetensors F32", "squeezenet1_1", 5, 3, "st-F32"),
+        ("mobilenet_v3_small 4-class .pth", "mobilenet_v3_small", 4, 3, "pth"),
+        ("mobilenet_v3_large .safetensors F16", "mobilenet_v3_large", None, 3, "st-F16"),
+        ("alexnet 2-class .pth", "alexnet", 2, 3, "pth"),
     ]
     # The sanitizer pass (GAZE_REFERENCE_QUICK=1) keeps the small networks:
     # the same readers and builders, without the 0.5 GB VGG file.
     if os.environ.get("GAZE_REFERENCE_QUICK") == "1":
         cases = [c for c in cases if c[1] in ("resnet18", "resnet34", "mobilenet_v2",
-                                              "efficientnet_b0")]
+                                              "efficientnet_b0", "squeezenet1_1",
+                                              "mobilenet_v3_small")]
     for label, arch, classes, channels, fmt in cases:
         model = make_model(arch, classes, channels)
         sd = model.state_dict()
@@ -170,7 +176,8 @@ def main():
 
     # ---- Sidecar "architecture" -----------------------------------------------
     src = os.path.join(tmp, "resnet18-pth.pth")
-    for arch, ok in (("resnet18", True), ("densenet121", False), ("alexnet", False)):
+    for arch, ok in (("resnet18", True), ("densenet121", False), ("alexnet", False),
+                     ("googlenet", False)):
         d = os.path.join(tmp, "sidecar-" + arch)
         os.makedirs(d)
         m = os.path.join(d, "best_model.pth")
