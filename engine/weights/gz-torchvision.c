@@ -6,7 +6,8 @@
  * then Relu, MaxPool, Add, GlobalAveragePool, Flatten and Gemm.
  * Recognised: resnet18/34/50/101/152, resnext, wide_resnet, densenet121/161/
  * 169/201, mobilenet_v2, vgg11-19 (± bn), efficientnet_b0-b7, and in their
- * own files (gz-tv-*.c) squeezenet1_0/1_1, alexnet, mobilenet_v3_small/large;
+ * own files (gz-tv-*.c) squeezenet1_0/1_1, alexnet, mobilenet_v3_small/large,
+ * mnasnet0_5/0_75/1_0/1_3, shufflenet_v2_x0_5/x1_0/x1_5/x2_0;
  * with any number of classes and input channels. Strides, which a state dict does not
  * hold, come from torchvision's configurations.
  */
@@ -433,6 +434,14 @@ static const char *const alexnet_keys[] = { "features.0.weight",
 static const char *const mobilenet_v3_keys[]
     = { "features.0.0.weight", "features.1.block.0.0.weight", "classifier.0.weight",
         "classifier.3.weight", NULL };
+static const char *const mnasnet_keys[] = { "layers.0.weight", "layers.8.0.layers.0.weight",
+                                            "layers.14.weight", "classifier.1.weight", NULL };
+static const char *const shufflenet_v2_keys[] = { "conv1.0.weight",
+                                                  "stage2.0.branch1.0.weight",
+                                                  "stage4.0.branch2.0.weight",
+                                                  "conv5.0.weight",
+                                                  "fc.weight",
+                                                  NULL };
 
 static const Family families[] = {
   { "resnet", resnet_keys, build_resnet, "conv1.weight", "fc.weight" },
@@ -447,6 +456,8 @@ static const Family families[] = {
   { "alexnet", alexnet_keys, gz_tv_build_alexnet, "features.0.weight", "classifier.6.weight" },
   { "mobilenet_v3", mobilenet_v3_keys, gz_tv_build_mobilenet_v3, "features.0.0.weight",
     "classifier.3.weight" },
+  { "mnasnet", mnasnet_keys, gz_tv_build_mnasnet, "layers.0.weight", "classifier.1.weight" },
+  { "shufflenet_v2", shufflenet_v2_keys, gz_tv_build_shufflenet_v2, "conv1.0.weight", "fc.weight" },
 };
 
 static int
@@ -487,11 +498,12 @@ gz_torchvision_build (GzStateDict *sd, const char *arch, const GzLimits *limits,
   int best = -1, best_missing = 1 << 30;
   int forced = arch != NULL ? family_of (arch) : -1;
   if (arch != NULL && forced < 0)
-    return gz_error_set (err, GZ_ERR_UNSUPPORTED,
-                         "unknown architecture '%s': Gaze builds resnet*, resnext*, "
-                         "wide_resnet*, densenet*, mobilenet_v2, mobilenet_v3_small/large, vgg*, "
-                         "efficientnet_b*, squeezenet1_0/1_1 and alexnet",
-                         arch);
+    return gz_error_set (
+        err, GZ_ERR_UNSUPPORTED,
+        "unknown architecture '%s': Gaze builds resnet*, resnext*, "
+        "wide_resnet*, densenet*, mobilenet_v2, mobilenet_v3_small/large, vgg*, "
+        "efficientnet_b*, squeezenet1_0/1_1, alexnet, mnasnet* and shufflenet_v2_*",
+        arch);
   for (int i = 0; i < (int) (sizeof families / sizeof families[0]); i++)
     {
       int m = family_missing (sd, &families[i], missing, sizeof missing);

@@ -70,3 +70,5 @@ bool tvb_key_exists (Builder *b, const char *fmt2, int i, int j, const char *suf
 GzStatus gz_tv_build_squeezenet (Builder *b, int x, char *desc, size_t desc_len);
 GzStatus gz_tv_build_alexnet (Builder *b, int x, char *desc, size_t desc_len);
 GzStatus gz_tv_build_mobilenet_v3 (Builder *b, int x, char *desc, size_t desc_len);
+GzStatus gz_tv_build_mnasnet (Builder *b, int x, char *desc, size_t desc_len);
+GzStatus gz_tv_build_shufflenet_v2 (Builder *b, int x, char *desc, size_t desc_len);

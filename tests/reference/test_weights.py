@@ -105,13 +105,18 @@ def main():
         ("mobilenet_v3_small 4-class .pth", "mobilenet_v3_small", 4, 3, "pth"),
         ("mobilenet_v3_large .safetensors F16", "mobilenet_v3_large", None, 3, "st-F16"),
         ("alexnet 2-class .pth", "alexnet", 2, 3, "pth"),
+        ("mnasnet1_0 .pth", "mnasnet1_0", None, 3, "pth"),
+        ("mnasnet0_5 3-class .safetensors BF16", "mnasnet0_5", 3, 3, "st-BF16"),
+        ("shufflenet_v2_x0_5 6-class .pth", "shufflenet_v2_x0_5", 6, 3, "pth"),
+        ("shufflenet_v2_x1_0 .safetensors F32", "shufflenet_v2_x1_0", None, 3, "st-F32"),
     ]
     # The sanitizer pass (GAZE_REFERENCE_QUICK=1) keeps the small networks:
     # the same readers and builders, without the 0.5 GB VGG file.
     if os.environ.get("GAZE_REFERENCE_QUICK") == "1":
         cases = [c for c in cases if c[1] in ("resnet18", "resnet34", "mobilenet_v2",
                                               "efficientnet_b0", "squeezenet1_1",
-                                              "mobilenet_v3_small")]
+                                              "mobilenet_v3_small", "mnasnet0_5",
+                                              "shufflenet_v2_x0_5")]
     for label, arch, classes, channels, fmt in cases:
         model = make_model(arch, classes, channels)
         sd = model.state_dict()
