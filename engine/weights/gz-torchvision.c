@@ -5,11 +5,11 @@
  * BatchNorm folded into the convolution before it (w·γ/√(var+ε), β − mean·γ/√(var+ε)),
  * then Relu, MaxPool, Add, GlobalAveragePool, Flatten and Gemm.
  * Recognised: resnet18/34/50/101/152, resnext, wide_resnet, densenet121/161/
- * 169/201, mobilenet_v2, vgg11-19 (± bn), efficientnet_b0-b7, and in their
- * own files (gz-tv-*.c) squeezenet1_0/1_1, alexnet, mobilenet_v3_small/large,
- * mnasnet0_5/0_75/1_0/1_3, shufflenet_v2_x0_5/x1_0/x1_5/x2_0;
- * with any number of classes and input channels. Strides, which a state dict does not
- * hold, come from torchvision's configurations.
+ * 169/201, mobilenet_v2, vgg11-19 (± bn), and in their own files
+ * (gz-tv-*.c) efficientnet_b0-b7 and v2_s/m/l, squeezenet1_0/1_1, alexnet,
+ * mobilenet_v3_small/large, mnasnet0_5/0_75/1_0/1_3, shufflenet_v2_x0_5/x1_0/x1_5/x2_0; with any
+ * number of classes and input channels. Strides, which a state dict does not hold, come from
+ * torchvision's configurations.
  */
 #include <math.h>
 #include <stdio.h>
@@ -315,89 +315,6 @@ build_vgg (Builder *b, int x, char *desc, size_t desc_len)
   return b->status;
 }
 
-/* EfficientNet (B0-B7): stages features.1-7 of MBConv blocks (expand 1×1,
- * depthwise k×k, squeeze-excitation, project 1×1; SiLU), features.8, then
- * classifier.1. The first block of stages 2, 3, 4 and 6 has stride 2. */
-static GzStatus
-build_efficientnet (Builder *b, int x, char *desc, size_t desc_len)
-{
-  x = tvb_conv_bn (b, x, "features.0.0", "features.0.1", 2, 1);
-  x = tvb_silu (b, "features.0.2", x);
-  static const int stage_stride[8] = { 0, 1, 2, 2, 2, 1, 2, 1 };
-  char p[64], q[96], r[96];
-  int blocks = 0;
-  for (int st = 1; st <= 7; st++)
-    for (int j = 0; tvb_key_exists (b, "", st, j, "block.0.0.weight"); j++)
-      {
-        blocks++;
-        int stride = j == 0 ? stage_stride[st] : 1;
-        snprintf (p, sizeof p, "features.%d.%d.block", st, j);
-        int y = x, k = 0;
-        snprintf (q, sizeof q, "%s.1.fc1.weight", p);
-        bool expand = gz_state_dict_get (b->sd, q) == NULL; /* SE sits at block.2 */
-        if (expand)
-          {
-            snprintf (q, sizeof q, "%s.0.0", p);
-            snprintf (r, sizeof r, "%s.0.1", p);
-            y = tvb_conv_bn (b, y, q, r, 1, 0);
-            snprintf (q, sizeof q, "%s.0.2", p);
-            y = tvb_silu (b, q, y);
-            k = 1;
-          }
-        snprintf (q, sizeof q, "%s.%d.0", p, k);
-        snprintf (r, sizeof r, "%s.%d.1", p, k);
-        y = tvb_conv_bn_groups (b, y, q, r, stride, (int) (tvb_kernel_of (b, q) - 1) / 2, -1);
-        snprintf (q, sizeof q, "%s.%d.2", p, k);
-        y = tvb_silu (b, q, y);
-        /* Squeeze-excitation: scale = Sigmoid(fc2(SiLU(fc1(avgpool(y))))). */
-        snprintf (q, sizeof q, "%s.%d.avgpool", p, k + 1);
-        int se = tvb_unary (b, "GlobalAveragePool", q, y);
-        snprintf (q, sizeof q, "%s.%d.fc1", p, k + 1);
-        se = tvb_conv_bn (b, se, q, NULL, 1, 0);
-        snprintf (q, sizeof q, "%s.%d.activation", p, k + 1);
-        se = tvb_silu (b, q, se);
-        snprintf (q, sizeof q, "%s.%d.fc2", p, k + 1);
-        se = tvb_conv_bn (b, se, q, NULL, 1, 0);
-        snprintf (q, sizeof q, "%s.%d.scale_activation", p, k + 1);
-        se = tvb_unary (b, "Sigmoid", q, se);
-        snprintf (q, sizeof q, "%s.%d.mul", p, k + 1);
-        y = tvb_binary (b, "Mul", q, y, se);
-        snprintf (q, sizeof q, "%s.%d.0", p, k + 2);
-        snprintf (r, sizeof r, "%s.%d.1", p, k + 2);
-        y = tvb_conv_bn (b, y, q, r, 1, 0);
-        if (stride == 1 && b->status == GZ_OK)
-          {
-            snprintf (q, sizeof q, "%s.%d.0.weight", p, k + 2);
-            const GzTensor *pw = gz_state_dict_get (b->sd, q);
-            snprintf (q, sizeof q, "%s.0.0.weight", p);
-            const GzTensor *first = gz_state_dict_get (b->sd, q);
-            if (pw != NULL && first != NULL
-                && pw->dims[0] == (expand ? first->dims[1] : first->dims[0]))
-              {
-                snprintf (q, sizeof q, "features.%d.%d.add", st, j);
-                y = tvb_binary (b, "Add", q, x, y);
-              }
-          }
-        x = y;
-      }
-  x = tvb_conv_bn (b, x, "features.8.0", "features.8.1", 1, 0);
-  x = tvb_silu (b, "features.8.2", x);
-  x = tvb_head (b, x, "classifier.1");
-  const GzTensor *c0 = gz_state_dict_get (b->sd, "features.0.0.weight");
-  static const struct
-  {
-    int stem, blocks;
-  } sizes[8] = { { 32, 16 }, { 32, 23 }, { 32, 23 }, { 40, 26 },
-                 { 48, 32 }, { 48, 39 }, { 56, 45 }, { 64, 55 } };
-  snprintf (desc, desc_len, "efficientnet (%d blocks)", blocks);
-  for (int v = 0; v < 8; v++)
-    if (c0 != NULL && c0->dims[0] == sizes[v].stem && blocks == sizes[v].blocks)
-      snprintf (desc, desc_len, "efficientnet_b%d", v);
-  if (b->status == GZ_OK)
-    b->g->output = x;
-  return b->status;
-}
-
 typedef struct
 {
   const char *family;
@@ -418,8 +335,7 @@ static const char *const mobilenet_v2_keys[]
 static const char *const vgg_keys[] = { "features.0.weight", "classifier.0.weight",
                                         "classifier.3.weight", "classifier.6.weight", NULL };
 static const char *const efficientnet_keys[]
-    = { "features.0.0.weight", "features.1.0.block.0.0.weight", "features.8.0.weight",
-        "classifier.1.weight", NULL };
+    = { "features.0.0.weight", "features.1.0.block.0.0.weight", "classifier.1.weight", NULL };
 
 static const char *const squeezenet_keys[]
     = { "features.0.weight", "features.3.squeeze.weight", "features.3.expand3x3.weight",
@@ -449,7 +365,7 @@ static const Family families[] = {
   { "mobilenet_v2", mobilenet_v2_keys, build_mobilenet_v2, "features.0.0.weight",
     "classifier.1.weight" },
   { "vgg", vgg_keys, build_vgg, "features.0.weight", "classifier.6.weight" },
-  { "efficientnet", efficientnet_keys, build_efficientnet, "features.0.0.weight",
+  { "efficientnet", efficientnet_keys, gz_tv_build_efficientnet, "features.0.0.weight",
     "classifier.1.weight" },
   { "squeezenet", squeezenet_keys, gz_tv_build_squeezenet, "features.0.weight",
     "classifier.1.weight" },
@@ -502,7 +418,7 @@ gz_torchvision_build (GzStateDict *sd, const char *arch, const GzLimits *limits,
         err, GZ_ERR_UNSUPPORTED,
         "unknown architecture '%s': Gaze builds resnet*, resnext*, "
         "wide_resnet*, densenet*, mobilenet_v2, mobilenet_v3_small/large, vgg*, "
-        "efficientnet_b*, squeezenet1_0/1_1, alexnet, mnasnet* and shufflenet_v2_*",
+        "efficientnet_b*/v2_*, squeezenet1_0/1_1, alexnet, mnasnet* and shufflenet_v2_*",
         arch);
   for (int i = 0; i < (int) (sizeof families / sizeof families[0]); i++)
     {

@@ -72,3 +72,4 @@ GzStatus gz_tv_build_alexnet (Builder *b, int x, char *desc, size_t desc_len);
 GzStatus gz_tv_build_mobilenet_v3 (Builder *b, int x, char *desc, size_t desc_len);
 GzStatus gz_tv_build_mnasnet (Builder *b, int x, char *desc, size_t desc_len);
 GzStatus gz_tv_build_shufflenet_v2 (Builder *b, int x, char *desc, size_t desc_len);
+GzStatus gz_tv_build_efficientnet (Builder *b, int x, char *desc, size_t desc_len);

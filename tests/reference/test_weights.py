@@ -100,6 +100,8 @@ def main():
         ("mobilenet_v2 .safetensors F64", "mobilenet_v2", None, 3, "st-F64"),
         ("vgg11_bn 2-class .pth", "vgg11_bn", 2, 3, "pth"),
         ("efficientnet_b0 .pth", "efficientnet_b0", None, 3, "pth"),
+        ("efficientnet_b5 3-class .pth (BatchNorm eps 1e-3)", "efficientnet_b5", 3, 3, "pth"),
+        ("efficientnet_v2_s .pth (FusedMBConv)", "efficientnet_v2_s", None, 3, "pth"),
         ("squeezenet1_0 .pth", "squeezenet1_0", None, 3, "pth"),
         ("squeezenet1_1 5-class .safetensors F32", "squeezenet1_1", 5, 3, "st-F32"),
         ("mobilenet_v3_small 4-class .pth", "mobilenet_v3_small", 4, 3, "pth"),
