@@ -11,6 +11,7 @@
 #include "gaze-analysis.h"
 #include "gaze-export.h"
 #include "gaze-application.h"
+#include "gaze-dropdown-search.h"
 #include "gaze-image-view.h"
 #include "gaze-image.h"
 #include "gaze-model.h"
@@ -1503,6 +1504,7 @@ gaze_window_init (GazeWindow *self)
         = gtk_property_expression_new (GTK_TYPE_STRING_OBJECT, NULL, "string");
     gtk_drop_down_set_expression (self->class_dropdown, expr);
   }
+  gaze_dropdown_search_attach (self->class_dropdown); /* any word, not the start only */
 
   gaze_settings_bind_percent (self->settings, "opacity", self->opacity_adjustment, "value");
   gaze_settings_bind_percent (self->settings, "threshold", self->threshold_adjustment, "value");
