@@ -13,6 +13,7 @@
 #include "gaze-task.h"
 #include "gaze-settings.h"
 #include "gaze-ui.h"
+#include "gaze-weak-ref.h"
 #include "gaze-window-private.h"
 #include "gaze-io-overrides.h"
 
@@ -597,11 +598,19 @@ read_labels_thread (GTask *task, gpointer source_object, gpointer task_data,
     g_task_return_pointer (task, labels, (GDestroyNotify) g_strfreev);
 }
 
+/* What a labels read is for: the window (weakly) and the model chosen for. */
+typedef struct
+{
+  gpointer window; /* gaze_weak_ref_new */
+  GazeModel *model;
+} LabelsFor;
+
 static void
 labels_read_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  GazeWindow *self = GAZE_WINDOW (source);
-  g_autoptr (GazeModel) model = user_data;
+  LabelsFor *data = user_data;
+  g_autoptr (GazeWindow) self = gaze_weak_ref_take (data->window);
+  g_autoptr (GazeModel) model = data->model;
   g_autoptr (GError) error = NULL;
   gaze_task_finish (res);
   g_auto (GStrv) labels = g_task_propagate_pointer (G_TASK (res), &error);
@@ -609,6 +618,9 @@ labels_read_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *message = NULL;
 
+  g_free (data);
+  if (self == NULL) /* the window closed meanwhile */
+    return;
   _gaze_window_pending_end (self);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
@@ -631,6 +643,7 @@ void
 gaze_window_open_labels (GazeWindow *self, GFile *file)
 {
   g_autoptr (GTask) task = NULL;
+  LabelsFor *data;
   char *path;
 
   g_return_if_fail (GAZE_IS_WINDOW (self));
@@ -650,7 +663,10 @@ gaze_window_open_labels (GazeWindow *self, GFile *file)
   self->labels_cancellable = g_cancellable_new ();
 
   /* The file may sit on a slow mount: read it in a worker. */
-  task = g_task_new (self, self->labels_cancellable, labels_read_cb, g_object_ref (self->model));
+  data = g_new0 (LabelsFor, 1);
+  data->window = gaze_weak_ref_new (self);
+  data->model = g_object_ref (self->model);
+  task = g_task_new (NULL, self->labels_cancellable, labels_read_cb, data);
   g_task_set_source_tag (task, gaze_window_open_labels);
   g_task_set_task_data (task, path, g_free);
   g_task_set_return_on_cancel (task, TRUE);

@@ -11,12 +11,14 @@
 #include "gaze-analysis.h"
 #include "gaze-export.h"
 #include "gaze-application.h"
+#include "gaze-dropdown-search.h"
 #include "gaze-image-view.h"
 #include "gaze-image.h"
 #include "gaze-model.h"
 #include "gaze-scroll-guard.h"
 #include "gaze-settings.h"
 #include "gaze-ui.h"
+#include "gaze-weak-ref.h"
 #include "gaze-window-private.h"
 
 G_DEFINE_FINAL_TYPE (GazeWindow, gaze_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -686,12 +688,15 @@ progress_tick_cb (gpointer user_data)
 static void
 analysis_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  g_autoptr (GazeWindow) self = user_data;
+  g_autoptr (GazeWindow) self = gaze_weak_ref_take (user_data);
   g_autoptr (GazeAnalysisResult) result = NULL;
   g_autoptr (GError) error = NULL;
-  gboolean current = G_TASK (res) == self->analysis_task;
+  gboolean current;
 
   result = gaze_analysis_run_finish (res, &error);
+  if (self == NULL) /* closed meanwhile: nothing to show it in */
+    return;
+  current = G_TASK (res) == self->analysis_task;
   _gaze_window_pending_end (self);
   if (current)
     {
@@ -761,12 +766,15 @@ show_compare_reason (GazeWindow *self, const char *why)
 static void
 compare_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  g_autoptr (GazeWindow) self = user_data;
+  g_autoptr (GazeWindow) self = gaze_weak_ref_take (user_data);
   g_autoptr (GazeAnalysisResult) result = NULL;
   g_autoptr (GError) error = NULL;
-  gboolean current = G_TASK (res) == self->compare_task;
+  gboolean current;
 
   result = gaze_analysis_run_finish (res, &error);
+  if (self == NULL) /* closed meanwhile: nothing to show it in */
+    return;
+  current = G_TASK (res) == self->compare_task;
   _gaze_window_pending_end (self);
   if (current)
     g_clear_object (&self->compare_task);
@@ -814,8 +822,9 @@ _gaze_window_request_compare (GazeWindow *self)
   request->layer = g_strdup (self->layer);
   request->top_k = 1;
   g_clear_object (&self->compare_task);
-  self->compare_task = gaze_analysis_run_async (
-      g_steal_pointer (&request), self->compare_cancellable, compare_done_cb, g_object_ref (self));
+  self->compare_task
+      = gaze_analysis_run_async (g_steal_pointer (&request), self->compare_cancellable,
+                                 compare_done_cb, gaze_weak_ref_new (self));
   _gaze_window_pending_begin (self);
 }
 
@@ -844,7 +853,7 @@ _gaze_window_request_analysis (GazeWindow *self)
   g_clear_object (&self->analysis_task);
   self->analysis_task
       = gaze_analysis_run_async (g_steal_pointer (&request), self->analysis_cancellable,
-                                 analysis_done_cb, g_object_ref (self));
+                                 analysis_done_cb, gaze_weak_ref_new (self));
   self->analysis_started = g_get_monotonic_time ();
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   if (self->progress_source == 0)
@@ -876,12 +885,14 @@ _gaze_window_drop_results (GazeWindow *self)
 static void
 model_loaded_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  g_autoptr (GazeWindow) self = user_data;
+  g_autoptr (GazeWindow) self = gaze_weak_ref_take (user_data);
   g_autoptr (GazeModel) model = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *path = NULL;
 
   model = gaze_model_load_finish (res, &error);
+  if (self == NULL)
+    return;
   _gaze_window_pending_end (self);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
@@ -909,7 +920,7 @@ _gaze_window_load_model (GazeWindow *self, GFile *file)
 {
   replace_cancellable (&self->model_cancellable);
   _gaze_window_pending_begin (self);
-  gaze_model_load_async (file, self->model_cancellable, model_loaded_cb, g_object_ref (self));
+  gaze_model_load_async (file, self->model_cancellable, model_loaded_cb, gaze_weak_ref_new (self));
 }
 
 static int
@@ -1027,11 +1038,13 @@ _gaze_window_show_image (GazeWindow *self, GazeImage *image)
 static void
 image_loaded_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  g_autoptr (GazeWindow) self = user_data;
+  g_autoptr (GazeWindow) self = gaze_weak_ref_take (user_data);
   g_autoptr (GazeImage) image = NULL;
   g_autoptr (GError) error = NULL;
 
   image = gaze_image_load_finish (res, &error);
+  if (self == NULL)
+    return;
   _gaze_window_pending_end (self);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
@@ -1058,7 +1071,7 @@ load_image (GazeWindow *self, GFile *file, gboolean allow_damaged)
   replace_cancellable (&self->image_cancellable);
   _gaze_window_pending_begin (self);
   gaze_image_load_async (file, allow_damaged, self->image_cancellable, image_loaded_cb,
-                         g_object_ref (self));
+                         gaze_weak_ref_new (self));
 }
 
 void
@@ -1491,6 +1504,7 @@ gaze_window_init (GazeWindow *self)
         = gtk_property_expression_new (GTK_TYPE_STRING_OBJECT, NULL, "string");
     gtk_drop_down_set_expression (self->class_dropdown, expr);
   }
+  gaze_dropdown_search_attach (self->class_dropdown); /* any word, not the start only */
 
   gaze_settings_bind_percent (self->settings, "opacity", self->opacity_adjustment, "value");
   gaze_settings_bind_percent (self->settings, "threshold", self->threshold_adjustment, "value");
