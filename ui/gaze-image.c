@@ -12,6 +12,7 @@
 #include "gaze-task.h"
 #include "gaze-model.h"
 #include "gaze-io-image.h"
+#include "gaze-gray-frame.h"
 
 struct _GazeImage
 {
@@ -22,6 +23,11 @@ struct _GazeImage
   GdkTexture *texture;
   GPtrArray *levels; /* GdkTexture: halved again and again, for drawing zoomed out */
   char **warnings; /* NULL, or why the file is damaged */
+  /* issue 14: a grayscale DICOM / 16-bit image keeps its values, and the
+   * window it is shown through (custom_window FALSE: the file's own VOI). */
+  GazeGrayFrame *gray;
+  GazeIoWindow window;
+  gboolean custom_window;
 };
 
 G_DEFINE_BOXED_TYPE (GazeImage, gaze_image, gaze_image_ref, gaze_image_unref)
@@ -47,6 +53,7 @@ gaze_image_unref (GazeImage *self)
       g_clear_object (&self->texture);
       g_clear_pointer (&self->levels, g_ptr_array_unref);
       g_strfreev (self->warnings);
+      g_clear_pointer (&self->gray, gaze_gray_frame_unref);
       g_free (self);
     }
 }
@@ -124,6 +131,21 @@ gaze_image_new_take (GazeIoImage *loaded, GFile *file)
 }
 
 GazeImage *
+gaze_image_new_for_gray_frame (GazeGrayFrame *frame, const GazeIoWindow *window, GFile *file)
+{
+  GazeImage *self;
+
+  g_return_val_if_fail (frame != NULL, NULL);
+  g_return_val_if_fail (gaze_gray_frame_is_gray (frame), NULL);
+
+  self = gaze_image_new_take (gaze_gray_frame_render (frame, window), file);
+  self->gray = gaze_gray_frame_ref (frame);
+  self->custom_window = window != NULL;
+  self->window = window != NULL ? *window : gaze_gray_frame_get_default_window (frame);
+  return self;
+}
+
+GazeImage *
 gaze_image_new_for_pixbuf (GdkPixbuf *pixbuf, GFile *file)
 {
   GazeIoImage *loaded;
@@ -190,6 +212,19 @@ gaze_image_load (GFile *file, gboolean allow_damaged, GCancellable *cancellable,
       g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_IMAGE, _ ("“%s” is not a local file"),
                    basename);
       return NULL;
+    }
+  if (gaze_gray_frame_is_candidate (path))
+    {
+      /* issue 14: kept as values for re-windowing. A file that fails here
+       * takes the ordinary path below, which says why (and may allow it damaged). */
+      g_autoptr (GazeGrayFrame) frame = gaze_gray_frame_load (path, -1, NULL);
+
+      if (frame != NULL && gaze_gray_frame_is_gray (frame))
+        {
+          if (g_cancellable_set_error_if_cancelled (cancellable, error))
+            return NULL;
+          return gaze_image_new_for_gray_frame (frame, NULL, file);
+        }
     }
   loaded = gaze_io_image_load_full (
       path, 0, allow_damaged ? GAZE_IO_IMAGE_LOAD_ALLOW_DAMAGED : GAZE_IO_IMAGE_LOAD_DEFAULT,
@@ -347,4 +382,26 @@ gaze_image_get_levels (GazeImage *self)
   g_return_val_if_fail (self != NULL, NULL);
 
   return self->levels;
+}
+
+GazeGrayFrame *
+gaze_image_get_gray_frame (GazeImage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->gray;
+}
+
+gboolean
+gaze_image_get_window (GazeImage *self, GazeIoWindow *window, gboolean *custom)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (self->gray == NULL)
+    return FALSE;
+  if (window != NULL)
+    *window = self->window;
+  if (custom != NULL)
+    *custom = self->custom_window;
+  return TRUE;
 }

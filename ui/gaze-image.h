@@ -6,6 +6,7 @@
 #include <gtk/gtk.h>
 
 #include "gaze-engine.h"
+#include "gaze-gray-frame.h"
 
 G_BEGIN_DECLS
 
@@ -28,6 +29,11 @@ GazeImage *gaze_image_load_finish (GAsyncResult *result, GError **error);
 /* The file a gaze_image_load_async result was loading (to retry it). */
 GFile *gaze_image_load_get_file (GAsyncResult *result);
 
+/* issue 14: a grayscale DICOM / 16-bit frame seen through window (NULL: the
+ * file's own VOI); the image keeps the frame for re-windowing. */
+GazeImage *gaze_image_new_for_gray_frame (GazeGrayFrame *frame, const GazeIoWindow *window,
+                                          GFile *file);
+
 GazeImage *gaze_image_ref (GazeImage *self);
 void gaze_image_unref (GazeImage *self);
 
@@ -42,6 +48,12 @@ GPtrArray *gaze_image_get_levels (GazeImage *self);
 void gaze_image_get_gz_image (GazeImage *self, GzImage *out);
 int gaze_image_get_width (GazeImage *self);
 int gaze_image_get_height (GazeImage *self);
+
+/* The stored values of a grayscale DICOM / 16-bit image, or NULL. */
+GazeGrayFrame *gaze_image_get_gray_frame (GazeImage *self);
+/* FALSE without a gray frame; else the window shown (*custom FALSE: the
+ * file's default, which a VOI LUT Sequence may replace). */
+gboolean gaze_image_get_window (GazeImage *self, GazeIoWindow *window, gboolean *custom);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GazeImage, gaze_image_unref)
 

@@ -19,6 +19,7 @@
 #include "gaze-settings.h"
 #include "gaze-ui.h"
 #include "gaze-weak-ref.h"
+#include "gaze-window-level.h"
 #include "gaze-window-private.h"
 
 G_DEFINE_FINAL_TYPE (GazeWindow, gaze_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -939,7 +940,9 @@ _gaze_window_is_image_content_type (const char *content_type)
 {
   g_autofree char *mime = content_type != NULL ? g_content_type_get_mime_type (content_type) : NULL;
 
-  return mime != NULL && g_str_has_prefix (mime, "image/");
+  /* issue 14: DICOM files are images too. */
+  return mime != NULL
+      && (g_str_has_prefix (mime, "image/") || g_str_equal (mime, "application/dicom"));
 }
 
 /* The images beside `file`, sorted as a file manager would. */
@@ -1031,6 +1034,7 @@ _gaze_window_show_image (GazeWindow *self, GazeImage *image)
   else
     g_clear_pointer (&self->folder, g_ptr_array_unref);
 
+  gaze_window_level_image_shown (self); /* issue 14 */
   _gaze_window_update_state (self);
   _gaze_window_request_analysis (self);
 }
@@ -1474,6 +1478,7 @@ gaze_window_init (GazeWindow *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   gaze_scroll_guard_install (GTK_WIDGET (self));
+  gaze_window_level_attach (self); /* issue 14: window/level, presets, frames */
 
   self->settings = g_settings_new (APP_ID);
   self->class_index = -1;
