@@ -75,6 +75,7 @@ to_report (const GazeExport *export, GazeIoReport *report)
   report->layer = export->layer;
   report->raw_min = export->raw_min;
   report->raw_max = export->raw_max;
+  report->mm_per_pixel = gaze_image_get_mm_per_pixel (export->image);
   report->time = export->time;
   report->disclaimer = export->disclaimer;
   report->page = export->page;

@@ -28,6 +28,7 @@ struct _GazeImageView
   graphene_rect_t analysed; /* in image pixels */
   double opacity;
   gboolean show_overlay;
+  double mm_per_pixel; /* > 0: a scale bar */
 
   gboolean fit;
   double zoom; /* when !fit */
@@ -220,6 +221,19 @@ invalidate_cache (GazeImageView *self)
   g_clear_pointer (&self->hatch, gsk_render_node_unref);
 }
 
+#define SCALE_BAR_MARGIN 12
+
+/* The bar over the visible part of the image: at most a quarter of its width
+ * and 160 px. */
+static gboolean
+scale_bar_for (GazeImageView *self, const graphene_rect_t *shown, double scale, GazeIoScaleBar *bar)
+{
+  if (self->mm_per_pixel <= 0 || shown->size.height < 4 * SCALE_BAR_MARGIN)
+    return FALSE;
+  return gaze_io_scale_bar_choose (self->mm_per_pixel / scale,
+                                   MIN (160, shown->size.width / 4 - SCALE_BAR_MARGIN), bar);
+}
+
 static void
 gaze_image_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
@@ -277,6 +291,21 @@ gaze_image_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
           cairo_destroy (cr);
         }
     }
+
+  {
+    GazeIoScaleBar bar;
+    graphene_rect_t shown;
+
+    if (graphene_rect_intersection (&bounds, &clip, &shown)
+        && scale_bar_for (self, &shown, scale, &bar))
+      {
+        cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &clip);
+
+        gaze_io_scale_bar_draw (cr, &bar, shown.origin.x + SCALE_BAR_MARGIN,
+                                shown.origin.y + shown.size.height - SCALE_BAR_MARGIN, 1);
+        cairo_destroy (cr);
+      }
+  }
 
   gtk_snapshot_pop (snapshot);
 }
@@ -794,4 +823,33 @@ gaze_image_view_set_viewport (GazeImageView *self, gboolean fit, double zoom, do
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FIT]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
   viewport_changed (self);
+}
+
+void
+gaze_image_view_set_mm_per_pixel (GazeImageView *self, double mm_per_pixel)
+{
+  g_return_if_fail (GAZE_IS_IMAGE_VIEW (self));
+
+  mm_per_pixel = isfinite (mm_per_pixel) && mm_per_pixel > 0 ? mm_per_pixel : 0;
+  if (self->mm_per_pixel == mm_per_pixel)
+    return;
+  self->mm_per_pixel = mm_per_pixel;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+gaze_image_view_get_scale_bar (GazeImageView *self, GazeIoScaleBar *bar)
+{
+  graphene_rect_t bounds, clip, shown;
+  double scale;
+
+  g_return_val_if_fail (GAZE_IS_IMAGE_VIEW (self) && bar != NULL, FALSE);
+
+  if (self->texture == NULL)
+    return FALSE;
+  graphene_rect_init (&clip, 0, 0, gtk_widget_get_width (GTK_WIDGET (self)),
+                      gtk_widget_get_height (GTK_WIDGET (self)));
+  get_image_bounds (self, &bounds, &scale);
+  return graphene_rect_intersection (&bounds, &clip, &shown)
+      && scale_bar_for (self, &shown, scale, bar);
 }

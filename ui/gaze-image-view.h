@@ -5,6 +5,7 @@
 
 #include <gtk/gtk.h>
 
+#include "gaze-io-scale-bar.h"
 #include "gaze-types.h"
 
 G_BEGIN_DECLS
@@ -32,6 +33,11 @@ void gaze_image_view_set_contour (GazeImageView *self, GArray *segments);
 
 void gaze_image_view_set_opacity (GazeImageView *self, double opacity);
 double gaze_image_view_get_opacity (GazeImageView *self);
+/* The texture's horizontal pixel spacing in mm (DICOM Pixel Spacing); > 0
+ * draws a scale bar in the bottom left corner of the visible image, 0 none. */
+void gaze_image_view_set_mm_per_pixel (GazeImageView *self, double mm_per_pixel);
+/* The scale bar as drawn now; FALSE when none is. */
+gboolean gaze_image_view_get_scale_bar (GazeImageView *self, GazeIoScaleBar *bar);
 void gaze_image_view_set_show_overlay (GazeImageView *self, gboolean show);
 gboolean gaze_image_view_get_show_overlay (GazeImageView *self);
 

@@ -392,6 +392,22 @@ gaze_image_get_gray_frame (GazeImage *self)
   return self->gray;
 }
 
+double
+gaze_image_get_mm_per_pixel (GazeImage *self)
+{
+  const GazeIoDicom *dicom;
+
+  g_return_val_if_fail (self != NULL, 0);
+
+  if (self->gray == NULL)
+    return 0;
+  dicom = gaze_gray_frame_get_dicom (self->gray);
+  /* Pixel Spacing is (row spacing, column spacing): across is the second. */
+  if (dicom->meta.pixel_spacing[1] <= 0 || dicom->width <= 0 || self->width <= 0)
+    return 0;
+  return dicom->meta.pixel_spacing[1] * dicom->width / self->width;
+}
+
 gboolean
 gaze_image_get_window (GazeImage *self, GazeIoWindow *window, gboolean *custom)
 {

@@ -51,6 +51,9 @@ int gaze_image_get_height (GazeImage *self);
 
 /* The stored values of a grayscale DICOM / 16-bit image, or NULL. */
 GazeGrayFrame *gaze_image_get_gray_frame (GazeImage *self);
+/* Millimetres per image pixel across (a DICOM file's Pixel Spacing, else its
+ * Imager Pixel Spacing); 0 when the image has none. */
+double gaze_image_get_mm_per_pixel (GazeImage *self);
 /* FALSE without a gray frame; else the window shown (*custom FALSE: the
  * file's default, which a VOI LUT Sequence may replace). */
 gboolean gaze_image_get_window (GazeImage *self, GazeIoWindow *window, gboolean *custom);

@@ -17,6 +17,7 @@
 #include "gaze-model.h"
 #include "gaze-scroll-guard.h"
 #include "gaze-settings.h"
+#include "gaze-study-info.h"
 #include "gaze-ui.h"
 #include "gaze-weak-ref.h"
 #include "gaze-window-level.h"
@@ -1035,6 +1036,7 @@ _gaze_window_show_image (GazeWindow *self, GazeImage *image)
     g_clear_pointer (&self->folder, g_ptr_array_unref);
 
   gaze_window_level_image_shown (self); /* issue 14 */
+  gaze_study_info_image_shown (self);
   _gaze_window_update_state (self);
   _gaze_window_request_analysis (self);
 }
@@ -1479,6 +1481,7 @@ gaze_window_init (GazeWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   gaze_scroll_guard_install (GTK_WIDGET (self));
   gaze_window_level_attach (self); /* issue 14: window/level, presets, frames */
+  gaze_study_info_attach (self); /* issue 14: metadata panel, scale bar */
 
   self->settings = g_settings_new (APP_ID);
   self->class_index = -1;

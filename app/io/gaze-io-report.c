@@ -13,6 +13,7 @@
 
 #include "gaze-io-atomic.h"
 #include "gaze-io-report.h"
+#include "gaze-io-scale-bar.h"
 
 static const char *method_labels[GZ_METHOD_COUNT] = {
   [GZ_METHOD_CAM] = N_ ("CAM"),
@@ -538,6 +539,15 @@ draw_report (const GazeIoReport *report, cairo_t *cr, double width, int raster_w
       cairo_scale (cr, scale, scale);
       draw_hatch (report, cr, 1.5 * m.unit / scale, 12 * m.unit / scale);
       cairo_restore (cr);
+    }
+  if (report->mm_per_pixel > 0)
+    {
+      /* At most a quarter of the width, in the bottom left corner. */
+      GazeIoScaleBar bar;
+      double unit = MAX (1.0, width / 600.0);
+
+      if (gaze_io_scale_bar_choose (report->mm_per_pixel / scale, width / 4, &bar))
+        gaze_io_scale_bar_draw (cr, &bar, m.pad, image_h - m.pad, unit);
     }
 
   /* The band. */

@@ -55,6 +55,7 @@ typedef struct
   int smooth_samples; /* SmoothGrad copies averaged (GzExplanation's); 0: none */
   const char *layer;
   float raw_min, raw_max; /* GzExplanation's: of the map before the ReLU */
+  double mm_per_pixel; /* the image's horizontal pixel spacing; > 0: a scale bar is drawn */
   GDateTime *time; /* NULL: no date */
   const char *disclaimer; /* NULL: the default (translated); "": none */
   GazeIoPage page; /* PDF only */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gaze-io-report.h"
+#include "gaze-io-scale-bar.h"
 
 /* horses.jpg's worst case (issue 15). */
 #define LONG_LABEL "bighorn, bighorn sheep, cimarron, Rocky Mountain bighorn, Ovis canadensis"
@@ -236,6 +237,96 @@ test_write (void)
   g_rmdir (dir);
 }
 
+/* Round lengths, the longest that fits. */
+static void
+test_scale_bar_choose (void)
+{
+  static const struct
+  {
+    double mm_per_unit, max_length, mm;
+    const char *label;
+  } cases[] = {
+    { 0.7, 100, 50, "5 cm" }, /* 70 mm fit: 50 */
+    { 0.7, 71.42, 20, "2 cm" }, /* 49.99 mm fit: 20 */
+    { 0.139, 200, 20, "2 cm" }, /* 27.8 mm */
+    { 0.1, 100, 10, "1 cm" }, /* exactly 10 mm fits */
+    { 0.01, 30, 0.2, "0.2 mm" }, { 2.0, 60, 100, "10 cm" }, { 0.05, 150, 5, "5 mm" },
+  };
+  GazeIoScaleBar bar;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_assert_true (gaze_io_scale_bar_choose (cases[i].mm_per_unit, cases[i].max_length, &bar));
+      g_assert_cmpfloat_with_epsilon (bar.mm, cases[i].mm, 1e-12);
+      g_assert_cmpstr (bar.label, ==, cases[i].label);
+      g_assert_cmpfloat_with_epsilon (bar.length, cases[i].mm / cases[i].mm_per_unit, 1e-9);
+      g_assert_cmpfloat (bar.length, <=, cases[i].max_length * (1 + 1e-9));
+    }
+  /* No spacing, or not even 0.1 mm fits. */
+  g_assert_false (gaze_io_scale_bar_choose (0, 100, &bar));
+  g_assert_false (gaze_io_scale_bar_choose (NAN, 100, &bar));
+  g_assert_false (gaze_io_scale_bar_choose (-1, 100, &bar));
+  g_assert_false (gaze_io_scale_bar_choose (0.01, 5, &bar));
+}
+
+/* With a pixel spacing, the exported picture has a white bar in its bottom
+ * left corner and is otherwise the same picture. */
+static void
+test_scale_bar_drawn (void)
+{
+  const int w = 400, h = 300;
+  g_autofree guint8 *pixels = g_malloc ((gsize) w * h * 3);
+  GzTensor *projected;
+  GazeIoReport r;
+  cairo_surface_t *plain, *barred;
+  int changed_inside = 0, changed_outside = 0, white = 0;
+
+  fill_report (&r, pixels, w, h, &projected, NULL);
+  r.projected = NULL; /* the image alone: white stands out */
+  memset (pixels, 40, (gsize) w * h * 3);
+  for (int pass = 0; pass < 2; pass++)
+    {
+      cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
+      cairo_t *cr = cairo_create (s);
+
+      r.mm_per_pixel = pass == 0 ? 0 : 0.5; /* 200 mm across: a 5 cm bar (100 px) */
+      gaze_io_report_draw (&r, cr, w, NULL);
+      cairo_destroy (cr);
+      cairo_surface_flush (s);
+      if (pass == 0)
+        plain = s;
+      else
+        barred = s;
+    }
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        const guint32 *a
+            = (const guint32 *) (gconstpointer) (cairo_image_surface_get_data (plain)
+                                                 + y * cairo_image_surface_get_stride (plain));
+        const guint32 *b
+            = (const guint32 *) (gconstpointer) (cairo_image_surface_get_data (barred)
+                                                 + y * cairo_image_surface_get_stride (barred));
+        gboolean corner = x < w / 4 + 16 && y > h - 60 && y < h;
+
+        if ((a[x] & 0xffffff) != (b[x] & 0xffffff))
+          {
+            if (corner)
+              changed_inside++;
+            else
+              changed_outside++;
+          }
+        if (corner && (b[x] & 0xffffff) == 0xffffff)
+          white++;
+      }
+  g_test_message ("scale bar: %d pixels changed in the corner, %d white", changed_inside, white);
+  g_assert_cmpint (changed_outside, ==, 0);
+  g_assert_cmpint (white, >=, 100 * 2); /* at least the bar's length, 2 px thick */
+  cairo_surface_destroy (plain);
+  cairo_surface_destroy (barred);
+  gz_tensor_free (projected);
+}
+
 /* gaze-cli explain --output OUT --caption on the demo. */
 static void
 test_cli_caption (void)
@@ -319,6 +410,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/report/layout-176", test_layout_narrow);
   g_test_add_func ("/report/layout-6000", test_layout_wide);
   g_test_add_func ("/report/write", test_write);
+  g_test_add_func ("/report/scale-bar-choose", test_scale_bar_choose);
+  g_test_add_func ("/report/scale-bar-drawn", test_scale_bar_drawn);
   g_test_add_func ("/report/cli-caption", test_cli_caption);
   return g_test_run ();
 }

@@ -17,6 +17,7 @@
 
 #include "gaze-image-view.h"
 #include "gaze-image.h"
+#include "gaze-study-info.h"
 #include "gaze-test-util.h"
 #include "gaze-window-level.h"
 #include "gaze-window.h"
@@ -576,6 +577,56 @@ test_privacy (Fixture *f, gconstpointer data)
   g_log_set_debug_enabled (FALSE);
 }
 
+/* The sidebar's study panel and the scale bar; neither for a photo. */
+static void
+test_study_info (Fixture *f, gconstpointer data)
+{
+  g_autofree char *study = NULL, *photo = NULL;
+  GazeImageView *view = gaze_window_get_image_view (f->window);
+  GazeIoScaleBar bar;
+  const char *syntax;
+  double mm_per_view_px;
+
+  if (!have_model (f) || (study = write_fixture (f)) == NULL)
+    return;
+  open_paths (f, study, f->model_path);
+
+  g_assert_cmpstr (gaze_study_info_get_value (f->window, "modality"), ==, "CT");
+  g_assert_cmpstr (gaze_study_info_get_value (f->window, "body-part"), ==, "CHEST");
+  g_assert_cmpstr (gaze_study_info_get_value (f->window, "study-date"), ==, "2024-01-31");
+  g_assert_cmpstr (gaze_study_info_get_value (f->window, "size"), ==, "96 × 80 pixels");
+  g_assert_cmpstr (gaze_study_info_get_value (f->window, "spacing"), ==, "0.7 mm");
+  g_assert_cmpstr (gaze_study_info_get_value (f->window, "frames"), ==, "5");
+  syntax = gaze_study_info_get_value (f->window, "transfer-syntax");
+  g_assert_nonnull (syntax);
+  g_assert_nonnull (strstr (syntax, "1.2.840.10008.1.2.1"));
+
+  /* 0.7 mm per image pixel, the image fitted: the bar's length in view
+   * pixels times the millimetres per view pixel is its label's length. */
+  g_assert_true (gaze_image_view_get_scale_bar (view, &bar));
+  mm_per_view_px = 0.7 / gaze_image_view_get_zoom (view);
+  g_assert_cmpfloat_with_epsilon (bar.length * mm_per_view_px, bar.mm, 1e-9);
+  g_assert_cmpfloat (bar.length, <=, 160);
+  g_assert_cmpfloat (bar.length, >, 40);
+  g_test_message ("scale bar %s = %.1f px at zoom %.3f", bar.label, bar.length,
+                  gaze_image_view_get_zoom (view));
+
+  /* Zoomed in 4×, a shorter length is chosen. */
+  {
+    GazeIoScaleBar zoomed;
+
+    gaze_image_view_set_zoom (view, 4 * gaze_image_view_get_zoom (view));
+    g_assert_true (gaze_image_view_get_scale_bar (view, &zoomed));
+    g_assert_cmpfloat (zoomed.mm, <, bar.mm);
+  }
+
+  /* A photo: no panel, no bar. */
+  photo = g_build_filename (g_getenv ("GAZE_DATA_DIR"), "demo", "demo-01-star.png", NULL);
+  open_paths (f, photo, f->model_path);
+  g_assert_null (gaze_study_info_get_value (f->window, "modality"));
+  g_assert_false (gaze_image_view_get_scale_bar (view, &bar));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -590,5 +641,6 @@ main (int argc, char *argv[])
   ADD ("/ui/dicom-viewer/presets-mr", test_presets_mr);
   ADD ("/ui/dicom-viewer/frames", test_frames);
   ADD ("/ui/dicom-viewer/privacy", test_privacy);
+  ADD ("/ui/dicom-viewer/study-info", test_study_info);
   return g_test_run ();
 }
