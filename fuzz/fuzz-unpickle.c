@@ -2,12 +2,14 @@
  * unpickler) and bare pickles through the weights readers
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Input starting with "PK": a whole torch.save zip (gz_torch_read). Anything
- * else: a pickle whose persistent ids all resolve to one fixed 4 KiB storage.
+ * Input starting with "PK" or the pickled legacy magic number: a whole
+ * torch.save file, zip or legacy (gz_torch_read). Anything else: a pickle
+ * whose persistent ids all resolve to one fixed 4 KiB storage.
  */
 #include <string.h>
 
 #include "fuzz-common.h"
+#include "gz-torch-legacy.h"
 #include "gz-unpickle.h"
 #include "gz-weights.h"
 
@@ -34,7 +36,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   fuzz_limits (&limits);
   GzError err = { 0 };
   GzStateDict sd = { 0 };
-  GzStatus s = size >= 2 && data[0] == 'P' && data[1] == 'K'
+  bool whole_file
+      = (size >= 2 && data[0] == 'P' && data[1] == 'K') || gz_torch_legacy_sniff (data, size);
+  GzStatus s = whole_file
       ? gz_torch_read (data, size, &limits, &sd, &err)
       : gz_unpickle_state_dict (data, size, &limits, fixed_storage, NULL, &sd, &err);
   if (s != GZ_OK && (err.code == GZ_OK || err.message[0] == '\0'))

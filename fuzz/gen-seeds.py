@@ -185,6 +185,10 @@ if torch is not None:
         with zipfile.ZipFile(io.BytesIO(b.getvalue())) as z:
             pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
             out("fuzz-unpickle", name + ".pkl", z.read(pkl))
+    # The legacy (before PyTorch 1.6) layout: pickles then raw storages.
+    b = io.BytesIO()
+    torch.save(sd, b, _use_new_zipfile_serialization=False)
+    out("fuzz-unpickle", "state-dict-legacy.pth", b.getvalue())
 
     class Evil:
         def __reduce__(self):

@@ -62,6 +62,7 @@ typedef struct
   const unsigned char *p, *end;
   const GzLimits *limits;
   GzStorageFn storage;
+  const GzPickleScan *scan; /* scan mode: storages are only reported */
   void *user;
   GzError *err;
   Obj *all; /* every object, for freeing */
@@ -182,8 +183,8 @@ static const struct
   { "ByteStorage", GZ_STORAGE_BYTE },         { "BoolStorage", GZ_STORAGE_BOOL },
 };
 
-static size_t
-storage_elsize (GzStorageType t)
+size_t
+gz_storage_element_size (GzStorageType t)
 {
   switch (t)
     {
@@ -256,11 +257,19 @@ persistent_id (Un *u, Obj *pid)
     return fail (u, GZ_ERR_NOMEM, "out of memory");
   o->i = pid->items[1]->numel;
   o->numel = pid->items[4]->i;
+  if (u->scan != NULL)
+    {
+      if (u->scan->storage_seen == NULL)
+        return fail (u, GZ_ERR_FORMAT, "a storage where none may be");
+      GzStatus s
+          = u->scan->storage_seen (u->scan->user, key, (GzStorageType) o->i, o->numel, u->err);
+      return s != GZ_OK ? s : push (u, o);
+    }
   GzStatus s
       = u->storage (u->user, key, (GzStorageType) o->i, o->numel, &o->data, &o->size, u->err);
   if (s != GZ_OK)
     return s;
-  if ((uint64_t) o->numel > o->size / storage_elsize ((GzStorageType) o->i))
+  if ((uint64_t) o->numel > o->size / gz_storage_element_size ((GzStorageType) o->i))
     return gz_error_set (u->err, GZ_ERR_FORMAT,
                          "storage '%s' holds %zu bytes, too few for its %lld elements", key,
                          o->size, (long long) o->numel);
@@ -774,6 +783,46 @@ convert (const Obj *t, const GzLimits *limits, GzTensor **out, GzError *err)
   return GZ_OK;
 }
 
+static void
+un_free (Un *u)
+{
+  while (u->all != NULL)
+    {
+      Obj *next = u->all->next_alloc;
+      free (u->all->items);
+      free (u->all);
+      u->all = next;
+    }
+  free (u->stack);
+  free (u->memo);
+}
+
+GzStatus
+gz_unpickle_scan (const void *pkl, size_t len, const GzLimits *limits, const GzPickleScan *scan,
+                  size_t *used, GzError *err)
+{
+  Un u = {
+    .p = pkl, .end = (const unsigned char *) pkl + len, .limits = limits, .scan = scan, .err = err
+  };
+  u.none.k = O_NONE;
+  u.mark.k = O_MARK;
+  Obj *top = NULL;
+  GzStatus s = run (&u, &top);
+  if (s == GZ_OK)
+    *used = (size_t) (u.p - (const unsigned char *) pkl);
+  if (s == GZ_OK && scan->list_string != NULL)
+    {
+      if (top->k != O_LIST)
+        s = gz_error_set (err, GZ_ERR_FORMAT, "expected a list of storage keys");
+      for (int i = 0; s == GZ_OK && i < top->n; i++)
+        s = top->items[i]->k != O_STR
+            ? gz_error_set (err, GZ_ERR_FORMAT, "a storage key is not a string")
+            : scan->list_string (scan->user, top->items[i]->s, top->items[i]->slen, err);
+    }
+  un_free (&u);
+  return s;
+}
+
 GzStatus
 gz_unpickle_state_dict (const void *pkl, size_t len, const GzLimits *limits, GzStorageFn storage,
                         void *user, GzStateDict *out, GzError *err)
@@ -803,14 +852,6 @@ gz_unpickle_state_dict (const void *pkl, size_t len, const GzLimits *limits, GzS
             s = gz_state_dict_add (out, sd->items[i]->s, sd->items[i]->slen, t, err);
         }
     }
-  while (u.all != NULL)
-    {
-      Obj *next = u.all->next_alloc;
-      free (u.all->items);
-      free (u.all);
-      u.all = next;
-    }
-  free (u.stack);
-  free (u.memo);
+  un_free (&u);
   return s;
 }

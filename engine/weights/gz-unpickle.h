@@ -25,6 +25,9 @@ typedef enum
   GZ_STORAGE_BOOL,
 } GzStorageType;
 
+/* Bytes per element of a storage type. */
+size_t gz_storage_element_size (GzStorageType t);
+
 /* Resolves a persistent id ('storage', type, key, location, numel) to its
  * bytes. */
 typedef GzStatus (*GzStorageFn) (void *user, const char *key, GzStorageType type, int64_t numel,
@@ -36,3 +39,19 @@ typedef GzStatus (*GzStorageFn) (void *user, const char *key, GzStorageType type
  * num_batches_tracked are left out). */
 GzStatus gz_unpickle_state_dict (const void *pkl, size_t len, const GzLimits *limits,
                                  GzStorageFn storage, void *user, GzStateDict *out, GzError *err);
+
+/* What a scan reports; either function may be NULL (a storage is then an
+ * error, a list is not looked into). */
+typedef struct
+{
+  GzStatus (*storage_seen) (void *user, const char *key, GzStorageType type, int64_t numel,
+                            GzError *err);
+  /* Each string of a pickle whose value is a list of strings. */
+  GzStatus (*list_string) (void *user, const char *s, size_t len, GzError *err);
+  void *user;
+} GzPickleScan;
+
+/* Runs one pickle of a sequence (legacy torch.save files are several in a
+ * row) up to its STOP without reading any storage; `used` gets its length. */
+GzStatus gz_unpickle_scan (const void *pkl, size_t len, const GzLimits *limits,
+                           const GzPickleScan *scan, size_t *used, GzError *err);

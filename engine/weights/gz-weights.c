@@ -8,6 +8,7 @@
 
 #include "gz-limits.h"
 #include "gz-safetensors.h"
+#include "gz-torch-legacy.h"
 #include "gz-torchvision.h"
 #include "gz-unpickle.h"
 #include "gz-weights.h"
@@ -65,9 +66,7 @@ gz_torch_read (const void *bytes, size_t len, const GzLimits *limits, GzStateDic
 {
   const unsigned char *b = bytes;
   if (len >= 2 && b[0] == 0x80)
-    return gz_error_set (err, GZ_ERR_UNSUPPORTED,
-                         "this is a legacy (before PyTorch 1.6) torch.save file, which Gaze does "
-                         "not read yet: re-save it with torch.save(torch.load(path), path)");
+    return gz_torch_legacy_read (bytes, len, limits, out, err);
   GzZip zip;
   GzStatus s = gz_zip_open (bytes, len, &zip, err);
   if (s != GZ_OK)

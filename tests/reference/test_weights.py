@@ -111,6 +111,9 @@ def main():
         ("mnasnet0_5 3-class .safetensors BF16", "mnasnet0_5", 3, 3, "st-BF16"),
         ("shufflenet_v2_x0_5 6-class .pth", "shufflenet_v2_x0_5", 6, 3, "pth"),
         ("shufflenet_v2_x1_0 .safetensors F32", "shufflenet_v2_x1_0", None, 3, "st-F32"),
+        ("resnet18 3-class 1-channel legacy .pth", "resnet18", 3, 1, "legacy"),
+        ("densenet121 14-class legacy .pth", "densenet121", 14, 3, "legacy"),
+        ("mobilenet_v3_small legacy .pt", "mobilenet_v3_small", None, 3, "legacy"),
     ]
     # The sanitizer pass (GAZE_REFERENCE_QUICK=1) keeps the small networks:
     # the same readers and builders, without the 0.5 GB VGG file.
@@ -126,6 +129,10 @@ def main():
         if fmt == "pth":
             path = base + ".pth"
             torch.save(sd, path)
+        elif fmt == "legacy":
+            # torch.save before PyTorch 1.6: pickles and raw storages, no zip.
+            path = base + ".pth"
+            torch.save(sd, path, _use_new_zipfile_serialization=False)
         elif fmt == "dict-module":
             path = base + ".pt"
             torch.save({"model": {"module." + k: v for k, v in sd.items()},
@@ -250,9 +257,23 @@ def main():
         f.write(struct.pack("<Q", len(h)) + h + b"\0" * 64)
     hostile.append(("safetensors offsets outside the file", p, "outside"))
 
-    p = os.path.join(tmp, "legacy.pth")
-    torch.save(make_model("resnet18").state_dict(), p, _use_new_zipfile_serialization=False)
-    hostile.append(("legacy torch.save format (not read yet)", p, "legacy"))
+    legacy = os.path.join(tmp, "resnet18-legacy.pth")
+    with open(legacy, "rb") as f:
+        legacy_bytes = f.read()
+    p = os.path.join(tmp, "evil-legacy-truncated.pth")
+    with open(p, "wb") as f:
+        f.write(legacy_bytes[: len(legacy_bytes) * 2 // 3])
+    hostile.append(("truncated legacy torch.save file", p, "truncated legacy torch.save file"))
+
+    # A legacy storage whose 8-byte element count says fewer elements than
+    # its tensors need (the first storage written: right after the key list).
+    p = os.path.join(tmp, "evil-legacy-short.pth")
+    at = legacy_bytes.index(b"e.", legacy_bytes.index(b"]q\x00(")) + 2
+    count = struct.unpack("<Q", legacy_bytes[at:at + 8])[0]
+    with open(p, "wb") as f:
+        f.write(legacy_bytes[:at] + struct.pack("<Q", 3) + legacy_bytes[at + 8:at + 20]
+                + legacy_bytes[at + 8 + 4 * count:])
+    hostile.append(("legacy storage shorter than its tensor", p, "too few"))
 
     for label, path, want in hostile:
         r = run([exe, "info", path])
