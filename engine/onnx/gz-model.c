@@ -108,6 +108,35 @@ tokens_mix_after (const GzGraph *g, const GzPlan *plan, int v, bool *reach)
   return false;
 }
 
+/* Whether value v is a LayerNorm's output: a LayerNormalization node (opset
+ * 17), or the end of one decomposed by older exporters, γ·((x − μ) / σ) + β:
+ * an Add of a constant to a Mul by a constant of a Div. */
+static bool
+is_layer_norm_output (const GzGraph *g, const GzPlan *plan, int v)
+{
+  static const char *const chain[] = { "Add", "Mul", "Div" };
+  for (int step = 0; step < 3; step++)
+    {
+      int p = v >= 0 ? g->values[v].producer : -1;
+      if (p < 0)
+        return false;
+      const GzNode *node = &g->nodes[p];
+      if (step == 0 && strcmp (node->op_type, "LayerNormalization") == 0)
+        return true;
+      if (strcmp (node->op_type, chain[step]) != 0)
+        return false;
+      if (step == 2)
+        return true;
+      if (node->n_inputs != 2 || node->inputs[0] < 0 || node->inputs[1] < 0)
+        return false;
+      bool c0 = plan->is_constant[node->inputs[0]], c1 = plan->is_constant[node->inputs[1]];
+      if (c0 == c1)
+        return false;
+      v = c0 ? node->inputs[1] : node->inputs[0];
+    }
+  return false;
+}
+
 /* A ViT reads only its class token after the last block's attention, so the
  * patch tokens get no gradient from there on: take the last normalised
  * token tensor (torchvision encoder.layers[-1].ln_1's output, as
@@ -124,10 +153,10 @@ vit_layer (const GzGraph *g, const GzPlan *plan, const GzLayerLayout *layouts, i
   for (int i = g->n_nodes - 1; i >= 0; i--)
     {
       const GzNode *node = &g->nodes[i];
-      if (strcmp (node->op_type, "LayerNormalization") != 0 || node->n_outputs < 1)
+      int v = node->n_outputs > 0 ? node->outputs[0] : -1;
+      if (v < 0 || !is_layer_norm_output (g, plan, v))
         continue;
-      int v = node->outputs[0];
-      if (v < 0 || layouts[v].kind != GZ_LAYOUT_TOKENS || layouts[v].skip != layouts[layer].skip
+      if (layouts[v].kind != GZ_LAYOUT_TOKENS || layouts[v].skip != layouts[layer].skip
           || layouts[v].c != layouts[layer].c)
         continue;
       if (tokens_mix_after (g, plan, v, reach))
