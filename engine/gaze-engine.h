@@ -232,15 +232,22 @@ extern "C"
     const char *output; /* first output's name */
     int ndim;
     int64_t dims[GZ_MAX_DIMS];
+    /* The [C,h,w] map an explanation reads from the output (a layer's
+     * tokens or channels-last tensor rearranged); zeros when it has none. */
+    int64_t map[3];
   } GzNodeInfo;
 
   int gz_model_node_count (const GzModel *model);
   const GzNodeInfo *gz_model_node (const GzModel *model, int index);
 
-  /* Layers an explanation can use: every tensor of shape [1,C,H,W] produced by a node. */
+  /* Layers an explanation can use: every tensor produced by a node that reads
+   * as a [C,h,w] map (GzNodeInfo.map): [1,C,H,W], transformer tokens
+   * [1,P+h·w,C], channels-last [1,H,W,C]. */
   int gz_model_layer_count (const GzModel *model);
   const GzNodeInfo *gz_model_layer (const GzModel *model, int index);
-  /* The last 4-D tensor with H*W > 1 before the classifier head; NULL if none. */
+  /* The last map with h*w > 1 before the classifier head (for a ViT the
+   * output of the first norm of the last block that still mixes the patch
+   * tokens; for Swin the output before the final norm); NULL if none. */
   const char *gz_model_default_layer (const GzModel *model);
 
   /* ---- Preprocessing ----------------------------------------------------- */

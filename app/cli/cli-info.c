@@ -105,6 +105,29 @@ print_json (const char *path, const GzModel *model)
     json_builder_add_string_value (b, gz_model_default_layer (model));
   else
     json_builder_add_null_value (b);
+  /* Layers an explanation can use, with the [C,h,w] map it reads (issue 19:
+   * transformer tokens and channels-last tensors are rearranged). */
+  json_builder_set_member_name (b, "layers");
+  json_builder_begin_array (b);
+  for (int i = 0; i < gz_model_layer_count (model); i++)
+    {
+      const GzNodeInfo *n = gz_model_layer (model, i);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, n->name);
+      json_builder_set_member_name (b, "op");
+      json_builder_add_string_value (b, n->op_type);
+      json_builder_set_member_name (b, "output");
+      json_builder_add_string_value (b, n->output);
+      json_add_shape (b, n->ndim, n->dims);
+      json_builder_set_member_name (b, "map");
+      json_builder_begin_array (b);
+      for (int k = 0; k < 3; k++)
+        json_builder_add_int_value (b, n->map[k]);
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
   json_builder_end_object (b);
 
   g_autoptr (JsonNode) root = json_builder_get_root (b);
@@ -160,6 +183,16 @@ print_text (const char *path, const GzModel *model)
       g_autofree char *shape = shape_string (n->ndim, n->dims);
       printf ("  %5d  %-*s  %-*s  %-*s  %s\n", i, w_op, n->op_type, w_name, n->name, w_out,
               n->output, shape);
+    }
+
+  printf ("\nExplainable layers (%d), the [C, h, w] map each is read as:\n",
+          gz_model_layer_count (model));
+  for (int i = 0; i < gz_model_layer_count (model); i++)
+    {
+      const GzNodeInfo *n = gz_model_layer (model, i);
+      g_autofree char *shape = shape_string (n->ndim, n->dims);
+      g_autofree char *map = shape_string (3, n->map);
+      printf ("  %-*s  %-*s  %s  map %s\n", w_op, n->op_type, w_out, n->output, shape, map);
     }
 }
 

@@ -19,6 +19,7 @@ struct GzModel
   int n_layers;
   GzNodeInfo *layers; /* copies of the node infos whose output is [1,C,H,W] */
   const char *default_layer; /* points into graph, NULL if none */
+  struct GzLayerLayout *layouts; /* per value (onnx/gz-layer-layout.h) */
   int64_t parameter_count;
   /* Output head (gz-model.c): the trailing activation node replaced by
    * Identity while `head_removed`; its own op and op_type kept to restore. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "gaze-engine.h"
+#include "gz-layer-layout.h"
 
 /* Session and model internals the explain module reads: gz_session_input,
  * gz_session_keep, gz_session_run_from, gz_model_graph, ... (engine/core/gz-session.c). */
@@ -30,6 +31,8 @@ typedef struct
   GzMethod method;
   const char *layer; /* resolved layer name (never "auto") */
   int layer_value; /* its value index in the model's graph */
+  GzLayerLayout layout; /* how the layer's tensor reads as [C,h,w] */
+  GzTensor *act_map; /* the activation rearranged to [1,C,h,w] (not NCHW layers) */
   int class_index;
   bool negative; /* explain −logit (sigmoid models' negative class) */
   int64_t n_classes; /* logits per image */
@@ -78,10 +81,13 @@ GzStatus gz_explain_progress (GzExplainCtx *ctx, double fraction, GzError *err);
 GzTensor *gz_explain_grad_output (const GzExplainCtx *ctx, int64_t n, GzError *err);
 /* The explained score of image i of a [N,K] logits tensor. */
 float gz_explain_score_of (const GzExplainCtx *ctx, const GzTensor *logits, int64_t i);
-/* The layer activation of session: [1,C,h,w] (checked). */
-GzStatus gz_explain_activation (const GzExplainCtx *ctx, GzSession *session, const GzTensor **act,
+/* The layer activation of session as a [1,C,h,w] map (checked): the kept
+ * tensor itself for NCHW layers, else a rearranged copy held in ctx->act_map
+ * until the next call or the end of gz_explain. */
+GzStatus gz_explain_activation (GzExplainCtx *ctx, GzSession *session, const GzTensor **act,
                                 GzError *err);
-/* d score / d activation at the layer: [1,C,h,w], timed into backward_ms. */
+/* d score / d activation at the layer as a [1,C,h,w] map (rearranged like
+ * the activation), timed into backward_ms. */
 GzStatus gz_explain_layer_gradient (GzExplainCtx *ctx, GzSession *session, GzTensor **grad,
                                     GzError *err);
 /* For the gradient methods: the activation A, its gradient G (caller frees)

@@ -145,14 +145,16 @@ resolve_layer (const GzModel *model, const char *layer, char *reason, size_t rea
       const char *def = gz_model_default_layer (model);
       if (def == NULL)
         snprintf (reason, reason_len,
-                  "the model has no layer of shape [1,C,H,W] with H×W > 1 to explain");
+                  "the model has no layer that reads as a map [C,H,W] with H×W > 1 to explain");
       return def;
     }
   const GzNodeInfo *info = find_layer (model, layer);
   if (info == NULL)
     {
       snprintf (reason, reason_len,
-                "'%s' is not a layer of shape [1,C,H,W] in this model (see gaze-cli info)", layer);
+                "'%s' is not a layer that reads as a map [C,H,W] in this model (see gaze-cli "
+                "info)",
+                layer);
       return NULL;
     }
   return info->output;
@@ -239,6 +241,15 @@ gz_method_applicable (const GzModel *model, GzMethod method, const char *layer, 
       GzCamHead head;
       return gz_cam_find_head (model, name, &head, reason, reason_len);
     }
+  const GzLayerLayout *layout = gz_model_layer_layout (model, value);
+  if (method == GZ_METHOD_ABLATIONCAM && layout != NULL && layout->kind != GZ_LAYOUT_NCHW)
+    {
+      snprintf (reason, reason_len,
+                "Ablation-CAM removes channels of a [1,C,H,W] layer; '%s' is a %s tensor "
+                "(pick a convolutional layer or another method)",
+                name, layout->kind == GZ_LAYOUT_TOKENS ? "transformer token" : "channels-last");
+      return false;
+    }
   if (method == GZ_METHOD_GUIDED_GRADCAM)
     return gradient_path_ok (model, -1, reason, reason_len);
   if (method_uses_gradient (method))
@@ -310,17 +321,25 @@ gz_explain_score_of (const GzExplainCtx *ctx, const GzTensor *logits, int64_t i)
 }
 
 GzStatus
-gz_explain_activation (const GzExplainCtx *ctx, GzSession *session, const GzTensor **act,
-                       GzError *err)
+gz_explain_activation (GzExplainCtx *ctx, GzSession *session, const GzTensor **act, GzError *err)
 {
   const GzTensor *a = gz_session_value (session, ctx->layer);
   if (a == NULL)
     return gz_error_set (err, GZ_ERR_ARGUMENT, "layer '%s' was not kept by the forward pass",
                          ctx->layer);
-  if (a->dtype != GZ_DTYPE_FLOAT || a->ndim != 4 || a->dims[0] != 1)
-    return gz_error_set (err, GZ_ERR_SHAPE, "layer '%s' is not a [1,C,H,W] float tensor",
-                         ctx->layer);
-  *act = a;
+  if (ctx->layout.kind == GZ_LAYOUT_NCHW || ctx->layout.kind == GZ_LAYOUT_NONE)
+    {
+      if (a->dtype != GZ_DTYPE_FLOAT || a->ndim != 4 || a->dims[0] != 1)
+        return gz_error_set (err, GZ_ERR_SHAPE, "layer '%s' is not a [1,C,H,W] float tensor",
+                             ctx->layer);
+      *act = a;
+      return GZ_OK;
+    }
+  gz_tensor_free (ctx->act_map);
+  ctx->act_map = gz_layer_to_map (&ctx->layout, a, err);
+  if (ctx->act_map == NULL)
+    return err != NULL && err->code != GZ_OK ? err->code : GZ_ERR_NOMEM;
+  *act = ctx->act_map;
   return GZ_OK;
 }
 
@@ -336,6 +355,14 @@ gz_explain_layer_gradient (GzExplainCtx *ctx, GzSession *session, GzTensor **gra
   gz_tensor_free (go);
   if (st != GZ_OK)
     return st;
+  if (ctx->layout.kind != GZ_LAYOUT_NCHW && ctx->layout.kind != GZ_LAYOUT_NONE)
+    {
+      GzTensor *map = gz_layer_to_map (&ctx->layout, *grad, err);
+      gz_tensor_free (*grad);
+      *grad = map;
+      if (map == NULL)
+        return err != NULL && err->code != GZ_OK ? err->code : GZ_ERR_NOMEM;
+    }
   const GzTensor *g = *grad;
   if (g->ndim != 4 || g->dims[0] != 1 || g->dtype != GZ_DTYPE_FLOAT)
     {
@@ -626,6 +653,9 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
     return gz_error_set (err, GZ_ERR_NOT_APPLICABLE, "%s", reason);
   ctx.layer = layer != NULL ? layer : "";
   ctx.layer_value = layer != NULL ? gz_graph_find_value (gz_model_graph (ctx.model), layer) : -1;
+  const GzLayerLayout *layout = gz_model_layer_layout (ctx.model, ctx.layer_value);
+  if (layout != NULL)
+    ctx.layout = *layout;
 
   const GzTensor *input = gz_session_input (session);
   if (input == NULL)
@@ -684,6 +714,8 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
         ex->method_ms = 0;
       st = finish_map (&ctx, ex, err);
     }
+  gz_tensor_free (ctx.act_map);
+  ctx.act_map = NULL;
   if (st != GZ_OK)
     {
       gz_explanation_free (ex);

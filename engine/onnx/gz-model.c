@@ -11,16 +11,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gz-layer-layout.h"
 #include "gz-limits.h"
 #include "gz-model-private.h"
 #include "gz-onnx-load.h"
 #include "gz-op.h"
 #include "gz-weights.h"
 
+/* Whether value v reads as a map with more than one position. */
 static bool
-is_spatial (const GzTensor *t)
+is_spatial (const GzLayerLayout *layouts, int v)
 {
-  return t->ndim == 4 && gz_shape_numel (2, t->dims + 2) > 1; /* no overflow */
+  return layouts[v].kind != GZ_LAYOUT_NONE && layouts[v].h * layouts[v].w > 1;
 }
 
 /* The runtime input a pass-through node reads (its first non-constant one). */
@@ -46,7 +48,7 @@ op_is (const GzNode *node, const char *const *ops)
  * channel per class → Relu → global pool) puts its spatial maps after the
  * classifier: step back over that Conv to the features it classifies. */
 static int
-skip_conv_classifier (const GzGraph *g, const GzPlan *plan, int layer)
+skip_conv_classifier (const GzGraph *g, const GzPlan *plan, const GzLayerLayout *layouts, int layer)
 {
   static const char *const passthrough[] = { "Relu", "Clip", "Dropout", "Identity", NULL };
   const GzTensor *logits = &plan->values[g->output];
@@ -75,8 +77,123 @@ skip_conv_classifier (const GzGraph *g, const GzPlan *plan, int layer)
       past_conv = true;
       v = data_input (node, plan);
     }
-  if (past_conv && v >= 0 && g->values[v].producer >= 0 && is_spatial (&plan->values[v]))
+  if (past_conv && v >= 0 && g->values[v].producer >= 0 && is_spatial (layouts, v))
     return v;
+  return layer;
+}
+
+/* Whether a MatMul of two computed operands (attention: queries by keys, or
+ * weights by values) lies downstream of value v: the tokens still mix there. */
+static bool
+tokens_mix_after (const GzGraph *g, const GzPlan *plan, int v, bool *reach)
+{
+  memset (reach, 0, (size_t) g->n_values * sizeof *reach);
+  reach[v] = true;
+  for (int i = 0; i < g->n_nodes; i++)
+    {
+      const GzNode *node = &g->nodes[i];
+      bool reached = false;
+      for (int j = 0; j < node->n_inputs && !reached; j++)
+        reached = node->inputs[j] >= 0 && reach[node->inputs[j]];
+      if (!reached)
+        continue;
+      if (strcmp (node->op_type, "MatMul") == 0 && node->n_inputs == 2 && node->inputs[0] >= 0
+          && node->inputs[1] >= 0 && !plan->is_constant[node->inputs[0]]
+          && !plan->is_constant[node->inputs[1]])
+        return true;
+      for (int j = 0; j < node->n_outputs; j++)
+        if (node->outputs[j] >= 0)
+          reach[node->outputs[j]] = true;
+    }
+  return false;
+}
+
+/* Whether value v is a LayerNorm's output: a LayerNormalization node (opset
+ * 17), or the end of one decomposed by older exporters, γ·((x − μ) / σ) + β:
+ * an Add of a constant to a Mul by a constant of a Div. */
+static bool
+is_layer_norm_output (const GzGraph *g, const GzPlan *plan, int v)
+{
+  static const char *const chain[] = { "Add", "Mul", "Div" };
+  for (int step = 0; step < 3; step++)
+    {
+      int p = v >= 0 ? g->values[v].producer : -1;
+      if (p < 0)
+        return false;
+      const GzNode *node = &g->nodes[p];
+      if (step == 0 && strcmp (node->op_type, "LayerNormalization") == 0)
+        return true;
+      if (strcmp (node->op_type, chain[step]) != 0)
+        return false;
+      if (step == 2)
+        return true;
+      if (node->n_inputs != 2 || node->inputs[0] < 0 || node->inputs[1] < 0)
+        return false;
+      bool c0 = plan->is_constant[node->inputs[0]], c1 = plan->is_constant[node->inputs[1]];
+      if (c0 == c1)
+        return false;
+      v = c0 ? node->inputs[1] : node->inputs[0];
+    }
+  return false;
+}
+
+/* A ViT reads only its class token after the last block's attention, so the
+ * patch tokens get no gradient from there on: take the last normalised
+ * token tensor (torchvision encoder.layers[-1].ln_1's output, as
+ * pytorch-grad-cam's examples do) whose tokens still mix downstream. Not the
+ * norm's input: a LayerNorm is scale-invariant per token, so there
+ * sum_c G_c·A_c = 0 at every position and HiResCAM reads rounding noise. */
+static int
+vit_layer (const GzGraph *g, const GzPlan *plan, const GzLayerLayout *layouts, int layer)
+{
+  bool *reach = malloc (((size_t) g->n_values + 1) * sizeof *reach);
+  if (reach == NULL)
+    return layer;
+  int found = layer;
+  for (int i = g->n_nodes - 1; i >= 0; i--)
+    {
+      const GzNode *node = &g->nodes[i];
+      int v = node->n_outputs > 0 ? node->outputs[0] : -1;
+      if (v < 0 || !is_layer_norm_output (g, plan, v))
+        continue;
+      if (layouts[v].kind != GZ_LAYOUT_TOKENS || layouts[v].skip != layouts[layer].skip
+          || layouts[v].c != layouts[layer].c)
+        continue;
+      if (tokens_mix_after (g, plan, v, reach))
+        {
+          found = v;
+          break;
+        }
+    }
+  free (reach);
+  return found;
+}
+
+/* A transformer's map after its final norm (Swin: norm, then a Transpose to
+ * NCHW for the pooling): step back to the norm's input, the last stage's
+ * output. */
+static int
+skip_final_norm (const GzGraph *g, const GzPlan *plan, const GzLayerLayout *layouts, int layer)
+{
+  static const char *const passthrough[] = { "Transpose", "Reshape", "Identity", NULL };
+  int v = layer;
+  for (int steps = 0; steps < 4 && v >= 0; steps++)
+    {
+      int p = g->values[v].producer;
+      if (p < 0)
+        break;
+      const GzNode *node = &g->nodes[p];
+      if (strcmp (node->op_type, "LayerNormalization") == 0)
+        {
+          int in = node->n_inputs > 0 ? node->inputs[0] : -1;
+          if (in >= 0 && g->values[in].producer >= 0 && is_spatial (layouts, in))
+            return in;
+          break;
+        }
+      if (!op_is (node, passthrough))
+        break;
+      v = data_input (node, plan);
+    }
   return layer;
 }
 
@@ -84,13 +201,14 @@ skip_conv_classifier (const GzGraph *g, const GzPlan *plan, int layer)
  * outputs have no spatial extent left (pooling, flatten, linear, softmax…);
  * the spatial values where the walk stops feed the classifier head. Of those,
  * the one produced last is the layer (for torchvision models: resnet's layer4
- * output, mobilenet_v2's features[18], densenet's final Relu). */
+ * output, mobilenet_v2's features[18], densenet's final Relu, convnext's last
+ * stage). Transformers then step back as vit_layer and skip_final_norm say. */
 static int
-find_default_layer (const GzGraph *g, const GzPlan *plan)
+find_default_layer (const GzGraph *g, const GzPlan *plan, const GzLayerLayout *layouts)
 {
   if (g->output < 0)
     return -1;
-  if (is_spatial (&plan->values[g->output]))
+  if (is_spatial (layouts, g->output))
     return g->values[g->output].producer >= 0 ? g->output : -1;
   int *stack = malloc (((size_t) g->n_values + 1) * sizeof *stack);
   bool *seen = calloc ((size_t) g->n_values + 1, 1);
@@ -106,7 +224,7 @@ find_default_layer (const GzGraph *g, const GzPlan *plan)
       int p = g->values[v].producer;
       if (p < 0 || plan->is_constant[v])
         continue;
-      if (is_spatial (&plan->values[v]))
+      if (is_spatial (layouts, v))
         {
           if (best < 0 || p > g->values[best].producer)
             best = v;
@@ -126,11 +244,17 @@ find_default_layer (const GzGraph *g, const GzPlan *plan)
 out:
   free (stack);
   free (seen);
-  return best >= 0 ? skip_conv_classifier (g, plan, best) : -1;
+  if (best < 0)
+    return -1;
+  if (layouts[best].kind == GZ_LAYOUT_TOKENS && layouts[best].skip > 0)
+    return vit_layer (g, plan, layouts, best);
+  best = skip_final_norm (g, plan, layouts, best);
+  return skip_conv_classifier (g, plan, layouts, best);
 }
 
 static void
-fill_info (GzNodeInfo *info, const GzGraph *g, const GzPlan *plan, const GzNode *node, int value)
+fill_info (GzNodeInfo *info, const GzGraph *g, const GzPlan *plan, const GzLayerLayout *layouts,
+           const GzNode *node, int value)
 {
   info->name = node->name;
   info->op_type = node->op_type;
@@ -141,6 +265,12 @@ fill_info (GzNodeInfo *info, const GzGraph *g, const GzPlan *plan, const GzNode 
       const GzTensor *t = &plan->values[value];
       info->ndim = t->ndim;
       memcpy (info->dims, t->dims, sizeof info->dims);
+      if (layouts != NULL && layouts[value].kind != GZ_LAYOUT_NONE)
+        {
+          info->map[0] = layouts[value].c;
+          info->map[1] = layouts[value].h;
+          info->map[2] = layouts[value].w;
+        }
     }
 }
 
@@ -185,12 +315,15 @@ model_index (GzModel *model, GzError *err)
     n_outputs += g->nodes[i].n_outputs;
   model->node_infos = calloc ((size_t) g->n_nodes + 1, sizeof *model->node_infos);
   model->layers = calloc ((size_t) n_outputs + 1, sizeof *model->layers);
-  if (model->node_infos == NULL || model->layers == NULL)
+  model->layouts = malloc (((size_t) g->n_values + 1) * sizeof *model->layouts);
+  if (model->node_infos == NULL || model->layers == NULL || model->layouts == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+  gz_layer_layouts (g, plan, model->layouts);
   for (int i = 0; i < g->n_nodes; i++)
     {
       const GzNode *node = &g->nodes[i];
-      fill_info (&model->node_infos[i], g, plan, node, node->n_outputs > 0 ? node->outputs[0] : -1);
+      fill_info (&model->node_infos[i], g, plan, model->layouts, node,
+                 node->n_outputs > 0 ? node->outputs[0] : -1);
       model->n_node_infos++;
       if (plan->node_folded[i])
         continue; /* constants are no layers */
@@ -199,12 +332,11 @@ model_index (GzModel *model, GzError *err)
           int v = node->outputs[j];
           if (v < 0)
             continue;
-          const GzTensor *t = &plan->values[v];
-          if (t->ndim == 4 && t->dims[0] == 1 && t->dtype == GZ_DTYPE_FLOAT)
-            fill_info (&model->layers[model->n_layers++], g, plan, node, v);
+          if (model->layouts[v].kind != GZ_LAYOUT_NONE)
+            fill_info (&model->layers[model->n_layers++], g, plan, model->layouts, node, v);
         }
     }
-  int layer = find_default_layer (g, plan);
+  int layer = find_default_layer (g, plan, model->layouts);
   model->default_layer = layer >= 0 ? g->values[layer].name : NULL;
   return GZ_OK;
 }
@@ -473,6 +605,7 @@ gz_model_free (GzModel *model)
   gz_graph_free (model->graph);
   free (model->node_infos);
   free (model->layers);
+  free (model->layouts);
   free (model->path);
   free (model);
 }
@@ -554,6 +687,14 @@ gz_model_layer (const GzModel *model, int index)
   if (index < 0 || index >= model->n_layers)
     return NULL;
   return &model->layers[index];
+}
+
+const GzLayerLayout *
+gz_model_layer_layout (const GzModel *model, int value)
+{
+  if (model == NULL || model->layouts == NULL || value < 0 || value >= model->graph->n_values)
+    return NULL;
+  return &model->layouts[value];
 }
 
 const char *

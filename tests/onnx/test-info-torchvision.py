@@ -6,8 +6,9 @@
 # structure matters) with torch.onnx, runs gaze-cli info --json on each and
 # checks it against the onnx package: node list, every node's output shape
 # (onnx shape inference, batch 1), parameter count (float initializer
-# elements), and the default layer (resnet: layer4's output; mobilenet_v2:
-# features[18]'s output; densenet: the Relu after features.norm5). The shared
+# elements), the explainable layers with their maps, and the default layer
+# (resnet: layer4's output; mobilenet_v2: features[18]'s output; densenet:
+# the Relu after features.norm5). The shared
 # models are checked too when ../shared is present. Prints TAP.
 import json
 import os
@@ -114,6 +115,13 @@ def check_model(label, path, default_rule):
     check(got["inputs"] == [want_in], "%s: input" % label, "%s != %s" % (got["inputs"], want_in))
     check(got["outputs"] == [want_out], "%s: output" % label,
           "%s != %s" % (got["outputs"], want_out))
+    # Explainable layers with their map (issue 19): a CNN's [1,C,H,W] layers
+    # read as they are, and the default layer is one of them.
+    layers = got.get("layers") or []
+    check(layers and all(L["map"] == L["shape"][1:] and len(L["shape"]) == 4 for L in layers)
+          and got["default_layer"] in [L["output"] for L in layers],
+          "%s: layers list their [C,h,w] map" % label,
+          [L for L in layers if L["map"] != L["shape"][1:]][:3])
     layer = got["default_layer"]
     node = producer.get(layer)
     check(
