@@ -215,9 +215,11 @@ write_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
   gaze_task_begin (task);
   WriteData *data = task_data;
   GError *error = NULL;
+  gboolean written = gaze_export_write (data->export, data->file, data->format, &error);
 
+  /* After the write: the main loop frees data->export once the task returns. */
   gaze_task_end (task);
-  if (gaze_export_write (data->export, data->file, data->format, &error))
+  if (written)
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
