@@ -280,6 +280,7 @@ test_drag (Fixture *f, gconstpointer data)
   const GzExplanation *explanation;
   double step, dx = 0, dy = 0;
   g_autofree char *text = NULL;
+  guint slow_steps = 0, count;
 
   if (!have_model (f))
     return;
@@ -304,17 +305,32 @@ test_drag (Fixture *f, gconstpointer data)
   g_signal_emit_by_name (gesture, "drag-begin", 100.0, 100.0);
   for (int i = 1; i <= 20; i++)
     {
+      gint64 emitted;
+
       dx = 6.0 * i;
       dy = -3.0 * i;
+      emitted = g_get_monotonic_time ();
       g_signal_emit_by_name (gesture, "drag-update", dx, dy);
       gaze_test_spin (GAZE_WINDOW_LEVEL_DEBOUNCE_MS / 10);
+      /* A step that took longer than the debounce (a sanitizer build, a
+       * loaded machine) lets an analysis start, as it should: only the
+       * steps that moved faster than that are checked. */
+      if (g_get_monotonic_time () - emitted >= GAZE_WINDOW_LEVEL_DEBOUNCE_MS * 1000)
+        {
+          slow_steps++;
+          continue;
+        }
       /* No analysis while the window moves, and no stale heatmap. */
+      g_assert_null (gaze_image_view_get_overlay (gaze_window_get_image_view (f->window)));
+      if (slow_steps > 0)
+        continue;
       g_assert_false (gaze_window_is_busy (f->window));
       g_assert_null (gaze_window_get_explanation (f->window));
       g_assert_cmpuint (gaze_window_level_get_analysis_count (f->window), ==, 0);
-      g_assert_null (gaze_image_view_get_overlay (gaze_window_get_image_view (f->window)));
     }
   g_signal_emit_by_name (gesture, "drag-end", dx, dy);
+  if (slow_steps > 0)
+    g_test_message ("%u of 20 drag steps were slower than the debounce", slow_steps);
 
   /* Horizontal = width, vertical = level, 500 px sweep the whole range. */
   step = (dicom->max - dicom->min) / 500.0;
@@ -327,10 +343,14 @@ test_drag (Fixture *f, gconstpointer data)
 
   /* Exactly one analysis once it rests, and the heatmap is for these pixels. */
   g_assert_true (gaze_test_wait (is_idle_with_result, f->window, WAIT_MS));
-  g_assert_cmpuint (gaze_window_level_get_analysis_count (f->window), ==, 1);
+  count = gaze_window_level_get_analysis_count (f->window);
+  if (slow_steps == 0)
+    g_assert_cmpuint (count, ==, 1);
+  else
+    g_assert_cmpuint (count, <=, 1 + slow_steps);
   explanation = gaze_window_get_explanation (f->window);
   gaze_test_spin (3 * GAZE_WINDOW_LEVEL_DEBOUNCE_MS);
-  g_assert_cmpuint (gaze_window_level_get_analysis_count (f->window), ==, 1);
+  g_assert_cmpuint (gaze_window_level_get_analysis_count (f->window), ==, count);
   g_assert_true (gaze_window_get_explanation (f->window) == explanation);
   g_assert_nonnull (gaze_image_view_get_overlay (gaze_window_get_image_view (f->window)));
   maybe_save_window (f, "dicom-window-level.png");
