@@ -36,6 +36,20 @@ json_add_shape (JsonBuilder *b, int ndim, const int64_t *dims)
   json_builder_end_array (b);
 }
 
+/* A node's name, operator, output tensor and shape: what "nodes" and
+ * "layers" both list. */
+static void
+json_add_node_members (JsonBuilder *b, const GzNodeInfo *n)
+{
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, n->name);
+  json_builder_set_member_name (b, "op");
+  json_builder_add_string_value (b, n->op_type);
+  json_builder_set_member_name (b, "output");
+  json_builder_add_string_value (b, n->output);
+  json_add_shape (b, n->ndim, n->dims);
+}
+
 static void
 json_add_value_info (JsonBuilder *b, const char *key, const GzValueInfo *vi)
 {
@@ -81,13 +95,7 @@ print_json (const char *path, const GzModel *model)
     {
       const GzNodeInfo *n = gz_model_node (model, i);
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, n->name);
-      json_builder_set_member_name (b, "op");
-      json_builder_add_string_value (b, n->op_type);
-      json_builder_set_member_name (b, "output");
-      json_builder_add_string_value (b, n->output);
-      json_add_shape (b, n->ndim, n->dims);
+      json_add_node_members (b, n);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -113,13 +121,7 @@ print_json (const char *path, const GzModel *model)
     {
       const GzNodeInfo *n = gz_model_layer (model, i);
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, n->name);
-      json_builder_set_member_name (b, "op");
-      json_builder_add_string_value (b, n->op_type);
-      json_builder_set_member_name (b, "output");
-      json_builder_add_string_value (b, n->output);
-      json_add_shape (b, n->ndim, n->dims);
+      json_add_node_members (b, n);
       json_builder_set_member_name (b, "map");
       json_builder_begin_array (b);
       for (int k = 0; k < 3; k++)
