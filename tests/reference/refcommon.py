@@ -6,6 +6,7 @@
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import sys
@@ -195,6 +196,68 @@ class TinyNet:
         randomise_norm_stats(m, SEED + 8, (3, 64, 64))
         m.eval()
         return m
+
+
+def state_digest(model):
+    """SHA-256 of a torch model's parameters and buffers, in state_dict order."""
+    h = hashlib.sha256()
+    for name, t in model.state_dict().items():
+        h.update(name.encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+class ReferenceCache:
+    """PyTorch reference results kept on disk under out_dir(), keyed by a
+    digest of everything that determines them (the reference code, the
+    weights, the input, the case's parameters). CI's plain and sanitizer
+    passes share GAZE_REFERENCE_DIR: the second pass reuses the first pass's
+    float64 references instead of recomputing them (~400 s of PyTorch), while
+    every gaze-cli map is still computed and compared afresh."""
+
+    def __init__(self, kind, files, params):
+        h = hashlib.sha256()
+        for path in files:
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            h.update(b"\0")
+        h.update(json.dumps(params, sort_keys=True, default=str).encode())
+        d = os.path.join(out_dir(), "cache", kind)
+        os.makedirs(d, exist_ok=True)
+        self.path = os.path.join(d, h.hexdigest()[:32] + ".npz")
+        self.values = {}
+        self.hits = self.misses = 0
+        self.dirty = False
+        if os.path.exists(self.path):
+            import numpy as np
+            try:
+                with np.load(self.path) as z:
+                    self.values = {k: z[k] for k in z.files}
+            except (OSError, ValueError):
+                self.values = {}
+
+    def get(self, key, compute):
+        """The array stored under `key`, else compute() (stored on save())."""
+        import numpy as np
+        if key in self.values:
+            self.hits += 1
+            return self.values[key]
+        self.misses += 1
+        value = np.asarray(compute())
+        self.values[key] = value
+        self.dirty = True
+        return value
+
+    def save(self):
+        if not self.dirty:
+            return
+        import numpy as np
+        tmp = self.path + ".%d.tmp.npz" % os.getpid()
+        np.savez(tmp, **self.values)
+        os.replace(tmp, self.path)
+        self.dirty = False
 
 
 class Tap:

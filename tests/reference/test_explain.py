@@ -18,6 +18,8 @@
 #  - `gaze-cli info --json` default_layer is the expected tensor;
 #  - SmoothGrad is deterministic (same command, same map).
 # Set GAZE_REFERENCE_QUICK=1 to test fewer photos of the real model.
+# PyTorch's references are cached in GAZE_REFERENCE_DIR (rc.ReferenceCache):
+# CI's sanitizer pass reuses those of its first pass.
 
 import argparse
 import glob
@@ -182,11 +184,20 @@ def run_model(tap, gaze, cams, model_name, torch_model, onnx_path, x_path, layer
     of the trained model, whose floor measured on the first photos is < 1e-3,
     to keep CI short: float64 depthwise convolutions are slow in torch).
     explicit=True: name the "auto" layer's tensor instead of asking for "auto"
-    (Swin, whose automatic layer is another one: test_transformers.py)."""
+    (Swin, whose automatic layer is another one: test_transformers.py).
+    The references come from rc.ReferenceCache when an earlier run (CI's
+    first pass) computed them for the same weights, input and parameters;
+    PyTorch runs only for what is missing."""
     import copy
     import torch
+    here = os.path.dirname(os.path.abspath(__file__))
+    cache = rc.ReferenceCache(
+        "explain", [x_path, os.path.join(here, "cams.py"), os.path.abspath(__file__)],
+        {"model": model_name, "weights": rc.state_digest(torch_model), "layers": layers,
+         "methods": methods, "targets": targets, "precise": precise,
+         "torch": torch.__version__})
     x = torch.from_numpy(np.load(x_path))
-    model64 = copy.deepcopy(torch_model).double() if precise else torch_model
+    model64 = []
     gb = {}
 
     def guided(cap, cap64):
@@ -196,10 +207,16 @@ def run_model(tap, gaze, cams, model_name, torch_model, onnx_path, x_path, layer
                 if precise else gb[32]
         return gb[32], gb[64]
 
-    def capture64(cap, L, target):
+    def captures(L, target):
+        """The float32 and float64 forward/backward of one layer and class,
+        made only when a reference is missing from the cache."""
+        cap = cams.Capture(torch_model, L["module"], x, target=target, rule=L["rule"])
         if not precise:
-            return cap
-        return cams.Capture(model64, L["module"], x.double(), target=target, rule=L["rule"])
+            return cap, cap
+        if not model64:
+            model64.append(copy.deepcopy(torch_model).double())
+        return cap, cams.Capture(model64[0], L["module"], x.double(), target=cap.target,
+                                 rule=L["rule"])
 
     def reference(method, cap, cap64):
         if method == "guided-backprop":
@@ -214,19 +231,35 @@ def run_model(tap, gaze, cams, model_name, torch_model, onnx_path, x_path, layer
         m64 = cams.finish(r64, cap64.size).double().numpy()
         return m64, float(np.abs(m32 - m64).max())
 
+    def cached_reference(which, L, method, target, made):
+        key = "%s:%s:%d" % (which, method, target)
+
+        def compute():
+            if not made:
+                made.extend(captures(L, target))
+            m64, floor = reference(method, made[0], made[1])
+            cache.values[key + ":floor"] = np.asarray(floor)
+            return m64
+        ref = cache.get(key, compute)
+        return ref, float(cache.values[key + ":floor"])
+
     for which in ("auto", "early"):
         L = layers.get(which)
         if L is None:
             continue
+        made = []   # [cap, cap64] once a reference had to be computed
         t = targets[0] if targets else None
-        cap = cams.Capture(torch_model, L["module"], x, target=t, rule=L["rule"])
-        cap64 = capture64(cap, L, cap.target)
+
+        def first_target():
+            made.extend(captures(L, t))
+            return made[0].target
+        target = int(cache.get("%s:target" % which, first_target))
         gaze_layer = "auto" if which == "auto" and not explicit else L["tensor"]
         for method in methods:
             label = "%s %s %s %s (class %d)" % (label_prefix, which, method,
-                                                L["tensor"], cap.target)
+                                                L["tensor"], target)
             if method == "cam" and which != "auto":
-                h, _, js, err = gaze.explain(onnx_path, x_path, method, cap.target, gaze_layer)
+                h, _, js, err = gaze.explain(onnx_path, x_path, method, target, gaze_layer)
                 tap.ok(err is not None,
                        "%s: refused at a layer without GAP+linear head (%s)" %
                        (label, err or "it was accepted"))
@@ -234,19 +267,20 @@ def run_model(tap, gaze, cams, model_name, torch_model, onnx_path, x_path, layer
             if method == "guided-backprop":
                 if which != "auto":
                     continue        # does not depend on the layer
-                label = "%s guided-backprop (class %d)" % (label_prefix, cap.target)
-            ref, floor = reference(method, cap, cap64)
-            h, _, js, err = gaze.explain(onnx_path, x_path, method, cap.target, gaze_layer)
-            compare(tap, label, ref, h, js if err is None else err, cap.target,
+                label = "%s guided-backprop (class %d)" % (label_prefix, target)
+            ref, floor = cached_reference(which, L, method, target, made)
+            h, _, js, err = gaze.explain(onnx_path, x_path, method, target, gaze_layer)
+            compare(tap, label, ref, h, js if err is None else err, target,
                     None if method == "guided-backprop" else L["tensor"], floor)
         if targets and len(targets) > 1 and which == "auto":
             # another class: a class switch must give that class's map
-            c2 = cams.Capture(torch_model, L["module"], x, target=targets[1], rule=L["rule"])
-            c2_64 = capture64(c2, L, targets[1])
-            ref, floor = reference("gradcam", c2, c2_64)
+            ref, floor = cached_reference(which, L, "gradcam", targets[1], [])
             h, _, js, err = gaze.explain(onnx_path, x_path, "gradcam", targets[1], "auto")
             compare(tap, "%s auto gradcam (class %d)" % (label_prefix, targets[1]), ref, h,
                     js if err is None else err, targets[1], L["tensor"], floor)
+    cache.save()
+    tap.diag("%s: %d references from the cache, %d computed by PyTorch" %
+             (label_prefix, cache.hits, cache.misses))
 
 
 def identity_test(tap, gaze, onnx_path, x_path, target, label):
@@ -423,7 +457,7 @@ def main():
                                                                                 "scope")}
             del om
             info_test(tap, gaze, real_onnx, real_layers["auto"]["tensor"], "mobilenet_v2-imagenet")
-            use = photos[:3] if quick else photos
+            use = photos[:2] if quick else photos
             for i, p in enumerate(use):
                 x_path = photo_tensor(p)
                 with torch.no_grad():
