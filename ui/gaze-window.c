@@ -580,6 +580,38 @@ _gaze_window_update_model_summary (GazeWindow *self)
   gtk_label_set_label (self->model_label, text);
 }
 
+/* Which methods apply depends on the model and the layer: the method rows
+ * and the CAM toggle say so (greyed, the reason as tooltip); issue 15 item 9. */
+static void
+update_method_applicability (GazeWindow *self)
+{
+  const GzModel *model = gaze_model_get_engine_model (self->model);
+  gboolean updating = self->updating_widgets;
+
+  self->updating_widgets = TRUE;
+  /* Applicability depends on the model and layer: rebuild the method rows. */
+  {
+    g_autoptr (GtkStringList) methods = gaze_settings_method_model ();
+    gtk_drop_down_set_model (self->method_dropdown, G_LIST_MODEL (methods));
+    gtk_drop_down_set_selected (self->method_dropdown, gaze_settings_get_method (self->settings));
+  }
+
+  /* CAM needs a global-average-pool + linear head: say so where it is chosen. */
+  {
+    char reason[256] = "";
+    gboolean cam_ok
+        = gz_method_applicable (model, GZ_METHOD_CAM, self->layer, reason, sizeof reason);
+
+    gtk_widget_set_tooltip_text (
+        GTK_WIDGET (self->cam_button),
+        cam_ok ? _ ("Class activation map: the classifier weights applied to the last feature maps")
+               : reason);
+    /* Greyed like its row in the method list; the tooltip still says why. */
+    gtk_widget_set_sensitive (GTK_WIDGET (self->cam_button), cam_ok);
+  }
+  self->updating_widgets = updating;
+}
+
 static void
 update_model_widgets (GazeWindow *self)
 {
@@ -628,26 +660,7 @@ update_model_widgets (GazeWindow *self)
   if (selected_layer == 0)
     g_clear_pointer (&self->layer, g_free);
 
-  /* Applicability depends on the model and layer: rebuild the method rows. */
-  {
-    g_autoptr (GtkStringList) methods = gaze_settings_method_model ();
-    gtk_drop_down_set_model (self->method_dropdown, G_LIST_MODEL (methods));
-    gtk_drop_down_set_selected (self->method_dropdown, gaze_settings_get_method (self->settings));
-  }
-
-  /* CAM needs a global-average-pool + linear head: say so where it is chosen. */
-  {
-    char reason[256] = "";
-    gboolean cam_ok
-        = gz_method_applicable (model, GZ_METHOD_CAM, self->layer, reason, sizeof reason);
-
-    gtk_widget_set_tooltip_text (
-        GTK_WIDGET (self->cam_button),
-        cam_ok ? _ ("Class activation map: the classifier weights applied to the last feature maps")
-               : reason);
-    /* Greyed like its row in the method list; the tooltip still says why. */
-    gtk_widget_set_sensitive (GTK_WIDGET (self->cam_button), cam_ok);
-  }
+  update_method_applicability (self);
 
   self->updating_widgets = FALSE;
 }
@@ -1223,6 +1236,8 @@ layer_selected_cb (GtkDropDown *dropdown, GParamSpec *pspec, GazeWindow *self)
   g_clear_pointer (&self->layer, g_free);
   if (selected > 0 && (int) selected <= gz_model_layer_count (model))
     self->layer = g_strdup (gz_model_layer (model, selected - 1)->output);
+  /* CAM needs the layer that feeds the pooled linear head: not any layer. */
+  update_method_applicability (self);
   _gaze_window_request_analysis (self);
 }
 

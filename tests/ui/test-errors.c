@@ -619,6 +619,64 @@ test_no_model_page (Fixture *f, gconstpointer data)
     }
 }
 
+static gboolean
+is_cam_toggle (GtkWidget *widget)
+{
+  return GTK_IS_TOGGLE_BUTTON (widget)
+      && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), "CAM") == 0;
+}
+
+static gboolean
+is_layer_dropdown (GtkWidget *widget)
+{
+  GListModel *model = gtk_drop_down_get_model (GTK_DROP_DOWN (widget));
+  const char *first = model != NULL && g_list_model_get_n_items (model) > 0
+      ? gtk_string_list_get_string (GTK_STRING_LIST (model), 0)
+      : NULL;
+
+  return GTK_IS_STRING_LIST (model) && first != NULL && g_str_has_prefix (first, "Automatic");
+}
+
+/* CAM needs the layer that feeds the pooled linear head: choosing an earlier
+ * layer greys the CAM toggle as it greys CAM's row, the reason as tooltip
+ * (before: greyed only for the model, and the toggle stayed clickable). */
+static void
+test_cam_toggle_layer (Fixture *f, gconstpointer data)
+{
+  GtkWidget *cam, *layers;
+  const char *tooltip;
+
+  if (!need_demo (f))
+    return;
+  open_path (f, f->image_path);
+  open_path (f, f->model_path);
+  g_assert_true (gaze_test_wait (is_idle_with_result, f->window, WAIT_MS));
+  cam = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_TOGGLE_BUTTON, is_cam_toggle);
+  layers = gaze_test_find (GTK_WIDGET (f->window), GTK_TYPE_DROP_DOWN, is_layer_dropdown);
+  g_assert_nonnull (cam);
+  g_assert_nonnull (layers);
+  /* The demo ends in a pooled linear head: CAM applies at the automatic layer. */
+  g_assert_true (gtk_widget_get_sensitive (cam));
+
+  /* The first layer listed is the earliest, far from the head. */
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (layers), 1);
+  g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
+  tooltip = gtk_widget_get_tooltip_text (cam);
+  g_test_message ("layer %s: CAM %s, tooltip: %s",
+                  gtk_string_list_get_string (
+                      GTK_STRING_LIST (gtk_drop_down_get_model (GTK_DROP_DOWN (layers))), 1),
+                  gtk_widget_get_sensitive (cam) ? "sensitive" : "greyed", tooltip);
+  g_assert_false (gtk_widget_get_sensitive (cam));
+  g_assert_nonnull (tooltip);
+  g_assert_null (strstr (tooltip, "Class activation map:"));
+
+  /* Back to the automatic layer: CAM applies again. */
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (layers), 0);
+  g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
+  g_assert_true (gtk_widget_get_sensitive (cam));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (cam), "Class activation map:"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -631,6 +689,7 @@ main (int argc, char **argv)
   ADD ("/ui/errors/image-limit", test_image_limit);
   ADD ("/ui/errors/preprocess-summary", test_preprocess_summary);
   ADD ("/ui/errors/no-model-page", test_no_model_page);
+  ADD ("/ui/errors/cam-toggle-layer", test_cam_toggle_layer);
 #undef ADD
   return g_test_run ();
 }
