@@ -119,6 +119,19 @@ preferences_action_cb (GSimpleAction *action, GVariant *param, gpointer user_dat
   gtk_window_present (GTK_WINDOW (prefs));
 }
 
+/* The error bar's button when a file was above a resource limit. */
+static void
+preferences_limits_action_cb (GSimpleAction *action, GVariant *param, gpointer user_data)
+{
+  GazeApplication *self = user_data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  GazePreferencesWindow *prefs = gaze_preferences_window_new (self->settings);
+
+  gaze_preferences_window_show_limits (prefs);
+  gtk_window_set_transient_for (GTK_WINDOW (prefs), parent);
+  gtk_window_present (GTK_WINDOW (prefs));
+}
+
 static void
 quit_action_cb (GSimpleAction *action, GVariant *param, gpointer user_data)
 {
@@ -133,6 +146,7 @@ quit_action_cb (GSimpleAction *action, GVariant *param, gpointer user_data)
 static const GActionEntry app_actions[] = {
   { "about", about_action_cb },
   { "preferences", preferences_action_cb },
+  { "preferences-limits", preferences_limits_action_cb },
   { "quit", quit_action_cb },
 };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gaze-gray-frame.h"
+#include "gaze-limits-settings.h"
 #include "gaze-io-gray16.h"
 #include "gaze-task.h"
 
@@ -58,10 +59,12 @@ gaze_gray_frame_load (const char *path, int frame, GError **error)
 
   g_return_val_if_fail (path != NULL, NULL);
 
+  GzLimits limits;
+  gaze_limits_settings_get (&limits); /* issue 15: Preferences › Limits */
   if (gaze_io_image_is_dicom (path))
-    dicom = gaze_io_dicom_load (path, frame, 0, error);
+    dicom = gaze_io_dicom_load (path, frame, limits.max_image_pixels, error);
   else
-    dicom = gaze_io_gray16_load (path, 0, error);
+    dicom = gaze_io_gray16_load (path, limits.max_image_pixels, error);
   if (dicom == NULL)
     return NULL;
 

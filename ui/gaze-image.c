@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gaze-image.h"
+#include "gaze-limits-settings.h"
 #include "gaze-task.h"
 #include "gaze-model.h"
 #include "gaze-io-image.h"
@@ -226,25 +227,26 @@ gaze_image_load (GFile *file, gboolean allow_damaged, GCancellable *cancellable,
           return gaze_image_new_for_gray_frame (frame, NULL, file);
         }
     }
+  GzLimits limits;
+  gaze_limits_settings_get (&limits); /* issue 15: Preferences › Limits */
   loaded = gaze_io_image_load_full (
-      path, 0, allow_damaged ? GAZE_IO_IMAGE_LOAD_ALLOW_DAMAGED : GAZE_IO_IMAGE_LOAD_DEFAULT,
-      &local_error);
+      path, limits.max_image_pixels,
+      allow_damaged ? GAZE_IO_IMAGE_LOAD_ALLOW_DAMAGED : GAZE_IO_IMAGE_LOAD_DEFAULT, &local_error);
+  /* gaze-io's message starts with the path, which ours names already. */
+  const char *why = local_error != NULL ? local_error->message : "";
+  if (g_str_has_prefix (why, path) && g_str_has_prefix (why + strlen (path), ": "))
+    why += strlen (path) + 2;
   if (loaded == NULL && g_error_matches (local_error, GAZE_IO_ERROR, GAZE_IO_ERROR_DAMAGED))
     {
-      /* The window offers to analyse it anyway. gaze-io's message starts
-       * with the path, which the banner does not need. */
-      const char *why = local_error->message;
-      if (g_str_has_prefix (why, path) && g_str_has_prefix (why + strlen (path), ": "))
-        why += strlen (path) + 2;
+      /* The window offers to analyse it anyway. */
       g_set_error (error, GAZE_ERROR, GAZE_ERROR_DAMAGED_IMAGE, _ ("“%s” was not analysed: %s"),
                    basename, why);
       return NULL;
     }
   if (loaded == NULL)
     {
-      /* gaze-io's message names the path and the reason; the prefix is ours. */
       g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_IMAGE, _ ("Cannot open the image “%s”: %s"),
-                   basename, local_error->message);
+                   basename, why);
       return NULL;
     }
   if (g_cancellable_set_error_if_cancelled (cancellable, error))

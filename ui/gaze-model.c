@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 
+#include "gaze-limits-settings.h"
 #include "gaze-model.h"
 #include "gaze-task.h"
 #include "gaze-io-sidecar.h"
@@ -125,7 +126,9 @@ gaze_model_load (GFile *file, GCancellable *cancellable, GError **error)
   self->name = g_strndup (basename, strlen (basename) - gz_model_file_suffix (basename));
 
   g_autofree char *architecture = gaze_io_sidecar_architecture (path); /* issue 20 */
-  if (gz_model_load_arch (path, architecture, NULL, &self->model, &err) != GZ_OK)
+  GzLimits limits;
+  gaze_limits_settings_get (&limits); /* issue 15: Preferences › Limits */
+  if (gz_model_load_arch (path, architecture, &limits, &self->model, &err) != GZ_OK)
     {
       g_set_error (error, GAZE_ERROR, GAZE_ERROR_ENGINE, _ ("Cannot load the model “%s”: %s"),
                    basename, err.message);

@@ -27,6 +27,12 @@ struct _GazePreferencesWindow
   AdwEntryRow *disclaimer_row;
   AdwComboRow *page_row;
   GtkSpinButton *dpi_spin;
+  /* issue 15: the resource limits (gaze-limits-settings.h). */
+  GtkSpinButton *image_pixels_spin;
+  GtkSpinButton *file_mib_spin;
+  GtkSpinButton *nodes_spin;
+  GtkSpinButton *tensor_elements_spin;
+  GtkSpinButton *activation_mib_spin;
 };
 
 G_DEFINE_FINAL_TYPE (GazePreferencesWindow, gaze_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -86,6 +92,11 @@ gaze_preferences_window_class_init (GazePreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, disclaimer_row);
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, page_row);
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, dpi_spin);
+  gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, image_pixels_spin);
+  gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, file_mib_spin);
+  gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, nodes_spin);
+  gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, tensor_elements_spin);
+  gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, activation_mib_spin);
 }
 
 static void
@@ -119,5 +130,22 @@ gaze_preferences_window_new (GSettings *settings)
                                 G_SETTINGS_BIND_DEFAULT, page_get_mapping, page_set_mapping, NULL,
                                 NULL);
   g_settings_bind (settings, "export-dpi", self->dpi_spin, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "limit-image-megapixels", self->image_pixels_spin, "value",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "limit-file-mib", self->file_mib_spin, "value",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "limit-nodes", self->nodes_spin, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "limit-tensor-elements", self->tensor_elements_spin, "value",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "limit-activation-mib", self->activation_mib_spin, "value",
+                   G_SETTINGS_BIND_DEFAULT);
   return self;
+}
+
+void
+gaze_preferences_window_show_limits (GazePreferencesWindow *self)
+{
+  g_return_if_fail (GAZE_IS_PREFERENCES_WINDOW (self));
+
+  adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (self), "limits");
 }

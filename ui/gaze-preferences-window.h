@@ -14,5 +14,7 @@ G_DECLARE_FINAL_TYPE (GazePreferencesWindow, gaze_preferences_window, GAZE, PREF
                       AdwPreferencesWindow)
 
 GazePreferencesWindow *gaze_preferences_window_new (GSettings *settings);
+/* Turns to the Limits page (what a refused file's error bar points to). */
+void gaze_preferences_window_show_limits (GazePreferencesWindow *self);
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include <gtk/gtk.h>
 
 #include "gaze-engine.h"
+#include "gaze-error-bar.h"
 #include "gaze-image-view.h"
 #include "gaze-resources.h"
 #include "gaze-ui.h"
@@ -23,6 +24,7 @@ gaze_ui_init (void)
        * register it automatically may be dropped by the linker. */
       gaze_register_resource ();
       g_type_ensure (GAZE_TYPE_IMAGE_VIEW);
+      g_type_ensure (GAZE_TYPE_ERROR_BAR);
       g_once_init_leave (&once, 1);
     }
 }

@@ -123,7 +123,7 @@ open_demo_action (GtkWidget *widget, const char *name, GVariant *param)
     d = g_dir_open (dir, 0, NULL);
   if (d == NULL)
     {
-      gaze_window_show_toast (self, _ ("The demo is not installed"));
+      _gaze_window_show_error_text (self, _ ("The demo is not installed"));
       return;
     }
   while ((entry = g_dir_read_name (d)) != NULL)
@@ -146,7 +146,7 @@ open_demo_action (GtkWidget *widget, const char *name, GVariant *param)
     }
   if (!have_model || !have_image)
     {
-      gaze_window_show_toast (self, _ ("The demo is incomplete"));
+      _gaze_window_show_error_text (self, _ ("The demo is incomplete"));
       return;
     }
   gaze_window_open_files (self, (GFile **) files->pdata, files->len);
@@ -349,10 +349,15 @@ export_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 
   _gaze_window_pending_end (self);
   if (!gaze_export_write_finish (res, &error))
-    message = g_strdup_printf (_ ("Cannot export “%s”: %s"), name, error->message);
+    {
+      message = g_strdup_printf (_ ("Cannot export “%s”: %s"), name, error->message);
+      _gaze_window_show_error_text (self, message);
+    }
   else
-    message = g_strdup_printf (_ ("Exported “%s”"), name);
-  gaze_window_show_toast (self, message);
+    {
+      message = g_strdup_printf (_ ("Exported “%s”"), name);
+      gaze_window_show_toast (self, message);
+    }
 
   g_object_unref (data->file);
   g_object_unref (data->self);
@@ -388,7 +393,7 @@ gaze_window_export_file (GazeWindow *self, GFile *file)
   name = g_file_get_basename (file);
   if (!gaze_export_format_from_name (name, &format))
     {
-      gaze_window_show_toast (self, _ ("Export as .png, .pdf, .svg or .npy"));
+      _gaze_window_show_error_text (self, _ ("Export as .png, .pdf, .svg or .npy"));
       return;
     }
   export_file_as (self, file, format);
@@ -489,24 +494,26 @@ copy_action (GtkWidget *widget, const char *name, GVariant *param)
 
 /* ---- Preprocessing ------------------------------------------------------ */
 
-static void
-apply_preprocess_action (GtkWidget *widget, const char *name, GVariant *param)
+/* Applies the preprocessing fields to the model; FALSE (and the error bar
+ * says why) when they are invalid, and the model keeps its values. */
+static gboolean
+apply_preprocess (GazeWindow *self)
 {
-  GazeWindow *self = GAZE_WINDOW (widget);
   GzPreprocess pp;
   int n;
 
   if (self->model == NULL)
-    return;
+    return FALSE;
   pp = *gaze_model_get_preprocess (self->model);
   n = pp.channels == 1 ? 1 : 3;
   if (!_gaze_window_parse_triple (gtk_editable_get_text (self->mean_entry), n, FALSE, pp.mean)
       || !_gaze_window_parse_triple (gtk_editable_get_text (self->std_entry), n, TRUE, pp.std))
     {
-      gaze_window_show_toast (self,
-                              n == 1 ? _ ("Mean and std need one number (std above 0)")
-                                     : _ ("Mean and std need three numbers each (std above 0)"));
-      return;
+      _gaze_window_show_error_text (self,
+                                    n == 1
+                                        ? _ ("Mean and std need one number (std above 0)")
+                                        : _ ("Mean and std need three numbers each (std above 0)"));
+      return FALSE;
     }
   pp.mode = gtk_switch_get_active (self->stretch_switch) ? GZ_RESIZE_STRETCH : GZ_RESIZE_CROP;
   pp.resize = gtk_spin_button_get_value_as_int (self->resize_spin);
@@ -514,14 +521,23 @@ apply_preprocess_action (GtkWidget *widget, const char *name, GVariant *param)
     {
       g_autofree char *message = g_strdup_printf (_ ("Resize must be at least the crop size (%d)"),
                                                   MIN (pp.crop_width, pp.crop_height));
-      gaze_window_show_toast (self, message);
-      return;
+      _gaze_window_show_error_text (self, message);
+      return FALSE;
     }
 
   gaze_model_set_preprocess (self->model, &pp);
+  /* issue 15 item 8: the model's summary shows the values now in use. */
+  _gaze_window_update_model_summary (self);
   /* The forward pass depends on it: start over for this image. */
   _gaze_window_drop_results (self);
   _gaze_window_request_analysis (self);
+  return TRUE;
+}
+
+static void
+apply_preprocess_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  apply_preprocess (GAZE_WINDOW (widget));
 }
 
 static void
@@ -533,10 +549,15 @@ save_sidecar_now (GazeWindow *self)
   g_autofree char *message = NULL;
 
   if (!gaze_model_save_sidecar (self->model, &error))
-    message = g_strdup_printf (_ ("Cannot save “%s”: %s"), name, error->message);
+    {
+      message = g_strdup_printf (_ ("Cannot save “%s”: %s"), name, error->message);
+      _gaze_window_show_error_text (self, message);
+    }
   else
-    message = g_strdup_printf (_ ("Saved “%s”"), name);
-  gaze_window_show_toast (self, message);
+    {
+      message = g_strdup_printf (_ ("Saved “%s”"), name);
+      gaze_window_show_toast (self, message);
+    }
 }
 
 static void
@@ -556,8 +577,10 @@ save_sidecar_action (GtkWidget *widget, const char *name, GVariant *param)
 
   if (self->model == NULL)
     return;
-  /* What is saved is what is applied: apply the fields first. */
-  apply_preprocess_action (widget, NULL, NULL);
+  /* What is saved is what is applied: apply the fields first, and save
+   * nothing when they are invalid (the error bar says why). */
+  if (!apply_preprocess (self))
+    return;
   path = gaze_model_get_sidecar_path (self->model);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
@@ -630,7 +653,7 @@ labels_read_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   if (labels == NULL)
     {
       message = g_strdup_printf (_ ("Cannot read the labels “%s”: %s"), base, error->message);
-      gaze_window_show_toast (self, message);
+      _gaze_window_show_error_text (self, message);
       return;
     }
   gaze_model_set_labels (model, (const char *const *) labels, path);
@@ -654,7 +677,7 @@ gaze_window_open_labels (GazeWindow *self, GFile *file)
   path = g_file_get_path (file);
   if (path == NULL)
     {
-      gaze_window_show_toast (self, _ ("Labels must be a local file"));
+      _gaze_window_show_error_text (self, _ ("Labels must be a local file"));
       return;
     }
   if (self->labels_cancellable != NULL)

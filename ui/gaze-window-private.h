@@ -10,6 +10,7 @@
 
 #include "gaze-analysis.h"
 #include "gaze-engine.h"
+#include "gaze-error-bar.h"
 #include "gaze-image-view.h"
 #include "gaze-image.h"
 #include "gaze-model.h"
@@ -67,6 +68,7 @@ struct _GazeWindow
 
   /* Template widgets. */
   AdwToastOverlay *toast_overlay;
+  GazeErrorBar *error_bar; /* issue 15: errors in full, above the damaged-image bar */
   GtkInfoBar *damaged_bar;
   GtkLabel *damaged_label;
   GtkInfoBar *preprocess_bar; /* issue 19: preprocessing hint */
@@ -118,6 +120,9 @@ struct _GazeWindow
 
 /* gaze-window.c */
 void _gaze_window_show_error (GazeWindow *self, const GError *error);
+/* An error in the window's error bar, in full (paths shortened); issue 15. */
+void _gaze_window_show_error_text (GazeWindow *self, const char *message);
+void _gaze_window_update_model_summary (GazeWindow *self);
 void _gaze_window_pending_begin (GazeWindow *self);
 void _gaze_window_pending_end (GazeWindow *self);
 void _gaze_window_update_state (GazeWindow *self);

@@ -12,8 +12,10 @@
 #include "gaze-export.h"
 #include "gaze-application.h"
 #include "gaze-dropdown-search.h"
+#include "gaze-error-bar.h"
 #include "gaze-image-view.h"
 #include "gaze-image.h"
+#include "gaze-limits-settings.h"
 #include "gaze-model.h"
 #include "gaze-scroll-guard.h"
 #include "gaze-settings.h"
@@ -51,22 +53,46 @@ gaze_window_show_toast (GazeWindow *self, const char *message)
 }
 
 void
+_gaze_window_show_error_text (GazeWindow *self, const char *message)
+{
+  g_return_if_fail (GAZE_IS_WINDOW (self));
+
+  gaze_error_bar_show (self->error_bar, message, NULL, NULL);
+  g_free (self->last_message);
+  self->last_message = g_strdup (gaze_error_bar_get_message (self->error_bar));
+}
+
+void
 _gaze_window_show_error (GazeWindow *self, const GError *error)
 {
   g_assert (error != NULL);
 
   g_debug ("%s", error->message);
-  /* The engine names a resource limit it hit; the viewer has no --limits. */
+  /* The engine names a resource limit it hit: say where the GUI changes it. */
   const char *key = gz_limits_key_in (error->message);
-  if (key != NULL)
+  const char *title = gaze_limits_settings_title (key);
+  if (title != NULL && gaze_limits_settings_from_environment (key))
     {
+      /* Set by the user's own GAZE_LIMITS: Preferences would not help. */
       g_autofree char *message = g_strdup_printf (
-          _ ("%s (start Gaze with GAZE_LIMITS=%s=N in the environment to raise it)"),
-          error->message, key);
-      gaze_window_show_toast (self, message);
+          _ ("%s. This limit is set by GAZE_LIMITS in the environment, which overrides "
+             "Preferences."),
+          error->message);
+      _gaze_window_show_error_text (self, message);
       return;
     }
-  gaze_window_show_toast (self, error->message);
+  if (title != NULL)
+    {
+      /* Translators: the first %s is the error; the second the name of a row
+       * in Preferences › Limits */
+      g_autofree char *message = g_strdup_printf (
+          _ ("%s. To open it, raise “%s” in Preferences › Limits."), error->message, title);
+      gaze_error_bar_show (self->error_bar, message, _ ("_Preferences"), "app.preferences-limits");
+      g_free (self->last_message);
+      self->last_message = g_strdup (gaze_error_bar_get_message (self->error_bar));
+      return;
+    }
+  _gaze_window_show_error_text (self, error->message);
 }
 
 static void
@@ -530,6 +556,62 @@ draw_colorbar_cb (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpoi
                              height - 1);
 }
 
+/* The model's summary in the model panel: name, preprocessing in use, classes. */
+void
+_gaze_window_update_model_summary (GazeWindow *self)
+{
+  const GzModel *model = gaze_model_get_engine_model (self->model);
+  const GzPreprocess *pp = gaze_model_get_preprocess (self->model);
+  g_autofree char *resize = pp->mode == GZ_RESIZE_CROP
+      /* Translators: preprocessing: shorter side, then centre crop */
+      ? g_strdup_printf (_ ("resize to %d, centre crop %d × %d"), pp->resize, pp->crop_width,
+                         pp->crop_height)
+      : g_strdup_printf (_ ("stretch to %d × %d"), pp->crop_width, pp->crop_height);
+  g_autofree char *labels = gaze_model_has_labels (self->model)
+      ? g_strdup_printf (_ ("%d classes, labelled"), gaze_model_get_n_classes (self->model))
+      : g_strdup_printf (_ ("%d classes, no labels file"), gaze_model_get_n_classes (self->model));
+  g_autofree char *params = g_strdup_printf ("%" G_GINT64_FORMAT, gz_model_parameter_count (model));
+  g_autofree char *text = g_strdup_printf (
+      _ ("Name: %s\nPreprocessing: %s\nMean: %.3f %.3f %.3f\nStd: %.3f %.3f %.3f\n"
+         "Classes: %s\nLayers: %d\nParameters: %s\nProducer: %s"),
+      gaze_model_get_name (self->model), resize, pp->mean[0], pp->mean[1], pp->mean[2], pp->std[0],
+      pp->std[1], pp->std[2], labels, gz_model_layer_count (model), params,
+      gz_model_producer (model) != NULL ? gz_model_producer (model) : "");
+  gtk_label_set_label (self->model_label, text);
+}
+
+/* Which methods apply depends on the model and the layer: the method rows
+ * and the CAM toggle say so (greyed, the reason as tooltip); issue 15 item 9. */
+static void
+update_method_applicability (GazeWindow *self)
+{
+  const GzModel *model = gaze_model_get_engine_model (self->model);
+  gboolean updating = self->updating_widgets;
+
+  self->updating_widgets = TRUE;
+  /* Applicability depends on the model and layer: rebuild the method rows. */
+  {
+    g_autoptr (GtkStringList) methods = gaze_settings_method_model ();
+    gtk_drop_down_set_model (self->method_dropdown, G_LIST_MODEL (methods));
+    gtk_drop_down_set_selected (self->method_dropdown, gaze_settings_get_method (self->settings));
+  }
+
+  /* CAM needs a global-average-pool + linear head: say so where it is chosen. */
+  {
+    char reason[256] = "";
+    gboolean cam_ok
+        = gz_method_applicable (model, GZ_METHOD_CAM, self->layer, reason, sizeof reason);
+
+    gtk_widget_set_tooltip_text (
+        GTK_WIDGET (self->cam_button),
+        cam_ok ? _ ("Class activation map: the classifier weights applied to the last feature maps")
+               : reason);
+    /* Greyed like its row in the method list; the tooltip still says why. */
+    gtk_widget_set_sensitive (GTK_WIDGET (self->cam_button), cam_ok);
+  }
+  self->updating_widgets = updating;
+}
+
 static void
 update_model_widgets (GazeWindow *self)
 {
@@ -546,30 +628,10 @@ update_model_widgets (GazeWindow *self)
 
   self->updating_widgets = TRUE;
 
-  {
-    const GzPreprocess *pp = gaze_model_get_preprocess (self->model);
-    g_autofree char *resize = pp->mode == GZ_RESIZE_CROP
-        /* Translators: preprocessing: shorter side, then centre crop */
-        ? g_strdup_printf (_ ("resize to %d, centre crop %d × %d"), pp->resize, pp->crop_width,
-                           pp->crop_height)
-        : g_strdup_printf (_ ("stretch to %d × %d"), pp->crop_width, pp->crop_height);
-    g_autofree char *labels = gaze_model_has_labels (self->model)
-        ? g_strdup_printf (_ ("%d classes, labelled"), gaze_model_get_n_classes (self->model))
-        : g_strdup_printf (_ ("%d classes, no labels file"),
-                           gaze_model_get_n_classes (self->model));
-    g_autofree char *params
-        = g_strdup_printf ("%" G_GINT64_FORMAT, gz_model_parameter_count (model));
-    g_autofree char *text = g_strdup_printf (
-        _ ("Name: %s\nPreprocessing: %s\nMean: %.3f %.3f %.3f\nStd: %.3f %.3f %.3f\n"
-           "Classes: %s\nLayers: %d\nParameters: %s\nProducer: %s"),
-        gaze_model_get_name (self->model), resize, pp->mean[0], pp->mean[1], pp->mean[2],
-        pp->std[0], pp->std[1], pp->std[2], labels, gz_model_layer_count (model), params,
-        gz_model_producer (model) != NULL ? gz_model_producer (model) : "");
-    gtk_label_set_label (self->model_label, text);
-    gtk_widget_set_visible (GTK_WIDGET (self->model_expander), TRUE);
-    _gaze_window_update_preprocess_fields (self);
-    update_labels_fields (self);
-  }
+  _gaze_window_update_model_summary (self);
+  gtk_widget_set_visible (GTK_WIDGET (self->model_expander), TRUE);
+  _gaze_window_update_preprocess_fields (self);
+  update_labels_fields (self);
 
   for (int i = 0; i < gaze_model_get_n_classes (self->model); i++)
     {
@@ -598,26 +660,7 @@ update_model_widgets (GazeWindow *self)
   if (selected_layer == 0)
     g_clear_pointer (&self->layer, g_free);
 
-  /* Applicability depends on the model and layer: rebuild the method rows. */
-  {
-    g_autoptr (GtkStringList) methods = gaze_settings_method_model ();
-    gtk_drop_down_set_model (self->method_dropdown, G_LIST_MODEL (methods));
-    gtk_drop_down_set_selected (self->method_dropdown, gaze_settings_get_method (self->settings));
-  }
-
-  /* CAM needs a global-average-pool + linear head: say so where it is chosen. */
-  {
-    char reason[256] = "";
-    gboolean cam_ok
-        = gz_method_applicable (model, GZ_METHOD_CAM, self->layer, reason, sizeof reason);
-
-    gtk_widget_set_tooltip_text (
-        GTK_WIDGET (self->cam_button),
-        cam_ok ? _ ("Class activation map: the classifier weights applied to the last feature maps")
-               : reason);
-    /* Greyed like its row in the method list; the tooltip still says why. */
-    gtk_widget_set_sensitive (GTK_WIDGET (self->cam_button), cam_ok);
-  }
+  update_method_applicability (self);
 
   self->updating_widgets = FALSE;
 }
@@ -1126,7 +1169,7 @@ gaze_window_open_files (GazeWindow *self, GFile **files, int n_files)
         {
           g_autofree char *message
               = g_strdup_printf (_ ("Cannot open “%s”: %s"), name, error->message);
-          gaze_window_show_toast (self, message);
+          _gaze_window_show_error_text (self, message);
           continue;
         }
       content_type = g_file_info_get_content_type (info);
@@ -1142,7 +1185,7 @@ gaze_window_open_files (GazeWindow *self, GFile **files, int n_files)
         {
           g_autofree char *message
               = g_strdup_printf (_ ("“%s” is neither an image nor an ONNX model"), name);
-          gaze_window_show_toast (self, message);
+          _gaze_window_show_error_text (self, message);
         }
     }
 
@@ -1193,6 +1236,8 @@ layer_selected_cb (GtkDropDown *dropdown, GParamSpec *pspec, GazeWindow *self)
   g_clear_pointer (&self->layer, g_free);
   if (selected > 0 && (int) selected <= gz_model_layer_count (model))
     self->layer = g_strdup (gz_model_layer (model, selected - 1)->output);
+  /* CAM needs the layer that feeds the pooled linear head: not any layer. */
+  update_method_applicability (self);
   _gaze_window_request_analysis (self);
 }
 
@@ -1219,7 +1264,7 @@ settings_changed_cb (GSettings *settings, const char *key, GazeWindow *self)
           && !gz_method_applicable (gaze_model_get_engine_model (self->model), method, self->layer,
                                     reason, sizeof reason))
         {
-          gaze_window_show_toast (self, reason);
+          _gaze_window_show_error_text (self, reason);
           if (self->result != NULL)
             g_settings_set_string (settings, "method",
                                    gz_method_name (self->result->explanation->method));
@@ -1420,6 +1465,7 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/gazeviewer/Gaze/gaze-window.ui");
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, error_bar);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, damaged_bar);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, damaged_label);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, preprocess_bar);
@@ -1484,6 +1530,7 @@ gaze_window_init (GazeWindow *self)
   gaze_study_info_attach (self); /* issue 14: metadata panel, scale bar */
 
   self->settings = g_settings_new (APP_ID);
+  gaze_limits_settings_track (self->settings); /* issue 15: Preferences › Limits */
   self->class_index = -1;
 
   gtk_window_set_default_size (GTK_WINDOW (self),

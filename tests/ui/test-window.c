@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gaze-error-bar.h"
 #include "gaze-image-view.h"
 #include "gaze-image.h"
 #include "gaze-model.h"
@@ -1552,12 +1553,21 @@ test_bad_model (Fixture *f, gconstpointer data)
   g_assert_true (gaze_test_drop_files (GTK_WIDGET (f->window), &file, 1));
   g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
 
-  /* A toast names the file; model, explanation and picture are unchanged. */
-  g_test_message ("toast: %s", gaze_window_get_last_message (f->window));
+  /* The error bar names the file; model, explanation and picture are unchanged. */
+  g_test_message ("error: %s", gaze_window_get_last_message (f->window));
   g_assert_nonnull (gaze_window_get_last_message (f->window));
   g_assert_nonnull (strstr (gaze_window_get_last_message (f->window), "broken.onnx"));
   g_assert_true (gaze_window_get_model (f->window) == model);
   g_assert_true (gaze_window_get_explanation (f->window) == ex);
+  /* The bar sits above the image (never over it) and makes the view shorter
+   * while it shows: compare the picture once it is closed. */
+  {
+    GtkWidget *bar = gaze_test_find (GTK_WIDGET (f->window), GAZE_TYPE_ERROR_BAR, NULL);
+    g_assert_nonnull (bar);
+    g_assert_nonnull (strstr (gaze_error_bar_get_message (GAZE_ERROR_BAR (bar)), "broken.onnx"));
+    g_signal_emit_by_name (gaze_error_bar_get_close_button (GAZE_ERROR_BAR (bar)), "clicked");
+    gaze_test_spin (100);
+  }
   after = shoot (f);
   g_assert_cmpfloat (mean_abs_diff (&before, &after), <, 0.01);
 
