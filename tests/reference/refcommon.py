@@ -198,6 +198,33 @@ class TinyNet:
         return m
 
 
+def run_key_values(cmd, timeout=120):
+    """Runs a tool that prints KEY=VALUE lines: (exit status, dict, stderr)."""
+    import subprocess
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    info = {}
+    for line in r.stdout.splitlines():
+        k, _, v = line.partition("=")
+        info[k] = v
+    return r.returncode, info, r.stderr
+
+
+def pearson(a, b):
+    """Pearson correlation of two maps in float64; 1 when both are constant,
+    0 when one is (a flat map does not correlate with a structured one)."""
+    import numpy as np
+    a = np.asarray(a, np.float64).ravel()
+    b = np.asarray(b, np.float64).ravel()
+    a = a - a.mean()
+    b = b - b.mean()
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0 and nb == 0:
+        return 1.0
+    if na == 0 or nb == 0:
+        return 0.0
+    return float(a @ b / (na * nb))
+
+
 def state_digest(model):
     """SHA-256 of a torch model's parameters and buffers, in state_dict order."""
     h = hashlib.sha256()

@@ -52,22 +52,9 @@ REAL_DIR = "models/mobilenet_v2-imagenet"
 
 # ---- helpers ----------------------------------------------------------------
 
-def pearson(a, b):
-    a = np.asarray(a, np.float64).ravel()
-    b = np.asarray(b, np.float64).ravel()
-    a = a - a.mean()
-    b = b - b.mean()
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na == 0 and nb == 0:
-        return 1.0
-    if na == 0 or nb == 0:
-        return 0.0
-    return float(a @ b / (na * nb))
-
-
 def spearman(a, b):
     from scipy.stats import rankdata
-    return pearson(rankdata(np.ravel(a)), rankdata(np.ravel(b)))
+    return rc.pearson(rankdata(np.ravel(a)), rankdata(np.ravel(b)))
 
 
 def preprocess(path):
@@ -159,7 +146,7 @@ def compare(tap, label, ref, got, js, target, layer_tensor, floor=0.0):
     if got.shape != ref.shape:
         tap.ok(False, "%s: heatmap shape %s, expected %s" % (label, got.shape, ref.shape))
         return
-    r = pearson(ref, got)
+    r = rc.pearson(ref, got)
     d = float(np.abs(np.asarray(got, np.float64) - ref).max())
     tol = max(MAXDIFF, 2 * floor)
     problems = []

@@ -22,6 +22,8 @@ import sys
 import tempfile
 import zlib
 
+import refcommon
+
 try:
     import numpy as np
     from PIL import Image
@@ -41,12 +43,7 @@ def ok(good, name, note=""):
 
 
 def run_dump(path, prefix, *extra):
-    r = subprocess.run([dump, path, prefix, *extra], capture_output=True, text=True, timeout=120)
-    info = {}
-    for line in r.stdout.splitlines():
-        k, _, v = line.partition("=")
-        info[k] = v
-    return r.returncode, info, r.stderr
+    return refcommon.run_key_values([dump, path, prefix, *extra])
 
 
 def np_window_exact(x, c, w):

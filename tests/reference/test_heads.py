@@ -40,17 +40,6 @@ MAXDIFF = 1e-3
 SIZE = 48
 
 
-def pearson(a, b):
-    a = np.asarray(a, np.float64).ravel()
-    b = np.asarray(b, np.float64).ravel()
-    a = a - a.mean()
-    b = b - b.mean()
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na == 0 and nb == 0:
-        return 1.0
-    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0
-
-
 def build(kind, torch, nn):
     """(body: the model without its activation, full: body + activation,
     module path of the explained layer in body, expected kind name)."""
@@ -207,7 +196,7 @@ def main():
                         continue
                     ej = json.loads(out)
                     got = np.load(hm)
-                    r = pearson(ref, got)
+                    r = rc.pearson(ref, got)
                     d = float(np.abs(got.astype(np.float64) - ref).max())
                     worst_r = min(worst_r, r)
                     score_ok = abs(float(ej.get("logit", np.nan)) - logits[target]) <= \

@@ -180,19 +180,6 @@ class TokenCapture:
         self.size = tuple(x.shape[-2:])
 
 
-def pearson(a, b):
-    a = np.asarray(a, np.float64).ravel()
-    b = np.asarray(b, np.float64).ravel()
-    a = a - a.mean()
-    b = b - b.mean()
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na == 0 and nb == 0:
-        return 1.0
-    if na == 0 or nb == 0:
-        return 0.0
-    return float(a @ b / (na * nb))
-
-
 # ---- gaze-cli ----------------------------------------------------------------
 
 def run(cmd):
@@ -292,7 +279,7 @@ def main():
                     continue
                 js = json.loads(r.stdout)
                 h = np.load(hm)
-                rr = pearson(refmap, h)
+                rr = rc.pearson(refmap, h)
                 d = float(np.abs(h.astype(np.float64) - refmap).max())
                 row[method] = rr
                 flat = float(np.abs(raw).max()) == 0.0
