@@ -28,7 +28,10 @@ bn_init (GzNode *node, int64_t opset, GzError *err)
                           "the training outputs (running mean/var, saved statistics) are "
                           "not supported (inference only)");
   if (opset < 9 && gz_node_attr_int (node, "spatial", 1) == 0)
-    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "spatial = 0 is not supported");
+    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
+                        "spatial = 0 (statistics per activation, opset %lld) is not supported; "
+                        "only spatial = 1",
+                        (long long) opset);
   Params *p = calloc (1, sizeof *p);
   if (p == NULL)
     return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory");
