@@ -151,7 +151,10 @@ def op_pool(kind):
 def op_batchnorm(ins, a, opset):
     x, scale, bias, mean, var = ins[:5]
     eps = a.get("epsilon", 1e-5)
-    sh = (1, -1) + (1,) * (x.ndim - 2)
+    if opset < 9 and a.get("spatial", 1) == 0:  # statistics per activation
+        sh = (1,) + x.shape[1:]
+    else:
+        sh = (1, -1) + (1,) * (x.ndim - 2)
     return [(x - mean.reshape(sh)) / np.sqrt(var.reshape(sh) + eps) * scale.reshape(sh)
             + bias.reshape(sh)]
 
@@ -703,6 +706,21 @@ def softmax_inside(opset, op="Softmax"):
     return g.model((1, 3, 16, 16), out, opset, "%s-inside-%d" % (op.lower(), opset))
 
 
+def bn_per_activation(opset):
+    """BatchNormalization with spatial = 0 (opsets < 9): statistics per
+    activation, shaped like one image (C×H×W)."""
+    g = Graph(15)
+    x = g.relu(g.conv("data", 3, 4, 3, stride=2))
+    shape = (4, 8, 8)
+    x = g.node("BatchNormalization", [x, g.weight(shape, positive=True, scale=0.3),
+                                      g.weight(shape, scale=0.2), g.weight(shape, scale=0.2),
+                                      g.weight(shape, positive=True, scale=0.5)],
+               epsilon=1e-3, spatial=0)
+    x = g.node("Flatten", [x])
+    out = g.node("Gemm", [x, g.weight((10, 256)), g.weight((10,), 0.1)], transB=1)
+    return g.model((1, 3, 16, 16), out, opset, "bn-spatial-0-%d" % opset)
+
+
 def legacy_6(opset=6):
     """Before opset 7: BatchNormalization and Dropout with is_test, Add and Gemm
     with broadcast, Clip with attributes (and opset 4: Reshape's shape attribute)."""
@@ -757,6 +775,8 @@ CASES = [
     ("Hardmax inside, coerced to 2-D", lambda o: softmax_inside(o, "Hardmax"), 11),
     ("Hardmax inside, one axis", lambda o: softmax_inside(o, "Hardmax"), 13),
     ("is_test/broadcast legacy", legacy_6, 6),
+    ("BatchNormalization spatial=0", bn_per_activation, 6),
+    ("BatchNormalization spatial=0", bn_per_activation, 7),
     ("Reshape shape attribute", legacy_6, 4),
 ]
 
@@ -842,13 +862,6 @@ def refusals(tmp):
     x = g.node("Flatten", [g.node("GlobalAveragePool", [x])])
     refused(tmp, "Pad at opset 1", g.model((1, 3, 8, 8), x, 1, "pad-1"),
             ["Pad", "pad_1", "opset 1"])
-    # BatchNormalization with spatial = 0 (per-activation statistics, opsets < 9)
-    g = Graph(22)
-    x = g.bn("data", 3, spatial=0)
-    x = g.node("Flatten", [g.node("GlobalAveragePool", [x])])
-    refused(tmp, "BatchNormalization spatial=0 at opset 7",
-            g.model((1, 3, 8, 8), x, 7, "bn-spatial-0"),
-            ["BatchNormalization", "batchnormalization_", "spatial", "opset 7"])
 
 
 logits = {}
