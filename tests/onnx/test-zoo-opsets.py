@@ -834,6 +834,40 @@ def run_case(tmp, label, build, opset):
     return (label, opset, True, err)
 
 
+def gradcam_through_bn_per_activation(tmp):
+    """Grad-CAM at the Relu before a spatial = 0 BatchNormalization: the
+    gradient flows back through the per-activation affine map, so the raw map
+    is sum_k mean(W_c ⊙ a)_k A_k with a = scale / sqrt(var + eps)."""
+    model = bn_per_activation(7)
+    path = os.path.join(tmp, "gradcam-bn-spatial-0.onnx")
+    onnx.save(model, path)
+    x = np.random.default_rng(100).standard_normal((1, 3, 16, 16)).astype(np.float32)
+    xpath = path + ".x.npy"
+    np.save(xpath, x)
+    values = evaluate(model, x)
+    relu = next(n for n in model.graph.node if n.op_type == "Relu")
+    bn = next(n for n in model.graph.node if n.op_type == "BatchNormalization")
+    gemm = model.graph.node[-1]
+    cls = int(np.argmax(values[gemm.output[0]]))
+    scale, var = values[bn.input[1]], values[bn.input[4]]
+    a = scale / np.sqrt(var + 1e-3)
+    grad = values[gemm.input[1]][cls].reshape(a.shape) * a
+    acts = values[relu.output[0]][0]
+    ref = np.tensordot(grad.mean(axis=(1, 2)), acts, axes=1)
+    raw = path + ".raw.npy"
+    p = subprocess.run([cli, "explain", path, "--input-tensor", xpath, "--method", "gradcam",
+                        "--layer", relu.output[0], "--class", str(cls), "--raw", raw, "--quiet"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        check(False, "Grad-CAM through BatchNormalization spatial=0", p.stderr.strip())
+        return
+    got = np.load(raw).reshape(ref.shape)
+    err = float(np.abs(got - ref).max())
+    tol = 1e-4 * float(np.abs(ref).max())  # relative: the map is small
+    check(err <= tol, "Grad-CAM through BatchNormalization spatial=0: raw map matches NumPy "
+          "(max abs err %.3g, tol %.3g, max |map| %.3g)" % (err, tol, np.abs(ref).max()))
+
+
 def refused(tmp, label, model, must_name):
     """An operator version Gaze does not implement: refused, naming it."""
     path = os.path.join(tmp, "refused-%s.onnx" % label.replace(" ", "-"))
@@ -873,6 +907,7 @@ def main():
         for label, build, opset in CASES:
             table.append(run_case(tmp, label, build, opset))
         refusals(tmp)
+        gradcam_through_bn_per_activation(tmp)
     # the same weights and input: Softmax-11 (over C·H·W) and Softmax-13 (over C)
     a, b = logits.get(("softmax-inside", 11)), logits.get(("softmax-inside", 13))
     diff = float(np.abs(a - b).max()) if a is not None and b is not None else 0.0
