@@ -375,6 +375,7 @@ SIMPLE = {
     "Unsqueeze": op_unsqueeze,
     "ReduceMean": op_reduce_mean,
     "Cast": lambda i, a, o: [i[0].astype(np.float64)],  # only to FLOAT here
+    "Constant": lambda i, a, o: [numpy_helper.to_array(a["value"]).astype(np.float64)],
 }
 
 opset_now = 0
@@ -645,13 +646,16 @@ def efficientnet_lite4_11(opset=11, nhwc=True):
     return g.model(shape, out, opset, "efficientnet-lite4-11-like" + ("" if nhwc else "-nchw"))
 
 
-def upsampler(op, opset, mode):
+def upsampler(op, opset, mode, constant_node=False):
     """A small fully convolutional net with a ×2 Upsample or Resize."""
     g = Graph(10)
     x = g.relu(g.conv("data", 3, 8, 3, stride=2))
     scales = [1.0, 1.0, 2.0, 2.0]
     if op == "Upsample" and opset < 9:
         x = g.node("Upsample", [x], mode=mode, scales=scales)
+    elif constant_node:  # as converters often write it: scales from a Constant node
+        c = g.node("Constant", [], value=numpy_helper.from_array(np.array(scales, np.float32)))
+        x = g.node(op, [x, c], mode=mode)
     elif op == "Upsample" or opset < 11:
         x = g.node(op, [x, g.const(scales, np.float32)], mode=mode)
     else:
@@ -662,6 +666,21 @@ def upsampler(op, opset, mode):
     # features of the upsampled map itself, so the interpolation shows in the logits
     out = g.node("Gemm", [x, g.weight((10, 8)), g.weight((10,), 0.1)], transB=1)
     return g.model((1, 3, 16, 16), out, opset, "%s-%d-%s" % (op, opset, mode))
+
+
+def ceil_pooling(opset):
+    """MaxPool and AveragePool with ceil_mode (opset 10+), pads and
+    count_include_pad = 0: the last windows hang over the end."""
+    g = Graph(16)
+    x = g.relu(g.conv("data", 3, 8, 3, stride=1))  # 16×16
+    m = g.node("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)  # 8×8
+    a = g.node("AveragePool", [x], kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 0, 0],
+               ceil_mode=1, count_include_pad=0)  # 9×9
+    # squared before the mean, so the overhanging windows show in the logits
+    m, a = (g.node("GlobalAveragePool", [g.node("Mul", [t, t])]) for t in (m, a))
+    x = g.node("Flatten", [g.node("Concat", [m, a], axis=1)])
+    out = g.node("Gemm", [x, g.weight((10, 16)), g.weight((10,), 0.1)], transB=1)
+    return g.model((1, 3, 16, 16), out, opset, "ceil-pooling-%d" % opset)
 
 
 def image_scaler(opset):
@@ -762,6 +781,9 @@ CASES = [
     ("Upsample linear", lambda o: upsampler("Upsample", o, "linear"), 7),
     ("Upsample nearest", lambda o: upsampler("Upsample", o, "nearest"), 9),
     ("Upsample linear", lambda o: upsampler("Upsample", o, "linear"), 9),
+    ("Upsample, scales from a Constant", lambda o: upsampler("Upsample", o, "nearest", True), 9),
+    ("Pooling with ceil_mode", ceil_pooling, 10),
+    ("Pooling with ceil_mode", ceil_pooling, 12),
     ("Resize nearest", lambda o: upsampler("Resize", o, "nearest"), 10),
     ("Resize linear", lambda o: upsampler("Resize", o, "linear"), 10),
     ("Resize linear", lambda o: upsampler("Resize", o, "linear"), 11),
