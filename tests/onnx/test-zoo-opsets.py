@@ -406,7 +406,7 @@ def evaluate(model, x):
 
 # ---- Building zoo-like graphs ------------------------------------------------
 
-IR_OF_OPSET = {1: 3, 4: 3, 6: 3, 7: 3, 8: 3, 9: 4, 10: 5, 11: 6, 12: 7, 13: 7}
+IR_OF_OPSET = {1: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 3, 9: 4, 10: 5, 11: 6, 12: 7, 13: 7}
 
 
 class Graph:
@@ -742,19 +742,22 @@ def bn_per_activation(opset):
 
 def legacy_6(opset=6):
     """Before opset 7: BatchNormalization and Dropout with is_test, Add and Gemm
-    with broadcast, Clip with attributes (and opset 4: Reshape's shape attribute)."""
+    with broadcast, Clip with attributes; before 6 the consumed_inputs
+    attribute too (and before 5: Reshape's shape attribute)."""
     g = Graph(14)
+    old = dict(consumed_inputs=[0]) if opset < 6 else {}
     x = g.conv("data", 3, 8, 3, stride=2, bias=False)
     x = g.node("BatchNormalization", [x, g.weight((8,), positive=True, scale=0.3),
                                       g.weight((8,), scale=0.2), g.weight((8,), scale=0.2),
                                       g.weight((8,), positive=True, scale=0.5)],
-               epsilon=1e-5, is_test=1, spatial=1)
-    x = g.node("Add", [x, g.weight((8,), 0.3)], broadcast=1, axis=1)
-    x = g.node("Clip", [x], min=0.0, max=6.0)
-    x = g.node("Dropout", [x], is_test=1, ratio=0.3)
+               epsilon=1e-5, is_test=1, spatial=1,
+               **(dict(consumed_inputs=[0, 0, 0, 1, 1]) if opset < 6 else {}))
+    x = g.node("Add", [x, g.weight((8,), 0.3)], broadcast=1, axis=1, **old)
+    x = g.node("Clip", [x], min=0.0, max=6.0, **old)
+    x = g.node("Dropout", [x], is_test=1, ratio=0.3, **old)
     x = g.node("GlobalAveragePool", [x])
     if opset < 5:
-        x = g.node("Reshape", [x], shape=[1, 8])
+        x = g.node("Reshape", [x], shape=[1, 8], **old)
     else:
         x = g.node("Reshape", [x, g.const([1, 8])])
     out = g.node("Gemm", [x, g.weight((10, 8)), g.weight((10,), 0.1)], transB=1, broadcast=1)
@@ -797,6 +800,7 @@ CASES = [
     ("Hardmax inside, coerced to 2-D", lambda o: softmax_inside(o, "Hardmax"), 11),
     ("Hardmax inside, one axis", lambda o: softmax_inside(o, "Hardmax"), 13),
     ("is_test/broadcast legacy", legacy_6, 6),
+    ("consumed_inputs legacy", legacy_6, 5),
     ("BatchNormalization spatial=0", bn_per_activation, 6),
     ("BatchNormalization spatial=0", bn_per_activation, 7),
     ("Reshape shape attribute", legacy_6, 4),
