@@ -819,6 +819,75 @@ def head_input(model):
     return last.input[0] if last.op_type in HEADS else last.output[0]
 
 
+PASS_THROUGH = ("Flatten", "Reshape", "Dropout", "Squeeze")
+
+
+def gradcam_reference(model, values):
+    """Grad-CAM's raw map at the input A of the GlobalAveragePool when only a
+    linear head follows it (Flatten/Reshape/Dropout, then a Gemm, a 1×1 Conv
+    or nothing): the gradient of logit c is W[c, k] / (H·W) everywhere, so
+    the map is sum_k W[c, k] / (H·W) · A_k. None for other graphs."""
+    nodes = list(model.graph.node)
+
+    def global_mean(n):  # GlobalAveragePool, or the same written another way
+        a = {at.name: helper.get_attribute_value(at) for at in n.attribute}
+        if n.op_type == "GlobalAveragePool":
+            return True
+        if n.op_type == "ReduceMean":
+            return sorted(a.get("axes", [])) == [2, 3]
+        if n.op_type == "AveragePool" and not any(a.get("pads", [])):
+            return list(a["kernel_shape"]) == list(values[n.input[0]].shape[2:])
+        return False
+
+    gap = [n for n in nodes if global_mean(n)]
+    if len(gap) != 1:
+        return None
+    by_input = {i: n for n in nodes for i in n.input}
+    t, weight = gap[0].output[0], None
+    while t in by_input:
+        n = by_input[t]
+        if n.op_type in PASS_THROUGH or n.op_type in HEADS:
+            pass
+        elif n.op_type == "Gemm" and weight is None and n.attribute and helper.get_attribute_value(
+                next(a for a in n.attribute if a.name == "transB")) == 1:
+            weight = values[n.input[1]]
+        elif n.op_type == "Conv" and weight is None and values[n.input[1]].shape[2:] == (1, 1):
+            weight = values[n.input[1]][:, :, 0, 0]
+        elif n.op_type == "MatMul" and weight is None and n.input[1] in values:
+            weight = values[n.input[1]].T
+        elif n.op_type == "Add" and weight is not None:  # the bias after a MatMul
+            pass
+        else:
+            return None
+        t = n.output[0]
+    acts = values[gap[0].input[0]][0]
+    logit = values[head_input(model)].reshape(-1)
+    cls = int(np.argmax(logit))
+    k = acts.shape[0]
+    w = weight[cls] if weight is not None else np.eye(k)[cls]
+    return gap[0].input[0], cls, np.tensordot(w / (acts.shape[1] * acts.shape[2]), acts, axes=1)
+
+
+def gradcam_r(tmp, model, path, xpath, values):
+    """Pearson r of Gaze's raw Grad-CAM map with the reference, or None."""
+    ref = gradcam_reference(model, values)
+    if ref is None:
+        return None
+    layer, cls, want = ref
+    raw = path + ".raw.npy"
+    p = subprocess.run([cli, "explain", path, "--input-tensor", xpath, "--method", "gradcam",
+                        "--layer", layer, "--class", str(cls), "--raw", raw, "--quiet"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        check(False, "%s: Grad-CAM at %s" % (model.graph.name, layer), p.stderr.strip())
+        return float("nan")
+    got = np.load(raw).reshape(-1)
+    r = float(np.corrcoef(got, want.reshape(-1))[0, 1])
+    check(r >= 0.9999, "%s: Grad-CAM at the last map (%s) matches NumPy (r = %.6f)"
+          % (model.graph.name, layer, r))
+    return r
+
+
 def run_case(tmp, label, build, opset):
     model = build(opset)
     key = "%s @ opset %d" % (label, opset)
@@ -844,7 +913,7 @@ def run_case(tmp, label, build, opset):
                             p.stderr.strip()))
         else:
             check(False, "%s: loads and predicts" % key, p.stderr.strip() + valid)
-        return (label, opset, False, None)
+        return (label, opset, False, None, None)
     values = evaluate(model, x)
     ref = values[head_input(model)].reshape(-1)
     got = np.load(logits_path).reshape(-1)
@@ -861,7 +930,7 @@ def run_case(tmp, label, build, opset):
         check(perr <= 1e-5, "%s: top-3 probabilities match the graph's Softmax (max err %.2g)"
               % (key, perr), p.stdout if perr > 1e-5 else "")
     logits[(model.graph.name.rsplit("-", 1)[0], opset)] = got
-    return (label, opset, True, err)
+    return (label, opset, True, err, gradcam_r(tmp, model, path, xpath, values))
 
 
 def gradcam_through_bn_per_activation(tmp):
@@ -979,9 +1048,10 @@ def main():
     diff = float(np.abs(a - b).max()) if a is not None and b is not None else 0.0
     check(diff > 0.1, "Hardmax at opsets 11 and 13 give different logits on the same graph "
           "(max difference %.3g)" % diff)
-    notes = ["%-40s opset %2d  loads %-3s  max logit err %s"
-             % (label, opset, "yes" if loads else "NO", "-" if err is None else "%.2g" % err)
-             for label, opset, loads, err in table]
+    notes = ["%-40s opset %2d  loads %-3s  max logit err %-8s Grad-CAM r %s"
+             % (label, opset, "yes" if loads else "NO", "-" if err is None else "%.2g" % err,
+                "-" if r is None else "%.6f" % r)
+             for label, opset, loads, err, r in table]
     tap_exit(notes=notes)
 
 
