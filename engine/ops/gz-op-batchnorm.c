@@ -4,7 +4,10 @@
  * y = (x - mean) / sqrt(var + epsilon) * scale + B per channel, i.e. an affine
  * map y = a_c x + b_c, so the input gradient is a_c dy. Training mode (batch
  * statistics, the extra running-statistic outputs) is refused: an explanation
- * always runs the network as it was exported for inference.
+ * always runs the network as it was exported for inference. Before opset 9,
+ * spatial = 0 keeps statistics per activation (scale, B, mean, var shaped
+ * like one image, C×D1×…): the same affine map with every activation its own
+ * "channel" over planes of one element.
  */
 #include <math.h>
 #include <string.h>
@@ -14,7 +17,24 @@
 typedef struct
 {
   float epsilon;
+  bool per_activation; /* spatial = 0 (opsets < 9) */
 } Params;
+
+/* The affine map's channels and the elements each one covers per image. */
+static void
+bn_layout (const Params *p, const GzTensor *x, int64_t *c, int64_t *plane)
+{
+  if (p->per_activation)
+    {
+      *c = gz_shape_numel (x->ndim - 1, x->dims + 1);
+      *plane = 1;
+    }
+  else
+    {
+      *c = x->dims[1];
+      *plane = gz_shape_numel (x->ndim - 2, x->dims + 2);
+    }
+}
 
 static GzStatus
 bn_init (GzNode *node, int64_t opset, GzError *err)
@@ -27,12 +47,11 @@ bn_init (GzNode *node, int64_t opset, GzError *err)
       return gz_op_error (err, GZ_ERR_UNSUPPORTED, node,
                           "the training outputs (running mean/var, saved statistics) are "
                           "not supported (inference only)");
-  if (opset < 9 && gz_node_attr_int (node, "spatial", 1) == 0)
-    return gz_op_error (err, GZ_ERR_UNSUPPORTED, node, "spatial = 0 is not supported");
   Params *p = calloc (1, sizeof *p);
   if (p == NULL)
     return gz_op_error (err, GZ_ERR_NOMEM, node, "out of memory");
   p->epsilon = gz_node_attr_float (node, "epsilon", 1e-5f);
+  p->per_activation = opset < 9 && gz_node_attr_int (node, "spatial", 1) == 0;
   node->params = p;
   return GZ_OK;
 }
@@ -52,12 +71,21 @@ bn_check (const GzNode *node, const GzTensor *const *in, GzError *err)
   if (x->ndim < 2)
     return gz_op_error (err, GZ_ERR_SHAPE, node, "input %s must have rank >= 2 (N,C,...)",
                         gz_op_shape_str (x->ndim, x->dims, sx, sizeof sx));
+  const Params *p = node->params;
+  int64_t c, plane;
+  bn_layout (p, x, &c, &plane);
   for (int i = 1; i < 5; i++)
-    if (in[i]->ndim != 1 || in[i]->dims[0] != x->dims[1])
-      return gz_op_error (err, GZ_ERR_SHAPE, node, "%s %s must be [%lld] for the input %s",
-                          names[i], gz_op_shape_str (in[i]->ndim, in[i]->dims, sp, sizeof sp),
-                          (long long) x->dims[1],
-                          gz_op_shape_str (x->ndim, x->dims, sx, sizeof sx));
+    {
+      const GzTensor *t = in[i];
+      /* spatial = 0: one image's shape, or flat */
+      bool image_shaped = p->per_activation && t->ndim == x->ndim - 1
+          && memcmp (t->dims, x->dims + 1, (size_t) t->ndim * sizeof *t->dims) == 0;
+      if (!image_shaped && (t->ndim != 1 || t->dims[0] != c))
+        return gz_op_error (err, GZ_ERR_SHAPE, node, "%s %s must be %s%lld] for the input %s",
+                            names[i], gz_op_shape_str (t->ndim, t->dims, sp, sizeof sp),
+                            p->per_activation ? "the input's C×D1×… (spatial = 0) or [" : "[",
+                            (long long) c, gz_op_shape_str (x->ndim, x->dims, sx, sizeof sx));
+    }
   return GZ_OK;
 }
 
@@ -98,7 +126,8 @@ static float *
 coefficients (const GzNode *node, const GzTensor *const *in, GzError *err)
 {
   const Params *p = node->params;
-  int64_t c = in[0]->dims[1];
+  int64_t c, plane;
+  bn_layout (p, in[0], &c, &plane);
   float *ab = gz_op_alloc_floats (node, 2 * c, err);
   if (ab == NULL)
     return NULL;
@@ -121,13 +150,10 @@ bn_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const *out,
   if (ab == NULL)
     return err != NULL ? err->code : GZ_ERR_NOMEM;
   const GzTensor *x = in[0];
-  Job j = { .c = x->dims[1],
-            .plane = gz_shape_numel (x->ndim - 2, x->dims + 2),
-            .a = ab,
-            .b = ab + x->dims[1],
-            .x = x->data,
-            .y = out[0]->data };
-  gz_parallel_for (x->dims[0] * x->dims[1], gz_op_chunk (j.plane), affine_planes, &j);
+  Job j = { .a = ab, .x = x->data, .y = out[0]->data };
+  bn_layout (node->params, x, &j.c, &j.plane);
+  j.b = ab + j.c;
+  gz_parallel_for (x->dims[0] * j.c, gz_op_chunk (j.plane), affine_planes, &j);
   free (ab);
   return GZ_OK;
 }
@@ -141,7 +167,8 @@ bn_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
   if ((st = bn_check (node, in, err)) != GZ_OK)
     return st;
   const GzTensor *x = in[0];
-  int64_t c = x->dims[1], n = x->dims[0], plane = gz_shape_numel (x->ndim - 2, x->dims + 2);
+  int64_t c, plane, n = x->dims[0];
+  bn_layout (p, x, &c, &plane);
   if (dout[0] == NULL)
     {
       for (int i = 0; i < 5 && i < node->n_inputs; i++)
@@ -195,7 +222,7 @@ bn_backward (const GzNode *node, const GzTensor *const *in, const GzTensor *cons
 const GzOpDef gz_op_batchnorm[] = {
   {
       .op_type = "BatchNormalization",
-      .min_opset = 1, /* spatial = 0 (opsets < 9) is refused at init */
+      .min_opset = 1,
       .init = bn_init,
       .infer = bn_infer,
       .forward = bn_forward,

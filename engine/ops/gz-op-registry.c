@@ -6,12 +6,14 @@
 #include "gz-op.h"
 
 const GzOpDef *const gz_op_tables[] = {
-  gz_op_conv,   gz_op_batchnorm, gz_op_instancenorm,   gz_op_layernorm, gz_op_lrn,      gz_op_gemm,
-  gz_op_matmul, gz_op_pool,      gz_op_unary,          gz_op_binary,    gz_op_variadic, gz_op_mod,
-  gz_op_logic,  gz_op_where,     gz_op_reduce,         gz_op_softmax,   gz_op_argmax,   gz_op_topk,
-  gz_op_cumsum, gz_op_trilu,     gz_op_reshape,        gz_op_transpose, gz_op_concat,   gz_op_split,
-  gz_op_slice,  gz_op_gather,    gz_op_scatter,        gz_op_constant,  gz_op_expand,   gz_op_tile,
-  gz_op_pad,    gz_op_cast,      gz_op_depth_to_space, gz_op_resize,    NULL,
+  gz_op_conv,     gz_op_batchnorm, gz_op_instancenorm,   gz_op_layernorm, gz_op_lrn,
+  gz_op_gemm,     gz_op_matmul,    gz_op_pool,           gz_op_unary,     gz_op_binary,
+  gz_op_variadic, gz_op_mod,       gz_op_logic,          gz_op_where,     gz_op_reduce,
+  gz_op_softmax,  gz_op_argmax,    gz_op_topk,           gz_op_cumsum,    gz_op_trilu,
+  gz_op_reshape,  gz_op_transpose, gz_op_concat,         gz_op_split,     gz_op_slice,
+  gz_op_gather,   gz_op_scatter,   gz_op_constant,       gz_op_expand,    gz_op_tile,
+  gz_op_pad,      gz_op_cast,      gz_op_depth_to_space, gz_op_resize,    gz_op_image_scaler,
+  NULL,
 };
 
 const GzOpDef *

@@ -290,7 +290,7 @@ dropout_forward (const GzNode *node, const GzTensor *const *in, GzTensor *const 
 }
 
 const GzOpDef gz_op_reshape[] = {
-  { "Reshape", 5, NULL, reshape_infer, copy_forward, copy_backward, NULL },
+  { "Reshape", 1, NULL, reshape_infer, copy_forward, copy_backward, NULL },
   { "Flatten", 1, NULL, flatten_infer, copy_forward, copy_backward, NULL },
   { "Squeeze", 1, NULL, squeeze_infer, copy_forward, copy_backward, NULL },
   { "Unsqueeze", 1, NULL, unsqueeze_infer, copy_forward, copy_backward, NULL },

@@ -32,11 +32,11 @@
 /* The operator tables, one per file, listed in gz-op-registry.c. */
 extern const GzOpDef gz_op_argmax[], gz_op_batchnorm[], gz_op_binary[], gz_op_cast[],
     gz_op_compare[], gz_op_concat[], gz_op_constant[], gz_op_conv[], gz_op_cumsum[],
-    gz_op_depth_to_space[], gz_op_expand[], gz_op_gather[], gz_op_gemm[], gz_op_instancenorm[],
-    gz_op_layernorm[], gz_op_logic[], gz_op_lrn[], gz_op_matmul[], gz_op_mod[], gz_op_pad[],
-    gz_op_pool[], gz_op_reduce[], gz_op_reshape[], gz_op_resize[], gz_op_scatter[], gz_op_slice[],
-    gz_op_softmax[], gz_op_split[], gz_op_tile[], gz_op_topk[], gz_op_transpose[], gz_op_trilu[],
-    gz_op_unary[], gz_op_variadic[], gz_op_where[];
+    gz_op_depth_to_space[], gz_op_expand[], gz_op_gather[], gz_op_gemm[], gz_op_image_scaler[],
+    gz_op_instancenorm[], gz_op_layernorm[], gz_op_logic[], gz_op_lrn[], gz_op_matmul[],
+    gz_op_mod[], gz_op_pad[], gz_op_pool[], gz_op_reduce[], gz_op_reshape[], gz_op_resize[],
+    gz_op_scatter[], gz_op_slice[], gz_op_softmax[], gz_op_split[], gz_op_tile[], gz_op_topk[],
+    gz_op_transpose[], gz_op_trilu[], gz_op_unary[], gz_op_variadic[], gz_op_where[];
 
 /* All tables, NULL-terminated (for tests that walk every operator). */
 extern const GzOpDef *const gz_op_tables[];
