@@ -7,9 +7,11 @@
  * Recognised: resnet18/34/50/101/152, resnext, wide_resnet, densenet121/161/
  * 169/201, mobilenet_v2, vgg11-19 (± bn), and in their own files
  * (gz-tv-*.c) efficientnet_b0-b7 and v2_s/m/l, squeezenet1_0/1_1, alexnet,
- * mobilenet_v3_small/large, mnasnet0_5/0_75/1_0/1_3, shufflenet_v2_x0_5/x1_0/x1_5/x2_0; with any
- * number of classes and input channels. Strides, which a state dict does not hold, come from
- * torchvision's configurations.
+ * mobilenet_v3_small/large, mnasnet0_5/0_75/1_0/1_3,
+ * shufflenet_v2_x0_5/x1_0/x1_5/x2_0, regnet_x_* and regnet_y_*,
+ * convnext_tiny/small/base/large, googlenet and inception_v3; with any
+ * number of classes and input channels. Strides, which a state dict does
+ * not hold, come from torchvision's configurations.
  */
 #include <math.h>
 #include <stdio.h>
@@ -358,6 +360,18 @@ static const char *const shufflenet_v2_keys[] = { "conv1.0.weight",
                                                   "conv5.0.weight",
                                                   "fc.weight",
                                                   NULL };
+static const char *const regnet_keys[]
+    = { "stem.0.weight", "trunk_output.block1.block1-0.f.a.0.weight",
+        "trunk_output.block4.block4-0.f.c.0.weight", "fc.weight", NULL };
+static const char *const convnext_keys[]
+    = { "features.0.0.weight", "features.1.0.layer_scale", "features.2.1.weight",
+        "classifier.2.weight", NULL };
+static const char *const googlenet_keys[]
+    = { "conv1.conv.weight", "inception3a.branch1.conv.weight",
+        "inception5b.branch4.1.conv.weight", "fc.weight", NULL };
+static const char *const inception_v3_keys[]
+    = { "Conv2d_1a_3x3.conv.weight", "Mixed_5b.branch1x1.conv.weight",
+        "Mixed_7c.branch_pool.conv.weight", "fc.weight", NULL };
 
 static const Family families[] = {
   { "resnet", resnet_keys, build_resnet, "conv1.weight", "fc.weight" },
@@ -374,6 +388,12 @@ static const Family families[] = {
     "classifier.3.weight" },
   { "mnasnet", mnasnet_keys, gz_tv_build_mnasnet, "layers.0.weight", "classifier.1.weight" },
   { "shufflenet_v2", shufflenet_v2_keys, gz_tv_build_shufflenet_v2, "conv1.0.weight", "fc.weight" },
+  { "regnet", regnet_keys, gz_tv_build_regnet, "stem.0.weight", "fc.weight" },
+  { "convnext", convnext_keys, gz_tv_build_convnext, "features.0.0.weight",
+    "classifier.2.weight" },
+  { "googlenet", googlenet_keys, gz_tv_build_googlenet, "conv1.conv.weight", "fc.weight" },
+  { "inception_v3", inception_v3_keys, gz_tv_build_inception_v3, "Conv2d_1a_3x3.conv.weight",
+    "fc.weight" },
 };
 
 static int
@@ -418,7 +438,8 @@ gz_torchvision_build (GzStateDict *sd, const char *arch, const GzLimits *limits,
         err, GZ_ERR_UNSUPPORTED,
         "unknown architecture '%s': Gaze builds resnet*, resnext*, "
         "wide_resnet*, densenet*, mobilenet_v2, mobilenet_v3_small/large, vgg*, "
-        "efficientnet_b*/v2_*, squeezenet1_0/1_1, alexnet, mnasnet* and shufflenet_v2_*",
+        "efficientnet_b*/v2_*, squeezenet1_0/1_1, alexnet, mnasnet*, shufflenet_v2_*, "
+        "regnet_x_*/regnet_y_*, convnext_*, googlenet and inception_v3",
         arch);
   for (int i = 0; i < (int) (sizeof families / sizeof families[0]); i++)
     {
@@ -466,6 +487,8 @@ gz_torchvision_build (GzStateDict *sd, const char *arch, const GzLimits *limits,
     }
   char desc[128] = "";
   GzStatus s = b.status == GZ_OK ? fam->build (&b, x, desc, sizeof desc) : b.status;
+  if (s == GZ_OK && (g->output < 0 || g->output >= g->n_values))
+    s = gz_error_set (err, GZ_ERR_FORMAT, "the %s builder named no output", fam->family);
   if (s != GZ_OK && s != GZ_ERR_NOMEM && s != GZ_ERR_LIMIT && err != NULL)
     {
       /* Say what was attempted, and the way out. */

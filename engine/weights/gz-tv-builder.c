@@ -193,10 +193,10 @@ tvb_take (Builder *b, const GzTensor *t)
 
 /* Conv, with the BatchNorm `bn` (NULL: none) folded in; the conv's own bias
  * when it has one. groups -1: depthwise (one group per output channel).
- * Returns the output value. */
+ * pad_h/pad_w on both sides of each axis. Returns the output value. */
 int
-tvb_conv_bn_groups (Builder *b, int x, const char *conv, const char *bn, int stride, int pad,
-                    int64_t groups)
+tvb_conv_bn_pads (Builder *b, int x, const char *conv, const char *bn, int stride, int pad_h,
+                  int pad_w, int64_t groups)
 {
   const GzTensor *w = tvb_weight (b, conv, "weight", 4);
   if (b->status != GZ_OK)
@@ -259,11 +259,18 @@ tvb_conv_bn_groups (Builder *b, int x, const char *conv, const char *bn, int str
   AttrSpec attrs[5] = {
     { "kernel_shape", 2, { kh, kw } },
     { "strides", 2, { stride, stride } },
-    { "pads", 4, { pad, pad, pad, pad } },
+    { "pads", 4, { pad_h, pad_w, pad_h, pad_w } },
     { "dilations", 2, { 1, 1 } },
     { "group", 0, { groups } },
   };
   return tvb_node (b, "Conv", conv, 3, in, 5, attrs);
+}
+
+int
+tvb_conv_bn_groups (Builder *b, int x, const char *conv, const char *bn, int stride, int pad,
+                    int64_t groups)
+{
+  return tvb_conv_bn_pads (b, x, conv, bn, stride, pad, pad, groups);
 }
 
 /* The kernel size of conv `prefix`, for "same" padding ((k-1)/2); 0 if absent. */
@@ -393,4 +400,32 @@ tvb_key_exists (Builder *b, const char *fmt2, int i, int j, const char *suffix)
     n = snprintf (key, sizeof key, "features.%d", i);
   snprintf (key + n, sizeof key - (size_t) n, ".%s", suffix);
   return gz_state_dict_get (b->sd, key) != NULL;
+}
+
+/* GoogLeNet's and Inception v3's transform_input: ImageNet-normalised input
+ * mapped to the (x − 0.5)/0.5 scale, x·σ_c/0.5 + (μ_c − 0.5)/0.5 per channel,
+ * as one Mul and one Add. */
+int
+tvb_transform_input (Builder *b, int x)
+{
+  static const double mean[3] = { 0.485, 0.456, 0.406 }, std[3] = { 0.229, 0.224, 0.225 };
+  int64_t dims[4] = { 1, 3, 1, 1 };
+  GzTensor *scale = gz_tensor_new (GZ_DTYPE_FLOAT, 4, dims, b->err);
+  GzTensor *shift = gz_tensor_new (GZ_DTYPE_FLOAT, 4, dims, b->err);
+  if (scale == NULL || shift == NULL)
+    {
+      gz_tensor_free (scale);
+      gz_tensor_free (shift);
+      b->status = GZ_ERR_NOMEM;
+      return -1;
+    }
+  for (int c = 0; c < 3; c++)
+    {
+      gz_tensor_f (scale)[c] = (float) (std[c] / 0.5);
+      gz_tensor_f (shift)[c] = (float) ((mean[c] - 0.5) / 0.5);
+    }
+  int s = tvb_value (b, "transform_input.scale", scale);
+  int t = tvb_value (b, "transform_input.shift", shift);
+  x = tvb_binary (b, "Mul", "transform_input.mul", x, s);
+  return tvb_binary (b, "Add", "transform_input", x, t);
 }

@@ -44,7 +44,11 @@ int tvb_node (Builder *b, const char *op_type, const char *name, int n_in, const
 /* The tensor prefix.suffix with ndim dimensions (ndim < 0: any); an error if absent. */
 const GzTensor *tvb_weight (Builder *b, const char *prefix, const char *suffix, int ndim);
 GzTensor *tvb_take (Builder *b, const GzTensor *t);
-/* Conv with the BatchNorm `bn` (NULL: none) folded in; groups -1: depthwise. */
+/* Conv with the BatchNorm `bn` (NULL: none) folded in; groups -1: depthwise;
+ * padding per axis (1×7 and 7×1 kernels). */
+int tvb_conv_bn_pads (Builder *b, int x, const char *conv, const char *bn, int stride, int pad_h,
+                      int pad_w, int64_t groups);
+/* The same with one padding for both axes. */
 int tvb_conv_bn_groups (Builder *b, int x, const char *conv, const char *bn, int stride, int pad,
                         int64_t groups);
 int tvb_conv_bn (Builder *b, int x, const char *conv, const char *bn, int stride, int pad);
@@ -63,6 +67,8 @@ int tvb_has_layer (const GzStateDict *sd, int layer, int block, const char *suff
 int tvb_linear (Builder *b, int x, const char *prefix);
 /* GlobalAveragePool → Flatten → Gemm(fc). */
 int tvb_head (Builder *b, int x, const char *fc);
+/* torchvision's transform_input (GoogLeNet, Inception v3). */
+int tvb_transform_input (Builder *b, int x);
 /* Whether features.i.j.suffix (fmt2 non-NULL) or features.i.suffix exists. */
 bool tvb_key_exists (Builder *b, const char *fmt2, int i, int j, const char *suffix);
 
@@ -73,3 +79,7 @@ GzStatus gz_tv_build_mobilenet_v3 (Builder *b, int x, char *desc, size_t desc_le
 GzStatus gz_tv_build_mnasnet (Builder *b, int x, char *desc, size_t desc_len);
 GzStatus gz_tv_build_shufflenet_v2 (Builder *b, int x, char *desc, size_t desc_len);
 GzStatus gz_tv_build_efficientnet (Builder *b, int x, char *desc, size_t desc_len);
+GzStatus gz_tv_build_regnet (Builder *b, int x, char *desc, size_t desc_len);
+GzStatus gz_tv_build_convnext (Builder *b, int x, char *desc, size_t desc_len);
+GzStatus gz_tv_build_googlenet (Builder *b, int x, char *desc, size_t desc_len);
+GzStatus gz_tv_build_inception_v3 (Builder *b, int x, char *desc, size_t desc_len);

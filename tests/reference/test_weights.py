@@ -61,19 +61,48 @@ def rounded(model, dtype):
     return model
 
 
+# What `gaze-cli info` calls an architecture when it is not the plain name.
+DESCRIPTION = {"googlenet": "googlenet (transform_input off)",
+               "googlenet_tf": "googlenet (transform_input on)",
+               "inception_v3": "inception_v3 (transform_input off)",
+               "inception_v3_tf": "inception_v3 (transform_input on)"}
+
+
+def input_side(name):
+    """Inception v3 is made for 299×299, the others for 224×224."""
+    return 299 if name.startswith("inception") else 224
+
+
 def make_model(name, classes=None, channels=3):
     import torch
     import torchvision
     torch.manual_seed(rc._seed_for(name + "-weights"))
-    if name.startswith(("resnet", "resnext", "wide_resnet")):
+    if name.startswith(("googlenet", "inception")):
+        # googlenet_tf, inception_v3_tf: as weights=... builds them
+        # (transform_input on, no auxiliary classifiers); without _tf: as
+        # weights=None does.
+        tf = name.endswith("_tf")
+        build = getattr(torchvision.models, name[:-3] if tf else name)
+        model = build(weights=None, num_classes=classes or 1000, aux_logits=not tf,
+                      transform_input=tf, init_weights=True)
+    elif name.startswith(("resnet", "resnext", "wide_resnet")):
         model = getattr(torchvision.models, name)(weights=None)
         if classes is not None:
             model.fc = torch.nn.Linear(model.fc.in_features, classes)
     else:
         model = getattr(torchvision.models, name)(weights=None, num_classes=classes or 1000)
-    if channels != 3:
+    if channels != 3 and hasattr(model, "stem"):       # RegNet
+        model.stem[0] = torch.nn.Conv2d(channels, model.stem[0].out_channels, 3, 2, 1, bias=False)
+    elif channels != 3:
         model.conv1 = torch.nn.Conv2d(channels, 64, 7, 2, 3, bias=False)
-    rc.randomise_norm_stats(model, rc._seed_for(name) + 7, (channels, 224, 224))
+    side = input_side(name)
+    rc.randomise_norm_stats(model, rc._seed_for(name) + 7, (channels, side, side))
+    # ConvNeXt's layer scales start at 1e-6, which would hide its blocks from
+    # the logits: give them weight.
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(getattr(m, "layer_scale", None), torch.Tensor):
+                m.layer_scale.uniform_(0.1, 0.5)
     return model
 
 
@@ -111,6 +140,15 @@ def main():
         ("mnasnet0_5 3-class .safetensors BF16", "mnasnet0_5", 3, 3, "st-BF16"),
         ("shufflenet_v2_x0_5 6-class .pth", "shufflenet_v2_x0_5", 6, 3, "pth"),
         ("shufflenet_v2_x1_0 .safetensors F32", "shufflenet_v2_x1_0", None, 3, "st-F32"),
+        ("regnet_y_400mf 3-class .pth (squeeze-excitation)", "regnet_y_400mf", 3, 3, "pth"),
+        ("regnet_x_400mf .safetensors F32", "regnet_x_400mf", None, 3, "st-F32"),
+        ("regnet_y_1_6gf 1-channel .pth", "regnet_y_1_6gf", None, 1, "pth"),
+        ("convnext_tiny 4-class .pth (LayerNorm, GELU)", "convnext_tiny", 4, 3, "pth"),
+        ("convnext_small .safetensors F16", "convnext_small", None, 3, "st-F16"),
+        ("googlenet 3-class .pth (auxiliary classifiers)", "googlenet", 3, 3, "pth"),
+        ("googlenet .pth as pretrained (transform_input)", "googlenet_tf", None, 3, "pth"),
+        ("inception_v3 2-class .pth (auxiliary classifier)", "inception_v3", 2, 3, "pth"),
+        ("inception_v3 .safetensors F32 as pretrained", "inception_v3_tf", None, 3, "st-F32"),
         ("resnet18 3-class 1-channel legacy .pth", "resnet18", 3, 1, "legacy"),
         ("densenet121 14-class legacy .pth", "densenet121", 14, 3, "legacy"),
         ("mobilenet_v3_small legacy .pt", "mobilenet_v3_small", None, 3, "legacy"),
@@ -121,7 +159,7 @@ def main():
         cases = [c for c in cases if c[1] in ("resnet18", "resnet34", "mobilenet_v2",
                                               "efficientnet_b0", "squeezenet1_1",
                                               "mobilenet_v3_small", "mnasnet0_5",
-                                              "shufflenet_v2_x0_5")]
+                                              "shufflenet_v2_x0_5", "regnet_y_400mf")]
     for label, arch, classes, channels, fmt in cases:
         model = make_model(arch, classes, channels)
         sd = model.state_dict()
@@ -150,7 +188,8 @@ def main():
                 rounded(model, torch.bfloat16)
             elif dt == "F16":
                 rounded(model, torch.float16)
-        x = torch.randn((1, channels, 224, 224), generator=torch.Generator().manual_seed(5))
+        side = input_side(arch)
+        x = torch.randn((1, channels, side, side), generator=torch.Generator().manual_seed(5))
         xp = base + "-x.npy"
         np.save(xp, x.numpy())
         with torch.no_grad():
@@ -167,7 +206,7 @@ def main():
 
         info = run([exe, "info", path])
         want = "torchvision %s, %d classes, %d-channel input (from weights)" % (
-            arch, classes or 1000, channels)
+            DESCRIPTION.get(arch, arch), classes or 1000, channels)
         tap.ok(want in info.stdout, "%s: info says '%s'" % (label, want))
 
         if fmt in ("pth", "ckpt") and arch != "vgg11_bn":
@@ -191,7 +230,7 @@ def main():
     # ---- Sidecar "architecture" -----------------------------------------------
     src = os.path.join(tmp, "resnet18-pth.pth")
     for arch, ok in (("resnet18", True), ("densenet121", False), ("alexnet", False),
-                     ("googlenet", False)):
+                     ("maxvit_t", False)):
         d = os.path.join(tmp, "sidecar-" + arch)
         os.makedirs(d)
         m = os.path.join(d, "best_model.pth")
