@@ -14,7 +14,7 @@
 #include "gaze-window-private.h"
 
 #define DATA_KEY "gaze-findings"
-#define TILE_SIZE 120
+#define TILE_SIZE 96
 
 typedef struct
 {
@@ -100,14 +100,17 @@ tile_new (Findings *f, const GazeAnalysisResult *result)
       = gaze_analysis_colorize (result->projected, gaze_settings_get_colormap (window->settings),
                                 (float) g_settings_get_double (window->settings, "threshold"));
   GtkWidget *button = gtk_button_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
   GtkWidget *stack = gtk_overlay_new ();
   GtkWidget *picture
       = gtk_picture_new_for_paintable (GDK_PAINTABLE (gaze_image_get_texture (f->image)));
   GtkWidget *heat = gtk_picture_new_for_paintable (GDK_PAINTABLE (overlay));
-  /* Translators: a finding's map in the "all findings" strip: finding, probability */
+  /* Translators: a finding's map in the "all findings" strip (its accessible
+   * name): finding, probability */
   g_autofree char *text = g_strdup_printf (_ ("%s · %.1f %%"), label, ex->probability * 100);
-  GtkWidget *caption = gtk_label_new (text);
+  GtkWidget *name = gtk_label_new (label);
+  g_autofree char *percent = g_strdup_printf ("%.1f %%", ex->probability * 100);
+  GtkWidget *probability = gtk_label_new (percent);
   /* Translators: tooltip of a finding's map; %s is the finding */
   g_autofree char *tooltip = g_strdup_printf (_ ("Explain “%s” in the main view"), label);
 
@@ -117,10 +120,14 @@ tile_new (Findings *f, const GazeAnalysisResult *result)
   gtk_widget_set_opacity (heat, g_settings_get_double (window->settings, "opacity"));
   gtk_overlay_set_child (GTK_OVERLAY (stack), picture);
   gtk_overlay_add_overlay (GTK_OVERLAY (stack), heat);
-  gtk_label_set_ellipsize (GTK_LABEL (caption), PANGO_ELLIPSIZE_END);
-  gtk_widget_add_css_class (caption, "caption");
+  /* Finding and probability on lines of their own: a tile is narrow. */
+  gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (name, "caption-heading");
+  gtk_widget_add_css_class (probability, "caption");
+  gtk_widget_add_css_class (probability, "dim-label");
   gtk_box_append (GTK_BOX (box), stack);
-  gtk_box_append (GTK_BOX (box), caption);
+  gtk_box_append (GTK_BOX (box), name);
+  gtk_box_append (GTK_BOX (box), probability);
   gtk_button_set_child (GTK_BUTTON (button), box);
   gtk_widget_add_css_class (button, "flat");
   gtk_widget_add_css_class (button, "finding-map");
@@ -345,7 +352,9 @@ gaze_findings_attach (GazeWindow *window)
   gtk_widget_set_name (f->flow, "finding-maps");
   gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (f->flow), GTK_SELECTION_NONE);
   gtk_flow_box_set_homogeneous (GTK_FLOW_BOX (f->flow), TRUE);
-  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (f->flow), 2);
+  /* Three a row: the sidebar is wide enough, and a 14-finding head wraps. */
+  gtk_flow_box_set_min_children_per_line (GTK_FLOW_BOX (f->flow), 3);
+  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (f->flow), 3);
   gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (f->flow), 6);
   gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (f->flow), 6);
   gtk_accessible_update_property (GTK_ACCESSIBLE (f->flow), GTK_ACCESSIBLE_PROPERTY_LABEL,
