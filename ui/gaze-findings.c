@@ -190,14 +190,27 @@ explain_all_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 
 /* ---- Requests -------------------------------------------------------------- */
 
+/* Touches no widget: also called while the window is disposed. */
 static void
-cancel_work (Findings *f)
+cancel_task (Findings *f)
 {
   if (f->cancellable != NULL)
     g_cancellable_cancel (f->cancellable);
   g_clear_object (&f->cancellable);
   g_clear_object (&f->task);
+}
+
+static void
+cancel_work (Findings *f)
+{
+  cancel_task (f);
   set_busy (f, FALSE);
+}
+
+void
+gaze_findings_cancel (GazeWindow *window)
+{
+  cancel_task (get_findings (window));
 }
 
 void
@@ -307,11 +320,7 @@ gaze_findings_predictions_shown (GazeWindow *window)
 static void
 findings_free (Findings *f)
 {
-  /* The window closes: its work in flight is of no use any more. */
-  if (f->cancellable != NULL)
-    g_cancellable_cancel (f->cancellable);
-  g_clear_object (&f->cancellable);
-  g_clear_object (&f->task);
+  cancel_task (f);
   g_clear_pointer (&f->results, g_ptr_array_unref);
   g_clear_pointer (&f->image, gaze_image_unref);
   g_free (f->layer);

@@ -26,6 +26,9 @@ void gaze_findings_analysis_requested (GazeWindow *window);
 /* The image or model changed: the maps go, the work in flight is cancelled. */
 void gaze_findings_clear (GazeWindow *window);
 
+/* The window closes (dispose): the work in flight is of no use any more. */
+void gaze_findings_cancel (GazeWindow *window);
+
 /* State, for tests: whether the maps are being computed; how many are shown,
  * and the explanation behind each (in the order of the predictions). */
 gboolean gaze_findings_is_busy (GazeWindow *window);

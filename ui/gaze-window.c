@@ -1428,6 +1428,7 @@ gaze_window_dispose (GObject *object)
     g_cancellable_cancel (self->compare_cancellable);
   if (self->labels_cancellable != NULL)
     g_cancellable_cancel (self->labels_cancellable);
+  gaze_findings_cancel (self);
   g_clear_handle_id (&self->progress_source, g_source_remove);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), GAZE_TYPE_WINDOW);
