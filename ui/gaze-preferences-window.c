@@ -23,6 +23,7 @@ struct _GazePreferencesWindow
   AdwComboRow *colormap_row;
   GtkSpinButton *top_k_spin;
   GtkSwitch *reopen_switch;
+  GtkSwitch *identifiers_switch; /* issue 14: privacy */
   /* issue 15: report options for exports. */
   AdwEntryRow *disclaimer_row;
   AdwComboRow *page_row;
@@ -89,6 +90,7 @@ gaze_preferences_window_class_init (GazePreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, colormap_row);
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, top_k_spin);
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, reopen_switch);
+  gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, identifiers_switch);
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, disclaimer_row);
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, page_row);
   gtk_widget_class_bind_template_child (widget_class, GazePreferencesWindow, dpi_spin);
@@ -123,6 +125,8 @@ gaze_preferences_window_new (GSettings *settings)
   gaze_settings_bind_colormap (settings, self->colormap_row, "selected");
   g_settings_bind (settings, "top-k", self->top_k_spin, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "reopen-last-model", self->reopen_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "show-patient-identifiers", self->identifiers_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "export-disclaimer", self->disclaimer_row, "text",
                    G_SETTINGS_BIND_DEFAULT);

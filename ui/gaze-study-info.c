@@ -27,7 +27,18 @@ static const RowSpec rows[] = {
   { "spacing", N_ ("Pixel spacing") },
   { "frames", N_ ("Frames") },
   { "transfer-syntax", N_ ("Transfer syntax") },
+  /* issue 14, privacy: only with the preference on (show-patient-identifiers);
+   * in the order of GazeIoDicomIdentifier. */
+  { "patient-name", N_ ("Patient") },
+  { "patient-id", N_ ("Patient ID") },
+  { "birth-date", N_ ("Birth date") },
+  { "accession-number", N_ ("Accession number") },
+  { "institution", N_ ("Institution") },
+  { "referring-physician", N_ ("Referring physician") },
 };
+
+#define FIRST_IDENTIFIER_ROW 7
+G_STATIC_ASSERT (G_N_ELEMENTS (rows) == FIRST_IDENTIFIER_ROW + GAZE_IO_DICOM_N_IDENTIFIERS);
 
 typedef struct
 {
@@ -94,6 +105,43 @@ format_spacing (const GazeIoDicomMeta *meta)
                           source);
 }
 
+/* An identifier as the panel shows it: valid UTF-8 (the file may use another
+ * character set), a person name's "^" as spaces, a date as YYYY-MM-DD. */
+static char *
+format_identifier (GazeIoDicomIdentifier which, const char *value)
+{
+  g_autofree char *text = NULL;
+
+  if (value == NULL || *value == '\0')
+    return NULL;
+  text = g_utf8_make_valid (value, -1);
+  if (which == GAZE_IO_DICOM_PATIENT_BIRTH_DATE)
+    return format_date (text);
+  if (which == GAZE_IO_DICOM_PATIENT_NAME || which == GAZE_IO_DICOM_REFERRING_PHYSICIAN)
+    g_strdelimit (text, "^", ' ');
+  return g_steal_pointer (&text);
+}
+
+static void
+show_identifiers (StudyInfo *info, const GazeIoDicomMeta *meta)
+{
+  gboolean wanted = g_settings_get_boolean (info->window->settings, "show-patient-identifiers");
+
+  for (int i = 0; i < GAZE_IO_DICOM_N_IDENTIFIERS; i++)
+    {
+      g_autofree char *text
+          = wanted && meta != NULL ? format_identifier (i, meta->identifiers[i]) : NULL;
+
+      set_row (info, rows[FIRST_IDENTIFIER_ROW + i].id, text);
+    }
+}
+
+static void
+identifiers_setting_changed_cb (GSettings *settings, const char *key, GazeWindow *window)
+{
+  gaze_study_info_image_shown (window);
+}
+
 static GtkWidget *
 build_panel (StudyInfo *info)
 {
@@ -150,6 +198,8 @@ gaze_study_info_attach (GazeWindow *window)
   g_assert (GTK_IS_BOX (sidebar_box));
   info->panel = build_panel (info);
   gtk_box_append (GTK_BOX (sidebar_box), info->panel);
+  g_signal_connect_object (window->settings, "changed::show-patient-identifiers",
+                           G_CALLBACK (identifiers_setting_changed_cb), window, 0);
 }
 
 void
@@ -170,7 +220,10 @@ gaze_study_info_image_shown (GazeWindow *window)
       window->image_view, window->image != NULL ? gaze_image_get_mm_per_pixel (window->image) : 0);
   gtk_widget_set_visible (info->panel, frame != NULL);
   if (frame == NULL)
-    return;
+    {
+      show_identifiers (info, NULL);
+      return;
+    }
 
   dicom = gaze_gray_frame_get_dicom (frame);
   meta = &dicom->meta;
@@ -191,6 +244,7 @@ gaze_study_info_image_shown (GazeWindow *window)
   set_row (info, "spacing", spacing);
   set_row (info, "frames", frames);
   set_row (info, "transfer-syntax", syntax);
+  show_identifiers (info, meta);
 }
 
 const char *

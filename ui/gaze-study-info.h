@@ -3,9 +3,10 @@
  *
  * Attached to a GazeWindow: for a grayscale DICOM or 16-bit image, a sidebar
  * group lists modality, body part, study date, rows × columns, pixel spacing,
- * frames and transfer syntax (only what gaze-io-dicom reads: never a patient
- * identifier), and the image view draws a millimetre scale bar from the pixel
- * spacing. Hidden for ordinary photos.
+ * frames and transfer syntax, and the image view draws a millimetre scale bar
+ * from the pixel spacing. Hidden for ordinary photos. Patient identifiers
+ * (issue 14) are shown here, and only here, when the preference
+ * show-patient-identifiers is on; they are never in titles, exports or logs.
  */
 #pragma once
 
@@ -18,7 +19,9 @@ void gaze_study_info_attach (GazeWindow *window);
 void gaze_study_info_image_shown (GazeWindow *window);
 
 /* The value shown for a row ("modality", "body-part", "study-date", "size",
- * "spacing", "frames", "transfer-syntax"); NULL when the row is hidden. */
+ * "spacing", "frames", "transfer-syntax"; with the preference on,
+ * "patient-name", "patient-id", "birth-date", "accession-number",
+ * "institution", "referring-physician"); NULL when the row is hidden. */
 const char *gaze_study_info_get_value (GazeWindow *window, const char *row);
 
 G_END_DECLS

@@ -29,28 +29,45 @@ gaze_ui_init (void)
     }
 }
 
+/* A demo folder counts only with a model in it. */
+static gboolean
+has_model (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (gz_model_file_suffix (name) > 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* `folder` under $GAZE_DATA_DIR, else under the installed data folder. */
+static char *
+find_data_subdir (const char *folder)
+{
+  const char *data = g_getenv ("GAZE_DATA_DIR");
+  g_autofree char *dir = NULL;
+
+  if (data != NULL && *data != '\0')
+    dir = g_build_filename (data, folder, NULL);
+  else
+    dir = g_build_filename (GAZE_PKGDATADIR, folder, NULL);
+  return has_model (dir) ? g_steal_pointer (&dir) : NULL;
+}
+
 char *
 gaze_ui_find_demo_dir (void)
 {
   const char *env = g_getenv ("GAZE_DEMO_DIR");
-  const char *data = g_getenv ("GAZE_DATA_DIR");
-  g_autofree char *dir = NULL;
 
   if (env != NULL && *env != '\0')
-    dir = g_strdup (env);
-  else if (data != NULL && *data != '\0')
-    dir = g_build_filename (data, "demo", NULL);
-  else
-    dir = g_build_filename (GAZE_PKGDATADIR, "demo", NULL);
+    return has_model (env) ? g_strdup (env) : NULL;
+  return find_data_subdir ("demo");
+}
 
-  /* Only a demo with a model in it counts. */
-  {
-    g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-    const char *name;
-
-    while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-      if (gz_model_file_suffix (name) > 0)
-        return g_steal_pointer (&dir);
-  }
-  return NULL;
+char *
+gaze_ui_find_medical_demo_dir (void)
+{
+  return find_data_subdir ("demo-medical");
 }

@@ -17,4 +17,9 @@ void gaze_ui_init (void);
  * `meson devenv`), else the installed data folder. NULL if it holds no model. */
 char *gaze_ui_find_demo_dir (void);
 
+/* The medical demo (a multi-label model and DICOM phantoms): demo-medical
+ * under $GAZE_DATA_DIR, else under the installed data folder. NULL if it
+ * holds no model. */
+char *gaze_ui_find_medical_demo_dir (void);
+
 G_END_DECLS

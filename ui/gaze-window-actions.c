@@ -108,15 +108,16 @@ compare_strings (gconstpointer a, gconstpointer b)
   return strcmp (*(const char **) a, *(const char **) b);
 }
 
+/* Opens the model and one image of a demo folder. The photo demo shows its
+ * first image; the medical demo its last, whose name (like its content) has
+ * the most findings, so that a positive finding's heatmap shows at once. */
 static void
-open_demo_action (GtkWidget *widget, const char *name, GVariant *param)
+open_demo_folder (GazeWindow *self, const char *dir, gboolean last_image)
 {
-  GazeWindow *self = GAZE_WINDOW (widget);
-  g_autofree char *dir = gaze_ui_find_demo_dir ();
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GDir) d = NULL;
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  gboolean have_model = FALSE, have_image = FALSE;
+  g_autoptr (GFile) model = NULL;
+  g_autoptr (GFile) image = NULL;
   const char *entry;
 
   if (dir != NULL)
@@ -136,20 +137,36 @@ open_demo_action (GtkWidget *widget, const char *name, GVariant *param)
       g_autofree char *path = g_build_filename (dir, n, NULL);
       g_autofree char *type = g_content_type_guess (n, NULL, 0, NULL);
 
-      if (!have_model && gz_model_file_suffix (n) > 0)
-        have_model = TRUE;
-      else if (!have_image && _gaze_window_is_image_content_type (type))
-        have_image = TRUE;
-      else
-        continue;
-      g_ptr_array_add (files, g_file_new_for_path (path));
+      if (model == NULL && gz_model_file_suffix (n) > 0)
+        model = g_file_new_for_path (path);
+      else if ((image == NULL || last_image) && _gaze_window_is_image_content_type (type))
+        {
+          g_clear_object (&image);
+          image = g_file_new_for_path (path);
+        }
     }
-  if (!have_model || !have_image)
+  if (model == NULL || image == NULL)
     {
       _gaze_window_show_error_text (self, _ ("The demo is incomplete"));
       return;
     }
-  gaze_window_open_files (self, (GFile **) files->pdata, files->len);
+  gaze_window_open_files (self, (GFile *[]){ model, image }, 2);
+}
+
+static void
+open_demo_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  g_autofree char *dir = gaze_ui_find_demo_dir ();
+
+  open_demo_folder (GAZE_WINDOW (widget), dir, FALSE);
+}
+
+static void
+open_medical_demo_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  g_autofree char *dir = gaze_ui_find_medical_demo_dir ();
+
+  open_demo_folder (GAZE_WINDOW (widget), dir, TRUE);
 }
 
 static void
@@ -836,6 +853,8 @@ _gaze_window_class_init_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.open-recent-model", "s",
                                    open_recent_model_action);
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
+  gtk_widget_class_install_action (widget_class, "win.open-medical-demo", NULL,
+                                   open_medical_demo_action);
   gtk_widget_class_install_action (widget_class, "win.previous", NULL, previous_action);
   gtk_widget_class_install_action (widget_class, "win.next", NULL, next_action);
   gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);

@@ -79,6 +79,7 @@ struct _GazeWindow
   GtkStack *main_stack;
   AdwStatusPage *empty_page;
   GtkButton *demo_button;
+  GtkButton *medical_demo_button;
   GtkLabel *empty_model_label;
   GazeImageView *image_view;
   GazeImageView *compare_view;
@@ -130,6 +131,9 @@ void _gaze_window_update_compare_overlay (GazeWindow *self);
 void _gaze_window_update_preprocess_fields (GazeWindow *self);
 void _gaze_window_labels_changed (GazeWindow *self);
 void _gaze_window_request_analysis (GazeWindow *self);
+/* A request for `class_index` (-1: top-1) with the method, layer and
+ * SmoothGrad the main view uses now; no session. */
+GazeAnalysisRequest *_gaze_window_new_analysis_request (GazeWindow *self, int class_index);
 void _gaze_window_request_compare (GazeWindow *self);
 void _gaze_window_drop_results (GazeWindow *self);
 void _gaze_window_load_model (GazeWindow *self, GFile *file);

@@ -19,6 +19,7 @@
 #include "gaze-model.h"
 #include "gaze-scroll-guard.h"
 #include "gaze-settings.h"
+#include "gaze-findings.h"
 #include "gaze-study-info.h"
 #include "gaze-ui.h"
 #include "gaze-weak-ref.h"
@@ -374,6 +375,7 @@ update_predictions (GazeWindow *self)
 
   gtk_widget_set_visible (GTK_WIDGET (self->class_dropdown), self->result != NULL);
   update_preprocess_bar (self);
+  gaze_findings_predictions_shown (self);
   if (self->result == NULL)
     return;
 
@@ -873,6 +875,19 @@ _gaze_window_request_compare (GazeWindow *self)
   _gaze_window_pending_begin (self);
 }
 
+GazeAnalysisRequest *
+_gaze_window_new_analysis_request (GazeWindow *self, int class_index)
+{
+  GazeAnalysisRequest *request = gaze_analysis_request_new (self->model, self->image);
+
+  request->method = gaze_settings_get_method (self->settings);
+  request->class_index = class_index;
+  request->layer = g_strdup (self->layer);
+  request->top_k = g_settings_get_int (self->settings, "top-k");
+  set_smoothing (self, request);
+  return request;
+}
+
 void
 _gaze_window_request_analysis (GazeWindow *self)
 {
@@ -882,13 +897,10 @@ _gaze_window_request_analysis (GazeWindow *self)
     return;
 
   replace_cancellable (&self->analysis_cancellable);
+  /* issue 14: the findings strip was made with the old method or layer. */
+  gaze_findings_analysis_requested (self);
 
-  request = gaze_analysis_request_new (self->model, self->image);
-  request->method = gaze_settings_get_method (self->settings);
-  request->class_index = self->class_index;
-  request->layer = g_strdup (self->layer);
-  request->top_k = g_settings_get_int (self->settings, "top-k");
-  set_smoothing (self, request);
+  request = _gaze_window_new_analysis_request (self, self->class_index);
   if (self->session != NULL)
     {
       request->session = g_steal_pointer (&self->session);
@@ -910,6 +922,7 @@ _gaze_window_request_analysis (GazeWindow *self)
 void
 _gaze_window_drop_results (GazeWindow *self)
 {
+  gaze_findings_clear (self);
   if (self->analysis_cancellable != NULL)
     g_cancellable_cancel (self->analysis_cancellable);
   g_clear_object (&self->analysis_task);
@@ -1415,6 +1428,7 @@ gaze_window_dispose (GObject *object)
     g_cancellable_cancel (self->compare_cancellable);
   if (self->labels_cancellable != NULL)
     g_cancellable_cancel (self->labels_cancellable);
+  gaze_findings_cancel (self);
   g_clear_handle_id (&self->progress_source, g_source_remove);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), GAZE_TYPE_WINDOW);
@@ -1475,6 +1489,7 @@ gaze_window_class_init (GazeWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, empty_page);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, demo_button);
+  gtk_widget_class_bind_template_child (widget_class, GazeWindow, medical_demo_button);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, empty_model_label);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, image_view);
   gtk_widget_class_bind_template_child (widget_class, GazeWindow, compare_view);
@@ -1526,10 +1541,11 @@ gaze_window_init (GazeWindow *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   gaze_scroll_guard_install (GTK_WIDGET (self));
-  gaze_window_level_attach (self); /* issue 14: window/level, presets, frames */
-  gaze_study_info_attach (self); /* issue 14: metadata panel, scale bar */
-
   self->settings = g_settings_new (APP_ID);
+  gaze_window_level_attach (self); /* issue 14: window/level, presets, frames */
+  gaze_study_info_attach (self); /* issue 14: metadata panel, scale bar, privacy */
+  gaze_findings_attach (self); /* issue 14: all positive findings at once */
+
   gaze_limits_settings_track (self->settings); /* issue 15: Preferences › Limits */
   self->class_index = -1;
 
@@ -1607,7 +1623,13 @@ gaze_window_init (GazeWindow *self)
   g_signal_connect (keys, "key-released", G_CALLBACK (key_released_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), keys);
 
-  gtk_widget_set_visible (GTK_WIDGET (self->demo_button), gaze_ui_find_demo_dir () != NULL);
+  {
+    g_autofree char *photo = gaze_ui_find_demo_dir ();
+    g_autofree char *medical = gaze_ui_find_medical_demo_dir ();
+
+    gtk_widget_set_visible (GTK_WIDGET (self->demo_button), photo != NULL);
+    gtk_widget_set_visible (GTK_WIDGET (self->medical_demo_button), medical != NULL);
+  }
 
   update_recent_models (self);
   _gaze_window_update_state (self);

@@ -51,6 +51,10 @@ put_dicom (int fd, const GazeIoDicom *d)
 {
   const GazeIoDicomMeta *m = &d->meta;
   gsize n_values = (gsize) d->width * d->height * d->channels;
+
+  for (int i = 0; i < GAZE_IO_DICOM_N_IDENTIFIERS; i++)
+    if (!put_string (fd, m->identifiers[i]))
+      return FALSE;
   return put_string (fd, m->modality) && put_string (fd, m->body_part)
       && put_string (fd, m->study_date) && put_string (fd, m->photometric)
       && put_string (fd, m->transfer_syntax_uid) && put_string (fd, m->transfer_syntax_name)
@@ -132,6 +136,8 @@ get_dicom (Reader *r)
 {
   GazeIoDicom *d = g_new0 (GazeIoDicom, 1);
   GazeIoDicomMeta *m = &d->meta;
+  for (int i = 0; i < GAZE_IO_DICOM_N_IDENTIFIERS; i++)
+    m->identifiers[i] = get_string (r);
   m->modality = get_string (r);
   m->body_part = get_string (r);
   m->study_date = get_string (r);

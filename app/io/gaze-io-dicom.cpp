@@ -666,8 +666,14 @@ load (Input &in, const char *what, int frame, gint64 max_pixels, GError **error)
   gaze_io_window_range (dicom->values, (gsize) cols * rows * dicom->channels, &dicom->min,
                         &dicom->max);
 
-  /* Metadata (never any patient or institution identifier). */
+  /* Metadata. The identifiers go to their own array, for the viewer only. */
   GazeIoDicomMeta *m = &dicom->meta;
+  static const gdcm::Tag identifier_tags[GAZE_IO_DICOM_N_IDENTIFIERS] = {
+    gdcm::Tag (0x0010, 0x0010), gdcm::Tag (0x0010, 0x0020), gdcm::Tag (0x0010, 0x0030),
+    gdcm::Tag (0x0008, 0x0050), gdcm::Tag (0x0008, 0x0080), gdcm::Tag (0x0008, 0x0090),
+  };
+  for (int i = 0; i < GAZE_IO_DICOM_N_IDENTIFIERS; i++)
+    m->identifiers[i] = dup_or_null (get_string (ds, identifier_tags[i]));
   m->modality = dup_or_null (get_string (ds, gdcm::Tag (0x0008, 0x0060)));
   m->body_part = dup_or_null (get_string (ds, gdcm::Tag (0x0018, 0x0015)));
   m->study_date = dup_or_null (get_string (ds, gdcm::Tag (0x0008, 0x0020)));
@@ -797,6 +803,8 @@ gaze_io_dicom_free (GazeIoDicom *dicom)
   g_free (dicom->meta.transfer_syntax_uid);
   g_free (dicom->meta.transfer_syntax_name);
   g_free (dicom->meta.presets);
+  for (int i = 0; i < GAZE_IO_DICOM_N_IDENTIFIERS; i++)
+    g_free (dicom->meta.identifiers[i]);
   g_free (dicom->values);
   g_free (dicom->voi_lut);
   g_free (dicom);

@@ -8,8 +8,10 @@
  * Sequence; then MONOCHROME1 inversion) is a lookup, not a re-decode. Colour
  * files (RGB, YBR_FULL, YBR_FULL_422, PALETTE COLOR) come back as RGB values.
  *
- * Only non-identifying metadata is ever read: patient name, ID, birth date,
- * accession number, institution and referring physician are not looked at.
+ * Patient identifiers (name, ID, birth date, accession number, institution,
+ * referring physician) are read into their own array, for one reader only:
+ * the viewer's Study panel when the user asks for them (issue 14, privacy).
+ * Nothing else — window titles, captions, exports, logs, gaze-cli — may use it.
  */
 #pragma once
 
@@ -19,6 +21,17 @@
 #include "gaze-io-window.h"
 
 G_BEGIN_DECLS
+
+typedef enum
+{
+  GAZE_IO_DICOM_PATIENT_NAME, /* (0010,0010) */
+  GAZE_IO_DICOM_PATIENT_ID, /* (0010,0020) */
+  GAZE_IO_DICOM_PATIENT_BIRTH_DATE, /* (0010,0030) */
+  GAZE_IO_DICOM_ACCESSION_NUMBER, /* (0008,0050) */
+  GAZE_IO_DICOM_INSTITUTION, /* (0008,0080) */
+  GAZE_IO_DICOM_REFERRING_PHYSICIAN, /* (0008,0090) */
+  GAZE_IO_DICOM_N_IDENTIFIERS
+} GazeIoDicomIdentifier;
 
 typedef struct
 {
@@ -34,6 +47,9 @@ typedef struct
   gboolean spacing_is_imager; /* from Imager Pixel Spacing (0018,1164) */
   GazeIoWindow *presets; /* windows named in the file */
   int n_presets;
+  /* The raw values (not checked to be UTF-8), or NULL; see above for who may
+   * read them. */
+  char *identifiers[GAZE_IO_DICOM_N_IDENTIFIERS];
 } GazeIoDicomMeta;
 
 typedef struct
