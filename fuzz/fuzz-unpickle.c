@@ -16,16 +16,16 @@
 static unsigned char storage_bytes[4096];
 
 static GzStatus
-fixed_storage (void *user, const char *key, GzStorageType type, int64_t numel,
-               const unsigned char **data, size_t *size, GzError *err)
+fixed_storage (void *user, const char *key, GzStorageType type, int64_t numel, GzStorageBytes *out,
+               GzError *err)
 {
-  (void) user;
   (void) key;
   (void) type;
   (void) numel;
   (void) err;
-  *data = storage_bytes;
-  *size = sizeof storage_bytes;
+  out->src = user;
+  out->offset = 0;
+  out->size = sizeof storage_bytes;
   return GZ_OK;
 }
 
@@ -36,11 +36,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   fuzz_limits (&limits);
   GzError err = { 0 };
   GzStateDict sd = { 0 };
+  GzSource storage;
+  gz_source_from_memory (&storage, storage_bytes, sizeof storage_bytes);
   bool whole_file
       = (size >= 2 && data[0] == 'P' && data[1] == 'K') || gz_torch_legacy_sniff (data, size);
   GzStatus s = whole_file
       ? gz_torch_read (data, size, &limits, &sd, &err)
-      : gz_unpickle_state_dict (data, size, &limits, fixed_storage, NULL, &sd, &err);
+      : gz_unpickle_state_dict (data, size, &limits, fixed_storage, &storage, &sd, &err);
   if (s != GZ_OK && (err.code == GZ_OK || err.message[0] == '\0'))
     __builtin_trap ();
   /* Every tensor is whole: touch each element. */

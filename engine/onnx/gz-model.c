@@ -448,24 +448,28 @@ detect_head (GzModel *model)
     }
 }
 
-static GzStatus
-load_mem (const void *bytes, size_t len, const char *base_dir, const char *arch,
-          const GzLimits *limits, GzModel **out, GzError *err)
+static GzModel *
+model_new (const GzLimits *limits, GzError *err)
 {
-  *out = NULL;
   GzModel *model = calloc (1, sizeof *model);
   if (model == NULL)
-    return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+    {
+      gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+      return NULL;
+    }
   model->head_node = -1;
   if (limits != NULL)
     model->limits = *limits;
   else
     gz_limits_default (&model->limits);
-  /* PyTorch weights (.pth/.pt/.ckpt, .safetensors): a torchvision graph
-   * built from them (engine/weights/); everything else is ONNX. */
-  GzStatus s = gz_weights_sniff (bytes, len)
-      ? gz_weights_load_graph (bytes, len, arch, &model->limits, &model->graph, err)
-      : gz_onnx_load_graph (bytes, len, base_dir, &model->limits, &model->graph, err);
+  return model;
+}
+
+/* The rest once model->graph is read (`s`: how reading it went): plan,
+ * tables, head. Frees the model on failure. */
+static GzStatus
+model_finish (GzModel *model, GzStatus s, GzModel **out, GzError *err)
+{
   if (s == GZ_OK)
     {
       /* Batch 1, unless the input fixes another batch size (then no batch-1
@@ -488,6 +492,35 @@ load_mem (const void *bytes, size_t len, const char *base_dir, const char *arch,
     }
   *out = model;
   return GZ_OK;
+}
+
+static GzStatus
+load_mem (const void *bytes, size_t len, const char *base_dir, const char *arch,
+          const GzLimits *limits, GzModel **out, GzError *err)
+{
+  *out = NULL;
+  GzModel *model = model_new (limits, err);
+  if (model == NULL)
+    return GZ_ERR_NOMEM;
+  /* PyTorch weights (.pth/.pt/.ckpt, .safetensors): a torchvision graph
+   * built from them (engine/weights/); everything else is ONNX. */
+  GzStatus s = gz_weights_sniff (bytes, len)
+      ? gz_weights_load_graph (bytes, len, arch, &model->limits, &model->graph, err)
+      : gz_onnx_load_graph (bytes, len, base_dir, &model->limits, &model->graph, err);
+  return model_finish (model, s, out, err);
+}
+
+/* A torch.save zip is read from the file storage by storage, never whole. */
+static GzStatus
+load_zip_file (int fd, const char *path, const char *arch, const GzLimits *limits, GzModel **out,
+               GzError *err)
+{
+  *out = NULL;
+  GzModel *model = model_new (limits, err);
+  if (model == NULL)
+    return GZ_ERR_NOMEM;
+  GzStatus s = gz_weights_load_zip_file (fd, path, arch, &model->limits, &model->graph, err);
+  return model_finish (model, s, out, err);
 }
 
 GzStatus
@@ -515,6 +548,18 @@ GzStatus
 gz_model_load (const char *path, const GzLimits *limits, GzModel **out, GzError *err)
 {
   return gz_model_load_arch (path, NULL, limits, out, err);
+}
+
+static GzStatus
+set_path (GzModel **out, const char *path, GzError *err)
+{
+  if (((*out)->path = strdup (path)) == NULL)
+    {
+      gz_model_free (*out);
+      *out = NULL;
+      return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
+    }
+  return GZ_OK;
 }
 
 GzStatus
@@ -545,6 +590,14 @@ gz_model_load_arch (const char *path, const char *architecture, const GzLimits *
       return gz_error_set (err, GZ_ERR_LIMIT,
                            "'%s' is %lld bytes, above the " GZ_LIMIT_FILE_BYTES " limit of %lld",
                            path, (long long) st.st_size, (long long) lim.max_file_bytes);
+    }
+  unsigned char head[4];
+  if (pread (fd, head, sizeof head, 0) == (ssize_t) sizeof head
+      && gz_weights_file_is_zip (head, sizeof head))
+    {
+      GzStatus s = load_zip_file (fd, path, architecture, &lim, out, err);
+      close (fd);
+      return s == GZ_OK ? set_path (out, path, err) : s;
     }
   size_t size = (size_t) st.st_size;
   unsigned char *bytes = malloc (size + 1);
@@ -586,13 +639,7 @@ gz_model_load_arch (const char *path, const char *architecture, const GzLimits *
                            : load_mem (bytes, size, dir, architecture, &lim, out, err);
   free (dir);
   free (bytes);
-  if (s == GZ_OK && ((*out)->path = strdup (path)) == NULL)
-    {
-      gz_model_free (*out);
-      *out = NULL;
-      return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
-    }
-  return s;
+  return s == GZ_OK ? set_path (out, path, err) : s;
 }
 
 void

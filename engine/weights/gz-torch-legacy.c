@@ -28,6 +28,7 @@ typedef struct
   LegacyStorage *s;
   int n, cap;
   int64_t max_storages; /* bounded by the file: each takes at least 8 bytes */
+  GzSource file; /* the whole file, in memory */
 } StorageTable;
 
 /* The length of the first pickle when it is the magic number, else 0. (The
@@ -139,16 +140,18 @@ storage_listed (void *user, const char *key, size_t key_len, GzError *err)
 }
 
 static GzStatus
-legacy_storage (void *user, const char *key, GzStorageType type, int64_t numel,
-                const unsigned char **data, size_t *size, GzError *err)
+legacy_storage (void *user, const char *key, GzStorageType type, int64_t numel, GzStorageBytes *out,
+                GzError *err)
 {
   (void) type;
   (void) numel;
+  const StorageTable *table = user;
   const LegacyStorage *s = table_find (user, key, strlen (key));
   if (s == NULL || s->data == NULL)
     return gz_error_set (err, GZ_ERR_FORMAT, "the file has no data for storage '%s'", key);
-  *data = s->data;
-  *size = s->size;
+  out->src = &table->file;
+  out->offset = (uint64_t) (s->data - table->file.bytes);
+  out->size = s->size;
   return GZ_OK;
 }
 
@@ -162,6 +165,7 @@ gz_torch_legacy_read (const void *bytes, size_t len, const GzLimits *limits, GzS
     return gz_error_set (err, GZ_ERR_FORMAT,
                          "not a torch.save file: a pickle without torch's magic number");
   StorageTable table = { .max_storages = (int64_t) (len / 8) };
+  gz_source_from_memory (&table.file, bytes, len);
   GzPickleScan plain = { 0 };
   GzPickleScan main_scan = { .storage_seen = storage_seen, .user = &table };
   const unsigned char *p = b + magic_len, *main_pickle = NULL;

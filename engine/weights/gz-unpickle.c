@@ -47,8 +47,7 @@ struct Obj
   size_t slen;
   int n, cap; /* tuple/list items; dict: keys and values alternating */
   Obj **items;
-  const unsigned char *data; /* storage */
-  size_t size;
+  GzStorageBytes bytes; /* storage */
   int64_t numel;
   Obj *storage; /* tensor */
   int64_t offset;
@@ -265,14 +264,13 @@ persistent_id (Un *u, Obj *pid)
           = u->scan->storage_seen (u->scan->user, key, (GzStorageType) o->i, o->numel, u->err);
       return s != GZ_OK ? s : push (u, o);
     }
-  GzStatus s
-      = u->storage (u->user, key, (GzStorageType) o->i, o->numel, &o->data, &o->size, u->err);
+  GzStatus s = u->storage (u->user, key, (GzStorageType) o->i, o->numel, &o->bytes, u->err);
   if (s != GZ_OK)
     return s;
-  if ((uint64_t) o->numel > o->size / gz_storage_element_size ((GzStorageType) o->i))
+  if ((uint64_t) o->numel > o->bytes.size / gz_storage_element_size ((GzStorageType) o->i))
     return gz_error_set (u->err, GZ_ERR_FORMAT,
                          "storage '%s' holds %zu bytes, too few for its %lld elements", key,
-                         o->size, (long long) o->numel);
+                         o->bytes.size, (long long) o->numel);
   return push (u, o);
 }
 
@@ -727,30 +725,53 @@ convert (const Obj *t, const GzLimits *limits, GzTensor **out, GzError *err)
                              " limit of %lld",
                              (long long) limits->max_tensor_elements);
     }
-  GzTensor *r = gz_tensor_new (GZ_DTYPE_FLOAT, t->ndim, t->dims, err);
+  GzTensor *r = gz_source_tensor_new (t->ndim, t->dims, err);
   if (r == NULL)
     return GZ_ERR_NOMEM;
   float *dst = gz_tensor_f (r);
+  if (n == 0)
+    {
+      *out = r;
+      return GZ_OK;
+    }
   bool contiguous = true;
-  int64_t step = 1;
+  int64_t step = 1, last = t->offset;
   for (int i = t->ndim - 1; i >= 0; i--)
     {
       if (t->dims[i] != 1 && t->strides[i] != step)
         contiguous = false;
       step *= t->dims[i];
+      last += (t->dims[i] - 1) * t->strides[i];
     }
+  /* reduce() checked that elements offset..last lie in the storage, and
+   * persistent_id() that the storage's bytes hold them all. */
+  const GzStorageBytes *sb = &t->storage->bytes;
+  size_t es = gz_storage_element_size (type);
+  uint64_t first_byte = sb->offset + (uint64_t) t->offset * es;
+  size_t span = (size_t) (last - t->offset + 1) * es;
+  GzStatus s;
   if (contiguous && type == GZ_STORAGE_FLOAT)
     {
-      if (n > 0)
-        memcpy (dst, t->storage->data + 4 * t->offset, (size_t) n * 4);
-      *out = r;
-      return GZ_OK;
+      /* The common case: the file's bytes are the tensor's. */
+      s = gz_source_read (sb->src, first_byte, dst, (size_t) n * 4, err);
+      if (s != GZ_OK)
+        gz_tensor_free (r);
+      else
+        *out = r;
+      return s;
+    }
+  const unsigned char *src;
+  unsigned char *owned;
+  s = gz_source_view (sb->src, first_byte, span, &src, &owned, err);
+  if (s != GZ_OK)
+    {
+      gz_tensor_free (r);
+      return s;
     }
   int64_t idx[GZ_MAX_DIMS] = { 0 };
-  const unsigned char *src = t->storage->data;
   for (int64_t k = 0; k < n; k++)
     {
-      int64_t e = t->offset;
+      int64_t e = 0; /* from the tensor's first element */
       for (int i = 0; i < t->ndim; i++)
         e += idx[i] * t->strides[i];
       switch (type)
@@ -779,6 +800,7 @@ convert (const Obj *t, const GzLimits *limits, GzTensor **out, GzError *err)
           idx[i] = 0;
         }
     }
+  free (owned);
   *out = r;
   return GZ_OK;
 }

@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include "gz-source.h"
 #include "gz-state-dict.h"
 
 typedef enum
@@ -28,10 +29,19 @@ typedef enum
 /* Bytes per element of a storage type. */
 size_t gz_storage_element_size (GzStorageType t);
 
+/* Where a storage's bytes are: `size` bytes at `offset` of `src` (read only
+ * when its tensors are converted, straight into their buffers). */
+typedef struct
+{
+  const GzSource *src;
+  uint64_t offset;
+  size_t size;
+} GzStorageBytes;
+
 /* Resolves a persistent id ('storage', type, key, location, numel) to its
  * bytes. */
 typedef GzStatus (*GzStorageFn) (void *user, const char *key, GzStorageType type, int64_t numel,
-                                 const unsigned char **data, size_t *size, GzError *err);
+                                 GzStorageBytes *out, GzError *err);
 
 /* Unpickles `pkl` and finds the state dict in it (the top dict, or its
  * "state_dict" / "model_state_dict" / "model" / "net" entry), converting

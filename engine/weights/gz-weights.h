@@ -24,3 +24,11 @@ GzStatus gz_torch_read (const void *bytes, size_t len, const GzLimits *limits, G
 /* All of it: file bytes → graph. */
 GzStatus gz_weights_load_graph (const void *bytes, size_t len, const char *arch,
                                 const GzLimits *limits, GzGraph **out, GzError *err);
+
+/* True when a file's first bytes are a zip's (torch.save since 1.6). */
+bool gz_weights_file_is_zip (const void *head, size_t len);
+/* A torch.save zip read from the open file `fd` without reading it whole:
+ * each storage goes straight into its tensors (gz-source.h). A file that
+ * is truncated or rewritten meanwhile gives an error. */
+GzStatus gz_weights_load_zip_file (int fd, const char *path, const char *arch,
+                                   const GzLimits *limits, GzGraph **out, GzError *err);
