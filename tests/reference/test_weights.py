@@ -68,6 +68,31 @@ DESCRIPTION = {"googlenet": "googlenet (transform_input off)",
                "inception_v3_tf": "inception_v3 (transform_input on)"}
 
 
+def legacy_storages_offset(data):
+    """Where the first storage of a legacy torch.save file starts: after its
+    four pickles (magic number, protocol, system info, the object) and the
+    list of storage keys. Found by reading the pickles, not by searching for
+    bytes: the keys are memory addresses, any byte pattern may occur."""
+    import collections
+    import io
+    import pickle
+
+    class Skim(pickle.Unpickler):
+        def find_class(self, module, name):
+            if (module, name) == ("collections", "OrderedDict"):
+                return collections.OrderedDict
+            return lambda *args, **kwargs: None
+
+        def persistent_load(self, pid):
+            return None
+
+    f = io.BytesIO(data)
+    for _ in range(4):
+        Skim(f).load()
+    pickle.load(f)
+    return f.tell()
+
+
 def input_side(name):
     """Inception v3 is made for 299×299, the others for 224×224."""
     return 299 if name.startswith("inception") else 224
@@ -307,7 +332,7 @@ def main():
     # A legacy storage whose 8-byte element count says fewer elements than
     # its tensors need (the first storage written: right after the key list).
     p = os.path.join(tmp, "evil-legacy-short.pth")
-    at = legacy_bytes.index(b"e.", legacy_bytes.index(b"]q\x00(")) + 2
+    at = legacy_storages_offset(legacy_bytes)
     count = struct.unpack("<Q", legacy_bytes[at:at + 8])[0]
     with open(p, "wb") as f:
         f.write(legacy_bytes[:at] + struct.pack("<Q", 3) + legacy_bytes[at + 8:at + 20]
