@@ -364,16 +364,28 @@ extern "C"
     GZ_METHOD_ABLATIONCAM,
     GZ_METHOD_GUIDED_BACKPROP,
     GZ_METHOD_GUIDED_GRADCAM,
+    GZ_METHOD_EIGENGRADCAM,
+    GZ_METHOD_GRADCAM_ELEMENTWISE,
+    GZ_METHOD_SALIENCY,
+    GZ_METHOD_INPUTXGRAD,
+    GZ_METHOD_INTEGRATED_GRADIENTS,
+    GZ_METHOD_OCCLUSION,
     GZ_METHOD_COUNT
   } GzMethod;
 
   /* CLI names: cam, gradcam, gradcam++, xgradcam, hirescam, layercam, eigencam,
-   * scorecam, ablationcam, guided-backprop, guided-gradcam. */
+   * scorecam, ablationcam, guided-backprop, guided-gradcam, eigengradcam,
+   * gradcam-elementwise, saliency, inputxgrad, integrated-gradients, occlusion. */
   const char *gz_method_name (GzMethod method);
   bool gz_method_from_name (const char *name, GzMethod *method);
   /* Whether the method applies to this model and layer; if not, why. */
   bool gz_method_applicable (const GzModel *model, GzMethod method, const char *layer, char *reason,
                              size_t reason_len);
+  /* Whether the method takes the gradient down to the input pixels, so the
+   * forward it explains should keep every activation ("*"). */
+  bool gz_method_needs_input_gradient (GzMethod method);
+  /* Whether the method ignores the layer (pixel maps at input resolution). */
+  bool gz_method_is_pixel (GzMethod method);
 
   typedef struct
   {
@@ -386,6 +398,10 @@ extern "C"
     int batch_size; /* Score-CAM / Ablation-CAM forwards per batch (0: automatic) */
     GzProgressFn progress;
     void *progress_data;
+    /* Occlusion: the occluded square's side and its step, in input pixels
+     * (0: the defaults, 32 and 16). */
+    int occlusion_window;
+    int occlusion_stride;
   } GzExplainOptions;
 
 #define GZ_EXPLAIN_OPTIONS_INIT                                 \
@@ -410,6 +426,9 @@ extern "C"
     /* SmoothGrad as applied: copies averaged (0: none) and the noise level. */
     int smooth_samples;
     float smooth_sigma;
+    /* Integrated Gradients: Σ attributions − (f(x) − f(baseline)), the
+     * completeness axiom's error of the Riemann sum (NaN for other methods). */
+    double completeness_error;
   } GzExplanation;
 
   /* Needs a prior gz_session_forward on the image (keep the layer, or "*" for

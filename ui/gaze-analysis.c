@@ -36,7 +36,9 @@ gaze_analysis_request_new (GazeModel *model, GazeImage *image)
 gboolean
 gaze_analysis_method_smooths (GzMethod method)
 {
-  return method != GZ_METHOD_SCORECAM && method != GZ_METHOD_ABLATIONCAM;
+  /* The methods that run their own forwards refuse SmoothGrad (gz_explain). */
+  return method != GZ_METHOD_SCORECAM && method != GZ_METHOD_ABLATIONCAM
+      && method != GZ_METHOD_INTEGRATED_GRADIENTS && method != GZ_METHOD_OCCLUSION;
 }
 
 void

@@ -25,8 +25,23 @@ static const char *colormap_ids[GZ_COLORMAP_COUNT] = {
 };
 
 static const char *method_ids[GZ_METHOD_COUNT] = {
-  "cam",      "gradcam",  "gradcam++",   "xgradcam",        "hirescam",       "layercam",
-  "eigencam", "scorecam", "ablationcam", "guided-backprop", "guided-gradcam",
+  "cam",
+  "gradcam",
+  "gradcam++",
+  "xgradcam",
+  "hirescam",
+  "layercam",
+  "eigencam",
+  "scorecam",
+  "ablationcam",
+  "guided-backprop",
+  "guided-gradcam",
+  "eigengradcam",
+  "gradcam-elementwise",
+  "saliency",
+  "inputxgrad",
+  "integrated-gradients",
+  "occlusion",
 };
 
 static GtkStringList *

@@ -249,12 +249,14 @@ cycle_method_action (GtkWidget *widget, const char *name, GVariant *param)
   char reason[256];
 
   /* The next method this model can do (M on a model without CAM skips it).
-   * Score-CAM and Ablation-CAM run hundreds of forwards (half a minute on a
-   * large model): a casual key press never starts them; the method list does. */
+   * Score-CAM, Ablation-CAM, Integrated Gradients and Occlusion run tens to
+   * hundreds of forwards (half a minute on a large model): a casual key press
+   * never starts them; the method list does. */
   for (int i = 0; i < GZ_METHOD_COUNT; i++)
     {
       method = (method + 1) % GZ_METHOD_COUNT;
-      if (method == GZ_METHOD_SCORECAM || method == GZ_METHOD_ABLATIONCAM)
+      if (method == GZ_METHOD_SCORECAM || method == GZ_METHOD_ABLATIONCAM
+          || method == GZ_METHOD_INTEGRATED_GRADIENTS || method == GZ_METHOD_OCCLUSION)
         continue;
       if (self->model == NULL
           || gz_method_applicable (gaze_model_get_engine_model (self->model), method, self->layer,

@@ -1131,8 +1131,7 @@ gz_cli_batch (int argc, char **argv)
           status = 1;
           goto out;
         }
-      pixel = pixel || a.methods[i] == GZ_METHOD_GUIDED_BACKPROP
-          || a.methods[i] == GZ_METHOD_GUIDED_GRADCAM;
+      pixel = pixel || gz_method_needs_input_gradient (a.methods[i]);
     }
   items = gaze_io_cohort_collect ((const char *const *) rest, &error);
   if (items == NULL)

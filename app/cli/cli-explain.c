@@ -34,6 +34,8 @@ typedef struct
   int smooth;
   double smooth_sigma;
   int batch_size;
+  int occlusion_window;
+  int occlusion_stride;
   char *output;
   char *heatmap;
   char *raw;
@@ -282,6 +284,13 @@ print_json (const char *model, const char *image, const GzExplanation *ex, const
   json_builder_add_double_value (b, ex->raw_min);
   json_builder_set_member_name (b, "raw_max");
   json_builder_add_double_value (b, ex->raw_max);
+  if (ex->method == GZ_METHOD_INTEGRATED_GRADIENTS)
+    {
+      /* Σ attributions − (f(x) − f(baseline)): how far the 50-step sum is
+       * from the completeness axiom, in logits. */
+      json_builder_set_member_name (b, "completeness_error");
+      json_builder_add_double_value (b, ex->completeness_error);
+    }
   json_builder_set_member_name (b, "raw_shape");
   json_builder_begin_array (b);
   json_builder_add_int_value (b, ex->raw->dims[0]);
@@ -348,7 +357,8 @@ gz_cli_explain (int argc, char **argv)
   const GOptionEntry entries[] = {
     { "method", 'm', 0, G_OPTION_ARG_STRING, &a.method,
       "cam, gradcam (default), gradcam++, xgradcam, hirescam, layercam, eigencam, scorecam, "
-      "ablationcam, guided-backprop, guided-gradcam",
+      "ablationcam, guided-backprop, guided-gradcam, eigengradcam, gradcam-elementwise; "
+      "pixel maps (no layer): saliency, inputxgrad, integrated-gradients, occlusion",
       "NAME" },
     { "class", 'c', 0, G_OPTION_ARG_STRING, &a.class_name,
       "The class to explain: an index, 'top' (default: the top-1 class), or 'positive' "
@@ -363,7 +373,13 @@ gz_cli_explain (int argc, char **argv)
     { "smooth-sigma", 0, 0, G_OPTION_ARG_DOUBLE, &a.smooth_sigma,
       "SmoothGrad noise, as a fraction of the input's range (default 0.15)", "S" },
     { "batch-size", 0, 0, G_OPTION_ARG_INT, &a.batch_size,
-      "Score-CAM / Ablation-CAM: forwards per batch (default: automatic)", "N" },
+      "Score-CAM / Ablation-CAM / Integrated Gradients / Occlusion: forwards per batch "
+      "(default: automatic)",
+      "N" },
+    { "occlusion-window", 0, 0, G_OPTION_ARG_INT, &a.occlusion_window,
+      "Occlusion: side of the occluded square, in model input pixels (default 32)", "W" },
+    { "occlusion-stride", 0, 0, G_OPTION_ARG_INT, &a.occlusion_stride,
+      "Occlusion: step between squares, in model input pixels (default 16)", "S" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &a.output,
       "Write the original image with the map overlaid (PNG, full resolution)", "OUT.png" },
     { "heatmap", 0, 0, G_OPTION_ARG_FILENAME, &a.heatmap,
@@ -409,7 +425,11 @@ gz_cli_explain (int argc, char **argv)
       "   \"raw_min\": a, \"raw_max\": b, \"timings_ms\": {\"forward\": …, \"backward\": …,"
       " \"method\": …, \"total\": …}, …}\n"
       "timings: forward = the forward pass of the image, backward = gradient passes,\n"
-      "method = the rest of the method (Score-/Ablation-CAM forwards, SmoothGrad copies).\n"
+      "method = the rest of the method (Score-/Ablation-CAM and Occlusion forwards,\n"
+      "SmoothGrad copies). integrated-gradients adds \"completeness_error\":\n"
+      "Σ attributions − (logit(x) − logit(baseline)).\n"
+      "saliency, inputxgrad, integrated-gradients and occlusion are pixel maps at the\n"
+      "model input's resolution; --layer does not apply to them.\n"
       "With --input-tensor, no IMAGE is given.\n"
       "--class positive (a model whose graph ends in Sigmoid over several outputs, or\n"
       "MODEL.json \"output\": \"multilabel\"): one explanation per finding whose probability\n"
@@ -463,6 +483,11 @@ gz_cli_explain (int argc, char **argv)
     usage = "--smooth-sigma must be between 0 and 10";
   else if (a.batch_size < 0 || a.batch_size > 4096)
     usage = "--batch-size must be between 1 and 4096";
+  else if (a.occlusion_window < 0 || a.occlusion_window > 65536 || a.occlusion_stride < 0
+           || a.occlusion_stride > 65536)
+    usage = "--occlusion-window and --occlusion-stride must be between 1 and 65536";
+  else if ((a.occlusion_window > 0 || a.occlusion_stride > 0) && method != GZ_METHOD_OCCLUSION)
+    usage = "--occlusion-window and --occlusion-stride go with --method occlusion";
   /* issue 15: --caption's options. */
   if (usage == NULL)
     {
@@ -538,7 +563,7 @@ gz_cli_explain (int argc, char **argv)
       goto fail;
     }
   /* Keep what the method needs so gz_explain reuses this forward. */
-  bool pixel = method == GZ_METHOD_GUIDED_BACKPROP || method == GZ_METHOD_GUIDED_GRADCAM;
+  bool pixel = gz_method_needs_input_gradient (method);
   const char *keep = pixel ? "*" : layer_tensor (m.model, a.layer);
   double t0 = (double) g_get_monotonic_time () / 1000.0;
   if (gz_session_forward (session, input, keep, &err) != GZ_OK)
@@ -607,6 +632,8 @@ gz_cli_explain (int argc, char **argv)
       eo.smooth_samples = a.smooth;
       eo.smooth_sigma = (float) a.smooth_sigma;
       eo.batch_size = a.batch_size;
+      eo.occlusion_window = a.occlusion_window;
+      eo.occlusion_stride = a.occlusion_stride;
       bool slow = method == GZ_METHOD_SCORECAM || method == GZ_METHOD_ABLATIONCAM || a.smooth > 0;
       if (slow && !a.quiet && isatty (STDERR_FILENO))
         eo.progress = progress_cb;

@@ -27,6 +27,12 @@ static const char *method_labels[GZ_METHOD_COUNT] = {
   [GZ_METHOD_ABLATIONCAM] = N_ ("Ablation-CAM"),
   [GZ_METHOD_GUIDED_BACKPROP] = N_ ("Guided Backpropagation"),
   [GZ_METHOD_GUIDED_GRADCAM] = N_ ("Guided Grad-CAM"),
+  [GZ_METHOD_EIGENGRADCAM] = N_ ("Eigen-Grad-CAM"),
+  [GZ_METHOD_GRADCAM_ELEMENTWISE] = N_ ("Grad-CAM element-wise"),
+  [GZ_METHOD_SALIENCY] = N_ ("Saliency"),
+  [GZ_METHOD_INPUTXGRAD] = N_ ("Input × Gradient"),
+  [GZ_METHOD_INTEGRATED_GRADIENTS] = N_ ("Integrated Gradients"),
+  [GZ_METHOD_OCCLUSION] = N_ ("Occlusion"),
 };
 
 /* The caption lines, in gaze_io_report_caption_lines order. */

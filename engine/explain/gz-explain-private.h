@@ -46,6 +46,8 @@ typedef struct
   double progress_base, progress_span;
   /* Forwards of images other than the session's (Score-CAM's masked inputs). */
   int64_t forwards;
+  /* Integrated Gradients' completeness error (NaN for other methods). */
+  double completeness_error;
 } GzExplainCtx;
 
 /* A method: computes the raw map from the forward held in `session` (the
@@ -67,6 +69,16 @@ GzStatus gz_explain_guided_backprop (GzExplainCtx *ctx, GzSession *session, GzTe
                                      GzError *err);
 GzStatus gz_explain_guided_gradcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
                                     GzError *err);
+GzStatus gz_explain_eigengradcam (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
+                                  GzError *err);
+GzStatus gz_explain_gradcam_elementwise (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
+                                         GzError *err);
+GzStatus gz_explain_saliency (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err);
+GzStatus gz_explain_inputxgrad (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
+                                GzError *err);
+GzStatus gz_explain_integrated_gradients (GzExplainCtx *ctx, GzSession *session, GzTensor **raw,
+                                          GzError *err);
+GzStatus gz_explain_occlusion (GzExplainCtx *ctx, GzSession *session, GzTensor **raw, GzError *err);
 /* SmoothGrad around any method: averages its raw maps over noisy copies. */
 GzStatus gz_explain_smooth (GzExplainCtx *ctx, GzExplainMethodFn fn, GzTensor **raw, GzError *err);
 
@@ -105,6 +117,7 @@ typedef enum
   GZ_NEED_ACTIVATION, /* the layer's value */
   GZ_NEED_BACKWARD, /* the layer and everything a backward pass to it reads */
   GZ_NEED_ALL, /* every activation (gradients down to the input) */
+  GZ_NEED_OUTPUT, /* only the logits (methods that run their own forwards) */
 } GzExplainNeed;
 /* Re-runs the forward of the session's input when what it kept does not cover
  * `need` (timed into forward_ms). A re-run keeps every activation when they
@@ -151,6 +164,11 @@ typedef struct
 
 bool gz_cam_find_head (const GzModel *model, const char *layer, GzCamHead *head, char *reason,
                        size_t reason_len);
+
+/* d score / d input of the forward held in session (kept "*"), [1,C,H,W],
+ * with the true gradient through every ReLU; timed into backward_ms. */
+GzStatus gz_explain_input_gradient (GzExplainCtx *ctx, GzSession *session, GzTensor **grad,
+                                    GzError *err);
 
 /* Post-processing: min-max normalisation to [0,1] with eps, in place. */
 void gz_explain_normalise (float *x, int64_t n);

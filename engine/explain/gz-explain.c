@@ -39,6 +39,12 @@ static const char *const method_names[GZ_METHOD_COUNT] = {
   [GZ_METHOD_ABLATIONCAM] = "ablationcam",
   [GZ_METHOD_GUIDED_BACKPROP] = "guided-backprop",
   [GZ_METHOD_GUIDED_GRADCAM] = "guided-gradcam",
+  [GZ_METHOD_EIGENGRADCAM] = "eigengradcam",
+  [GZ_METHOD_GRADCAM_ELEMENTWISE] = "gradcam-elementwise",
+  [GZ_METHOD_SALIENCY] = "saliency",
+  [GZ_METHOD_INPUTXGRAD] = "inputxgrad",
+  [GZ_METHOD_INTEGRATED_GRADIENTS] = "integrated-gradients",
+  [GZ_METHOD_OCCLUSION] = "occlusion",
 };
 
 const char *
@@ -79,6 +85,12 @@ gz_method_from_name (const char *name, GzMethod *method)
     { "guided", GZ_METHOD_GUIDED_BACKPROP },
     { "guidedbackprop", GZ_METHOD_GUIDED_BACKPROP },
     { "guided-grad-cam", GZ_METHOD_GUIDED_GRADCAM },
+    { "eigen-grad-cam", GZ_METHOD_EIGENGRADCAM },
+    { "gradcamelementwise", GZ_METHOD_GRADCAM_ELEMENTWISE },
+    { "input-x-gradient", GZ_METHOD_INPUTXGRAD },
+    { "inputxgradient", GZ_METHOD_INPUTXGRAD },
+    { "ig", GZ_METHOD_INTEGRATED_GRADIENTS },
+    { "integratedgradients", GZ_METHOD_INTEGRATED_GRADIENTS },
   };
   for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
     if (strcmp (name, aliases[i].alias) == 0)
@@ -104,16 +116,38 @@ method_uses_gradient (GzMethod m)
       case GZ_METHOD_LAYERCAM:
       case GZ_METHOD_GUIDED_BACKPROP:
       case GZ_METHOD_GUIDED_GRADCAM:
+      case GZ_METHOD_EIGENGRADCAM:
+      case GZ_METHOD_GRADCAM_ELEMENTWISE:
+      case GZ_METHOD_SALIENCY:
+      case GZ_METHOD_INPUTXGRAD:
+      case GZ_METHOD_INTEGRATED_GRADIENTS:
         return true;
       default:
         return false;
     }
 }
 
-static bool
-method_is_pixel (GzMethod m)
+bool
+gz_method_needs_input_gradient (GzMethod m)
 {
-  return m == GZ_METHOD_GUIDED_BACKPROP || m == GZ_METHOD_GUIDED_GRADCAM;
+  return m == GZ_METHOD_GUIDED_BACKPROP || m == GZ_METHOD_GUIDED_GRADCAM || m == GZ_METHOD_SALIENCY
+      || m == GZ_METHOD_INPUTXGRAD;
+}
+
+bool
+gz_method_is_pixel (GzMethod m)
+{
+  return m == GZ_METHOD_GUIDED_BACKPROP || m == GZ_METHOD_SALIENCY || m == GZ_METHOD_INPUTXGRAD
+      || m == GZ_METHOD_INTEGRATED_GRADIENTS || m == GZ_METHOD_OCCLUSION;
+}
+
+/* Methods that run their own forwards of other images (the image's own
+ * forward only gives the target). */
+static bool
+method_runs_forwards (GzMethod m)
+{
+  return m == GZ_METHOD_SCORECAM || m == GZ_METHOD_ABLATIONCAM
+      || m == GZ_METHOD_INTEGRATED_GRADIENTS || m == GZ_METHOD_OCCLUSION;
 }
 
 /* The layer's GzNodeInfo, by output tensor name or by node name. */
@@ -224,7 +258,11 @@ gz_method_applicable (const GzModel *model, GzMethod method, const char *layer, 
       snprintf (reason, reason_len, "the model input is not an image tensor [N,C,H,W]");
       return false;
     }
-  if (method == GZ_METHOD_GUIDED_BACKPROP)
+  /* The pixel methods do not read a layer: the input gradient, or only
+   * forwards (Occlusion). */
+  if (method == GZ_METHOD_OCCLUSION)
+    return true;
+  if (gz_method_is_pixel (method))
     return gradient_path_ok (model, -1, reason, reason_len);
 
   const char *name = resolve_layer (model, layer, reason, reason_len);
@@ -242,7 +280,7 @@ gz_method_applicable (const GzModel *model, GzMethod method, const char *layer, 
       return gz_cam_find_head (model, name, &head, reason, reason_len);
     }
   const GzLayerLayout *layout = gz_model_layer_layout (model, value);
-  if (method == GZ_METHOD_ABLATIONCAM && layout != NULL && layout->kind != GZ_LAYOUT_NCHW)
+  if ((method == GZ_METHOD_ABLATIONCAM) && layout != NULL && layout->kind != GZ_LAYOUT_NCHW)
     {
       snprintf (reason, reason_len,
                 "Ablation-CAM removes channels of a [1,C,H,W] layer; '%s' is a %s tensor "
@@ -384,6 +422,8 @@ keep_covers (GzExplainCtx *ctx, GzSession *session, GzExplainNeed need)
     return false;
   if (have != NULL && strcmp (have, "*") == 0)
     return true;
+  if (need == GZ_NEED_OUTPUT)
+    return gz_session_output (session) != NULL;
   if (need == GZ_NEED_ALL)
     return false;
   if (have != NULL && strcmp (have, ctx->layer) == 0)
@@ -492,6 +532,18 @@ method_function (GzMethod m)
         return gz_explain_guided_backprop;
       case GZ_METHOD_GUIDED_GRADCAM:
         return gz_explain_guided_gradcam;
+      case GZ_METHOD_EIGENGRADCAM:
+        return gz_explain_eigengradcam;
+      case GZ_METHOD_GRADCAM_ELEMENTWISE:
+        return gz_explain_gradcam_elementwise;
+      case GZ_METHOD_SALIENCY:
+        return gz_explain_saliency;
+      case GZ_METHOD_INPUTXGRAD:
+        return gz_explain_inputxgrad;
+      case GZ_METHOD_INTEGRATED_GRADIENTS:
+        return gz_explain_integrated_gradients;
+      case GZ_METHOD_OCCLUSION:
+        return gz_explain_occlusion;
       case GZ_METHOD_COUNT:
         break;
     }
@@ -628,8 +680,7 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
   if (opt.batch_size < 0 || opt.batch_size > 4096)
     return gz_error_set (err, GZ_ERR_ARGUMENT, "batch size must be in 0…4096, not %d",
                          opt.batch_size);
-  if (opt.smooth_samples > 0
-      && (opt.method == GZ_METHOD_SCORECAM || opt.method == GZ_METHOD_ABLATIONCAM))
+  if (opt.smooth_samples > 0 && method_runs_forwards (opt.method))
     return gz_error_set (err, GZ_ERR_NOT_APPLICABLE,
                          "SmoothGrad averages gradient methods; %s runs its own forwards",
                          gz_method_name (opt.method));
@@ -641,6 +692,7 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
   ctx.method = opt.method;
   ctx.progress_base = 0;
   ctx.progress_span = 1;
+  ctx.completeness_error = NAN;
   if (ctx.model == NULL)
     return gz_error_set (err, GZ_ERR_ARGUMENT, "the session has no model");
 
@@ -649,7 +701,7 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
     return gz_error_set (err, GZ_ERR_NOT_APPLICABLE, "%s is not applicable: %s",
                          gz_method_name (opt.method), reason);
   const char *layer = resolve_layer (ctx.model, opt.layer, reason, sizeof reason);
-  if (layer == NULL && opt.method != GZ_METHOD_GUIDED_BACKPROP)
+  if (layer == NULL && !gz_method_is_pixel (opt.method))
     return gz_error_set (err, GZ_ERR_NOT_APPLICABLE, "%s", reason);
   ctx.layer = layer != NULL ? layer : "";
   ctx.layer_value = layer != NULL ? gz_graph_find_value (gz_model_graph (ctx.model), layer) : -1;
@@ -675,9 +727,10 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
    * the rest the layer, and the gradient methods what a backward pass to it
    * reads. SmoothGrad works on its own scratch session but the target comes
    * from the image's own forward. */
-  GzExplainNeed need = method_is_pixel (opt.method) ? GZ_NEED_ALL
-      : method_uses_gradient (opt.method)           ? GZ_NEED_BACKWARD
-                                                    : GZ_NEED_ACTIVATION;
+  GzExplainNeed need = gz_method_needs_input_gradient (opt.method)           ? GZ_NEED_ALL
+      : method_runs_forwards (opt.method) && gz_method_is_pixel (opt.method) ? GZ_NEED_OUTPUT
+      : method_uses_gradient (opt.method)                                    ? GZ_NEED_BACKWARD
+                                                                             : GZ_NEED_ACTIVATION;
   GzStatus st = gz_explain_ensure_forward (&ctx, session, need, err);
   if (st != GZ_OK)
     return st;
@@ -686,6 +739,7 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
   if (ex == NULL)
     return gz_error_set (err, GZ_ERR_NOMEM, "out of memory");
   ex->method = opt.method;
+  ex->completeness_error = NAN;
   /* Guided backprop does not use the layer; it still reports the resolved one. */
   snprintf (ex->layer, sizeof ex->layer, "%s", ctx.layer);
   st = choose_target (&ctx, &opt, ex, err);
@@ -726,6 +780,7 @@ gz_explain (GzSession *session, const GzExplainOptions *options, GzExplanation *
   ex->forward_ms = ctx.forward_ms;
   ex->backward_ms = ctx.backward_ms;
   ex->forwards = ctx.forwards;
+  ex->completeness_error = ctx.completeness_error;
   ex->total_ms = gz_explain_now_ms () - t_start;
   *out = ex;
   return GZ_OK;
@@ -802,5 +857,28 @@ gz_explain_weighted_cam (GzExplainCtx *ctx, GzSession *session, GzCamWeightsFn f
   free (w);
   gz_tensor_free (g);
   *raw = map;
+  return GZ_OK;
+}
+
+GzStatus
+gz_explain_input_gradient (GzExplainCtx *ctx, GzSession *session, GzTensor **grad, GzError *err)
+{
+  GzTensor *go = gz_explain_grad_output (ctx, 1, err);
+  if (go == NULL)
+    return err != NULL ? err->code : GZ_ERR_NOMEM;
+  double t0 = gz_explain_now_ms ();
+  GzStatus st = gz_session_backward (session, go, NULL, GZ_RELU_GRADIENT, grad, err);
+  ctx->backward_ms += gz_explain_now_ms () - t0;
+  gz_tensor_free (go);
+  if (st != GZ_OK)
+    return st;
+  const GzTensor *g = *grad;
+  if (g->ndim != 4 || g->dims[0] != 1 || g->dims[2] != ctx->input_height
+      || g->dims[3] != ctx->input_width || g->dtype != GZ_DTYPE_FLOAT)
+    {
+      gz_tensor_free (*grad);
+      *grad = NULL;
+      return gz_error_set (err, GZ_ERR_SHAPE, "the input gradient is not [1,C,H,W]");
+    }
   return GZ_OK;
 }

@@ -36,7 +36,7 @@ gz_explain_smooth (GzExplainCtx *ctx, GzExplainMethodFn fn, GzTensor **raw, GzEr
       hi = x[i] > hi ? x[i] : hi;
     }
   double sigma = (double) ctx->options->smooth_sigma * (double) (hi - lo);
-  bool pixel = ctx->method == GZ_METHOD_GUIDED_BACKPROP || ctx->method == GZ_METHOD_GUIDED_GRADCAM;
+  bool pixel = gz_method_needs_input_gradient (ctx->method);
   const char *keep = pixel ? "*" : ctx->layer;
 
   GzSession *scratch = NULL;

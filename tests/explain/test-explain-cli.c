@@ -255,9 +255,23 @@ test_errors (void)
 static void
 test_every_method (void)
 {
-  const char *methods[]
-      = { "cam",      "gradcam",  "gradcam++",   "xgradcam",        "hirescam",      "layercam",
-          "eigencam", "scorecam", "ablationcam", "guided-backprop", "guided-gradcam" };
+  const char *methods[] = { "cam",
+                            "gradcam",
+                            "gradcam++",
+                            "xgradcam",
+                            "hirescam",
+                            "layercam",
+                            "eigencam",
+                            "scorecam",
+                            "ablationcam",
+                            "guided-backprop",
+                            "guided-gradcam",
+                            "eigengradcam",
+                            "gradcam-elementwise",
+                            "saliency",
+                            "inputxgrad",
+                            "integrated-gradients",
+                            "occlusion" };
   g_autofree char *heat = g_build_filename (tmp_dir, "m.npy", NULL);
   for (size_t i = 0; i < G_N_ELEMENTS (methods); i++)
     {
@@ -270,6 +284,23 @@ test_every_method (void)
       gz_tensor_free (h);
       run_clear (&r);
     }
+  /* Integrated Gradients reports its completeness error; the occlusion
+   * options belong to occlusion. */
+  Run ig = run_cli (model_path, "--input-tensor", input_path, "--method", "integrated-gradients",
+                    "--json", "--quiet", NULL);
+  g_assert_cmpint (ig.status, ==, 0);
+  g_assert_nonnull (strstr (ig.out, "\"completeness_error\""));
+  run_clear (&ig);
+  Run occ
+      = run_cli (model_path, "--input-tensor", input_path, "--method", "occlusion",
+                 "--occlusion-window", "4", "--occlusion-stride", "2", "--json", "--quiet", NULL);
+  g_assert_cmpint (occ.status, ==, 0);
+  g_assert_null (strstr (occ.out, "completeness_error"));
+  run_clear (&occ);
+  Run bad = run_cli (model_path, "--input-tensor", input_path, "--method", "gradcam",
+                     "--occlusion-window", "4", NULL);
+  g_assert_cmpint (bad.status, ==, 2);
+  run_clear (&bad);
   /* SmoothGrad, seeded: the same command gives the same map. */
   g_autofree char *s1 = g_build_filename (tmp_dir, "s1.npy", NULL);
   g_autofree char *s2 = g_build_filename (tmp_dir, "s2.npy", NULL);

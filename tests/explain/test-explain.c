@@ -751,6 +751,107 @@ test_tiny_scorecam_fixed_batch (void)
     }
 }
 
+/* Issue 16's pixel attributions on the residual net: Occlusion with one
+ * window over the whole input is y(x) − y(0) everywhere; Integrated
+ * Gradients nearly satisfies completeness (the JSON's completeness_error);
+ * batches of 1 (a fixed-batch export) give the maps of larger batches; the
+ * methods that run their own forwards refuse SmoothGrad. */
+static void
+test_tiny_attributions (void)
+{
+  for (int fixed = 0; fixed < 2; fixed++)
+    {
+      float fc[3 * MID];
+      tiny_batch = fixed ? 1 : -1;
+      GzModel *model = tiny_model (NET_RESIDUAL, 3, fc);
+      tiny_batch = -1;
+      GzTensor *x = tiny_input (31);
+      int64_t dims[4] = { 1, IN_C, IN_H, IN_W };
+      GzTensor *zero = gz_tensor_new (GZ_DTYPE_FLOAT, 4, dims, NULL);
+      GzSession *z = session_on (model, zero, NULL);
+      float y0 = gz_tensor_f (gz_session_output (z))[1];
+      GzSession *s = session_on (model, x, "layer");
+      float y = gz_tensor_f (gz_session_output (s))[1];
+      GzError err = { 0 };
+      GzExplainOptions opt = GZ_EXPLAIN_OPTIONS_INIT;
+      opt.class_index = 1;
+
+      opt.method = GZ_METHOD_OCCLUSION;
+      opt.occlusion_window = 100; /* clipped to the input: one window */
+      opt.occlusion_stride = 3;
+      GzExplanation *occ = NULL;
+      if (gz_explain (s, &opt, &occ, &err) != GZ_OK)
+        g_error ("occlusion: %s", err.message);
+      g_assert_cmpint (occ->forwards, ==, 1);
+      for (int64_t i = 0; i < IN_H * IN_W; i++)
+        g_assert_cmpfloat_with_epsilon (gz_tensor_f (occ->raw)[i], y - y0, 1e-5);
+      gz_explanation_free (occ);
+
+      /* 4×4 windows in steps of 2 on 8×8: 3×3 windows, corners covered once. */
+      opt.occlusion_window = 4;
+      opt.occlusion_stride = 2;
+      GzExplanation *o[2] = { NULL, NULL };
+      for (int b = 0; b < 2; b++)
+        {
+          opt.batch_size = b ? 1 : 9;
+          if (gz_explain (s, &opt, &o[b], &err) != GZ_OK)
+            g_error ("occlusion, batch %d: %s", opt.batch_size, err.message);
+          g_assert_cmpint (o[b]->forwards, ==, 9);
+        }
+      for (int64_t i = 0; i < IN_H * IN_W; i++)
+        g_assert_cmpfloat_with_epsilon (gz_tensor_f (o[0]->raw)[i], gz_tensor_f (o[1]->raw)[i],
+                                        1e-5);
+      gz_explanation_free (o[0]);
+      gz_explanation_free (o[1]);
+      opt.occlusion_window = opt.occlusion_stride = 0;
+
+      opt.method = GZ_METHOD_INTEGRATED_GRADIENTS;
+      GzExplanation *ig[2] = { NULL, NULL };
+      for (int b = 0; b < 2; b++)
+        {
+          opt.batch_size = b ? 1 : 16;
+          if (gz_explain (s, &opt, &ig[b], &err) != GZ_OK)
+            g_error ("integrated gradients, batch %d: %s", opt.batch_size, err.message);
+          g_assert_cmpint (ig[b]->forwards, ==, 50);
+          double sum = 0;
+          for (int64_t i = 0; i < IN_H * IN_W; i++)
+            sum += gz_tensor_f (ig[b]->raw)[i];
+          /* The reported error is what the raw map's sum misses. */
+          g_assert_cmpfloat_with_epsilon (ig[b]->completeness_error, sum - (y - y0), 1e-4);
+          g_assert_cmpfloat (fabs (ig[b]->completeness_error), <=, 0.02 * fabs (y - y0) + 1e-4);
+        }
+      for (int64_t i = 0; i < IN_H * IN_W; i++)
+        g_assert_cmpfloat_with_epsilon (gz_tensor_f (ig[0]->raw)[i], gz_tensor_f (ig[1]->raw)[i],
+                                        1e-5);
+      gz_explanation_free (ig[0]);
+      gz_explanation_free (ig[1]);
+      opt.batch_size = 0;
+
+      /* Saliency and Input × Gradient: one backward, NaN completeness. */
+      GzExplanation *sal = explain (s, GZ_METHOD_SALIENCY, 1, NULL);
+      GzExplanation *ixg = explain (s, GZ_METHOD_INPUTXGRAD, 1, NULL);
+      g_assert_true (isnan (sal->completeness_error));
+      for (int64_t i = 0; i < IN_H * IN_W; i++)
+        g_assert_cmpfloat (gz_tensor_f (sal->raw)[i], >=, 0);
+      gz_explanation_free (sal);
+      gz_explanation_free (ixg);
+
+      opt.smooth_samples = 2;
+      for (int m = 0; m < 2; m++)
+        {
+          opt.method = m ? GZ_METHOD_OCCLUSION : GZ_METHOD_INTEGRATED_GRADIENTS;
+          GzExplanation *no = NULL;
+          g_assert_cmpint (gz_explain (s, &opt, &no, &err), ==, GZ_ERR_NOT_APPLICABLE);
+          g_assert_null (no);
+        }
+      gz_session_free (s);
+      gz_session_free (z);
+      gz_tensor_free (zero);
+      gz_tensor_free (x);
+      gz_model_free (model);
+    }
+}
+
 static void
 test_tiny_cam_not_applicable (void)
 {
@@ -1137,6 +1238,7 @@ main (int argc, char **argv)
   g_test_add_func ("/explain/tiny/scorecam", test_tiny_scorecam);
   g_test_add_func ("/explain/tiny/smooth", test_tiny_smooth);
   g_test_add_func ("/explain/tiny/guided", test_tiny_guided);
+  g_test_add_func ("/explain/tiny/attributions", test_tiny_attributions);
   g_test_add_func ("/explain/shared/squeezenet-cam", test_squeezenet_cam);
   g_test_add_func ("/explain/shared/mobilenet", test_mobilenet);
   return g_test_run ();

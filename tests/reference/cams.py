@@ -17,8 +17,17 @@ from torch import nn
 EPS = 1e-8
 
 METHODS = ["cam", "gradcam", "gradcam++", "xgradcam", "hirescam", "layercam",
-           "eigencam", "scorecam", "ablationcam", "guided-backprop", "guided-gradcam"]
+           "eigencam", "scorecam", "ablationcam", "guided-backprop", "guided-gradcam",
+           "eigengradcam", "gradcam-elementwise", "saliency", "inputxgrad",
+           "integrated-gradients", "occlusion"]
 GRADIENT_METHODS = ["gradcam", "gradcam++", "xgradcam", "hirescam", "layercam"]
+# Pixel maps at input resolution that do not read the layer.
+LAYERLESS = ["guided-backprop", "saliency", "inputxgrad", "integrated-gradients", "occlusion"]
+# The many-forward pixel methods (CI time: TinyNet and one photo of the real model).
+PERTURBATION_PIXEL = ["integrated-gradients", "occlusion"]
+IG_STEPS = 50
+OCCLUSION_WINDOW = 32
+OCCLUSION_STRIDE = 16
 
 
 # ---- the pipeline shared by all methods ----------------------------------
@@ -189,14 +198,101 @@ def raw_eigencam(cap):
     """Muhammad & Yeasin 2020: projection of the activations, centred per
     channel over positions, on the first principal component v (first right
     singular vector). Sign fixed so that sum_k v_k >= 0."""
-    C, h, w = cap.A.shape
-    X = cap.A.reshape(C, h * w).T.to(torch.float64)
+    return _projection(cap.A)
+
+
+def _projection(M):
+    """Eigen-CAM's projection of a [C,h,w] map on the first principal
+    component of its positions (centred per channel), sign sum_k v_k >= 0."""
+    C, h, w = M.shape
+    X = M.reshape(C, h * w).T.to(torch.float64)
     X = X - X.mean(dim=0, keepdim=True)
     _, _, Vh = torch.linalg.svd(X, full_matrices=False)
     v = Vh[0]
     if v.sum() < 0:
         v = -v
-    return (X @ v).reshape(h, w).to(cap.A.dtype)
+    return (X @ v).reshape(h, w).to(M.dtype)
+
+
+def raw_eigengradcam(cap):
+    """pytorch-grad-cam's EigenGradCAM: Eigen-CAM's projection of A * G."""
+    return _projection(cap.A * cap.G)
+
+
+def raw_gradcam_elementwise(cap):
+    """pytorch-grad-cam's GradCAMElementWise: R = sum_k relu(G^k * A^k)."""
+    return torch.clamp(cap.G * cap.A, min=0).sum(dim=0)
+
+
+def input_gradient(model, x, target):
+    """d logit_c / d x with the true gradient everywhere, [3,H,W]."""
+    x = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        model(x)[0, target].backward()
+    return x.grad[0].detach()
+
+
+def raw_saliency(model, x, target):
+    """Simonyan et al. 2014: R = max over colour channels of |dy/dx|."""
+    return input_gradient(model, x, target).abs().amax(dim=0)
+
+
+def raw_inputxgrad(model, x, target):
+    """Shrikumar et al. 2016 / Captum InputXGradient: R = sum_ch x * dy/dx."""
+    return (x[0] * input_gradient(model, x, target)).sum(dim=0)
+
+
+def integrated_gradients(model, x, target, steps=IG_STEPS, batch=10):
+    """Sundararajan et al. 2017 with baseline 0 and the trapezoid rule on
+    alpha_k = k/(steps-1) (Captum's riemann_trapezoid): returns (R = sum over
+    channels of the attributions, completeness error sum IG - (f(x) - f(0)))."""
+    alphas = torch.linspace(0, 1, steps, dtype=x.dtype)
+    weights = torch.full((steps,), 1.0 / (steps - 1), dtype=x.dtype)
+    weights[0] = weights[-1] = 0.5 / (steps - 1)
+    total = torch.zeros_like(x[0])
+    scores = []
+    for s in range(0, steps, batch):
+        a = alphas[s:s + batch]
+        xs = (a[:, None, None, None] * x).detach().requires_grad_(True)
+        with torch.enable_grad():
+            out = model(xs)[:, target]
+            out.sum().backward()
+        total += (weights[s:s + batch, None, None, None] * xs.grad).sum(dim=0)
+        scores.append(out.detach())
+    scores = torch.cat(scores)
+    attr = x[0] * total
+    err = float(attr.sum() - (scores[-1] - scores[0]))
+    return attr.sum(dim=0), err
+
+
+def raw_integrated_gradients(model, x, target):
+    return integrated_gradients(model, x, target)[0]
+
+
+def raw_occlusion(model, x, target, window=OCCLUSION_WINDOW, stride=OCCLUSION_STRIDE,
+                  batch=32):
+    """Zeiler & Fergus 2014 as Captum's Occlusion: a window x window square of
+    every channel set to 0 at offsets 0, stride, ... while it fits; each pixel
+    gets the mean drop of the logit over the windows covering it (0 if none)."""
+    H, W = x.shape[-2:]
+    wy, wx = min(window, H), min(window, W)
+    sy, sx = min(stride, H), min(stride, W)
+    ny, nx = (H - wy) // sy + 1, (W - wx) // sx + 1
+    offsets = [(i * sy, j * sx) for i in range(ny) for j in range(nx)]
+    with torch.no_grad():
+        y = model(x)[0, target]
+        total = torch.zeros((H, W), dtype=x.dtype)
+        count = torch.zeros((H, W), dtype=x.dtype)
+        for s in range(0, len(offsets), batch):
+            chunk = offsets[s:s + batch]
+            xs = x.repeat(len(chunk), 1, 1, 1)
+            for i, (y0, x0) in enumerate(chunk):
+                xs[i, :, y0:y0 + wy, x0:x0 + wx] = 0
+            drop = y - model(xs)[:, target]
+            for i, (y0, x0) in enumerate(chunk):
+                total[y0:y0 + wy, x0:x0 + wx] += drop[i]
+                count[y0:y0 + wy, x0:x0 + wx] += 1
+    return torch.where(count > 0, total / torch.clamp(count, min=1), torch.zeros_like(total))
 
 
 def raw_scorecam(cap, batch=32):
@@ -331,6 +427,18 @@ def raw_map(method, cap):
     if method == "guided-gradcam":
         gb = raw_guided_backprop(cap.run, cap.x, cap.target)
         return gb * finish(raw_gradcam(cap), cap.size)
+    if method == "eigengradcam":
+        return raw_eigengradcam(cap)
+    if method == "gradcam-elementwise":
+        return raw_gradcam_elementwise(cap)
+    if method == "saliency":
+        return raw_saliency(cap.run, cap.x, cap.target)
+    if method == "inputxgrad":
+        return raw_inputxgrad(cap.run, cap.x, cap.target)
+    if method == "integrated-gradients":
+        return raw_integrated_gradients(cap.run, cap.x, cap.target)
+    if method == "occlusion":
+        return raw_occlusion(cap.run, cap.x, cap.target)
     raise ValueError("unknown method " + method)
 
 

@@ -46,8 +46,14 @@ RANDOM_MODELS = ["resnet18", "mobilenet_v2", "densenet121", "efficientnet_b0"]
 # float64 maps differ by 1.0).
 SWIN_METHODS = ["cam", "gradcam", "hirescam", "layercam", "guided-backprop", "guided-gradcam"]
 ALL_BUT_PERTURBATION = ["cam", "gradcam", "gradcam++", "xgradcam", "hirescam", "layercam",
-                        "eigencam", "guided-backprop", "guided-gradcam"]
+                        "eigencam", "guided-backprop", "guided-gradcam", "eigengradcam",
+                        "gradcam-elementwise", "saliency", "inputxgrad"]
 REAL_DIR = "models/mobilenet_v2-imagenet"
+# The plain input gradient through every ReLU of a deep random network: each
+# gate within float32 rounding of zero can flip, and a pixel map has no
+# averaging to absorb it (resnet18: Gaze vs float64 3x the float32 floor).
+# For these the criterion is r >= 0.999 alone (issue 16); max|diff| is printed.
+R_ONLY = ["saliency", "inputxgrad"]
 
 
 # ---- helpers ----------------------------------------------------------------
@@ -134,7 +140,7 @@ class Gaze:
             return None, "info --json is not JSON: %s" % e
 
 
-def compare(tap, label, ref, got, js, target, layer_tensor, floor=0.0):
+def compare(tap, label, ref, got, js, target, layer_tensor, floor=0.0, check_diff=True):
     """One TAP line: normalised maps and the JSON's class/layer. `ref` is the
     float64 reference; `floor` = max |float32 reference - float64 reference|,
     the part of the difference float32 rounding alone explains (ReLU masks of
@@ -155,9 +161,11 @@ def compare(tap, label, ref, got, js, target, layer_tensor, floor=0.0):
             problems.append("json class %s" % js["class"])
         if layer_tensor and "layer" in js and js["layer"] != layer_tensor:
             problems.append("json layer %s" % js["layer"])
-    good = r >= R_MIN and d <= tol and np.all(np.isfinite(got)) and not problems
-    tap.ok(good, "%s: r=%.6f max|diff|=%.2e (tol %.1e; float32 floor %.1e)%s" %
-           (label, r, d, tol, floor, (" " + ", ".join(problems)) if problems else ""))
+    good = r >= R_MIN and (d <= tol or not check_diff) and np.all(np.isfinite(got)) \
+        and not problems
+    tap.ok(good, "%s: r=%.6f max|diff|=%.2e (tol %s; float32 floor %.1e)%s" %
+           (label, r, d, "%.1e" % tol if check_diff else "none, r only", floor,
+            (" " + ", ".join(problems)) if problems else ""))
 
 
 # ---- the cases ------------------------------------------------------------------
@@ -251,14 +259,15 @@ def run_model(tap, gaze, cams, model_name, torch_model, onnx_path, x_path, layer
                        "%s: refused at a layer without GAP+linear head (%s)" %
                        (label, err or "it was accepted"))
                 continue
-            if method == "guided-backprop":
+            if method in cams.LAYERLESS:
                 if which != "auto":
                     continue        # does not depend on the layer
-                label = "%s guided-backprop (class %d)" % (label_prefix, target)
+                label = "%s %s (class %d)" % (label_prefix, method, target)
             ref, floor = cached_reference(which, L, method, target, made)
             h, _, js, err = gaze.explain(onnx_path, x_path, method, target, gaze_layer)
             compare(tap, label, ref, h, js if err is None else err, target,
-                    None if method == "guided-backprop" else L["tensor"], floor)
+                    None if method in cams.LAYERLESS else L["tensor"], floor,
+                    check_diff=method not in R_ONLY)
         if targets and len(targets) > 1 and which == "auto":
             # another class: a class switch must give that class's map
             ref, floor = cached_reference(which, L, "gradcam", targets[1], [])
@@ -452,8 +461,10 @@ def main():
                                           descending=True)
                 targets = [int(order[0]), int(order[1])]
                 lay = real_layers if i < 2 else {"auto": real_layers["auto"]}
+                # Integrated Gradients and Occlusion (many forwards): the first photo only.
+                methods = ALL_BUT_PERTURBATION + (cams.PERTURBATION_PIXEL if i == 0 else [])
                 run_model(tap, gaze, cams, "mobilenet_v2-imagenet", real, real_onnx, x_path,
-                          lay, ALL_BUT_PERTURBATION,
+                          lay, methods,
                           "mobilenet_v2-imagenet %s" % os.path.basename(p), targets,
                           precise=i < 2)
             x_path = photo_tensor(dog[0])
