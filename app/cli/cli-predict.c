@@ -21,6 +21,7 @@ typedef struct
   GzOutputKind kind;
   int64_t n;
   double threshold;
+  GzInputLayout layout; /* issue 19 */
 } Head;
 
 static bool
@@ -42,6 +43,8 @@ print_json (const char *model, const char *image, const GzClassScore *r, int top
   json_builder_add_string_value (b, image);
   json_builder_set_member_name (b, "output_kind");
   json_builder_add_string_value (b, gz_output_kind_describe (head->kind, head->n));
+  json_builder_set_member_name (b, "input_layout");
+  json_builder_add_string_value (b, gz_input_layout_name (head->layout));
   if (head_multilabel (head))
     {
       json_builder_set_member_name (b, "threshold");
@@ -117,7 +120,8 @@ static gboolean
 preprocess_flags_given (const GazeIoOverrides *s)
 {
   return s->has_mean || s->has_std || s->has_resize || s->has_crop || s->has_stretch
-      || s->has_channels || s->has_resize_backend || s->has_interpolation;
+      || s->has_channels || s->has_resize_backend || s->has_interpolation || s->has_channel_order
+      || s->has_scale;
 }
 /* -- end preprocessing hint -- */
 
@@ -233,7 +237,8 @@ gz_cli_predict (int argc, char **argv)
       g_array_append_vals (all_logits, gz_tensor_f (out), (guint) k);
       g_autofree GzClassScore *r = g_new (GzClassScore, MIN (top, (int) k));
       int shown = gz_logits_top_k (gz_tensor_f (out), k, top, gz_model_output_kind (m.model), r);
-      Head head = { gz_model_output_kind (m.model), k, m.threshold };
+      Head head
+          = { gz_model_output_kind (m.model), k, m.threshold, gz_model_input_layout (m.model) };
       /* -- Preprocessing hint (issue 19): an ImageNet-sized head, no sidecar, no
        *    preprocessing flags, and not even 1 % for the top class: the
        *    defaults are probably not how the model was trained. -- */

@@ -59,6 +59,41 @@ apply (GzPreprocess *pp, const GazeIoOverrides *s, gboolean *resize_set, gboolea
   if (s->has_interpolation)
     pp->filter = s->interpolation;
   /* -- end resampler -- */
+  if (s->has_channel_order)
+    pp->bgr = s->bgr;
+  if (s->has_scale)
+    pp->scale = s->scale;
+}
+
+gboolean
+gaze_io_overrides_apply_layout (GzModel *model, const GazeIoOverrides *sidecar,
+                                const GazeIoOverrides *flags, GError **error)
+{
+  const GazeIoOverrides *s = flags != NULL && flags->has_layout ? flags : sidecar;
+  if (model == NULL || s == NULL || !s->has_layout)
+    return TRUE;
+  GzError err = { 0 };
+  if (gz_model_set_input_layout (model, s->layout, &err) != GZ_OK)
+    {
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "layout %s: %s",
+                   gz_input_layout_name (s->layout), err.message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+gaze_io_channel_order_parse (const char *name, gboolean *bgr)
+{
+  if (name == NULL)
+    return FALSE;
+  if (g_ascii_strcasecmp (name, "rgb") == 0)
+    *bgr = FALSE;
+  else if (g_ascii_strcasecmp (name, "bgr") == 0)
+    *bgr = TRUE;
+  else
+    return FALSE;
+  return TRUE;
 }
 
 /* ---- Output head (issue 14) ---- */
@@ -120,6 +155,11 @@ gaze_io_overrides_resolve (const GzModel *model, const GazeIoOverrides *sidecar,
                      "mean and std must be finite and std non-zero");
         return FALSE;
       }
+  if (!isfinite (pp->scale) || pp->scale < 0.0f)
+    {
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "scale must be a positive number");
+      return FALSE;
+    }
 
   const GzValueInfo *in = model != NULL ? gz_model_input (model) : NULL;
   if (in != NULL && in->ndim == 4)

@@ -275,6 +275,29 @@ gaze_io_sidecar_parse (const char *text, gsize len, const char *model_dir, const
       s->has_interpolation = TRUE;
     }
   /* -- end resampler -- */
+  /* issue 19: Keras/TensorFlow conventions. */
+  if ((n = json_object_get_member (o, "channel_order")) != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING
+          || !gaze_io_channel_order_parse (json_node_get_string (n), &s->bgr))
+        return invalid (error, path, "channel_order", "\"rgb\" or \"bgr\"");
+      s->has_channel_order = TRUE;
+    }
+  if ((n = json_object_get_member (o, "scale")) != NULL)
+    {
+      double v;
+      if (!node_number (n, &v) || !(v > 0.0) || !isfinite ((float) v))
+        return invalid (error, path, "scale", "a positive number");
+      s->scale = (float) v;
+      s->has_scale = TRUE;
+    }
+  if ((n = json_object_get_member (o, "layout")) != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING
+          || !gz_input_layout_from_name (json_node_get_string (n), &s->layout))
+        return invalid (error, path, "layout", "\"nchw\" or \"nhwc\"");
+      s->has_layout = TRUE;
+    }
   /* issue 14: "window": [center, width] (modality units), "frame": N. */
   if ((n = json_object_get_member (o, "window")) != NULL)
     {
@@ -406,6 +429,10 @@ gaze_io_sidecar_write (const char *model_path, const GzPreprocess *pp, const cha
     g_string_append_printf (out, "  \"interpolation\": \"%s\",\n",
                             gaze_io_interpolation_name (pp->filter));
   /* -- end resampler -- */
+  if (pp->bgr)
+    g_string_append (out, "  \"channel_order\": \"bgr\",\n");
+  if (pp->scale > 0.0f)
+    g_string_append_printf (out, "  \"scale\": %.9g,\n", (double) pp->scale);
   /* Inline labels have no file to point at: keep the array itself. */
   g_auto (GStrv) inline_labels = NULL;
   if (labels_path == NULL || g_str_equal (labels_path, "inline"))

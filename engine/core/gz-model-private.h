@@ -28,4 +28,6 @@ struct GzModel
   const GzOpDef *head_op;
   char *head_op_type;
   bool head_removed;
+  /* Input layout (issue 19): NHWC puts a Transpose at node 0 (gz-input-layout.h). */
+  GzInputLayout input_layout;
 };
