@@ -242,6 +242,15 @@ extern "C"
    * sessions. Fails (model unchanged) when the input is not 4-D or the new
    * shape cannot be planned. */
   GzStatus gz_model_set_input_layout (GzModel *model, GzInputLayout layout, GzError *err);
+  /* ---- Symbolic input size (issue 19) ----
+   * A model whose input height or width is symbolic (dynamic axes; fully
+   * convolutional classifiers) is planned at one concrete size: 224×224 at
+   * load, or the size given here. gz_model_input then shows that size. */
+  bool gz_model_input_size_symbolic (const GzModel *model);
+  /* Plans the model at height × width (NCHW dims 2 and 3); call before creating
+   * sessions. A model with a fixed size accepts only that size. Fails (model
+   * unchanged) when the size cannot be planned. */
+  GzStatus gz_model_set_input_size (GzModel *model, int height, int width, GzError *err);
   int64_t gz_model_opset (const GzModel *model);
   int64_t gz_model_parameter_count (const GzModel *model);
   const char *gz_model_producer (const GzModel *model);

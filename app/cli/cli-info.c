@@ -91,6 +91,8 @@ print_json (const char *path, const GzModel *model)
   /* issue 19: the file's input layout; "inputs" is the NCHW input Gaze feeds. */
   json_builder_set_member_name (b, "input_layout");
   json_builder_add_string_value (b, gz_input_layout_name (gz_model_input_layout (model)));
+  json_builder_set_member_name (b, "input_size_symbolic");
+  json_builder_add_boolean_value (b, gz_model_input_size_symbolic (model));
   json_add_value_info (b, "outputs", gz_model_output (model));
   json_builder_set_member_name (b, "nodes");
   json_builder_begin_array (b);
@@ -160,6 +162,9 @@ print_text (const char *path, const GzModel *model)
   printf ("Input:         %s %s", in->name, in_shape);
   if (gz_model_input_layout (model) == GZ_INPUT_NHWC)
     printf (" (the file's input is channels-last NHWC; Gaze transposes it)");
+  if (gz_model_input_size_symbolic (model))
+    printf (" (symbolic height/width: planned at this size; --input-size or the sidecar's "
+            "\"input_size\" changes it)");
   printf ("\n");
   printf ("Output:        %s %s\n", out->name, out_shape);
   const char *head = gz_model_output_head (model);
@@ -245,7 +250,8 @@ gz_cli_info (int argc, char **argv)
   GazeIoOverrides sidecar;
   gaze_io_overrides_init (&sidecar);
   if (!gaze_io_sidecar_read (path, &sidecar, &error)
-      || !gaze_io_overrides_apply_layout (model, &sidecar, NULL, &error))
+      || !gaze_io_overrides_apply_layout (model, &sidecar, NULL, &error)
+      || !gaze_io_overrides_apply_input_size (model, &sidecar, NULL, &error))
     {
       fprintf (stderr, "gaze-cli info: %s\n", error->message);
       gaze_io_overrides_clear (&sidecar);

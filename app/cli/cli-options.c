@@ -147,6 +147,29 @@ convention_cb (const char *name, const char *value, gpointer data, GError **erro
                      "%s: expected nchw or nhwc, got '%s'", name, value);
       return s->has_layout;
     }
+  if (strcmp (name, "--input-size") == 0)
+    {
+      /* HxW, or N for a square. */
+      char *end = NULL;
+      gint64 h = g_ascii_strtoll (value, &end, 10), w = h;
+      if (end != value && (*end == 'x' || *end == 'X'))
+        {
+          const char *rest = end + 1;
+          w = g_ascii_strtoll (rest, &end, 10);
+          if (end == rest)
+            end = (char *) value;
+        }
+      if (end == value || *end != '\0' || h < 1 || w < 1 || h > 16384 || w > 16384)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "%s: expected HEIGHTxWIDTH from 1 to 16384, got '%s'", name, value);
+          return FALSE;
+        }
+      s->input_height = (int) h;
+      s->input_width = (int) w;
+      s->has_input_size = TRUE;
+      return TRUE;
+    }
   char *end = NULL;
   double v = g_ascii_strtod (value, &end);
   /* "1/127.5" is how the conventions are usually written. */
@@ -242,6 +265,10 @@ gz_cli_options_add (GOptionContext *ctx, GzCliOptions *opts)
     { "layout", 0, 0, G_OPTION_ARG_CALLBACK, convention_cb,
       "Input layout, when the detected one is wrong (channels-last Keras exports: nhwc)",
       "nchw|nhwc" },
+    { "input-size", 0, 0, G_OPTION_ARG_CALLBACK, convention_cb,
+      "Input size for a model whose height and width are symbolic (default: the sidecar's "
+      "\"input_size\", else the crop, else 224x224)",
+      "HxW" },
     { "input-tensor", 0, 0, G_OPTION_ARG_FILENAME, &opts->input_tensor,
       "Use this [1,C,H,W] float32 .npy as the input instead of an image", "X.npy" },
     { "save-input", 0, 0, G_OPTION_ARG_FILENAME, &opts->save_input,
@@ -340,6 +367,7 @@ gz_cli_model_open (const char *path, const GzCliOptions *opts, GzCliModel *m, GE
     }
   if (!gaze_io_sidecar_read (path, &m->sidecar, error)
       || !gaze_io_overrides_apply_layout (m->model, &m->sidecar, &opts->settings, error)
+      || !gaze_io_overrides_apply_input_size (m->model, &m->sidecar, &opts->settings, error)
       || !gaze_io_overrides_resolve (m->model, &m->sidecar, &opts->settings, &m->pp, error))
     return FALSE;
   m->labels = gaze_io_overrides_labels (&m->sidecar, &opts->settings);

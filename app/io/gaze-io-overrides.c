@@ -83,6 +83,47 @@ gaze_io_overrides_apply_layout (GzModel *model, const GazeIoOverrides *sidecar,
 }
 
 gboolean
+gaze_io_overrides_apply_input_size (GzModel *model, const GazeIoOverrides *sidecar,
+                                    const GazeIoOverrides *flags, GError **error)
+{
+  if (model == NULL)
+    return TRUE;
+  const GazeIoOverrides *given = NULL;
+  if (flags != NULL && flags->has_input_size)
+    given = flags;
+  else if (sidecar != NULL && sidecar->has_input_size)
+    given = sidecar;
+  int height = 0, width = 0;
+  if (given != NULL)
+    {
+      height = given->input_height;
+      width = given->input_width;
+    }
+  else if (!gz_model_input_size_symbolic (model))
+    return TRUE; /* fixed size: the crop is checked by resolve */
+  else if (flags != NULL && flags->has_crop)
+    {
+      height = flags->crop_height;
+      width = flags->crop_width;
+    }
+  else if (sidecar != NULL && sidecar->has_crop)
+    {
+      height = sidecar->crop_height;
+      width = sidecar->crop_width;
+    }
+  else
+    return TRUE;
+  GzError err = { 0 };
+  if (gz_model_set_input_size (model, height, width, &err) != GZ_OK)
+    {
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "input size %dx%d: %s", height,
+                   width, err.message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
 gaze_io_channel_order_parse (const char *name, gboolean *bgr)
 {
   if (name == NULL)

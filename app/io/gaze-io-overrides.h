@@ -46,7 +46,8 @@ typedef struct
   /* issue 19 (Keras/TensorFlow exports): sidecar "channel_order" ("rgb" |
    * "bgr"), "scale" (see GzPreprocess), "layout" ("nchw" | "nhwc", see
    * gz_model_set_input_layout); flags --channel-order, --scale. */
-  gboolean has_channel_order, has_scale, has_layout;
+  gboolean has_channel_order, has_scale, has_layout, has_input_size;
+  int input_width, input_height; /* sidecar "input_size": [H, W], flag --input-size HxW */
   gboolean bgr;
   float scale;
   GzInputLayout layout;
@@ -74,6 +75,12 @@ double gaze_io_overrides_threshold (const GazeIoOverrides *sidecar, const GazeIo
  * gz_model_set_input_layout; call right after loading. Either may be NULL. */
 gboolean gaze_io_overrides_apply_layout (GzModel *model, const GazeIoOverrides *sidecar,
                                          const GazeIoOverrides *flags, GError **error);
+/* issue 19: plans a model with a symbolic input height/width at the flags'
+ * "input size", else the sidecar's, else the flags' crop, else the sidecar's
+ * (gz_model_set_input_size); otherwise it stays at 224×224. A size given for
+ * a fixed-size model must be its size. Call after the layout, before resolve. */
+gboolean gaze_io_overrides_apply_input_size (GzModel *model, const GazeIoOverrides *sidecar,
+                                             const GazeIoOverrides *flags, GError **error);
 /* "rgb" | "bgr"; FALSE for anything else. */
 gboolean gaze_io_channel_order_parse (const char *name, gboolean *bgr);
 /* Labels: the flags', else the sidecar's, else NULL. */

@@ -298,6 +298,12 @@ gaze_io_sidecar_parse (const char *text, gsize len, const char *model_dir, const
         return invalid (error, path, "layout", "\"nchw\" or \"nhwc\"");
       s->has_layout = TRUE;
     }
+  if ((n = json_object_get_member (o, "input_size")) != NULL)
+    {
+      if (!node_crop (n, &s->input_width, &s->input_height))
+        return invalid (error, path, "input_size", "an integer or [height, width] from 1 to 16384");
+      s->has_input_size = TRUE;
+    }
   /* issue 14: "window": [center, width] (modality units), "frame": N. */
   if ((n = json_object_get_member (o, "window")) != NULL)
     {

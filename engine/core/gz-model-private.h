@@ -30,4 +30,7 @@ struct GzModel
   bool head_removed;
   /* Input layout (issue 19): NHWC puts a Transpose at node 0 (gz-input-layout.h). */
   GzInputLayout input_layout;
+  /* Symbolic input height/width (issue 19): which, and the size planned. */
+  bool symbolic_h, symbolic_w;
+  int64_t input_h, input_w;
 };

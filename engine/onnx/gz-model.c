@@ -489,6 +489,68 @@ model_unindex (GzModel *model)
   model->default_layer = NULL;
 }
 
+/* The default planning size of a symbolic height or width. */
+#define GZ_SYMBOLIC_DEFAULT_SIDE 224
+
+/* Fills the graph input's symbolic height and width (NCHW dims 2, 3) with the
+ * model's chosen size; the plan refuses symbolic dims other than the batch.
+ * resize: the dims filled before take the new size too. */
+static void
+fill_symbolic_size (GzModel *model, bool resize)
+{
+  GzValue *in = &model->graph->values[model->graph->input];
+  if (!in->has_shape || in->ndim != 4)
+    return;
+  if (in->dims[2] < 0 || (resize && model->symbolic_h))
+    {
+      model->symbolic_h = true;
+      in->dims[2] = model->input_h;
+    }
+  if (in->dims[3] < 0 || (resize && model->symbolic_w))
+    {
+      model->symbolic_w = true;
+      in->dims[3] = model->input_w;
+    }
+}
+
+bool
+gz_model_input_size_symbolic (const GzModel *model)
+{
+  return model->symbolic_h || model->symbolic_w;
+}
+
+GzStatus
+gz_model_set_input_size (GzModel *model, int height, int width, GzError *err)
+{
+  GzValue *in = &model->graph->values[model->graph->input];
+  if (height < 1 || width < 1)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "input size %d×%d is not positive", width, height);
+  if (!in->has_shape || in->ndim != 4)
+    return gz_error_set (err, GZ_ERR_SHAPE, "the model input '%s' is not 4-D: no input size",
+                         in->name);
+  if ((!model->symbolic_h && in->dims[2] != height) || (!model->symbolic_w && in->dims[3] != width))
+    return gz_error_set (err, GZ_ERR_ARGUMENT,
+                         "the model input '%s' is %lld×%lld (width × height), not %d×%d", in->name,
+                         (long long) in->dims[3], (long long) in->dims[2], width, height);
+  if (in->dims[2] == height && in->dims[3] == width)
+    return GZ_OK;
+  int64_t before_h = model->input_h, before_w = model->input_w;
+  model_unindex (model);
+  model->input_h = height;
+  model->input_w = width;
+  fill_symbolic_size (model, true);
+  GzStatus s = model_plan_and_index (model, err);
+  if (s == GZ_OK)
+    return GZ_OK;
+  model_unindex (model);
+  model->input_h = before_h;
+  model->input_w = before_w;
+  fill_symbolic_size (model, true);
+  GzError ignored = { 0 };
+  model_plan_and_index (model, &ignored);
+  return s;
+}
+
 static void
 layout_switch (GzModel *model, GzInputLayout layout, GzError *err)
 {
@@ -518,6 +580,7 @@ gz_model_set_input_layout (GzModel *model, GzInputLayout layout, GzError *err)
   GzInputLayout before = model->input_layout;
   model_unindex (model);
   layout_switch (model, layout, err);
+  fill_symbolic_size (model, false);
   if (model->input_layout == layout)
     {
       GzStatus s = model_plan_and_index (model, err);
@@ -526,6 +589,7 @@ gz_model_set_input_layout (GzModel *model, GzInputLayout layout, GzError *err)
       /* Back to the layout that worked, keeping this error. */
       model_unindex (model);
       layout_switch (model, before, NULL);
+      fill_symbolic_size (model, false);
     }
   GzError ignored = { 0 };
   model_plan_and_index (model, &ignored);
@@ -584,6 +648,8 @@ load_mem (const void *bytes, size_t len, const char *base_dir, const char *arch,
           s = gz_graph_prepend_nhwc_transpose (model->graph, err);
           model->input_layout = GZ_INPUT_NHWC;
         }
+      model->input_h = model->input_w = GZ_SYMBOLIC_DEFAULT_SIDE;
+      fill_symbolic_size (model, false);
     }
   if (s == GZ_OK)
     s = model_plan_and_index (model, err);

@@ -21,6 +21,10 @@
 #    give the same logits without a sidecar;
 #  - "layout": "nchw" in the sidecar overrides the detection (the input is
 #    then taken as [1,H,W,3] literally, and a photo no longer fits).
+# And a fully convolutional classifier exported with symbolic height and width
+# (dynamic axes), NCHW with ImageNet preprocessing: planned at the sidecar's
+# "input_size" (logits and Grad-CAM on the photo), at --input-size (logits on
+# a random tensor of that size), at 224×224 without either.
 
 import json
 import os
@@ -77,6 +81,98 @@ def build(seed, torch, nn):
             return torch.softmax(self.body(x.permute(0, 3, 1, 2)), dim=1)
 
     return Keras().eval(), body.eval()
+
+
+def build_fully_convolutional(torch, nn):
+    torch.manual_seed(23)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(16, 10, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten()).eval()
+
+
+def predict_logits(exe, args, n):
+    rc_, out, err = run([exe, "predict"] + args + ["--json", "--top", str(n), "--threads", "1"])
+    js = json.loads(out.splitlines()[0]) if rc_ == 0 else {}
+    got = np.full(n, np.nan)
+    for row in js.get("top", []):
+        got[row["index"]] = row["logit"]
+    return rc_, got, err
+
+
+def rel_diff(got, want):
+    return float((np.abs(got - want) / np.maximum(1.0, np.abs(want))).max())
+
+
+def symbolic_size(exe, tmp, png, pixels, tap, torch, nn, cams):
+    """The fully convolutional model with dynamic H and W; returns the worst r."""
+    net = build_fully_convolutional(torch, nn)
+    path = os.path.join(tmp, "fcn.onnx")
+    torch.onnx.export(net, torch.zeros(1, 3, 32, 32), path, opset_version=13,
+                      input_names=["x"], output_names=["logits"], do_constant_folding=True,
+                      dynamic_axes={"x": {0: "batch", 2: "height", 3: "width"},
+                                    "logits": {0: "batch"}})
+    rc_, out, err = run([exe, "info", "--json", path])
+    info = json.loads(out) if rc_ == 0 else {}
+    shape = info.get("inputs", [{}])[0].get("shape") if info.get("inputs") else None
+    tap.ok(info.get("input_size_symbolic") is True and shape is not None
+           and shape[1:] == [3, 224, 224],
+           "fcn: symbolic height/width accepted, planned at 224x224 (input %s)%s" %
+           (shape, "" if rc_ == 0 else " " + err.strip()))
+
+    # The sidecar's input size, on the photo (ImageNet preprocessing).
+    with open(os.path.join(tmp, "fcn.json"), "w") as f:
+        json.dump({"input_size": [HEIGHT, WIDTH], "stretch": True}, f)
+    mean = np.array([0.485, 0.456, 0.406])
+    std = np.array([0.229, 0.224, 0.225])
+    x = torch.from_numpy(np.ascontiguousarray(
+        ((pixels.astype(np.float64) / 255.0 - mean) / std).transpose(2, 0, 1)[None]))
+    with torch.no_grad():
+        want = net.double()(x).numpy()[0]
+    net.float()
+    rc_, got, err = predict_logits(exe, [path, png], 10)
+    tap.ok(rc_ == 0 and rel_diff(got, want) <= 1e-4,
+           "fcn: sidecar \"input_size\": [%d, %d]: logits rel diff %.2e%s" %
+           (HEIGHT, WIDTH, rel_diff(got, want), "" if rc_ == 0 else " " + err.strip()))
+    rc_, out, err = run([exe, "info", "--json", path])
+    info = json.loads(out) if rc_ == 0 else {}
+    shape = info.get("inputs", [{}])[0].get("shape") if info.get("inputs") else None
+    tap.ok(shape is not None and shape[2:] == [HEIGHT, WIDTH],
+           "fcn: info shows the sidecar's size: %s" % shape)
+    worst = 1.0
+    layer = [nd["output"] for nd in info.get("nodes", []) if nd["op"] == "Relu"][-1:] or ["auto"]
+    target = int(np.argmax(want))
+    cap = cams.Capture(net.double(), "3", x, target)
+    ref = cams.finish(cams.raw_map("gradcam", cap), cap.size).numpy()
+    net.float()
+    hm = os.path.join(tmp, "fcn-h.npy")
+    rc_, out, err = run([exe, "explain", path, png, "--method", "gradcam", "--class", str(target),
+                         "--layer", layer[0], "--heatmap", hm, "--quiet", "--threads", "1"])
+    hmap = np.load(hm) if rc_ == 0 else np.zeros(1)
+    r = pearson(ref, hmap) if hmap.shape == ref.shape else 0.0
+    worst = min(worst, r)
+    tap.ok(r >= R_MIN, "fcn gradcam class %d at %dx%d: r=%.6f%s" %
+           (target, HEIGHT, WIDTH, r, "" if rc_ == 0 else " " + err.strip()))
+
+    # --input-size beats the sidecar; a tensor of that size.
+    g = torch.Generator().manual_seed(5)
+    t = torch.randn(1, 3, 40, 56, generator=g)
+    t_path = os.path.join(tmp, "t.npy")
+    np.save(t_path, t.numpy())
+    with torch.no_grad():
+        want = net(t).numpy()[0].astype(np.float64)
+    rc_, got, err = predict_logits(exe, [path, "--input-tensor", t_path, "--input-size", "40x56"],
+                                   10)
+    tap.ok(rc_ == 0 and rel_diff(got, want) <= 1e-4,
+           "fcn: --input-size 40x56 on a tensor: logits rel diff %.2e%s" %
+           (rel_diff(got, want), "" if rc_ == 0 else " " + err.strip()))
+    # A size for a fixed-size model must be its own.
+    rc_, out, err = run([exe, "predict", os.path.join(tmp, "tf.onnx"), png, "--input-size",
+                         "40x56"])
+    tap.ok(rc_ != 0 and "input size" in err,
+           "a different --input-size for a fixed-size model is refused (exit %d): %s" %
+           (rc_, err.strip()))
+    return worst
 
 
 def reference_input(pixels, conv):
@@ -190,6 +286,8 @@ def main():
             tap.ok(rc_ == 0 and dl <= 1e-4,
                    "%s: the same from flags (%s): logits rel diff %.2e%s" %
                    (name, " ".join(flags), dl, "" if rc_ == 0 else " " + err.strip()))
+
+        worst_r = min(worst_r, symbolic_size(exe, tmp, png, pixels, tap, torch, nn, cams))
 
         # "layout": "nchw" overrides the detection: the file's [1,48,64,3]
         # input is then taken literally (3 columns), which no photo fits.
