@@ -167,6 +167,22 @@ gaze_io_overrides_resolve (const GzModel *model, const GazeIoOverrides *sidecar,
   gboolean resize_set = FALSE, crop_set = FALSE;
   apply (pp, sidecar, &resize_set, &crop_set);
   apply (pp, flags, &resize_set, &crop_set);
+  /* With a scale, mean is in 0..255 units: ImageNet's 0..1 defaults would be
+   * meaningless, so unset ones become 0 (mean) and 1 (std). */
+  if (pp->scale > 0.0f)
+    {
+      gboolean mean_given
+          = (sidecar != NULL && sidecar->has_mean) || (flags != NULL && flags->has_mean);
+      gboolean std_given
+          = (sidecar != NULL && sidecar->has_std) || (flags != NULL && flags->has_std);
+      for (int c = 0; c < 3; c++)
+        {
+          if (!mean_given)
+            pp->mean[c] = 0.0f;
+          if (!std_given)
+            pp->std[c] = 1.0f;
+        }
+    }
   /* A crop without a resize keeps the ImageNet ratio 256:224. */
   if (crop_set && !resize_set)
     {

@@ -6,7 +6,8 @@
 # Small seeded CNNs built like tf2onnx exports: the input is channels-last
 # [1,H,W,3] (a permute to NCHW inside the graph) and the graph ends in Softmax.
 # Each expects a different preprocessing, given in its sidecar MODEL.json:
-#   tf     "channel_order": "rgb", "mean": 127.5, "scale": 1/127.5 (range -1..1)
+#   tf     "channel_order": "rgb", "mean": 127.5, "scale": 1/127.5 (range -1..1;
+#          std left out: 1 by default once a scale is given)
 #   caffe  "channel_order": "bgr", "mean": [103.939, 116.779, 123.68] (B, G, R),
 #          "scale": 1 (0..255 units, no std)
 # The image is a real photo (../shared/images) cropped by Pillow to the input
@@ -221,7 +222,9 @@ def main():
                               do_constant_folding=True)
             side = os.path.join(tmp, "%s.json" % name)
             with open(side, "w") as f:
-                json.dump(dict(conv, stretch=True, crop=[HEIGHT, WIDTH]), f)
+                # tf leaves std out: with a scale it defaults to 1, not ImageNet's.
+                keys = {k: v for k, v in conv.items() if not (name == "tf" and k == "std")}
+                json.dump(dict(keys, stretch=True, crop=[HEIGHT, WIDTH]), f)
 
             x = torch.from_numpy(reference_input(pixels, conv))
             with torch.no_grad():
@@ -273,8 +276,8 @@ def main():
             os.rename(side, side + ".off")
             flags = ["--channel-order", conv["channel_order"],
                      "--mean", ",".join("%r" % m for m in conv["mean"]),
-                     "--std", "1,1,1", "--stretch", "--scale",
-                     "1/127.5" if name == "tf" else "1"]
+                     "--stretch", "--scale", "1/127.5" if name == "tf" else "1"]
+            flags += ["--std", "1,1,1"] if name == "caffe" else []
             rc_, out, err = run([exe, "predict", onnx_path, png, "--json", "--top", "10",
                                  "--threads", "1"] + flags)
             os.rename(side + ".off", side)
