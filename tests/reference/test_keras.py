@@ -16,7 +16,8 @@
 #  - `info --json` reports "input_layout": "nhwc" and an NCHW input;
 #  - `predict --json` reports the layout and logits equal to the model's
 #    pre-softmax logits within 1e-4 * max(1, |logit|);
-#  - `explain` Grad-CAM maps equal tests/reference/cams.py's at the last ReLU,
+#  - `explain` Grad-CAM (two classes) and Score-CAM maps equal
+#    tests/reference/cams.py's at the last ReLU,
 #    computed on the NCHW view of the model (r >= 0.999);
 #  - the same flags on the command line (--channel-order, --scale, --mean)
 #    give the same logits without a sidecar;
@@ -255,22 +256,24 @@ def main():
 
             relus = [nd["output"] for nd in info.get("nodes", []) if nd["op"] == "Relu"]
             layer = relus[-1] if relus else "auto"
-            for target in [int(np.argmax(logits)), int(np.argmin(logits))]:
+            top, bottom = int(np.argmax(logits)), int(np.argmin(logits))
+            # Score-CAM masks the input: through the NHWC transpose too.
+            for method, target in [("gradcam", top), ("gradcam", bottom), ("scorecam", top)]:
                 cap = cams.Capture(body.double(), "5", x, target)
-                ref = cams.finish(cams.raw_map("gradcam", cap), cap.size).numpy()
+                ref = cams.finish(cams.raw_map(method, cap), cap.size).numpy()
                 body.float()
                 hm = os.path.join(tmp, "h.npy")
-                rc_, out, err = run([exe, "explain", onnx_path, png, "--method", "gradcam",
+                rc_, out, err = run([exe, "explain", onnx_path, png, "--method", method,
                                      "--class", str(target), "--layer", layer, "--heatmap", hm,
                                      "--json", "--quiet", "--threads", "1"])
                 if rc_ != 0:
-                    tap.ok(False, "%s gradcam class %d: %s" % (name, target, err.strip()))
+                    tap.ok(False, "%s %s class %d: %s" % (name, method, target, err.strip()))
                     continue
                 hmap = np.load(hm)
                 r = pearson(ref, hmap) if hmap.shape == ref.shape else 0.0
                 worst_r = min(worst_r, r)
-                tap.ok(r >= R_MIN, "%s gradcam class %d at %s: r=%.6f, map %s (reference %s)" %
-                       (name, target, layer, r, hmap.shape, ref.shape))
+                tap.ok(r >= R_MIN, "%s %s class %d at %s: r=%.6f, map %s (reference %s)" %
+                       (name, method, target, layer, r, hmap.shape, ref.shape))
 
             # The same preprocessing from flags, without the sidecar.
             os.rename(side, side + ".off")
@@ -308,7 +311,7 @@ def main():
         rc_, out, err = run([exe, "predict", onnx_path, png])
         tap.ok(rc_ != 0 and "layout" in err,
                "a bad sidecar \"layout\" is refused (exit %d): %s" % (rc_, err.strip()))
-    tap.diag("worst logit error %.2e, worst Grad-CAM r %.6f" % (worst_l, worst_r))
+    tap.diag("worst logit error %.2e, worst map r %.6f" % (worst_l, worst_r))
     return tap.done()
 
 
