@@ -411,6 +411,31 @@ existing_inline_labels (const char *model_path)
   return labels;
 }
 
+/* issue 19: the model-shape keys ("layout", "input_size") of the sidecar being
+ * replaced, which GzPreprocess does not hold, appended to out. */
+static void
+append_existing_model_keys (GString *out, const char *model_path)
+{
+  g_autofree char *path = gaze_io_sidecar_path (model_path);
+  g_autofree char *dir = g_path_get_dirname (model_path);
+  g_autofree char *text = NULL;
+  gsize len;
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)
+      || !gaze_io_read_regular_file (path, SIDECAR_MAX_BYTES, &text, &len, NULL))
+    return;
+  GazeIoOverrides s;
+  gaze_io_overrides_init (&s);
+  if (gaze_io_sidecar_parse (text, len, dir, path, &s, NULL, NULL))
+    {
+      if (s.has_layout)
+        g_string_append_printf (out, "  \"layout\": \"%s\",\n", gz_input_layout_name (s.layout));
+      if (s.has_input_size)
+        g_string_append_printf (out, "  \"input_size\": [%d, %d],\n", s.input_height,
+                                s.input_width);
+    }
+  gaze_io_overrides_clear (&s);
+}
+
 gboolean
 gaze_io_sidecar_write (const char *model_path, const GzPreprocess *pp, const char *labels_path,
                        GError **error)
@@ -439,6 +464,7 @@ gaze_io_sidecar_write (const char *model_path, const GzPreprocess *pp, const cha
     g_string_append (out, "  \"channel_order\": \"bgr\",\n");
   if (pp->scale > 0.0f)
     g_string_append_printf (out, "  \"scale\": %.9g,\n", (double) pp->scale);
+  append_existing_model_keys (out, model_path);
   /* Inline labels have no file to point at: keep the array itself. */
   g_auto (GStrv) inline_labels = NULL;
   if (labels_path == NULL || g_str_equal (labels_path, "inline"))
