@@ -153,9 +153,11 @@ gz_cli_predict (int argc, char **argv)
   g_option_context_set_description (
       ctx,
       "With --json, each image prints one JSON object on its own line (JSON Lines):\n"
-      "  {\"model\": M, \"image\": I, \"output_kind\": K, \"top\": [{\"index\": i, \"label\": s,"
-      " \"logit\": x, \"probability\": p}, ...], \"warnings\": [s, ...]}\n"
-      "K is \"logits\", \"softmax\", \"log-softmax\", \"multilabel\" or \"binary\". A multi-label\n"
+      "  {\"model\": M, \"image\": I, \"output_kind\": K, \"input_layout\": L,\n"
+      "   \"top\": [{\"index\": i, \"label\": s, \"logit\": x, \"probability\": p}, ...],\n"
+      "   \"warnings\": [s, ...]}\n"
+      "K is \"logits\", \"softmax\", \"log-softmax\", \"multilabel\" or \"binary\"; L is \"nchw\"\n"
+      "or \"nhwc\" (the model file's input layout, see --layout). A multi-label\n"
       "head adds \"threshold\" (MODEL.json's, default 0.5) and per class \"positive\": p >= it.\n"
       "\"warnings\" says why an image is damaged (only with --allow-damaged; a damaged\n"
       "image is otherwise refused); it is empty for a sound one. It also carries a\n"
