@@ -222,8 +222,9 @@ extern "C"
   void gz_model_set_output_kind (GzModel *model, GzOutputKind kind);
   /* ---- Input layout (issue 19) ----
    * Keras/TensorFlow exports take channels-last images [N,H,W,C]. At load, a
-   * 4-D input whose last dimension is 1 or 3 while its second is neither is
-   * taken as NHWC: the engine then puts a Transpose in front of the graph, so
+   * 4-D input whose last dimension is 1 or 3 while its second is neither, and
+   * that only Transposes to NCHW (perm 0,3,1,2) read, as in every such export,
+   * is taken as NHWC: the engine then puts a Transpose in front of the graph, so
    * that gz_model_input, preprocessing, sessions and explanations all see an
    * NCHW input [N,C,H,W] as for any other model (gradients with respect to
    * the input, Score-CAM masks and maps included). */

@@ -16,13 +16,32 @@
 static const char nhwc_suffix[] = "/nhwc";
 
 bool
-gz_input_looks_nhwc (int ndim, const int64_t *dims)
+gz_input_looks_nhwc (const GzGraph *g)
 {
-  if (ndim != 4)
+  const GzValue *in = &g->values[g->input];
+  if (!in->has_shape || in->ndim != 4)
     return false;
-  bool last_is_channels = dims[3] == 1 || dims[3] == 3;
-  bool second_is_channels = dims[1] == 1 || dims[1] == 3;
-  return last_is_channels && !second_is_channels;
+  bool last_is_channels = in->dims[3] == 1 || in->dims[3] == 3;
+  bool second_is_channels = in->dims[1] == 1 || in->dims[1] == 3;
+  if (!last_is_channels || second_is_channels)
+    return false;
+  static const int64_t to_nchw[4] = { 0, 3, 1, 2 };
+  int readers = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    {
+      const GzNode *node = &g->nodes[i];
+      bool reads = false;
+      for (int j = 0; j < node->n_inputs; j++)
+        reads = reads || node->inputs[j] == g->input;
+      if (!reads)
+        continue;
+      const int64_t *perm = NULL;
+      if (strcmp (node->op_type, "Transpose") != 0 || gz_node_attr_ints (node, "perm", &perm) != 4
+          || memcmp (perm, to_nchw, sizeof to_nchw) != 0)
+        return false;
+      readers++;
+    }
+  return readers > 0;
 }
 
 static GzStatus

@@ -5,9 +5,11 @@
 
 #include "gz-graph.h"
 
-/* Whether a 4-D input shape reads as NHWC: the last dimension is 1 or 3 and
- * the second is neither (-1 where symbolic). */
-bool gz_input_looks_nhwc (int ndim, const int64_t *dims);
+/* Whether the graph's input reads as NHWC: 4-D, the last dimension 1 or 3 and
+ * the second neither (-1 where symbolic), and read only by Transposes to NCHW
+ * (perm 0,3,1,2), as every channels-last export must before its first Conv.
+ * The shape alone would catch generic graphs (ONNX node tests). */
+bool gz_input_looks_nhwc (const GzGraph *g);
 
 /* Gives the graph a new NCHW input, under the input's name, that a Transpose
  * (perm 0,2,3,1) turns into the file's NHWC input (renamed "<name>/nhwc"):

@@ -642,8 +642,7 @@ load_mem (const void *bytes, size_t len, const char *base_dir, const char *arch,
       : gz_onnx_load_graph (bytes, len, base_dir, &model->limits, &model->graph, err);
   if (s == GZ_OK)
     {
-      const GzValue *in = &model->graph->values[model->graph->input];
-      if (in->has_shape && gz_input_looks_nhwc (in->ndim, in->dims))
+      if (gz_input_looks_nhwc (model->graph))
         {
           s = gz_graph_prepend_nhwc_transpose (model->graph, err);
           model->input_layout = GZ_INPUT_NHWC;
