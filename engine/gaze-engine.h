@@ -220,6 +220,38 @@ extern "C"
    * detected activation back (the graph's output is then taken as-is); any
    * other kind keeps it removed. Call before creating sessions on the model. */
   void gz_model_set_output_kind (GzModel *model, GzOutputKind kind);
+  /* ---- Input layout (issue 19) ----
+   * Keras/TensorFlow exports take channels-last images [N,H,W,C]. At load, a
+   * 4-D input whose last dimension is 1 or 3 while its second is neither, and
+   * that only Transposes to NCHW (perm 0,3,1,2) read, as in every such export,
+   * is taken as NHWC: the engine then puts a Transpose in front of the graph, so
+   * that gz_model_input, preprocessing, sessions and explanations all see an
+   * NCHW input [N,C,H,W] as for any other model (gradients with respect to
+   * the input, Score-CAM masks and maps included). */
+  typedef enum
+  {
+    GZ_INPUT_NCHW,
+    GZ_INPUT_NHWC,
+  } GzInputLayout;
+
+  /* "nchw", "nhwc". */
+  const char *gz_input_layout_name (GzInputLayout layout);
+  bool gz_input_layout_from_name (const char *name, GzInputLayout *layout);
+  /* The layout of the file's input (detected at load or set below). */
+  GzInputLayout gz_model_input_layout (const GzModel *model);
+  /* Overrides the detection (a sidecar's "layout"); call before creating
+   * sessions. Fails (model unchanged) when the input is not 4-D or the new
+   * shape cannot be planned. */
+  GzStatus gz_model_set_input_layout (GzModel *model, GzInputLayout layout, GzError *err);
+  /* ---- Symbolic input size (issue 19) ----
+   * A model whose input height or width is symbolic (dynamic axes; fully
+   * convolutional classifiers) is planned at one concrete size: 224×224 at
+   * load, or the size given here. gz_model_input then shows that size. */
+  bool gz_model_input_size_symbolic (const GzModel *model);
+  /* Plans the model at height × width (NCHW dims 2 and 3); call before creating
+   * sessions. A model with a fixed size accepts only that size. Fails (model
+   * unchanged) when the size cannot be planned. */
+  GzStatus gz_model_set_input_size (GzModel *model, int height, int width, GzError *err);
   int64_t gz_model_opset (const GzModel *model);
   int64_t gz_model_parameter_count (const GzModel *model);
   const char *gz_model_producer (const GzModel *model);
@@ -283,6 +315,14 @@ extern "C"
     float std[3];
     GzResizeBackend backend; /* default GZ_RESIZE_BACKEND_PIL */
     GzResizeFilter filter; /* default GZ_RESIZE_BILINEAR */
+    /* Keras/TensorFlow conventions (issue 19). bgr: the model reads its
+     * channels in B, G, R order (mean and std are then in that order too).
+     * scale 0: the torchvision convention above, value = (x/255 - mean) / std
+     * for 8-bit x. scale > 0: mean is in 8-bit pixel units and
+     * value = (x - mean) * scale / std ("tf": mean 127.5, scale 1/127.5, std 1;
+     * "caffe": bgr, mean 103.939, 116.779, 123.68, scale 1, std 1). */
+    bool bgr;
+    float scale;
   } GzPreprocess;
 
   /* An 8-bit image, already EXIF-oriented, alpha composited: RGB (channels 3)
@@ -310,7 +350,8 @@ extern "C"
 
   /* ImageNet mean/std; resize 256 + crop 224 for 224 inputs, scaled for others. */
   void gz_preprocess_defaults (const GzModel *model, GzPreprocess *pp);
-  /* [1,C,H,W] float tensor. */
+  /* [1,C,H,W] float tensor (NCHW whatever the model's input layout: the engine
+   * transposes for channels-last models, see gz_model_input_layout). */
   GzStatus gz_preprocess_image (const GzImage *image, const GzPreprocess *pp, GzTensor **out,
                                 GzGeometry *geometry, GzError *err);
   /* The RGB8 image after resize+crop, before scaling and normalisation ([1,C,H,W]

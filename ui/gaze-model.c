@@ -80,6 +80,8 @@ load_sidecar (GazeModel *self, const char *path, const char *basename, GError **
 
   gaze_io_overrides_init (&sidecar);
   if (!gaze_io_sidecar_read (path, &sidecar, &local_error)
+      || !gaze_io_overrides_apply_layout (self->model, &sidecar, NULL, &local_error)
+      || !gaze_io_overrides_apply_input_size (self->model, &sidecar, NULL, &local_error)
       || !gaze_io_overrides_resolve (self->model, &sidecar, NULL, &self->preprocess, &local_error))
     {
       g_set_error (error, GAZE_ERROR, GAZE_ERROR_NOT_MODEL,

@@ -88,6 +88,11 @@ print_json (const char *path, const GzModel *model)
   json_builder_set_member_name (b, "parameters");
   json_builder_add_int_value (b, gz_model_parameter_count (model));
   json_add_value_info (b, "inputs", gz_model_input (model));
+  /* issue 19: the file's input layout; "inputs" is the NCHW input Gaze feeds. */
+  json_builder_set_member_name (b, "input_layout");
+  json_builder_add_string_value (b, gz_input_layout_name (gz_model_input_layout (model)));
+  json_builder_set_member_name (b, "input_size_symbolic");
+  json_builder_add_boolean_value (b, gz_model_input_size_symbolic (model));
   json_add_value_info (b, "outputs", gz_model_output (model));
   json_builder_set_member_name (b, "nodes");
   json_builder_begin_array (b);
@@ -154,7 +159,13 @@ print_text (const char *path, const GzModel *model)
           gz_model_producer (model)[0] ? gz_model_producer (model) : "(unknown)");
   printf ("Opset:         %" G_GINT64_FORMAT "\n", (gint64) gz_model_opset (model));
   printf ("Parameters:    %" G_GINT64_FORMAT "\n", (gint64) gz_model_parameter_count (model));
-  printf ("Input:         %s %s\n", in->name, in_shape);
+  printf ("Input:         %s %s", in->name, in_shape);
+  if (gz_model_input_layout (model) == GZ_INPUT_NHWC)
+    printf (" (the file's input is channels-last NHWC; Gaze transposes it)");
+  if (gz_model_input_size_symbolic (model))
+    printf (" (symbolic height/width: planned at this size; --input-size or the sidecar's "
+            "\"input_size\" changes it)");
+  printf ("\n");
   printf ("Output:        %s %s\n", out->name, out_shape);
   const char *head = gz_model_output_head (model);
   printf ("Output kind:   %s",
@@ -235,6 +246,19 @@ gz_cli_info (int argc, char **argv)
       gz_cli_fail (prefix, err.message);
       return 1;
     }
+  /* issue 19: the sidecar's "layout" changes the input shape shown. */
+  GazeIoOverrides sidecar;
+  gaze_io_overrides_init (&sidecar);
+  if (!gaze_io_sidecar_read (path, &sidecar, &error)
+      || !gaze_io_overrides_apply_layout (model, &sidecar, NULL, &error)
+      || !gaze_io_overrides_apply_input_size (model, &sidecar, NULL, &error))
+    {
+      fprintf (stderr, "gaze-cli info: %s\n", error->message);
+      gaze_io_overrides_clear (&sidecar);
+      gz_model_free (model);
+      return 1;
+    }
+  gaze_io_overrides_clear (&sidecar);
   if (json)
     print_json (path, model);
   else

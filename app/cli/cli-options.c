@@ -126,6 +126,70 @@ resampler_cb (const char *name, const char *value, gpointer data, GError **error
   return s->has_interpolation;
 }
 /* -- end resampler flags -- */
+/* issue 19: --channel-order rgb|bgr, --scale S, --layout nchw|nhwc. */
+static gboolean
+convention_cb (const char *name, const char *value, gpointer data, GError **error)
+{
+  GazeIoOverrides *s = &((GzCliOptions *) data)->settings;
+  if (strcmp (name, "--channel-order") == 0)
+    {
+      s->has_channel_order = gaze_io_channel_order_parse (value, &s->bgr);
+      if (!s->has_channel_order)
+        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                     "%s: expected rgb or bgr, got '%s'", name, value);
+      return s->has_channel_order;
+    }
+  if (strcmp (name, "--layout") == 0)
+    {
+      s->has_layout = gz_input_layout_from_name (value, &s->layout);
+      if (!s->has_layout)
+        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                     "%s: expected nchw or nhwc, got '%s'", name, value);
+      return s->has_layout;
+    }
+  if (strcmp (name, "--input-size") == 0)
+    {
+      /* HxW, or N for a square. */
+      char *end = NULL;
+      gint64 h = g_ascii_strtoll (value, &end, 10), w = h;
+      if (end != value && (*end == 'x' || *end == 'X'))
+        {
+          const char *rest = end + 1;
+          w = g_ascii_strtoll (rest, &end, 10);
+          if (end == rest)
+            end = (char *) value;
+        }
+      if (end == value || *end != '\0' || h < 1 || w < 1 || h > 16384 || w > 16384)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "%s: expected HEIGHTxWIDTH from 1 to 16384, got '%s'", name, value);
+          return FALSE;
+        }
+      s->input_height = (int) h;
+      s->input_width = (int) w;
+      s->has_input_size = TRUE;
+      return TRUE;
+    }
+  char *end = NULL;
+  double v = g_ascii_strtod (value, &end);
+  /* "1/127.5" is how the conventions are usually written. */
+  if (end != value && *end == '/')
+    {
+      char *end2 = NULL;
+      double d = g_ascii_strtod (end + 1, &end2);
+      v = end2 != end + 1 && d != 0.0 ? v / d : NAN;
+      end = end2;
+    }
+  if (end == value || *end != '\0' || !(v > 0.0) || !isfinite ((float) v))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "%s: expected a positive number (or A/B), got '%s'", name, value);
+      return FALSE;
+    }
+  s->scale = (float) v;
+  s->has_scale = TRUE;
+  return TRUE;
+}
 /* issue 14: --window C,W and --frame N (straight into the settings layer). */
 static gboolean
 window_cb (const char *name, const char *value, gpointer data, GError **error)
@@ -192,6 +256,19 @@ gz_cli_options_add (GOptionContext *ctx, GzCliOptions *opts)
     { "interpolation", 0, 0, G_OPTION_ARG_CALLBACK, resampler_cb,
       "Resize filter (default bilinear)", "bilinear|bicubic" },
     /* -- end resampler flags -- */
+    { "channel-order", 0, 0, G_OPTION_ARG_CALLBACK, convention_cb,
+      "Channel order the model reads (default rgb; Caffe and some Keras models: bgr)", "rgb|bgr" },
+    { "scale", 0, 0, G_OPTION_ARG_CALLBACK, convention_cb,
+      "Pixel scale: the input is (x - mean) * S / std with x and --mean in 0..255 units "
+      "(TensorFlow: --mean 127.5,127.5,127.5 --scale 1/127.5); without it x/255 and 0..1 units",
+      "S" },
+    { "layout", 0, 0, G_OPTION_ARG_CALLBACK, convention_cb,
+      "Input layout, when the detected one is wrong (channels-last Keras exports: nhwc)",
+      "nchw|nhwc" },
+    { "input-size", 0, 0, G_OPTION_ARG_CALLBACK, convention_cb,
+      "Input size for a model whose height and width are symbolic (default: the sidecar's "
+      "\"input_size\", else the crop, else 224x224)",
+      "HxW" },
     { "input-tensor", 0, 0, G_OPTION_ARG_FILENAME, &opts->input_tensor,
       "Use this [1,C,H,W] float32 .npy as the input instead of an image", "X.npy" },
     { "save-input", 0, 0, G_OPTION_ARG_FILENAME, &opts->save_input,
@@ -289,6 +366,8 @@ gz_cli_model_open (const char *path, const GzCliOptions *opts, GzCliModel *m, GE
       return FALSE;
     }
   if (!gaze_io_sidecar_read (path, &m->sidecar, error)
+      || !gaze_io_overrides_apply_layout (m->model, &m->sidecar, &opts->settings, error)
+      || !gaze_io_overrides_apply_input_size (m->model, &m->sidecar, &opts->settings, error)
       || !gaze_io_overrides_resolve (m->model, &m->sidecar, &opts->settings, &m->pp, error))
     return FALSE;
   m->labels = gaze_io_overrides_labels (&m->sidecar, &opts->settings);

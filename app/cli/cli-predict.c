@@ -21,6 +21,7 @@ typedef struct
   GzOutputKind kind;
   int64_t n;
   double threshold;
+  GzInputLayout layout; /* issue 19 */
 } Head;
 
 static bool
@@ -42,6 +43,8 @@ print_json (const char *model, const char *image, const GzClassScore *r, int top
   json_builder_add_string_value (b, image);
   json_builder_set_member_name (b, "output_kind");
   json_builder_add_string_value (b, gz_output_kind_describe (head->kind, head->n));
+  json_builder_set_member_name (b, "input_layout");
+  json_builder_add_string_value (b, gz_input_layout_name (head->layout));
   if (head_multilabel (head))
     {
       json_builder_set_member_name (b, "threshold");
@@ -117,7 +120,8 @@ static gboolean
 preprocess_flags_given (const GazeIoOverrides *s)
 {
   return s->has_mean || s->has_std || s->has_resize || s->has_crop || s->has_stretch
-      || s->has_channels || s->has_resize_backend || s->has_interpolation;
+      || s->has_channels || s->has_resize_backend || s->has_interpolation || s->has_channel_order
+      || s->has_scale;
 }
 /* -- end preprocessing hint -- */
 
@@ -149,9 +153,11 @@ gz_cli_predict (int argc, char **argv)
   g_option_context_set_description (
       ctx,
       "With --json, each image prints one JSON object on its own line (JSON Lines):\n"
-      "  {\"model\": M, \"image\": I, \"output_kind\": K, \"top\": [{\"index\": i, \"label\": s,"
-      " \"logit\": x, \"probability\": p}, ...], \"warnings\": [s, ...]}\n"
-      "K is \"logits\", \"softmax\", \"log-softmax\", \"multilabel\" or \"binary\". A multi-label\n"
+      "  {\"model\": M, \"image\": I, \"output_kind\": K, \"input_layout\": L,\n"
+      "   \"top\": [{\"index\": i, \"label\": s, \"logit\": x, \"probability\": p}, ...],\n"
+      "   \"warnings\": [s, ...]}\n"
+      "K is \"logits\", \"softmax\", \"log-softmax\", \"multilabel\" or \"binary\"; L is \"nchw\"\n"
+      "or \"nhwc\" (the model file's input layout, see --layout). A multi-label\n"
       "head adds \"threshold\" (MODEL.json's, default 0.5) and per class \"positive\": p >= it.\n"
       "\"warnings\" says why an image is damaged (only with --allow-damaged; a damaged\n"
       "image is otherwise refused); it is empty for a sound one. It also carries a\n"
@@ -233,7 +239,8 @@ gz_cli_predict (int argc, char **argv)
       g_array_append_vals (all_logits, gz_tensor_f (out), (guint) k);
       g_autofree GzClassScore *r = g_new (GzClassScore, MIN (top, (int) k));
       int shown = gz_logits_top_k (gz_tensor_f (out), k, top, gz_model_output_kind (m.model), r);
-      Head head = { gz_model_output_kind (m.model), k, m.threshold };
+      Head head
+          = { gz_model_output_kind (m.model), k, m.threshold, gz_model_input_layout (m.model) };
       /* -- Preprocessing hint (issue 19): an ImageNet-sized head, no sidecar, no
        *    preprocessing flags, and not even 1 % for the top class: the
        *    defaults are probably not how the model was trained. -- */

@@ -59,6 +59,82 @@ apply (GzPreprocess *pp, const GazeIoOverrides *s, gboolean *resize_set, gboolea
   if (s->has_interpolation)
     pp->filter = s->interpolation;
   /* -- end resampler -- */
+  if (s->has_channel_order)
+    pp->bgr = s->bgr;
+  if (s->has_scale)
+    pp->scale = s->scale;
+}
+
+gboolean
+gaze_io_overrides_apply_layout (GzModel *model, const GazeIoOverrides *sidecar,
+                                const GazeIoOverrides *flags, GError **error)
+{
+  const GazeIoOverrides *s = flags != NULL && flags->has_layout ? flags : sidecar;
+  if (model == NULL || s == NULL || !s->has_layout)
+    return TRUE;
+  GzError err = { 0 };
+  if (gz_model_set_input_layout (model, s->layout, &err) != GZ_OK)
+    {
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "layout %s: %s",
+                   gz_input_layout_name (s->layout), err.message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+gaze_io_overrides_apply_input_size (GzModel *model, const GazeIoOverrides *sidecar,
+                                    const GazeIoOverrides *flags, GError **error)
+{
+  if (model == NULL)
+    return TRUE;
+  const GazeIoOverrides *given = NULL;
+  if (flags != NULL && flags->has_input_size)
+    given = flags;
+  else if (sidecar != NULL && sidecar->has_input_size)
+    given = sidecar;
+  int height = 0, width = 0;
+  if (given != NULL)
+    {
+      height = given->input_height;
+      width = given->input_width;
+    }
+  else if (!gz_model_input_size_symbolic (model))
+    return TRUE; /* fixed size: the crop is checked by resolve */
+  else if (flags != NULL && flags->has_crop)
+    {
+      height = flags->crop_height;
+      width = flags->crop_width;
+    }
+  else if (sidecar != NULL && sidecar->has_crop)
+    {
+      height = sidecar->crop_height;
+      width = sidecar->crop_width;
+    }
+  else
+    return TRUE;
+  GzError err = { 0 };
+  if (gz_model_set_input_size (model, height, width, &err) != GZ_OK)
+    {
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "input size %dx%d: %s", height,
+                   width, err.message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+gaze_io_channel_order_parse (const char *name, gboolean *bgr)
+{
+  if (name == NULL)
+    return FALSE;
+  if (g_ascii_strcasecmp (name, "rgb") == 0)
+    *bgr = FALSE;
+  else if (g_ascii_strcasecmp (name, "bgr") == 0)
+    *bgr = TRUE;
+  else
+    return FALSE;
+  return TRUE;
 }
 
 /* ---- Output head (issue 14) ---- */
@@ -91,6 +167,22 @@ gaze_io_overrides_resolve (const GzModel *model, const GazeIoOverrides *sidecar,
   gboolean resize_set = FALSE, crop_set = FALSE;
   apply (pp, sidecar, &resize_set, &crop_set);
   apply (pp, flags, &resize_set, &crop_set);
+  /* With a scale, mean is in 0..255 units: ImageNet's 0..1 defaults would be
+   * meaningless, so unset ones become 0 (mean) and 1 (std). */
+  if (pp->scale > 0.0f)
+    {
+      gboolean mean_given
+          = (sidecar != NULL && sidecar->has_mean) || (flags != NULL && flags->has_mean);
+      gboolean std_given
+          = (sidecar != NULL && sidecar->has_std) || (flags != NULL && flags->has_std);
+      for (int c = 0; c < 3; c++)
+        {
+          if (!mean_given)
+            pp->mean[c] = 0.0f;
+          if (!std_given)
+            pp->std[c] = 1.0f;
+        }
+    }
   /* A crop without a resize keeps the ImageNet ratio 256:224. */
   if (crop_set && !resize_set)
     {
@@ -120,6 +212,11 @@ gaze_io_overrides_resolve (const GzModel *model, const GazeIoOverrides *sidecar,
                      "mean and std must be finite and std non-zero");
         return FALSE;
       }
+  if (!isfinite (pp->scale) || pp->scale < 0.0f)
+    {
+      g_set_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_INVALID, "scale must be a positive number");
+      return FALSE;
+    }
 
   const GzValueInfo *in = model != NULL ? gz_model_input (model) : NULL;
   if (in != NULL && in->ndim == 4)

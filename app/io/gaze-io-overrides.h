@@ -43,6 +43,14 @@ typedef struct
   gboolean has_window, has_frame;
   double window_center, window_width; /* width > 0 */
   int frame; /* >= 0 */
+  /* issue 19 (Keras/TensorFlow exports): sidecar "channel_order" ("rgb" |
+   * "bgr"), "scale" (see GzPreprocess), "layout" ("nchw" | "nhwc", see
+   * gz_model_set_input_layout); flags --channel-order, --scale. */
+  gboolean has_channel_order, has_scale, has_layout, has_input_size;
+  int input_width, input_height; /* sidecar "input_size": [H, W], flag --input-size HxW */
+  gboolean bgr;
+  float scale;
+  GzInputLayout layout;
 } GazeIoOverrides;
 
 void gaze_io_overrides_init (GazeIoOverrides *settings);
@@ -63,6 +71,18 @@ void gaze_io_overrides_apply_output (GzModel *model, const GazeIoOverrides *side
 double gaze_io_overrides_threshold (const GazeIoOverrides *sidecar, const GazeIoOverrides *flags);
 /* ---- end output head ---- */
 
+/* issue 19: applies "layout" (the flags', else the sidecar's) with
+ * gz_model_set_input_layout; call right after loading. Either may be NULL. */
+gboolean gaze_io_overrides_apply_layout (GzModel *model, const GazeIoOverrides *sidecar,
+                                         const GazeIoOverrides *flags, GError **error);
+/* issue 19: plans a model with a symbolic input height/width at the flags'
+ * "input size", else the sidecar's, else the flags' crop, else the sidecar's
+ * (gz_model_set_input_size); otherwise it stays at 224×224. A size given for
+ * a fixed-size model must be its size. Call after the layout, before resolve. */
+gboolean gaze_io_overrides_apply_input_size (GzModel *model, const GazeIoOverrides *sidecar,
+                                             const GazeIoOverrides *flags, GError **error);
+/* "rgb" | "bgr"; FALSE for anything else. */
+gboolean gaze_io_channel_order_parse (const char *name, gboolean *bgr);
 /* Labels: the flags', else the sidecar's, else NULL. */
 const char *const *gaze_io_overrides_labels (const GazeIoOverrides *sidecar,
                                              const GazeIoOverrides *flags);

@@ -275,6 +275,35 @@ gaze_io_sidecar_parse (const char *text, gsize len, const char *model_dir, const
       s->has_interpolation = TRUE;
     }
   /* -- end resampler -- */
+  /* issue 19: Keras/TensorFlow conventions. */
+  if ((n = json_object_get_member (o, "channel_order")) != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING
+          || !gaze_io_channel_order_parse (json_node_get_string (n), &s->bgr))
+        return invalid (error, path, "channel_order", "\"rgb\" or \"bgr\"");
+      s->has_channel_order = TRUE;
+    }
+  if ((n = json_object_get_member (o, "scale")) != NULL)
+    {
+      double v;
+      if (!node_number (n, &v) || !(v > 0.0) || !isfinite ((float) v))
+        return invalid (error, path, "scale", "a positive number");
+      s->scale = (float) v;
+      s->has_scale = TRUE;
+    }
+  if ((n = json_object_get_member (o, "layout")) != NULL)
+    {
+      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING
+          || !gz_input_layout_from_name (json_node_get_string (n), &s->layout))
+        return invalid (error, path, "layout", "\"nchw\" or \"nhwc\"");
+      s->has_layout = TRUE;
+    }
+  if ((n = json_object_get_member (o, "input_size")) != NULL)
+    {
+      if (!node_crop (n, &s->input_width, &s->input_height))
+        return invalid (error, path, "input_size", "an integer or [height, width] from 1 to 16384");
+      s->has_input_size = TRUE;
+    }
   /* issue 14: "window": [center, width] (modality units), "frame": N. */
   if ((n = json_object_get_member (o, "window")) != NULL)
     {
@@ -382,6 +411,31 @@ existing_inline_labels (const char *model_path)
   return labels;
 }
 
+/* issue 19: the model-shape keys ("layout", "input_size") of the sidecar being
+ * replaced, which GzPreprocess does not hold, appended to out. */
+static void
+append_existing_model_keys (GString *out, const char *model_path)
+{
+  g_autofree char *path = gaze_io_sidecar_path (model_path);
+  g_autofree char *dir = g_path_get_dirname (model_path);
+  g_autofree char *text = NULL;
+  gsize len;
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)
+      || !gaze_io_read_regular_file (path, SIDECAR_MAX_BYTES, &text, &len, NULL))
+    return;
+  GazeIoOverrides s;
+  gaze_io_overrides_init (&s);
+  if (gaze_io_sidecar_parse (text, len, dir, path, &s, NULL, NULL))
+    {
+      if (s.has_layout)
+        g_string_append_printf (out, "  \"layout\": \"%s\",\n", gz_input_layout_name (s.layout));
+      if (s.has_input_size)
+        g_string_append_printf (out, "  \"input_size\": [%d, %d],\n", s.input_height,
+                                s.input_width);
+    }
+  gaze_io_overrides_clear (&s);
+}
+
 gboolean
 gaze_io_sidecar_write (const char *model_path, const GzPreprocess *pp, const char *labels_path,
                        GError **error)
@@ -406,6 +460,11 @@ gaze_io_sidecar_write (const char *model_path, const GzPreprocess *pp, const cha
     g_string_append_printf (out, "  \"interpolation\": \"%s\",\n",
                             gaze_io_interpolation_name (pp->filter));
   /* -- end resampler -- */
+  if (pp->bgr)
+    g_string_append (out, "  \"channel_order\": \"bgr\",\n");
+  if (pp->scale > 0.0f)
+    g_string_append_printf (out, "  \"scale\": %.9g,\n", (double) pp->scale);
+  append_existing_model_keys (out, model_path);
   /* Inline labels have no file to point at: keep the array itself. */
   g_auto (GStrv) inline_labels = NULL;
   if (labels_path == NULL || g_str_equal (labels_path, "inline"))

@@ -9,7 +9,11 @@
  *     (overrides the detected output head, see gz_model_set_output_kind),
  *     "threshold": 0.5 (a multi-label finding is positive at or above it),
  *     "resize_backend": "pil" (Pillow's resize, default) or "tensor" (torchvision
- *     on float tensors), "interpolation": "bilinear" (default) or "bicubic" }
+ *     on float tensors), "interpolation": "bilinear" (default) or "bicubic",
+ *     issue 19: "channel_order": "rgb" | "bgr", "scale": S (mean then in 0..255
+ *     units, value = (x - mean) * S / std; unset mean 0, std 1),
+ *     "layout": "nchw" | "nhwc", "input_size": N or [height, width] (models
+ *     with a symbolic height/width) }
  * Without a "labels" key, a labels.txt beside the model is used.
  */
 #pragma once

@@ -28,4 +28,9 @@ struct GzModel
   const GzOpDef *head_op;
   char *head_op_type;
   bool head_removed;
+  /* Input layout (issue 19): NHWC puts a Transpose at node 0 (gz-input-layout.h). */
+  GzInputLayout input_layout;
+  /* Symbolic input height/width (issue 19): which, and the size planned. */
+  bool symbolic_h, symbolic_w;
+  int64_t input_h, input_w;
 };

@@ -389,6 +389,8 @@ gz_preprocess_image (const GzImage *image, const GzPreprocess *pp, GzTensor **ou
       if (!(fabsf (pp->std[c]) > 0.0f) || !isfinite (pp->std[c]) || !isfinite (pp->mean[c]))
         return gz_error_set (err, GZ_ERR_ARGUMENT,
                              "preprocess: std must be non-zero and mean/std finite");
+  if (pp != NULL && (!isfinite (pp->scale) || pp->scale < 0.0f))
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "preprocess: scale must be finite and not negative");
   GzTensor *t;
   GzStatus st = gz_preprocess_pixels (image, pp, &t, geometry, err);
   if (st != GZ_OK)
@@ -396,11 +398,24 @@ gz_preprocess_image (const GzImage *image, const GzPreprocess *pp, GzTensor **ou
   int C = pp->channels;
   size_t plane = (size_t) t->dims[2] * (size_t) t->dims[3];
   float *d = gz_tensor_f (t);
+  if (pp->bgr && C == 3)
+    for (size_t i = 0; i < plane; i++)
+      {
+        float r = d[i];
+        d[i] = d[2 * plane + i];
+        d[2 * plane + i] = r;
+      }
   for (int c = 0; c < C; c++)
     {
-      /* (x/255 - mean) / std as one multiply-add per pixel. */
+      /* (x/255 - mean) / std, or (x - mean) * scale / std, as one
+       * multiply-add per pixel. */
       float a = 1.0f / (255.0f * pp->std[c]);
       float b = -pp->mean[c] / pp->std[c];
+      if (pp->scale > 0.0f)
+        {
+          a = pp->scale / pp->std[c];
+          b = -pp->mean[c] * pp->scale / pp->std[c];
+        }
       for (size_t i = 0; i < plane; i++)
         d[c * plane + i] = d[c * plane + i] * a + b;
     }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gz-input-layout.h"
 #include "gz-layer-layout.h"
 #include "gz-limits.h"
 #include "gz-model-private.h"
@@ -448,6 +449,179 @@ detect_head (GzModel *model)
     }
 }
 
+/* The batch-1 plan, node and layer tables and the output head, from the graph. */
+static GzStatus
+model_plan_and_index (GzModel *model, GzError *err)
+{
+  /* Batch 1, unless the input fixes another batch size (then no batch-1
+   * plan can exist; ONNX node tests do that). */
+  const GzValue *in = &model->graph->values[model->graph->input];
+  int batch = 1;
+  if (in->has_shape && in->ndim > 0 && in->dims[0] != 1 && in->dims[0] >= 0
+      && in->dims[0] <= INT32_MAX)
+    batch = (int) in->dims[0];
+  GzStatus s = gz_plan_build (model->graph, batch, &model->limits, &model->plan, err);
+  if (s == GZ_OK)
+    s = model_index (model, err);
+  if (s == GZ_OK)
+    detect_head (model);
+  return s;
+}
+
+/* Drops what model_plan_and_index made (the graph keeps its own head op). */
+static void
+model_unindex (GzModel *model)
+{
+  head_set_removed (model, false);
+  model->head_node = -1;
+  model->output_kind = GZ_OUTPUT_LOGITS;
+  gz_plan_free (model->plan);
+  model->plan = NULL;
+  free (model->node_infos);
+  free (model->layers);
+  free (model->layouts);
+  model->node_infos = NULL;
+  model->layers = NULL;
+  model->layouts = NULL;
+  model->n_node_infos = 0;
+  model->n_layers = 0;
+  model->parameter_count = 0;
+  model->default_layer = NULL;
+}
+
+/* The default planning size of a symbolic height or width. */
+#define GZ_SYMBOLIC_DEFAULT_SIDE 224
+
+/* Fills the graph input's symbolic height and width (NCHW dims 2, 3) with the
+ * model's chosen size; the plan refuses symbolic dims other than the batch.
+ * resize: the dims filled before take the new size too. */
+static void
+fill_symbolic_size (GzModel *model, bool resize)
+{
+  GzValue *in = &model->graph->values[model->graph->input];
+  if (!in->has_shape || in->ndim != 4)
+    return;
+  if (in->dims[2] < 0 || (resize && model->symbolic_h))
+    {
+      model->symbolic_h = true;
+      in->dims[2] = model->input_h;
+    }
+  if (in->dims[3] < 0 || (resize && model->symbolic_w))
+    {
+      model->symbolic_w = true;
+      in->dims[3] = model->input_w;
+    }
+}
+
+bool
+gz_model_input_size_symbolic (const GzModel *model)
+{
+  return model->symbolic_h || model->symbolic_w;
+}
+
+GzStatus
+gz_model_set_input_size (GzModel *model, int height, int width, GzError *err)
+{
+  GzValue *in = &model->graph->values[model->graph->input];
+  if (height < 1 || width < 1)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "input size %d×%d is not positive", width, height);
+  if (!in->has_shape || in->ndim != 4)
+    return gz_error_set (err, GZ_ERR_SHAPE, "the model input '%s' is not 4-D: no input size",
+                         in->name);
+  if ((!model->symbolic_h && in->dims[2] != height) || (!model->symbolic_w && in->dims[3] != width))
+    return gz_error_set (err, GZ_ERR_ARGUMENT,
+                         "the model input '%s' is %lld×%lld (width × height), not %d×%d", in->name,
+                         (long long) in->dims[3], (long long) in->dims[2], width, height);
+  if (in->dims[2] == height && in->dims[3] == width)
+    return GZ_OK;
+  int64_t before_h = model->input_h, before_w = model->input_w;
+  model_unindex (model);
+  model->input_h = height;
+  model->input_w = width;
+  fill_symbolic_size (model, true);
+  GzStatus s = model_plan_and_index (model, err);
+  if (s == GZ_OK)
+    return GZ_OK;
+  model_unindex (model);
+  model->input_h = before_h;
+  model->input_w = before_w;
+  fill_symbolic_size (model, true);
+  GzError ignored = { 0 };
+  model_plan_and_index (model, &ignored);
+  return s;
+}
+
+static void
+layout_switch (GzModel *model, GzInputLayout layout, GzError *err)
+{
+  if (layout == GZ_INPUT_NHWC)
+    {
+      if (gz_graph_prepend_nhwc_transpose (model->graph, err) == GZ_OK)
+        model->input_layout = GZ_INPUT_NHWC;
+    }
+  else
+    {
+      gz_graph_remove_nhwc_transpose (model->graph);
+      model->input_layout = GZ_INPUT_NCHW;
+    }
+}
+
+GzStatus
+gz_model_set_input_layout (GzModel *model, GzInputLayout layout, GzError *err)
+{
+  if (layout != GZ_INPUT_NCHW && layout != GZ_INPUT_NHWC)
+    return gz_error_set (err, GZ_ERR_ARGUMENT, "unknown input layout");
+  if (model->input_layout == layout)
+    return GZ_OK;
+  const GzValue *in = &model->graph->values[model->graph->input];
+  if (!in->has_shape || in->ndim != 4)
+    return gz_error_set (err, GZ_ERR_SHAPE, "the model input '%s' is not 4-D: no %s layout",
+                         in->name, gz_input_layout_name (layout));
+  GzInputLayout before = model->input_layout;
+  model_unindex (model);
+  layout_switch (model, layout, err);
+  fill_symbolic_size (model, false);
+  if (model->input_layout == layout)
+    {
+      GzStatus s = model_plan_and_index (model, err);
+      if (s == GZ_OK)
+        return GZ_OK;
+      /* Back to the layout that worked, keeping this error. */
+      model_unindex (model);
+      layout_switch (model, before, NULL);
+      fill_symbolic_size (model, false);
+    }
+  GzError ignored = { 0 };
+  model_plan_and_index (model, &ignored);
+  return err != NULL && err->code != GZ_OK ? err->code : GZ_ERR_SHAPE;
+}
+
+GzInputLayout
+gz_model_input_layout (const GzModel *model)
+{
+  return model->input_layout;
+}
+
+const char *
+gz_input_layout_name (GzInputLayout layout)
+{
+  return layout == GZ_INPUT_NHWC ? "nhwc" : "nchw";
+}
+
+bool
+gz_input_layout_from_name (const char *name, GzInputLayout *layout)
+{
+  if (name == NULL)
+    return false;
+  if (strcasecmp (name, "nchw") == 0)
+    *layout = GZ_INPUT_NCHW;
+  else if (strcasecmp (name, "nhwc") == 0)
+    *layout = GZ_INPUT_NHWC;
+  else
+    return false;
+  return true;
+}
+
 static GzModel *
 model_new (const GzLimits *limits, GzError *err)
 {
@@ -472,19 +646,16 @@ model_finish (GzModel *model, GzStatus s, GzModel **out, GzError *err)
 {
   if (s == GZ_OK)
     {
-      /* Batch 1, unless the input fixes another batch size (then no batch-1
-       * plan can exist; ONNX node tests do that). */
-      const GzValue *in = &model->graph->values[model->graph->input];
-      int batch = 1;
-      if (in->has_shape && in->ndim > 0 && in->dims[0] != 1 && in->dims[0] >= 0
-          && in->dims[0] <= INT32_MAX)
-        batch = (int) in->dims[0];
-      s = gz_plan_build (model->graph, batch, &model->limits, &model->plan, err);
+      if (gz_input_looks_nhwc (model->graph))
+        {
+          s = gz_graph_prepend_nhwc_transpose (model->graph, err);
+          model->input_layout = GZ_INPUT_NHWC;
+        }
+      model->input_h = model->input_w = GZ_SYMBOLIC_DEFAULT_SIDE;
+      fill_symbolic_size (model, false);
     }
   if (s == GZ_OK)
-    s = model_index (model, err);
-  if (s == GZ_OK)
-    detect_head (model);
+    s = model_plan_and_index (model, err);
   if (s != GZ_OK)
     {
       gz_model_free (model);

@@ -149,9 +149,9 @@ else:
 
     # ---- JSON schema ---------------------------------------------------------
     def schema_ok(o, k):
-        if set(o) != {"model", "image", "output_kind", "top", "warnings"} or not isinstance(o["top"], list) or len(o["top"]) != k:
+        if set(o) != {"model", "image", "output_kind", "input_layout", "top", "warnings"} or not isinstance(o["top"], list) or len(o["top"]) != k:
             return False
-        if o["output_kind"] != "logits":  # the ImageNet MobileNetV2 ends in Gemm
+        if o["output_kind"] != "logits" or o["input_layout"] != "nchw":  # the ImageNet MobileNetV2 ends in Gemm
             return False
         if o["warnings"] != []:  # sound photos: nothing to warn about
             return False
