@@ -363,12 +363,11 @@ static const char *const shufflenet_v2_keys[] = { "conv1.0.weight",
 static const char *const regnet_keys[]
     = { "stem.0.weight", "trunk_output.block1.block1-0.f.a.0.weight",
         "trunk_output.block4.block4-0.f.c.0.weight", "fc.weight", NULL };
-static const char *const convnext_keys[]
-    = { "features.0.0.weight", "features.1.0.layer_scale", "features.2.1.weight",
-        "classifier.2.weight", NULL };
+static const char *const convnext_keys[] = { "features.0.0.weight", "features.1.0.layer_scale",
+                                             "features.2.1.weight", "classifier.2.weight", NULL };
 static const char *const googlenet_keys[]
-    = { "conv1.conv.weight", "inception3a.branch1.conv.weight",
-        "inception5b.branch4.1.conv.weight", "fc.weight", NULL };
+    = { "conv1.conv.weight", "inception3a.branch1.conv.weight", "inception5b.branch4.1.conv.weight",
+        "fc.weight", NULL };
 static const char *const inception_v3_keys[]
     = { "Conv2d_1a_3x3.conv.weight", "Mixed_5b.branch1x1.conv.weight",
         "Mixed_7c.branch_pool.conv.weight", "fc.weight", NULL };
@@ -389,8 +388,7 @@ static const Family families[] = {
   { "mnasnet", mnasnet_keys, gz_tv_build_mnasnet, "layers.0.weight", "classifier.1.weight" },
   { "shufflenet_v2", shufflenet_v2_keys, gz_tv_build_shufflenet_v2, "conv1.0.weight", "fc.weight" },
   { "regnet", regnet_keys, gz_tv_build_regnet, "stem.0.weight", "fc.weight" },
-  { "convnext", convnext_keys, gz_tv_build_convnext, "features.0.0.weight",
-    "classifier.2.weight" },
+  { "convnext", convnext_keys, gz_tv_build_convnext, "features.0.0.weight", "classifier.2.weight" },
   { "googlenet", googlenet_keys, gz_tv_build_googlenet, "conv1.conv.weight", "fc.weight" },
   { "inception_v3", inception_v3_keys, gz_tv_build_inception_v3, "Conv2d_1a_3x3.conv.weight",
     "fc.weight" },

@@ -89,8 +89,8 @@ gz_tv_build_googlenet (Builder *b, int x, char *desc, size_t desc_len)
   x = inception (b, x, "inception3a");
   x = inception (b, x, "inception3b");
   x = max_pool (b, x, "maxpool3", 3, 2, 0);
-  static const char *const four[] = { "inception4a", "inception4b", "inception4c", "inception4d",
-                                      "inception4e" };
+  static const char *const four[]
+      = { "inception4a", "inception4b", "inception4c", "inception4d", "inception4e" };
   for (int i = 0; i < 5; i++)
     x = inception (b, x, four[i]);
   x = max_pool (b, x, "maxpool4", 2, 2, 0);

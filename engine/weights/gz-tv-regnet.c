@@ -32,8 +32,7 @@ conv_bn (Builder *b, int x, const char *p, int stride, bool grouped, bool relu)
       if (w != NULL && w->ndim == 4 && w->dims[1] > 0 && w->dims[0] % w->dims[1] == 0)
         groups = w->dims[0] / w->dims[1];
     }
-  x = tvb_conv_bn_groups (b, x, conv, bn, stride, (int) (tvb_kernel_of (b, conv) - 1) / 2,
-                          groups);
+  x = tvb_conv_bn_groups (b, x, conv, bn, stride, (int) (tvb_kernel_of (b, conv) - 1) / 2, groups);
   if (!relu)
     return x;
   snprintf (key, sizeof key, "%s.2", p);
@@ -114,16 +113,14 @@ gz_tv_build_regnet (Builder *b, int x, char *desc, size_t desc_len)
   const char *name = NULL;
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (memcmp (known[i].depths, depths, sizeof depths) == 0
-        && memcmp (known[i].widths, widths, sizeof widths) == 0
-        && (known[i].name[7] == 'y') == se)
+        && memcmp (known[i].widths, widths, sizeof widths) == 0 && (known[i].name[7] == 'y') == se)
       name = known[i].name;
   if (name != NULL)
     snprintf (desc, desc_len, "%s", name);
   else
     snprintf (desc, desc_len, "regnet_%c (depths %d-%d-%d-%d, widths %lld-%lld-%lld-%lld)",
-              se ? 'y' : 'x', depths[0], depths[1], depths[2], depths[3],
-              (long long) widths[0], (long long) widths[1], (long long) widths[2],
-              (long long) widths[3]);
+              se ? 'y' : 'x', depths[0], depths[1], depths[2], depths[3], (long long) widths[0],
+              (long long) widths[1], (long long) widths[2], (long long) widths[3]);
 
   x = conv_bn (b, x, "stem", 2, false, true);
   char p[64], q[128];
