@@ -381,6 +381,32 @@ tvb_linear (Builder *b, int x, const char *prefix)
   return tvb_node (b, "Gemm", name, 3, in, 1, &t);
 }
 
+/* torchvision's SqueezeExcitation at p: x · gate(p.fc2(act(p.fc1(avgpool(x))))),
+ * act ReLU or SiLU, gate Sigmoid or HardSigmoid (MobileNetV3). */
+int
+tvb_squeeze_excite (Builder *b, int x, const char *p, TvbSqueezeKind kind)
+{
+  char q[192];
+  snprintf (q, sizeof q, "%.160s.avgpool", p);
+  int s = tvb_unary (b, "GlobalAveragePool", q, x);
+  snprintf (q, sizeof q, "%.160s.fc1", p);
+  s = tvb_conv_bn (b, s, q, NULL, 1, 0);
+  snprintf (q, sizeof q, "%.160s.activation", p);
+  s = kind == TVB_SE_SILU_SIGMOID ? tvb_silu (b, q, s) : tvb_unary (b, "Relu", q, s);
+  snprintf (q, sizeof q, "%.160s.fc2", p);
+  s = tvb_conv_bn (b, s, q, NULL, 1, 0);
+  snprintf (q, sizeof q, "%.160s.scale_activation", p);
+  if (kind == TVB_SE_RELU_HARDSIGMOID)
+    {
+      AttrSpec hs[2] = { { "alpha", -1, { 0 }, 1.0f / 6.0f }, { "beta", -1, { 0 }, 0.5f } };
+      s = tvb_node (b, "HardSigmoid", q, 1, &s, 2, hs);
+    }
+  else
+    s = tvb_unary (b, "Sigmoid", q, s);
+  snprintf (q, sizeof q, "%.160s.mul", p);
+  return tvb_binary (b, "Mul", q, x, s);
+}
+
 /* Global pooling and the classifier: GlobalAveragePool → Flatten → Gemm. */
 int
 tvb_head (Builder *b, int x, const char *fc)

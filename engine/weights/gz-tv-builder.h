@@ -67,6 +67,14 @@ int tvb_has_layer (const GzStateDict *sd, int layer, int block, const char *suff
 int tvb_linear (Builder *b, int x, const char *prefix);
 /* GlobalAveragePool → Flatten → Gemm(fc). */
 int tvb_head (Builder *b, int x, const char *fc);
+typedef enum
+{
+  TVB_SE_RELU_SIGMOID, /* RegNetY */
+  TVB_SE_SILU_SIGMOID, /* EfficientNet */
+  TVB_SE_RELU_HARDSIGMOID, /* MobileNetV3 */
+} TvbSqueezeKind;
+/* torchvision's SqueezeExcitation at prefix p (p.fc1, p.fc2). */
+int tvb_squeeze_excite (Builder *b, int x, const char *p, TvbSqueezeKind kind);
 /* torchvision's transform_input (GoogLeNet, Inception v3). */
 int tvb_transform_input (Builder *b, int x);
 /* Whether features.i.j.suffix (fmt2 non-NULL) or features.i.suffix exists. */

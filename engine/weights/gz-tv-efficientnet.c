@@ -28,25 +28,6 @@ conv_bn_silu (Builder *b, int x, const char *p, int i, int stride, bool depthwis
   return tvb_silu (b, q, x);
 }
 
-/* Squeeze-excitation at p.i: x · Sigmoid(fc2(SiLU(fc1(avgpool(x))))). */
-static int
-squeeze_excite (Builder *b, int x, const char *p, int i)
-{
-  char q[128];
-  snprintf (q, sizeof q, "%s.%d.avgpool", p, i);
-  int se = tvb_unary (b, "GlobalAveragePool", q, x);
-  snprintf (q, sizeof q, "%s.%d.fc1", p, i);
-  se = tvb_conv_bn (b, se, q, NULL, 1, 0);
-  snprintf (q, sizeof q, "%s.%d.activation", p, i);
-  se = tvb_silu (b, q, se);
-  snprintf (q, sizeof q, "%s.%d.fc2", p, i);
-  se = tvb_conv_bn (b, se, q, NULL, 1, 0);
-  snprintf (q, sizeof q, "%s.%d.scale_activation", p, i);
-  se = tvb_unary (b, "Sigmoid", q, se);
-  snprintf (q, sizeof q, "%s.%d.mul", p, i);
-  return tvb_binary (b, "Mul", q, x, se);
-}
-
 /* The 4D weight p.i.0.weight, or NULL (no error). */
 static const GzTensor *
 conv_weight (Builder *b, const char *p, int i)
@@ -92,7 +73,11 @@ block (Builder *b, int x, int st, int j, int stride)
           k = 1;
         }
       y = conv_bn_silu (b, y, p, k, stride, true, true);
-      y = squeeze_excite (b, y, p, k + 1);
+      {
+        char se[96];
+        snprintf (se, sizeof se, "%s.%d", p, k + 1);
+        y = tvb_squeeze_excite (b, y, se, TVB_SE_SILU_SIGMOID);
+      }
       y = conv_bn_silu (b, y, p, k + 2, 1, false, false);
       last = k + 2;
     }

@@ -34,26 +34,6 @@ activation (Builder *b, bool hardswish, const char *name, int x)
   return tvb_unary (b, hardswish ? "HardSwish" : "Relu", name, x);
 }
 
-/* Squeeze-excitation: x · HardSigmoid(fc2(ReLU(fc1(avgpool(x))))). */
-static int
-squeeze_excite (Builder *b, int x, const char *p)
-{
-  char q[128];
-  snprintf (q, sizeof q, "%s.avgpool", p);
-  int s = tvb_unary (b, "GlobalAveragePool", q, x);
-  snprintf (q, sizeof q, "%s.fc1", p);
-  s = tvb_conv_bn (b, s, q, NULL, 1, 0);
-  snprintf (q, sizeof q, "%s.activation", p);
-  s = tvb_unary (b, "Relu", q, s);
-  snprintf (q, sizeof q, "%s.fc2", p);
-  s = tvb_conv_bn (b, s, q, NULL, 1, 0);
-  snprintf (q, sizeof q, "%s.scale_activation", p);
-  AttrSpec hs[2] = { { "alpha", -1, { 0 }, 1.0f / 6.0f }, { "beta", -1, { 0 }, 0.5f } };
-  s = tvb_node (b, "HardSigmoid", q, 1, &s, 2, hs);
-  snprintf (q, sizeof q, "%s.mul", p);
-  return tvb_binary (b, "Mul", q, x, s);
-}
-
 GzStatus
 gz_tv_build_mobilenet_v3 (Builder *b, int x, char *desc, size_t desc_len)
 {
@@ -100,7 +80,7 @@ gz_tv_build_mobilenet_v3 (Builder *b, int x, char *desc, size_t desc_len)
       if (gz_state_dict_get (b->sd, q) != NULL)
         {
           snprintf (q, sizeof q, "%s.%d", p, k + 1);
-          y = squeeze_excite (b, y, q);
+          y = tvb_squeeze_excite (b, y, q, TVB_SE_RELU_HARDSIGMOID);
           k++;
         }
       snprintf (q, sizeof q, "%s.%d.0", p, k + 1);

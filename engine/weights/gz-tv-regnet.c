@@ -39,25 +39,6 @@ conv_bn (Builder *b, int x, const char *p, int stride, bool grouped, bool relu)
   return tvb_unary (b, "Relu", key, x);
 }
 
-/* RegNetY's squeeze-excitation at p.se: x · Sigmoid(fc2(ReLU(fc1(avgpool(x))))). */
-static int
-squeeze_excite (Builder *b, int x, const char *p)
-{
-  char q[192];
-  snprintf (q, sizeof q, "%s.se.avgpool", p);
-  int se = tvb_unary (b, "GlobalAveragePool", q, x);
-  snprintf (q, sizeof q, "%s.se.fc1", p);
-  se = tvb_conv_bn (b, se, q, NULL, 1, 0);
-  snprintf (q, sizeof q, "%s.se.activation", p);
-  se = tvb_unary (b, "Relu", q, se);
-  snprintf (q, sizeof q, "%s.se.fc2", p);
-  se = tvb_conv_bn (b, se, q, NULL, 1, 0);
-  snprintf (q, sizeof q, "%s.se.scale_activation", p);
-  se = tvb_unary (b, "Sigmoid", q, se);
-  snprintf (q, sizeof q, "%s.se.mul", p);
-  return tvb_binary (b, "Mul", q, x, se);
-}
-
 /* Does trunk_output.block<s>.block<s>-<j><suffix> exist? */
 static bool
 has_key (Builder *b, int s, int j, const char *suffix)
@@ -135,8 +116,8 @@ gz_tv_build_regnet (Builder *b, int x, char *desc, size_t desc_len)
         y = conv_bn (b, y, q, stride, true, true);
         if (se)
           {
-            snprintf (q, sizeof q, "%s.f", p);
-            y = squeeze_excite (b, y, q);
+            snprintf (q, sizeof q, "%s.f.se", p);
+            y = tvb_squeeze_excite (b, y, q, TVB_SE_RELU_SIGMOID);
           }
         snprintf (q, sizeof q, "%s.f.c", p);
         y = conv_bn (b, y, q, 1, false, false);
