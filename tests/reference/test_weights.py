@@ -8,6 +8,9 @@
 # Usage: /usr/bin/python3 test_weights.py PATH/TO/gaze-cli
 # Criteria: max |gaze - torch| <= 1e-4 * max(1, max |torch logit|);
 # Grad-CAM heatmap Pearson r >= 0.999 against the ONNX export.
+# GAZE_WEIGHTS_ALL=1 adds every other depth and width of each family
+# (resnet101/152, densenet161/169/201, efficientnet_b1-b7/v2_m, vgg13-19, ...):
+# the same builders with more blocks, ~4 GB of files, so not in CI.
 
 import io
 import json
@@ -60,6 +63,17 @@ def rounded(model, dtype):
                 t.copy_(t.to(dtype).to(torch.float32))
     return model
 
+
+# The members of the families above that the default cases leave out.
+EVERY_OTHER_MEMBER = [
+    "resnet101", "resnet152", "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2",
+    "densenet161", "densenet169", "densenet201", "mobilenet_v3_large",
+    "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4",
+    "efficientnet_b6", "efficientnet_b7", "efficientnet_v2_m", "efficientnet_v2_l",
+    "vgg11", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+    "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "mnasnet0_75", "mnasnet1_3",
+    "regnet_y_800mf", "regnet_x_1_6gf", "regnet_y_3_2gf", "convnext_base", "convnext_large",
+]
 
 # What `gaze-cli info` calls an architecture when it is not the plain name.
 DESCRIPTION = {"googlenet": "googlenet (transform_input off)",
@@ -178,6 +192,8 @@ def main():
         ("densenet121 14-class legacy .pth", "densenet121", 14, 3, "legacy"),
         ("mobilenet_v3_small legacy .pt", "mobilenet_v3_small", None, 3, "legacy"),
     ]
+    if os.environ.get("GAZE_WEIGHTS_ALL") == "1":
+        cases += [("%s .pth" % a, a, None, 3, "pth") for a in EVERY_OTHER_MEMBER]
     # The sanitizer pass (GAZE_REFERENCE_QUICK=1) keeps the small networks:
     # the same readers and builders, without the 0.5 GB VGG file.
     if os.environ.get("GAZE_REFERENCE_QUICK") == "1":
@@ -234,7 +250,7 @@ def main():
             DESCRIPTION.get(arch, arch), classes or 1000, channels)
         tap.ok(want in info.stdout, "%s: info says '%s'" % (label, want))
 
-        if fmt in ("pth", "ckpt") and arch != "vgg11_bn":
+        if fmt in ("pth", "ckpt") and not arch.startswith("vgg"):
             onnx_path = base + ".onnx"
             torch.onnx.export(model, x, onnx_path, opset_version=17)
             maps = []
