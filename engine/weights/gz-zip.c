@@ -122,8 +122,8 @@ find_end_record (const GzSource *src, uint64_t *eocd, unsigned char rec[22], GzE
   unsigned char head[4];
   if (gz_source_read (src, 0, head, 4, err) == GZ_OK && rd32 (head) == 0x04034b50u)
     return gz_error_set (err, GZ_ERR_FORMAT,
-                         "damaged or truncated zip file: no end of central directory (was the "
-                         "file copied or saved completely?)");
+                         "not an ONNX model, and a damaged or truncated zip file: no end of "
+                         "central directory (was the file copied or saved completely?)");
   return not_a_zip (err, "no end of central directory");
 }
 
