@@ -131,14 +131,21 @@ gz_tv_build_efficientnet (Builder *b, int x, char *desc, size_t desc_len)
     }
   else
     {
+      /* B1 and B2 share the stem and the block count: the last
+       * convolution's width (features.8) tells them apart. */
       static const struct
       {
-        int stem, blocks;
-      } sizes[8] = { { 32, 16 }, { 32, 23 }, { 32, 23 }, { 40, 26 },
-                     { 48, 32 }, { 48, 39 }, { 56, 45 }, { 64, 55 } };
+        int stem, blocks, last;
+      } sizes[8] = { { 32, 16, 1280 }, { 32, 23, 1280 }, { 32, 23, 1408 }, { 40, 26, 1536 },
+                     { 48, 32, 1792 }, { 48, 39, 2048 }, { 56, 45, 2304 }, { 64, 55, 2560 } };
+      char key[64];
+      snprintf (key, sizeof key, "features.%d.0.weight", stages + 1);
+      const GzTensor *last = gz_state_dict_get (b->sd, key);
+      int64_t last_width = last != NULL && last->ndim == 4 ? last->dims[0] : -1;
       snprintf (desc, desc_len, "efficientnet (%d blocks)", blocks);
       for (int v = 0; v < 8; v++)
-        if (stem->dims[0] == sizes[v].stem && blocks == sizes[v].blocks)
+        if (stem->dims[0] == sizes[v].stem && blocks == sizes[v].blocks
+            && last_width == sizes[v].last)
           {
             snprintf (desc, desc_len, "efficientnet_b%d", v);
             b->bn_eps = v >= 5 ? 1e-3 : 1e-5;
