@@ -12,6 +12,7 @@
 # (resnet101/152, densenet161/169/201, efficientnet_b1-b7/v2_m, vgg13-19, ...):
 # the same builders with more blocks, ~4 GB of files, so not in CI.
 
+import copy
 import io
 import json
 import os
@@ -243,7 +244,21 @@ def main():
         got = np.load(lp).reshape(-1)
         tol = 1e-4 * max(1.0, float(np.abs(ref).max()))
         err = float(np.abs(got - ref).max()) if got.shape == ref.shape else float("inf")
-        tap.ok(err <= tol, "%s: logits max |diff| %.3g <= %.3g" % (label, err, tol))
+        if err <= tol or got.shape != ref.shape:
+            tap.ok(err <= tol, "%s: logits max |diff| %.3g <= %.3g" % (label, err, tol))
+        else:
+            # Deep random networks (resnet152: PyTorch's own float32 and
+            # float64 logits differ by 7e-4) can put float32 rounding alone
+            # above the bound: then compare with the float64 logits, within
+            # twice that floor, as test_explain.py does for maps.
+            m64 = copy.deepcopy(model).double()
+            with torch.no_grad():
+                ref64 = m64(x.double()).numpy()[0]
+            floor = float(np.abs(ref - ref64).max())
+            err64 = float(np.abs(got - ref64).max())
+            tap.ok(err64 <= max(tol, 2 * floor),
+                   "%s: logits max |diff| %.3g from float64 <= max(%.3g, 2 x float32 floor %.3g)"
+                   % (label, err64, tol, floor))
 
         info = run([exe, "info", path])
         want = "torchvision %s, %d classes, %d-channel input (from weights)" % (
