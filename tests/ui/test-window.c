@@ -558,10 +558,12 @@ test_inapplicable_method (Fixture *f, gconstpointer data)
   g_assert_cmpstr (method, ==, "gradcam");
   g_assert_false (gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (cam)));
 
-  /* M cycles past CAM: from the last method to the first one that applies. */
-  g_settings_set_string (settings, "method", "guided-gradcam");
+  /* M cycles past CAM: from the last method M visits (Input × Gradient:
+   * Integrated Gradients and Occlusion after it are never started by M) to
+   * the first one that applies. */
+  g_settings_set_string (settings, "method", "inputxgrad");
   g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
-  g_assert_cmpint (gaze_window_get_explanation (f->window)->method, ==, GZ_METHOD_GUIDED_GRADCAM);
+  g_assert_cmpint (gaze_window_get_explanation (f->window)->method, ==, GZ_METHOD_INPUTXGRAD);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.cycle-method", NULL));
   g_assert_true (gaze_test_wait (shows_gradcam, f->window, WAIT_MS));
   g_free (method);
@@ -1344,6 +1346,8 @@ test_recent_and_cycle (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_hash_table_size (seen), >=, 5);
   g_assert_false (g_hash_table_contains (seen, "scorecam"));
   g_assert_false (g_hash_table_contains (seen, "ablationcam"));
+  g_assert_false (g_hash_table_contains (seen, "integrated-gradients"));
+  g_assert_false (g_hash_table_contains (seen, "occlusion"));
   g_assert_true (g_hash_table_contains (seen, "gradcam"));
   g_assert_true (gaze_test_wait (is_idle, f->window, WAIT_MS));
   g_hash_table_unref (seen);
