@@ -83,29 +83,44 @@ DESCRIPTION = {"googlenet": "googlenet (transform_input off)",
                "inception_v3_tf": "inception_v3 (transform_input on)"}
 
 
-def legacy_storages_offset(data):
-    """Where the first storage of a legacy torch.save file starts: after its
-    four pickles (magic number, protocol, system info, the object) and the
-    list of storage keys. Found by reading the pickles, not by searching for
-    bytes: the keys are memory addresses, any byte pattern may occur."""
+def legacy_float_storage(data):
+    """(offset, element count) of the first float32 storage in a legacy
+    torch.save file. The storages follow its four pickles (magic number,
+    protocol, system info, the object) and the sorted list of their keys,
+    each as an 8-byte element count and the data. Found by reading the
+    pickles, not by searching for bytes (the keys are memory addresses: any
+    byte pattern may occur), and past int64 storages (num_batches_tracked),
+    whose elements are 8 bytes."""
     import collections
     import io
     import pickle
+
+    kinds = {}
 
     class Skim(pickle.Unpickler):
         def find_class(self, module, name):
             if (module, name) == ("collections", "OrderedDict"):
                 return collections.OrderedDict
+            if module == "torch" and name.endswith("Storage"):
+                return name
             return lambda *args, **kwargs: None
 
         def persistent_load(self, pid):
+            if isinstance(pid, tuple) and len(pid) >= 3 and pid[0] == "storage":
+                kinds[pid[2]] = pid[1]
             return None
 
     f = io.BytesIO(data)
     for _ in range(4):
         Skim(f).load()
-    pickle.load(f)
-    return f.tell()
+    at = None
+    for key in pickle.load(f):
+        at = f.tell() if at is None else at
+        count = struct.unpack("<Q", data[at:at + 8])[0]
+        if kinds.get(key) == "FloatStorage":
+            return at, count
+        at += 8 + count * {"LongStorage": 8, "DoubleStorage": 8}.get(kinds.get(key), 4)
+    raise ValueError("no float32 storage")
 
 
 def input_side(name):
@@ -361,10 +376,9 @@ def main():
     hostile.append(("truncated legacy torch.save file", p, "truncated legacy torch.save file"))
 
     # A legacy storage whose 8-byte element count says fewer elements than
-    # its tensors need (the first storage written: right after the key list).
+    # its tensors need (the first float32 storage in the file).
     p = os.path.join(tmp, "evil-legacy-short.pth")
-    at = legacy_storages_offset(legacy_bytes)
-    count = struct.unpack("<Q", legacy_bytes[at:at + 8])[0]
+    at, count = legacy_float_storage(legacy_bytes)
     with open(p, "wb") as f:
         f.write(legacy_bytes[:at] + struct.pack("<Q", 3) + legacy_bytes[at + 8:at + 20]
                 + legacy_bytes[at + 8 + 4 * count:])
