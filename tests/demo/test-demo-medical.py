@@ -68,6 +68,9 @@ def finish():
 
 
 def run(cmd):
+    # One engine thread everywhere (as predict had): CI's sanitizer pass runs
+    # two tests at a time on two cores; there a two-thread batch of the 200
+    # files once ran past 600 s (40 of them take 7 s under ASan alone).
     r = subprocess.run(cmd, capture_output=True, timeout=600)
     return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
 
@@ -195,7 +198,7 @@ def main():
         outputs.append(("explain --class positive --caption", code, (out + err).encode() + written))
         bdir = os.path.join(tmp, "batch-demo")
         code, out, err = run([args.cli, "batch", "--model", MODEL, "--out", bdir,
-                              "--classes", "positive", "--quiet", *files])
+                              "--classes", "positive", "--quiet", "--threads", "1", *files])
         blob = (out + err).encode()
         for dirpath, _, names in os.walk(bdir):
             for n in names:
@@ -235,7 +238,7 @@ def main():
         mdir = os.path.join(tmp, "batch-held")
         code, out, err = run([args.cli, "batch", "--model", MODEL, "--out", mdir, "--classes",
                               "0,1,2,3", "--methods", "gradcam", "--maps", "--no-overlay",
-                              "--no-report", "--quiet", *paths])
+                              "--no-report", "--quiet", "--threads", "1", *paths])
         check(code == 0, f"gaze-cli batch --maps on {args.count} held-out files: exit {code} "
               f"{err.strip()[:200]}")
         hits = {name: [] for name in phantom.FINDINGS}
