@@ -17,4 +17,8 @@ typedef GazeIoDicom *(*GazeIoDicomDecodeFunc) (gpointer data, GError **error);
 GazeIoDicom *gaze_io_dicom_isolate (GazeIoDicomDecodeFunc decode, gpointer data, const char *what,
                                     GError **error);
 
+/* How long a child may sleep without using the CPU before it counts as
+ * deadlocked (default 10 s); for tests. */
+void gaze_io_dicom_isolate_set_stall_seconds (int seconds);
+
 G_END_DECLS

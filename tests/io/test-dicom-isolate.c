@@ -1,5 +1,6 @@
 /* test-dicom-isolate.c — the DICOM decoder in a child process: a result comes
- * back whole, an error keeps its code and text, an abort or a crash is an error
+ * back whole, an error keeps its code and text, an abort or a crash is an error,
+ * a child that stalls (deadlocked after fork) is killed and the decode retried
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
@@ -7,6 +8,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "gaze-io-dicom-isolate.h"
 #include "gaze-io-image.h"
@@ -117,6 +122,77 @@ test_crash_is_an_error (void)
     }
 }
 
+/* A child that sleeps for good, as one that forked while another thread held
+ * a lock it then takes: no CPU, no answer. The first try only (data counts
+ * the tries through a file: the retry must start a new child). */
+static GazeIoDicom *
+hang_first (gpointer data, GError **error)
+{
+  const char *marker = data;
+  if (!g_file_test (marker, G_FILE_TEST_EXISTS))
+    {
+      g_file_set_contents (marker, "1", 1, NULL);
+      for (;;)
+        pause ();
+    }
+  return make_dicom (NULL, error);
+}
+
+G_GNUC_NORETURN static GazeIoDicom *
+hang_always (gpointer data, GError **error)
+{
+  for (;;)
+    pause ();
+}
+
+/* Busy for 2.5 s before answering: decoding, not stalled. */
+static GazeIoDicom *
+slow_decode (gpointer data, GError **error)
+{
+  struct timespec t0, t;
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  volatile double x = 0;
+  do
+    {
+      for (int i = 0; i < 100000; i++)
+        x += i;
+      clock_gettime (CLOCK_MONOTONIC, &t);
+    }
+  while ((t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) * 1e-9 < 2.5);
+  return make_dicom (NULL, error);
+}
+
+static void
+test_stalled_child (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("gaze-isolate-XXXXXX", NULL);
+  g_autofree char *marker = g_build_filename (dir, "tried", NULL);
+  GazeIoDicom *d;
+
+  gaze_io_dicom_isolate_set_stall_seconds (1);
+  /* A deadlocked first child is killed and the decode forked again. */
+  d = gaze_io_dicom_isolate (hang_first, marker, "stall.dcm", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (d);
+  g_assert_cmpint (d->meta.frames, ==, 7);
+  gaze_io_dicom_free (d);
+  /* Always stalled: a clear error after three tries, not a hang. */
+  g_assert_null (gaze_io_dicom_isolate (hang_always, NULL, "stall.dcm", &error));
+  g_assert_error (error, GAZE_IO_ERROR, GAZE_IO_ERROR_CORRUPT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "stopped answering"));
+  g_clear_error (&error);
+  /* A child that works longer than the stall time is not cut short. */
+  d = gaze_io_dicom_isolate (slow_decode, NULL, "slow.dcm", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (d);
+  gaze_io_dicom_free (d);
+  gaze_io_dicom_isolate_set_stall_seconds (10);
+  g_unlink (marker);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -124,5 +200,6 @@ main (int argc, char **argv)
   g_test_add_func ("/dicom-isolate/result-whole", test_result_whole);
   g_test_add_func ("/dicom-isolate/error-kept", test_error_kept);
   g_test_add_func ("/dicom-isolate/crash-is-an-error", test_crash_is_an_error);
+  g_test_add_func ("/dicom-isolate/stalled-child", test_stalled_child);
   return g_test_run ();
 }
