@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "gaze-limits-settings.h"
@@ -13,7 +14,10 @@
 
 #define MIB (INT64_C (1) << 20)
 
-G_LOCK_DEFINE_STATIC (current);
+/* Written on the main thread, read by the load workers. A pthread mutex,
+ * not G_LOCK: GLib's mutex is a futex inside uninstrumented GLib, which
+ * ThreadSanitizer cannot see (CI's TSan pass reported this pair). */
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static GzLimits current;
 static gboolean current_set;
 
@@ -30,10 +34,10 @@ read_settings (GSettings *settings)
       = (int64_t) g_settings_get_int (settings, "limit-activation-mib") * MIB;
   limits.max_image_pixels
       = (int64_t) g_settings_get_int (settings, "limit-image-megapixels") * 1000 * 1000;
-  G_LOCK (current);
+  pthread_mutex_lock (&current_lock);
   current = limits;
   current_set = TRUE;
-  G_UNLOCK (current);
+  pthread_mutex_unlock (&current_lock);
 }
 
 static void
@@ -58,10 +62,10 @@ gaze_limits_settings_get (GzLimits *limits)
   const char *env = g_getenv ("GAZE_LIMITS");
   gboolean set;
 
-  G_LOCK (current);
+  pthread_mutex_lock (&current_lock);
   *limits = current;
   set = current_set;
-  G_UNLOCK (current);
+  pthread_mutex_unlock (&current_lock);
   if (!set)
     {
       gz_limits_default (limits);
