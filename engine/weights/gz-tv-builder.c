@@ -362,19 +362,26 @@ tvb_has_layer (const GzStateDict *sd, int layer, int block, const char *suffix)
   return gz_state_dict_get (sd, key) != NULL;
 }
 
+int
+tvb_param (Builder *b, const char *prefix, const char *suffix, int ndim)
+{
+  const GzTensor *t = tvb_weight (b, prefix, suffix, ndim);
+  if (b->status != GZ_OK)
+    return -1;
+  char name[256];
+  snprintf (name, sizeof name, "%.200s.%s", prefix, suffix);
+  return tvb_value (b, name, tvb_take (b, t));
+}
+
 /* Linear head: Flatten → Gemm(transB). */
 int
 tvb_linear (Builder *b, int x, const char *prefix)
 {
-  const GzTensor *w = tvb_weight (b, prefix, "weight", 2);
-  const GzTensor *bias = tvb_weight (b, prefix, "bias", 1);
+  int wv = tvb_param (b, prefix, "weight", 2);
+  int bv = tvb_param (b, prefix, "bias", 1);
   if (b->status != GZ_OK)
     return -1;
   char name[256];
-  snprintf (name, sizeof name, "%s.weight", prefix);
-  int wv = tvb_value (b, name, tvb_take (b, w));
-  snprintf (name, sizeof name, "%s.bias", prefix);
-  int bv = tvb_value (b, name, tvb_take (b, bias));
   int in[3] = { x, wv, bv };
   AttrSpec t = { "transB", 0, { 1 } };
   snprintf (name, sizeof name, "%s", prefix);

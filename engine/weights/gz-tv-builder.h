@@ -44,6 +44,8 @@ int tvb_node (Builder *b, const char *op_type, const char *name, int n_in, const
 /* The tensor prefix.suffix with ndim dimensions (ndim < 0: any); an error if absent. */
 const GzTensor *tvb_weight (Builder *b, const char *prefix, const char *suffix, int ndim);
 GzTensor *tvb_take (Builder *b, const GzTensor *t);
+/* prefix.suffix taken from the state dict as a graph value of that name. */
+int tvb_param (Builder *b, const char *prefix, const char *suffix, int ndim);
 /* Conv with the BatchNorm `bn` (NULL: none) folded in; groups -1: depthwise;
  * padding per axis (1×7 and 7×1 kernels). */
 int tvb_conv_bn_pads (Builder *b, int x, const char *conv, const char *bn, int stride, int pad_h,

@@ -13,7 +13,6 @@
  * so the channels-last tensors are where Gaze's layer layout expects them.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "gz-tv-builder.h"
 
@@ -32,15 +31,10 @@ static const int64_t to_last[4] = { 0, 2, 3, 1 }, to_first[4] = { 0, 3, 1, 2 };
 static int
 layer_norm_last (Builder *b, int x, const char *p)
 {
-  const GzTensor *w = tvb_weight (b, p, "weight", 1);
-  const GzTensor *bias = tvb_weight (b, p, "bias", 1);
+  int wv = tvb_param (b, p, "weight", 1);
+  int bv = tvb_param (b, p, "bias", 1);
   if (b->status != GZ_OK)
     return -1;
-  char n[192];
-  snprintf (n, sizeof n, "%s.weight", p);
-  int wv = tvb_value (b, n, tvb_take (b, w));
-  snprintf (n, sizeof n, "%s.bias", p);
-  int bv = tvb_value (b, n, tvb_take (b, bias));
   int in[3] = { x, wv, bv };
   AttrSpec a[2] = { { "axis", 0, { -1 } }, { "epsilon", -1, { 0 }, LN_EPS } };
   return tvb_node (b, "LayerNormalization", p, 3, in, 2, a);
@@ -63,7 +57,6 @@ static int
 linear_last (Builder *b, int x, const char *p)
 {
   const GzTensor *w = tvb_weight (b, p, "weight", 2);
-  const GzTensor *bias = tvb_weight (b, p, "bias", 1);
   if (b->status != GZ_OK)
     return -1;
   int64_t out = w->dims[0], in = w->dims[1];
@@ -87,8 +80,7 @@ linear_last (Builder *b, int x, const char *p)
   char n[192];
   snprintf (n, sizeof n, "%s.weight_t", p);
   int wv = tvb_value (b, n, wt);
-  snprintf (n, sizeof n, "%s.bias", p);
-  int bv = tvb_value (b, n, tvb_take (b, bias));
+  int bv = tvb_param (b, p, "bias", 1);
   int mm[2] = { x, wv };
   snprintf (n, sizeof n, "%s.matmul", p);
   x = tvb_node (b, "MatMul", n, 2, mm, 0, NULL);
@@ -137,11 +129,7 @@ cn_block (Builder *b, int x, int st, int j)
   y = linear_last (b, y, q);
   snprintf (q, sizeof q, "%s.block.6", p);
   y = transpose (b, y, q, to_first);
-  const GzTensor *gamma = tvb_weight (b, p, "layer_scale", 3);
-  if (b->status != GZ_OK)
-    return -1;
-  snprintf (q, sizeof q, "%s.layer_scale", p);
-  int g = tvb_value (b, q, tvb_take (b, gamma));
+  int g = tvb_param (b, p, "layer_scale", 3);
   snprintf (q, sizeof q, "%s.scale", p);
   y = tvb_binary (b, "Mul", q, g, y);
   snprintf (q, sizeof q, "%s.add", p);

@@ -18,7 +18,6 @@
  * presence decides, and `gaze-cli info` says which was built.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "gz-tv-builder.h"
 
